@@ -1,0 +1,181 @@
+// Package config defines vrrpd's configuration file: VRRP instances, sync groups,
+// trackers and the virtual services of the built-in L4 balancer.
+//
+// The file is YAML. Parse is a pure function from bytes to a validated Config;
+// every error names the file, the line and the field, so an operator can fix it
+// without reading our source.
+package config
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Config is one whole vrrpd configuration file.
+type Config struct {
+	Global         Global          `yaml:"global"`
+	Instances      []Instance      `yaml:"instances"`
+	SyncGroups     []SyncGroup     `yaml:"sync_groups"`
+	Scripts        []Script        `yaml:"scripts"`
+	VirtualServers []VirtualServer `yaml:"virtual_servers"`
+	// LVSSync runs the kernel's IPVS connection-sync daemon, following the
+	// named instance: master daemon while MASTER, backup otherwise.
+	LVSSync *LVSSync `yaml:"lvs_sync"`
+}
+
+// Global holds process-wide settings.
+type Global struct {
+	RouterID      string `yaml:"router_id"`
+	ControlSocket string `yaml:"control_socket"` // default /run/vrrpd/vrrpd.sock
+	MetricsListen string `yaml:"metrics_listen"` // empty: no metrics listener
+	LogLevel      string `yaml:"log_level"`      // debug, info, warn, error
+	// Dataplane selects how virtual services are programmed: "auto" (IPVS when
+	// the kernel has it, nftables otherwise), "ipvs" or "nftables".
+	Dataplane string `yaml:"dataplane"`
+}
+
+// Instance is one VRRP virtual router on one interface.
+type Instance struct {
+	Name             string         `yaml:"name"`
+	Interface        string         `yaml:"interface"`
+	VRID             int            `yaml:"vrid"`
+	Priority         int            `yaml:"priority"`
+	AdvertInterval   time.Duration  `yaml:"advert_interval"`
+	VirtualAddresses []netip.Prefix `yaml:"virtual_addresses"`
+	Preempt          *bool          `yaml:"preempt"` // default true
+	PreemptDelay     time.Duration  `yaml:"preempt_delay"`
+	Accept           bool           `yaml:"accept"`
+	// UnicastSource and UnicastPeers switch the instance from multicast to
+	// unicast adverts; adverts from any other source are dropped.
+	UnicastSource netip.Addr   `yaml:"unicast_source"`
+	UnicastPeers  []netip.Addr `yaml:"unicast_peers"`
+	// ChecksumMessageOnly sends the RFC 9568 IPv4 checksum (message only)
+	// instead of the pseudo-header form keepalived and FRR send.
+	ChecksumMessageOnly bool `yaml:"checksum_message_only"`
+
+	Gratuitous      Gratuitous       `yaml:"gratuitous"`
+	TrackInterfaces []TrackInterface `yaml:"track_interfaces"`
+	TrackScripts    []TrackRef       `yaml:"track_scripts"`
+	TrackFiles      []TrackFile      `yaml:"track_files"`
+	Notify          Notify           `yaml:"notify"`
+}
+
+// Gratuitous controls gratuitous ARP / unsolicited NA on becoming master.
+type Gratuitous struct {
+	Repeat         int           `yaml:"repeat"`          // packets per burst, default 5
+	Interval       time.Duration `yaml:"interval"`        // between packets of a burst, default 0
+	SecondDelay    time.Duration `yaml:"second_delay"`    // second burst after this, default 5s; 0 disables
+	Refresh        time.Duration `yaml:"refresh"`         // periodic refresh while master; 0 disables
+	RefreshRepeat  int           `yaml:"refresh_repeat"`  // packets per refresh, default 1
+}
+
+// TrackInterface lowers priority (or faults, with weight 0) when a link is down.
+type TrackInterface struct {
+	Name   string `yaml:"name"`
+	Weight int    `yaml:"weight"`
+}
+
+// TrackRef points at a named script in Config.Scripts, optionally overriding its weight.
+type TrackRef struct {
+	Name   string `yaml:"name"`
+	Weight *int   `yaml:"weight"`
+}
+
+// TrackFile reads an integer from a file: 0 is healthy; with weight 0 any
+// non-zero value faults; otherwise priority += value × weight.
+type TrackFile struct {
+	Path   string `yaml:"path"`
+	Weight int    `yaml:"weight"`
+}
+
+// Script is a tracked command, shared by the instances that name it.
+type Script struct {
+	Name     string        `yaml:"name"`
+	Command  []string      `yaml:"command"`
+	Interval time.Duration `yaml:"interval"`
+	Timeout  time.Duration `yaml:"timeout"`
+	Rise     int           `yaml:"rise"`
+	Fall     int           `yaml:"fall"`
+	Weight   int           `yaml:"weight"`
+}
+
+// Notify names hook commands run on state changes with the arguments
+// (instance, state, priority).
+type Notify struct {
+	Master []string `yaml:"master"`
+	Backup []string `yaml:"backup"`
+	Fault  []string `yaml:"fault"`
+	Stop   []string `yaml:"stop"`
+	Any    []string `yaml:"any"`
+}
+
+// SyncGroup makes instances fail over together.
+type SyncGroup struct {
+	Name      string   `yaml:"name"`
+	Instances []string `yaml:"instances"`
+	Notify    Notify   `yaml:"notify"`
+}
+
+// LVSSync configures IPVS connection synchronisation between balancers.
+type LVSSync struct {
+	Instance  string `yaml:"instance"`  // VRRP instance whose state it follows
+	Interface string `yaml:"interface"` // multicast interface for sync messages
+	SyncID    int    `yaml:"sync_id"`   // default: the instance's VRID
+}
+
+// VirtualServer is one balanced service: an address:port/protocol or a firewall mark.
+type VirtualServer struct {
+	Name        string         `yaml:"name"`
+	Address     netip.AddrPort `yaml:"address"`
+	FWMark      uint32         `yaml:"fwmark"`
+	Protocol    string         `yaml:"protocol"`   // tcp (default), udp, sctp
+	Scheduler   string         `yaml:"scheduler"`  // rr, wrr, lc, wlc (default), lblc, lblcr, dh, sh, sed, nq, mh, fo, ovf
+	Forwarding  string         `yaml:"forwarding"` // nat (default), dr, tun
+	Persistence *Persistence   `yaml:"persistence"`
+	// Quorum is the least sum of live weights before the sorry server is used.
+	Quorum      int            `yaml:"quorum"`
+	Hysteresis  int            `yaml:"hysteresis"`
+	SorryServer *netip.AddrPort `yaml:"sorry_server"`
+	// Instance ties the service to a VRRP instance (informational for ipvs;
+	// nftables only answers on the master).
+	Instance string `yaml:"instance"`
+	// DrainTimeout bounds how long a removed real server keeps weight 0 while
+	// its connections end before it is deleted.
+	DrainTimeout time.Duration `yaml:"drain_timeout"`
+	// Check is the default health check of the real servers.
+	Check       *Check       `yaml:"check"`
+	RealServers []RealServer `yaml:"real_servers"`
+}
+
+// Persistence keeps a client on one real server.
+type Persistence struct {
+	Timeout time.Duration `yaml:"timeout"`
+	Netmask netip.Addr    `yaml:"netmask"` // default 255.255.255.255 (or /128)
+}
+
+// RealServer is one backend of a VirtualServer.
+type RealServer struct {
+	Address        netip.AddrPort `yaml:"address"`
+	Weight         *int           `yaml:"weight"` // default 1
+	UpperThreshold int            `yaml:"upper_threshold"`
+	LowerThreshold int            `yaml:"lower_threshold"`
+	Forwarding     string         `yaml:"forwarding"` // overrides the service's
+	InitiallyUp    *bool          `yaml:"initially_up"`
+	Check          *Check         `yaml:"check"` // overrides the service's
+}
+
+// Check is a health check.
+type Check struct {
+	Type             string        `yaml:"type"` // tcp, http, https, exec
+	Port             int           `yaml:"port"` // default: the real server's port
+	Path             string        `yaml:"path"`
+	Status           []int         `yaml:"status"`
+	Host             string        `yaml:"host"`
+	SNI              string        `yaml:"sni"`
+	Command          []string      `yaml:"command"`
+	Interval         time.Duration `yaml:"interval"`
+	Timeout          time.Duration `yaml:"timeout"`
+	Rise             int           `yaml:"rise"`
+	Fall             int           `yaml:"fall"`
+	InhibitOnFailure bool          `yaml:"inhibit_on_failure"`
+}
