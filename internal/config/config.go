@@ -62,11 +62,11 @@ type Instance struct {
 
 // Gratuitous controls gratuitous ARP / unsolicited NA on becoming master.
 type Gratuitous struct {
-	Repeat         int           `yaml:"repeat"`          // packets per burst, default 5
-	Interval       time.Duration `yaml:"interval"`        // between packets of a burst, default 0
-	SecondDelay    time.Duration `yaml:"second_delay"`    // second burst after this, default 5s; 0 disables
-	Refresh        time.Duration `yaml:"refresh"`         // periodic refresh while master; 0 disables
-	RefreshRepeat  int           `yaml:"refresh_repeat"`  // packets per refresh, default 1
+	Repeat        int           `yaml:"repeat"`         // packets per burst, default 5
+	Interval      time.Duration `yaml:"interval"`       // between packets of a burst, default 0
+	SecondDelay   time.Duration `yaml:"second_delay"`   // second burst after this, default 5s; 0 disables
+	Refresh       time.Duration `yaml:"refresh"`        // periodic refresh while master; 0 disables
+	RefreshRepeat int           `yaml:"refresh_repeat"` // packets per refresh, default 1
 }
 
 // TrackInterface lowers priority (or faults, with weight 0) when a link is down.
@@ -133,8 +133,8 @@ type VirtualServer struct {
 	Forwarding  string         `yaml:"forwarding"` // nat (default), dr, tun
 	Persistence *Persistence   `yaml:"persistence"`
 	// Quorum is the least sum of live weights before the sorry server is used.
-	Quorum      int            `yaml:"quorum"`
-	Hysteresis  int            `yaml:"hysteresis"`
+	Quorum      int             `yaml:"quorum"`
+	Hysteresis  int             `yaml:"hysteresis"`
 	SorryServer *netip.AddrPort `yaml:"sorry_server"`
 	// Instance ties the service to a VRRP instance (informational for ipvs;
 	// nftables only answers on the master).
