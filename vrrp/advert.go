@@ -1,0 +1,227 @@
+package vrrp
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// IPProtocolVRRP is the IP protocol number of VRRP (RFC 5798 §5.1.1.4).
+const IPProtocolVRRP = 112
+
+// Header constants of RFC 5798 §5.2.
+const (
+	Version3          = 3      // §5.2.1
+	TypeAdvertisement = 1      // §5.2.2: the only type defined
+	headerLen         = 8      // version/type, VRID, priority, count, rsvd/interval, checksum
+	maxIntervalCS     = 0x0fff // 12 bits of centiseconds = 40.95 s
+)
+
+// Interval limits of the 12-bit centisecond Max Adver Int (RFC 5798 §5.2.7).
+const (
+	MinAdvertInterval = 10 * time.Millisecond
+	MaxAdvertInterval = maxIntervalCS * 10 * time.Millisecond
+)
+
+// Advert is one VRRPv3 ADVERTISEMENT (RFC 5798 §5.2):
+//
+//	 0                   1                   2                   3
+//	 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|Version| Type  | Virtual Rtr ID|   Priority    |Count IPvX Addr|
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|(rsvd) |     Max Adver Int     |          Checksum             |
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|                    IPvX Address(es) (4 or 16 bytes each)      |
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//
+// It is pure data; Marshal and ParseAdvert convert it to and from the IP
+// payload. The address family is that of the IP header carrying it.
+type Advert struct {
+	Version      uint8         // 3; Marshal fills in a zero value
+	Type         uint8         // 1 = ADVERTISEMENT; Marshal fills in a zero value
+	VRID         uint8         // 1..255
+	Priority     uint8         // 0 = resigning Master, 255 = address owner
+	MaxAdvertInt time.Duration // on wire: 12-bit centiseconds; a multiple of 10ms, 10ms..40950ms
+	Checksum     uint16        // as read, or as computed by Marshal
+	Addresses    []netip.Addr  // all IPv4 or all IPv6, same family as the IP header
+}
+
+// Errors returned by Marshal; test with errors.Is.
+var (
+	ErrBadInterval = errors.New("max advert interval must be a multiple of 10ms in 10ms..40.95s")
+	ErrAddrFamily  = errors.New("addresses must all be of the family of the IP source and destination")
+	ErrAddrCount   = errors.New("an advert carries 1..255 addresses")
+	ErrBadHeader   = errors.New("version must be 3 and type 1")
+)
+
+// Len is the length of the marshalled message in bytes for the given family.
+func (a *Advert) Len(is4 bool) int {
+	if is4 {
+		return headerLen + 4*len(a.Addresses)
+	}
+	return headerLen + 16*len(a.Addresses)
+}
+
+// Marshal returns the VRRP message (the IP payload) for an IP packet from src
+// to dst, with the checksum computed in the given form (IPv6 always uses the
+// pseudo-header). It stores the checksum in a.Checksum and fills in a zero
+// Version or Type.
+func (a *Advert) Marshal(src, dst netip.Addr, form ChecksumForm) ([]byte, error) {
+	b := make([]byte, 0, headerLen+16*len(a.Addresses))
+	b, err := a.AppendMarshal(b, src, dst, form)
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// AppendMarshal is Marshal appending to b, so a sender can reuse a buffer.
+func (a *Advert) AppendMarshal(b []byte, src, dst netip.Addr, form ChecksumForm) ([]byte, error) {
+	src, dst = src.Unmap(), dst.Unmap()
+	if !src.IsValid() || !dst.IsValid() || dst.Is4() != src.Is4() {
+		return b, fmt.Errorf("vrrp: marshal advert: src %v dst %v: %w", src, dst, ErrAddrFamily)
+	}
+	start := len(b)
+	a.Checksum = 0
+	b, err := a.appendMessage(b, src.Is4())
+	if err != nil {
+		return b, err
+	}
+	msg := b[start:]
+	a.Checksum = checksum(msg, src, dst, form)
+	binary.BigEndian.PutUint16(msg[6:8], a.Checksum)
+	return b, nil
+}
+
+// appendMessage appends the message with a.Checksum as it is, after checking
+// every field; is4 selects the address family. On error b is returned
+// unchanged.
+func (a *Advert) appendMessage(b []byte, is4 bool) ([]byte, error) {
+	if a.Version == 0 {
+		a.Version = Version3
+	}
+	if a.Type == 0 {
+		a.Type = TypeAdvertisement
+	}
+	if a.Version != Version3 || a.Type != TypeAdvertisement {
+		return b, fmt.Errorf("vrrp: marshal advert: version %d type %d: %w", a.Version, a.Type, ErrBadHeader)
+	}
+	cs, err := intervalToCentis(a.MaxAdvertInt)
+	if err != nil {
+		return b, fmt.Errorf("vrrp: marshal advert: interval %v: %w", a.MaxAdvertInt, err)
+	}
+	if n := len(a.Addresses); n < 1 || n > 255 {
+		return b, fmt.Errorf("vrrp: marshal advert: %d addresses: %w", n, ErrAddrCount)
+	}
+	for _, ip := range a.Addresses {
+		if ip = ip.Unmap(); !ip.IsValid() || ip.Is4() != is4 {
+			return b, fmt.Errorf("vrrp: marshal advert: address %v in a packet of the other family: %w", ip, ErrAddrFamily)
+		}
+	}
+	b = append(b,
+		a.Version<<4|a.Type, a.VRID, a.Priority, uint8(len(a.Addresses)),
+		uint8(cs>>8), uint8(cs), uint8(a.Checksum>>8), uint8(a.Checksum))
+	for _, ip := range a.Addresses {
+		b = append(b, ip.Unmap().AsSlice()...)
+	}
+	return b, nil
+}
+
+// ParseAdvert decodes and checks the VRRP message b (the IP payload) of a
+// packet from src to dst, following RFC 5798 §7.1: version, type, length and
+// checksum (for IPv4 either form of ChecksumForm is accepted). TTL, VRID and
+// source checks need context the message does not have; the caller does
+// them. Every error is a *DropError. The returned Advert does not alias b.
+func ParseAdvert(b []byte, src, dst netip.Addr) (*Advert, error) {
+	a, _, err := ParseAdvertForm(b, src, dst)
+	return a, err
+}
+
+// ParseAdvertForm is ParseAdvert that also reports which checksum form
+// verified, so a daemon can tell RFC 9568 peers from RFC 5798 ones.
+func ParseAdvertForm(b []byte, src, dst netip.Addr) (*Advert, ChecksumForm, error) {
+	src, dst = src.Unmap(), dst.Unmap()
+	if !src.IsValid() || !dst.IsValid() || src.Is4() != dst.Is4() {
+		return nil, 0, dropf(DropAddrFamily, "source %v and destination %v", src, dst)
+	}
+	a := new(Advert)
+	if err := a.decode(b, src.Is4()); err != nil {
+		return nil, 0, err
+	}
+	switch {
+	case verifyChecksum(b, src, dst, ChecksumPseudoHeader):
+		return a, ChecksumPseudoHeader, nil
+	case src.Is4() && verifyChecksum(b, src, dst, ChecksumMessageOnly):
+		return a, ChecksumMessageOnly, nil
+	}
+	return nil, 0, dropf(DropChecksum, "checksum %#04x from %v to %v", a.Checksum, src, dst)
+}
+
+// decode fills a from b without checking the checksum; is4 gives the
+// address size. It is shared by ParseAdvert and the gopacket layer.
+func (a *Advert) decode(b []byte, is4 bool) error {
+	if len(b) < headerLen {
+		return dropf(DropShort, "%d bytes, header needs %d", len(b), headerLen)
+	}
+	if v := b[0] >> 4; v != Version3 {
+		return dropf(DropVersion, "version %d", v)
+	}
+	if t := b[0] & 0x0f; t != TypeAdvertisement {
+		return dropf(DropType, "type %d", t)
+	}
+	count := int(b[3])
+	if count == 0 {
+		return dropf(DropAddrCount, "count 0")
+	}
+	alen := 16
+	if is4 {
+		alen = 4
+	}
+	switch want := headerLen + count*alen; {
+	case len(b) < want:
+		return dropf(DropShort, "%d bytes, %d addresses of %d bytes need %d", len(b), count, alen, want)
+	case len(b) > want:
+		return dropf(DropLength, "%d bytes, %d addresses of %d bytes need %d", len(b), count, alen, want)
+	}
+	cs := binary.BigEndian.Uint16(b[4:6]) & maxIntervalCS // top 4 bits are reserved: ignored on receive (§5.2.6)
+	if cs == 0 {
+		return dropf(DropInterval, "max advert interval 0")
+	}
+	*a = Advert{
+		Version:      b[0] >> 4,
+		Type:         b[0] & 0x0f,
+		VRID:         b[1],
+		Priority:     b[2],
+		MaxAdvertInt: time.Duration(cs) * 10 * time.Millisecond,
+		Checksum:     binary.BigEndian.Uint16(b[6:8]),
+		Addresses:    make([]netip.Addr, count),
+	}
+	for i := range count {
+		p := b[headerLen+i*alen:]
+		if is4 {
+			a.Addresses[i] = netip.AddrFrom4([4]byte(p[:4]))
+		} else {
+			a.Addresses[i] = netip.AddrFrom16([16]byte(p[:16]))
+		}
+	}
+	return nil
+}
+
+// intervalToCentis converts d to the 12-bit wire value.
+func intervalToCentis(d time.Duration) (uint16, error) {
+	const cs = 10 * time.Millisecond
+	if d < MinAdvertInterval || d > MaxAdvertInterval || d%cs != 0 {
+		return 0, ErrBadInterval
+	}
+	return uint16(d / cs), nil
+}
+
+// ValidAdvertInterval reports whether d can be sent as a VRRPv3 Max Adver
+// Int: a multiple of 10 ms between 10 ms and 40.95 s.
+func ValidAdvertInterval(d time.Duration) bool {
+	_, err := intervalToCentis(d)
+	return err == nil
+}

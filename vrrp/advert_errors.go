@@ -1,0 +1,53 @@
+package vrrp
+
+import "fmt"
+
+// DropReason names why a received VRRP packet was refused. The values are
+// stable strings meant to be used as metric labels.
+type DropReason string
+
+// Drop reasons. Each one is produced by exactly one check, in ParseAdvert or
+// in the daemon's receive path (TTL, VRID, peer list, own echo).
+const (
+	DropTTL         DropReason = "ttl_not_255"             // RFC 5798 §7.1: TTL/Hop Limit must be 255
+	DropChecksum    DropReason = "bad_checksum"            // neither checksum form verifies
+	DropVersion     DropReason = "bad_version"             // version nibble is not 3
+	DropType        DropReason = "bad_type"                // type nibble is not 1 (ADVERTISEMENT)
+	DropVRID        DropReason = "wrong_vrid"              // no instance for this VRID on the interface
+	DropShort       DropReason = "short_packet"            // fewer bytes than the header and its addresses
+	DropUnknownPeer DropReason = "unlisted_unicast_source" // unicast mode, source not a configured peer
+	DropAddrFamily  DropReason = "address_family"          // addresses of mixed or unexpected family
+	DropInterval    DropReason = "bad_interval"            // Max Adver Int of zero
+	DropLocalEcho   DropReason = "own_packet"              // our own advert looped back
+	DropLength      DropReason = "bad_length"              // more bytes than the header and its addresses
+	DropAddrCount   DropReason = "bad_address_count"       // Count IPvX Addr of zero (RFC 5798 §5.2.5: minimum 1)
+)
+
+// DropReasons lists every DropReason, so a metrics exporter can create each
+// counter at zero before the first drop.
+var DropReasons = []DropReason{
+	DropTTL, DropChecksum, DropVersion, DropType, DropVRID, DropShort,
+	DropUnknownPeer, DropAddrFamily, DropInterval, DropLocalEcho, DropLength,
+	DropAddrCount,
+}
+
+// DropError is the error for a refused packet. Callers count Reason and may
+// log Err.
+type DropError struct {
+	Reason DropReason
+	Err    error
+}
+
+func (e *DropError) Error() string {
+	if e.Err == nil {
+		return "vrrp: drop " + string(e.Reason)
+	}
+	return fmt.Sprintf("vrrp: drop %s: %v", e.Reason, e.Err)
+}
+
+func (e *DropError) Unwrap() error { return e.Err }
+
+// dropf builds a *DropError with a formatted cause.
+func dropf(r DropReason, format string, args ...any) *DropError {
+	return &DropError{Reason: r, Err: fmt.Errorf(format, args...)}
+}

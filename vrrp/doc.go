@@ -1,0 +1,25 @@
+// Package vrrp implements VRRPv3 as described in RFC 5798 and RFC 9568.
+//
+// This file set covers the wire format and the protocol state machine:
+//
+//   - [Advert] is one VRRPv3 ADVERTISEMENT (RFC 5798 §5.1/§5.2) as pure data.
+//     [Advert.Marshal] and [ParseAdvert] convert it to and from the bytes of
+//     the IP payload; [VRRPv3] is the same message as a gopacket layer,
+//     registered for IP protocol 112.
+//   - The IPv4 checksum is sent with the IPv4 pseudo-header, as RFC 5798 §5.2.8
+//     says and as keepalived and FRR still do by default. RFC 9568 §5.2.8
+//     changed it to cover the VRRP message only, so both forms are accepted on
+//     receive (see [ChecksumForm]).
+//   - Every reason a received advert is refused is a named [DropReason],
+//     returned as a [*DropError] so the daemon can count it.
+//   - [Machine] is the RFC 5798 §6.4 state machine (Initialize, Backup,
+//     Master) plus a Fault state for trackers and sync groups. It is pure: it
+//     never reads the clock, starts goroutines or does I/O. The caller feeds
+//     it [Event]s with the current time and executes the [Action]s it
+//     returns, in order, and delivers [TimerExpired] once now reaches
+//     [Machine.Deadline].
+//
+// Timers are kept as time.Duration and computed multiply-before-divide, so the
+// Skew_Time of a priority 254 router advertising every 10 ms is 78.125 µs,
+// not zero (RFC 5798 §6.1).
+package vrrp

@@ -1,0 +1,100 @@
+package vrrp
+
+import "net/netip"
+
+// Event is an input to Machine.Step.
+type Event interface{ isEvent() }
+
+// Startup starts the router (RFC 5798 §6.4.1): the address owner (priority
+// 255) becomes Master at once, every other router becomes Backup.
+type Startup struct{}
+
+// Shutdown stops the router (RFC 5798 §6.4.2/§6.4.3): a Master sends one
+// advert with priority 0 so a Backup takes over after Skew_Time, then every
+// state returns to Initialize.
+type Shutdown struct{}
+
+// TimerExpired must be delivered when now >= Machine.Deadline().
+type TimerExpired struct{}
+
+// AdvertReceived carries an advert that already passed ParseAdvert and the
+// TTL, VRID and peer checks. Src is the IP source (the sender's primary
+// address), used for the equal-priority tie-break.
+type AdvertReceived struct {
+	Advert *Advert
+	Src    netip.Addr
+}
+
+// PriorityChanged sets the effective priority computed from trackers: 1..254
+// (already clamped), or 255 for the address owner.
+type PriorityChanged struct{ Priority uint8 }
+
+// FaultChanged enters (Fault true) or leaves the Fault state: a weight-0
+// tracker failed, or a sync group sibling is in Fault. A Master resigns with
+// priority 0 and removes its addresses; no adverts are sent or obeyed while
+// in Fault. Recovery behaves like Startup (Backup, or Master at once for the
+// address owner).
+type FaultChanged struct{ Fault bool }
+
+// MaintenanceChanged puts the router in maintenance (On true) or takes it
+// out. In maintenance a Master hands over gracefully (one priority 0 advert,
+// addresses removed) and the router stays Backup: it never preempts and never
+// takes over, even when its Master_Down_Timer would fire. Leaving maintenance
+// restarts the Master_Down_Timer as in §6.4.1.
+type MaintenanceChanged struct{ On bool }
+
+// ForceBackup makes a Master step down because a sync group sibling left
+// Master: it sends priority 0 and becomes Backup. No effect in other states.
+type ForceBackup struct{}
+
+// ForceMaster makes a Backup take over because a sync group sibling became
+// Master, as if its Master_Down_Timer had fired. No effect in maintenance, in
+// Fault or in other states.
+type ForceMaster struct{}
+
+func (Startup) isEvent()            {}
+func (Shutdown) isEvent()           {}
+func (TimerExpired) isEvent()       {}
+func (AdvertReceived) isEvent()     {}
+func (PriorityChanged) isEvent()    {}
+func (FaultChanged) isEvent()       {}
+func (MaintenanceChanged) isEvent() {}
+func (ForceBackup) isEvent()        {}
+func (ForceMaster) isEvent()        {}
+
+// Action is an output of Machine.Step; the caller executes them in order.
+type Action interface{ isAction() }
+
+// SendAdvert asks for one advert with this priority (0 when resigning).
+type SendAdvert struct{ Priority uint8 }
+
+// TakeOver asks to add the virtual addresses and send gratuitous ARP /
+// unsolicited NA for them (RFC 5798 §6.4.1/§6.4.2).
+type TakeOver struct{}
+
+// Release asks to remove the virtual addresses.
+type Release struct{}
+
+// Transition reports a state change; Reason is one of the Reason* constants.
+type Transition struct {
+	From, To State
+	Reason   string
+}
+
+func (SendAdvert) isAction() {}
+func (TakeOver) isAction()   {}
+func (Release) isAction()    {}
+func (Transition) isAction() {}
+
+// Transition reasons, stable strings for logs, notify scripts and metrics.
+const (
+	ReasonStartup        = "startup"                // §6.4.1, not the owner
+	ReasonOwner          = "address_owner"          // §6.4.1, priority 255
+	ReasonMasterDown     = "master_down_timer"      // §6.4.2 Master_Down_Timer fired
+	ReasonHigherPriority = "higher_priority_advert" // §6.4.3 a better Master exists
+	ReasonShutdown       = "shutdown"               // §6.4.2/§6.4.3 Shutdown event
+	ReasonFault          = "fault"                  // FaultChanged{true}
+	ReasonFaultCleared   = "fault_cleared"          // FaultChanged{false}
+	ReasonMaintenance    = "maintenance"            // MaintenanceChanged{true}
+	ReasonSyncGroup      = "sync_group"             // ForceBackup / ForceMaster
+)

@@ -1,0 +1,211 @@
+package vrrp
+
+import "time"
+
+// Step applies ev at time now and returns the actions to execute, in order.
+// now must not go backwards between calls.
+func (m *Machine) Step(now time.Time, ev Event) []Action {
+	switch ev := ev.(type) {
+	case Startup:
+		return m.startup(now)
+	case Shutdown:
+		return m.shutdown()
+	case TimerExpired:
+		return m.timerExpired(now)
+	case AdvertReceived:
+		return m.advertReceived(now, ev)
+	case PriorityChanged:
+		if ev.Priority != 0 {
+			m.prio = ev.Priority
+		}
+		return nil
+	case FaultChanged:
+		return m.faultChanged(now, ev.Fault)
+	case MaintenanceChanged:
+		return m.maintenanceChanged(now, ev.On)
+	case ForceBackup:
+		if m.state == Master {
+			return m.resign(now, Backup, ReasonSyncGroup)
+		}
+	case ForceMaster:
+		if m.state == Backup && !m.maint {
+			return m.becomeMaster(now, ReasonSyncGroup)
+		}
+	}
+	return nil
+}
+
+// startup is §6.4.1 "If a Startup event is received".
+func (m *Machine) startup(now time.Time) []Action {
+	if m.state != Initialize {
+		return nil
+	}
+	m.preemptAt = now.Add(m.cfg.PreemptDelay)
+	if m.fault {
+		return m.enter(Fault, ReasonFault)
+	}
+	return m.elect(now, ReasonStartup)
+}
+
+// elect is the body of §6.4.1: the owner becomes Master at once, any other
+// router becomes Backup with Master_Adver_Interval = Advertisement_Interval
+// and the Master_Down_Timer running.
+func (m *Machine) elect(now time.Time, reason string) []Action {
+	if m.prio == 255 && !m.maint {
+		return m.becomeMaster(now, ReasonOwner)
+	}
+	m.mai = m.cfg.AdvertInterval
+	acts := m.enter(Backup, reason)
+	m.armMasterDown(now, m.MasterDownInterval())
+	return acts
+}
+
+// shutdown is "If a Shutdown event is received" of §6.4.2 and §6.4.3.
+func (m *Machine) shutdown() []Action {
+	from := m.state
+	m.adverAt, m.masterDownAt = time.Time{}, time.Time{}
+	switch from {
+	case Initialize:
+		return nil
+	case Master:
+		m.state = Initialize
+		return []Action{Transition{From: Master, To: Initialize, Reason: ReasonShutdown}, SendAdvert{Priority: 0}, Release{}}
+	}
+	return m.enter(Initialize, ReasonShutdown)
+}
+
+func (m *Machine) timerExpired(now time.Time) []Action {
+	switch m.state {
+	case Master:
+		// §6.4.3 "If the Adver_Timer fires": send and reset.
+		if !m.adverAt.IsZero() && !now.Before(m.adverAt) {
+			m.adverAt = now.Add(m.cfg.AdvertInterval)
+			return []Action{SendAdvert{Priority: m.prio}}
+		}
+	case Backup:
+		// §6.4.2 "If the Master_Down_Timer fires".
+		if !m.masterDownAt.IsZero() && !now.Before(m.masterDownAt) {
+			return m.becomeMaster(now, ReasonMasterDown)
+		}
+	}
+	return nil
+}
+
+// advertReceived is "If an ADVERTISEMENT is received" of §6.4.2 and §6.4.3.
+func (m *Machine) advertReceived(now time.Time, ev AdvertReceived) []Action {
+	a := ev.Advert
+	src := ev.Src.Unmap().WithZone("")
+	if a == nil || src == m.cfg.PrimaryAddr {
+		return nil // our own advert looped back is no peer
+	}
+	switch m.state {
+	case Backup:
+		if a.Priority == 0 {
+			// §6.4.2: the Master resigned; take over after Skew_Time only.
+			if !m.maint {
+				m.armMasterDown(now, m.SkewTime())
+			}
+			return nil
+		}
+		if !m.preempting(now) || a.Priority >= m.prio {
+			m.mai = a.MaxAdvertInt
+			if !m.maint {
+				m.armMasterDown(now, m.MasterDownInterval())
+			}
+		}
+		// else: preempt and lower priority: discard, so that the
+		// Master_Down_Timer fires and we take over.
+		return nil
+	case Master:
+		if a.Priority == 0 {
+			// §6.4.3: another Master resigned; reassert at once.
+			m.adverAt = now.Add(m.cfg.AdvertInterval)
+			return []Action{SendAdvert{Priority: m.prio}}
+		}
+		if a.Priority > m.prio || (a.Priority == m.prio && src.Compare(m.cfg.PrimaryAddr) > 0) {
+			// §6.4.3: a better Master exists; learn its interval and back off.
+			m.mai = a.MaxAdvertInt
+			acts := m.enter(Backup, ReasonHigherPriority)
+			m.armMasterDown(now, m.MasterDownInterval())
+			return append(acts, Release{})
+		}
+		// A losing advert is discarded. RFC 9568 §6.4.3 adds an immediate
+		// advert so the sender and the learning bridges hear the Master.
+		if m.cfg.LowerPrioNoAdvert {
+			return nil
+		}
+		return []Action{SendAdvert{Priority: m.prio}}
+	}
+	return nil // Initialize and Fault ignore adverts
+}
+
+func (m *Machine) faultChanged(now time.Time, fault bool) []Action {
+	if fault == m.fault {
+		return nil
+	}
+	m.fault = fault
+	switch {
+	case fault && m.state == Master:
+		return m.resign(now, Fault, ReasonFault)
+	case fault && m.state == Backup:
+		m.masterDownAt = time.Time{}
+		return m.enter(Fault, ReasonFault)
+	case !fault && m.state == Fault:
+		return m.elect(now, ReasonFaultCleared)
+	}
+	return nil // Initialize: remembered for Startup
+}
+
+func (m *Machine) maintenanceChanged(now time.Time, on bool) []Action {
+	if on == m.maint {
+		return nil
+	}
+	m.maint = on
+	switch {
+	case on && m.state == Master:
+		return m.resign(now, Backup, ReasonMaintenance)
+	case on && m.state == Backup:
+		m.masterDownAt = time.Time{} // never take over
+	case !on && m.state == Backup:
+		m.armMasterDown(now, m.MasterDownInterval())
+	}
+	return nil
+}
+
+// becomeMaster is "Transition to the {Master} state" with its entry steps:
+// send an advert, announce the addresses, set Adver_Timer.
+func (m *Machine) becomeMaster(now time.Time, reason string) []Action {
+	from := m.state
+	m.state = Master
+	m.mai = m.cfg.AdvertInterval
+	m.masterDownAt = time.Time{}
+	m.adverAt = now.Add(m.cfg.AdvertInterval)
+	return []Action{Transition{From: from, To: Master, Reason: reason}, SendAdvert{Priority: m.prio}, TakeOver{}}
+}
+
+// resign leaves Master for to (Backup or Fault) gracefully: one priority 0
+// advert so a Backup takes over after Skew_Time, then release the addresses.
+func (m *Machine) resign(now time.Time, to State, reason string) []Action {
+	m.adverAt = time.Time{}
+	m.state = to
+	m.masterDownAt = time.Time{}
+	if to == Backup && !m.maint {
+		m.armMasterDown(now, m.MasterDownInterval())
+	}
+	return []Action{Transition{From: Master, To: to, Reason: reason}, SendAdvert{Priority: 0}, Release{}}
+}
+
+// enter changes state without entry actions, stopping the Adver_Timer.
+func (m *Machine) enter(to State, reason string) []Action {
+	from := m.state
+	m.state = to
+	m.adverAt = time.Time{}
+	if from == to {
+		return nil
+	}
+	return []Action{Transition{From: from, To: to, Reason: reason}}
+}
+
+func (m *Machine) armMasterDown(now time.Time, d time.Duration) {
+	m.masterDownAt = now.Add(d)
+}
