@@ -1,0 +1,78 @@
+// Package health is the health-check engine of the hachat L4 balancer: the
+// "checkers" half of keepalived (keepalived.conf(5), "LVS CONFIGURATION":
+// TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK), rebuilt as small Go parts that
+// the IPVS reconciler and vrrpd's track_script both reuse.
+//
+// The parts, from the wire up:
+//
+//   - [Prober] performs one check and returns nil for "up". [TCP] connects
+//     and closes; [HTTP] sends one GET (HTTP/1.1, RFC 9110 §9.3.1, RFC 9112)
+//     over plain TCP or TLS (RFC 8446) with an optional Host header and SNI
+//     (RFC 6066 §3), and judges the status code, and optionally the body by
+//     regular expression or keepalived-style MD5 digest; [Exec] runs a script
+//     whose exit status 0 means up, in its own process group so that a
+//     timeout kills the script and everything it spawned. Every probe takes
+//     its deadline from its context. Failures are classified by [Classify]
+//     into a [FailureKind] so that metrics can say why checks fail.
+//
+//   - [Tracker] is the pure rise/fall state of one target. It counts
+//     consecutive successes and failures: a down target goes up after Rise
+//     consecutive successes, an up target goes down after Fall consecutive
+//     failures. The initial state is configurable: Down (keepalived's
+//     "alpha"), Up (keepalived's default for real servers) or Unknown, where
+//     the first result decides at once (keepalived's vrrp_script without
+//     init_fail). It steps on (now, ok) and does no I/O, so its timing is a
+//     table test.
+//
+//   - [Monitor] runs many targets, each on its own interval, and reports
+//     state changes through a callback as [Update] values. One scheduler
+//     goroutine keeps a heap of due times and one timer from an injected
+//     [Clock]; probes run in their own goroutines, at most one per target at
+//     a time, bounded by a concurrency limit. A tick that finds the previous
+//     probe of the same target still running is skipped and counted as an
+//     overrun rather than queued, so a slow target never builds a backlog.
+//     [Monitor.Snapshot] and [Monitor.Stats] feed status displays and
+//     metrics.
+//
+//   - [Effective] turns a virtual service's real servers (weight, up/down,
+//     inhibit_on_failure) plus quorum, hysteresis and an optional sorry
+//     server into the destination set the data plane should hold. It is a
+//     pure function of its inputs and the previous quorum state.
+//
+// # Timing guarantees
+//
+// The monitor schedules each target at a fixed rate: the first probe runs at
+// a random offset in [0, Jitter×Interval) after the target is added (so
+// that a thousand targets added together do not probe in lockstep), and
+// every later probe runs exactly Interval after the previous one was due.
+// Jitter is applied to the phase only, never to the period, so the bounds of
+// the tracker hold: once a real server starts failing, it is marked down by
+// the Fall-th failing probe, which finishes at most Fall×Interval + Timeout
+// after the failure began (the first Interval is the wait for the next
+// probe; a refused connection fails at once, a black hole only after
+// Timeout). Likewise a recovered server is back after Rise×Interval +
+// Timeout at most. Keep Timeout below Interval: a probe still running when
+// its next tick comes makes that tick an overrun.
+//
+// # Active and backup nodes
+//
+// Nothing here depends on the VRRP state. vrrpd runs the same monitor on the
+// master and on the backups, so a backup that takes over already knows which
+// real servers are up (keepalived's ha_suspend, which stops checks on the
+// backup, is deliberately not offered).
+//
+// # Quorum
+//
+// [Effective] follows keepalived's check/ipwrapper.c: the quorum is gained
+// when the sum of the weights of the up real servers reaches
+// Quorum+Hysteresis, and lost when it falls below Quorum-Hysteresis or to
+// zero. While the quorum is lost and a sorry server is configured, the sorry
+// server takes the traffic and the real servers are withdrawn (removed, or
+// kept at weight 0 when they are inhibit_on_failure); without a sorry
+// server the quorum only changes the reported state, so that the caller can
+// run its quorum_up/quorum_down commands. When the quorum holds, the sorry
+// server is removed, or kept at weight 0 with sorry_server_inhibit.
+//
+// The package never logs: it reports through values, callbacks and
+// counters.
+package health
