@@ -32,6 +32,13 @@ type Global struct {
 	// Dataplane selects how virtual services are programmed: "auto" (IPVS when
 	// the kernel has it, nftables otherwise), "ipvs" or "nftables".
 	Dataplane string `yaml:"dataplane"`
+	// RealtimePriority, when 1-99, runs each instance's timer and packet loop
+	// on a locked OS thread with SCHED_RR at this priority, so a busy host
+	// does not starve the timers into a false failover (keepalived
+	// vrrp_rt_priority). 0 (the default) leaves scheduling alone.
+	RealtimePriority int `yaml:"realtime_priority"`
+	// NotifyTimeout bounds each notify command; default 10s.
+	NotifyTimeout time.Duration `yaml:"notify_timeout"`
 }
 
 // Instance is one VRRP virtual router on one interface.
@@ -62,11 +69,11 @@ type Instance struct {
 
 // Gratuitous controls gratuitous ARP / unsolicited NA on becoming master.
 type Gratuitous struct {
-	Repeat        int           `yaml:"repeat"`         // packets per burst, default 5
-	Interval      time.Duration `yaml:"interval"`       // between packets of a burst, default 0
-	SecondDelay   time.Duration `yaml:"second_delay"`   // second burst after this, default 5s; 0 disables
-	Refresh       time.Duration `yaml:"refresh"`        // periodic refresh while master; 0 disables
-	RefreshRepeat int           `yaml:"refresh_repeat"` // packets per refresh, default 1
+	Repeat        int            `yaml:"repeat"`         // packets per burst, default 5
+	Interval      time.Duration  `yaml:"interval"`       // between packets of a burst, default 0
+	SecondDelay   *time.Duration `yaml:"second_delay"`   // second burst after this, default 5s; 0 disables
+	Refresh       time.Duration  `yaml:"refresh"`        // periodic refresh while master; 0 disables
+	RefreshRepeat int            `yaml:"refresh_repeat"` // packets per refresh, default 1
 }
 
 // TrackInterface lowers priority (or faults, with weight 0) when a link is down.
@@ -86,6 +93,8 @@ type TrackRef struct {
 type TrackFile struct {
 	Path   string `yaml:"path"`
 	Weight int    `yaml:"weight"`
+	// Interval is how often the file is read; default 1s.
+	Interval time.Duration `yaml:"interval"`
 }
 
 // Script is a tracked command, shared by the instances that name it.

@@ -57,14 +57,20 @@ func Load(path string) (*Config, error) {
 // Unknown fields are errors: a typo must not silently fall back to a default.
 func Parse(name string, data []byte) (*Config, error) {
 	var c Config
-	if err := yaml.UnmarshalWithOptions(data, &c, yaml.Strict(), yaml.DisallowUnknownField()); err != nil {
-		return nil, Errors{syntaxError(name, err)}
-	}
 	file, err := parser.ParseBytes(data, 0)
 	if err != nil {
 		return nil, Errors{syntaxError(name, err)}
 	}
 	v := &validator{name: name, file: file}
+	// The schema walk finds type errors and unknown fields with their line
+	// and path, which the decoder alone does not give.
+	checkSchema(v)
+	if len(v.errs) > 0 {
+		return nil, v.errs
+	}
+	if err := yaml.UnmarshalWithOptions(data, &c, yaml.Strict(), yaml.DisallowUnknownField()); err != nil {
+		return nil, Errors{syntaxError(name, err)}
+	}
 	c.applyDefaults()
 	c.validate(v)
 	if len(v.errs) > 0 {

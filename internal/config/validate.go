@@ -2,6 +2,9 @@ package config
 
 import (
 	"fmt"
+	"net"
+	"net/netip"
+	"path/filepath"
 	"time"
 )
 
@@ -9,6 +12,14 @@ import (
 const (
 	DefaultControlSocket  = "/run/vrrpd/vrrpd.sock"
 	DefaultAdvertInterval = time.Second
+	DefaultNotifyTimeout  = 10 * time.Second
+
+	DefaultGratuitousRepeat = 5               // keepalived garp_master_repeat
+	DefaultGratuitousDelay  = 5 * time.Second // keepalived garp_master_delay
+	DefaultScriptInterval   = time.Second
+	DefaultFileInterval     = time.Second
+
+	maxWeight = 253 // keepalived: weights -253..253 keep a 1..254 priority reachable
 )
 
 func (c *Config) applyDefaults() {
@@ -21,6 +32,9 @@ func (c *Config) applyDefaults() {
 	if c.Global.Dataplane == "" {
 		c.Global.Dataplane = "auto"
 	}
+	if c.Global.NotifyTimeout == 0 {
+		c.Global.NotifyTimeout = DefaultNotifyTimeout
+	}
 	for i := range c.Instances {
 		in := &c.Instances[i]
 		if in.AdvertInterval == 0 {
@@ -30,38 +44,170 @@ func (c *Config) applyDefaults() {
 			t := true
 			in.Preempt = &t
 		}
+		g := &in.Gratuitous
+		if g.Repeat == 0 {
+			g.Repeat = DefaultGratuitousRepeat
+		}
+		if g.SecondDelay == nil {
+			d := DefaultGratuitousDelay
+			g.SecondDelay = &d
+		}
+		if g.RefreshRepeat == 0 {
+			g.RefreshRepeat = 1
+		}
+		for j := range in.TrackFiles {
+			if in.TrackFiles[j].Interval == 0 {
+				in.TrackFiles[j].Interval = DefaultFileInterval
+			}
+		}
+	}
+	for i := range c.Scripts {
+		s := &c.Scripts[i]
+		if s.Interval == 0 {
+			s.Interval = DefaultScriptInterval
+		}
+		if s.Timeout == 0 {
+			s.Timeout = s.Interval
+		}
+		if s.Rise == 0 {
+			s.Rise = 1
+		}
+		if s.Fall == 0 {
+			s.Fall = 1
+		}
 	}
 	c.applyBalancerDefaults()
 }
 
 func (c *Config) validate(v *validator) {
-	switch c.Global.LogLevel {
+	g := c.Global
+	switch g.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
-		v.errorf("global.log_level", "unknown level %q: want debug, info, warn or error", c.Global.LogLevel)
+		v.errorf("global.log_level", "unknown level %q: want debug, info, warn or error", g.LogLevel)
 	}
-	switch c.Global.Dataplane {
+	switch g.Dataplane {
 	case "auto", "ipvs", "nftables":
 	default:
-		v.errorf("global.dataplane", "unknown data plane %q: want auto, ipvs or nftables", c.Global.Dataplane)
+		v.errorf("global.dataplane", "unknown data plane %q: want auto, ipvs or nftables", g.Dataplane)
 	}
+	if !filepath.IsAbs(g.ControlSocket) {
+		v.errorf("global.control_socket", "%q must be an absolute path", g.ControlSocket)
+	}
+	if g.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(g.MetricsListen); err != nil {
+			v.errorf("global.metrics_listen", "%q is not host:port (for example 127.0.0.1:9650)", g.MetricsListen)
+		}
+	}
+	if g.RealtimePriority < 0 || g.RealtimePriority > 99 {
+		v.errorf("global.realtime_priority", "%d is out of range 0-99 (0 disables)", g.RealtimePriority)
+	}
+	if g.NotifyTimeout < 0 {
+		v.errorf("global.notify_timeout", "must not be negative")
+	}
+
+	scripts := map[string]bool{}
+	for i, s := range c.Scripts {
+		p := fmt.Sprintf("scripts[%d]", i)
+		switch {
+		case s.Name == "":
+			v.errorf(p+".name", "every script needs a name")
+		case scripts[s.Name]:
+			v.errorf(p+".name", "script %q is defined twice", s.Name)
+		}
+		scripts[s.Name] = true
+		s.validate(v, p)
+	}
+
 	names := map[string]bool{}
-	for i, in := range c.Instances {
+	type vridKey struct {
+		ifname string
+		is6    bool
+		vrid   int
+	}
+	vrids := map[vridKey]string{}
+	vips := map[netip.Addr]string{}
+	for i := range c.Instances {
+		in := &c.Instances[i]
 		p := fmt.Sprintf("instances[%d]", i)
-		if in.Name == "" {
+		switch {
+		case in.Name == "":
 			v.errorf(p+".name", "every instance needs a name")
-		} else if names[in.Name] {
+		case names[in.Name]:
 			v.errorf(p+".name", "instance %q is defined twice", in.Name)
 		}
 		names[in.Name] = true
-		in.validate(v, p)
+		in.validate(v, p, scripts)
+		k := vridKey{in.Interface, in.IPv6(), in.VRID}
+		if other, dup := vrids[k]; dup && in.Interface != "" {
+			v.errorf(p+".vrid", "VRID %d on %s is already used by instance %q: a VRID must be unique per interface and family", in.VRID, in.Interface, other)
+		}
+		vrids[k] = in.Name
+		for j, a := range in.VirtualAddresses {
+			if other, dup := vips[a.Addr()]; dup {
+				v.errorf(fmt.Sprintf("%s.virtual_addresses[%d]", p, j), "%v is already a virtual address of instance %q", a.Addr(), other)
+			}
+			vips[a.Addr()] = in.Name
+		}
+	}
+
+	member := map[string]string{}
+	groups := map[string]bool{}
+	for i, sg := range c.SyncGroups {
+		p := fmt.Sprintf("sync_groups[%d]", i)
+		switch {
+		case sg.Name == "":
+			v.errorf(p+".name", "every sync group needs a name")
+		case groups[sg.Name]:
+			v.errorf(p+".name", "sync group %q is defined twice", sg.Name)
+		}
+		groups[sg.Name] = true
+		if len(sg.Instances) == 0 {
+			v.errorf(p+".instances", "missing: the instances that fail over together")
+		}
+		for j, name := range sg.Instances {
+			q := fmt.Sprintf("%s.instances[%d]", p, j)
+			switch other, dup := member[name]; {
+			case !names[name]:
+				v.errorf(q, "no instance is named %q", name)
+			case dup:
+				v.errorf(q, "instance %q is already in sync group %q", name, other)
+			}
+			member[name] = sg.Name
+		}
+		sg.Notify.validate(v, p+".notify")
 	}
 	c.validateBalancer(v)
 }
 
-func (in *Instance) validate(v *validator, p string) {
+func (s *Script) validate(v *validator, p string) {
+	if len(s.Command) == 0 || s.Command[0] == "" {
+		v.errorf(p+".command", "missing: the command to run, as a list such as [/usr/bin/check, arg]")
+	} else if !filepath.IsAbs(s.Command[0]) {
+		v.errorf(p+".command", "%q must be an absolute path", s.Command[0])
+	}
+	if s.Interval < 10*time.Millisecond {
+		v.errorf(p+".interval", "%v is too short: at least 10ms", s.Interval)
+	}
+	if s.Timeout <= 0 || s.Timeout > s.Interval {
+		v.errorf(p+".timeout", "%v must be positive and at most the interval %v (a probe still running at the next tick is skipped)", s.Timeout, s.Interval)
+	}
+	if s.Rise < 1 || s.Rise > 100 {
+		v.errorf(p+".rise", "%d is out of range 1-100", s.Rise)
+	}
+	if s.Fall < 1 || s.Fall > 100 {
+		v.errorf(p+".fall", "%d is out of range 1-100", s.Fall)
+	}
+	if s.Weight < -maxWeight || s.Weight > maxWeight {
+		v.errorf(p+".weight", "%d is out of range -253..253", s.Weight)
+	}
+}
+
+func (in *Instance) validate(v *validator, p string, scripts map[string]bool) {
 	if in.Interface == "" {
 		v.errorf(p+".interface", "missing: the interface the instance runs on")
+	} else if len(in.Interface) > 15 {
+		v.errorf(p+".interface", "%q is longer than an interface name can be (15)", in.Interface)
 	}
 	if in.VRID < 1 || in.VRID > 255 {
 		v.errorf(p+".vrid", "%d is out of range 1-255", in.VRID)
@@ -72,7 +218,156 @@ func (in *Instance) validate(v *validator, p string) {
 	if in.AdvertInterval < 10*time.Millisecond || in.AdvertInterval > 40950*time.Millisecond || in.AdvertInterval%(10*time.Millisecond) != 0 {
 		v.errorf(p+".advert_interval", "%v must be a multiple of 10ms between 10ms and 40.95s (RFC 5798 §5.2.7)", in.AdvertInterval)
 	}
+	if in.PreemptDelay < 0 || in.PreemptDelay > 1000*time.Second {
+		v.errorf(p+".preempt_delay", "%v is out of range 0-1000s", in.PreemptDelay)
+	} else if in.PreemptDelay > 0 && in.Preempt != nil && !*in.Preempt {
+		v.errorf(p+".preempt_delay", "set, but preempt is false: remove one of them")
+	}
 	if len(in.VirtualAddresses) == 0 {
 		v.errorf(p+".virtual_addresses", "missing: at least one virtual address")
 	}
+	if len(in.VirtualAddresses) > 255 {
+		v.errorf(p+".virtual_addresses", "%d addresses: an advert carries at most 255", len(in.VirtualAddresses))
+	}
+	is6 := in.IPv6()
+	for j, a := range in.VirtualAddresses {
+		q := fmt.Sprintf("%s.virtual_addresses[%d]", p, j)
+		switch {
+		case a.Addr().Is6() != is6 || a.Addr().Is4In6():
+			v.errorf(q, "%v: all virtual addresses of an instance must be of one family (use two instances for IPv4 and IPv6)", a)
+		case a.Addr().IsMulticast() || a.Addr().IsUnspecified() || a.Addr().IsLoopback():
+			v.errorf(q, "%v cannot be a virtual address", a)
+		}
+	}
+	if in.UnicastSource.IsValid() && in.UnicastSource.Is6() != is6 {
+		v.errorf(p+".unicast_source", "%v is not of the family of the virtual addresses", in.UnicastSource)
+	}
+	if in.UnicastSource.IsValid() && len(in.UnicastPeers) == 0 {
+		v.errorf(p+".unicast_peers", "missing: unicast_source is set, so list the peers to send adverts to")
+	}
+	seen := map[netip.Addr]bool{}
+	for j, a := range in.UnicastPeers {
+		q := fmt.Sprintf("%s.unicast_peers[%d]", p, j)
+		switch {
+		case a.Is6() != is6:
+			v.errorf(q, "%v is not of the family of the virtual addresses", a)
+		case a.IsMulticast() || a.IsUnspecified():
+			v.errorf(q, "%v is not a unicast address", a)
+		case seen[a]:
+			v.errorf(q, "%v is listed twice", a)
+		case a == in.UnicastSource:
+			v.errorf(q, "%v is our own unicast_source", a)
+		}
+		seen[a] = true
+	}
+	if in.ChecksumMessageOnly && is6 {
+		v.errorf(p+".checksum_message_only", "applies to IPv4 only: the IPv6 checksum always covers the pseudo-header")
+	}
+
+	g := in.Gratuitous
+	gp := p + ".gratuitous"
+	if g.Repeat < 1 || g.Repeat > 100 {
+		v.errorf(gp+".repeat", "%d is out of range 1-100", g.Repeat)
+	}
+	if g.Interval < 0 || g.Interval > time.Second {
+		v.errorf(gp+".interval", "%v is out of range 0-1s", g.Interval)
+	}
+	if g.SecondDelay != nil && (*g.SecondDelay < 0 || *g.SecondDelay > time.Hour) {
+		v.errorf(gp+".second_delay", "%v is out of range 0-1h (0 disables the second burst)", *g.SecondDelay)
+	}
+	if g.Refresh < 0 || (g.Refresh > 0 && g.Refresh < 100*time.Millisecond) {
+		v.errorf(gp+".refresh", "%v: want 0 (off) or at least 100ms", g.Refresh)
+	}
+	if g.RefreshRepeat < 1 || g.RefreshRepeat > 100 {
+		v.errorf(gp+".refresh_repeat", "%d is out of range 1-100", g.RefreshRepeat)
+	}
+
+	for j, t := range in.TrackInterfaces {
+		q := fmt.Sprintf("%s.track_interfaces[%d]", p, j)
+		if t.Name == "" {
+			v.errorf(q+".name", "missing: the interface to track")
+		}
+		if t.Weight < -maxWeight || t.Weight > maxWeight {
+			v.errorf(q+".weight", "%d is out of range -253..253 (0 means fault when down)", t.Weight)
+		}
+	}
+	for j, t := range in.TrackScripts {
+		q := fmt.Sprintf("%s.track_scripts[%d]", p, j)
+		if !scripts[t.Name] {
+			v.errorf(q+".name", "no script is named %q (define it under scripts)", t.Name)
+		}
+		if t.Weight != nil && (*t.Weight < -maxWeight || *t.Weight > maxWeight) {
+			v.errorf(q+".weight", "%d is out of range -253..253", *t.Weight)
+		}
+	}
+	for j, t := range in.TrackFiles {
+		q := fmt.Sprintf("%s.track_files[%d]", p, j)
+		if !filepath.IsAbs(t.Path) {
+			v.errorf(q+".path", "%q must be an absolute path", t.Path)
+		}
+		if t.Weight < -254 || t.Weight > 254 {
+			v.errorf(q+".weight", "%d is out of range -254..254", t.Weight)
+		}
+		if t.Interval < 10*time.Millisecond {
+			v.errorf(q+".interval", "%v is too short: at least 10ms", t.Interval)
+		}
+	}
+	in.Notify.validate(v, p+".notify")
+}
+
+func (n *Notify) validate(v *validator, p string) {
+	for _, c := range []struct {
+		field string
+		cmd   []string
+	}{{"master", n.Master}, {"backup", n.Backup}, {"fault", n.Fault}, {"stop", n.Stop}, {"any", n.Any}} {
+		if len(c.cmd) > 0 && !filepath.IsAbs(c.cmd[0]) {
+			v.errorf(p+"."+c.field, "%q must be an absolute path", c.cmd[0])
+		}
+	}
+}
+
+// IPv6 reports whether the instance's virtual addresses are IPv6 (the
+// family is taken from the first one).
+func (in *Instance) IPv6() bool {
+	return len(in.VirtualAddresses) > 0 && in.VirtualAddresses[0].Addr().Is6() && !in.VirtualAddresses[0].Addr().Is4In6()
+}
+
+// SecondBurstDelay is the delay of the second gratuitous burst; 0 = none.
+func (g Gratuitous) SecondBurstDelay() time.Duration {
+	if g.SecondDelay == nil {
+		return DefaultGratuitousDelay
+	}
+	return *g.SecondDelay
+}
+
+// Instance returns the instance called name, or nil.
+func (c *Config) Instance(name string) *Instance {
+	for i := range c.Instances {
+		if c.Instances[i].Name == name {
+			return &c.Instances[i]
+		}
+	}
+	return nil
+}
+
+// Script returns the script called name, or nil.
+func (c *Config) Script(name string) *Script {
+	for i := range c.Scripts {
+		if c.Scripts[i].Name == name {
+			return &c.Scripts[i]
+		}
+	}
+	return nil
+}
+
+// SyncGroupOf returns the sync group the instance belongs to, or nil.
+func (c *Config) SyncGroupOf(instance string) *SyncGroup {
+	for i := range c.SyncGroups {
+		for _, n := range c.SyncGroups[i].Instances {
+			if n == instance {
+				return &c.SyncGroups[i]
+			}
+		}
+	}
+	return nil
 }
