@@ -1,0 +1,149 @@
+package ipvstest
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/hachat/hachat/ipvs"
+)
+
+// DataPlane is an in-memory ipvs.DataPlane and ipvs.RoleAware. Ops that do
+// not fit the current state fail as the kernel's would, so a wrong plan
+// shows up as an error in tests.
+type DataPlane struct {
+	mu      sync.Mutex
+	svcs    []ipvs.ServiceState
+	Ops     []ipvs.Op // every op applied, in order
+	Standby []ipvs.ServiceKey
+	// Unsupported, when set, is returned (wrapped) by Supports for every
+	// service whose scheduler is a key of the map.
+	Unsupported map[string]bool
+	// Plane is the name Name returns; "fake" when empty.
+	Plane string
+}
+
+var (
+	_ ipvs.DataPlane = (*DataPlane)(nil)
+	_ ipvs.RoleAware = (*DataPlane)(nil)
+)
+
+// Name implements ipvs.DataPlane.
+func (d *DataPlane) Name() string {
+	if d.Plane == "" {
+		return "fake"
+	}
+	return d.Plane
+}
+
+// Supports implements ipvs.DataPlane.
+func (d *DataPlane) Supports(s ipvs.Service) error {
+	if d.Unsupported[s.Scheduler] {
+		return fmt.Errorf("scheduler %q: %w", s.Scheduler, ipvs.ErrUnsupported)
+	}
+	return nil
+}
+
+// Close implements ipvs.DataPlane.
+func (d *DataPlane) Close() error { return nil }
+
+// SetStandby implements ipvs.RoleAware.
+func (d *DataPlane) SetStandby(keys []ipvs.ServiceKey) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.Standby = slices.Clone(keys)
+	return nil
+}
+
+// Services implements ipvs.DataPlane.
+func (d *DataPlane) Services() ([]ipvs.ServiceState, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]ipvs.ServiceState, len(d.svcs))
+	for i, s := range d.svcs {
+		s.Dests = slices.Clone(s.Dests)
+		out[i] = s
+	}
+	return out, nil
+}
+
+// Apply implements ipvs.DataPlane.
+func (d *DataPlane) Apply(ops []ipvs.Op) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, op := range ops {
+		if err := d.apply(op); err != nil {
+			return fmt.Errorf("fake: %v: %w", op, err)
+		}
+		d.Ops = append(d.Ops, op)
+	}
+	return nil
+}
+
+func (d *DataPlane) apply(op ipvs.Op) error {
+	i := slices.IndexFunc(d.svcs, func(s ipvs.ServiceState) bool { return s.ServiceKey == op.Service.ServiceKey })
+	if op.Kind == ipvs.CreateService {
+		if i >= 0 {
+			return fmt.Errorf("service exists")
+		}
+		s := op.Service.Clone()
+		s.Destinations = nil
+		d.svcs = append(d.svcs, ipvs.ServiceState{Service: s})
+		return nil
+	}
+	if i < 0 {
+		return fmt.Errorf("no such service")
+	}
+	s := &d.svcs[i]
+	j := slices.IndexFunc(s.Dests, func(x ipvs.DestinationState) bool { return x.Address == op.Dest.Address })
+	switch op.Kind {
+	case ipvs.UpdateService:
+		dests := s.Dests
+		s.Service = op.Service.Clone()
+		s.Dests = dests
+	case ipvs.RemoveService:
+		d.svcs = slices.Delete(d.svcs, i, i+1)
+	case ipvs.CreateDestination:
+		if j >= 0 {
+			return fmt.Errorf("destination exists")
+		}
+		s.Dests = append(s.Dests, ipvs.DestinationState{Destination: op.Dest})
+	case ipvs.UpdateDestination:
+		if j < 0 {
+			return fmt.Errorf("no such destination")
+		}
+		s.Dests[j].Destination = op.Dest
+	case ipvs.RemoveDestination:
+		if j < 0 {
+			return fmt.Errorf("no such destination")
+		}
+		s.Dests = slices.Delete(s.Dests, j, j+1)
+	default:
+		return fmt.Errorf("unknown op")
+	}
+	return nil
+}
+
+// SetConns sets the active and inactive connection counts of the
+// destination at addr of the service key.
+func (d *DataPlane) SetConns(key ipvs.ServiceKey, addr string, active, inactive uint32) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for i := range d.svcs {
+		if d.svcs[i].ServiceKey != key {
+			continue
+		}
+		for j := range d.svcs[i].Dests {
+			if d.svcs[i].Dests[j].Address.String() == addr {
+				d.svcs[i].Dests[j].ActiveConns, d.svcs[i].Dests[j].InactiveConns = active, inactive
+			}
+		}
+	}
+}
+
+// ResetOps forgets the recorded ops.
+func (d *DataPlane) ResetOps() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.Ops = nil
+}
