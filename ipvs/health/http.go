@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -149,6 +150,11 @@ func (h *HTTP) Probe(ctx context.Context) error {
 	}
 	resp, err := client.Do(req)
 	if err != nil {
+		if strings.Contains(err.Error(), plainHTTPMessage) {
+			// net/http replaces the tls.RecordHeaderError by a plain
+			// error; keep the fact that TLS failed.
+			return fmt.Errorf("http check %s: %w: %w", h.URL, errPlainHTTP, err)
+		}
 		return fmt.Errorf("http check %s: %w", h.URL, err)
 	}
 	defer resp.Body.Close()
@@ -182,6 +188,12 @@ func (h *HTTP) Probe(ctx context.Context) error {
 	}
 	return nil
 }
+
+// plainHTTPMessage is net/http's error text when a TLS client gets an HTTP
+// answer; the error has no type to test for.
+const plainHTTPMessage = "server gave HTTP response to HTTPS client"
+
+var errPlainHTTP = errors.New("TLS handshake answered in plain HTTP")
 
 func (h *HTTP) tlsConfig() *tls.Config {
 	sni := h.SNI

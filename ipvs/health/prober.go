@@ -113,6 +113,6 @@ func isTLSError(err error) bool {
 		ci  x509.CertificateInvalidError
 		ech *tls.ECHRejectionError
 	)
-	return errors.As(err, &rh) || errors.As(err, &ae) || errors.As(err, &cv) ||
+	return errors.Is(err, errPlainHTTP) || errors.As(err, &rh) || errors.As(err, &ae) || errors.As(err, &cv) ||
 		errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &ci) || errors.As(err, &ech)
 }

@@ -1,0 +1,5 @@
+package health
+
+import "syscall"
+
+const errConnRefused = syscall.ECONNREFUSED
