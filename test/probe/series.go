@@ -1,0 +1,134 @@
+package probe
+
+import (
+	"fmt"
+	"time"
+)
+
+// Series is a run's results in start order, with its marks.
+type Series struct {
+	Results []Result
+	Marks   []Mark
+	Skipped int // scheduled probes dropped because every worker was busy
+}
+
+// Gap is one run of consecutive failed probes.
+type Gap struct {
+	FirstFail time.Time // start of the first failed probe
+	NextOK    time.Time // start of the first successful probe after the run; zero if none
+	LastOK    time.Time // start of the last successful probe before the run; zero if none
+	Failed    int
+	Reasons   map[Reason]int
+	// Unrecovered is set when the series ends inside the gap: Duration then
+	// runs to the last probe's start and is a lower bound.
+	Unrecovered bool
+	end         time.Time
+}
+
+// Duration is the outage: first failed probe to next successful one. Zero for no gap.
+func (g Gap) Duration() time.Duration {
+	if g.Failed == 0 {
+		return 0
+	}
+	return g.end.Sub(g.FirstFail)
+}
+
+func (g Gap) String() string {
+	if g.Failed == 0 {
+		return "no failed probe"
+	}
+	s := fmt.Sprintf("%v outage (%d failed probes %v)", g.Duration().Round(time.Millisecond), g.Failed, g.Reasons)
+	if g.Unrecovered {
+		s += ", not recovered by the end"
+	}
+	return s
+}
+
+// Gaps lists every run of failed probes in order.
+func (s Series) Gaps() []Gap {
+	var gaps []Gap
+	var cur *Gap
+	var lastOK time.Time
+	for _, r := range s.Results {
+		if r.OK {
+			if cur != nil {
+				cur.NextOK, cur.end = r.Start, r.Start
+				gaps = append(gaps, *cur)
+				cur = nil
+			}
+			lastOK = r.Start
+			continue
+		}
+		if cur == nil {
+			cur = &Gap{FirstFail: r.Start, LastOK: lastOK, Reasons: map[Reason]int{}}
+		}
+		cur.Failed++
+		cur.Reasons[r.Reason]++
+		cur.end = r.Start
+	}
+	if cur != nil {
+		cur.Unrecovered = true
+		gaps = append(gaps, *cur)
+	}
+	return gaps
+}
+
+// Outage is the longest gap (zero Gap when no probe failed).
+func (s Series) Outage() Gap {
+	var best Gap
+	for _, g := range s.Gaps() {
+		if g.Duration() > best.Duration() || (best.Failed == 0 && g.Failed > 0) {
+			best = g
+		}
+	}
+	return best
+}
+
+// Window returns the results that started in [from, to); a zero to means "to the end".
+func (s Series) Window(from, to time.Time) Series {
+	w := Series{}
+	for _, r := range s.Results {
+		if r.Start.Before(from) || (!to.IsZero() && !r.Start.Before(to)) {
+			continue
+		}
+		w.Results = append(w.Results, r)
+	}
+	for _, m := range s.Marks {
+		if !m.At.Before(from) && (to.IsZero() || m.At.Before(to)) {
+			w.Marks = append(w.Marks, m)
+		}
+	}
+	return w
+}
+
+// Failed counts failed probes.
+func (s Series) Failed() int {
+	n := 0
+	for _, r := range s.Results {
+		if !r.OK {
+			n++
+		}
+	}
+	return n
+}
+
+// Responders counts successful probes per responder.
+func (s Series) Responders() map[string]int {
+	m := map[string]int{}
+	for _, r := range s.Results {
+		if r.OK {
+			m[r.Responder]++
+		}
+	}
+	return m
+}
+
+// FirstFrom is the first successful probe answered by responder, if any.
+func (s Series) FirstFrom(responder string) (Result, bool) {
+	for _, r := range s.Results {
+		if r.OK && r.Responder == responder {
+			return r, true
+		}
+	}
+	return Result{}, false
+}
