@@ -1,0 +1,382 @@
+package chatload
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// maxLine bounds one received line: 8191 bytes of tags plus 512 of message
+// (IRCv3 message-tags), rounded up. Longer lines are dropped and counted.
+const maxLine = 16 << 10
+
+// DialFunc opens a TCP connection to server, from local when it is not nil.
+// Tests inject one to produce errors a loopback socket cannot.
+type DialFunc func(ctx context.Context, local *net.TCPAddr, server string) (net.Conn, error)
+
+func defaultDial(ctx context.Context, local *net.TCPAddr, server string) (net.Conn, error) {
+	d := net.Dialer{}
+	if local != nil {
+		d.LocalAddr = local
+	}
+	return d.DialContext(ctx, "tcp", server)
+}
+
+// IOCount counts payload bytes on the TCP connections, as httperf's Net I/O
+// does: no TCP/IP headers, no retransmissions.
+type IOCount struct {
+	sent atomic.Int64
+	recv atomic.Int64
+}
+
+// Sent and Recv return the byte counts so far.
+func (c *IOCount) Sent() int64 { return c.sent.Load() }
+func (c *IOCount) Recv() int64 { return c.recv.Load() }
+
+type countingConn struct {
+	net.Conn
+	io *IOCount
+}
+
+func (c countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.io.recv.Add(int64(n))
+	return n, err
+}
+
+func (c countingConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.io.sent.Add(int64(n))
+	return n, err
+}
+
+// DropReason names why a received line was not processed.
+type DropReason string
+
+// Drop reasons.
+const (
+	DropLineTooLong DropReason = "line-too-long"
+	DropUnparsable  DropReason = "unparsable"
+)
+
+// Drops counts dropped lines by reason; safe for concurrent use.
+type Drops struct {
+	mu sync.Mutex
+	m  map[DropReason]int64
+}
+
+func (d *Drops) add(r DropReason) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.m == nil {
+		d.m = map[DropReason]int64{}
+	}
+	d.m[r]++
+}
+
+// Snapshot returns a copy of the counters (nil when nothing was dropped).
+func (d *Drops) Snapshot() map[DropReason]int64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.m) == 0 {
+		return nil
+	}
+	out := make(map[DropReason]int64, len(d.m))
+	for k, v := range d.m {
+		out[k] = v
+	}
+	return out
+}
+
+// session is one IRC client connection. Methods are not safe for concurrent
+// use except close.
+type session struct {
+	conn     net.Conn
+	r        *bufio.Reader
+	nick     string
+	timeout  time.Duration
+	drops    *Drops
+	caps     map[string]bool // acknowledged capabilities
+	isupport map[string]string
+	lastRecv time.Time
+	stop     func() bool // detaches the context watcher
+	wbuf     []byte
+}
+
+// dialSession connects and wraps the connection. The context bounds the
+// dial only; closing on cancellation is armed for the session's lifetime.
+func dialSession(ctx context.Context, dial DialFunc, local *net.TCPAddr, server string, timeout time.Duration, io *IOCount, drops *Drops) (*session, error) {
+	dctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c, err := dial(dctx, local, server)
+	if err != nil {
+		if dctx.Err() != nil && ctx.Err() == nil {
+			err = fmt.Errorf("%w: %w", ErrClientTimeout, err)
+		}
+		return nil, &phaseError{Phase: PhaseConnect, Err: err}
+	}
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetNoDelay(true) // IRC lines are small; Nagle would add latency
+	}
+	s := &session{
+		conn:     countingConn{Conn: c, io: io},
+		timeout:  timeout,
+		drops:    drops,
+		caps:     map[string]bool{},
+		isupport: map[string]string{},
+	}
+	s.r = bufio.NewReaderSize(s.conn, maxLine)
+	s.stop = context.AfterFunc(ctx, func() { c.Close() })
+	return s, nil
+}
+
+func (s *session) close() {
+	if s.stop != nil {
+		s.stop()
+	}
+	s.conn.Close()
+}
+
+// write sends all messages in one write call.
+func (s *session) write(msgs ...Message) error {
+	s.wbuf = s.wbuf[:0]
+	for _, m := range msgs {
+		s.wbuf = m.Append(s.wbuf)
+	}
+	if err := s.conn.SetWriteDeadline(time.Now().Add(s.timeout)); err != nil {
+		return err
+	}
+	_, err := s.conn.Write(s.wbuf)
+	return err
+}
+
+// read returns the next message, answering server PINGs and recording
+// ISUPPORT tokens on the way. EOF becomes ErrPrematureClose: every caller
+// that reads is waiting for something.
+func (s *session) read(deadline time.Time) (Message, error) {
+	if err := s.conn.SetReadDeadline(deadline); err != nil {
+		return Message{}, err
+	}
+	for {
+		line, err := s.readLine()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return Message{}, ErrPrematureClose
+			}
+			return Message{}, err
+		}
+		s.lastRecv = time.Now()
+		m, err := ParseMessage(line)
+		if err != nil {
+			if !errors.Is(err, ErrEmptyLine) {
+				s.drops.add(DropUnparsable)
+			}
+			continue
+		}
+		switch m.Command {
+		case "PING":
+			if err := s.write(Message{Command: "PONG", Params: m.Params}); err != nil {
+				return Message{}, err
+			}
+			continue
+		case "005":
+			s.recordISupport(m)
+		}
+		return m, nil
+	}
+}
+
+func (s *session) readLine() (string, error) {
+	for {
+		b, err := s.r.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			s.drops.add(DropLineTooLong)
+			for errors.Is(err, bufio.ErrBufferFull) {
+				_, err = s.r.ReadSlice('\n')
+			}
+			if err != nil {
+				return "", err
+			}
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		return string(b), nil
+	}
+}
+
+func (s *session) recordISupport(m Message) {
+	// 005 nick tok1 tok2 ... :are supported by this server
+	for i := 1; i < len(m.Params)-1; i++ {
+		k, v, _ := strings.Cut(m.Params[i], "=")
+		s.isupport[strings.ToUpper(k)] = v
+	}
+}
+
+// refusal turns a server error reply into an error, or nil if m is not one.
+func refusal(m Message) error {
+	switch m.Command {
+	case "ERROR", "FAIL",
+		"432", "433", "436", // nick unusable or in use
+		"403", "405", "471", "473", "474", "475", // cannot join
+		"404", "401", // cannot send
+		"451", "461", "462", "464", "465", "421":
+		return fmt.Errorf("%w: %s", ErrServerRefused, m.String())
+	}
+	return nil
+}
+
+// register runs NICK/USER (with CAP LS 302 negotiation when caps are wanted)
+// until RPL_WELCOME (001, RFC 2812 §5.1) and returns the time from sending
+// the first registration byte to 001.
+func (s *session) register(nick string, want []string) (time.Duration, error) {
+	s.nick = nick
+	var msgs []Message
+	if len(want) > 0 {
+		msgs = append(msgs, Message{Command: "CAP", Params: []string{"LS", "302"}})
+	}
+	msgs = append(msgs,
+		Message{Command: "NICK", Params: []string{nick}},
+		Message{Command: "USER", Params: []string{nick, "0", "*", "chatload"}})
+	start := time.Now()
+	if err := s.write(msgs...); err != nil {
+		return 0, &phaseError{Phase: PhaseRegister, Err: err}
+	}
+	deadline := start.Add(s.timeout)
+	var offered []string
+	for {
+		m, err := s.read(deadline)
+		if err != nil {
+			return 0, &phaseError{Phase: PhaseRegister, Err: err}
+		}
+		switch {
+		case m.Command == "001":
+			return time.Since(start), nil
+		case m.Command == "CAP" && m.Param(1) == "LS":
+			// CAP * LS * :a b   (continuation)   CAP * LS :c d   (last)
+			more := len(m.Params) > 3 && m.Params[2] == "*"
+			offered = append(offered, strings.Fields(m.Params[len(m.Params)-1])...)
+			if more {
+				continue
+			}
+			req := intersectCaps(want, offered)
+			reply := Message{Command: "CAP", Params: []string{"END"}}
+			if len(req) > 0 {
+				reply = Message{Command: "CAP", Params: []string{"REQ", strings.Join(req, " ")}}
+			}
+			if err := s.write(reply); err != nil {
+				return 0, &phaseError{Phase: PhaseRegister, Err: err}
+			}
+		case m.Command == "CAP" && (m.Param(1) == "ACK" || m.Param(1) == "NAK"):
+			if m.Param(1) == "ACK" {
+				for _, c := range strings.Fields(m.Params[len(m.Params)-1]) {
+					s.caps[strings.TrimPrefix(c, "-")] = !strings.HasPrefix(c, "-")
+				}
+			}
+			if err := s.write(Message{Command: "CAP", Params: []string{"END"}}); err != nil {
+				return 0, &phaseError{Phase: PhaseRegister, Err: err}
+			}
+		default:
+			if err := refusal(m); err != nil {
+				return 0, &phaseError{Phase: PhaseRegister, Err: err}
+			}
+		}
+	}
+}
+
+// intersectCaps returns the wanted capabilities the server offers. Offered
+// entries may carry values (CAP LS 302: "sasl=PLAIN").
+func intersectCaps(want, offered []string) []string {
+	have := map[string]bool{}
+	for _, o := range offered {
+		k, _, _ := strings.Cut(o, "=")
+		have[k] = true
+	}
+	var out []string
+	for _, w := range want {
+		if have[w] {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// join joins channel and waits for the server's JOIN echo (RFC 2812 §3.2.1).
+func (s *session) join(channel string) (time.Duration, error) {
+	start := time.Now()
+	if err := s.write(Message{Command: "JOIN", Params: []string{channel}}); err != nil {
+		return 0, &phaseError{Phase: PhaseJoin, Err: err}
+	}
+	deadline := start.Add(s.timeout)
+	for {
+		m, err := s.read(deadline)
+		if err != nil {
+			return 0, &phaseError{Phase: PhaseJoin, Err: err}
+		}
+		if m.Command == "JOIN" && strings.EqualFold(m.Nick(), s.nick) && strings.EqualFold(m.Param(0), channel) {
+			return time.Since(start), nil
+		}
+		if err := refusal(m); err != nil {
+			return 0, &phaseError{Phase: PhaseJoin, Err: err}
+		}
+	}
+}
+
+// message sends one PRIVMSG and waits for its reply: the echo (IRCv3
+// echo-message) or, for a message to oneself, its delivery; without either,
+// the PONG to a PING sent right behind it, which a server answers only after
+// processing the PRIVMSG (commands are handled in order).
+func (s *session) message(target, text, token string) (time.Duration, error) {
+	msgs := []Message{{Command: "PRIVMSG", Params: []string{target, text}}}
+	byEcho := s.caps["echo-message"] || strings.EqualFold(target, s.nick)
+	if !byEcho {
+		msgs = append(msgs, Message{Command: "PING", Params: []string{token}})
+	}
+	start := time.Now()
+	if err := s.write(msgs...); err != nil {
+		return 0, &phaseError{Phase: PhaseMessage, Err: err}
+	}
+	deadline := start.Add(s.timeout)
+	for {
+		m, err := s.read(deadline)
+		if err != nil {
+			return 0, &phaseError{Phase: PhaseMessage, Err: err}
+		}
+		if byEcho && m.Command == "PRIVMSG" && strings.EqualFold(m.Nick(), s.nick) && m.Param(1) == text {
+			return time.Since(start), nil
+		}
+		if !byEcho && m.Command == "PONG" && m.Params[len(m.Params)-1] == token {
+			return time.Since(start), nil
+		}
+		if err := refusal(m); err != nil {
+			return 0, &phaseError{Phase: PhaseMessage, Err: err}
+		}
+	}
+}
+
+// quit sends QUIT and waits for the server to close (RFC 2812 §3.1.7: the
+// server acknowledges with ERROR and closes), so TIME_WAIT lands on the
+// server and not on the client's ephemeral ports.
+func (s *session) quit() error {
+	if err := s.write(Message{Command: "QUIT", Params: []string{"chatload done"}}); err != nil {
+		return &phaseError{Phase: PhaseQuit, Err: err}
+	}
+	deadline := time.Now().Add(s.timeout)
+	for {
+		_, err := s.read(deadline)
+		if errors.Is(err, ErrPrematureClose) {
+			return nil
+		}
+		if err != nil {
+			return &phaseError{Phase: PhaseQuit, Err: err}
+		}
+	}
+}
