@@ -119,10 +119,10 @@ type StormResult struct {
 	// intended start to the server's close after QUIT.
 	ConnectionTime Summary `json:"connection_time"`
 	// ConnectTime is intended start to TCP established (includes any lag).
-	ConnectTime Summary    `json:"connect_time"`
-	Reply       ReplyTimes `json:"reply_time"`
-	ReplyRate   RateStats  `json:"reply_rate"`
-	NetIO       NetIO      `json:"net_io"`
+	ConnectTime Summary     `json:"connect_time"`
+	Reply       ReplyTimes  `json:"reply_time"`
+	ReplyRate   RateStats   `json:"reply_rate"`
+	NetIO       NetIO       `json:"net_io"`
 	Errors      ErrorCounts `json:"errors"`
 	// ErrorsByPhase tells a dial timeout from a reply timeout.
 	ErrorsByPhase map[Phase]int64      `json:"errors_by_phase,omitempty"`
