@@ -1,0 +1,184 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/go-sql-driver/mysql"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// dialect isolates what differs between MySQL/MariaDB and SQLite. Everything else (queries, migrations,
+// the log protocol) is shared.
+type dialect struct {
+	name string
+	// vars expand {{name}} in SQL text.
+	vars map[string]string
+	// forUpdate is appended to SELECTs that must lock the rows they read (MySQL). SQLite needs none: a
+	// write transaction (BEGIN IMMEDIATE) already excludes every other writer.
+	forUpdate string
+	// nextSeq reserves k consecutive log positions inside tx and returns the last one.
+	nextSeq func(ctx context.Context, tx *sql.Tx, k int) (int64, error)
+	// isDuplicate reports whether err is a unique or primary key violation.
+	isDuplicate func(err error) bool
+	// isRetryable reports whether err aborted a transaction that can simply be run again (deadlock,
+	// lock wait timeout, busy database).
+	isRetryable func(err error) bool
+	// lockMigrations serializes migrations between processes; it returns the unlock function.
+	lockMigrations func(ctx context.Context, conn *sql.Conn) (func(), error)
+}
+
+// expand replaces {{name}} placeholders with the dialect's SQL.
+func (d *dialect) expand(s string) string {
+	if !strings.Contains(s, "{{") {
+		return s
+	}
+	for k, v := range d.vars {
+		s = strings.ReplaceAll(s, "{{"+k+"}}", v)
+	}
+	return s
+}
+
+var mysqlDialect = &dialect{
+	name: "mysql",
+	vars: map[string]string{
+		// utf8mb4_bin: names are compared after our own ASCII casefolding (CASEMAPPING=ascii); a _ci
+		// collation would also merge "é" and "e" and break nick uniqueness semantics.
+		"table":         "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+		"insert_ignore": "INSERT IGNORE",
+		// NOW(6) is in the session time zone and UNIX_TIMESTAMP converts back from it, so the result is
+		// the server's clock in µs since the epoch whatever the zone.
+		"now_us": "CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS SIGNED)",
+	},
+	forUpdate: " FOR UPDATE",
+	nextSeq: func(ctx context.Context, tx *sql.Tx, k int) (int64, error) {
+		// LAST_INSERT_ID(expr) makes the new value come back in the OK packet: one round trip. The row
+		// lock this UPDATE takes is held until commit.
+		res, err := tx.ExecContext(ctx, `UPDATE log_seq SET n = LAST_INSERT_ID(n + ?) WHERE id = 1`, k)
+		if err != nil {
+			return 0, err
+		}
+		return res.LastInsertId()
+	},
+	isDuplicate: func(err error) bool {
+		var me *mysql.MySQLError
+		return errors.As(err, &me) && me.Number == 1062 // ER_DUP_ENTRY
+	},
+	isRetryable: func(err error) bool {
+		var me *mysql.MySQLError
+		// ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT
+		return errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205)
+	},
+	lockMigrations: func(ctx context.Context, conn *sql.Conn) (func(), error) {
+		var got sql.NullInt64
+		if err := conn.QueryRowContext(ctx, `SELECT GET_LOCK('chatd.store.migrate', 60)`).Scan(&got); err != nil {
+			return nil, err
+		}
+		if got.Int64 != 1 {
+			return nil, errors.New("timed out waiting for another node's migration")
+		}
+		return func() {
+			// A fresh context: the caller's may be cancelled, and the lock must go before the conn
+			// returns to the pool.
+			conn.ExecContext(context.Background(), `DO RELEASE_LOCK('chatd.store.migrate')`)
+		}, nil
+	},
+}
+
+var sqliteDialect = &dialect{
+	name: "sqlite",
+	vars: map[string]string{
+		"table":         "",
+		"insert_ignore": "INSERT OR IGNORE",
+		"now_us":        "CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)",
+	},
+	nextSeq: func(ctx context.Context, tx *sql.Tx, k int) (int64, error) {
+		var n int64
+		err := tx.QueryRowContext(ctx, `UPDATE log_seq SET n = n + ? WHERE id = 1 RETURNING n`, k).Scan(&n)
+		return n, err
+	},
+	isDuplicate: func(err error) bool {
+		var se *sqlite.Error
+		if !errors.As(err, &se) {
+			return false
+		}
+		c := se.Code()
+		return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	},
+	isRetryable: func(err error) bool {
+		var se *sqlite.Error
+		if !errors.As(err, &se) {
+			return false
+		}
+		c := se.Code() & 0xff // primary result code
+		return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
+	},
+	lockMigrations: func(context.Context, *sql.Conn) (func(), error) {
+		// SQLite runs each migration in one BEGIN IMMEDIATE transaction, which excludes other writers.
+		return func() {}, nil
+	},
+}
+
+// openMySQL opens a MySQL/MariaDB store from a go-sql-driver DSN. It forces the options the store relies
+// on: parseTime off (times are integers), UTC session time zone, utf8mb4.
+func openMySQL(ctx context.Context, dsn string) (Store, error) {
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open mysql: parse DSN: %w", err)
+	}
+	if cfg.Params == nil {
+		cfg.Params = map[string]string{}
+	}
+	cfg.Params["time_zone"] = "'+00:00'"
+	cfg.Collation = "utf8mb4_bin"
+	// UPDATE reports matched rather than changed rows, so "0 rows" means "no such row" in both dialects.
+	cfg.ClientFoundRows = true
+	db, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		return nil, fmt.Errorf("open mysql: %w", err)
+	}
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(32)
+	return newSQLStore(ctx, mysqlDialect, db, db)
+}
+
+// openSQLite opens (creating if needed) an SQLite database at path, or an in-memory one for ":memory:".
+// Writes go through one connection in BEGIN IMMEDIATE mode (SQLite has one writer anyway, and an
+// immediate write lock keeps the log counter commit-ordered); a file database gets a separate pool of
+// read-only connections, which WAL lets run beside the writer.
+func openSQLite(ctx context.Context, path string) (Store, error) {
+	const pragmas = "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+	if path == ":memory:" || path == "" {
+		// One connection shared by readers and writers: each new connection to :memory: would be a
+		// different, empty database.
+		db, err := sql.Open("sqlite", "file::memory:?"+pragmas+"&_txlock=immediate")
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+		db.SetMaxOpenConns(1)
+		db.SetConnMaxLifetime(0)
+		db.SetConnMaxIdleTime(0)
+		return newSQLStore(ctx, sqliteDialect, db, db)
+	}
+	base := "file:" + path + "?" + pragmas + "&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+	w, err := sql.Open("sqlite", base+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	r, err := sql.Open("sqlite", base+"&_query_only=1")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(4)
+	s, err := newSQLStore(ctx, sqliteDialect, w, r)
+	if err != nil {
+		r.Close()
+	}
+	return s, err
+}

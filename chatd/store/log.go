@@ -1,0 +1,371 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+const eventCols = `seq, msgid, t, node, kind, target, hkey, sender, account, body, params, tags`
+
+// maxLimit caps History, Tail and Targets result sizes whatever the caller asks.
+const maxLimit = 10000
+
+func (s *sqlStore) Append(ctx context.Context, ev *Event) error {
+	if err := prepareEvent(ev); err != nil {
+		return fmt.Errorf("append: %w", err)
+	}
+	if err := s.inTx(ctx, func(tx *sql.Tx) error { return s.appendTx(ctx, tx, []*Event{ev}) }); err != nil {
+		ev.Seq = 0
+		if s.d.isDuplicate(err) {
+			return fmt.Errorf("append %s: msgid %q: %w", ev.Kind, ev.MsgID, ErrExists)
+		}
+		return fmt.Errorf("append %s: %w", ev.Kind, err)
+	}
+	return nil
+}
+
+// prepareEvent validates ev and fills in its defaults.
+func prepareEvent(ev *Event) error {
+	if ev.MsgID == "" || ev.Kind == "" || ev.Node == "" {
+		return errors.New("event needs MsgID, Kind and Node")
+	}
+	if ev.Time.IsZero() {
+		return errors.New("event needs Time")
+	}
+	if ev.HistoryKey == "" {
+		ev.HistoryKey = DefaultHistoryKey(ev)
+	}
+	return nil
+}
+
+// appendTx writes evs in tx. The order of statements matters for throughput: everything that does not
+// need a log position runs before the counter row is locked, so the lock (which serializes every
+// appender of every node) is held for one INSERT and the commit only.
+func (s *sqlStore) appendTx(ctx context.Context, tx *sql.Tx, evs []*Event) error {
+	for _, ev := range evs {
+		a, b, ok := strings.Cut(ev.HistoryKey, dmSep)
+		if !ok {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, s.d.expand(`{{insert_ignore}} INTO dm_index (nick, hkey) VALUES (?, ?), (?, ?)`),
+			a, ev.HistoryKey, b, ev.HistoryKey); err != nil {
+			return fmt.Errorf("index conversation: %w", err)
+		}
+	}
+	args := make([]any, 0, 12*len(evs))
+	for _, ev := range evs {
+		params, tags := "", ""
+		if len(ev.Params) > 0 {
+			b, err := json.Marshal(ev.Params)
+			if err != nil {
+				return err
+			}
+			params = string(b)
+		}
+		if len(ev.Tags) > 0 {
+			b, err := json.Marshal(ev.Tags)
+			if err != nil {
+				return err
+			}
+			tags = string(b)
+		}
+		args = append(args, 0, ev.MsgID, ms(ev.Time), ev.Node, string(ev.Kind), ev.Target, ev.HistoryKey,
+			ev.Sender, ev.Account, ev.Text, params, tags)
+	}
+	last, err := s.d.nextSeq(ctx, tx, len(evs))
+	if err != nil {
+		return fmt.Errorf("next seq: %w", err)
+	}
+	first := last - int64(len(evs)) + 1
+	for i := range evs {
+		args[12*i] = first + int64(i)
+	}
+	row := "(" + placeholders(12) + ")"
+	q := `INSERT INTO events (` + eventCols + `) VALUES ` + row + strings.Repeat(", "+row, len(evs)-1)
+	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		return err
+	}
+	for i, ev := range evs {
+		ev.Seq = first + int64(i)
+	}
+	return nil
+}
+
+func scanEvents(rows *sql.Rows) ([]Event, error) {
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var ev Event
+		var t int64
+		var kind, params, tags string
+		if err := rows.Scan(&ev.Seq, &ev.MsgID, &t, &ev.Node, &kind, &ev.Target, &ev.HistoryKey, &ev.Sender,
+			&ev.Account, &ev.Text, &params, &tags); err != nil {
+			return nil, err
+		}
+		ev.Time, ev.Kind = fromMS(t), Kind(kind)
+		if params != "" {
+			if err := json.Unmarshal([]byte(params), &ev.Params); err != nil {
+				return nil, fmt.Errorf("event %d params: %w", ev.Seq, err)
+			}
+		}
+		if tags != "" {
+			if err := json.Unmarshal([]byte(tags), &ev.Tags); err != nil {
+				return nil, fmt.Errorf("event %d tags: %w", ev.Seq, err)
+			}
+		}
+		out = append(out, ev)
+	}
+	return out, rows.Err()
+}
+
+func (s *sqlStore) Head(ctx context.Context) (Cursor, error) {
+	var n int64
+	if err := s.r.QueryRowContext(ctx, `SELECT n FROM log_seq WHERE id = 1`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("head: %w", err)
+	}
+	return Cursor(n), nil
+}
+
+// Tail returns the committed events after cursor up to the first missing position. Positions are dense
+// and commit-ordered (doc.go), so a missing one is a transaction that has not become visible yet: Tail
+// stops before it and the next call resumes there. Only a position missing for longer than holeTimeout
+// (which the counter protocol cannot produce; a row deleted by hand can) is stepped over, so the log
+// cannot stall forever.
+func (s *sqlStore) Tail(ctx context.Context, after Cursor, limit int) ([]Event, Cursor, error) {
+	if limit <= 0 || limit > maxLimit {
+		limit = maxLimit
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+eventCols+` FROM events WHERE seq > ? ORDER BY seq LIMIT ?`,
+		int64(after), limit)
+	if err != nil {
+		return nil, after, fmt.Errorf("tail: %w", err)
+	}
+	evs, err := scanEvents(rows)
+	if err != nil {
+		return nil, after, fmt.Errorf("tail: %w", err)
+	}
+	next := int64(after)
+	for i, ev := range evs {
+		if ev.Seq != next+1 && !s.holeExpired(next+1) {
+			return evs[:i], Cursor(next), nil
+		}
+		next = ev.Seq
+	}
+	return evs, Cursor(next), nil
+}
+
+// holeExpired records that seq was found missing and reports whether it has been missing for longer
+// than holeTimeout.
+func (s *sqlStore) holeExpired(seq int64) bool {
+	s.holeMu.Lock()
+	defer s.holeMu.Unlock()
+	now := s.now()
+	first, ok := s.holes[seq]
+	if !ok {
+		if len(s.holes) > 1024 { // bounded: forget stale observations
+			clear(s.holes)
+		}
+		s.holes[seq] = now
+		return false
+	}
+	if now.Sub(first) < holeTimeout {
+		return false
+	}
+	delete(s.holes, seq)
+	return true
+}
+
+// bound is one side of a History range: a predicate on seq (msgid reference) or on t (timestamp).
+type bound struct {
+	col string // "seq" or "t"
+	val int64
+}
+
+// resolve turns a reference into the value it compares by. A msgid must belong to key.
+func (s *sqlStore) resolve(ctx context.Context, key string, r Ref) (bound, error) {
+	if r.MsgID == "" {
+		return bound{"t", ms(r.Time)}, nil
+	}
+	var seq int64
+	err := s.r.QueryRowContext(ctx, `SELECT seq FROM events WHERE msgid = ? AND hkey = ?`, r.MsgID, key).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return bound{}, fmt.Errorf("msgid %q in %q: %w", r.MsgID, key, ErrNotFound)
+	}
+	return bound{"seq", seq}, err
+}
+
+// timeOf returns the time of the event a seq bound refers to, to compare it with a timestamp bound.
+func (s *sqlStore) timeOf(ctx context.Context, b bound) (int64, error) {
+	if b.col == "t" {
+		return b.val, nil
+	}
+	var t int64
+	err := s.r.QueryRowContext(ctx, `SELECT t FROM events WHERE seq = ?`, b.val).Scan(&t)
+	return t, err
+}
+
+// rangeQuery selects events of key with lo < x and x < hi (each bound optional), newest first if
+// backward, and returns them oldest first.
+func (s *sqlStore) rangeQuery(ctx context.Context, key string, lo, hi *bound, incl bool, dir Direction, limit int) ([]Event, error) {
+	q := `SELECT ` + eventCols + ` FROM events WHERE hkey = ?`
+	args := []any{key}
+	gt, lt := " > ?", " < ?"
+	if incl {
+		gt, lt = " >= ?", " <= ?"
+	}
+	if lo != nil {
+		q += " AND " + lo.col + gt
+		args = append(args, lo.val)
+	}
+	if hi != nil {
+		q += " AND " + hi.col + lt
+		args = append(args, hi.val)
+	}
+	if dir == Backward {
+		q += " ORDER BY seq DESC LIMIT ?"
+	} else {
+		q += " ORDER BY seq LIMIT ?"
+	}
+	args = append(args, limit)
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	evs, err := scanEvents(rows)
+	if dir == Backward {
+		slices.Reverse(evs)
+	}
+	return evs, err
+}
+
+func (s *sqlStore) History(ctx context.Context, q HistoryQuery) ([]Event, error) {
+	evs, err := s.history(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("history %s %q: %w", q.Mode, q.Target, err)
+	}
+	return evs, nil
+}
+
+// ErrBadQuery is returned by History for a malformed query (missing reference, bad mode or limit).
+var ErrBadQuery = errors.New("store: bad history query")
+
+func (s *sqlStore) history(ctx context.Context, q HistoryQuery) ([]Event, error) {
+	if q.Limit <= 0 {
+		return nil, fmt.Errorf("%w: limit %d", ErrBadQuery, q.Limit)
+	}
+	limit := min(q.Limit, maxLimit)
+	needRef := q.Mode != ModeLatest
+	if needRef && q.Ref.IsZero() || q.Mode == ModeBetween && q.Ref2.IsZero() {
+		return nil, fmt.Errorf("%w: missing reference", ErrBadQuery)
+	}
+	var ref bound
+	if !q.Ref.IsZero() {
+		var err error
+		if ref, err = s.resolve(ctx, q.Target, q.Ref); err != nil {
+			return nil, err
+		}
+	}
+	switch q.Mode {
+	case ModeLatest:
+		if q.Ref.IsZero() {
+			return s.rangeQuery(ctx, q.Target, nil, nil, false, Backward, limit)
+		}
+		return s.rangeQuery(ctx, q.Target, &ref, nil, false, Backward, limit)
+	case ModeBefore:
+		return s.rangeQuery(ctx, q.Target, nil, &ref, false, Backward, limit)
+	case ModeAfter:
+		return s.rangeQuery(ctx, q.Target, &ref, nil, false, Forward, limit)
+	case ModeAround:
+		before, err := s.rangeQuery(ctx, q.Target, nil, &ref, false, Backward, limit/2)
+		if err != nil {
+			return nil, err
+		}
+		// The reference itself (for a msgid) and what follows, inclusive.
+		rest, err := s.rangeQuery(ctx, q.Target, &ref, nil, true, Forward, limit-len(before))
+		return append(before, rest...), err
+	case ModeBetween:
+		ref2, err := s.resolve(ctx, q.Target, q.Ref2)
+		if err != nil {
+			return nil, err
+		}
+		older := ref.val < ref2.val
+		if ref.col != ref2.col {
+			t1, err := s.timeOf(ctx, ref)
+			if err != nil {
+				return nil, err
+			}
+			t2, err := s.timeOf(ctx, ref2)
+			if err != nil {
+				return nil, err
+			}
+			older = t1 < t2
+		}
+		if older {
+			return s.rangeQuery(ctx, q.Target, &ref, &ref2, false, Forward, limit)
+		}
+		return s.rangeQuery(ctx, q.Target, &ref2, &ref, false, Backward, limit)
+	}
+	return nil, fmt.Errorf("%w: mode %q", ErrBadQuery, q.Mode)
+}
+
+func (s *sqlStore) Targets(ctx context.Context, keys []string, from, to time.Time, limit int) ([]TargetInfo, error) {
+	if len(keys) == 0 || limit <= 0 {
+		return nil, nil
+	}
+	lo, hi, dir := ms(from), ms(to), "ASC"
+	if lo > hi {
+		lo, hi, dir = hi, lo, "DESC"
+	}
+	args := []any{}
+	for _, k := range keys {
+		args = append(args, k)
+	}
+	args = append(args, string(KindPrivmsg), string(KindNotice), lo, hi, min(limit, maxLimit))
+	rows, err := s.r.QueryContext(ctx, `SELECT hkey, MAX(t) AS latest FROM events
+		WHERE hkey IN (`+placeholders(len(keys))+`) AND kind IN (?, ?) AND t > ? AND t < ?
+		GROUP BY hkey ORDER BY latest `+dir+`, hkey LIMIT ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("targets: %w", err)
+	}
+	defer rows.Close()
+	var out []TargetInfo
+	for rows.Next() {
+		var ti TargetInfo
+		var t int64
+		if err := rows.Scan(&ti.Target, &t); err != nil {
+			return nil, fmt.Errorf("targets: %w", err)
+		}
+		ti.Latest = fromMS(t)
+		out = append(out, ti)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("targets: %w", err)
+	}
+	if dir == "DESC" {
+		slices.Reverse(out)
+	}
+	return out, nil
+}
+
+func (s *sqlStore) Conversations(ctx context.Context, nick string) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT hkey FROM dm_index WHERE nick = ? ORDER BY hkey`, Fold(nick))
+	if err != nil {
+		return nil, fmt.Errorf("conversations of %q: %w", nick, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, fmt.Errorf("conversations of %q: %w", nick, err)
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}

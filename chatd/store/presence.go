@@ -1,0 +1,281 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+func (s *sqlStore) Heartbeat(ctx context.Context, node string) error {
+	if node == "" {
+		return errors.New("heartbeat: empty node name")
+	}
+	var wasReaped bool
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var reaped int
+		err := tx.QueryRowContext(ctx, `SELECT reaped FROM nodes WHERE node = ?`+s.d.forUpdate, node).Scan(&reaped)
+		if errors.Is(err, sql.ErrNoRows) {
+			_, err = tx.ExecContext(ctx, s.d.expand(`INSERT INTO nodes (node, heartbeat, reaped) VALUES (?, {{now_us}}, 0)`), node)
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		wasReaped = reaped != 0
+		_, err = tx.ExecContext(ctx, s.d.expand(`UPDATE nodes SET heartbeat = {{now_us}}, reaped = 0 WHERE node = ?`), node)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("heartbeat %q: %w", node, err)
+	}
+	if wasReaped {
+		return fmt.Errorf("heartbeat %q: %w", node, ErrReaped)
+	}
+	return nil
+}
+
+const sessionCols = `id, node, nick, username, host, account, realname, since`
+
+func scanSessions(rows *sql.Rows) ([]Session, error) {
+	defer rows.Close()
+	var out []Session
+	for rows.Next() {
+		var ss Session
+		var since int64
+		if err := rows.Scan(&ss.ID, &ss.Node, &ss.Nick, &ss.User, &ss.Host, &ss.Account, &ss.Realname, &since); err != nil {
+			return nil, err
+		}
+		ss.Since = fromMS(since)
+		out = append(out, ss)
+	}
+	return out, rows.Err()
+}
+
+func (s *sqlStore) ClaimNick(ctx context.Context, ss Session) error {
+	if ss.ID == "" || ss.Node == "" || ss.Nick == "" {
+		return fmt.Errorf("claim nick %q: session needs ID, Node and Nick", ss.Nick)
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM sessions WHERE id = ?`, ss.ID).Scan(&one)
+		if err == nil {
+			return ErrExists
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO sessions (nick_folded, `+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			Fold(ss.Nick), ss.ID, ss.Node, ss.Nick, ss.User, ss.Host, ss.Account, ss.Realname, ms(ss.Since))
+		if s.d.isDuplicate(err) {
+			// The id is free (checked above, and ids are unique per node), so the unique nick index
+			// is what refused the row.
+			return ErrNickInUse
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("claim nick %q for session %q: %w", ss.Nick, ss.ID, err)
+	}
+	return nil
+}
+
+func (s *sqlStore) RenameNick(ctx context.Context, sessionID, newNick string) error {
+	if newNick == "" {
+		return fmt.Errorf("rename session %q: empty nick", sessionID)
+	}
+	res, err := s.w.ExecContext(ctx, `UPDATE sessions SET nick = ?, nick_folded = ? WHERE id = ?`,
+		newNick, Fold(newNick), sessionID)
+	if s.d.isDuplicate(err) {
+		return fmt.Errorf("rename session %q to %q: %w", sessionID, newNick, ErrNickInUse)
+	}
+	if err != nil {
+		return fmt.Errorf("rename session %q to %q: %w", sessionID, newNick, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("rename session %q: %w", sessionID, ErrNotFound)
+	}
+	return nil
+}
+
+func (s *sqlStore) ReleaseSession(ctx context.Context, sessionID string) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM members WHERE session_id = ?`, sessionID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, sessionID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("release session %q: %w", sessionID, err)
+	}
+	return nil
+}
+
+func (s *sqlStore) Join(ctx context.Context, m Member) error {
+	if !IsChannel(m.Channel) {
+		return fmt.Errorf("join %q: not a channel name", m.Channel)
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		// Lock the session row so a concurrent ReleaseSession or ReapDead cannot leave an orphan
+		// membership behind.
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM sessions WHERE id = ?`+s.d.forUpdate, m.SessionID).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, s.d.expand(`{{insert_ignore}} INTO members (channel_folded, session_id, channel, modes)
+			VALUES (?, ?, ?, ?)`), Fold(m.Channel), m.SessionID, m.Channel, m.Modes)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("join %q session %q: %w", m.Channel, m.SessionID, err)
+	}
+	return nil
+}
+
+func (s *sqlStore) Part(ctx context.Context, channel, sessionID string) error {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM members WHERE channel_folded = ? AND session_id = ?`,
+		Fold(channel), sessionID)
+	if err != nil {
+		return fmt.Errorf("part %q session %q: %w", channel, sessionID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("part %q session %q: %w", channel, sessionID, ErrNotFound)
+	}
+	return nil
+}
+
+func (s *sqlStore) SetMemberModes(ctx context.Context, channel, sessionID, modes string) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE members SET modes = ? WHERE channel_folded = ? AND session_id = ?`,
+		modes, Fold(channel), sessionID)
+	if err != nil {
+		return fmt.Errorf("set modes %q on %q session %q: %w", modes, channel, sessionID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("set modes on %q session %q: %w", channel, sessionID, ErrNotFound)
+	}
+	return nil
+}
+
+func (s *sqlStore) Sessions(ctx context.Context) ([]Session, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+sessionCols+` FROM sessions ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("sessions: %w", err)
+	}
+	out, err := scanSessions(rows)
+	if err != nil {
+		return nil, fmt.Errorf("sessions: %w", err)
+	}
+	return out, nil
+}
+
+func (s *sqlStore) Members(ctx context.Context, channel string) ([]Member, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT m.channel, m.session_id, s.nick, m.modes
+		FROM members m JOIN sessions s ON s.id = m.session_id
+		WHERE m.channel_folded = ? ORDER BY s.nick_folded`, Fold(channel))
+	if err != nil {
+		return nil, fmt.Errorf("members of %q: %w", channel, err)
+	}
+	defer rows.Close()
+	var out []Member
+	for rows.Next() {
+		var m Member
+		if err := rows.Scan(&m.Channel, &m.SessionID, &m.Nick, &m.Modes); err != nil {
+			return nil, fmt.Errorf("members of %q: %w", channel, err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("members of %q: %w", channel, err)
+	}
+	return out, nil
+}
+
+// ReapDead takes the sessions of stale nodes in one transaction. The stale node rows are read with a
+// locking read first: a second reaper blocks on them until the first commits, then (a locking read sees
+// the latest committed rows) finds their sessions gone, so each session is reported once. Already reaped
+// nodes are examined again, so a session a dying node registered after it was reaped is collected too.
+func (s *sqlStore) ReapDead(ctx context.Context, self string, staleAfter time.Duration) ([]Reaped, error) {
+	if staleAfter <= 0 {
+		return nil, fmt.Errorf("reap dead: staleAfter must be positive, got %v", staleAfter)
+	}
+	var out []Reaped
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		out = nil
+		rows, err := tx.QueryContext(ctx, s.d.expand(`SELECT node FROM nodes
+			WHERE node <> ? AND heartbeat < {{now_us}} - ? ORDER BY node`)+s.d.forUpdate,
+			self, staleAfter.Microseconds())
+		if err != nil {
+			return err
+		}
+		var nodes []any
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				rows.Close()
+				return err
+			}
+			nodes = append(nodes, n)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(nodes) == 0 {
+			return nil
+		}
+		in := "(" + placeholders(len(nodes)) + ")"
+		rows, err = tx.QueryContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE node IN `+in+` ORDER BY id`+s.d.forUpdate, nodes...)
+		if err != nil {
+			return err
+		}
+		sess, err := scanSessions(rows)
+		if err != nil {
+			return err
+		}
+		if len(sess) > 0 {
+			ids := make([]any, len(sess))
+			idx := map[string]int{}
+			for i, ss := range sess {
+				ids[i] = ss.ID
+				idx[ss.ID] = i
+				out = append(out, Reaped{Session: ss})
+			}
+			sin := "(" + placeholders(len(ids)) + ")"
+			rows, err := tx.QueryContext(ctx, `SELECT session_id, channel FROM members WHERE session_id IN `+sin+
+				` ORDER BY session_id, channel_folded`, ids...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var id, ch string
+				if err := rows.Scan(&id, &ch); err != nil {
+					rows.Close()
+					return err
+				}
+				out[idx[id]].Channels = append(out[idx[id]].Channels, ch)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM members WHERE session_id IN `+sin, ids...); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id IN `+sin, ids...); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE nodes SET reaped = 1 WHERE node IN `+in, nodes...)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reap dead: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,181 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// sqlStore implements Store over database/sql for both dialects. w takes every write; r serves reads
+// (the same pool except for a file SQLite database, whose readers run beside the single writer in WAL).
+type sqlStore struct {
+	d    *dialect
+	w, r *sql.DB
+	now  func() time.Time // wall clock for hole ageing only (liveness uses the database's clock)
+
+	holeMu sync.Mutex
+	holes  map[int64]time.Time // first time Tail saw a missing Seq right after its cursor
+}
+
+// holeTimeout is how long Tail waits for a missing log position before declaring it gone (see doc.go).
+const holeTimeout = 10 * time.Second
+
+func newSQLStore(ctx context.Context, d *dialect, w, r *sql.DB) (*sqlStore, error) {
+	s := &sqlStore{d: d, w: w, r: r, now: time.Now, holes: map[int64]time.Time{}}
+	if err := w.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open %s: %w", d.name, err)
+	}
+	if err := migrate(ctx, w, d, migrations); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open %s: %w", d.name, err)
+	}
+	return s, nil
+}
+
+func (s *sqlStore) Close() error {
+	err := s.w.Close()
+	if s.r != s.w {
+		err = errors.Join(err, s.r.Close())
+	}
+	return err
+}
+
+// inTx runs f in a write transaction, retrying a few times when the database reports a deadlock or a
+// busy lock (the transaction was rolled back whole, so a retry is safe).
+func (s *sqlStore) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		err = s.tryTx(ctx, f)
+		if err == nil || !s.d.isRetryable(err) || ctx.Err() != nil {
+			return err
+		}
+	}
+	return err
+}
+
+func (s *sqlStore) tryTx(ctx context.Context, f func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := f(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// ms and fromMS convert times to the stored integer milliseconds; the zero time is stored as 0.
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+// placeholders returns "?, ?, ..." with n marks.
+func placeholders(n int) string {
+	b := make([]byte, 0, 3*n)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, '?')
+	}
+	return string(b)
+}
+
+func (s *sqlStore) CreateAccount(ctx context.Context, name, passwordHash string) error {
+	if name == "" || passwordHash == "" {
+		return fmt.Errorf("create account: empty name or hash")
+	}
+	_, err := s.w.ExecContext(ctx,
+		`INSERT INTO accounts (name_folded, name, hash, created) VALUES (?, ?, ?, ?)`,
+		Fold(name), name, passwordHash, ms(s.now()))
+	if s.d.isDuplicate(err) {
+		return fmt.Errorf("create account %q: %w", name, ErrExists)
+	}
+	if err != nil {
+		return fmt.Errorf("create account %q: %w", name, err)
+	}
+	return nil
+}
+
+func (s *sqlStore) AccountHash(ctx context.Context, name string) (string, error) {
+	var h string
+	err := s.r.QueryRowContext(ctx, `SELECT hash FROM accounts WHERE name_folded = ?`, Fold(name)).Scan(&h)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("account %q: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("account %q: %w", name, err)
+	}
+	return h, nil
+}
+
+const channelCols = `name, topic, topic_by, topic_at, modes, ckey, climit, created`
+
+func scanChannel(sc interface{ Scan(...any) error }) (Channel, error) {
+	var c Channel
+	var topicAt, created int64
+	err := sc.Scan(&c.Name, &c.Topic, &c.TopicBy, &topicAt, &c.Modes, &c.Key, &c.Limit, &created)
+	c.TopicAt, c.Created = fromMS(topicAt), fromMS(created)
+	return c, err
+}
+
+func (s *sqlStore) Channel(ctx context.Context, name string) (Channel, error) {
+	c, err := scanChannel(s.r.QueryRowContext(ctx,
+		`SELECT `+channelCols+` FROM channels WHERE name_folded = ?`, Fold(name)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Channel{}, fmt.Errorf("channel %q: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return Channel{}, fmt.Errorf("channel %q: %w", name, err)
+	}
+	return c, nil
+}
+
+func (s *sqlStore) SaveChannel(ctx context.Context, c Channel) error {
+	if !IsChannel(c.Name) {
+		return fmt.Errorf("save channel %q: not a channel name", c.Name)
+	}
+	// REPLACE (delete + insert) is the one upsert both dialects spell the same way.
+	_, err := s.w.ExecContext(ctx, `REPLACE INTO channels (name_folded, `+channelCols+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		Fold(c.Name), c.Name, c.Topic, c.TopicBy, ms(c.TopicAt), c.Modes, c.Key, c.Limit, ms(c.Created))
+	if err != nil {
+		return fmt.Errorf("save channel %q: %w", c.Name, err)
+	}
+	return nil
+}
+
+func (s *sqlStore) Channels(ctx context.Context) ([]Channel, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+channelCols+` FROM channels ORDER BY name_folded`)
+	if err != nil {
+		return nil, fmt.Errorf("channels: %w", err)
+	}
+	defer rows.Close()
+	var out []Channel
+	for rows.Next() {
+		c, err := scanChannel(rows)
+		if err != nil {
+			return nil, fmt.Errorf("channels: %w", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("channels: %w", err)
+	}
+	return out, nil
+}
