@@ -1,0 +1,112 @@
+package vrrp
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"sync"
+)
+
+// Demux owns the Conn of one interface and address family and hands each
+// received advert to the instance with its VRID. It applies the checks of
+// RFC 5798 §7.1 that do not depend on the instance (TTL, version, type,
+// length, checksum, VRID) and counts each refused packet by reason; the
+// instance applies the rest (unicast peer list, own echo). No packet, however
+// malformed, reaches a state machine without passing ParseAdvert.
+type Demux struct {
+	ifname string
+	conn   Conn
+	drops  DropCounts
+
+	mu    sync.RWMutex
+	byID  [256]*Instance
+	count int
+}
+
+// NewDemux returns a demultiplexer for conn on the named interface.
+func NewDemux(ifname string, conn Conn) *Demux {
+	return &Demux{ifname: ifname, conn: conn}
+}
+
+// Interface returns the interface name.
+func (d *Demux) Interface() string { return d.ifname }
+
+// Drops returns the interface-level drop counters.
+func (d *Demux) Drops() *DropCounts { return &d.drops }
+
+// ErrVRIDInUse is returned by Register for a VRID already registered.
+var ErrVRIDInUse = errors.New("vrrp: VRID already in use on this interface")
+
+// Register routes adverts for in's VRID to in.
+func (d *Demux) Register(in *Instance) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	id := in.cfg.Machine.VRID
+	if d.byID[id] != nil && d.byID[id] != in {
+		return ErrVRIDInUse
+	}
+	if d.byID[id] == nil {
+		d.count++
+	}
+	d.byID[id] = in
+	return nil
+}
+
+// Unregister stops routing to in and reports how many instances are left.
+func (d *Demux) Unregister(in *Instance) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	id := in.cfg.Machine.VRID
+	if d.byID[id] == in {
+		d.byID[id] = nil
+		d.count--
+	}
+	return d.count
+}
+
+// WritePacket sends through the shared connection.
+func (d *Demux) WritePacket(payload []byte, src, dst netip.Addr) error {
+	return d.conn.WritePacket(payload, src, dst)
+}
+
+// Run reads until ctx is done or the connection fails, then closes it.
+func (d *Demux) Run(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, func() { d.conn.Close() })
+	defer stop()
+	buf := make([]byte, 65536)
+	for {
+		p, err := d.conn.ReadPacket(buf)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		d.Handle(p)
+	}
+}
+
+// Handle checks one packet and delivers it, or counts why not. It is
+// exported for tests that feed packets without a Conn.
+func (d *Demux) Handle(p Packet) {
+	pol := RxPolicy{KnownVRID: d.known}
+	a, err := pol.Check(p.Payload, p.Src, p.Dst, p.TTL)
+	if err != nil {
+		d.drops.AddErr(err)
+		return
+	}
+	d.mu.RLock()
+	in := d.byID[a.VRID]
+	d.mu.RUnlock()
+	if in == nil { // unregistered between the check and now
+		d.drops.Add(DropVRID)
+		return
+	}
+	in.Deliver(a, p.Src)
+}
+
+func (d *Demux) known(vrid uint8) bool {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.byID[vrid] != nil
+}

@@ -1,0 +1,65 @@
+package vrrp
+
+import (
+	"errors"
+	"sync/atomic"
+)
+
+// DropQueueFull is counted when an instance's receive queue is full: its
+// loop is starved, and the advert is lost as if the network had lost it.
+const DropQueueFull DropReason = "receive_queue_full"
+
+// AllDropReasons is DropReasons plus the reasons only the runtime produces.
+var AllDropReasons = append(append([]DropReason(nil), DropReasons...), DropQueueFull)
+
+// dropIndex maps a reason to its slot in DropCounts.
+var dropIndex = func() map[DropReason]int {
+	m := make(map[DropReason]int, len(AllDropReasons))
+	for i, r := range AllDropReasons {
+		m[r] = i
+	}
+	return m
+}()
+
+// DropCounts counts dropped packets by reason without locks or allocation,
+// so the receive path can count at any rate.
+type DropCounts struct {
+	n [32]atomic.Uint64
+}
+
+// Add counts one drop of reason r. Unknown reasons are not counted: every
+// reason the code produces is in AllDropReasons, and a test checks it.
+func (d *DropCounts) Add(r DropReason) {
+	if i, ok := dropIndex[r]; ok {
+		d.n[i].Add(1)
+	}
+}
+
+// AddErr counts err if it is a *DropError and reports whether it was.
+func (d *DropCounts) AddErr(err error) (DropReason, bool) {
+	var de *DropError
+	if !errors.As(err, &de) {
+		return "", false
+	}
+	d.Add(de.Reason)
+	return de.Reason, true
+}
+
+// Get returns the count for r.
+func (d *DropCounts) Get(r DropReason) uint64 {
+	if i, ok := dropIndex[r]; ok {
+		return d.n[i].Load()
+	}
+	return 0
+}
+
+// Snapshot returns the non-zero counts.
+func (d *DropCounts) Snapshot() map[DropReason]uint64 {
+	m := map[DropReason]uint64{}
+	for i, r := range AllDropReasons {
+		if v := d.n[i].Load(); v > 0 {
+			m[r] = v
+		}
+	}
+	return m
+}

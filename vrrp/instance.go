@@ -1,0 +1,526 @@
+package vrrp
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// InstanceConfig is one virtual router as the runtime runs it.
+type InstanceConfig struct {
+	Name      string
+	Interface string
+	// Machine configures the state machine; Machine.PrimaryAddr is also the
+	// source address of our adverts.
+	Machine MachineConfig
+	VIPs    []netip.Prefix
+	// Peers switches to unicast adverts; adverts from other sources are
+	// dropped as DropUnknownPeer. Empty means the multicast group.
+	Peers      []netip.Addr
+	Checksum   ChecksumForm
+	Gratuitous Gratuitous
+	// HandOverHold bounds how long a resigning Master keeps its addresses
+	// after its priority 0 advert, waiting for the new Master's advert, so
+	// that no packet finds the address on neither router. Zero means
+	// 3 × Machine.AdvertInterval (at least 50 ms).
+	HandOverHold time.Duration
+}
+
+func (c *InstanceConfig) hold() time.Duration {
+	if c.HandOverHold > 0 {
+		return c.HandOverHold
+	}
+	return max(3*c.Machine.AdvertInterval, 50*time.Millisecond)
+}
+
+// PacketSender sends one VRRP message; Conn and Demux implement it.
+type PacketSender interface {
+	WritePacket(payload []byte, src, dst netip.Addr) error
+}
+
+// InstanceDeps are the kernel-facing parts an instance drives.
+type InstanceDeps struct {
+	Sender    PacketSender
+	Addrs     AddrManager
+	Announcer Announcer
+	// Now is the clock; nil means time.Now. Timers always run in real time
+	// in Run; tests drive the handlers with their own times.
+	Now func() time.Time
+	// OnEvent receives every event (transitions, VIP changes, errors). It is
+	// called on the instance's goroutine and must not block.
+	OnEvent func(InstanceEvent)
+	Logger  *slog.Logger // nil: discard
+	// RealtimePriority > 0 runs the loop on a locked OS thread with
+	// SCHED_RR at this priority (Linux).
+	RealtimePriority int
+}
+
+// InstanceEvent is one entry of the structured event stream.
+type InstanceEvent struct {
+	Time     time.Time `json:"time"`
+	Instance string    `json:"instance"`
+	Kind     string    `json:"kind"` // transition, priority, vip_added, vip_removed, error
+	From     string    `json:"from,omitempty"`
+	To       string    `json:"to,omitempty"`
+	Reason   string    `json:"reason,omitempty"`
+	Priority uint8     `json:"priority"`
+	Detail   string    `json:"detail,omitempty"`
+}
+
+// received is one accepted advert on its way to the instance loop.
+type received struct {
+	adv *Advert
+	src netip.Addr
+}
+
+// Instance runs one virtual router: it feeds its Machine with adverts, timer
+// expiries and tracker changes, and executes the Machine's actions against
+// the kernel interfaces. All state below mu-free fields is owned by the loop
+// goroutine; other goroutines talk to it through Deliver and the mailbox.
+type Instance struct {
+	cfg   InstanceConfig
+	deps  InstanceDeps
+	m     *Machine
+	stats InstanceStats
+
+	rx   chan received
+	mu   sync.Mutex // guards mail
+	mail []func(now time.Time)
+	sig  chan struct{}
+
+	// Loop-owned state.
+	basePrio    uint8
+	tracks      map[string]TrackResult
+	ownFault    bool // from trackers
+	groupFault  bool // from the sync group
+	held        bool      // we added the VIPs and have not removed them
+	releaseAt   time.Time // a resigning Master releases its VIPs at the latest then
+	ann         announceSched
+	lastReann   time.Time
+	adv         Advert
+	buf         []byte
+	masterAddr  netip.Addr
+	lastChange  time.Time
+	lastReason  string
+	stopping    bool
+	group       *SyncGroup
+	onStatusSet func()
+
+	status atomic.Pointer[Status]
+}
+
+// NewInstance builds an instance; Run starts it.
+func NewInstance(cfg InstanceConfig, deps InstanceDeps) (*Instance, error) {
+	if cfg.Name == "" || cfg.Interface == "" {
+		return nil, fmt.Errorf("vrrp: new instance %q: name and interface are required: %w", cfg.Name, ErrConfig)
+	}
+	if len(cfg.VIPs) == 0 || len(cfg.VIPs) > 255 {
+		return nil, fmt.Errorf("vrrp: new instance %q: %d virtual addresses, want 1-255: %w", cfg.Name, len(cfg.VIPs), ErrConfig)
+	}
+	if deps.Sender == nil || deps.Addrs == nil || deps.Announcer == nil {
+		return nil, fmt.Errorf("vrrp: new instance %q: sender, address manager and announcer are required: %w", cfg.Name, ErrConfig)
+	}
+	m, err := NewMachine(cfg.Machine)
+	if err != nil {
+		return nil, fmt.Errorf("vrrp: new instance %q: %w", cfg.Name, err)
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if deps.OnEvent == nil {
+		deps.OnEvent = func(InstanceEvent) {}
+	}
+	in := &Instance{
+		cfg:      cfg,
+		deps:     deps,
+		m:        m,
+		rx:       make(chan received, 64),
+		sig:      make(chan struct{}, 1),
+		basePrio: cfg.Machine.Priority,
+		tracks:   map[string]TrackResult{},
+		ann:      announceSched{cfg: cfg.Gratuitous},
+		buf:      make([]byte, 0, headerLen+16*len(cfg.VIPs)),
+	}
+	in.adv = Advert{VRID: cfg.Machine.VRID, MaxAdvertInt: cfg.Machine.AdvertInterval}
+	for _, p := range cfg.VIPs {
+		in.adv.Addresses = append(in.adv.Addresses, p.Addr())
+	}
+	in.publish()
+	return in, nil
+}
+
+// Name returns the instance name.
+func (in *Instance) Name() string { return in.cfg.Name }
+
+// Config returns the configuration the instance was built with.
+func (in *Instance) Config() InstanceConfig { return in.cfg }
+
+// Stats returns the live counters.
+func (in *Instance) Stats() *InstanceStats { return &in.stats }
+
+// Deliver hands a received advert that passed the interface-level checks
+// (TTL, parse, VRID) to the instance. It applies the instance-level checks
+// (unicast peer list, own echo) and never blocks: when the loop is behind,
+// the advert is dropped and counted as DropQueueFull.
+func (in *Instance) Deliver(a *Advert, src netip.Addr) {
+	s := src.Unmap().WithZone("")
+	if s == in.cfg.Machine.PrimaryAddr.Unmap().WithZone("") {
+		in.stats.Drops.Add(DropLocalEcho)
+		return
+	}
+	if len(in.cfg.Peers) > 0 && !slices.ContainsFunc(in.cfg.Peers, func(p netip.Addr) bool { return p.Unmap().WithZone("") == s }) {
+		in.stats.Drops.Add(DropUnknownPeer)
+		return
+	}
+	select {
+	case in.rx <- received{a, s}:
+	default:
+		in.stats.Drops.Add(DropQueueFull)
+	}
+}
+
+// post queues f to run on the loop goroutine. It never blocks, so
+// instances of a sync group can post to each other freely.
+func (in *Instance) post(f func(now time.Time)) {
+	in.mu.Lock()
+	in.mail = append(in.mail, f)
+	in.mu.Unlock()
+	select {
+	case in.sig <- struct{}{}:
+	default:
+	}
+}
+
+func (in *Instance) drainMail(now time.Time) {
+	in.mu.Lock()
+	mail := in.mail
+	in.mail = nil
+	in.mu.Unlock()
+	for _, f := range mail {
+		f(now)
+	}
+}
+
+// SetMaintenance puts the instance into maintenance (a Master hands over
+// gracefully and the instance stays Backup) or takes it out.
+func (in *Instance) SetMaintenance(on bool) {
+	in.post(func(now time.Time) { in.step(now, MaintenanceChanged{On: on}) })
+}
+
+// SetTrack records the result of one tracker and recomputes the effective
+// priority and fault.
+func (in *Instance) SetTrack(r TrackResult) {
+	in.post(func(now time.Time) { in.setTrack(now, r) })
+}
+
+// RemoveTrack forgets a tracker (after a reload dropped it).
+func (in *Instance) RemoveTrack(key string) {
+	in.post(func(now time.Time) {
+		delete(in.tracks, key)
+		in.recompute(now)
+	})
+}
+
+// SetBasePriority changes the configured priority (a reload).
+func (in *Instance) SetBasePriority(p uint8) {
+	in.post(func(now time.Time) {
+		in.basePrio = p
+		in.recompute(now)
+	})
+}
+
+// SetGratuitous changes the announcement schedule (a reload); it applies
+// from the next takeover.
+func (in *Instance) SetGratuitous(g Gratuitous) {
+	in.post(func(time.Time) {
+		in.cfg.Gratuitous = g
+		in.ann.cfg = g
+	})
+}
+
+// ---- the loop's handlers; tests call them directly with explicit times ----
+
+// start removes addresses a previous run may have left (a crashed vrrpd
+// must not leave a stale VIP behind) and starts the machine.
+func (in *Instance) start(now time.Time) {
+	in.removeVIPs(now, true)
+	in.recompute(now)
+	in.step(now, Startup{})
+}
+
+// handleAdvert steps the machine with an accepted advert.
+func (in *Instance) handleAdvert(now time.Time, r received) {
+	in.stats.AdvertsReceived.Add(1)
+	if r.adv.Priority > 0 {
+		in.masterAddr = r.src
+		if in.held && !in.releaseAt.IsZero() {
+			// A new Master advertises (it added the VIPs and announced them
+			// before its first advert): hand over now.
+			in.releaseVIPs(now)
+		}
+	}
+	prev := in.m.State()
+	in.step(now, AdvertReceived{Advert: r.adv, Src: r.src})
+	if prev == Master && in.m.State() == Master && r.adv.Priority > 0 && r.adv.Priority < in.m.EffectivePriority() {
+		// Another router thinks it is Master (a healed split brain):
+		// re-announce so hosts that followed it come back, at most once a
+		// second.
+		if in.lastReann.IsZero() || now.Sub(in.lastReann) >= time.Second {
+			in.lastReann = now
+			in.ann.burst(now, max(in.cfg.Gratuitous.Repeat, 1))
+			in.fireAnnouncements(now)
+		}
+	}
+}
+
+// handleTimer runs whatever is due at now: the machine's timer, the
+// announcements and a pending hand-over release.
+func (in *Instance) handleTimer(now time.Time) {
+	if d := in.m.Deadline(); !d.IsZero() && !now.Before(d) {
+		in.stats.Lateness.Observe(now.Sub(d))
+		in.step(now, TimerExpired{})
+	}
+	in.fireAnnouncements(now)
+	if in.held && !in.releaseAt.IsZero() && !now.Before(in.releaseAt) {
+		in.releaseVIPs(now)
+	}
+}
+
+// nextWake is the earliest time handleTimer has work; zero for none.
+func (in *Instance) nextWake() time.Time {
+	w := in.m.Deadline()
+	for _, t := range []time.Time{in.ann.due(), in.releaseAt} {
+		if !t.IsZero() && (w.IsZero() || t.Before(w)) {
+			w = t
+		}
+	}
+	return w
+}
+
+// shutdown starts leaving: a Master sends priority 0 and keeps its
+// addresses until the new Master advertises or the hold expires.
+func (in *Instance) shutdown(now time.Time) {
+	in.stopping = true
+	in.step(now, Shutdown{})
+}
+
+// done reports whether a stopping instance may exit.
+func (in *Instance) done() bool { return in.stopping && !in.held }
+
+func (in *Instance) step(now time.Time, ev Event) {
+	in.exec(now, in.m.Step(now, ev))
+}
+
+// exec executes the machine's actions. Order matters for a hand-over that
+// loses no packet: a new Master adds and announces its addresses *before*
+// its first advert (which makes the old Master release them), and a
+// resigning Master keeps its addresses after its priority 0 advert until
+// the new Master is heard from.
+func (in *Instance) exec(now time.Time, acts []Action) {
+	if slices.ContainsFunc(acts, func(a Action) bool { _, ok := a.(TakeOver); return ok }) {
+		in.takeOver(now)
+	}
+	resigning := slices.ContainsFunc(acts, func(a Action) bool { s, ok := a.(SendAdvert); return ok && s.Priority == 0 })
+	changed := false
+	for _, a := range acts {
+		switch a := a.(type) {
+		case SendAdvert:
+			in.sendAdvert(a.Priority)
+		case Release:
+			in.ann.stop()
+			if resigning && in.held {
+				in.releaseAt = now.Add(in.cfg.hold())
+			} else {
+				in.releaseVIPs(now)
+			}
+		case Transition:
+			changed = true
+			in.lastChange, in.lastReason = now, a.Reason
+			if a.To == Master {
+				in.masterAddr = in.cfg.Machine.PrimaryAddr
+			}
+			in.stats.countTransition(a.From, a.To)
+			in.deps.Logger.Info("vrrp transition", "instance", in.cfg.Name, "from", a.From.String(), "to", a.To.String(), "reason", a.Reason, "priority", in.m.EffectivePriority())
+			in.emit(now, InstanceEvent{Kind: "transition", From: a.From.String(), To: a.To.String(), Reason: a.Reason})
+			if in.group != nil {
+				in.group.memberTransition(in, a)
+			}
+		}
+	}
+	if changed {
+		in.publish()
+	}
+}
+
+func (in *Instance) emit(now time.Time, ev InstanceEvent) {
+	ev.Time, ev.Instance, ev.Priority = now, in.cfg.Name, in.m.EffectivePriority()
+	in.deps.OnEvent(ev)
+}
+
+func (in *Instance) sendAdvert(prio uint8) {
+	in.adv.Priority = prio
+	src := in.cfg.Machine.PrimaryAddr
+	dsts := in.cfg.Peers
+	if len(dsts) == 0 {
+		dsts = []netip.Addr{GroupFor(src)}
+	}
+	for _, dst := range dsts {
+		b, err := in.adv.AppendMarshal(in.buf[:0], src, dst, in.cfg.Checksum)
+		if err == nil {
+			in.buf = b[:0]
+			err = in.deps.Sender.WritePacket(b, src, dst)
+		}
+		if err != nil {
+			in.stats.SendErrors.Add(1)
+			in.deps.Logger.Warn("vrrp send advert", "instance", in.cfg.Name, "dst", dst, "err", err)
+			continue
+		}
+		in.stats.AdvertsSent.Add(1)
+	}
+}
+
+// takeOver adds the virtual addresses, reads them back, and starts the
+// announcements (the first burst goes out at once).
+func (in *Instance) takeOver(now time.Time) {
+	in.releaseAt = time.Time{}
+	var errs []error
+	for _, p := range in.cfg.VIPs {
+		if err := in.deps.Addrs.AddAddr(in.cfg.Interface, p); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	in.held = true
+	if have, err := in.deps.Addrs.Addrs(in.cfg.Interface); err != nil {
+		errs = append(errs, fmt.Errorf("read back: %w", err))
+	} else {
+		for _, p := range in.cfg.VIPs {
+			if !holds(have, p) {
+				errs = append(errs, fmt.Errorf("%v missing after add", p))
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		in.stats.AddrErrors.Add(1)
+		in.deps.Logger.Error("vrrp add virtual addresses", "instance", in.cfg.Name, "err", err)
+		in.emit(now, InstanceEvent{Kind: "error", Detail: "add virtual addresses: " + err.Error()})
+	} else {
+		in.emit(now, InstanceEvent{Kind: "vip_added", Detail: fmt.Sprint(in.cfg.VIPs)})
+	}
+	in.ann.start(now)
+	in.fireAnnouncements(now)
+}
+
+func (in *Instance) fireAnnouncements(now time.Time) {
+	in.ann.fire(now, func() {
+		for _, p := range in.cfg.VIPs {
+			if err := in.deps.Announcer.Announce(in.cfg.Interface, p.Addr()); err != nil {
+				in.stats.AnnounceErrors.Add(1)
+				in.deps.Logger.Warn("vrrp announce", "instance", in.cfg.Name, "addr", p.Addr(), "err", err)
+			}
+		}
+	})
+}
+
+func (in *Instance) releaseVIPs(now time.Time) {
+	in.releaseAt = time.Time{}
+	in.removeVIPs(now, false)
+	in.held = false
+	in.publish()
+}
+
+// removeVIPs deletes our virtual addresses. At start-up only those present
+// are touched, and quietly unless something was found.
+func (in *Instance) removeVIPs(now time.Time, startup bool) {
+	have, err := in.deps.Addrs.Addrs(in.cfg.Interface)
+	if err != nil {
+		in.stats.AddrErrors.Add(1)
+		in.emit(now, InstanceEvent{Kind: "error", Detail: "list addresses: " + err.Error()})
+		have = in.cfg.VIPs // try to remove them all anyway
+	}
+	var removed []netip.Prefix
+	var errs []error
+	for _, p := range in.cfg.VIPs {
+		if !holds(have, p) {
+			continue
+		}
+		if err := in.deps.Addrs.DelAddr(in.cfg.Interface, p); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		removed = append(removed, p)
+	}
+	if err := errors.Join(errs...); err != nil {
+		in.stats.AddrErrors.Add(1)
+		in.deps.Logger.Error("vrrp remove virtual addresses", "instance", in.cfg.Name, "err", err)
+		in.emit(now, InstanceEvent{Kind: "error", Detail: "remove virtual addresses: " + err.Error()})
+	}
+	if len(removed) > 0 {
+		detail := fmt.Sprint(removed)
+		if startup {
+			detail = "stale at start-up: " + detail
+		}
+		in.emit(now, InstanceEvent{Kind: "vip_removed", Detail: detail})
+	}
+}
+
+func (in *Instance) setTrack(now time.Time, r TrackResult) {
+	if old, ok := in.tracks[r.Key]; ok && old == r {
+		return
+	}
+	in.tracks[r.Key] = r
+	in.recompute(now)
+}
+
+// setGroupFault is called by the sync group.
+func (in *Instance) setGroupFault(now time.Time, on bool) {
+	if in.groupFault == on {
+		return
+	}
+	in.groupFault = on
+	in.recompute(now)
+}
+
+// recompute derives the effective priority and fault from the trackers and
+// steps the machine when they changed.
+func (in *Instance) recompute(now time.Time) {
+	prio, fault, _ := Effective(in.basePrio, in.trackList())
+	if fault != in.ownFault {
+		in.ownFault = fault
+		if in.group != nil {
+			in.group.memberFault(in, fault)
+		}
+	}
+	if prio != in.m.EffectivePriority() {
+		in.step(now, PriorityChanged{Priority: prio})
+		in.emit(now, InstanceEvent{Kind: "priority", Detail: fmt.Sprintf("effective priority %d", prio)})
+	}
+	in.step(now, FaultChanged{Fault: in.ownFault || in.groupFault})
+	in.publish()
+}
+
+func (in *Instance) trackList() []TrackResult {
+	l := make([]TrackResult, 0, len(in.tracks))
+	for _, r := range in.tracks {
+		l = append(l, r)
+	}
+	slices.SortFunc(l, func(a, b TrackResult) int { return cmpString(a.Key, b.Key) })
+	return l
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,82 @@
+package vrrp
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Status is a snapshot of one instance for vrrpctl status and the JSON API.
+type Status struct {
+	Name                string         `json:"name"`
+	Interface           string         `json:"interface"`
+	VRID                uint8          `json:"vrid"`
+	State               string         `json:"state"`
+	Priority            uint8          `json:"priority"`
+	BasePriority        uint8          `json:"base_priority"`
+	AdvertInterval      time.Duration  `json:"advert_interval_ns"`
+	MasterAdverInterval time.Duration  `json:"master_adver_interval_ns"`
+	MasterDownInterval  time.Duration  `json:"master_down_interval_ns"`
+	Master              string         `json:"master,omitempty"` // address of the last Master heard
+	VIPs                []netip.Prefix `json:"virtual_addresses"`
+	HoldingVIPs         bool           `json:"holding_virtual_addresses"`
+	Unicast             []netip.Addr   `json:"unicast_peers,omitempty"`
+	Maintenance         bool           `json:"maintenance"`
+	Fault               bool           `json:"fault"`
+	GroupFault          bool           `json:"group_fault,omitempty"`
+	Group               string         `json:"sync_group,omitempty"`
+	Trackers            []TrackResult  `json:"trackers,omitempty"`
+	LastTransition      time.Time      `json:"last_transition"`
+	LastReason          string         `json:"last_reason,omitempty"`
+
+	// Counters, read at Status time.
+	AdvertsSent     uint64                `json:"adverts_sent"`
+	AdvertsReceived uint64                `json:"adverts_received"`
+	Drops           map[DropReason]uint64 `json:"drops,omitempty"`
+	LatenessMax     time.Duration         `json:"timer_lateness_max_ns"`
+}
+
+// publish stores a fresh snapshot of the loop-owned state. It runs on state
+// changes only, not per advert, to keep the hot path allocation-free.
+func (in *Instance) publish() {
+	s := &Status{
+		Name:                in.cfg.Name,
+		Interface:           in.cfg.Interface,
+		VRID:                in.cfg.Machine.VRID,
+		State:               in.m.State().String(),
+		Priority:            in.m.EffectivePriority(),
+		BasePriority:        in.basePrio,
+		AdvertInterval:      in.cfg.Machine.AdvertInterval,
+		MasterAdverInterval: in.m.MasterAdverInterval(),
+		MasterDownInterval:  in.m.MasterDownInterval(),
+		VIPs:                in.cfg.VIPs,
+		HoldingVIPs:         in.held,
+		Unicast:             in.cfg.Peers,
+		Maintenance:         in.m.InMaintenance(),
+		Fault:               in.ownFault,
+		GroupFault:          in.groupFault,
+		Trackers:            in.trackList(),
+		LastTransition:      in.lastChange,
+		LastReason:          in.lastReason,
+	}
+	if in.masterAddr.IsValid() {
+		s.Master = in.masterAddr.String()
+	}
+	if in.group != nil {
+		s.Group = in.group.name
+	}
+	in.status.Store(s)
+}
+
+// Status returns the latest snapshot with current counters. Safe for
+// concurrent use.
+func (in *Instance) Status() Status {
+	s := *in.status.Load()
+	s.AdvertsSent = in.stats.AdvertsSent.Load()
+	s.AdvertsReceived = in.stats.AdvertsReceived.Load()
+	s.Drops = in.stats.Drops.Snapshot()
+	_, _, _, s.LatenessMax = in.stats.Lateness.Snapshot()
+	return s
+}
+
+// State returns the current state name from the latest snapshot.
+func (in *Instance) State() string { return in.status.Load().State }

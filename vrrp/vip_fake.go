@@ -1,0 +1,67 @@
+package vrrp
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"sync"
+)
+
+// FakeAddrs is an in-memory AddrManager for tests. Log records every call
+// ("add eth0 198.18.0.1/24"), in order; Fail makes the next calls fail.
+type FakeAddrs struct {
+	mu    sync.Mutex
+	addrs map[string][]netip.Prefix
+	Log   []string
+	Fail  error
+}
+
+// NewFakeAddrs returns an empty manager.
+func NewFakeAddrs() *FakeAddrs { return &FakeAddrs{addrs: map[string][]netip.Prefix{}} }
+
+// AddAddr implements AddrManager.
+func (f *FakeAddrs) AddAddr(ifname string, p netip.Prefix) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.Log = append(f.Log, fmt.Sprintf("add %s %v", ifname, p))
+	if f.Fail != nil {
+		return f.Fail
+	}
+	if !slices.Contains(f.addrs[ifname], p) {
+		f.addrs[ifname] = append(f.addrs[ifname], p)
+	}
+	return nil
+}
+
+// DelAddr implements AddrManager.
+func (f *FakeAddrs) DelAddr(ifname string, p netip.Prefix) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.Log = append(f.Log, fmt.Sprintf("del %s %v", ifname, p))
+	if f.Fail != nil {
+		return f.Fail
+	}
+	f.addrs[ifname] = slices.DeleteFunc(f.addrs[ifname], func(x netip.Prefix) bool { return x == p })
+	return nil
+}
+
+// Addrs implements AddrManager.
+func (f *FakeAddrs) Addrs(ifname string) ([]netip.Prefix, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.addrs[ifname]), nil
+}
+
+// Has reports whether the interface holds p.
+func (f *FakeAddrs) Has(ifname string, p netip.Prefix) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Contains(f.addrs[ifname], p)
+}
+
+// Calls returns a copy of Log.
+func (f *FakeAddrs) Calls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.Log)
+}
