@@ -96,8 +96,8 @@ type Instance struct {
 	// Loop-owned state.
 	basePrio    uint8
 	tracks      map[string]TrackResult
-	ownFault    bool // from trackers
-	groupFault  bool // from the sync group
+	ownFault    bool      // from trackers
+	groupFault  bool      // from the sync group
 	held        bool      // we added the VIPs and have not removed them
 	releaseAt   time.Time // a resigning Master releases its VIPs at the latest then
 	ann         announceSched

@@ -14,7 +14,7 @@ import (
 )
 
 var (
-	rt0   = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	rt0  = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	vip  = netip.MustParsePrefix("198.18.0.100/24")
 	srcA = netip.MustParseAddr("198.18.0.1")
 	srcB = netip.MustParseAddr("198.18.0.2")
@@ -64,8 +64,8 @@ func (r *recorder) take() []string {
 func testConfig(name string, prio uint8, src netip.Addr) InstanceConfig {
 	return InstanceConfig{
 		Name: name, Interface: "eth0",
-		Machine: MachineConfig{VRID: 51, Priority: prio, AdvertInterval: 100 * time.Millisecond, Preempt: true, PrimaryAddr: src},
-		VIPs:    []netip.Prefix{vip},
+		Machine:    MachineConfig{VRID: 51, Priority: prio, AdvertInterval: 100 * time.Millisecond, Preempt: true, PrimaryAddr: src},
+		VIPs:       []netip.Prefix{vip},
 		Gratuitous: Gratuitous{Repeat: 2, SecondDelay: 5 * time.Second},
 	}
 }
