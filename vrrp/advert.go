@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -197,7 +198,8 @@ func (a *Advert) decode(b []byte, is4 bool) error {
 		Priority:     b[2],
 		MaxAdvertInt: time.Duration(cs) * 10 * time.Millisecond,
 		Checksum:     binary.BigEndian.Uint16(b[6:8]),
-		Addresses:    make([]netip.Addr, count),
+		// Reuse the slice, so a DecodingLayer decodes without allocating.
+		Addresses: slices.Grow(a.Addresses[:0], count)[:count],
 	}
 	for i := range count {
 		p := b[headerLen+i*alen:]

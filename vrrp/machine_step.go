@@ -102,16 +102,12 @@ func (m *Machine) advertReceived(now time.Time, ev AdvertReceived) []Action {
 	case Backup:
 		if a.Priority == 0 {
 			// §6.4.2: the Master resigned; take over after Skew_Time only.
-			if !m.maint {
-				m.armMasterDown(now, m.SkewTime())
-			}
+			m.armMasterDown(now, m.SkewTime())
 			return nil
 		}
 		if !m.preempting(now) || a.Priority >= m.prio {
 			m.mai = a.MaxAdvertInt
-			if !m.maint {
-				m.armMasterDown(now, m.MasterDownInterval())
-			}
+			m.armMasterDown(now, m.MasterDownInterval())
 		}
 		// else: preempt and lower priority: discard, so that the
 		// Master_Down_Timer fires and we take over.
@@ -189,7 +185,7 @@ func (m *Machine) resign(now time.Time, to State, reason string) []Action {
 	m.adverAt = time.Time{}
 	m.state = to
 	m.masterDownAt = time.Time{}
-	if to == Backup && !m.maint {
+	if to == Backup {
 		m.armMasterDown(now, m.MasterDownInterval())
 	}
 	return []Action{Transition{From: Master, To: to, Reason: reason}, SendAdvert{Priority: 0}, Release{}}
@@ -206,6 +202,12 @@ func (m *Machine) enter(to State, reason string) []Action {
 	return []Action{Transition{From: from, To: to, Reason: reason}}
 }
 
+// armMasterDown (re)starts the Master_Down_Timer. In maintenance it stays
+// stopped: the router must never take over.
 func (m *Machine) armMasterDown(now time.Time, d time.Duration) {
+	if m.maint {
+		m.masterDownAt = time.Time{}
+		return
+	}
 	m.masterDownAt = now.Add(d)
 }

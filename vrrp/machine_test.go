@@ -39,12 +39,12 @@ func adv(prio uint8, interval time.Duration) *Advert {
 
 // step is one input of a scripted test and what it must produce.
 type step struct {
-	at        time.Duration
-	ev        Event
-	want      []Action      // nil means no action
-	state     State         // state after the step
-	deadline  time.Duration // Deadline() - t0 after the step; -1 = zero (no timer)
-	mai       time.Duration // if non-zero, MasterAdverInterval() after the step
+	at       time.Duration
+	ev       Event
+	want     []Action      // nil means no action
+	state    State         // state after the step
+	deadline time.Duration // Deadline() - t0 after the step; -1 = zero (no timer)
+	mai      time.Duration // if non-zero, MasterAdverInterval() after the step
 }
 
 const noTimer = -1
