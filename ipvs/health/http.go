@@ -34,9 +34,9 @@ func (r StatusRange) String() string {
 // code: any 2xx, as keepalived's HTTP_GET does without status_code.
 var DefaultExpectStatus = []StatusRange{{200, 299}}
 
-// ParseStatusRanges parses keepalived's status_code syntax as a
-// comma-separated list: "200", "200-299,301", "2xx" is not accepted (write
-// "200-299").
+// ParseStatusRanges parses a comma-separated list of status codes and
+// inclusive ranges, keepalived's status_code syntax: "200", "200-299,301".
+// Every code must lie in 100-599. It is the inverse of [FormatStatusRanges].
 func ParseStatusRanges(s string) ([]StatusRange, error) {
 	var out []StatusRange
 	for _, f := range strings.Split(s, ",") {
@@ -219,6 +219,19 @@ func statusIn(code int, rs []StatusRange) bool {
 		}
 	}
 	return false
+}
+
+// FormatStatusRanges renders ranges in the syntax ParseStatusRanges reads.
+func FormatStatusRanges(rs []StatusRange) string { return rangesString(rs) }
+
+// StatusCodes turns a list of single codes (a config's "status: [200, 204]")
+// into ranges.
+func StatusCodes(codes ...int) []StatusRange {
+	out := make([]StatusRange, len(codes))
+	for i, c := range codes {
+		out[i] = StatusRange{c, c}
+	}
+	return out
 }
 
 func rangesString(rs []StatusRange) string {
