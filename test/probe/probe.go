@@ -261,14 +261,19 @@ func (p *Prober) WaitFailed(ctx context.Context, since time.Time, n int) error {
 // WaitOK blocks until a probe started at or after since succeeds, or ctx ends.
 // Use it to wait for "the service is reachable" as the client sees it.
 func (p *Prober) WaitOK(ctx context.Context, since time.Time) (Result, error) {
+	return p.WaitFrom(ctx, since, "")
+}
+
+// WaitFrom blocks until a probe started at or after since is answered by
+// responder (any responder when ""), or ctx ends.
+func (p *Prober) WaitFrom(ctx context.Context, since time.Time, responder string) (Result, error) {
 	t := time.NewTicker(p.cfg.Interval)
 	defer t.Stop()
 	seen := 0
 	for {
 		p.mu.Lock()
-		rs := p.results[seen:]
-		for _, r := range rs {
-			if r.OK && !r.Start.Before(since) {
+		for _, r := range p.results[seen:] {
+			if r.OK && !r.Start.Before(since) && (responder == "" || r.Responder == responder) {
 				p.mu.Unlock()
 				return r, nil
 			}
@@ -277,7 +282,11 @@ func (p *Prober) WaitOK(ctx context.Context, since time.Time) (Result, error) {
 		p.mu.Unlock()
 		select {
 		case <-ctx.Done():
-			return Result{}, fmt.Errorf("probe: no successful probe of %v since %s: %w", p.cfg.Target, since.Format("15:04:05.000"), ctx.Err())
+			who := "any responder"
+			if responder != "" {
+				who = responder
+			}
+			return Result{}, fmt.Errorf("probe: no answer from %s to %v since %s: %w", who, p.cfg.Target, since.Format("15:04:05.000"), ctx.Err())
 		case <-t.C:
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -65,10 +66,9 @@ func TestStartNeedsTarget(t *testing.T) {
 }
 
 func TestStartFailsWhenAWorkerCannotEnter(t *testing.T) {
-	n := 0
+	var n atomic.Int32
 	enter := func(f func() error) error {
-		n++
-		if n == 3 {
+		if n.Add(1) == 3 {
 			return errors.New("no such namespace")
 		}
 		return f()

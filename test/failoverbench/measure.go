@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/hachat/hachat/test/probe"
+
+	"github.com/hachat/hachat/test/vrrp/vrrplab"
+)
+
+// result is one measured cycle.
+type result struct {
+	impl     string
+	interval time.Duration
+	cycle    vrrplab.Cycle
+}
+
+// measure runs o.reps cycles of each scenario, interleaved so that drift in
+// the machine's load affects every scenario alike.
+func measure(ctx context.Context, o options, impl vrrplab.Impl, iv time.Duration, log io.Writer) ([]result, error) {
+	lab, topo, err := newLab(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	defer lab.Close()
+	defer topo.Close()
+	pair := vrrplab.NewPair(ctx, topo, impl, impl, iv, true)
+	defer pair.StopAll(3 * time.Second)
+
+	pr, err := topo.StartProbe(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer pr.Stop()
+	// lb2 first, as a backup that becomes master alone; then lb1 preempts.
+	if err := pair.Start2(); err != nil {
+		return nil, err
+	}
+	if err := pair.Start1(); err != nil {
+		return nil, err
+	}
+	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second+10*iv)
+	err = pair.Steady(startCtx, pr)
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("initial election: %w", err)
+	}
+	hold := 2*iv + 200*time.Millisecond
+	var out []result
+	for rep := 1; rep <= o.reps; rep++ {
+		for _, k := range o.scenarios {
+			cctx, cancel := context.WithTimeout(ctx, 30*time.Second+20*iv)
+			c, err := pair.Cycle(cctx, pr, k, hold)
+			cancel()
+			if err != nil {
+				tail(log, pr.Snapshot(), 8)
+				return out, fmt.Errorf("rep %d: %w", rep, err)
+			}
+			out = append(out, result{impl: impl.Name(), interval: iv, cycle: c})
+			fmt.Fprintf(log, "%-10s %6v %-9s rep %2d: failover %-40s takeover %5v | failback %-30s lb1 back %v\n",
+				impl.Name(), iv, k, rep, c.Failover, c.Takeover.Round(time.Millisecond), c.Failback, c.Returned.Round(time.Millisecond))
+		}
+	}
+	s := pr.Snapshot()
+	if s.Skipped > 0 {
+		fmt.Fprintf(log, "note: %d probes skipped because every probe worker was busy\n", s.Skipped)
+	}
+	return out, nil
+}
+
+// soak runs a pair with nothing failing and counts false failovers: any
+// moment lb2 holds the VIP (netlink, every 5 ms) and any failed probe.
+func soak(ctx context.Context, o options, impl vrrplab.Impl, out io.Writer) error {
+	lab, topo, err := newLab(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer lab.Close()
+	defer topo.Close()
+	pair := vrrplab.NewPair(ctx, topo, impl, impl, o.interval, true)
+	defer pair.StopAll(3 * time.Second)
+	pr, err := topo.StartProbe(ctx)
+	if err != nil {
+		return err
+	}
+	if err := pair.Start2(); err != nil {
+		return err
+	}
+	if err := pair.Start1(); err != nil {
+		return err
+	}
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err = pair.Steady(sctx, pr)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("initial election: %w", err)
+	}
+	start := pr.Mark("soak")
+	end := time.NewTimer(o.idle)
+	defer end.Stop()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	lb2Held, episodes := 0, 0
+	prev := false
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-end.C:
+			break loop
+		case <-tick.C:
+			has, err := topo.LB2.HasAddr(topo.VIP.Addr())
+			if err != nil {
+				return err
+			}
+			if has {
+				lb2Held++
+				if !prev {
+					episodes++
+				}
+			}
+			prev = has
+		}
+	}
+	s := pr.Stop().Window(start, time.Time{})
+	gaps := s.Gaps()
+	fmt.Fprintf(out, "soak %s advert %v for %v: %d probes, %d failed in %d gaps (longest %v), lb2 took the VIP %d times (%d samples of 5 ms), answers %v\n",
+		impl.Name(), o.interval, time.Since(start).Round(time.Second), len(s.Results), s.Failed(), len(gaps),
+		s.Outage().Duration().Round(time.Millisecond), episodes, lb2Held, s.Responders())
+	return nil
+}
+
+// outages extracts one scenario's failover or failback outages.
+func outages(rs []result, impl string, iv time.Duration, k vrrplab.Kind, failback bool) (ds []time.Duration, lost int) {
+	for _, r := range rs {
+		if r.impl != impl || r.interval != iv || (k != "" && r.cycle.Kind != k) {
+			continue
+		}
+		g := r.cycle.Failover
+		if failback {
+			g = r.cycle.Failback
+		}
+		ds = append(ds, g.Duration())
+		lost += g.Failed
+	}
+	return ds, lost
+}
+
+// tail prints the last n probe results, to show what the client saw when a
+// cycle failed.
+func tail(w io.Writer, s probe.Series, n int) {
+	rs := s.Results[max(0, len(s.Results)-n):]
+	for _, r := range rs {
+		fmt.Fprintf(w, "  probe %s ok=%v %v %s %s %s\n", r.Start.Format("15:04:05.000"), r.OK, r.Latency.Round(time.Microsecond), r.Responder, r.Reason, r.Err)
+	}
+	fmt.Fprintf(w, "  %d probes, %d failed, %d skipped, responders %v\n", len(s.Results), s.Failed(), s.Skipped, s.Responders())
+}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/hachat/hachat/test/vrrp/vrrplab"
+)
+
+// quantile is the nearest-rank q-quantile of sorted ds.
+func quantile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(q*float64(len(sorted))+0.999999) - 1
+	i = max(0, min(i, len(sorted)-1))
+	return sorted[i]
+}
+
+type stats struct {
+	n                 int
+	median, p95, maxD time.Duration
+	lost              int // failed probes in all reps
+}
+
+func summarize(ds []time.Duration, lost int) stats {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	st := stats{n: len(s), lost: lost}
+	if len(s) > 0 {
+		st.median, st.p95, st.maxD = quantile(s, 0.5), quantile(s, 0.95), s[len(s)-1]
+	}
+	return st
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.0f", float64(d)/float64(time.Millisecond)) }
+
+// printTable prints one row per interval × scenario × implementation and a
+// ratio row per interval × scenario when both implementations ran.
+func printTable(w io.Writer, o options, rs []result) {
+	fmt.Fprintf(w, "\nclient outage (ms), TCP probe every 5 ms; failback = lb1 returns and preempts\n")
+	fmt.Fprintf(w, "%-8s %-20s %-10s %4s %8s %8s %8s %12s\n", "advert", "scenario", "impl", "n", "median", "p95", "max", "lost probes")
+	type row struct {
+		label    string
+		kind     vrrplab.Kind
+		failback bool
+	}
+	var rows []row
+	for _, k := range o.scenarios {
+		rows = append(rows, row{string(k), k, false})
+	}
+	for _, k := range o.scenarios {
+		rows = append(rows, row{"failback/" + string(k), k, true})
+	}
+	for _, iv := range o.intervals {
+		for _, r := range rows {
+			med := map[string]time.Duration{}
+			for _, impl := range o.impls {
+				st := summarize(outages(rs, impl, iv, r.kind, r.failback))
+				if st.n == 0 {
+					continue
+				}
+				med[impl] = st.median
+				fmt.Fprintf(w, "%-8v %-20s %-10s %4d %8s %8s %8s %12d\n", iv, r.label, impl, st.n, ms(st.median), ms(st.p95), ms(st.maxD), st.lost)
+			}
+			if v, ok := med["vrrpd"]; ok {
+				if k, ok := med["keepalived"]; ok && k > 0 {
+					fmt.Fprintf(w, "%-8v %-20s %-10s %4s %8.2f\n", iv, r.label, "ratio", "", float64(v)/float64(k))
+				}
+			}
+		}
+	}
+}

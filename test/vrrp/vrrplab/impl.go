@@ -1,0 +1,43 @@
+package vrrplab
+
+import (
+	"context"
+	"net/netip"
+	"time"
+
+	"github.com/hachat/hachat/test/netns"
+)
+
+// Spec is one router's VRRP parameters.
+type Spec struct {
+	Name     string // router and host name, "lb1"
+	Ifname   string
+	VRID     int
+	Priority int
+	Advert   time.Duration // Advertisement_Interval, a multiple of 10 ms
+	Preempt  bool
+	VIP      netip.Prefix
+}
+
+// Impl starts routers of one implementation.
+type Impl interface {
+	Name() string
+	// Start starts a router on h and returns once its process runs. The
+	// daemon gets SIGTERM when ctx ends: pass a context that lives as long
+	// as the router should, not a per-step deadline.
+	Start(ctx context.Context, h *netns.Host, s Spec) (Router, error)
+}
+
+// Router is one running VRRP daemon.
+type Router interface {
+	// Stop asks the daemon to leave gracefully (SIGTERM: a Master sends a
+	// priority-0 advert and removes its VIPs) and waits up to grace for it.
+	Stop(grace time.Duration) error
+	// Kill9 kills every process of the daemon with SIGKILL, by recorded
+	// PID: nothing is cleaned up, the VIP stays on the interface.
+	Kill9() error
+	// Done is closed when the daemon has exited.
+	Done() <-chan struct{}
+	// Log is the daemon's output so far.
+	Log() string
+}
