@@ -1,0 +1,298 @@
+package chatd
+
+import (
+	"strings"
+
+	"github.com/hachat/hachat/chatd/store"
+)
+
+// apply makes one committed event take effect on this node: it updates the
+// world and delivers the event to local clients. It runs only in the tailer,
+// in log order, for own and remote events alike.
+func (s *Server) apply(ev *store.Event) {
+	var op *pendingOp
+	if ev.Node == s.cfg.Node {
+		s.pendMu.Lock()
+		op = s.pending[ev.MsgID]
+		delete(s.pending, ev.MsgID)
+		s.pendMu.Unlock()
+		s.m.applied.WithLabelValues("local").Inc()
+	} else {
+		s.m.applied.WithLabelValues("remote").Inc()
+	}
+	var origin *user
+	if op != nil {
+		origin = op.origin
+	}
+	s.mu.Lock()
+	f := fanout{s: s, mc: messageCache{ev: ev}, except: origin}
+	s.applyLocked(ev, op, &f)
+	if op != nil && op.hook != nil {
+		op.hook(ev)
+	}
+	s.m.users.Set(float64(len(s.sessions)))
+	s.mu.Unlock()
+	if f.n > 0 {
+		s.m.deliveries.Add(float64(f.n))
+	}
+	if op != nil {
+		close(op.done)
+	}
+}
+
+// fanout delivers one event to local users, each at most once.
+type fanout struct {
+	s      *Server
+	mc     messageCache
+	except *user
+	seen   map[*user]struct{}
+	n      int
+}
+
+func (f *fanout) to(u *user) {
+	if u == nil || u.client == nil || u == f.except {
+		return
+	}
+	if f.seen != nil {
+		if _, dup := f.seen[u]; dup {
+			return
+		}
+		f.seen[u] = struct{}{}
+	}
+	if b := f.mc.bytes(capSet(u.client.caps.Load())); b != nil {
+		u.client.send(b)
+		f.n++
+	}
+}
+
+func (f *fanout) toChannel(ch *channel) {
+	if ch.localCount == 0 {
+		return
+	}
+	for u := range ch.members {
+		f.to(u)
+	}
+}
+
+// toPeers delivers to everyone sharing a channel with u.
+func (f *fanout) toPeers(u *user) {
+	f.seen = make(map[*user]struct{})
+	for _, ch := range u.channels {
+		f.toChannel(ch)
+	}
+}
+
+func (s *Server) applyLocked(ev *store.Event, op *pendingOp, f *fanout) {
+	switch ev.Kind {
+	case store.KindPrivmsg, store.KindNotice, store.KindTagmsg:
+		if store.IsChannel(ev.Target) {
+			if ch := s.channels[store.Fold(ev.Target)]; ch != nil {
+				f.toChannel(ch)
+			}
+			return
+		}
+		f.to(s.users[store.Fold(ev.Target)])
+	case store.KindNick:
+		s.applyNick(ev, op, f)
+	case store.KindQuit:
+		u := s.sessions[param(ev.Params, 0)]
+		if u == nil {
+			return
+		}
+		f.toPeers(u)
+		s.removeUser(u)
+	case store.KindJoin:
+		u := s.sessions[param(ev.Params, 0)]
+		if u == nil {
+			return
+		}
+		ch := s.channelFor(ev)
+		if _, already := ch.members[u]; already {
+			return
+		}
+		ch.members[u] = param(ev.Params, 1)
+		if u.client != nil {
+			ch.localCount++
+		}
+		u.channels[ch.key] = ch
+		f.toChannel(ch)
+	case store.KindPart:
+		u := s.sessions[param(ev.Params, 0)]
+		ch := s.channels[store.Fold(ev.Target)]
+		if u == nil || ch == nil {
+			return
+		}
+		if _, member := ch.members[u]; !member {
+			return
+		}
+		f.toChannel(ch)
+		s.leave(u, ch)
+	case store.KindKick:
+		ch := s.channels[store.Fold(ev.Target)]
+		victim := s.users[store.Fold(param(ev.Params, 0))]
+		if ch == nil || victim == nil {
+			return
+		}
+		if _, member := ch.members[victim]; !member {
+			return
+		}
+		f.toChannel(ch)
+		s.leave(victim, ch)
+	case store.KindTopic:
+		ch := s.channels[store.Fold(ev.Target)]
+		if ch == nil {
+			return
+		}
+		ch.topic = ev.Text
+		ch.topicBy = ev.Sender
+		ch.topicAt = ev.Time
+		f.toChannel(ch)
+	case store.KindMode:
+		ch := s.channels[store.Fold(ev.Target)]
+		if ch == nil {
+			return
+		}
+		s.applyChannelModes(ch, ev.Text, ev.Params)
+		f.toChannel(ch)
+	}
+}
+
+// channelFor returns the channel an event names, creating it with the
+// defaults a new channel gets (the creating node saved the same ones).
+func (s *Server) channelFor(ev *store.Event) *channel {
+	key := store.Fold(ev.Target)
+	if ch := s.channels[key]; ch != nil {
+		return ch
+	}
+	ch := &channel{name: ev.Target, key: key, modes: defaultChannelModes, created: ev.Time, members: make(map[*user]string)}
+	s.channels[key] = ch
+	return ch
+}
+
+const defaultChannelModes = "nt"
+
+func (s *Server) applyNick(ev *store.Event, op *pendingOp, f *fanout) {
+	switch param(ev.Params, 0) {
+	case evRegister:
+		sid := param(ev.Params, 1)
+		if s.sessions[sid] != nil {
+			return
+		}
+		var u *user
+		if op != nil && op.origin != nil {
+			u = op.origin // a local client registering
+			s.nlocal++
+		} else {
+			nick, rest, _ := strings.Cut(ev.Sender, "!")
+			ident, host, _ := strings.Cut(rest, "@")
+			u = &user{sid: sid, node: ev.Node, nick: nick, ident: ident, host: host,
+				realname: param(ev.Params, 2), acc: param(ev.Params, 3), since: ev.Time,
+				channels: make(map[string]*channel)}
+		}
+		s.users[store.Fold(u.nick)] = u
+		s.sessions[sid] = u
+	case evAccount:
+		if u := s.sessions[param(ev.Params, 1)]; u != nil {
+			u.acc = param(ev.Params, 2)
+		}
+	default:
+		u := s.sessions[param(ev.Params, 0)]
+		if u == nil {
+			return
+		}
+		f.toPeers(u)
+		if cur := s.users[store.Fold(u.nick)]; cur == u {
+			delete(s.users, store.Fold(u.nick))
+		}
+		u.nick = ev.Text
+		s.users[store.Fold(u.nick)] = u
+		if u.client != nil {
+			nick := u.nick
+			u.client.nick.Store(&nick)
+		}
+	}
+}
+
+func (s *Server) leave(u *user, ch *channel) {
+	delete(ch.members, u)
+	delete(u.channels, ch.key)
+	if u.client != nil {
+		ch.localCount--
+	}
+}
+
+func (s *Server) removeUser(u *user) {
+	for _, ch := range u.channels {
+		s.leave(u, ch)
+	}
+	if s.users[store.Fold(u.nick)] == u {
+		delete(s.users, store.Fold(u.nick))
+	}
+	delete(s.sessions, u.sid)
+	if u.client != nil {
+		s.nlocal--
+	}
+}
+
+// applyChannelModes applies a MODE change string (RFC 2812 §3.2.3) whose
+// arguments were validated by the node that committed it.
+func (s *Server) applyChannelModes(ch *channel, modes string, args []string) {
+	add := true
+	next := func() string {
+		if len(args) == 0 {
+			return ""
+		}
+		a := args[0]
+		args = args[1:]
+		return a
+	}
+	for i := 0; i < len(modes); i++ {
+		switch m := modes[i]; m {
+		case '+':
+			add = true
+		case '-':
+			add = false
+		case 'o', 'v':
+			u := s.users[store.Fold(next())]
+			if u == nil {
+				continue
+			}
+			if cur, ok := ch.members[u]; ok {
+				if add {
+					ch.members[u] = addModes(cur, string(m))
+				} else {
+					ch.members[u] = delModes(cur, string(m))
+				}
+			}
+		case 'k':
+			if add {
+				ch.chanKey = next()
+			} else {
+				ch.chanKey = ""
+			}
+		case 'l':
+			if add {
+				ch.limit = atoi(next())
+			} else {
+				ch.limit = 0
+			}
+		default:
+			if add {
+				ch.modes = addModes(ch.modes, string(m))
+			} else {
+				ch.modes = delModes(ch.modes, string(m))
+			}
+		}
+	}
+}
+
+func atoi(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' || n > 1<<30 {
+			return 0
+		}
+		n = n*10 + int(s[i]-'0')
+	}
+	return n
+}

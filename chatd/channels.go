@@ -1,0 +1,354 @@
+package chatd
+
+import (
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/hachat/hachat/chatd/irc"
+	"github.com/hachat/hachat/chatd/store"
+)
+
+func validChannel(name string) bool {
+	if len(name) < 2 || len(name) > 64 || (name[0] != '#' && name[0] != '&') {
+		return false
+	}
+	return !strings.ContainsAny(name, " ,\x07:")
+}
+
+func handleJoin(c *Client, m irc.Message, r *response) {
+	s := c.s
+	u := c.u.Load()
+	if m.Params[0] == "0" {
+		s.mu.RLock()
+		var names []string
+		for _, ch := range u.channels {
+			names = append(names, ch.name)
+		}
+		s.mu.RUnlock()
+		for _, n := range names {
+			s.part(c, u, n, "Left all channels", r)
+		}
+		return
+	}
+	keys := strings.Split(m.Param(1), ",")
+	for i, name := range strings.Split(m.Params[0], ",") {
+		key := ""
+		if i < len(keys) {
+			key = keys[i]
+		}
+		s.join(c, u, name, key, r)
+	}
+}
+
+func (s *Server) join(c *Client, u *user, name, key string, r *response) {
+	if !validChannel(name) {
+		r.numeric(errNoSuchChannel, name, "No such channel")
+		return
+	}
+	fold := store.Fold(name)
+	s.mu.RLock()
+	ch := s.channels[fold]
+	_, already := u.channels[fold]
+	nchans := len(u.channels)
+	var modes string
+	var errCode, errText string
+	if ch == nil || len(ch.members) == 0 {
+		modes = "o" // a new (or empty) channel's first member is its operator
+	}
+	if ch != nil && !already {
+		switch {
+		case ch.chanKey != "" && key != ch.chanKey:
+			errCode, errText = errBadChannelKey, "Cannot join channel (+k)"
+		case ch.limit > 0 && len(ch.members) >= ch.limit:
+			errCode, errText = errChannelIsFull, "Cannot join channel (+l)"
+		case ch.hasMode('i'):
+			errCode, errText = errInviteOnlyChan, "Cannot join channel (+i)"
+		}
+		name = ch.name
+	}
+	s.mu.RUnlock()
+	switch {
+	case already:
+		return
+	case errCode != "":
+		r.numeric(errCode, name, errText)
+		return
+	case nchans >= s.cfg.Limits.MaxChannels:
+		r.numeric(errTooManyChannels, name, "You have joined too many channels")
+		return
+	}
+	ctx, cancel := s.storeCtx()
+	defer cancel()
+	if ch == nil {
+		err := s.st.SaveChannel(ctx, store.Channel{Name: name, Modes: defaultChannelModes, Created: time.Now().UTC().Truncate(time.Millisecond)})
+		if err != nil {
+			r.fail("JOIN", "TEMPORARILY_UNAVAILABLE", name, "Could not create the channel, try again")
+			return
+		}
+	}
+	if err := s.st.Join(ctx, store.Member{Channel: name, SessionID: u.sid, Modes: modes}); err != nil {
+		r.fail("JOIN", "TEMPORARILY_UNAVAILABLE", name, "Could not join, try again")
+		return
+	}
+	ev := &store.Event{Kind: store.KindJoin, Target: name, Sender: s.prefixOf(u), Account: u.acc,
+		Params: []string{u.sid, modes}}
+	err := s.commit(ev, u, func(ev *store.Event) {
+		ch := s.channels[fold]
+		if ch == nil {
+			return
+		}
+		if _, ok := ch.members[u]; !ok {
+			return
+		}
+		if msg, ok := eventMessage(ev, capSet(c.caps.Load())); ok {
+			r.add(msg)
+		}
+		s.topicReply(r, ch, false)
+		s.namesReply(r, ch)
+	})
+	if err != nil {
+		r.fail("JOIN", "TEMPORARILY_UNAVAILABLE", name, "Could not join, try again")
+	}
+}
+
+func (s *Server) prefixOf(u *user) string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return u.prefix()
+}
+
+// topicReply sends 332/333, or 331 when asked explicitly. s.mu held.
+func (s *Server) topicReply(r *response, ch *channel, explicit bool) {
+	if ch.topic == "" {
+		if explicit {
+			r.numeric(rplNoTopic, ch.name, "No topic is set")
+		}
+		return
+	}
+	r.numeric(rplTopic, ch.name, ch.topic)
+	r.numeric(rplTopicWhoTime, ch.name, ch.topicBy, itoa(int(ch.topicAt.Unix())))
+}
+
+// namesReply sends 353s and 366, splitting lines below 512 bytes. s.mu held.
+func (s *Server) namesReply(r *response, ch *channel) {
+	symbol := "="
+	if ch.hasMode('s') {
+		symbol = "@"
+	}
+	var line []string
+	n := 0
+	flush := func() {
+		if len(line) > 0 {
+			r.numeric(rplNamReply, symbol, ch.name, strings.Join(line, " "))
+			line, n = line[:0], 0
+		}
+	}
+	for _, m := range ch.sortedMembers() {
+		name := memberPrefix(ch.members[m]) + m.nick
+		if n+len(name)+1 > 400 {
+			flush()
+		}
+		line = append(line, name)
+		n += len(name) + 1
+	}
+	flush()
+	r.numeric(rplEndOfNames, ch.name, "End of /NAMES list.")
+}
+
+func handlePart(c *Client, m irc.Message, r *response) {
+	u := c.u.Load()
+	for _, name := range strings.Split(m.Params[0], ",") {
+		c.s.part(c, u, name, m.Param(1), r)
+	}
+}
+
+func (s *Server) part(c *Client, u *user, name, reason string, r *response) {
+	fold := store.Fold(name)
+	s.mu.RLock()
+	ch := s.channels[fold]
+	_, member := u.channels[fold]
+	s.mu.RUnlock()
+	if ch == nil {
+		r.numeric(errNoSuchChannel, name, "No such channel")
+		return
+	}
+	if !member {
+		r.numeric(errNotOnChannel, name, "You're not on that channel")
+		return
+	}
+	ctx, cancel := s.storeCtx()
+	err := s.st.Part(ctx, ch.name, u.sid)
+	cancel()
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		r.fail("PART", "TEMPORARILY_UNAVAILABLE", name, "Could not part, try again")
+		return
+	}
+	ev := &store.Event{Kind: store.KindPart, Target: ch.name, Sender: s.prefixOf(u), Account: u.acc, Text: reason, Params: []string{u.sid}}
+	if err := s.commit(ev, u, func(ev *store.Event) {
+		if msg, ok := eventMessage(ev, capSet(c.caps.Load())); ok {
+			r.add(msg)
+		}
+	}); err != nil {
+		r.fail("PART", "TEMPORARILY_UNAVAILABLE", name, "Could not part, try again")
+	}
+}
+
+func handleTopic(c *Client, m irc.Message, r *response) {
+	s := c.s
+	u := c.u.Load()
+	name := m.Params[0]
+	s.mu.RLock()
+	ch := s.channels[store.Fold(name)]
+	var member, op bool
+	if ch != nil {
+		_, member = ch.members[u]
+		op = ch.isOp(u)
+	}
+	if ch == nil || (len(m.Params) == 1 && !member && ch.hasMode('s')) {
+		s.mu.RUnlock()
+		r.numeric(errNoSuchChannel, name, "No such channel")
+		return
+	}
+	if len(m.Params) == 1 {
+		s.topicReply(r, ch, true)
+		s.mu.RUnlock()
+		return
+	}
+	saved := ch.toStore()
+	s.mu.RUnlock()
+	switch {
+	case !member:
+		r.numeric(errNotOnChannel, ch.name, "You're not on that channel")
+		return
+	case ch.hasMode('t') && !op:
+		r.numeric(errChanOpPrivsNeed, ch.name, "You're not channel operator")
+		return
+	}
+	topic := m.Params[1]
+	if len(topic) > s.cfg.Limits.TopicLen {
+		topic = truncateUTF8(topic, s.cfg.Limits.TopicLen)
+	}
+	saved.Topic, saved.TopicBy, saved.TopicAt = topic, s.prefixOf(u), time.Now().UTC().Truncate(time.Millisecond)
+	ctx, cancel := s.storeCtx()
+	err := s.st.SaveChannel(ctx, saved)
+	cancel()
+	if err != nil {
+		r.fail("TOPIC", "TEMPORARILY_UNAVAILABLE", ch.name, "Could not set the topic, try again")
+		return
+	}
+	ev := &store.Event{Kind: store.KindTopic, Target: ch.name, Sender: saved.TopicBy, Account: u.acc, Text: topic}
+	if err := s.commit(ev, u, func(ev *store.Event) {
+		if msg, ok := eventMessage(ev, capSet(c.caps.Load())); ok {
+			r.add(msg)
+		}
+	}); err != nil {
+		r.fail("TOPIC", "TEMPORARILY_UNAVAILABLE", ch.name, "Could not set the topic, try again")
+	}
+}
+
+func truncateUTF8(s string, n int) string {
+	for n > 0 && n < len(s) && s[n]&0xc0 == 0x80 {
+		n--
+	}
+	return s[:n]
+}
+
+func handleNames(c *Client, m irc.Message, r *response) {
+	s := c.s
+	u := c.u.Load()
+	if len(m.Params) == 0 {
+		r.numeric(rplEndOfNames, "*", "End of /NAMES list.")
+		return
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, name := range strings.Split(m.Params[0], ",") {
+		ch := s.channels[store.Fold(name)]
+		if ch == nil || len(ch.members) == 0 {
+			r.numeric(rplEndOfNames, name, "End of /NAMES list.")
+			continue
+		}
+		if _, member := ch.members[u]; !member && ch.hasMode('s') {
+			r.numeric(rplEndOfNames, name, "End of /NAMES list.")
+			continue
+		}
+		s.namesReply(r, ch)
+	}
+}
+
+func handleKick(c *Client, m irc.Message, r *response) {
+	s := c.s
+	u := c.u.Load()
+	name, nick := m.Params[0], m.Params[1]
+	reason := m.Param(2)
+	if reason == "" {
+		reason = nick
+	}
+	s.mu.RLock()
+	ch := s.channels[store.Fold(name)]
+	var victim *user
+	var member, op, victimIn bool
+	if ch != nil {
+		_, member = ch.members[u]
+		op = ch.isOp(u)
+		victim = s.users[store.Fold(nick)]
+		if victim != nil {
+			_, victimIn = ch.members[victim]
+		}
+	}
+	s.mu.RUnlock()
+	switch {
+	case ch == nil:
+		r.numeric(errNoSuchChannel, name, "No such channel")
+		return
+	case !member:
+		r.numeric(errNotOnChannel, name, "You're not on that channel")
+		return
+	case !op:
+		r.numeric(errChanOpPrivsNeed, ch.name, "You're not channel operator")
+		return
+	case !victimIn:
+		r.numeric(errUserNotInChan, nick, ch.name, "They aren't on that channel")
+		return
+	}
+	ctx, cancel := s.storeCtx()
+	err := s.st.Part(ctx, ch.name, victim.sid)
+	cancel()
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		r.fail("KICK", "TEMPORARILY_UNAVAILABLE", ch.name, "Could not kick, try again")
+		return
+	}
+	ev := &store.Event{Kind: store.KindKick, Target: ch.name, Sender: s.prefixOf(u), Account: u.acc, Text: reason, Params: []string{s.nickOf(victim)}}
+	if err := s.commit(ev, u, func(ev *store.Event) {
+		if msg, ok := eventMessage(ev, capSet(c.caps.Load())); ok {
+			r.add(msg)
+		}
+	}); err != nil {
+		r.fail("KICK", "TEMPORARILY_UNAVAILABLE", ch.name, "Could not kick, try again")
+	}
+}
+
+func (s *Server) nickOf(u *user) string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return u.nick
+}
+
+func handleList(c *Client, m irc.Message, r *response) {
+	s := c.s
+	u := c.u.Load()
+	r.numeric(rplListStart, "Channel", "Users  Name")
+	s.mu.RLock()
+	for _, ch := range s.sortedChannels() {
+		if len(ch.members) == 0 {
+			continue
+		}
+		if _, member := ch.members[u]; !member && ch.hasMode('s') {
+			continue
+		}
+		r.numeric(rplList, ch.name, itoa(len(ch.members)), ch.topic)
+	}
+	s.mu.RUnlock()
+	r.numeric(rplListEnd, "End of /LIST")
+}

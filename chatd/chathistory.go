@@ -1,0 +1,254 @@
+package chatd
+
+import (
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/hachat/hachat/chatd/irc"
+	"github.com/hachat/hachat/chatd/store"
+)
+
+// handleChathistory implements IRCv3 draft/chathistory: LATEST, BEFORE,
+// AFTER, AROUND, BETWEEN and TARGETS, answered in a chathistory BATCH.
+func handleChathistory(c *Client, m irc.Message, r *response) {
+	s := c.s
+	u := c.u.Load()
+	sub := strings.ToUpper(m.Params[0])
+	bad := func(msg string) {
+		r.fail("CHATHISTORY", "INVALID_PARAMS", sub, msg)
+	}
+	if sub == "TARGETS" {
+		if len(m.Params) < 4 {
+			bad("TARGETS needs two timestamps and a limit")
+			return
+		}
+		from, ok1 := parseRef(m.Params[1])
+		to, ok2 := parseRef(m.Params[2])
+		limit := atoi(m.Params[3])
+		if !ok1 || !ok2 || from.Time.IsZero() || to.Time.IsZero() || limit <= 0 {
+			bad("TARGETS takes timestamp= references and a positive limit")
+			return
+		}
+		s.historyTargets(c, u, from.Time, to.Time, min(limit, s.cfg.Limits.HistoryMax), r)
+		return
+	}
+	need := 4
+	if sub == "BETWEEN" {
+		need = 5
+	}
+	if len(m.Params) < need {
+		bad("Not enough parameters")
+		return
+	}
+	q := store.HistoryQuery{Mode: sub, Limit: atoi(m.Params[need-1])}
+	switch sub {
+	case store.ModeLatest, store.ModeBefore, store.ModeAfter, store.ModeAround, store.ModeBetween:
+	default:
+		bad("Unknown subcommand")
+		return
+	}
+	if q.Limit <= 0 {
+		bad("The limit must be a positive number")
+		return
+	}
+	q.Limit = min(q.Limit, s.cfg.Limits.HistoryMax)
+	var ok bool
+	if q.Ref, ok = parseRef(m.Params[2]); !ok || (q.Ref.IsZero() && sub != store.ModeLatest) {
+		bad("Invalid message reference " + m.Params[2])
+		return
+	}
+	if sub == store.ModeBetween {
+		if q.Ref2, ok = parseRef(m.Params[3]); !ok || q.Ref2.IsZero() {
+			bad("Invalid message reference " + m.Params[3])
+			return
+		}
+	}
+	target := m.Params[1]
+	key, name, allowed := s.historyKey(u, target)
+	if !allowed {
+		r.fail("CHATHISTORY", "INVALID_TARGET", sub, target, "No such conversation or no access")
+		return
+	}
+	q.Target = key
+	evs, err := s.history(q, capSet(c.caps.Load()))
+	if err != nil {
+		r.fail("CHATHISTORY", "MESSAGE_ERROR", sub, target, "History is unavailable right now")
+		return
+	}
+	s.historyBatch(c, r, "chathistory", []string{name}, evs)
+}
+
+// history runs q and keeps only the events a client without event-playback
+// sees (messages). When that filtering leaves the page short while the store
+// had more, it pages on, so a resuming client never mistakes a page of
+// JOINs for the end of history.
+func (s *Server) history(q store.HistoryQuery, caps capSet) ([]store.Event, error) {
+	ctx, cancel := s.storeCtx()
+	defer cancel()
+	var out []store.Event
+	want := q.Limit
+	for range 10 {
+		evs, err := s.st.History(ctx, q)
+		if errors.Is(err, store.ErrNotFound) {
+			return out, nil // unknown msgid: empty batch
+		}
+		if err != nil {
+			return nil, err
+		}
+		var kept []store.Event
+		for _, ev := range evs {
+			if ev.Kind == store.KindPrivmsg || ev.Kind == store.KindNotice || (ev.Kind == store.KindTagmsg && caps&capMessageTags != 0) {
+				kept = append(kept, ev)
+			}
+		}
+		if len(evs) < q.Limit || len(evs) == 0 || (q.Mode != store.ModeAfter && q.Mode != store.ModeBefore && q.Mode != store.ModeLatest) {
+			return mergePage(out, kept, q.Mode, want), nil
+		}
+		out = mergePage(out, kept, q.Mode, want)
+		if len(out) >= want {
+			return out, nil
+		}
+		// Continue past this page, in the query's direction.
+		switch q.Mode {
+		case store.ModeAfter:
+			q.Ref = store.Ref{MsgID: evs[len(evs)-1].MsgID}
+		case store.ModeBefore:
+			q.Ref = store.Ref{MsgID: evs[0].MsgID}
+		case store.ModeLatest:
+			if q.Ref.IsZero() {
+				q.Mode, q.Ref = store.ModeBefore, store.Ref{MsgID: evs[0].MsgID}
+			} else {
+				q.Mode, q.Ref2, q.Ref = store.ModeBetween, q.Ref, store.Ref{MsgID: evs[0].MsgID}
+			}
+		}
+	}
+	return out, nil
+}
+
+// mergePage adds a page to the result keeping ascending order: forward
+// queries grow at the end, backward ones at the front.
+func mergePage(out, page []store.Event, mode string, want int) []store.Event {
+	if mode == store.ModeAfter {
+		out = append(out, page...)
+		if len(out) > want {
+			out = out[:want]
+		}
+		return out
+	}
+	out = append(page, out...)
+	if len(out) > want {
+		out = out[len(out)-want:]
+	}
+	return out
+}
+
+// parseRef parses "*", "msgid=..." or "timestamp=..." (chathistory §Message references).
+func parseRef(s string) (store.Ref, bool) {
+	switch {
+	case s == "*":
+		return store.Ref{}, true
+	case strings.HasPrefix(s, "msgid="):
+		id := strings.TrimPrefix(s, "msgid=")
+		return store.Ref{MsgID: id}, id != ""
+	case strings.HasPrefix(s, "timestamp="):
+		t, err := time.Parse(time.RFC3339Nano, strings.TrimPrefix(s, "timestamp="))
+		if err != nil {
+			return store.Ref{}, false
+		}
+		return store.Ref{Time: t.UTC()}, true
+	}
+	return store.Ref{}, false
+}
+
+// historyKey maps a CHATHISTORY target to a store history key and the name
+// to show, and says whether u may read it: a channel it is in or that is
+// public, or its own private conversation with a nick.
+func (s *Server) historyKey(u *user, target string) (key, name string, ok bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if store.IsChannel(target) {
+		ch := s.channels[store.Fold(target)]
+		if ch == nil {
+			return "", "", false
+		}
+		_, member := ch.members[u]
+		if !member && (ch.hasMode('s') || ch.hasMode('i') || ch.chanKey != "") {
+			return "", "", false
+		}
+		return ch.key, ch.name, true
+	}
+	if !validNick(target, 64) {
+		return "", "", false
+	}
+	return store.DMKey(u.nick, target), target, true
+}
+
+// historyBatch sends events in a BATCH of the given type, rendered for c.
+func (s *Server) historyBatch(c *Client, r *response, typ string, params []string, evs []store.Event) {
+	caps := capSet(c.caps.Load())
+	useBatch := caps&capBatch != 0
+	id := newBatchID()
+	if useBatch {
+		r.add(s.serverMsg("BATCH", append([]string{"+" + id, typ}, params...)...))
+	}
+	for i := range evs {
+		msg, ok := eventMessage(&evs[i], caps)
+		if !ok {
+			continue
+		}
+		if useBatch {
+			msg.Tags = append([]irc.Tag{{Key: "batch", Value: id}}, msg.Tags...)
+		}
+		r.add(msg)
+	}
+	if useBatch {
+		end := s.serverMsg("BATCH", "-"+id)
+		r.add(end)
+	}
+}
+
+func (s *Server) historyTargets(c *Client, u *user, from, to time.Time, limit int, r *response) {
+	s.mu.RLock()
+	nick := u.nick
+	names := map[string]string{}
+	var keys []string
+	for k, ch := range u.channels {
+		keys = append(keys, k)
+		names[k] = ch.name
+	}
+	s.mu.RUnlock()
+	ctx, cancel := s.storeCtx()
+	defer cancel()
+	dms, err := s.st.Conversations(ctx, store.Fold(nick))
+	if err == nil {
+		keys = append(keys, dms...)
+		var infos []store.TargetInfo
+		infos, err = s.st.Targets(ctx, keys, from, to, limit)
+		if err == nil {
+			id := newBatchID()
+			useBatch := c.hasCap(capBatch)
+			if useBatch {
+				r.add(s.serverMsg("BATCH", "+"+id, "draft/chathistory-targets"))
+			}
+			for _, ti := range infos {
+				name, ok := names[ti.Target]
+				if !ok {
+					if name, ok = store.DMPeer(ti.Target, nick); !ok {
+						continue
+					}
+				}
+				msg := s.serverMsg("CHATHISTORY", "TARGETS", name, serverTime(ti.Latest))
+				if useBatch {
+					msg.Tags = []irc.Tag{{Key: "batch", Value: id}}
+				}
+				r.add(msg)
+			}
+			if useBatch {
+				r.add(s.serverMsg("BATCH", "-"+id))
+			}
+			return
+		}
+	}
+	r.fail("CHATHISTORY", "MESSAGE_ERROR", "TARGETS", "*", "History is unavailable right now")
+}

@@ -1,0 +1,154 @@
+package chatd
+
+import (
+	"context"
+	"errors"
+	"net"
+	"time"
+
+	"github.com/hachat/hachat/chatd/store"
+)
+
+const tailBatch = 1000
+
+// tailLoop reads the shared log in order and applies every event, own and
+// remote. It polls every TailPoll, and at once when woken by a local commit
+// or a peer's nudge.
+func (s *Server) tailLoop(ctx context.Context) {
+	poll := time.NewTimer(s.cfg.Timers.TailPoll)
+	defer poll.Stop()
+	backoff := time.Duration(0)
+	for {
+		tctx, cancel := context.WithTimeout(ctx, s.cfg.Timers.StoreTimeout)
+		evs, next, err := s.st.Tail(tctx, s.cursor, tailBatch)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			s.m.tailErr.Inc()
+			backoff = min(max(2*backoff, 10*time.Millisecond), time.Second)
+			s.log.Warn("tail failed", "err", err, "cursor", s.cursor, "retry_in", backoff)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			continue
+		}
+		backoff = 0
+		now := time.Now()
+		for i := range evs {
+			s.apply(&evs[i])
+			s.m.tailLag.Observe(now.Sub(evs[i].Time).Seconds())
+		}
+		s.cursor = next
+		if len(evs) == tailBatch {
+			continue
+		}
+		if !poll.Stop() {
+			select {
+			case <-poll.C:
+			default:
+			}
+		}
+		poll.Reset(s.cfg.Timers.TailPoll)
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.kick:
+		case <-poll.C:
+		}
+	}
+}
+
+// heartbeatLoop keeps this node alive in the store and reaps dead peers.
+func (s *Server) heartbeatLoop(ctx context.Context) {
+	t := time.NewTicker(s.cfg.Timers.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		hctx, cancel := context.WithTimeout(ctx, s.cfg.Timers.Heartbeat*2)
+		err := s.st.Heartbeat(hctx, s.cfg.Node)
+		cancel()
+		switch {
+		case errors.Is(err, store.ErrReaped):
+			// Peers declared us dead and sent our users' QUITs: our clients'
+			// sessions are gone, so they must reconnect.
+			s.log.Error("this node was reaped by a peer; disconnecting all clients")
+			s.reaped.Store(true)
+			s.disconnectAll("Node lost contact with the cluster, please reconnect", discReaped)
+			s.reaped.Store(false)
+		case err != nil:
+			s.m.hbErr.Inc()
+			s.log.Warn("heartbeat failed", "err", err)
+			s.ready.Store(false)
+			continue
+		}
+		if !s.lameduck.Load() && ctx.Err() == nil {
+			s.ready.Store(true)
+		}
+		rctx, cancel := context.WithTimeout(ctx, s.cfg.Timers.StoreTimeout)
+		reaped, err := s.st.ReapDead(rctx, s.cfg.Node, s.cfg.Timers.DeadAfter)
+		cancel()
+		if err != nil {
+			s.log.Warn("reap failed", "err", err)
+			continue
+		}
+		for _, r := range reaped {
+			s.reapSession(r, "Server died")
+		}
+		if len(reaped) > 0 {
+			s.log.Info("reaped sessions of dead nodes", "count", len(reaped))
+		}
+	}
+}
+
+// reapSession commits the QUIT of a session whose node died (the store has
+// already dropped it), so every node removes the user and tells its members.
+func (s *Server) reapSession(r store.Reaped, reason string) {
+	ss := r.Session
+	ev := &store.Event{Kind: store.KindQuit, Sender: ss.Nick + "!" + ss.User + "@" + ss.Host,
+		Account: ss.Account, Text: reason, Params: []string{ss.ID}}
+	if err := s.commit(ev, nil, nil); err != nil {
+		s.log.Warn("could not commit QUIT of reaped session", "sid", ss.ID, "err", err)
+	}
+	ctx, cancel := s.storeCtx()
+	defer cancel()
+	if err := s.st.ReleaseSession(ctx, ss.ID); err != nil {
+		s.log.Warn("release reaped session", "sid", ss.ID, "err", err)
+	}
+	s.m.reaped.Inc()
+}
+
+// nudgePeers pokes every peer's tailer. Best effort: a lost datagram costs
+// one poll interval.
+func (s *Server) nudgePeers() {
+	if s.nudgeConn == nil {
+		return
+	}
+	for _, p := range s.peers {
+		if _, err := s.nudgeConn.WriteToUDP([]byte{'n'}, p); err == nil {
+			s.m.nudgesSent.Inc()
+		}
+	}
+}
+
+func (s *Server) nudgeLoop(ctx context.Context) {
+	buf := make([]byte, 16)
+	for {
+		_, _, err := s.nudgeConn.ReadFromUDP(buf)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		s.m.nudgesRecv.Inc()
+		s.wake()
+	}
+}

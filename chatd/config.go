@@ -1,0 +1,199 @@
+package chatd
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+)
+
+// Config is a chatd node's configuration. The zero value of every limit field
+// means "use the default"; the *Off fields and negative values turn a limit
+// off, so a load test can lift it.
+type Config struct {
+	// Node names this node in the cluster; it must be unique and stable
+	// across restarts. Default: the host name.
+	Node string `yaml:"node"`
+	// ServerName is the IRC server name in replies. Default: Node.
+	ServerName string `yaml:"server_name"`
+	Network    string `yaml:"network"` // ISUPPORT NETWORK; default "hachat"
+	// Listen are plain-text IRC listeners, e.g. ":6667" or "127.0.0.1:0".
+	Listen []string `yaml:"listen"`
+	// TLSListen is an optional TLS listener, serving TLSCert/TLSKey.
+	TLSListen string `yaml:"tls_listen"`
+	TLSCert   string `yaml:"tls_cert"`
+	TLSKey    string `yaml:"tls_key"`
+	// HTTPListen serves /healthz, /readyz and /metrics; "" disables it.
+	HTTPListen string `yaml:"http_listen"`
+	// DSN selects the store: "" is an in-memory SQLite (single node), else a
+	// MySQL DSN (see store.Open).
+	DSN string `yaml:"dsn"`
+	// Password, if set, is the server password clients must send with PASS.
+	Password string `yaml:"password"`
+	MOTD     string `yaml:"motd"` // lines separated by \n; empty sends 422
+
+	// NudgeListen is a UDP address peers poke after each commit; Peers are
+	// the other nodes' NudgeListen addresses. Both optional.
+	NudgeListen string   `yaml:"nudge_listen"`
+	Peers       []string `yaml:"peers"`
+
+	Limits Limits `yaml:"limits"`
+	Timers Timers `yaml:"timers"`
+}
+
+// Limits bound what one client or the whole node may use.
+type Limits struct {
+	MaxClients      int `yaml:"max_clients"`        // default 60000; -1 = unlimited
+	MaxClientsPerIP int `yaml:"max_clients_per_ip"` // default 0 = unlimited
+	// LineBytes is the longest line accepted, tags included (IRCv3: 4096 of
+	// tags plus 512 of body). Longer lines get 417 and are dropped.
+	LineBytes   int `yaml:"line_bytes"`
+	SendQBytes  int `yaml:"sendq_bytes"`  // per client; overflow disconnects. Default 96 KiB
+	MaxChannels int `yaml:"max_channels"` // per client, default 50
+	NickLen     int `yaml:"nick_len"`     // default 30
+	TopicLen    int `yaml:"topic_len"`    // default 390
+	HistoryMax  int `yaml:"history_max"`  // CHATHISTORY limit cap, default 1000
+	// FloodBurst lines may arrive at once; then FloodRate lines per second.
+	// FloodRate < 0 disables flood control.
+	FloodBurst int     `yaml:"flood_burst"` // default 20
+	FloodRate  float64 `yaml:"flood_rate"`  // default 5
+	// MaxFloodDelay is how far behind the token bucket a client may fall
+	// (its commands are delayed meanwhile) before it is disconnected.
+	MaxFloodDelay time.Duration `yaml:"max_flood_delay"` // default 10s
+	// PasswordChecks bounds concurrent argon2id verifications (64 MiB each).
+	PasswordChecks int `yaml:"password_checks"` // default 2
+}
+
+// Timers are the protocol and cluster timeouts.
+type Timers struct {
+	RegistrationTimeout time.Duration `yaml:"registration_timeout"` // default 60s
+	PingInterval        time.Duration `yaml:"ping_interval"`        // idle time before we PING; default 90s
+	PingTimeout         time.Duration `yaml:"ping_timeout"`         // default 60s
+	WriteTimeout        time.Duration `yaml:"write_timeout"`        // one socket write; default 30s
+	Heartbeat           time.Duration `yaml:"heartbeat"`            // default 1s
+	DeadAfter           time.Duration `yaml:"dead_after"`           // stale heartbeat => node dead; default 5s
+	TailPoll            time.Duration `yaml:"tail_poll"`            // default 5ms
+	StoreTimeout        time.Duration `yaml:"store_timeout"`        // one store call; default 10s
+	// LameduckDrain is how long, after readiness fails, we keep serving so
+	// the balancer stops sending new clients; then clients are told to
+	// reconnect and disconnected. LameduckGrace bounds the whole shutdown.
+	LameduckDrain time.Duration `yaml:"lameduck_drain"` // default 2s
+	LameduckGrace time.Duration `yaml:"lameduck_grace"` // default 10s
+}
+
+// Defaults returns a configuration with every default filled in.
+func Defaults() Config {
+	var c Config
+	c.applyDefaults()
+	return c
+}
+
+func (c *Config) applyDefaults() {
+	if c.Node == "" {
+		c.Node, _ = os.Hostname()
+	}
+	if c.ServerName == "" {
+		c.ServerName = c.Node
+	}
+	if c.Network == "" {
+		c.Network = "hachat"
+	}
+	l := &c.Limits
+	setDefault(&l.MaxClients, 60000)
+	setDefault(&l.LineBytes, 4096+512)
+	setDefault(&l.SendQBytes, 96<<10)
+	setDefault(&l.MaxChannels, 50)
+	setDefault(&l.NickLen, 30)
+	setDefault(&l.TopicLen, 390)
+	setDefault(&l.HistoryMax, 1000)
+	setDefault(&l.FloodBurst, 20)
+	setDefault(&l.PasswordChecks, 2)
+	if l.FloodRate == 0 {
+		l.FloodRate = 5
+	}
+	setDefault(&l.MaxFloodDelay, 10*time.Second)
+	t := &c.Timers
+	setDefault(&t.RegistrationTimeout, 60*time.Second)
+	setDefault(&t.PingInterval, 90*time.Second)
+	setDefault(&t.PingTimeout, 60*time.Second)
+	setDefault(&t.WriteTimeout, 30*time.Second)
+	setDefault(&t.Heartbeat, time.Second)
+	setDefault(&t.DeadAfter, 5*time.Second)
+	setDefault(&t.TailPoll, 5*time.Millisecond)
+	setDefault(&t.StoreTimeout, 10*time.Second)
+	setDefault(&t.LameduckDrain, 2*time.Second)
+	setDefault(&t.LameduckGrace, 10*time.Second)
+}
+
+func setDefault[T int | time.Duration](p *T, v T) {
+	if *p == 0 {
+		*p = v
+	}
+}
+
+// Validate fills in defaults and checks c, returning every problem at once.
+func (c *Config) Validate() error {
+	c.applyDefaults()
+	var errs []error
+	bad := func(field, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, a...)))
+	}
+	if c.Node == "" || strings.ContainsAny(c.Node, " ,*?!@") {
+		bad("node", "%q is not a usable node name (set one without spaces or ,*?!@)", c.Node)
+	}
+	if strings.ContainsAny(c.ServerName, " ,*?!@") || !strings.Contains(c.ServerName+".", ".") {
+		bad("server_name", "%q contains characters IRC clients cannot parse", c.ServerName)
+	}
+	if len(c.Listen) == 0 && c.TLSListen == "" {
+		bad("listen", "no IRC listener: set listen or tls_listen")
+	}
+	if c.TLSListen != "" && (c.TLSCert == "" || c.TLSKey == "") {
+		bad("tls_listen", "needs tls_cert and tls_key")
+	}
+	if c.Limits.LineBytes < 512 {
+		bad("limits.line_bytes", "%d is below the 512 bytes RFC 1459 requires", c.Limits.LineBytes)
+	}
+	if c.Limits.SendQBytes < 8192 {
+		bad("limits.sendq_bytes", "%d is too small for one burst of replies (minimum 8192)", c.Limits.SendQBytes)
+	}
+	if c.Limits.NickLen < 9 || c.Limits.NickLen > 64 {
+		bad("limits.nick_len", "%d is outside 9..64", c.Limits.NickLen)
+	}
+	if c.Limits.FloodBurst < 1 {
+		bad("limits.flood_burst", "must be at least 1")
+	}
+	if c.Timers.DeadAfter < 2*c.Timers.Heartbeat {
+		bad("timers.dead_after", "%v must be at least twice timers.heartbeat (%v), or live nodes get reaped", c.Timers.DeadAfter, c.Timers.Heartbeat)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"registration_timeout", c.Timers.RegistrationTimeout}, {"ping_interval", c.Timers.PingInterval},
+		{"ping_timeout", c.Timers.PingTimeout}, {"write_timeout", c.Timers.WriteTimeout},
+		{"heartbeat", c.Timers.Heartbeat}, {"tail_poll", c.Timers.TailPoll}, {"store_timeout", c.Timers.StoreTimeout}} {
+		if d.v < 0 {
+			bad("timers."+d.name, "must not be negative")
+		}
+	}
+	if c.Timers.LameduckGrace < c.Timers.LameduckDrain {
+		bad("timers.lameduck_grace", "%v is shorter than timers.lameduck_drain %v", c.Timers.LameduckGrace, c.Timers.LameduckDrain)
+	}
+	return errors.Join(errs...)
+}
+
+// ParseConfig decodes a YAML configuration strictly (unknown fields are
+// errors: a typo must not silently fall back to a default) and validates it.
+// name is used in error messages only.
+func ParseConfig(name string, data []byte) (Config, error) {
+	var c Config
+	if err := yaml.UnmarshalWithOptions(data, &c, yaml.Strict(), yaml.DisallowUnknownField()); err != nil {
+		return Config{}, fmt.Errorf("%s: %s", name, yaml.FormatError(err, false, true))
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", name, err)
+	}
+	return c, nil
+}

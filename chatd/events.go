@@ -1,0 +1,152 @@
+package chatd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/hachat/hachat/chatd/store"
+)
+
+// Internal NICK events carry cluster presence that IRC has no command for.
+// They are never shown to clients and have no history key.
+const (
+	evRegister = "+register" // Params: evRegister, sid, realname, account; Text: nick
+	evAccount  = "+account"  // Params: evAccount, sid, account
+)
+
+func isInternalNick(ev *store.Event) bool {
+	return ev.Kind == store.KindNick && len(ev.Params) > 0 && strings.HasPrefix(ev.Params[0], "+")
+}
+
+// pendingOp is an own event waiting for the tailer. The tailer calls hook
+// with the world lock held, right where the event takes effect, so replies
+// to the originating client are ordered with every other delivery.
+type pendingOp struct {
+	origin *user // not sent the broadcast copy; hook answers it instead
+	hook   func(ev *store.Event)
+	done   chan struct{}
+}
+
+// newMsgID returns a UUIDv7 (RFC 9562): unique across nodes without
+// coordination, so clients deduplicate replays by msgid.
+func newMsgID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.NewString()
+	}
+	return id.String()
+}
+
+// commit appends ev to the shared log and waits until this node's tailer has
+// applied it (and run hook). Delivery only ever happens in the tailer: a
+// client never sees an event that is not committed.
+func (s *Server) commit(ev *store.Event, origin *user, hook func(*store.Event)) error {
+	ev.MsgID = newMsgID()
+	ev.Time = time.Now().UTC().Truncate(time.Millisecond)
+	ev.Node = s.cfg.Node
+	op := &pendingOp{origin: origin, hook: hook, done: make(chan struct{})}
+	s.pendMu.Lock()
+	s.pending[ev.MsgID] = op
+	s.pendMu.Unlock()
+	ctx, cancel := s.storeCtx()
+	start := time.Now()
+	err := s.st.Append(ctx, ev)
+	cancel()
+	s.m.appendSecs.Observe(time.Since(start).Seconds())
+	if err != nil {
+		s.pendMu.Lock()
+		delete(s.pending, ev.MsgID)
+		s.pendMu.Unlock()
+		s.m.appendErr.Inc()
+		return fmt.Errorf("append %s: %w", ev.Kind, err)
+	}
+	s.m.appended.WithLabelValues(string(ev.Kind)).Inc()
+	s.wake()
+	s.nudgePeers()
+	// The op stays registered if this times out: the hook still runs when
+	// the tailer gets there, so the client's reply is late, not lost.
+	t := time.NewTimer(s.cfg.Timers.StoreTimeout)
+	defer t.Stop()
+	select {
+	case <-op.done:
+	case <-t.C:
+		s.log.Warn("event committed but not applied in time", "msgid", ev.MsgID, "kind", ev.Kind)
+	case <-s.runCtx.Done():
+	}
+	return nil
+}
+
+func (s *Server) wake() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// bootstrap registers the node and loads the cluster's users and channels.
+// The tailer starts at the log head read before the snapshot, so events that
+// race with the snapshot are applied again; apply is idempotent for them.
+func (s *Server) bootstrap(ctx context.Context) error {
+	sctx, cancel := context.WithTimeout(ctx, 4*s.cfg.Timers.StoreTimeout)
+	defer cancel()
+	if err := s.st.Heartbeat(sctx, s.cfg.Node); err != nil && !isReaped(err) {
+		return fmt.Errorf("chatd: register node: %w", err)
+	}
+	head, err := s.st.Head(sctx)
+	if err != nil {
+		return fmt.Errorf("chatd: log head: %w", err)
+	}
+	s.cursor = head
+	chans, err := s.st.Channels(sctx)
+	if err != nil {
+		return fmt.Errorf("chatd: load channels: %w", err)
+	}
+	sessions, err := s.st.Sessions(sctx)
+	if err != nil {
+		return fmt.Errorf("chatd: load sessions: %w", err)
+	}
+	var stale []store.Session
+	s.mu.Lock()
+	for _, c := range chans {
+		ch := channelFromStore(c)
+		s.channels[ch.key] = ch
+	}
+	for _, ss := range sessions {
+		if ss.Node == s.cfg.Node {
+			stale = append(stale, ss) // our previous incarnation's; nobody serves them
+			continue
+		}
+		u := &user{sid: ss.ID, node: ss.Node, nick: ss.Nick, ident: ss.User, host: ss.Host,
+			realname: ss.Realname, acc: ss.Account, since: ss.Since, channels: make(map[string]*channel)}
+		s.users[store.Fold(u.nick)] = u
+		s.sessions[u.sid] = u
+	}
+	s.mu.Unlock()
+	for _, c := range chans {
+		ms, err := s.st.Members(sctx, c.Name)
+		if err != nil {
+			return fmt.Errorf("chatd: load members of %s: %w", c.Name, err)
+		}
+		s.mu.Lock()
+		ch := s.channels[store.Fold(c.Name)]
+		for _, m := range ms {
+			if u := s.sessions[m.SessionID]; u != nil {
+				ch.members[u] = m.Modes
+				u.channels[ch.key] = ch
+			}
+		}
+		s.mu.Unlock()
+	}
+	s.m.users.Set(float64(len(s.sessions)))
+	for _, ss := range stale {
+		s.reapSession(store.Reaped{Session: ss}, "Server restarted")
+	}
+	return nil
+}
+
+func isReaped(err error) bool { return errors.Is(err, store.ErrReaped) }

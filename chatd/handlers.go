@@ -1,0 +1,77 @@
+package chatd
+
+import (
+	"github.com/hachat/hachat/chatd/irc"
+)
+
+type handlerFunc func(c *Client, m irc.Message, r *response)
+
+type command struct {
+	fn        handlerFunc
+	minParams int
+	// preReg commands may be used before registration completes.
+	preReg bool
+}
+
+var commands map[string]command
+
+func init() {
+	commands = map[string]command{
+		"CAP":          {fn: handleCap, minParams: 1, preReg: true},
+		"NICK":         {fn: handleNick, preReg: true},
+		"USER":         {fn: handleUser, minParams: 4, preReg: true},
+		"PASS":         {fn: handlePass, minParams: 1, preReg: true},
+		"AUTHENTICATE": {fn: handleAuthenticate, minParams: 1, preReg: true},
+		"REGISTER":     {fn: handleRegister, minParams: 3, preReg: true},
+		"PING":         {fn: handlePing, minParams: 1, preReg: true},
+		"PONG":         {fn: func(*Client, irc.Message, *response) {}, preReg: true},
+		"QUIT":         {fn: handleQuit, preReg: true},
+		"JOIN":         {fn: handleJoin, minParams: 1},
+		"PART":         {fn: handlePart, minParams: 1},
+		"PRIVMSG":      {fn: handlePrivmsg},
+		"NOTICE":       {fn: handlePrivmsg},
+		"TAGMSG":       {fn: handlePrivmsg},
+		"TOPIC":        {fn: handleTopic, minParams: 1},
+		"NAMES":        {fn: handleNames},
+		"MODE":         {fn: handleMode, minParams: 1},
+		"KICK":         {fn: handleKick, minParams: 2},
+		"WHO":          {fn: handleWho},
+		"WHOIS":        {fn: handleWhois, minParams: 1},
+		"WHOWAS":       {fn: handleWhowas, minParams: 1},
+		"LUSERS":       {fn: handleLusers},
+		"MOTD":         {fn: handleMotd},
+		"LIST":         {fn: handleList},
+		"AWAY":         {fn: handleAway},
+		"USERHOST":     {fn: handleUserhost, minParams: 1},
+		"ISON":         {fn: handleIson, minParams: 1},
+		"VERSION":      {fn: handleVersion},
+		"TIME":         {fn: handleTime},
+		"CHATHISTORY":  {fn: handleChathistory, minParams: 1},
+	}
+}
+
+// handle runs one command and sends its replies (labeled if asked).
+func (c *Client) handle(m irc.Message) {
+	s := c.s
+	r := c.newResponse(m)
+	defer r.flush()
+	cmd, ok := commands[m.Command]
+	registered := c.u.Load() != nil
+	if !ok {
+		s.m.dropped.WithLabelValues(dropUnknown).Inc()
+		if registered {
+			r.numeric(errUnknownCommand, m.Command, "Unknown command")
+		}
+		return
+	}
+	s.m.commands.WithLabelValues(m.Command).Inc()
+	if !cmd.preReg && !registered {
+		r.numeric(errNotRegistered, "You have not registered")
+		return
+	}
+	if len(m.Params) < cmd.minParams {
+		r.numeric(errNeedMoreParams, m.Command, "Not enough parameters")
+		return
+	}
+	cmd.fn(c, m, r)
+}

@@ -1,0 +1,80 @@
+package chatd
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Reasons a client line or a whole client is dropped; each is a label of
+// chatd_dropped_lines_total or chatd_disconnects_total, so an operator sees
+// why, and tests assert on them.
+const (
+	dropTooLong     = "too_long"
+	dropInvalidUTF8 = "invalid_utf8"
+	dropMalformed   = "malformed"
+	dropUnknown     = "unknown_command"
+	dropEmpty       = "empty"
+
+	discSendQ        = "sendq_exceeded"
+	discFlood        = "excess_flood"
+	discPingTimeout  = "ping_timeout"
+	discRegTimeout   = "registration_timeout"
+	discQuit         = "quit"
+	discClosed       = "connection_closed"
+	discWriteError   = "write_error"
+	discShutdown     = "shutdown"
+	discReaped       = "node_reaped"
+	discTooMany      = "too_many_clients"
+	discTooManyPerIP = "too_many_clients_per_ip"
+	discBadPassword  = "bad_password"
+)
+
+type metrics struct {
+	reg         *prometheus.Registry
+	clients     prometheus.Gauge
+	users       prometheus.Gauge
+	accepted    prometheus.Counter
+	disconnects *prometheus.CounterVec
+	dropped     *prometheus.CounterVec
+	commands    *prometheus.CounterVec
+	appended    *prometheus.CounterVec
+	appendErr   prometheus.Counter
+	appendSecs  prometheus.Histogram
+	applied     *prometheus.CounterVec
+	deliveries  prometheus.Counter
+	tailLag     prometheus.Histogram
+	tailErr     prometheus.Counter
+	reaped      prometheus.Counter
+	hbErr       prometheus.Counter
+	nudgesSent  prometheus.Counter
+	nudgesRecv  prometheus.Counter
+}
+
+func newMetrics() *metrics {
+	m := &metrics{reg: prometheus.NewRegistry()}
+	f := func(c prometheus.Collector) { m.reg.MustRegister(c) }
+	m.clients = prometheus.NewGauge(prometheus.GaugeOpts{Name: "chatd_connections", Help: "Open client connections on this node."})
+	m.users = prometheus.NewGauge(prometheus.GaugeOpts{Name: "chatd_users", Help: "Registered users known to this node, local and remote."})
+	m.accepted = prometheus.NewCounter(prometheus.CounterOpts{Name: "chatd_accepted_total", Help: "Accepted client connections."})
+	m.disconnects = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "chatd_disconnects_total", Help: "Client disconnects by reason."}, []string{"reason"})
+	m.dropped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "chatd_dropped_lines_total", Help: "Client lines dropped, by reason."}, []string{"reason"})
+	m.commands = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "chatd_commands_total", Help: "Client commands handled."}, []string{"command"})
+	m.appended = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "chatd_events_appended_total", Help: "Events committed to the log by this node."}, []string{"kind"})
+	m.appendErr = prometheus.NewCounter(prometheus.CounterOpts{Name: "chatd_append_errors_total", Help: "Failed log appends."})
+	m.appendSecs = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "chatd_append_seconds", Help: "Log append latency.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)})
+	m.applied = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "chatd_events_applied_total", Help: "Log events applied by the tailer, by origin."}, []string{"origin"})
+	m.deliveries = prometheus.NewCounter(prometheus.CounterOpts{Name: "chatd_deliveries_total", Help: "Lines queued to local clients by event fan-out."})
+	m.tailLag = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "chatd_tail_lag_seconds", Help: "Event time to apply time on this node.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)})
+	m.tailErr = prometheus.NewCounter(prometheus.CounterOpts{Name: "chatd_tail_errors_total", Help: "Failed log tail queries."})
+	m.reaped = prometheus.NewCounter(prometheus.CounterOpts{Name: "chatd_reaped_sessions_total", Help: "Sessions of dead nodes reaped by this node."})
+	m.hbErr = prometheus.NewCounter(prometheus.CounterOpts{Name: "chatd_heartbeat_errors_total", Help: "Failed heartbeats."})
+	m.nudgesSent = prometheus.NewCounter(prometheus.CounterOpts{Name: "chatd_nudges_sent_total", Help: "Peer nudges sent."})
+	m.nudgesRecv = prometheus.NewCounter(prometheus.CounterOpts{Name: "chatd_nudges_received_total", Help: "Peer nudges received."})
+	for _, c := range []prometheus.Collector{m.clients, m.users, m.accepted, m.disconnects, m.dropped, m.commands,
+		m.appended, m.appendErr, m.appendSecs, m.applied, m.deliveries, m.tailLag, m.tailErr, m.reaped, m.hbErr,
+		m.nudgesSent, m.nudgesRecv,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
+		f(c)
+	}
+	return m
+}

@@ -1,0 +1,462 @@
+package chatd
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/hachat/hachat/chatd/irc"
+	"github.com/hachat/hachat/chatd/store"
+)
+
+// Version is reported by 002, 004 and VERSION.
+const Version = "chatd-0.1"
+
+func handleCap(c *Client, m irc.Message, r *response) {
+	registered := c.u.Load() != nil
+	switch strings.ToUpper(m.Params[0]) {
+	case "LS":
+		if v := atoi(m.Param(1)); v >= 302 {
+			c.capVersion = v
+		}
+		if !registered {
+			c.capBlocking = true
+		}
+		var names []string
+		for _, ci := range supportedCaps {
+			n := ci.name
+			if c.capVersion >= 302 && ci.value != nil {
+				n += "=" + ci.value(c.s)
+			}
+			names = append(names, n)
+		}
+		r.add(c.s.serverMsg("CAP", c.nickOrStar(), "LS", strings.Join(names, " ")))
+	case "LIST":
+		var names []string
+		for _, ci := range supportedCaps {
+			if c.hasCap(ci.bit) {
+				names = append(names, ci.name)
+			}
+		}
+		r.add(c.s.serverMsg("CAP", c.nickOrStar(), "LIST", strings.Join(names, " ")))
+	case "REQ":
+		if !registered {
+			c.capBlocking = true
+		}
+		req := m.Param(1)
+		caps := capSet(c.caps.Load())
+		// All or nothing (IRCv3 Capability Negotiation, CAP REQ).
+		for _, name := range strings.Fields(req) {
+			remove := strings.HasPrefix(name, "-")
+			ci, ok := lookupCap(strings.TrimPrefix(name, "-"))
+			if !ok {
+				r.add(c.s.serverMsg("CAP", c.nickOrStar(), "NAK", req))
+				return
+			}
+			if remove {
+				caps &^= ci.bit
+			} else {
+				caps |= ci.bit
+			}
+		}
+		c.caps.Store(uint32(caps))
+		r.add(c.s.serverMsg("CAP", c.nickOrStar(), "ACK", req))
+	case "END":
+		if !registered {
+			c.capBlocking = false
+			c.tryRegister(r)
+		}
+	default:
+		r.numeric("410", m.Params[0], "Invalid CAP command")
+	}
+}
+
+// validNick follows RFC 2812 §2.3.1 loosened as modern servers do: no
+// leading digit, '-', '#', ':' or '$'; no space, comma, '*', '?', '!', '@' or '.'.
+func validNick(n string, max int) bool {
+	if n == "" || len(n) > max {
+		return false
+	}
+	if strings.IndexByte("0123456789-#&:$+~%", n[0]) >= 0 {
+		return false
+	}
+	for i := 0; i < len(n); i++ {
+		c := n[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(",*?!@.:", c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func handleNick(c *Client, m irc.Message, r *response) {
+	s := c.s
+	if len(m.Params) == 0 || m.Params[0] == "" {
+		r.numeric(errNoNicknameGiven, "No nickname given")
+		return
+	}
+	nick := m.Params[0]
+	if !validNick(nick, s.cfg.Limits.NickLen) {
+		r.numeric(errErroneusNick, nick, "Erroneous nickname")
+		return
+	}
+	u := c.u.Load()
+	if u == nil {
+		s.mu.RLock()
+		_, taken := s.users[store.Fold(nick)]
+		s.mu.RUnlock()
+		if taken {
+			r.numeric(errNicknameInUse, nick, "Nickname is already in use")
+			return
+		}
+		c.nick.Store(&nick)
+		c.tryRegister(r)
+		return
+	}
+	s.mu.RLock()
+	old := u.nick
+	prefix := u.prefix()
+	s.mu.RUnlock()
+	if old == nick {
+		return
+	}
+	ctx, cancel := s.storeCtx()
+	err := s.st.RenameNick(ctx, u.sid, nick)
+	cancel()
+	switch {
+	case errors.Is(err, store.ErrNickInUse):
+		r.numeric(errNicknameInUse, nick, "Nickname is already in use")
+		return
+	case err != nil:
+		r.fail("NICK", "TEMPORARILY_UNAVAILABLE", nick, "Could not change nick, try again")
+		return
+	}
+	ev := &store.Event{Kind: store.KindNick, Sender: prefix, Account: u.acc, Text: nick, Params: []string{u.sid}}
+	if err := s.commit(ev, u, func(ev *store.Event) {
+		if msg, ok := eventMessage(ev, capSet(c.caps.Load())); ok {
+			r.add(msg)
+		}
+		r.flush()
+	}); err != nil {
+		r.fail("NICK", "TEMPORARILY_UNAVAILABLE", nick, "Could not change nick, try again")
+	}
+}
+
+func handleUser(c *Client, m irc.Message, r *response) {
+	if c.u.Load() != nil {
+		r.numeric(errAlreadyRegist, "You may not reregister")
+		return
+	}
+	ident := m.Params[0]
+	if len(ident) > 16 {
+		ident = ident[:16]
+	}
+	if ident == "" || strings.ContainsAny(ident, "@!") {
+		ident = "user"
+	}
+	c.user = "~" + ident
+	c.realname = m.Params[3]
+	c.tryRegister(r)
+}
+
+func handlePass(c *Client, m irc.Message, r *response) {
+	if c.u.Load() != nil {
+		r.numeric(errAlreadyRegist, "You may not reregister")
+		return
+	}
+	pw := c.s.cfg.Password
+	c.passOK = pw == "" || subtle.ConstantTimeCompare([]byte(pw), []byte(m.Params[0])) == 1
+}
+
+func hostOf(ip string) string {
+	// A host starting with ':' (IPv6 "::1") would break a middle parameter.
+	if strings.HasPrefix(ip, ":") {
+		return "0" + ip
+	}
+	return ip
+}
+
+// tryRegister completes registration once NICK and USER arrived and CAP
+// negotiation ended (modern.ircdocs §Connection Registration).
+func (c *Client) tryRegister(r *response) {
+	s := c.s
+	nick := c.nickOrStar()
+	if nick == "*" || c.user == "" || c.capBlocking || c.u.Load() != nil {
+		return
+	}
+	if s.cfg.Password != "" && !c.passOK {
+		r.numeric(errPasswdMismatch, "Password incorrect")
+		r.flush()
+		c.close("Bad password", discBadPassword)
+		return
+	}
+	u := &user{sid: uuid.NewString(), node: s.cfg.Node, nick: nick, ident: c.user, host: hostOf(c.ip),
+		realname: c.realname, acc: c.account, since: time.Now(), client: c, channels: make(map[string]*channel)}
+	ctx, cancel := s.storeCtx()
+	err := s.st.ClaimNick(ctx, store.Session{ID: u.sid, Node: u.node, Nick: u.nick, User: u.ident, Host: u.host,
+		Account: u.acc, Realname: u.realname, Since: u.since})
+	cancel()
+	switch {
+	case errors.Is(err, store.ErrNickInUse):
+		r.numeric(errNicknameInUse, nick, "Nickname is already in use")
+		star := "*"
+		c.nick.Store(&star)
+		return
+	case err != nil:
+		s.log.Warn("claim nick failed", "err", err)
+		r.fail("NICK", "TEMPORARILY_UNAVAILABLE", nick, "Server cannot register you right now, try again")
+		return
+	}
+	ev := &store.Event{Kind: store.KindNick, Sender: u.prefix(), Account: u.acc, Text: u.nick,
+		Params: []string{evRegister, u.sid, u.realname, u.acc}}
+	err = s.commit(ev, u, func(*store.Event) {
+		// In the tailer, with the world locked: nothing reaches the client
+		// before its 001.
+		c.u.Store(u)
+		s.welcome(c, u, r)
+		r.flush()
+	})
+	if err != nil {
+		ctx, cancel := s.storeCtx()
+		_ = s.st.ReleaseSession(ctx, u.sid)
+		cancel()
+		r.fail("NICK", "TEMPORARILY_UNAVAILABLE", nick, "Server cannot register you right now, try again")
+	}
+}
+
+// welcome sends 001-005, LUSERS and MOTD. Called with s.mu held.
+func (s *Server) welcome(c *Client, u *user, r *response) {
+	r.numeric(rplWelcome, "Welcome to the "+s.cfg.Network+" IRC Network "+u.prefix())
+	r.numeric(rplYourHost, "Your host is "+s.cfg.ServerName+", running version "+Version)
+	r.numeric(rplCreated, "This server was created "+s.created.UTC().Format(time.RFC1123))
+	r.numeric(rplMyInfo, s.cfg.ServerName, Version, "i", "iklmnostv", "klov")
+	for _, tokens := range s.isupport() {
+		r.numeric(rplISupport, append(tokens, "are supported by this server")...)
+	}
+	s.lusers(r)
+	s.motd(r)
+}
+
+func (s *Server) isupport() [][]string {
+	l := s.cfg.Limits
+	all := []string{
+		"CASEMAPPING=ascii", "CHANLIMIT=#&:" + itoa(l.MaxChannels), "CHANMODES=,k,l,imnst", "CHANNELLEN=64",
+		"CHANTYPES=#&", "CHATHISTORY=" + itoa(l.HistoryMax), "MSGREFTYPES=msgid,timestamp",
+		"NETWORK=" + s.cfg.Network, "NICKLEN=" + itoa(l.NickLen), "PREFIX=(ov)@+", "TOPICLEN=" + itoa(l.TopicLen),
+		"MAXTARGETS=4", "MODES=4", "UTF8ONLY", "AWAYLEN=200", "KICKLEN=390", "ACCOUNTEXTBAN=", "LINELEN=512",
+	}
+	all = all[:len(all)-2] // no extbans; LINELEN is the default
+	var out [][]string
+	for len(all) > 0 {
+		n := min(len(all), 12)
+		out = append(out, all[:n])
+		all = all[n:]
+	}
+	return out
+}
+
+func (s *Server) motd(r *response) {
+	if s.cfg.MOTD == "" {
+		r.numeric(errNoMotd, "MOTD File is missing")
+		return
+	}
+	r.numeric(rplMotdStart, "- "+s.cfg.ServerName+" Message of the day - ")
+	for _, l := range strings.Split(strings.TrimRight(s.cfg.MOTD, "\n"), "\n") {
+		r.numeric(rplMotd, "- "+l)
+	}
+	r.numeric(rplEndOfMotd, "End of /MOTD command.")
+}
+
+// saslState is an AUTHENTICATE exchange in progress (IRCv3 sasl-3.1).
+type saslState struct {
+	mech string
+	buf  strings.Builder
+}
+
+const saslChunk = 400
+
+func handleAuthenticate(c *Client, m irc.Message, r *response) {
+	s := c.s
+	if c.u.Load() != nil || c.account != "" {
+		r.numeric(errSaslAlready, "You have already authenticated using SASL")
+		return
+	}
+	arg := m.Params[0]
+	if arg == "*" {
+		c.sasl = saslState{}
+		r.numeric(errSaslAborted, "SASL authentication aborted")
+		return
+	}
+	if c.sasl.mech == "" {
+		if strings.ToUpper(arg) != "PLAIN" {
+			r.numeric(rplSaslMechs, "PLAIN", "are available SASL mechanisms")
+			r.numeric(errSaslFail, "SASL authentication failed")
+			return
+		}
+		c.sasl.mech = "PLAIN"
+		r.add(irc.Message{Command: "AUTHENTICATE", Params: []string{"+"}})
+		return
+	}
+	if len(arg) > saslChunk || c.sasl.buf.Len()+len(arg) > 4*saslChunk {
+		c.sasl = saslState{}
+		r.numeric(errSaslTooLong, "SASL message too long")
+		return
+	}
+	if arg != "+" {
+		c.sasl.buf.WriteString(arg)
+	}
+	if len(arg) == saslChunk {
+		return // more chunks follow
+	}
+	payload := c.sasl.buf.String()
+	c.sasl = saslState{}
+	raw, err := base64.StdEncoding.DecodeString(payload)
+	if err != nil {
+		r.numeric(errSaslFail, "SASL authentication failed: invalid base64")
+		return
+	}
+	// RFC 4616 §2: [authzid] NUL authcid NUL passwd
+	parts := strings.Split(string(raw), "\x00")
+	if len(parts) != 3 || parts[1] == "" || (parts[0] != "" && store.Fold(parts[0]) != store.Fold(parts[1])) {
+		r.numeric(errSaslFail, "SASL authentication failed: malformed PLAIN message")
+		return
+	}
+	acct, ok := s.checkLogin(parts[1], parts[2])
+	if !ok {
+		r.numeric(errSaslFail, "SASL authentication failed: invalid account or password")
+		return
+	}
+	c.account = acct
+	r.numeric(rplLoggedIn, c.nickOrStar()+"!"+c.userOrStar()+"@"+hostOf(c.ip), acct, "You are now logged in as "+acct)
+	r.numeric(rplSaslSuccess, "SASL authentication successful")
+}
+
+func (c *Client) userOrStar() string {
+	if c.user == "" {
+		return "*"
+	}
+	return c.user
+}
+
+// checkLogin verifies a password, bounding concurrent argon2id runs.
+func (s *Server) checkLogin(account, password string) (string, bool) {
+	ctx, cancel := s.storeCtx()
+	defer cancel()
+	hash, err := s.st.AccountHash(ctx, account)
+	if err != nil {
+		return "", false
+	}
+	if !s.acquirePw(ctx) {
+		return "", false
+	}
+	defer func() { <-s.pwSem }()
+	ok, err := store.CheckPassword(hash, password)
+	return account, err == nil && ok
+}
+
+func (s *Server) acquirePw(ctx context.Context) bool {
+	select {
+	case s.pwSem <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// handleRegister implements draft/account-registration REGISTER.
+func handleRegister(c *Client, m irc.Message, r *response) {
+	s := c.s
+	acct, password := m.Params[0], m.Params[2]
+	if acct == "*" {
+		acct = c.nickOrStar()
+	}
+	if c.account != "" || (c.u.Load() != nil && c.u.Load().acc != "") {
+		r.fail("REGISTER", "ALREADY_AUTHENTICATED", acct, "You are already logged in")
+		return
+	}
+	if !validNick(acct, s.cfg.Limits.NickLen) {
+		r.fail("REGISTER", "BAD_ACCOUNT_NAME", acct, "Account names follow the nickname rules")
+		return
+	}
+	if len(password) < 8 || len(password) > 300 {
+		r.fail("REGISTER", "UNACCEPTABLE_PASSWORD", acct, "Passwords must be 8 to 300 bytes long")
+		return
+	}
+	ctx, cancel := s.storeCtx()
+	defer cancel()
+	if !s.acquirePw(ctx) {
+		r.fail("REGISTER", "TEMPORARILY_UNAVAILABLE", acct, "Try again later")
+		return
+	}
+	hash, err := store.HashPassword(password)
+	<-s.pwSem
+	if err == nil {
+		err = s.st.CreateAccount(ctx, acct, hash)
+	}
+	switch {
+	case errors.Is(err, store.ErrExists):
+		r.fail("REGISTER", "ACCOUNT_EXISTS", acct, "Account already exists")
+		return
+	case err != nil:
+		r.fail("REGISTER", "TEMPORARILY_UNAVAILABLE", acct, "Could not create the account, try again")
+		return
+	}
+	r.add(s.serverMsg("REGISTER", "SUCCESS", acct, "Account created"))
+	u := c.u.Load()
+	if u == nil {
+		c.account = acct
+		r.numeric(rplLoggedIn, c.nickOrStar()+"!"+c.userOrStar()+"@"+hostOf(c.ip), acct, "You are now logged in as "+acct)
+		return
+	}
+	s.mu.RLock()
+	prefix := u.prefix()
+	s.mu.RUnlock()
+	ev := &store.Event{Kind: store.KindNick, Sender: prefix, Account: acct, Params: []string{evAccount, u.sid, acct}}
+	if err := s.commit(ev, u, nil); err == nil {
+		r.numeric(rplLoggedIn, prefix, acct, "You are now logged in as "+acct)
+	}
+}
+
+func handlePing(c *Client, m irc.Message, r *response) {
+	r.add(c.s.serverMsg("PONG", c.s.cfg.ServerName, m.Params[0]))
+}
+
+func handleQuit(c *Client, m irc.Message, r *response) {
+	reason := "Client quit"
+	if q := m.Param(0); q != "" {
+		reason = "Quit: " + q
+	}
+	r.flush()
+	c.close(reason, discQuit)
+}
+
+// quitUser commits a local user's QUIT and releases its session.
+func (s *Server) quitUser(u *user, reason string) {
+	s.mu.RLock()
+	prefix := u.prefix()
+	s.mu.RUnlock()
+	ev := &store.Event{Kind: store.KindQuit, Sender: prefix, Account: u.acc, Text: reason, Params: []string{u.sid}}
+	if err := s.commit(ev, u, nil); err != nil {
+		s.log.Warn("could not commit QUIT", "nick", u.nick, "err", err)
+		s.dropLocal(u)
+	}
+	ctx, cancel := s.storeCtx()
+	defer cancel()
+	if err := s.st.ReleaseSession(ctx, u.sid); err != nil {
+		s.log.Warn("release session", "sid", u.sid, "err", err)
+	}
+}
+
+// dropLocal removes a local user from this node's world without an event.
+func (s *Server) dropLocal(u *user) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sessions[u.sid] == u {
+		s.removeUser(u)
+	}
+}

@@ -1,0 +1,91 @@
+package chatd
+
+import (
+	"sort"
+
+	"github.com/hachat/hachat/chatd/irc"
+	"github.com/hachat/hachat/chatd/store"
+)
+
+// eventMessage renders a log event as the IRC message clients see, with the
+// tags the capabilities in caps allow.
+func eventMessage(ev *store.Event, caps capSet) (irc.Message, bool) {
+	m := irc.Message{Source: ev.Sender, Command: string(ev.Kind)}
+	switch ev.Kind {
+	case store.KindPrivmsg, store.KindNotice:
+		m.Params = []string{ev.Target, ev.Text}
+	case store.KindTagmsg:
+		if caps&capMessageTags == 0 {
+			return m, false
+		}
+		m.Params = []string{ev.Target}
+	case store.KindJoin:
+		m.Params = []string{ev.Target}
+	case store.KindPart:
+		m.Params = []string{ev.Target}
+		if ev.Text != "" {
+			m.Params = append(m.Params, ev.Text)
+		}
+	case store.KindQuit:
+		m.Params = []string{ev.Text}
+	case store.KindNick:
+		if isInternalNick(ev) {
+			return m, false
+		}
+		m.Params = []string{ev.Text}
+	case store.KindTopic:
+		m.Params = []string{ev.Target, ev.Text}
+	case store.KindMode:
+		m.Params = append([]string{ev.Target, ev.Text}, ev.Params...)
+	case store.KindKick:
+		m.Params = []string{ev.Target, param(ev.Params, 0), ev.Text}
+	default:
+		return m, false
+	}
+	if caps&capServerTime != 0 {
+		m.Tags = append(m.Tags, irc.Tag{Key: "time", Value: serverTime(ev.Time)})
+	}
+	if caps&capMessageTags != 0 && ev.MsgID != "" {
+		m.Tags = append(m.Tags, irc.Tag{Key: "msgid", Value: ev.MsgID})
+	}
+	if caps&capAccountTag != 0 && ev.Account != "" {
+		m.Tags = append(m.Tags, irc.Tag{Key: "account", Value: ev.Account})
+	}
+	if caps&capMessageTags != 0 && len(ev.Tags) > 0 {
+		keys := make([]string, 0, len(ev.Tags))
+		for k := range ev.Tags {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			m.Tags = append(m.Tags, irc.Tag{Key: k, Value: ev.Tags[k]})
+		}
+	}
+	return m, true
+}
+
+func param(ps []string, i int) string {
+	if i < len(ps) {
+		return ps[i]
+	}
+	return ""
+}
+
+// messageCache encodes one event once per rendering variant, so a broadcast
+// to 500 members costs at most 8 encodings and shares the bytes.
+type messageCache struct {
+	ev   *store.Event
+	wire [tagCaps + 1][]byte
+	done [tagCaps + 1]bool
+}
+
+func (mc *messageCache) bytes(caps capSet) []byte {
+	k := caps & tagCaps
+	if !mc.done[k] {
+		mc.done[k] = true
+		if m, ok := eventMessage(mc.ev, k); ok {
+			mc.wire[k], _ = m.Bytes()
+		}
+	}
+	return mc.wire[k]
+}

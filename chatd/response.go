@@ -1,0 +1,149 @@
+package chatd
+
+import (
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/hachat/hachat/chatd/irc"
+)
+
+// capSet is a client's negotiated IRCv3 capabilities.
+type capSet uint32
+
+const (
+	capServerTime capSet = 1 << iota
+	capMessageTags
+	capBatch
+	capEchoMessage
+	capLabeledResponse
+	capSASL
+	capChathistory
+	capAccountRegistration
+	capAccountTag
+)
+
+// tagCaps are the capabilities that change how a broadcast is rendered;
+// the message cache keys on them.
+const tagCaps = capServerTime | capMessageTags | capAccountTag
+
+type capInfo struct {
+	name  string
+	bit   capSet
+	value func(*Server) string // CAP LS 302 value
+}
+
+var supportedCaps = []capInfo{
+	{name: "account-tag", bit: capAccountTag},
+	{name: "batch", bit: capBatch},
+	{name: "draft/account-registration", bit: capAccountRegistration, value: func(*Server) string { return "before-connect" }},
+	{name: "draft/chathistory", bit: capChathistory},
+	{name: "echo-message", bit: capEchoMessage},
+	{name: "labeled-response", bit: capLabeledResponse},
+	{name: "message-tags", bit: capMessageTags},
+	{name: "sasl", bit: capSASL, value: func(*Server) string { return "PLAIN" }},
+	{name: "server-time", bit: capServerTime},
+}
+
+func lookupCap(name string) (capInfo, bool) {
+	for _, ci := range supportedCaps {
+		if ci.name == name {
+			return ci, true
+		}
+	}
+	return capInfo{}, false
+}
+
+// response collects the replies to one command so labeled-response can wrap
+// them (IRCv3 labeled-response: one reply carries the label, several go in a
+// labeled-response BATCH, none yields ACK).
+type response struct {
+	c     *Client
+	label string
+	msgs  []irc.Message
+	sent  atomic.Bool // the hook (tailer) and the handler may both flush
+}
+
+func (c *Client) newResponse(m irc.Message) *response {
+	r := &response{c: c}
+	if c.hasCap(capLabeledResponse) {
+		r.label, _ = m.Tag("label")
+	}
+	return r
+}
+
+func (r *response) add(m irc.Message) { r.msgs = append(r.msgs, m) }
+
+func (r *response) numeric(code string, params ...string) {
+	r.add(r.c.s.numeric(r.c, code, params...))
+}
+
+func (r *response) fail(command, code string, params ...string) {
+	r.add(r.c.s.serverMsg("FAIL", append([]string{command, code}, params...)...))
+}
+
+var batchSeq atomic.Uint64
+
+func newBatchID() string { return "b" + strconv.FormatUint(batchSeq.Add(1), 36) }
+
+// flush sends the collected replies once.
+func (r *response) flush() {
+	if r.sent.Swap(true) {
+		return
+	}
+	c := r.c
+	if r.label == "" {
+		for i := range r.msgs {
+			c.sendMsg(r.msgs[i])
+		}
+		return
+	}
+	switch len(r.msgs) {
+	case 0:
+		ack := c.s.serverMsg("ACK")
+		ack.Tags = []irc.Tag{{Key: "label", Value: r.label}}
+		c.sendMsg(ack)
+	case 1:
+		m := r.msgs[0]
+		m.Tags = append([]irc.Tag{{Key: "label", Value: r.label}}, m.Tags...)
+		c.sendMsg(m)
+	default:
+		if !c.hasCap(capBatch) {
+			// labeled-response without batch: only the first line can
+			// carry the label.
+			m := r.msgs[0]
+			m.Tags = append([]irc.Tag{{Key: "label", Value: r.label}}, m.Tags...)
+			c.sendMsg(m)
+			for i := 1; i < len(r.msgs); i++ {
+				c.sendMsg(r.msgs[i])
+			}
+			return
+		}
+		id := newBatchID()
+		start := c.s.serverMsg("BATCH", "+"+id, "labeled-response")
+		start.Tags = []irc.Tag{{Key: "label", Value: r.label}}
+		c.sendMsg(start)
+		for _, m := range r.msgs {
+			if _, inner := m.Tag("batch"); !inner {
+				m.Tags = append([]irc.Tag{{Key: "batch", Value: id}}, m.Tags...)
+			}
+			c.sendMsg(m)
+		}
+		c.sendMsg(c.s.serverMsg("BATCH", "-"+id))
+	}
+}
+
+// serverMsg is a message from the server itself.
+func (s *Server) serverMsg(command string, params ...string) irc.Message {
+	return irc.Message{Source: s.cfg.ServerName, Command: command, Params: params}
+}
+
+// numeric is a numeric reply addressed to c (its nick, or "*" before NICK).
+func (s *Server) numeric(c *Client, code string, params ...string) irc.Message {
+	return irc.Message{Source: s.cfg.ServerName, Command: code, Params: append([]string{c.nickOrStar()}, params...)}
+}
+
+// serverTime formats t as IRCv3 server-time (ISO 8601 UTC, milliseconds).
+func serverTime(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.000Z")
+}

@@ -1,0 +1,404 @@
+package chatd
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/hachat/hachat/chatd/store"
+)
+
+// Server is one chatd node.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	st      store.Store
+	ownsSt  bool
+	created time.Time
+	m       *metrics
+
+	// mu guards the world: users, channels and their memberships. The tailer
+	// writes it while applying events; handlers read it.
+	mu       sync.RWMutex
+	users    map[string]*user // by folded nick
+	sessions map[string]*user // by session id
+	channels map[string]*channel
+	nlocal   int
+
+	// cmu guards the set of connections (registered or not).
+	cmu     sync.Mutex
+	clients map[*Client]struct{}
+	perIP   map[string]int
+
+	pendMu  sync.Mutex
+	pending map[string]*pendingOp // by msgid, own events awaiting apply
+
+	cursor    store.Cursor  // tailer only
+	kick      chan struct{} // wakes the tailer
+	nudgeConn *net.UDPConn
+	peers     []*net.UDPAddr
+
+	listeners []net.Listener
+	httpLn    net.Listener
+	httpSrv   *http.Server
+	pwSem     chan struct{}
+
+	ready    atomic.Bool
+	lameduck atomic.Bool
+	reaped   atomic.Bool // heartbeat said we were declared dead
+	runCtx   context.Context
+	stop     context.CancelFunc
+	done     chan struct{}
+	wg       sync.WaitGroup
+}
+
+// New validates cfg, opens the store and binds every listener, so Addr works
+// before Run. logger may be nil.
+func New(cfg Config, logger *slog.Logger) (*Server, error) {
+	return NewWithStore(cfg, logger, nil)
+}
+
+// NewWithStore is New with an already open store (shared by in-process test
+// nodes); st nil opens cfg.DSN. A store passed in is not closed by the server.
+func NewWithStore(cfg Config, logger *slog.Logger, st store.Store) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("chatd: config: %w", err)
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		cfg: cfg, log: logger.With("node", cfg.Node), st: st, created: time.Now(), m: newMetrics(),
+		users: make(map[string]*user), sessions: make(map[string]*user), channels: make(map[string]*channel),
+		clients: make(map[*Client]struct{}), perIP: make(map[string]int), pending: make(map[string]*pendingOp),
+		kick: make(chan struct{}, 1), pwSem: make(chan struct{}, cfg.Limits.PasswordChecks), done: make(chan struct{}),
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			s.closeAll()
+		}
+	}()
+	if s.st == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), cfg.Timers.StoreTimeout)
+		defer cancel()
+		var err error
+		if s.st, err = store.Open(ctx, cfg.DSN); err != nil {
+			return nil, fmt.Errorf("chatd: open store: %w", err)
+		}
+		s.ownsSt = true
+	}
+	for _, a := range cfg.Listen {
+		ln, err := net.Listen("tcp", a)
+		if err != nil {
+			return nil, fmt.Errorf("chatd: listen: %w", err)
+		}
+		s.listeners = append(s.listeners, ln)
+	}
+	if cfg.TLSListen != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("chatd: tls: %w", err)
+		}
+		ln, err := tls.Listen("tcp", cfg.TLSListen, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		if err != nil {
+			return nil, fmt.Errorf("chatd: tls listen: %w", err)
+		}
+		s.listeners = append(s.listeners, ln)
+	}
+	if cfg.HTTPListen != "" {
+		ln, err := net.Listen("tcp", cfg.HTTPListen)
+		if err != nil {
+			return nil, fmt.Errorf("chatd: http listen: %w", err)
+		}
+		s.httpLn = ln
+	}
+	if cfg.NudgeListen != "" {
+		ua, err := net.ResolveUDPAddr("udp", cfg.NudgeListen)
+		if err != nil {
+			return nil, fmt.Errorf("chatd: nudge_listen: %w", err)
+		}
+		if s.nudgeConn, err = net.ListenUDP("udp", ua); err != nil {
+			return nil, fmt.Errorf("chatd: nudge listen: %w", err)
+		}
+	}
+	for _, p := range cfg.Peers {
+		ua, err := net.ResolveUDPAddr("udp", p)
+		if err != nil {
+			return nil, fmt.Errorf("chatd: peers: %w", err)
+		}
+		s.peers = append(s.peers, ua)
+	}
+	ok = true
+	return s, nil
+}
+
+// Addr is the first IRC listener's address (the actual port when the
+// configuration asked for port 0).
+func (s *Server) Addr() net.Addr {
+	if len(s.listeners) == 0 {
+		return nil
+	}
+	return s.listeners[0].Addr()
+}
+
+// Addrs returns every IRC listener's address, TLS last.
+func (s *Server) Addrs() []net.Addr {
+	var as []net.Addr
+	for _, ln := range s.listeners {
+		as = append(as, ln.Addr())
+	}
+	return as
+}
+
+// HTTPAddr is the health/metrics listener's address, nil if disabled.
+func (s *Server) HTTPAddr() net.Addr {
+	if s.httpLn == nil {
+		return nil
+	}
+	return s.httpLn.Addr()
+}
+
+// NudgeAddr is the UDP nudge listener's address, nil if disabled.
+func (s *Server) NudgeAddr() net.Addr {
+	if s.nudgeConn == nil {
+		return nil
+	}
+	return s.nudgeConn.LocalAddr()
+}
+
+// Ready reports whether the node accepts clients (readiness).
+func (s *Server) Ready() bool { return s.ready.Load() }
+
+// Run serves until ctx is cancelled or Shutdown completes. It registers the
+// node, loads the cluster state and starts the tailer, heartbeat and reaper
+// before accepting clients.
+func (s *Server) Run(ctx context.Context) error {
+	ctx, s.stop = context.WithCancel(ctx)
+	s.runCtx = ctx
+	defer close(s.done)
+	defer s.closeAll()
+	if err := s.bootstrap(ctx); err != nil {
+		return err
+	}
+	s.goLoop(func() { s.tailLoop(ctx) })
+	s.goLoop(func() { s.heartbeatLoop(ctx) })
+	if s.nudgeConn != nil {
+		s.goLoop(func() { s.nudgeLoop(ctx) })
+	}
+	if s.httpLn != nil {
+		s.httpSrv = &http.Server{Handler: s.httpHandler(), ReadHeaderTimeout: 5 * time.Second}
+		s.goLoop(func() { _ = s.httpSrv.Serve(s.httpLn) })
+	}
+	for _, ln := range s.listeners {
+		s.goLoop(func() { s.acceptLoop(ctx, ln) })
+	}
+	s.ready.Store(true)
+	s.log.Info("chatd serving", "irc", s.Addrs(), "http", s.HTTPAddr(), "store", s.cfg.DSN != "")
+	<-ctx.Done()
+	s.ready.Store(false)
+	for _, ln := range s.listeners {
+		_ = ln.Close()
+	}
+	s.disconnectAll("Server shutting down", discShutdown)
+	s.wg.Wait()
+	return nil
+}
+
+func (s *Server) goLoop(f func()) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
+}
+
+// Shutdown is lameduck mode: readiness fails at once and no new client is
+// accepted; after LameduckDrain (time for the balancer to notice) every
+// client is told to reconnect and disconnected, their sessions released;
+// then Run returns. ctx bounds the whole procedure (LameduckGrace if it has
+// no deadline).
+func (s *Server) Shutdown(ctx context.Context) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.cfg.Timers.LameduckGrace)
+		defer cancel()
+	}
+	s.lameduck.Store(true)
+	s.ready.Store(false)
+	for _, ln := range s.listeners {
+		_ = ln.Close()
+	}
+	s.noticeAll("Server is restarting; please reconnect (you will land on another node)")
+	select {
+	case <-time.After(s.cfg.Timers.LameduckDrain):
+	case <-ctx.Done():
+	}
+	s.disconnectAll("Server restarting, please reconnect", discShutdown)
+	// Wait for the clients' QUITs to be committed, so other nodes see them.
+	for {
+		s.cmu.Lock()
+		n := len(s.clients)
+		s.cmu.Unlock()
+		if n == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			n = 0
+		case <-time.After(20 * time.Millisecond):
+		}
+		if n == 0 {
+			break
+		}
+	}
+	if s.stop != nil {
+		s.stop()
+		select {
+		case <-s.done:
+		case <-ctx.Done():
+			return fmt.Errorf("chatd: shutdown: %w", ctx.Err())
+		}
+	}
+	return nil
+}
+
+func (s *Server) closeAll() {
+	for _, ln := range s.listeners {
+		_ = ln.Close()
+	}
+	if s.httpSrv != nil {
+		_ = s.httpSrv.Close()
+	} else if s.httpLn != nil {
+		_ = s.httpLn.Close()
+	}
+	if s.nudgeConn != nil {
+		_ = s.nudgeConn.Close()
+	}
+	if s.ownsSt && s.st != nil {
+		_ = s.st.Close()
+	}
+}
+
+func (s *Server) httpHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		if !s.ready.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			reason := "starting"
+			switch {
+			case s.lameduck.Load():
+				reason = "lameduck"
+			case s.runCtx != nil && s.runCtx.Err() != nil:
+				reason = "stopped"
+			}
+			_, _ = w.Write([]byte(reason + "\n"))
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	mux.Handle("/metrics", promhttp.HandlerFor(s.m.reg, promhttp.HandlerOpts{}))
+	return mux
+}
+
+func (s *Server) acceptLoop(ctx context.Context, ln net.Listener) {
+	var delay time.Duration
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// EMFILE and friends: back off instead of spinning.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			s.log.Warn("accept failed", "err", err, "retry_in", delay)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		s.m.accepted.Inc()
+		c := s.newClient(conn)
+		if reason := s.admit(c); reason != "" {
+			s.m.disconnects.WithLabelValues(reason).Inc()
+			_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
+			_, _ = conn.Write([]byte("ERROR :Closing link: too many connections (" + reason + ")\r\n"))
+			_ = conn.Close()
+			continue
+		}
+		go c.serve()
+	}
+}
+
+// admit applies the connection limits and records the client.
+func (s *Server) admit(c *Client) string {
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
+	if s.lameduck.Load() {
+		return discShutdown
+	}
+	if max := s.cfg.Limits.MaxClients; max > 0 && len(s.clients) >= max {
+		return discTooMany
+	}
+	if max := s.cfg.Limits.MaxClientsPerIP; max > 0 && s.perIP[c.ip] >= max {
+		return discTooManyPerIP
+	}
+	s.clients[c] = struct{}{}
+	s.perIP[c.ip]++
+	s.m.clients.Inc()
+	return ""
+}
+
+func (s *Server) forget(c *Client) {
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
+	if _, ok := s.clients[c]; !ok {
+		return
+	}
+	delete(s.clients, c)
+	if s.perIP[c.ip]--; s.perIP[c.ip] <= 0 {
+		delete(s.perIP, c.ip)
+	}
+	s.m.clients.Dec()
+}
+
+func (s *Server) snapshotClients() []*Client {
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
+	cs := make([]*Client, 0, len(s.clients))
+	for c := range s.clients {
+		cs = append(cs, c)
+	}
+	return cs
+}
+
+func (s *Server) noticeAll(text string) {
+	for _, c := range s.snapshotClients() {
+		c.sendMsg(s.serverMsg("NOTICE", c.nickOrStar(), text))
+	}
+}
+
+func (s *Server) disconnectAll(reason, metric string) {
+	for _, c := range s.snapshotClients() {
+		c.close(reason, metric)
+	}
+}
+
+// storeCtx bounds one store call.
+func (s *Server) storeCtx() (context.Context, context.CancelFunc) {
+	parent := context.Background()
+	return context.WithTimeout(parent, s.cfg.Timers.StoreTimeout)
+}

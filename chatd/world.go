@@ -1,0 +1,148 @@
+package chatd
+
+import (
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hachat/hachat/chatd/store"
+)
+
+// user is a registered client, local (client != nil) or on another node.
+type user struct {
+	sid                              string
+	node                             string
+	nick, ident, host, realname, acc string
+	since                            time.Time
+	client                           *Client // nil for a remote user
+	channels                         map[string]*channel
+	away                             string
+}
+
+func (u *user) prefix() string { return u.nick + "!" + u.ident + "@" + u.host }
+
+// channel is the node's view of a channel with members on any node. It exists
+// while it has members; its persistent part lives in the store.
+type channel struct {
+	name, key  string // key = store.Fold(name)
+	topic      string
+	topicBy    string
+	topicAt    time.Time
+	created    time.Time
+	modes      string           // sorted flag letters, e.g. "nt"
+	chanKey    string           // +k
+	limit      int              // +l
+	members    map[*user]string // user -> member modes ("o", "v", "ov", "")
+	localCount int
+}
+
+func (ch *channel) hasMode(m byte) bool { return strings.IndexByte(ch.modes, m) >= 0 }
+
+func (ch *channel) isOp(u *user) bool {
+	return strings.IndexByte(ch.members[u], 'o') >= 0
+}
+
+func (ch *channel) canSpeak(u *user) bool {
+	mm, member := ch.members[u]
+	if !member && ch.hasMode('n') {
+		return false
+	}
+	if ch.hasMode('m') && mm == "" {
+		return false
+	}
+	return true
+}
+
+// modeString renders the channel modes with their arguments (RPL_CHANNELMODEIS).
+func (ch *channel) modeString(showKey bool) []string {
+	flags := "+" + ch.modes
+	var args []string
+	if ch.chanKey != "" {
+		flags += "k"
+		if showKey {
+			args = append(args, ch.chanKey)
+		} else {
+			args = append(args, "*")
+		}
+	}
+	if ch.limit > 0 {
+		flags += "l"
+		args = append(args, itoa(ch.limit))
+	}
+	return append([]string{flags}, args...)
+}
+
+func (ch *channel) toStore() store.Channel {
+	return store.Channel{Name: ch.name, Topic: ch.topic, TopicBy: ch.topicBy, TopicAt: ch.topicAt,
+		Modes: ch.modes, Key: ch.chanKey, Limit: ch.limit, Created: ch.created}
+}
+
+func channelFromStore(c store.Channel) *channel {
+	return &channel{name: c.Name, key: store.Fold(c.Name), topic: c.Topic, topicBy: c.TopicBy,
+		topicAt: c.TopicAt, created: c.Created, modes: c.Modes, chanKey: c.Key, limit: c.Limit,
+		members: make(map[*user]string)}
+}
+
+// memberPrefix is the NAMES/WHO prefix for the highest member mode.
+func memberPrefix(modes string) string {
+	switch {
+	case strings.IndexByte(modes, 'o') >= 0:
+		return "@"
+	case strings.IndexByte(modes, 'v') >= 0:
+		return "+"
+	}
+	return ""
+}
+
+// sortedMembers returns a channel's members ordered by folded nick.
+func (ch *channel) sortedMembers() []*user {
+	us := make([]*user, 0, len(ch.members))
+	for u := range ch.members {
+		us = append(us, u)
+	}
+	sort.Slice(us, func(i, j int) bool { return store.Fold(us[i].nick) < store.Fold(us[j].nick) })
+	return us
+}
+
+// addModes merges flag letters into a sorted set; delModes removes them.
+func addModes(set, add string) string {
+	for i := 0; i < len(add); i++ {
+		if strings.IndexByte(set, add[i]) < 0 {
+			set += add[i : i+1]
+		}
+	}
+	b := []byte(set)
+	sort.Slice(b, func(i, j int) bool { return b[i] < b[j] })
+	return string(b)
+}
+
+func delModes(set, del string) string {
+	return strings.Map(func(r rune) rune {
+		if strings.ContainsRune(del, r) {
+			return -1
+		}
+		return r
+	}, set)
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	var b [20]byte
+	i := len(b)
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	if neg {
+		i--
+		b[i] = '-'
+	}
+	return string(b[i:])
+}
