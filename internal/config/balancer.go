@@ -29,7 +29,7 @@ var IPVSSchedulers = []string{"rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "
 var NFTablesSchedulers = []string{"rr", "wrr", "sh", "mh"}
 
 // NFTablesForwarding are the forwarding methods of the nftables data plane.
-var NFTablesForwarding = []string{"nat", "dr"}
+var NFTablesForwarding = []string{"nat"}
 
 // applyBalancerDefaults fills the virtual_servers and lvs_sync defaults.
 func (c *Config) applyBalancerDefaults() {

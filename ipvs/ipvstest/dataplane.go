@@ -5,17 +5,17 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/hachat/hachat/ipvs"
+	"github.com/hachat/hachat/ipvs/table"
 )
 
-// DataPlane is an in-memory ipvs.DataPlane and ipvs.RoleAware. Ops that do
+// DataPlane is an in-memory table.DataPlane and table.RoleAware. Ops that do
 // not fit the current state fail as the kernel's would, so a wrong plan
 // shows up as an error in tests.
 type DataPlane struct {
 	mu      sync.Mutex
-	svcs    []ipvs.ServiceState
-	Ops     []ipvs.Op // every op applied, in order
-	Standby []ipvs.ServiceKey
+	svcs    []table.ServiceState
+	Ops     []table.Op // every op applied, in order
+	Standby []table.ServiceKey
 	// Unsupported, when set, is returned (wrapped) by Supports for every
 	// service whose scheduler is a key of the map.
 	Unsupported map[string]bool
@@ -24,11 +24,11 @@ type DataPlane struct {
 }
 
 var (
-	_ ipvs.DataPlane = (*DataPlane)(nil)
-	_ ipvs.RoleAware = (*DataPlane)(nil)
+	_ table.DataPlane = (*DataPlane)(nil)
+	_ table.RoleAware = (*DataPlane)(nil)
 )
 
-// Name implements ipvs.DataPlane.
+// Name implements table.DataPlane.
 func (d *DataPlane) Name() string {
 	if d.Plane == "" {
 		return "fake"
@@ -36,30 +36,30 @@ func (d *DataPlane) Name() string {
 	return d.Plane
 }
 
-// Supports implements ipvs.DataPlane.
-func (d *DataPlane) Supports(s ipvs.Service) error {
+// Supports implements table.DataPlane.
+func (d *DataPlane) Supports(s table.Service) error {
 	if d.Unsupported[s.Scheduler] {
-		return fmt.Errorf("scheduler %q: %w", s.Scheduler, ipvs.ErrUnsupported)
+		return fmt.Errorf("scheduler %q: %w", s.Scheduler, table.ErrUnsupported)
 	}
 	return nil
 }
 
-// Close implements ipvs.DataPlane.
+// Close implements table.DataPlane.
 func (d *DataPlane) Close() error { return nil }
 
-// SetStandby implements ipvs.RoleAware.
-func (d *DataPlane) SetStandby(keys []ipvs.ServiceKey) error {
+// SetStandby implements table.RoleAware.
+func (d *DataPlane) SetStandby(keys []table.ServiceKey) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.Standby = slices.Clone(keys)
 	return nil
 }
 
-// Services implements ipvs.DataPlane.
-func (d *DataPlane) Services() ([]ipvs.ServiceState, error) {
+// Services implements table.DataPlane.
+func (d *DataPlane) Services() ([]table.ServiceState, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	out := make([]ipvs.ServiceState, len(d.svcs))
+	out := make([]table.ServiceState, len(d.svcs))
 	for i, s := range d.svcs {
 		s.Dests = slices.Clone(s.Dests)
 		out[i] = s
@@ -67,8 +67,8 @@ func (d *DataPlane) Services() ([]ipvs.ServiceState, error) {
 	return out, nil
 }
 
-// Apply implements ipvs.DataPlane.
-func (d *DataPlane) Apply(ops []ipvs.Op) error {
+// Apply implements table.DataPlane.
+func (d *DataPlane) Apply(ops []table.Op) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, op := range ops {
@@ -80,40 +80,40 @@ func (d *DataPlane) Apply(ops []ipvs.Op) error {
 	return nil
 }
 
-func (d *DataPlane) apply(op ipvs.Op) error {
-	i := slices.IndexFunc(d.svcs, func(s ipvs.ServiceState) bool { return s.ServiceKey == op.Service.ServiceKey })
-	if op.Kind == ipvs.CreateService {
+func (d *DataPlane) apply(op table.Op) error {
+	i := slices.IndexFunc(d.svcs, func(s table.ServiceState) bool { return s.ServiceKey == op.Service.ServiceKey })
+	if op.Kind == table.CreateService {
 		if i >= 0 {
 			return fmt.Errorf("service exists")
 		}
 		s := op.Service.Clone()
 		s.Destinations = nil
-		d.svcs = append(d.svcs, ipvs.ServiceState{Service: s})
+		d.svcs = append(d.svcs, table.ServiceState{Service: s})
 		return nil
 	}
 	if i < 0 {
 		return fmt.Errorf("no such service")
 	}
 	s := &d.svcs[i]
-	j := slices.IndexFunc(s.Dests, func(x ipvs.DestinationState) bool { return x.Address == op.Dest.Address })
+	j := slices.IndexFunc(s.Dests, func(x table.DestinationState) bool { return x.Address == op.Dest.Address })
 	switch op.Kind {
-	case ipvs.UpdateService:
+	case table.UpdateService:
 		dests := s.Dests
 		s.Service = op.Service.Clone()
 		s.Dests = dests
-	case ipvs.RemoveService:
+	case table.RemoveService:
 		d.svcs = slices.Delete(d.svcs, i, i+1)
-	case ipvs.CreateDestination:
+	case table.CreateDestination:
 		if j >= 0 {
 			return fmt.Errorf("destination exists")
 		}
-		s.Dests = append(s.Dests, ipvs.DestinationState{Destination: op.Dest})
-	case ipvs.UpdateDestination:
+		s.Dests = append(s.Dests, table.DestinationState{Destination: op.Dest})
+	case table.UpdateDestination:
 		if j < 0 {
 			return fmt.Errorf("no such destination")
 		}
 		s.Dests[j].Destination = op.Dest
-	case ipvs.RemoveDestination:
+	case table.RemoveDestination:
 		if j < 0 {
 			return fmt.Errorf("no such destination")
 		}
@@ -126,7 +126,7 @@ func (d *DataPlane) apply(op ipvs.Op) error {
 
 // SetConns sets the active and inactive connection counts of the
 // destination at addr of the service key.
-func (d *DataPlane) SetConns(key ipvs.ServiceKey, addr string, active, inactive uint32) {
+func (d *DataPlane) SetConns(key table.ServiceKey, addr string, active, inactive uint32) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for i := range d.svcs {

@@ -18,7 +18,7 @@ import (
 	cipvs "github.com/cloudflare/ipvs"
 	"github.com/cloudflare/ipvs/netmask"
 
-	"github.com/hachat/hachat/ipvs"
+	"github.com/hachat/hachat/ipvs/table"
 )
 
 // Schedulers are the scheduler modules of Linux 6.1 (net/netfilter/ipvs/
@@ -27,7 +27,7 @@ import (
 // names are checked here first.
 var Schedulers = []string{"rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos"}
 
-// DataPlane implements ipvs.DataPlane on an IPVS netlink client.
+// DataPlane implements table.DataPlane on an IPVS netlink client.
 type DataPlane struct {
 	c cipvs.Client
 }
@@ -57,10 +57,10 @@ func Available() bool {
 	return err == nil
 }
 
-// Name implements ipvs.DataPlane.
+// Name implements table.DataPlane.
 func (d *DataPlane) Name() string { return "ipvs" }
 
-// Close implements ipvs.DataPlane; the kernel table stays as it is.
+// Close implements table.DataPlane; the kernel table stays as it is.
 func (d *DataPlane) Close() error {
 	if c, ok := d.c.(interface{ Close() error }); ok {
 		return c.Close()
@@ -68,28 +68,28 @@ func (d *DataPlane) Close() error {
 	return nil
 }
 
-// Supports implements ipvs.DataPlane: IPVS does every scheduler of the
+// Supports implements table.DataPlane: IPVS does every scheduler of the
 // kernel and NAT, DR and tunnelling.
-func (d *DataPlane) Supports(s ipvs.Service) error {
+func (d *DataPlane) Supports(s table.Service) error {
 	ok := false
 	for _, n := range Schedulers {
 		ok = ok || n == s.Scheduler
 	}
 	if !ok {
-		return fmt.Errorf("scheduler %q: %w (IPVS has %v)", s.Scheduler, ipvs.ErrUnsupported, Schedulers)
+		return fmt.Errorf("scheduler %q: %w (IPVS has %v)", s.Scheduler, table.ErrUnsupported, Schedulers)
 	}
 	for _, dst := range s.Destinations {
 		switch dst.Forwarding {
-		case ipvs.NAT, ipvs.DR, ipvs.Tunnel:
+		case table.NAT, table.DR, table.Tunnel:
 		default:
-			return fmt.Errorf("forwarding %q of %v: %w", dst.Forwarding, dst.Address, ipvs.ErrUnsupported)
+			return fmt.Errorf("forwarding %q of %v: %w", dst.Forwarding, dst.Address, table.ErrUnsupported)
 		}
 	}
 	return nil
 }
 
-// Services implements ipvs.DataPlane.
-func (d *DataPlane) Services() ([]ipvs.ServiceState, error) {
+// Services implements table.DataPlane.
+func (d *DataPlane) Services() ([]table.ServiceState, error) {
 	svcs, err := d.c.Services()
 	if errors.Is(err, os.ErrNotExist) {
 		// An empty dump: the table is empty.
@@ -98,15 +98,15 @@ func (d *DataPlane) Services() ([]ipvs.ServiceState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ipvs: list services: %w", err)
 	}
-	out := make([]ipvs.ServiceState, 0, len(svcs))
+	out := make([]table.ServiceState, 0, len(svcs))
 	for _, s := range svcs {
-		st := ipvs.ServiceState{Service: FromKernel(s.Service), Stats: stats(s.Stats64)}
+		st := table.ServiceState{Service: FromKernel(s.Service), Stats: stats(s.Stats64)}
 		ds, err := d.c.Destinations(s.Service)
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("ipvs: list destinations of %v: %w", st.ServiceKey, err)
 		}
 		for _, x := range ds {
-			st.Dests = append(st.Dests, ipvs.DestinationState{
+			st.Dests = append(st.Dests, table.DestinationState{
 				Destination:   destFromKernel(x.Destination),
 				ActiveConns:   x.ActiveConnections,
 				InactiveConns: x.InactiveConnections,
@@ -119,23 +119,23 @@ func (d *DataPlane) Services() ([]ipvs.ServiceState, error) {
 	return out, nil
 }
 
-// Apply implements ipvs.DataPlane.
-func (d *DataPlane) Apply(ops []ipvs.Op) error {
+// Apply implements table.DataPlane.
+func (d *DataPlane) Apply(ops []table.Op) error {
 	for _, op := range ops {
 		ks := ToKernel(op.Service)
 		var err error
 		switch op.Kind {
-		case ipvs.CreateService:
+		case table.CreateService:
 			err = d.c.CreateService(ks)
-		case ipvs.UpdateService:
+		case table.UpdateService:
 			err = d.c.UpdateService(ks)
-		case ipvs.RemoveService:
+		case table.RemoveService:
 			err = d.c.RemoveService(ks)
-		case ipvs.CreateDestination:
+		case table.CreateDestination:
 			err = d.c.CreateDestination(ks, destToKernel(op.Service, op.Dest))
-		case ipvs.UpdateDestination:
+		case table.UpdateDestination:
 			err = d.c.UpdateDestination(ks, destToKernel(op.Service, op.Dest))
-		case ipvs.RemoveDestination:
+		case table.RemoveDestination:
 			err = d.c.RemoveDestination(ks, destToKernel(op.Service, op.Dest))
 		default:
 			err = fmt.Errorf("unknown op kind %v", op.Kind)
@@ -149,7 +149,7 @@ func (d *DataPlane) Apply(ops []ipvs.Op) error {
 
 // ToKernel converts a service to the library's form. The netmask is always
 // set: the kernel rejects a new service without one (EINVAL).
-func ToKernel(s ipvs.Service) cipvs.Service {
+func ToKernel(s table.Service) cipvs.Service {
 	k := cipvs.Service{
 		Scheduler: s.Scheduler,
 		FWMark:    s.FWMark,
@@ -179,8 +179,8 @@ func ToKernel(s ipvs.Service) cipvs.Service {
 
 // FromKernel converts a service read from the kernel, masking the hashed
 // flag the kernel adds to every service it returns.
-func FromKernel(k cipvs.Service) ipvs.Service {
-	s := ipvs.Service{Scheduler: k.Scheduler}
+func FromKernel(k cipvs.Service) table.Service {
+	s := table.Service{Scheduler: k.Scheduler}
 	s.FWMark = k.FWMark
 	if k.FWMark != 0 {
 		s.IPv6 = k.Family == cipvs.INET6
@@ -197,7 +197,7 @@ func FromKernel(k cipvs.Service) ipvs.Service {
 	return s
 }
 
-func destToKernel(s ipvs.Service, d ipvs.Destination) cipvs.Destination {
+func destToKernel(s table.Service, d table.Destination) cipvs.Destination {
 	fam := cipvs.INET
 	if d.Address.Addr().Is6() {
 		fam = cipvs.INET6
@@ -213,8 +213,8 @@ func destToKernel(s ipvs.Service, d ipvs.Destination) cipvs.Destination {
 	}
 }
 
-func destFromKernel(k cipvs.Destination) ipvs.Destination {
-	return ipvs.Destination{
+func destFromKernel(k cipvs.Destination) table.Destination {
+	return table.Destination{
 		Address:        netip.AddrPortFrom(k.Address, k.Port),
 		Weight:         int(k.Weight),
 		Forwarding:     fwdName(k.FwdMethod),
@@ -223,52 +223,52 @@ func destFromKernel(k cipvs.Destination) ipvs.Destination {
 	}
 }
 
-func proto(p ipvs.Protocol) cipvs.Protocol {
+func proto(p table.Protocol) cipvs.Protocol {
 	switch p {
-	case ipvs.UDP:
+	case table.UDP:
 		return cipvs.UDP
-	case ipvs.SCTP:
+	case table.SCTP:
 		return cipvs.SCTP
 	}
 	return cipvs.TCP
 }
 
-func protoName(p cipvs.Protocol) ipvs.Protocol {
+func protoName(p cipvs.Protocol) table.Protocol {
 	switch p {
 	case cipvs.UDP:
-		return ipvs.UDP
+		return table.UDP
 	case cipvs.SCTP:
-		return ipvs.SCTP
+		return table.SCTP
 	case cipvs.TCP:
-		return ipvs.TCP
+		return table.TCP
 	}
-	return ipvs.Protocol(fmt.Sprintf("proto-%d", p))
+	return table.Protocol(fmt.Sprintf("proto-%d", p))
 }
 
-func fwd(f ipvs.Forwarding) cipvs.ForwardType {
+func fwd(f table.Forwarding) cipvs.ForwardType {
 	switch f {
-	case ipvs.DR:
+	case table.DR:
 		return cipvs.DirectRoute
-	case ipvs.Tunnel:
+	case table.Tunnel:
 		return cipvs.Tunnel
 	}
 	return cipvs.Masquerade
 }
 
-func fwdName(f cipvs.ForwardType) ipvs.Forwarding {
+func fwdName(f cipvs.ForwardType) table.Forwarding {
 	switch f {
 	case cipvs.DirectRoute:
-		return ipvs.DR
+		return table.DR
 	case cipvs.Tunnel:
-		return ipvs.Tunnel
+		return table.Tunnel
 	case cipvs.Masquerade:
-		return ipvs.NAT
+		return table.NAT
 	}
-	return ipvs.Forwarding(fmt.Sprintf("fwd-%d", f))
+	return table.Forwarding(fmt.Sprintf("fwd-%d", f))
 }
 
-func stats(s cipvs.Stats) ipvs.Stats {
-	return ipvs.Stats{
+func stats(s cipvs.Stats) table.Stats {
+	return table.Stats{
 		Connections: s.Connections, PacketsIn: s.IncomingPackets, PacketsOut: s.OutgoingPackets,
 		BytesIn: s.IncomingBytes, BytesOut: s.OutgoingBytes, CPS: s.ConnectionRate,
 		PPSIn: s.IncomingPacketRate, PPSOut: s.OutgoingPacketRate, BPSIn: s.IncomingByteRate, BPSOut: s.OutgoingByteRate,

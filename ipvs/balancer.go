@@ -1,0 +1,356 @@
+package ipvs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hachat/hachat/internal/config"
+	"github.com/hachat/hachat/ipvs/health"
+	"github.com/hachat/hachat/ipvs/syncd"
+	"github.com/hachat/hachat/ipvs/table"
+)
+
+// DefaultReconcileInterval is how often the balancer re-reads the data plane
+// even when nothing changed, to finish drains and repair drift (someone ran
+// ipvsadm by hand).
+const DefaultReconcileInterval = 2 * time.Second
+
+// SyncDaemon starts and stops the kernel's connection-sync daemons;
+// *syncd.Client implements it.
+type SyncDaemon interface {
+	// Ensure makes the running daemon match want (nil: none).
+	Ensure(want *syncd.Daemon) error
+}
+
+// Options configures a Balancer. Only Logger is commonly set; the rest
+// exist for tests and special deployments.
+type Options struct {
+	Logger *slog.Logger
+	// DataPlane is "auto", "ipvs" or "nftables"; empty means the config's
+	// global.dataplane.
+	DataPlane string
+	// Plane, when set, is used instead of opening a data plane (tests pass
+	// the fakes of ipvs/ipvstest).
+	Plane table.DataPlane
+	// Sync, when set, replaces the kernel's sync daemon control.
+	Sync SyncDaemon
+	// Clock drives the health monitor and the drain timers; nil means the
+	// system clock.
+	Clock health.Clock
+	// ReconcileInterval; zero means DefaultReconcileInterval.
+	ReconcileInterval time.Duration
+	// NFTables configures the nftables data plane when it is chosen.
+	NFTables NFTOptions
+}
+
+// Balancer keeps a data plane in line with vrrpd's virtual_servers section,
+// the health of the real servers and the VRRP state.
+type Balancer struct {
+	log      *slog.Logger
+	plane    table.DataPlane
+	sync     SyncDaemon
+	clock    health.Clock
+	interval time.Duration
+	monitor  *health.Monitor
+	kick     chan struct{}
+	metrics  *metrics
+
+	mu       sync.Mutex
+	cfg      *config.Config
+	specs    []vsSpec
+	up       map[string]bool // health target ID -> up
+	quorum   map[table.ServiceKey]health.QuorumState
+	retiring map[table.ServiceKey]time.Duration
+	drains   table.Drains
+	master   map[string]bool // VRRP instance -> MASTER
+	lastErr  error
+	lastRun  time.Time
+}
+
+// NewBalancer opens the data plane, checks that it can do what cfg asks
+// for and prepares the health checks. Nothing is programmed until Run.
+func NewBalancer(cfg *config.Config, opts Options) (*Balancer, error) {
+	b := &Balancer{
+		log:      opts.Logger,
+		plane:    opts.Plane,
+		sync:     opts.Sync,
+		clock:    opts.Clock,
+		interval: opts.ReconcileInterval,
+		kick:     make(chan struct{}, 1),
+		up:       map[string]bool{},
+		quorum:   map[table.ServiceKey]health.QuorumState{},
+		retiring: map[table.ServiceKey]time.Duration{},
+		drains:   table.Drains{},
+		master:   map[string]bool{},
+	}
+	if b.log == nil {
+		b.log = slog.New(slog.DiscardHandler)
+	}
+	if b.clock == nil {
+		b.clock = health.SystemClock{}
+	}
+	if b.interval <= 0 {
+		b.interval = DefaultReconcileInterval
+	}
+	if b.plane == nil {
+		name := opts.DataPlane
+		if name == "" {
+			name = cfg.Global.Dataplane
+		}
+		p, err := openPlane(name, opts.NFTables)
+		if err != nil {
+			return nil, err
+		}
+		b.plane = p
+	}
+	if err := b.check(cfg); err != nil {
+		return nil, err
+	}
+	if b.sync == nil && cfg.LVSSync != nil && b.plane.Name() == "ipvs" {
+		c, err := syncd.Dial()
+		if err != nil {
+			return nil, fmt.Errorf("ipvs: lvs_sync: %w", err)
+		}
+		b.sync = c
+	}
+	b.metrics = newMetrics(b)
+	b.monitor = health.NewMonitor(health.MonitorConfig{Clock: b.clock, OnUpdate: b.onHealth})
+	if err := b.install(cfg); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// DataPlaneName is the name of the data plane in use: "ipvs" or "nftables".
+func (b *Balancer) DataPlaneName() string { return b.plane.Name() }
+
+// check rejects a configuration the data plane cannot program.
+func (b *Balancer) check(cfg *config.Config) error {
+	var errs []error
+	for _, s := range specs(cfg) {
+		if err := b.plane.Supports(s.svc); err != nil {
+			errs = append(errs, fmt.Errorf("virtual server %q: %s data plane: %w", s.name, b.plane.Name(), err))
+		}
+	}
+	if cfg.LVSSync != nil && b.plane.Name() == "nftables" {
+		errs = append(errs, fmt.Errorf("lvs_sync: the nftables data plane has no connection-sync daemon: %w", ErrUnsupported))
+	}
+	return errors.Join(errs...)
+}
+
+// install makes cfg current: health targets added, replaced or removed, and
+// services that left the configuration marked for retirement.
+func (b *Balancer) install(cfg *config.Config) error {
+	newSpecs := specs(cfg)
+	wantIDs := map[string]rsSpec{}
+	for _, s := range newSpecs {
+		for _, r := range s.reals {
+			wantIDs[r.id] = r
+		}
+	}
+	for id, r := range wantIDs {
+		t, ok, err := r.target()
+		if err != nil {
+			return fmt.Errorf("ipvs: health check of %s: %w", id, err)
+		}
+		if !ok {
+			continue
+		}
+		if err := b.monitor.Add(t); err != nil {
+			return fmt.Errorf("ipvs: %w", err)
+		}
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	newKeys := map[table.ServiceKey]bool{}
+	for _, s := range newSpecs {
+		newKeys[s.svc.ServiceKey] = true
+		delete(b.retiring, s.svc.ServiceKey)
+	}
+	for _, s := range b.specs {
+		if !newKeys[s.svc.ServiceKey] {
+			b.retiring[s.svc.ServiceKey] = s.drain
+			delete(b.quorum, s.svc.ServiceKey)
+		}
+		for _, r := range s.reals {
+			nr, still := wantIDs[r.id]
+			if !still || nr.check == nil {
+				b.monitor.Remove(r.id)
+			}
+			if !still {
+				delete(b.up, r.id)
+			}
+		}
+	}
+	for id, r := range wantIDs {
+		if _, known := b.up[id]; !known || r.check == nil {
+			// A real server without a check is always up; a new one
+			// starts as configured (initially_up, keepalived's alpha).
+			b.up[id] = r.check == nil || r.initial == health.Up
+		}
+	}
+	b.cfg, b.specs = cfg, newSpecs
+	return nil
+}
+
+// Reload applies a new configuration: only the difference is programmed,
+// health state of unchanged real servers is kept, and removed real servers
+// and services are drained. On error the old configuration stays.
+func (b *Balancer) Reload(cfg *config.Config) error {
+	if err := b.check(cfg); err != nil {
+		return err
+	}
+	if err := b.install(cfg); err != nil {
+		return err
+	}
+	b.trigger()
+	return nil
+}
+
+// VRRPStateChanged tells the balancer that instance became MASTER (master)
+// or left it. The sync daemon follows lvs_sync.instance; the nftables data
+// plane answers for a service only while its instance is MASTER.
+func (b *Balancer) VRRPStateChanged(instance string, master bool) {
+	b.mu.Lock()
+	b.master[instance] = master
+	b.mu.Unlock()
+	b.trigger()
+}
+
+func (b *Balancer) onHealth(u health.Update) {
+	b.mu.Lock()
+	b.up[u.ID] = u.State == health.Up
+	b.mu.Unlock()
+	b.log.Info("real server health", "target", u.ID, "state", u.State.String(), "reason", u.Reason)
+	b.metrics.healthChanges.WithLabelValues(u.State.String()).Inc()
+	b.trigger()
+}
+
+func (b *Balancer) trigger() {
+	select {
+	case b.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run checks the real servers and reconciles the data plane until ctx ends.
+// It then returns, leaving the kernel's table and the sync daemon as they
+// are: a restarting vrrpd does not disturb established traffic.
+func (b *Balancer) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- b.monitor.Run(ctx) }()
+	timer := b.clock.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			<-done
+			return nil
+		case err := <-done:
+			return fmt.Errorf("ipvs: health monitor: %w", err)
+		case <-b.kick:
+		case <-timer.C():
+		}
+		b.Reconcile()
+		timer.Reset(b.interval)
+	}
+}
+
+// Reconcile runs one round: compute the desired state, read the data
+// plane, apply the difference. Run calls it; tests may call it directly.
+func (b *Balancer) Reconcile() error {
+	now := b.clock.Now()
+	want, standby, syncWant := b.desired()
+	err := b.reconcile(now, want, standby, syncWant)
+	b.mu.Lock()
+	b.lastErr, b.lastRun = err, now
+	b.mu.Unlock()
+	if err != nil {
+		b.metrics.reconcileErrors.Inc()
+		b.log.Warn("reconcile failed; retrying", "err", err)
+	}
+	return err
+}
+
+func (b *Balancer) reconcile(now time.Time, want table.Desired, standby []table.ServiceKey, syncWant *syncd.Daemon) error {
+	var errs []error
+	if ra, ok := b.plane.(table.RoleAware); ok {
+		if err := ra.SetStandby(standby); err != nil {
+			errs = append(errs, fmt.Errorf("set standby services: %w", err))
+		}
+	}
+	actual, err := b.plane.Services()
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	b.mu.Lock()
+	drains := b.drains
+	b.mu.Unlock()
+	ops, next := table.Plan(now, want, actual, drains)
+	if len(ops) > 0 {
+		for _, op := range ops {
+			b.log.Info("data plane change", "plane", b.plane.Name(), "op", op.String())
+			b.metrics.ops.WithLabelValues(op.Kind.String()).Inc()
+		}
+		if err := b.plane.Apply(ops); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	b.mu.Lock()
+	b.drains = next
+	// A retiring service that is gone from the data plane is done.
+	for k := range b.retiring {
+		if !slices.ContainsFunc(actual, func(s table.ServiceState) bool { return s.ServiceKey == k }) {
+			delete(b.retiring, k)
+		}
+	}
+	b.mu.Unlock()
+	if b.sync != nil {
+		if err := b.sync.Ensure(syncWant); err != nil {
+			errs = append(errs, fmt.Errorf("sync daemon: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// desired computes the target state from config, health and VRRP roles.
+func (b *Balancer) desired() (table.Desired, []table.ServiceKey, *syncd.Daemon) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	want := table.Desired{
+		DrainTimeout: map[table.ServiceKey]time.Duration{},
+		Retiring:     map[table.ServiceKey]time.Duration{},
+	}
+	var standby []table.ServiceKey
+	up := func(id string) bool { return b.up[id] }
+	for _, s := range b.specs {
+		svc, dec := s.desired(up, b.quorum[s.svc.ServiceKey])
+		if dec.Changed && b.quorum[s.svc.ServiceKey] != health.QuorumUnknown {
+			b.log.Info("virtual server quorum", "service", s.name, "quorum", dec.Quorum.String(), "up_weight", dec.UpWeight)
+		}
+		b.quorum[s.svc.ServiceKey] = dec.Quorum
+		want.Services = append(want.Services, svc)
+		want.DrainTimeout[s.svc.ServiceKey] = s.drain
+		if s.instance != "" && !b.master[s.instance] {
+			standby = append(standby, s.svc.ServiceKey)
+		}
+	}
+	for k, d := range b.retiring {
+		want.Retiring[k] = d
+	}
+	var sd *syncd.Daemon
+	if s := b.cfg.LVSSync; s != nil {
+		sd = &syncd.Daemon{Role: syncd.Backup, Interface: s.Interface, SyncID: uint8(s.SyncID)}
+		if b.master[s.Instance] {
+			sd.Role = syncd.Master
+		}
+	}
+	return want, standby, sd
+}

@@ -1,0 +1,299 @@
+package ipvs
+
+import (
+	"bytes"
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/hachat/hachat/internal/config"
+	"github.com/hachat/hachat/ipvs/health"
+	"github.com/hachat/hachat/ipvs/health/healthtest"
+	"github.com/hachat/hachat/ipvs/ipvstest"
+	"github.com/hachat/hachat/ipvs/kernel"
+	"github.com/hachat/hachat/ipvs/syncd"
+	"github.com/hachat/hachat/ipvs/table"
+)
+
+const cfgBase = `instances:
+  - name: vi1
+    interface: eth0
+    vrid: 51
+    priority: 100
+    virtual_addresses: [198.18.1.100/24]
+virtual_servers:
+  - name: web
+    address: 198.18.1.100:80
+    scheduler: rr
+    instance: vi1
+    drain_timeout: 30s
+    real_servers:
+      - address: 198.18.2.21:80
+      - address: 198.18.2.22:80
+        weight: 2
+`
+
+func parse(t *testing.T, y string) *config.Config {
+	t.Helper()
+	c, err := config.Parse("t.yaml", []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+var web = table.ServiceKey{Address: netip.MustParseAddrPort("198.18.1.100:80"), Protocol: table.TCP}
+
+type fakeSync struct{ calls []string }
+
+func (f *fakeSync) Ensure(d *syncd.Daemon) error {
+	if d == nil {
+		f.calls = append(f.calls, "none")
+	} else {
+		f.calls = append(f.calls, d.Role.String()+" "+d.Interface)
+	}
+	return nil
+}
+
+func newTest(t *testing.T, y string, plane table.DataPlane) (*Balancer, *healthtest.FakeClock) {
+	t.Helper()
+	clk := healthtest.NewFakeClock(time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC))
+	b, err := NewBalancer(parse(t, y), Options{Plane: plane, Clock: clk, Sync: &fakeSync{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, clk
+}
+
+func weights(t *testing.T, p table.DataPlane, k table.ServiceKey) map[string]int {
+	t.Helper()
+	ss, err := p.Services()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range ss {
+		if s.ServiceKey == k {
+			out := map[string]int{}
+			for _, d := range s.Dests {
+				out[d.Address.String()] = d.Weight
+			}
+			return out
+		}
+	}
+	return nil
+}
+
+func mustReconcile(t *testing.T, b *Balancer) {
+	t.Helper()
+	if err := b.Reconcile(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestKernelIdempotentAndRestart runs the reconciler over the kernel adapter
+// and the fake IPVS client (with the kernel's quirks): the first round
+// creates everything, the second changes nothing, and a new balancer (a
+// restarted vrrpd) finds the table as it wants it and changes nothing.
+func TestKernelIdempotentAndRestart(t *testing.T) {
+	c := &ipvstest.Client{}
+	y := cfgBase + "    persistence: {timeout: 300s, netmask: 255.255.255.0}\n"
+	b, _ := newTest(t, y, kernel.New(c))
+	mustReconcile(t, b)
+	want := []string{
+		"CreateService 6/198.18.1.100:80",
+		"CreateDestination 198.18.2.21 6/198.18.1.100:80",
+		"CreateDestination 198.18.2.22 6/198.18.1.100:80",
+	}
+	if diff := cmp.Diff(want, c.Calls); diff != "" {
+		t.Fatalf("first round (-want +got):\n%s", diff)
+	}
+	c.ResetCalls()
+	mustReconcile(t, b)
+	if len(c.Calls) != 0 {
+		t.Errorf("second round changed the kernel: %v", c.Calls)
+	}
+	b2, _ := newTest(t, y, kernel.New(c))
+	mustReconcile(t, b2)
+	if len(c.Calls) != 0 {
+		t.Errorf("restarted balancer changed the kernel: %v", c.Calls)
+	}
+	if got := weights(t, kernel.New(c), web); !cmp.Equal(got, map[string]int{"198.18.2.21:80": 1, "198.18.2.22:80": 2}) {
+		t.Errorf("weights %v", got)
+	}
+}
+
+// TestReloadDrainsRemovedServer: a real server removed by a reload goes to
+// weight 0 at once, stays while it has connections, and is removed when
+// they end; an unrelated service created by hand is never touched.
+func TestReloadDrainsRemovedServer(t *testing.T) {
+	p := &ipvstest.DataPlane{}
+	foreign := table.Op{Kind: table.CreateService, Service: table.Service{ServiceKey: table.ServiceKey{FWMark: 7}, Scheduler: "wlc"}}
+	if err := p.Apply([]table.Op{foreign}); err != nil {
+		t.Fatal(err)
+	}
+	b, clk := newTest(t, cfgBase, p)
+	mustReconcile(t, b)
+	p.SetConns(web, "198.18.2.22:80", 3, 1)
+	if err := b.Reload(parse(t, strings.Replace(cfgBase, "      - address: 198.18.2.22:80\n        weight: 2\n", "", 1))); err != nil {
+		t.Fatal(err)
+	}
+	mustReconcile(t, b)
+	if got := weights(t, p, web); got["198.18.2.22:80"] != 0 {
+		t.Fatalf("after reload: %v, want 198.18.2.22 drained at weight 0", got)
+	}
+	clk.Advance(10 * time.Second)
+	mustReconcile(t, b)
+	if _, ok := weights(t, p, web)["198.18.2.22:80"]; !ok {
+		t.Fatal("removed while it still had connections and before the drain timeout")
+	}
+	p.SetConns(web, "198.18.2.22:80", 0, 0)
+	mustReconcile(t, b)
+	if got := weights(t, p, web); len(got) != 1 {
+		t.Fatalf("after connections ended: %v", got)
+	}
+	for _, op := range p.Ops {
+		if op.Service.FWMark == 7 && op.Kind != table.CreateService {
+			t.Errorf("foreign service touched: %v", op)
+		}
+	}
+}
+
+func TestReloadDrainTimeout(t *testing.T) {
+	p := &ipvstest.DataPlane{}
+	b, clk := newTest(t, cfgBase, p)
+	mustReconcile(t, b)
+	p.SetConns(web, "198.18.2.22:80", 3, 0)
+	if err := b.Reload(parse(t, strings.Replace(cfgBase, "      - address: 198.18.2.22:80\n        weight: 2\n", "", 1))); err != nil {
+		t.Fatal(err)
+	}
+	mustReconcile(t, b)
+	clk.Advance(30 * time.Second)
+	mustReconcile(t, b)
+	if got := weights(t, p, web); len(got) != 1 {
+		t.Fatalf("after the drain timeout: %v", got)
+	}
+}
+
+// TestReloadRetiresService: a service removed from the config is drained,
+// then removed.
+func TestReloadRetiresService(t *testing.T) {
+	p := &ipvstest.DataPlane{}
+	b, _ := newTest(t, cfgBase, p)
+	mustReconcile(t, b)
+	empty := strings.SplitAfter(cfgBase, "virtual_addresses: [198.18.1.100/24]\n")[0]
+	if err := b.Reload(parse(t, empty)); err != nil {
+		t.Fatal(err)
+	}
+	mustReconcile(t, b) // weights to 0, and no connections: removed next round
+	mustReconcile(t, b)
+	if ss, _ := p.Services(); len(ss) != 0 {
+		t.Fatalf("services left: %+v", ss)
+	}
+}
+
+// TestHealthInhibitAndQuorum walks a service with inhibit_on_failure, a
+// quorum of 2 and a sorry server through failures.
+func TestHealthInhibitAndQuorum(t *testing.T) {
+	y := strings.Replace(cfgBase, "    drain_timeout: 30s\n", `    drain_timeout: 30s
+    quorum: 2
+    sorry_server: 198.18.2.99:80
+    check: {type: tcp, interval: 1s, inhibit_on_failure: true}
+`, 1)
+	p := &ipvstest.DataPlane{}
+	b, _ := newTest(t, y, p)
+	mustReconcile(t, b)
+	if got := weights(t, p, web); !cmp.Equal(got, map[string]int{"198.18.2.21:80": 1, "198.18.2.22:80": 2}) {
+		t.Fatalf("start: %v", got)
+	}
+	b.onHealth(health.Update{ID: "vs TCP 198.18.1.100:80 rs 198.18.2.21:80", State: health.Down})
+	mustReconcile(t, b)
+	if got := weights(t, p, web); !cmp.Equal(got, map[string]int{"198.18.2.21:80": 0, "198.18.2.22:80": 2}) {
+		t.Fatalf("rs1 down, inhibited: %v", got)
+	}
+	b.onHealth(health.Update{ID: "vs TCP 198.18.1.100:80 rs 198.18.2.22:80", State: health.Down})
+	mustReconcile(t, b)
+	if got := weights(t, p, web); !cmp.Equal(got, map[string]int{"198.18.2.21:80": 0, "198.18.2.22:80": 0, "198.18.2.99:80": 1}) {
+		t.Fatalf("quorum lost: %v, want the sorry server", got)
+	}
+	var buf bytes.Buffer
+	FormatStatus(&buf, b.Status())
+	for _, w := range []string{"TCP  198.18.1.100:80 rr standby quorum lost", "198.18.2.99:80", "sorry", "down"} {
+		if !strings.Contains(buf.String(), w) {
+			t.Errorf("status lacks %q:\n%s", w, buf.String())
+		}
+	}
+	b.onHealth(health.Update{ID: "vs TCP 198.18.1.100:80 rs 198.18.2.22:80", State: health.Up})
+	mustReconcile(t, b)
+	got := weights(t, p, web)
+	if got["198.18.2.22:80"] != 2 || got["198.18.2.99:80"] != 0 {
+		t.Fatalf("quorum back: %v, want rs2 at 2 and the sorry server drained", got)
+	}
+}
+
+func TestInitiallyDown(t *testing.T) {
+	y := strings.Replace(cfgBase, "        weight: 2\n", "        weight: 2\n        initially_up: false\n        check: {type: tcp}\n", 1)
+	p := &ipvstest.DataPlane{}
+	b, _ := newTest(t, y, p)
+	mustReconcile(t, b)
+	if got := weights(t, p, web); !cmp.Equal(got, map[string]int{"198.18.2.21:80": 1}) {
+		t.Fatalf("%v: a server that starts down must not be added", got)
+	}
+}
+
+// TestVRRPRoles: the sync daemon follows lvs_sync.instance and the
+// role-aware data plane gets the standby set.
+func TestVRRPRoles(t *testing.T) {
+	p := &ipvstest.DataPlane{Plane: "ipvs"}
+	clk := healthtest.NewFakeClock(time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC))
+	fs := &fakeSync{}
+	b, err := NewBalancer(parse(t, cfgBase+"lvs_sync: {instance: vi1, interface: eth1}\n"), Options{Plane: p, Clock: clk, Sync: fs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustReconcile(t, b)
+	if diff := cmp.Diff([]table.ServiceKey{web}, p.Standby, cmp.Comparer(func(a, b netip.AddrPort) bool { return a == b })); diff != "" {
+		t.Errorf("standby while backup (-want +got):\n%s", diff)
+	}
+	b.VRRPStateChanged("vi1", true)
+	mustReconcile(t, b)
+	if len(p.Standby) != 0 {
+		t.Errorf("standby while master: %v", p.Standby)
+	}
+	b.VRRPStateChanged("vi1", false)
+	mustReconcile(t, b)
+	if diff := cmp.Diff([]string{"backup eth1", "master eth1", "backup eth1"}, fs.calls); diff != "" {
+		t.Errorf("sync daemon (-want +got):\n%s", diff)
+	}
+}
+
+func TestUnsupportedIsConfigError(t *testing.T) {
+	p := &ipvstest.DataPlane{Plane: "nftables", Unsupported: map[string]bool{"rr": true}}
+	_, err := NewBalancer(parse(t, cfgBase), Options{Plane: p})
+	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), `virtual server "web": nftables data plane: scheduler "rr"`) {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestApplyErrorIsRetried(t *testing.T) {
+	c := &ipvstest.Client{}
+	fail := true
+	c.Fail = func(call string) error {
+		if fail && strings.HasPrefix(call, "CreateDestination") {
+			return errors.New("injected")
+		}
+		return nil
+	}
+	b, _ := newTest(t, cfgBase, kernel.New(c))
+	if err := b.Reconcile(); err == nil {
+		t.Fatal("want the injected error")
+	}
+	fail = false
+	mustReconcile(t, b)
+	if got := weights(t, kernel.New(c), web); len(got) != 2 {
+		t.Errorf("after retry: %v", got)
+	}
+}
