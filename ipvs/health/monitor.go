@@ -300,6 +300,7 @@ func (m *Monitor) finish(tg *target, ctx context.Context, err error, dur time.Du
 	}
 	now := m.clock.Now()
 	kind := Classify(err)
+	prev := tg.tr.State()
 	changed, state := tg.tr.Result(now, err == nil)
 	tg.checks++
 	m.stats.Checks++
@@ -313,7 +314,7 @@ func (m *Monitor) finish(tg *target, ctx context.Context, err error, dur time.Du
 	}
 	var upd Update
 	if changed {
-		upd = m.update(tg, state, now)
+		upd = m.update(tg, prev, state, now)
 	}
 	m.mu.Unlock()
 
@@ -338,13 +339,20 @@ func (m *Monitor) finish(tg *target, ctx context.Context, err error, dur time.Du
 }
 
 // update builds the Update for a state change; m.mu is held.
-func (m *Monitor) update(tg *target, state State, now time.Time) Update {
+func (m *Monitor) update(tg *target, prev, state State, now time.Time) Update {
 	okRun, failRun := tg.tr.Consecutive()
 	u := Update{ID: tg.cfg.ID, State: state, At: now}
 	switch {
+	case state == Up && prev == Unknown:
+		m.stats.Ups++
+		u.Reason = "first check succeeded"
 	case state == Up:
 		m.stats.Ups++
 		u.Reason = fmt.Sprintf("%d consecutive successful checks (rise %d)", okRun, tg.cfg.Rise)
+	case prev == Unknown:
+		m.stats.Downs++
+		u.Kind = tg.lastKind
+		u.Reason = "first check failed: " + tg.lastErr
 	default:
 		m.stats.Downs++
 		u.Kind = tg.lastKind

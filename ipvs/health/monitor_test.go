@@ -283,6 +283,32 @@ func TestMonitorReplaceKeepsState(t *testing.T) {
 	}
 }
 
+// TestMonitorUnknownFirstVerdict checks vrrp_script's start: with no
+// initial opinion the first result decides, whatever rise and fall say.
+func TestMonitorUnknownFirstVerdict(t *testing.T) {
+	for _, fail := range []bool{false, true} {
+		t.Run(fmt.Sprintf("fail=%v", fail), func(t *testing.T) {
+			h := newHarness(t, health.MonitorConfig{})
+			p := newScripted()
+			p.set(fail, false)
+			h.add(health.Target{ID: "chk", Prober: p, Interval: time.Second, Rise: 5, Fall: 5})
+			if st := h.status("chk"); st.State != health.Unknown {
+				t.Fatalf("state before the first check %v, want unknown", st.State)
+			}
+			h.run()
+			h.settle("chk", 1)
+			want := []health.Update{{ID: "chk", State: health.Up, Reason: "first check succeeded", At: t0}}
+			if fail {
+				want = []health.Update{{ID: "chk", State: health.Down, Kind: health.KindStatus,
+					Reason: "first check failed: scripted: unexpected HTTP status", At: t0}}
+			}
+			if diff := cmp.Diff(want, h.got()); diff != "" {
+				t.Errorf("updates (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 func TestMonitorDropsMissedTicks(t *testing.T) {
 	h := newHarness(t, health.MonitorConfig{})
 	p := newScripted()
