@@ -109,7 +109,7 @@ func (s *Server) lusers(r *response) {
 	r.numeric(rplLuserOp, "0", "operator(s) online")
 	r.numeric(rplLuserChannels, itoa(nchan), "channels formed")
 	r.numeric(rplLuserMe, "I have "+itoa(s.nlocal)+" clients and "+itoa(len(nodes)-1)+" servers")
-	r.numeric(rplLocalUsers, itoa(s.nlocal), itoa(s.cfg.Limits.MaxClients), "Current local users "+itoa(s.nlocal))
+	r.numeric(rplLocalUsers, itoa(s.nlocal), itoa(max(s.nlocal, s.cfg.Limits.MaxClients)), "Current local users "+itoa(s.nlocal))
 	r.numeric(rplGlobalUsers, itoa(total), itoa(total), "Current global users "+itoa(total))
 }
 
