@@ -1,0 +1,167 @@
+package vrrptest
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hachat/hachat/test/netns"
+	"github.com/hachat/hachat/test/probe"
+	"github.com/hachat/hachat/test/vrrp/vrrplab"
+)
+
+// advert is the Advertisement_Interval of every scenario: short enough that
+// a failover takes well under a second, long enough for a busy 2-core box.
+const advert = 100 * time.Millisecond
+
+// eventTimeout bounds every wait for an observable effect.
+const eventTimeout = 15 * time.Second
+
+var (
+	buildOnce sync.Once
+	vrrpdBin  string
+	buildErr  string
+	binDir    string
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// vrrpd builds ./cmd/vrrpd once per test binary, or skips t if it does not build.
+func vrrpd(t *testing.T) vrrplab.Impl {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "vrrptest-")
+		if err != nil {
+			buildErr = err.Error()
+			return
+		}
+		binDir = dir
+		bin := filepath.Join(dir, "vrrpd")
+		out, err := exec.Command("go", "build", "-o", bin, "github.com/hachat/hachat/cmd/vrrpd").CombinedOutput()
+		if err != nil {
+			buildErr = err.Error() + ": " + string(out)
+			return
+		}
+		vrrpdBin = bin
+	})
+	if vrrpdBin == "" {
+		t.Skipf("vrrptest: skipped: ./cmd/vrrpd does not build yet: %s", buildErr)
+	}
+	return vrrplab.Vrrpd{Bin: vrrpdBin}
+}
+
+// keepalived returns the reference implementation, or skips t.
+func keepalived(t *testing.T) vrrplab.Impl {
+	t.Helper()
+	netns.RequireRoot(t, "keepalived")
+	return vrrplab.Keepalived{}
+}
+
+// forEachImpl runs fn as a subtest per implementation, both routers alike.
+func forEachImpl(t *testing.T, fn func(t *testing.T, impl vrrplab.Impl)) {
+	t.Run("vrrpd", func(t *testing.T) { fn(t, vrrpd(t)) })
+	t.Run("keepalived", func(t *testing.T) { fn(t, keepalived(t)) })
+}
+
+// env is one scenario's lab.
+type env struct {
+	t    *testing.T
+	ctx  context.Context
+	pair *vrrplab.Pair
+	topo *vrrplab.Topology
+	pr   *probe.Prober
+}
+
+// setup builds the topology and starts the client's probe; the routers are
+// not started.
+func setup(t *testing.T, impl1, impl2 vrrplab.Impl, preempt bool) *env {
+	t.Helper()
+	netns.RequireRoot(t)
+	lab := netns.NewT(t, "vrrp")
+	topo, err := vrrplab.Build(lab, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(topo.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	pair := vrrplab.NewPair(ctx, topo, impl1, impl2, advert, preempt)
+	t.Cleanup(func() { pair.StopAll(3 * time.Second) })
+	pr, err := topo.StartProbe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pr.Stop() })
+	return &env{t: t, ctx: ctx, pair: pair, topo: topo, pr: pr}
+}
+
+// wctx is a context for one wait.
+func (e *env) wctx() context.Context {
+	ctx, cancel := context.WithTimeout(e.ctx, eventTimeout)
+	e.t.Cleanup(cancel)
+	return ctx
+}
+
+// must fails the test on err.
+func (e *env) must(err error) {
+	e.t.Helper()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// elect starts lb2, then lb1, and waits until lb1 alone holds the VIP and
+// answers the client.
+func (e *env) elect() {
+	e.t.Helper()
+	e.must(e.pair.Start2())
+	e.must(e.pair.Start1())
+	e.must(e.pair.Steady(e.wctx(), e.pr))
+}
+
+// answeredBy waits for a probe started after since to be answered by host.
+func (e *env) answeredBy(since time.Time, host string) probe.Result {
+	e.t.Helper()
+	r, err := e.pr.WaitFrom(e.wctx(), since, host)
+	e.must(err)
+	return r
+}
+
+// holders waits until exactly hosts hold the VIP, by netlink.
+func (e *env) holders(hosts ...string) {
+	e.t.Helper()
+	e.must(e.pair.WaitHolders(e.wctx(), hosts...))
+}
+
+// never watches for window and fails if cond ever holds: the only way to
+// check that something does NOT happen.
+func (e *env) never(window time.Duration, what string, cond func() bool) {
+	e.t.Helper()
+	end := time.Now().Add(window)
+	tk := time.NewTicker(5 * time.Millisecond)
+	defer tk.Stop()
+	for time.Now().Before(end) {
+		if cond() {
+			e.t.Fatalf("%s (within %v)", what, window)
+		}
+		<-tk.C
+	}
+}
+
+// logGap reports an outage for the record; timing is not asserted.
+func (e *env) logGap(what string, from, to time.Time) probe.Gap {
+	e.t.Helper()
+	g := e.pr.Snapshot().Window(from, to).Outage()
+	e.t.Logf("%s: client saw %v", what, g)
+	return g
+}

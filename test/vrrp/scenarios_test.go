@@ -1,0 +1,153 @@
+package vrrptest
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/hachat/hachat/test/vrrp/vrrplab"
+)
+
+// masterDown is RFC 5798 section 6.1's Master_Down_Interval for the backup
+// (priority 100): 3·Advertisement_Interval + (256-100)·Advertisement_Interval/256.
+var masterDown = 3*advert + (256-100)*advert/256
+
+// TestElectionHigherPriorityBecomesMaster: RFC 5798 6.4.2/6.4.3, the router
+// with the higher priority (lb1, 150) ends as the only master, even when it
+// starts after lb2.
+func TestElectionHigherPriorityBecomesMaster(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, impl vrrplab.Impl) {
+		e := setup(t, impl, impl, true)
+		e.elect()
+		e.never(3*masterDown, "lb2 took the VIP while lb1 is master", func() bool {
+			h, _ := e.topo.VIPHolders()
+			return !slices.Equal(h, []string{"lb1"})
+		})
+	})
+}
+
+// TestNodeLossLinkDown: lb1's cable is pulled; lb2 takes over after
+// Master_Down_Interval (6.4.2) and lb1 preempts when the cable is back.
+func TestNodeLossLinkDown(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, impl vrrplab.Impl) {
+		e := setup(t, impl, impl, true)
+		e.elect()
+		fail := e.pr.Mark("cable pulled")
+		e.must(e.topo.Port1.Down())
+		e.answeredBy(fail, "lb2")
+		has, err := e.topo.LB2.HasAddr(e.topo.VIP.Addr())
+		e.must(err)
+		if !has {
+			t.Fatal("lb2 answers on the VIP but netlink shows no VIP on lb2")
+		}
+		back := e.pr.Mark("cable back")
+		e.logGap("failover", fail, back)
+		e.must(e.topo.Port1.Up())
+		e.answeredBy(back, "lb1")
+		e.holders("lb1")
+		e.logGap("failback", back, time.Time{})
+	})
+}
+
+// TestNodeLossKill9AndLink: the master's daemon is killed with -9 while its
+// cable is pulled (power loss); lb2 serves; after a "reboot" lb1 preempts and
+// lb2's VIP is gone.
+func TestNodeLossKill9AndLink(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, impl vrrplab.Impl) {
+		e := setup(t, impl, impl, true)
+		e.elect()
+		c, err := e.pair.Cycle(e.wctx(), e.pr, vrrplab.NodeLoss, advert)
+		e.must(err)
+		e.holders("lb1")
+		t.Logf("failover: %v (lb2 answered after %v); failback: %v", c.Failover, c.Takeover.Round(time.Millisecond), c.Failback)
+	})
+}
+
+// TestGracefulStopAndFailback: SIGTERM makes the master send priority 0
+// (6.4.3) and remove its VIP; lb2 takes over after Skew_Time; when lb1
+// returns it preempts (6.4.2, Preempt_Mode true) and lb2 releases the VIP.
+func TestGracefulStopAndFailback(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, impl vrrplab.Impl) {
+		e := setup(t, impl, impl, true)
+		e.elect()
+		stop := e.pr.Mark("stop lb1")
+		e.must(e.pair.R1.Stop(5 * time.Second))
+		e.pair.R1 = nil
+		has, err := e.topo.LB1.HasAddr(e.topo.VIP.Addr())
+		e.must(err)
+		if has {
+			t.Fatal("lb1's daemon exited after SIGTERM but left the VIP configured")
+		}
+		e.holders("lb2")
+		e.answeredBy(stop, "lb2")
+		start := e.pr.Mark("restart lb1")
+		e.logGap("graceful failover", stop, start)
+		e.must(e.pair.Start1())
+		e.answeredBy(start, "lb1")
+		e.holders("lb1")
+		g := e.logGap("failback with preempt", start, time.Time{})
+		if g.Failed > 0 {
+			t.Logf("note: failback lost %d probes (a benchmark target, not asserted here)", g.Failed)
+		}
+	})
+}
+
+// TestNopreemptKeepsBackupMaster: with Preempt_Mode false, lb1 (higher
+// priority) does not take the VIP from a working lb2 (6.4.2), and takes it
+// only when lb2 leaves.
+func TestNopreemptKeepsBackupMaster(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, impl vrrplab.Impl) {
+		e := setup(t, impl, impl, false)
+		e.must(e.pair.Start2())
+		e.holders("lb2")
+		since := e.pr.Mark("lb2 master")
+		e.answeredBy(since, "lb2")
+		e.must(e.pair.Start1())
+		e.never(5*masterDown+time.Second, "lb1 preempted although preempt is off", func() bool {
+			has, _ := e.topo.LB1.HasAddr(e.topo.VIP.Addr())
+			return has
+		})
+		stop := e.pr.Mark("stop lb2")
+		e.must(e.pair.R2.Stop(5 * time.Second))
+		e.pair.R2 = nil
+		e.holders("lb1")
+		e.answeredBy(stop, "lb1")
+	})
+}
+
+// TestBothDownVIPUnreachable: with both routers stopped nobody holds the VIP
+// and every probe fails.
+func TestBothDownVIPUnreachable(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, impl vrrplab.Impl) {
+		e := setup(t, impl, impl, true)
+		e.elect()
+		e.pair.StopAll(5 * time.Second)
+		e.holders()
+		down := e.pr.Mark("both down")
+		e.must(e.pr.WaitFailed(e.wctx(), down, 40))
+		s := e.pr.Snapshot().Window(down, time.Time{})
+		if ok := s.Responders(); len(ok) > 0 {
+			t.Fatalf("with both routers down the VIP still answered: %v", ok)
+		}
+	})
+}
+
+// TestPartitionAndHeal: lb1 and lb2 cannot hear each other but the client
+// reaches both: both become master. After the heal exactly one master is
+// left (lb1, higher priority, 6.4.3) and lb2's VIP is gone.
+func TestPartitionAndHeal(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, impl vrrplab.Impl) {
+		e := setup(t, impl, impl, true)
+		e.elect()
+		e.must(e.topo.Switch.Partition(e.topo.LB1, e.topo.LB2))
+		e.holders("lb1", "lb2")
+		e.must(e.topo.Switch.Heal(e.topo.LB1, e.topo.LB2))
+		heal := e.pr.Mark("heal")
+		e.holders("lb1")
+		e.answeredBy(heal, "lb1")
+		e.never(3*masterDown, "a second master appeared after the heal", func() bool {
+			h, _ := e.topo.VIPHolders()
+			return !slices.Equal(h, []string{"lb1"})
+		})
+	})
+}
