@@ -205,6 +205,55 @@ func TestMonitorRiseFallTiming(t *testing.T) {
 	}
 }
 
+// TestMonitorDetectionBound checks the promise for many rise, fall
+// and failure phases: a server that starts failing at any moment is
+// reported down within fall × interval, and one that recovers is reported
+// up within rise × interval (probes take no time on the fake clock, so the
+// + Timeout term of the bound is zero here).
+func TestMonitorDetectionBound(t *testing.T) {
+	const interval = time.Second
+	for _, n := range []int{1, 2, 3, 5} {
+		for _, phase := range []time.Duration{time.Millisecond, interval / 2, interval - time.Millisecond} {
+			t.Run(fmt.Sprintf("rise=fall=%d/phase=%v", n, phase), func(t *testing.T) {
+				h := newHarness(t, health.MonitorConfig{})
+				p := newScripted()
+				h.add(health.Target{ID: "rs", Prober: p, Interval: interval, Rise: n, Fall: n, Initial: health.Up})
+				h.run()
+				h.settle("rs", 1)
+				checks := uint64(1)
+				// stepUntil advances the clock check by check until the
+				// target reaches want, and returns when it did.
+				stepUntil := func(want health.State) time.Time {
+					for h.status("rs").State != want {
+						next := h.status("rs").NextCheck
+						h.clk.Advance(next.Sub(h.clk.Now()))
+						checks++
+						h.settle("rs", checks)
+						if checks > 100 {
+							t.Fatalf("never reached %v", want)
+						}
+					}
+					return h.status("rs").LastChange
+				}
+				failAt := h.clk.Now().Add(phase)
+				h.clk.Advance(phase)
+				p.set(true, false)
+				downAt := stepUntil(health.Down)
+				if took := downAt.Sub(failAt); took > time.Duration(n)*interval {
+					t.Errorf("down %v after the failure began, bound is fall×interval = %v", took, time.Duration(n)*interval)
+				}
+				recoverAt := h.clk.Now().Add(phase)
+				h.clk.Advance(phase)
+				p.set(false, false)
+				upAt := stepUntil(health.Up)
+				if took := upAt.Sub(recoverAt); took > time.Duration(n)*interval {
+					t.Errorf("up %v after recovery, bound is rise×interval = %v", took, time.Duration(n)*interval)
+				}
+			})
+		}
+	}
+}
+
 // TestMonitorDefersOverlappingTick checks that a tick that comes while the
 // previous probe runs waits for it (once), and further ticks are dropped
 // and counted, so a slow target never builds a backlog.
