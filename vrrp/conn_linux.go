@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strconv"
 	"syscall"
 
 	"golang.org/x/net/ipv4"
@@ -167,7 +168,9 @@ func (c *conn6) WritePacket(payload []byte, src, dst netip.Addr) error {
 	cm := &ipv6.ControlMessage{HopLimit: 255, Src: src.AsSlice(), IfIndex: c.ifi.Index}
 	to := &net.IPAddr{IP: dst.AsSlice()}
 	if dst.IsLinkLocalUnicast() || dst.IsLinkLocalMulticast() || dst.IsInterfaceLocalMulticast() {
-		to.Zone = c.ifi.Name
+		// A numeric zone: a name would be resolved in the namespace of
+		// whatever thread runs this, not the socket's.
+		to.Zone = strconv.Itoa(c.ifi.Index)
 	}
 	if _, err := c.p.WriteTo(payload, cm, to); err != nil {
 		return fmt.Errorf("vrrp: send to %v on %s: %w", dst, c.ifi.Name, err)
