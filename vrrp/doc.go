@@ -1,6 +1,6 @@
 // Package vrrp implements VRRPv3 as described in RFC 5798 and RFC 9568.
 //
-// This file set covers the wire format and the protocol state machine:
+// The package has two halves. The protocol, pure and without I/O:
 //
 //   - [Advert] is one VRRPv3 ADVERTISEMENT (RFC 5798 §5.1/§5.2) as pure data.
 //     [Advert.Marshal] and [ParseAdvert] convert it to and from the bytes of
@@ -11,13 +11,23 @@
 //     changed it to cover the VRRP message only, so both forms are accepted on
 //     receive (see [ChecksumForm]).
 //   - Every reason a received advert is refused is a named [DropReason],
-//     returned as a [*DropError] so the daemon can count it.
+//     returned as a [*DropError] so the daemon can count it. [RxPolicy.Check]
+//     applies all the receive checks of RFC 5798 §7.1 (TTL 255, own echo,
+//     unicast peer list, the message itself, VRID) and [DropReasons] lists
+//     every reason.
 //   - [Machine] is the RFC 5798 §6.4 state machine (Initialize, Backup,
 //     Master) plus a Fault state for trackers and sync groups. It is pure: it
 //     never reads the clock, starts goroutines or does I/O. The caller feeds
 //     it [Event]s with the current time and executes the [Action]s it
 //     returns, in order, and delivers [TimerExpired] once now reaches
-//     [Machine.Deadline].
+//     [Machine.Deadline]. A state change always comes first in the list
+//     ([Transition]), then adverts ([SendAdvert]), then address changes
+//     ([TakeOver], [Release]). A Master that receives a losing advert
+//     answers it at once, as RFC 9568 §6.4.3 added.
+//
+// The runtime (Instance, sockets, virtual addresses, gratuitous ARP and
+// unsolicited NA, trackers, sync groups, notifications) drives one Machine
+// per virtual router and keeps the kernel behind small interfaces.
 //
 // Timers are kept as time.Duration and computed multiply-before-divide, so the
 // Skew_Time of a priority 254 router advertising every 10 ms is 78.125 µs,

@@ -78,7 +78,8 @@ func (v *VRRPv3) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error 
 		}
 	}
 	if err := v.Advert.decode(data, is4); err != nil {
-		if df != nil {
+		var de *DropError
+		if df != nil && errors.As(err, &de) && de.Reason == DropShort {
 			df.SetTruncated()
 		}
 		return err

@@ -203,3 +203,21 @@ func TestLayerDecodeErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestLayerMarksTruncation: a short VRRP message marks the packet
+// truncated; a wrong version does not.
+func TestLayerMarksTruncation(t *testing.T) {
+	for _, tc := range []struct {
+		hex       string
+		truncated bool
+	}{
+		{"31336402006436d1c6120064c612", true},
+		{"3133640200640000c6120064c6120065", false}, // bad checksum is not the layer's business
+		{"4133640200640000c6120064c6120065", false},
+	} {
+		p := gopacket.NewPacket(mustHex(t, tc.hex), LayerTypeVRRPv3, gopacket.Default)
+		if got := p.Metadata().Truncated; got != tc.truncated {
+			t.Errorf("%s: truncated %v, want %v", tc.hex, got, tc.truncated)
+		}
+	}
+}
