@@ -128,8 +128,8 @@ loop:
 	}
 	s := pr.Stop().Window(start, time.Time{})
 	gaps := s.Gaps()
-	fmt.Fprintf(out, "soak %s advert %v for %v: %d probes, %d failed in %d gaps (longest %v), lb2 took the VIP %d times (%d samples of 5 ms), answers %v\n",
-		impl.Name(), o.interval, time.Since(start).Round(time.Second), len(s.Results), s.Failed(), len(gaps),
+	fmt.Fprintf(out, "soak %s advert %v for %v: %d probes (%d skipped: client busy), %d failed in %d gaps (longest %v), false failovers: lb2 took the VIP %d times (%d samples of 5 ms), answers %v\n",
+		impl.Name(), o.interval, time.Since(start).Round(time.Second), len(s.Results), s.Skipped, s.Failed(), len(gaps),
 		s.Outage().Duration().Round(time.Millisecond), episodes, lb2Held, s.Responders())
 	return nil
 }
