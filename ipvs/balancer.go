@@ -215,10 +215,20 @@ func (b *Balancer) Reload(cfg *config.Config) error {
 // VRRPStateChanged tells the balancer that instance became MASTER (master)
 // or left it. The sync daemon follows lvs_sync.instance; the nftables data
 // plane answers for a service only while its instance is MASTER.
+//
+// A role-aware data plane is switched before VRRPStateChanged returns, so
+// that vrrpd can call it before it adds the virtual addresses: the first
+// packet to a new master's VIP then already finds the rules.
 func (b *Balancer) VRRPStateChanged(instance string, master bool) {
 	b.mu.Lock()
 	b.master[instance] = master
 	b.mu.Unlock()
+	if ra, ok := b.plane.(table.RoleAware); ok {
+		_, standby, _ := b.desired()
+		if err := ra.SetStandby(standby); err != nil {
+			b.log.Warn("switch standby services", "instance", instance, "master", master, "err", err)
+		}
+	}
 	b.trigger()
 }
 

@@ -13,15 +13,26 @@ import (
 const tcpEstablished = 3
 
 // ConntrackCounter counts connections in the kernel's conntrack table of
-// the current network namespace: a DNATed flow has the virtual address as
-// its original destination and the real server as its reply source.
-type ConntrackCounter struct{}
+// the network namespace it was made in: a DNATed flow has the virtual
+// address as its original destination and the real server as its reply
+// source.
+type ConntrackCounter struct{ h *netlink.Handle }
+
+// NewConntrackCounter opens a netlink handle in the current network
+// namespace; it stays there whichever thread uses it later.
+func NewConntrackCounter() (*ConntrackCounter, error) {
+	h, err := netlink.NewHandle(unix.NETLINK_NETFILTER)
+	if err != nil {
+		return nil, fmt.Errorf("conntrack: open netlink: %w", err)
+	}
+	return &ConntrackCounter{h: h}, nil
+}
 
 // Count implements ConnCounter.
-func (ConntrackCounter) Count() (map[ConnKey]ConnCount, error) {
+func (c *ConntrackCounter) Count() (map[ConnKey]ConnCount, error) {
 	out := map[ConnKey]ConnCount{}
 	for _, fam := range []netlink.InetFamily{unix.AF_INET, unix.AF_INET6} {
-		flows, err := netlink.ConntrackTableList(netlink.ConntrackTable, fam)
+		flows, err := c.h.ConntrackTableList(netlink.ConntrackTable, fam)
 		if err != nil {
 			return nil, fmt.Errorf("list conntrack: %w", err)
 		}

@@ -106,10 +106,16 @@ func Open(opts Options) (*DataPlane, error) {
 		d.name = DefaultTable
 	}
 	if d.ct == nil {
-		d.ct = ConntrackCounter{}
+		ct, err := NewConntrackCounter()
+		if err != nil {
+			return nil, fmt.Errorf("nftables: %w", err)
+		}
+		d.ct = ct
 	}
 	if d.conn == nil {
-		c, err := nftables.New()
+		// A lasting connection keeps its socket in the namespace it was
+		// opened in, whichever thread uses it later.
+		c, err := nftables.New(nftables.AsLasting())
 		if err != nil {
 			return nil, fmt.Errorf("nftables: open netlink: %w", err)
 		}
@@ -141,7 +147,7 @@ func Open(opts Options) (*DataPlane, error) {
 func (d *DataPlane) Name() string { return "nftables" }
 
 // Close implements table.DataPlane; the rules stay.
-func (d *DataPlane) Close() error { return nil }
+func (d *DataPlane) Close() error { return d.conn.CloseLasting() }
 
 // Supports implements table.DataPlane.
 func (d *DataPlane) Supports(s table.Service) error { return supports(s) }
