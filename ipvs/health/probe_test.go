@@ -221,6 +221,34 @@ func TestHTTPProbe(t *testing.T) {
 		wantKind(t, err, KindTimeout)
 	})
 
+	t.Run("server closes without answering", func(t *testing.T) {
+		for _, rst := range []bool{false, true} {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			go func() {
+				for {
+					c, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					if rst {
+						c.(*net.TCPConn).SetLinger(0) // close with RST
+					} else {
+						// Read the request first so that the close is a
+						// FIN after it, not a reset for unread data.
+						c.Read(make([]byte, 4096))
+					}
+					c.Close()
+				}
+			}()
+			err = (&HTTP{URL: "http://" + ln.Addr().String() + "/"}).Probe(probeCtx(t))
+			wantKind(t, err, KindReset)
+		}
+	})
+
 	t.Run("environment proxy is ignored", func(t *testing.T) {
 		t.Setenv("HTTP_PROXY", "http://"+closedAddr(t))
 		t.Setenv("NO_PROXY", "")

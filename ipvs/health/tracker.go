@@ -27,6 +27,26 @@ func (s State) String() string {
 	return fmt.Sprintf("State(%d)", int(s))
 }
 
+// MarshalText renders the state as "unknown", "down" or "up", for JSON
+// status output.
+func (s State) MarshalText() ([]byte, error) {
+	if s < Unknown || s > Up {
+		return nil, fmt.Errorf("health: marshal %v: %w", s, ErrInvalidTarget)
+	}
+	return []byte(s.String()), nil
+}
+
+// UnmarshalText parses what MarshalText renders.
+func (s *State) UnmarshalText(b []byte) error {
+	for _, c := range []State{Unknown, Down, Up} {
+		if string(b) == c.String() {
+			*s = c
+			return nil
+		}
+	}
+	return fmt.Errorf("health: state %q is not unknown, down or up: %w", b, ErrInvalidTarget)
+}
+
 // Tracker is the rise/fall state of one target: keepalived's checker
 // "rise"/"fall" (and "retry", which is fall-1 retries) and vrrp_script's
 // rise/fall. It is pure: it does no I/O and reads no clock, so it steps

@@ -1,6 +1,7 @@
 package health
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -130,5 +131,29 @@ func TestTrackerBounds(t *testing.T) {
 				t.Errorf("rise %d fall %d: up after %d successes, want %d", rise, fall, n, rise)
 			}
 		}
+	}
+}
+
+func TestStateJSON(t *testing.T) {
+	in := map[string]State{"a": Unknown, "b": Down, "c": Up}
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"a":"unknown","b":"down","c":"up"}`; string(b) != want {
+		t.Errorf("json %s, want %s", b, want)
+	}
+	var out map[string]State
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(in, out); diff != "" {
+		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+	if err := json.Unmarshal([]byte(`"sideways"`), new(State)); err == nil {
+		t.Error("unmarshal of a bad state succeeded")
+	}
+	if _, err := json.Marshal(State(9)); err == nil {
+		t.Error("marshal of a bad state succeeded")
 	}
 }
