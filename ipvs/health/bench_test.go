@@ -100,3 +100,42 @@ func BenchmarkEffective(b *testing.B) {
 		health.Effective(vs, health.QuorumHeld)
 	}
 }
+
+// BenchmarkExecProbe measures one script check (fork, exec of /bin/true in
+// its own process group, wait): the cost that bounds how many
+// track_scripts and MISC checks a node can run.
+func BenchmarkExecProbe(b *testing.B) {
+	p := &health.Exec{Argv: []string{"/bin/true"}}
+	ctx := context.Background()
+	for b.Loop() {
+		if err := p.Probe(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkTCPProbe measures one TCP check against a loopback listener,
+// without the monitor.
+func BenchmarkTCPProbe(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	p := &health.TCP{Addr: ln.Addr().String()}
+	ctx := context.Background()
+	for b.Loop() {
+		if err := p.Probe(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

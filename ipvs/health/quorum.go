@@ -156,7 +156,8 @@ func Effective(vs VirtualService, prev QuorumState) Decision {
 			state = QuorumHeld
 		}
 	}
-	d := Decision{Quorum: state, Changed: state != prev, UpWeight: sum}
+	d := Decision{Quorum: state, Changed: state != prev, UpWeight: sum,
+		Destinations: make([]Destination, 0, len(vs.Servers)+1)}
 	sorryActive := state == QuorumLost && vs.Sorry != nil
 	for _, rs := range vs.Servers {
 		switch {

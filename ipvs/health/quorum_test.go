@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 func TestEffective(t *testing.T) {
@@ -149,7 +150,7 @@ func TestEffective(t *testing.T) {
 				t.Fatalf("Validate: %v", err)
 			}
 			got := Effective(tc.vs, tc.prev)
-			if diff := cmp.Diff(tc.want, got); diff != "" {
+			if diff := cmp.Diff(tc.want, got, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("Effective (-want +got):\n%s", diff)
 			}
 		})
