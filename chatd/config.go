@@ -20,7 +20,8 @@ type Config struct {
 	// ServerName is the IRC server name in replies. Default: Node.
 	ServerName string `yaml:"server_name"`
 	Network    string `yaml:"network"` // ISUPPORT NETWORK; default "hachat"
-	// Listen are plain-text IRC listeners, e.g. ":6667" or "127.0.0.1:0".
+	// Listen are plain-text IRC listeners, e.g. ":6667" (the default when
+	// neither Listen nor TLSListen is set) or "127.0.0.1:0".
 	Listen []string `yaml:"listen"`
 	// TLSListen is an optional TLS listener, serving TLSCert/TLSKey.
 	TLSListen string `yaml:"tls_listen"`
@@ -98,6 +99,9 @@ func (c *Config) applyDefaults() {
 	if c.ServerName == "" {
 		c.ServerName = c.Node
 	}
+	if len(c.Listen) == 0 && c.TLSListen == "" {
+		c.Listen = []string{":6667"}
+	}
 	if c.Network == "" {
 		c.Network = "hachat"
 	}
@@ -146,9 +150,6 @@ func (c *Config) Validate() error {
 	}
 	if strings.ContainsAny(c.ServerName, " ,*?!@") || !strings.Contains(c.ServerName+".", ".") {
 		bad("server_name", "%q contains characters IRC clients cannot parse", c.ServerName)
-	}
-	if len(c.Listen) == 0 && c.TLSListen == "" {
-		bad("listen", "no IRC listener: set listen or tls_listen")
 	}
 	if c.TLSListen != "" && (c.TLSCert == "" || c.TLSKey == "") {
 		bad("tls_listen", "needs tls_cert and tls_key")

@@ -1,0 +1,63 @@
+package chatd
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		yaml    string
+		check   func(t *testing.T, c Config)
+		wantErr string
+	}{
+		{name: "defaults", yaml: "node: a\n", check: func(t *testing.T, c Config) {
+			if c.Limits.LineBytes != 4608 || c.Limits.FloodRate != 5 || c.Timers.DeadAfter != 5*time.Second || c.Listen[0] != ":6667" || c.ServerName != "a" {
+				t.Errorf("defaults not applied: %+v", c)
+			}
+		}},
+		{name: "full", yaml: `
+node: b
+server_name: irc.example.org
+listen: ["127.0.0.1:6667", "[::1]:6667"]
+http_listen: 127.0.0.1:8080
+dsn: "chatd:pw@tcp(127.0.0.1:3306)/chatd"
+nudge_listen: 127.0.0.1:7000
+peers: [127.0.0.1:7001]
+limits:
+  max_clients: 50000
+  flood_rate: -1
+  sendq_bytes: 65536
+timers:
+  heartbeat: 500ms
+  dead_after: 3s
+`, check: func(t *testing.T, c Config) {
+			if c.Limits.MaxClients != 50000 || c.Limits.FloodRate != -1 || c.Timers.Heartbeat != 500*time.Millisecond || len(c.Peers) != 1 {
+				t.Errorf("fields not decoded: %+v", c)
+			}
+		}},
+		{name: "unknown field", yaml: "node: a\nlisen: [x]\n", wantErr: "lisen"},
+		{name: "wrong type", yaml: "node: a\nlimits:\n  max_clients: lots\n", wantErr: "max_clients"},
+		{name: "bad node", yaml: "node: 'a b'\n", wantErr: "node:"},
+		{name: "tiny sendq", yaml: "node: a\nlimits:\n  sendq_bytes: 100\n", wantErr: "limits.sendq_bytes"},
+		{name: "grace shorter than drain", yaml: "node: a\ntimers:\n  lameduck_drain: 5s\n  lameduck_grace: 1s\n", wantErr: "timers.lameduck_grace"},
+		{name: "two errors at once", yaml: "node: a\nlimits:\n  nick_len: 3\n  line_bytes: 10\n", wantErr: "limits.nick_len"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := ParseConfig("test.yaml", []byte(tt.yaml))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "test.yaml") {
+					t.Fatalf("err = %v, want one naming test.yaml and %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, c)
+		})
+	}
+}
