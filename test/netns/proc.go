@@ -45,6 +45,10 @@ func (h *Host) Start(ctx context.Context, name string, argv ...string) (*Proc, e
 	cmd.Stdout = f
 	cmd.Stderr = f
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	// If this process dies without Close (a test killed by -timeout), its
+	// daemons die too instead of holding addresses in orphaned namespaces.
+	// ("ip netns exec" execs, so the setting reaches argv itself.)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.WaitDelay = 3 * time.Second
 	p := &Proc{host: h, name: name, cmd: cmd, logPath: logPath, done: make(chan struct{})}
 

@@ -38,9 +38,18 @@ func aptPackage(tool string) string {
 // NewT is New for tests: it skips unless RequireRoot passes, fails the test
 // on error, and closes the lab in t.Cleanup. When the test failed, the lab
 // directory is kept and the tail of every process log is printed.
+//
+// It first removes the leftovers of earlier runs with the same prefix whose
+// test process is gone (see SweepStale): a test binary killed by -timeout
+// never runs its cleanups.
 func NewT(t testing.TB, prefix string, opts ...Option) *Lab {
 	t.Helper()
 	RequireRoot(t)
+	if removed, err := SweepStale(prefix); err != nil {
+		t.Logf("netns: removing stale namespaces: %v", err)
+	} else if len(removed) > 0 {
+		t.Logf("netns: removed %d namespaces left by dead runs: %v", len(removed), removed)
+	}
 	l, err := New(context.Background(), prefix, opts...)
 	if err != nil {
 		t.Fatalf("netns: %v", err)
