@@ -69,7 +69,7 @@ func (a *Advert) Len(is4 bool) int {
 // Marshal returns the VRRP message (the IP payload) for an IP packet from src
 // to dst, with the checksum computed in the given form (IPv6 always uses the
 // pseudo-header). It stores the checksum in a.Checksum and fills in a zero
-// Version or Type.
+// Version or Type, so concurrent Marshals of one Advert must not share it.
 func (a *Advert) Marshal(src, dst netip.Addr, form ChecksumForm) ([]byte, error) {
 	b := make([]byte, 0, headerLen+16*len(a.Addresses))
 	b, err := a.AppendMarshal(b, src, dst, form)
@@ -126,7 +126,13 @@ func (a *Advert) appendMessage(b []byte, is4 bool) ([]byte, error) {
 		a.Version<<4|a.Type, a.VRID, a.Priority, uint8(len(a.Addresses)),
 		uint8(cs>>8), uint8(cs), uint8(a.Checksum>>8), uint8(a.Checksum))
 	for _, ip := range a.Addresses {
-		b = append(b, ip.Unmap().AsSlice()...)
+		if is4 {
+			a4 := ip.Unmap().As4()
+			b = append(b, a4[:]...)
+		} else {
+			a16 := ip.As16()
+			b = append(b, a16[:]...)
+		}
 	}
 	return b, nil
 }

@@ -67,6 +67,7 @@ type Machine struct {
 	preemptAt    time.Time // before this instant a Backup does not preempt (preempt_delay)
 
 	fault, maint bool
+	forced       bool // stepped down for the sync group: obey any Master until we are Master again
 }
 
 // NewMachine validates cfg and returns a machine in Initialize.
@@ -129,7 +130,7 @@ func (m *Machine) Deadline() time.Time {
 
 // preempting reports whether a Backup would take over from a live Master of
 // lower priority at now: Preempt_Mode (always for the owner, §6.1), not in
-// maintenance, and past the preempt delay.
+// maintenance, not held back by its sync group, and past the preempt delay.
 func (m *Machine) preempting(now time.Time) bool {
-	return (m.cfg.Preempt || m.prio == 255) && !m.maint && !now.Before(m.preemptAt)
+	return (m.cfg.Preempt || m.prio == 255) && !m.maint && !m.forced && !now.Before(m.preemptAt)
 }

@@ -44,7 +44,12 @@ type FaultChanged struct{ Fault bool }
 type MaintenanceChanged struct{ On bool }
 
 // ForceBackup makes a Master step down because a sync group sibling left
-// Master: it sends priority 0 and becomes Backup. No effect in other states.
+// Master: it sends priority 0 and becomes Backup. From then on (and at once
+// if it already was Backup) it obeys any Master, as with Preempt_Mode off,
+// until it becomes Master again (its Master_Down_Timer fires, or
+// ForceMaster) or restarts. Otherwise a higher-priority member would preempt
+// the peer it just yielded to, force its siblings to follow, and the group
+// would flap every Master_Down_Interval. No effect in Initialize and Fault.
 type ForceBackup struct{}
 
 // ForceMaster makes a Backup take over because a sync group sibling became

@@ -184,3 +184,43 @@ func TestTrackerPriorityChange(t *testing.T) {
 		t.Errorf("priority 200 Backup obeyed a priority 150 Master")
 	}
 }
+
+// TestSyncGroupForceBackupHoldsPreemption: once forced to Backup, a
+// higher-priority member obeys the lower-priority Master it yielded to,
+// until its timer fires (no Master left) or the group forces it Master.
+func TestSyncGroupForceBackupHoldsPreemption(t *testing.T) {
+	down200 := 3*time.Second + 56*time.Second/256
+	m := master(t, func(c *MachineConfig) { c.Priority = 200 })
+	now := m.Deadline().Sub(t0)
+	run(t, m, []step{
+		{at: now, ev: ForceBackup{}, state: Backup, deadline: now + down200,
+			want: []Action{tr(Master, Backup, ReasonSyncGroup), SendAdvert{Priority: 0}, Release{}}},
+		// The peer (priority 100) took over: we obey it instead of preempting.
+		{at: now + time.Second, ev: AdvertReceived{Advert: adv(100, time.Second), Src: upper4}, state: Backup,
+			deadline: now + time.Second + down200},
+		{at: now + 2*time.Second, ev: AdvertReceived{Advert: adv(100, time.Second), Src: upper4}, state: Backup,
+			deadline: now + 2*time.Second + down200},
+		// The group brings us back.
+		{at: now + 3*time.Second, ev: ForceMaster{}, state: Master, deadline: now + 4*time.Second,
+			want: []Action{tr(Backup, Master, ReasonSyncGroup), SendAdvert{Priority: 200}, TakeOver{}}},
+		// And as Master we win against the priority 100 peer again.
+		{at: now + 3*time.Second + 1, ev: AdvertReceived{Advert: adv(100, time.Second), Src: upper4}, state: Master,
+			deadline: now + 4*time.Second, want: []Action{SendAdvert{Priority: 200}}},
+	})
+	// Forced while Backup: same hold, and a Master_Down_Timer expiry ends it.
+	b := newM(t, func(c *MachineConfig) { c.Priority = 200 })
+	run(t, b, []step{
+		{at: 0, ev: Startup{}, state: Backup, deadline: down200, want: []Action{tr(Initialize, Backup, ReasonStartup)}},
+		{at: 1, ev: ForceBackup{}, state: Backup, deadline: down200},
+		{at: time.Second, ev: AdvertReceived{Advert: adv(100, time.Second), Src: upper4}, state: Backup, deadline: time.Second + down200},
+		{at: time.Second + down200, ev: TimerExpired{}, state: Master, deadline: 2*time.Second + down200,
+			want: []Action{tr(Backup, Master, ReasonMasterDown), SendAdvert{Priority: 200}, TakeOver{}}},
+	})
+	// After becoming Master once, preemption is back for the next Backup spell.
+	b.Step(at(3*time.Second+down200), AdvertReceived{Advert: adv(250, time.Second), Src: upper4})
+	dl := b.Deadline()
+	b.Step(at(4*time.Second+down200), AdvertReceived{Advert: adv(100, time.Second), Src: upper4})
+	if b.State() != Backup || b.Deadline() != dl {
+		t.Errorf("after a Master spell a priority 100 advert was obeyed: state %v deadline %v -> %v", b.State(), dl.Sub(t0), b.Deadline().Sub(t0))
+	}
+}

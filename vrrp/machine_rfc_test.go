@@ -129,7 +129,9 @@ func TestRFC5798_6_4_2_NoPreemptObeysLowerPriority(t *testing.T) {
 func TestRFC5798_6_1_OwnerAlwaysPreempts(t *testing.T) {
 	m := newM(t, func(c *MachineConfig) { c.Priority = ownerPri; c.Preempt = false })
 	m.Step(at(0), Startup{})
-	m.Step(at(time.Second), ForceBackup{}) // now a Backup owner
+	// Another "owner" with a higher address wins the tie-break: we are now
+	// a Backup with priority 255.
+	m.Step(at(time.Second), AdvertReceived{Advert: adv(255, time.Second), Src: upper4})
 	if m.State() != Backup {
 		t.Fatalf("state %v", m.State())
 	}

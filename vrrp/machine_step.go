@@ -24,8 +24,12 @@ func (m *Machine) Step(now time.Time, ev Event) []Action {
 	case MaintenanceChanged:
 		return m.maintenanceChanged(now, ev.On)
 	case ForceBackup:
-		if m.state == Master {
+		switch m.state {
+		case Master:
+			m.forced = true
 			return m.resign(now, Backup, ReasonSyncGroup)
+		case Backup:
+			m.forced = true
 		}
 	case ForceMaster:
 		if m.state == Backup && !m.maint {
@@ -51,6 +55,7 @@ func (m *Machine) startup(now time.Time) []Action {
 // router becomes Backup with Master_Adver_Interval = Advertisement_Interval
 // and the Master_Down_Timer running.
 func (m *Machine) elect(now time.Time, reason string) []Action {
+	m.forced = false
 	if m.prio == 255 && !m.maint {
 		return m.becomeMaster(now, ReasonOwner)
 	}
@@ -172,6 +177,7 @@ func (m *Machine) maintenanceChanged(now time.Time, on bool) []Action {
 // send an advert, announce the addresses, set Adver_Timer.
 func (m *Machine) becomeMaster(now time.Time, reason string) []Action {
 	from := m.state
+	m.forced = false
 	m.state = Master
 	m.mai = m.cfg.AdvertInterval
 	m.masterDownAt = time.Time{}
