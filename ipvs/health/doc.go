@@ -29,10 +29,12 @@
 //     goroutine keeps a heap of due times and one timer from an injected
 //     [Clock]; probes run in their own goroutines, at most one per target at
 //     a time, bounded by a concurrency limit. A tick that finds the previous
-//     probe of the same target still running is skipped and counted as an
-//     overrun rather than queued, so a slow target never builds a backlog.
-//     [Monitor.Snapshot] and [Monitor.Stats] feed status displays and
-//     metrics.
+//     probe of the same target still running waits for it and runs as soon
+//     as it ends; a second such tick is dropped and counted as an overrun,
+//     so a slow target never builds a backlog. Targets can be added,
+//     replaced (keeping their state, as keepalived does across a reload)
+//     and removed while it runs. [Monitor.Snapshot] and [Monitor.Stats] feed
+//     status displays and metrics.
 //
 //   - [Effective] turns a virtual service's real servers (weight, up/down,
 //     inhibit_on_failure) plus quorum, hysteresis and an optional sorry
@@ -73,6 +75,11 @@
 // run its quorum_up/quorum_down commands. When the quorum holds, the sorry
 // server is removed, or kept at weight 0 with sorry_server_inhibit.
 //
-// The package never logs: it reports through values, callbacks and
-// counters.
+// # Companion packages
+//
+// Package healthtest has a fake [Clock] for tests of code that embeds a
+// monitor; package healthmetrics exports a monitor's counters to
+// Prometheus. The package itself never logs: it reports through values,
+// callbacks and counters, and every failed check is counted under a named
+// [FailureKind].
 package health
