@@ -53,8 +53,10 @@
 // after the failure began (the first Interval is the wait for the next
 // probe; a refused connection fails at once, a black hole only after
 // Timeout). Likewise a recovered server is back after Rise×Interval +
-// Timeout at most. Keep Timeout below Interval: a probe still running when
-// its next tick comes makes that tick an overrun.
+// Timeout at most. Timeout may not exceed Interval; a probe that lasts past
+// its next tick delays that probe until it ends (counted as deferred), the
+// one way a target's probes fall behind the grid. TestMonitorDetectionBound
+// checks these bounds for many phases.
 //
 // # Active and backup nodes
 //
