@@ -1,0 +1,529 @@
+package guest
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	cipvs "github.com/cloudflare/ipvs"
+
+	"github.com/hachat/hachat/internal/config"
+	"github.com/hachat/hachat/ipvs"
+	"github.com/hachat/hachat/ipvs/kernel"
+	"github.com/hachat/hachat/ipvs/syncd"
+	"github.com/hachat/hachat/test/netns"
+	"github.com/hachat/hachat/test/probe"
+)
+
+func needVM(t *testing.T) {
+	t.Helper()
+	if os.Getenv("IPVS_VM") != "1" {
+		t.Skip("IPVS_VM!=1: these tests run inside the QEMU VM of test/ipvsvm (go test ./test/ipvsvm/)")
+	}
+}
+
+// counting wraps the kernel client and counts the calls that change the
+// table, so a test can assert that a round changed nothing.
+type counting struct {
+	cipvs.Client
+	changes atomic.Int32
+}
+
+func (c *counting) CreateService(s cipvs.Service) error {
+	c.changes.Add(1)
+	return c.Client.CreateService(s)
+}
+func (c *counting) UpdateService(s cipvs.Service) error {
+	c.changes.Add(1)
+	return c.Client.UpdateService(s)
+}
+func (c *counting) RemoveService(s cipvs.Service) error {
+	c.changes.Add(1)
+	return c.Client.RemoveService(s)
+}
+func (c *counting) CreateDestination(s cipvs.Service, d cipvs.Destination) error {
+	c.changes.Add(1)
+	return c.Client.CreateDestination(s, d)
+}
+func (c *counting) UpdateDestination(s cipvs.Service, d cipvs.Destination) error {
+	c.changes.Add(1)
+	return c.Client.UpdateDestination(s, d)
+}
+func (c *counting) RemoveDestination(s cipvs.Service, d cipvs.Destination) error {
+	c.changes.Add(1)
+	return c.Client.RemoveDestination(s, d)
+}
+
+// openKernel opens IPVS in the calling thread's namespace (call it inside
+// Host.Do for a lab host).
+func openKernel(t *testing.T) *counting {
+	t.Helper()
+	c, err := cipvs.New()
+	if err != nil {
+		t.Fatalf("open IPVS: %v", err)
+	}
+	return &counting{Client: c}
+}
+
+const instances = `instances:
+  - name: vi1
+    interface: eth0
+    vrid: 51
+    priority: 100
+    virtual_addresses: [198.18.1.100/24]
+`
+
+func parse(t *testing.T, y string) *config.Config {
+	t.Helper()
+	c, err := config.Parse("guest.yaml", []byte(instances+y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func newBalancer(t *testing.T, cfg *config.Config, c cipvs.Client, sync ipvs.SyncDaemon) *ipvs.Balancer {
+	t.Helper()
+	b, err := ipvs.NewBalancer(cfg, ipvs.Options{Plane: kernel.New(c), Sync: sync})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func reconcile(t *testing.T, b *ipvs.Balancer) {
+	t.Helper()
+	if err := b.Reconcile(); err != nil {
+		t.Fatalf("reconcile: %v", err)
+	}
+}
+
+// ipvsadm runs ipvsadm in host h (nil: the VM's own namespace).
+func ipvsadm(t *testing.T, h *netns.Host, args ...string) string {
+	t.Helper()
+	var out []byte
+	var err error
+	if h == nil {
+		out, err = exec.Command("ipvsadm", args...).CombinedOutput()
+	} else {
+		var s string
+		s, err = h.Run(context.Background(), append([]string{"ipvsadm"}, args...)...)
+		out = []byte(s)
+	}
+	if err != nil {
+		t.Fatalf("ipvsadm %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+func contains(t *testing.T, what, s string, subs ...string) {
+	t.Helper()
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			t.Errorf("%s lacks %q:\n%s", what, sub, s)
+		}
+	}
+}
+
+// TestServiceLifecycle creates, reads back, changes and removes services
+// through the balancer and checks each step with ipvsadm, the kernel's own
+// view. It runs in the VM's root namespace: no traffic.
+func TestServiceLifecycle(t *testing.T) {
+	needVM(t)
+	c := openKernel(t)
+	y := `virtual_servers:
+  - name: web
+    address: 198.18.1.100:80
+    scheduler: rr
+    persistence: {timeout: 300s, netmask: 255.255.255.0}
+    real_servers:
+      - {address: 198.18.2.21:8080}
+      - {address: 198.18.2.22:8080, weight: 3, upper_threshold: 100, lower_threshold: 10}
+  - name: dr6
+    address: "[2001:2::100]:443"
+    scheduler: mh
+    forwarding: dr
+    real_servers: [{address: "[2001:2::21]:443"}]
+  - name: mark
+    fwmark: 42
+    scheduler: sh
+    forwarding: tun
+    real_servers: [{address: 198.18.2.23:0}]
+`
+	b := newBalancer(t, parse(t, y), c, nil)
+	reconcile(t, b)
+	out := ipvsadm(t, nil, "-Ln")
+	t.Logf("after create:\n%s", out)
+	contains(t, "ipvsadm -Ln", out,
+		"TCP  198.18.1.100:80 rr persistent 300 mask 255.255.255.0",
+		"-> 198.18.2.21:8080             Masq    1",
+		"-> 198.18.2.22:8080             Masq    3",
+		"TCP  [2001:2::100]:443 mh", "-> [2001:2::21]:443", "Route",
+		"FWM  42 sh", "Tunnel")
+	if th := ipvsadm(t, nil, "-Ln", "--thresholds"); !strings.Contains(th, "100        10") {
+		t.Errorf("thresholds not programmed:\n%s", th)
+	}
+
+	// Read back through the library: same model, and a second round
+	// (and a restarted balancer) changes nothing.
+	c.changes.Store(0)
+	reconcile(t, b)
+	reconcile(t, newBalancer(t, parse(t, y), c, nil))
+	if n := c.changes.Load(); n != 0 {
+		t.Errorf("re-reconciling an unchanged table made %d changes", n)
+	}
+
+	// Change: scheduler, weight, a real server removed (drained: weight 0,
+	// then gone because it has no connections), one added.
+	y2 := strings.Replace(y, "scheduler: rr", "scheduler: wrr", 1)
+	y2 = strings.Replace(y2, "      - {address: 198.18.2.21:8080}\n", "      - {address: 198.18.2.24:8080, weight: 2}\n", 1)
+	if err := b.Reload(parse(t, y2)); err != nil {
+		t.Fatal(err)
+	}
+	reconcile(t, b)
+	out = ipvsadm(t, nil, "-Ln")
+	contains(t, "after reload", out, "TCP  198.18.1.100:80 wrr", "-> 198.18.2.21:8080             Masq    0", "-> 198.18.2.24:8080             Masq    2")
+	reconcile(t, b)
+	out = ipvsadm(t, nil, "-Ln")
+	t.Logf("after reload and drain:\n%s", out)
+	if strings.Contains(out, "198.18.2.21:8080") {
+		t.Errorf("drained real server without connections not removed")
+	}
+
+	// Remove the services: drained, then deleted.
+	if err := b.Reload(parse(t, "")); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		reconcile(t, b)
+	}
+	if out := ipvsadm(t, nil, "-Ln"); strings.Contains(out, "->") || strings.Contains(out, "TCP") {
+		t.Errorf("services left after removal:\n%s", out)
+	}
+}
+
+// topo is client → lb (director) → rs1, rs2 on one bridge, inside the VM.
+type topo struct {
+	lab                  *netns.Lab
+	client, lb, rs1, rs2 *netns.Host
+}
+
+func newTopo(t *testing.T) *topo {
+	t.Helper()
+	l := netns.NewT(t, "vm")
+	sw := l.MustSwitch("sw")
+	p := netip.MustParsePrefix
+	tp := &topo{lab: l, client: l.MustHost("client"), lb: l.MustHost("lb"), rs1: l.MustHost("rs1"), rs2: l.MustHost("rs2")}
+	l.MustLink(tp.client, sw, "eth0", p("198.18.1.10/24"))
+	l.MustLink(tp.lb, sw, "eth0", p("198.18.1.11/24"), p("198.18.1.100/24"), p("198.18.2.254/24"))
+	l.MustLink(tp.rs1, sw, "eth0", p("198.18.2.21/24"))
+	l.MustLink(tp.rs2, sw, "eth0", p("198.18.2.22/24"))
+	ctx := context.Background()
+	if err := tp.lb.Sysctl("net.ipv4.ip_forward", "1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []*netns.Host{tp.rs1, tp.rs2} {
+		if out, err := h.Run(ctx, "ip", "route", "add", "default", "via", "198.18.2.254"); err != nil {
+			t.Fatalf("%v %s", err, out)
+		}
+	}
+	if out, err := tp.client.Run(ctx, "ip", "route", "add", "default", "via", "198.18.1.11"); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	return tp
+}
+
+func (tp *topo) serve(t *testing.T, h *netns.Host, addr, name string) {
+	t.Helper()
+	var s *probe.Server
+	if err := h.Do(func() (err error) { s, err = probe.Listen(addr, name); return err }); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+}
+
+func (tp *topo) hit(t *testing.T, addr string, n int) map[string]int {
+	t.Helper()
+	got := map[string]int{}
+	var seq []string
+	err := tp.client.Do(func() error {
+		for range n {
+			c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+			if err != nil {
+				return err
+			}
+			c.SetDeadline(time.Now().Add(2 * time.Second))
+			line, err := bufio.NewReader(c).ReadString('\n')
+			c.Close()
+			if err != nil {
+				return err
+			}
+			got[strings.TrimSpace(line)]++
+			seq = append(seq, strings.TrimSpace(line))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("client → %s: %v", addr, err)
+	}
+	t.Logf("%d connections to %s: %v (%v)", n, addr, got, seq)
+	return got
+}
+
+// TestNATTraffic balances real connections from the client namespace
+// through IPVS NAT on the lb namespace to two real servers.
+func TestNATTraffic(t *testing.T) {
+	needVM(t)
+	tp := newTopo(t)
+	tp.serve(t, tp.rs1, "198.18.2.21:8080", "rs1")
+	tp.serve(t, tp.rs2, "198.18.2.22:8080", "rs2")
+	y := `virtual_servers:
+  - name: web
+    address: 198.18.1.100:80
+    scheduler: rr
+    real_servers: [{address: 198.18.2.21:8080}, {address: 198.18.2.22:8080}]
+`
+	var b *ipvs.Balancer
+	tp.lb.Do(func() error { b = newBalancer(t, parse(t, y), openKernel(t), nil); return nil })
+	reconcile(t, b)
+	if got := tp.hit(t, "198.18.1.100:80", 10); got["rs1"] != 5 || got["rs2"] != 5 {
+		t.Errorf("rr over 10 connections: %v, want 5/5", got)
+	}
+	if err := b.Reload(parse(t, strings.Replace(strings.Replace(y, "rr", "wrr", 1), "198.18.2.21:8080}", "198.18.2.21:8080, weight: 3}", 1))); err != nil {
+		t.Fatal(err)
+	}
+	reconcile(t, b)
+	if got := tp.hit(t, "198.18.1.100:80", 8); got["rs1"] != 6 || got["rs2"] != 2 {
+		t.Errorf("wrr 3:1 over 8 connections: %v, want 6/2", got)
+	}
+	// The kernel folds its per-CPU counters into what netlink returns in
+	// its 2 s estimator run: wait for them.
+	deadline := time.Now().Add(6 * time.Second)
+	var st []ipvs.ServiceStatus
+	for time.Now().Before(deadline) {
+		if st = b.Status(); len(st) == 1 && st[0].Stats.Connections >= 18 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var sb strings.Builder
+	ipvs.FormatStatus(&sb, st)
+	t.Logf("vrrpctl-style status:\n%s", sb.String())
+	if len(st) != 1 || st[0].Stats.Connections != 18 {
+		t.Errorf("service connections %+v, want 18", st)
+	}
+	t.Logf("ipvsadm -Ln --stats:\n%s", ipvsadm(t, tp.lb, "-Ln", "--stats"))
+}
+
+// TestDRTraffic: direct routing; the real servers hold the VIP on lo and
+// answer the client directly.
+func TestDRTraffic(t *testing.T) {
+	needVM(t)
+	tp := newTopo(t)
+	ctx := context.Background()
+	for _, h := range []*netns.Host{tp.rs1, tp.rs2} {
+		for _, cmd := range [][]string{
+			{"ip", "addr", "add", "198.18.1.100/32", "dev", "lo"},
+			{"ip", "rule", "add", "from", "198.18.1.100", "table", "100"},
+			{"ip", "route", "add", "198.18.1.0/24", "dev", "eth0", "table", "100"},
+		} {
+			if out, err := h.Run(ctx, cmd...); err != nil {
+				t.Fatalf("%v %s", err, out)
+			}
+		}
+		for _, k := range []string{"net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.eth0.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2", "net.ipv4.conf.eth0.arp_announce=2"} {
+			kv := strings.SplitN(k, "=", 2)
+			if err := h.Sysctl(kv[0], kv[1]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	tp.serve(t, tp.rs1, "198.18.1.100:8080", "rs1")
+	tp.serve(t, tp.rs2, "198.18.1.100:8080", "rs2")
+	y := `virtual_servers:
+  - name: dr
+    address: 198.18.1.100:8080
+    scheduler: rr
+    forwarding: dr
+    real_servers: [{address: 198.18.2.21:8080}, {address: 198.18.2.22:8080}]
+`
+	var b *ipvs.Balancer
+	tp.lb.Do(func() error { b = newBalancer(t, parse(t, y), openKernel(t), nil); return nil })
+	reconcile(t, b)
+	if got := tp.hit(t, "198.18.1.100:8080", 6); got["rs1"] != 3 || got["rs2"] != 3 {
+		t.Errorf("DR rr over 6 connections: %v, want 3/3", got)
+	}
+	contains(t, "ipvsadm -Ln", ipvsadm(t, tp.lb, "-Ln"), "Route")
+}
+
+// echoServer answers lines with themselves: a long-lived connection.
+func echoServer(t *testing.T, h *netns.Host, addr string) {
+	t.Helper()
+	var ln net.Listener
+	if err := h.Do(func() (err error) { ln, err = net.Listen("tcp", addr); return err }); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); io.Copy(c, c) }()
+		}
+	}()
+}
+
+func dialEcho(t *testing.T, h *netns.Host, addr string) (net.Conn, func(i int) error) {
+	t.Helper()
+	var c net.Conn
+	if err := h.Do(func() (err error) { c, err = net.DialTimeout("tcp", addr, 2*time.Second); return err }); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	r := bufio.NewReader(c)
+	return c, func(i int) error {
+		c.SetDeadline(time.Now().Add(3 * time.Second))
+		msg := fmt.Sprintf("line %d\n", i)
+		if _, err := io.WriteString(c, msg); err != nil {
+			return err
+		}
+		got, err := r.ReadString('\n')
+		if err == nil && got != msg {
+			err = fmt.Errorf("echo %q", got)
+		}
+		return err
+	}
+}
+
+// TestRestartLeavesTable: a second balancer (vrrpd restarted) over the same
+// kernel table changes nothing, and an established connection lives on.
+func TestRestartLeavesTable(t *testing.T) {
+	needVM(t)
+	tp := newTopo(t)
+	echoServer(t, tp.rs1, "198.18.2.21:7000")
+	echoServer(t, tp.rs2, "198.18.2.22:7000")
+	y := `virtual_servers:
+  - name: chat
+    address: 198.18.1.100:7000
+    scheduler: wlc
+    real_servers: [{address: 198.18.2.21:7000}, {address: 198.18.2.22:7000}]
+`
+	var c1, c2 *counting
+	var b1 *ipvs.Balancer
+	tp.lb.Do(func() error { c1 = openKernel(t); b1 = newBalancer(t, parse(t, y), c1, nil); return nil })
+	reconcile(t, b1)
+	_, echo := dialEcho(t, tp.client, "198.18.1.100:7000")
+	if err := echo(1); err != nil {
+		t.Fatalf("echo before restart: %v", err)
+	}
+	before := ipvsadm(t, tp.lb, "-Ln")
+	// "Restart": the old balancer is dropped without any cleanup, a new
+	// one with a new netlink socket takes over.
+	var b2 *ipvs.Balancer
+	tp.lb.Do(func() error { c2 = openKernel(t); b2 = newBalancer(t, parse(t, y), c2, nil); return nil })
+	reconcile(t, b2)
+	reconcile(t, b2)
+	if n := c2.changes.Load(); n != 0 {
+		t.Errorf("restarted balancer made %d changes to the kernel table", n)
+	}
+	after := ipvsadm(t, tp.lb, "-Ln")
+	if before != after {
+		t.Errorf("table changed across the restart:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	if err := echo(2); err != nil {
+		t.Errorf("established connection broken by the restart: %v", err)
+	}
+	t.Logf("table across the restart:\n%s", after)
+}
+
+// TestSyncDaemon: the sync daemon follows the VRRP role, and a backup
+// director learns the master's connections (so they survive a failover).
+func TestSyncDaemon(t *testing.T) {
+	needVM(t)
+	tp := newTopo(t)
+	lb2 := tp.lab.MustHost("lb2")
+	sw := tp.lab.MustSwitch("sw2")
+	// A second segment just for the sync traffic between the directors.
+	tp.lab.MustLink(tp.lb, sw, "sync0", netip.MustParsePrefix("198.18.3.11/24"))
+	tp.lab.MustLink(lb2, sw, "sync0", netip.MustParsePrefix("198.18.3.12/24"))
+	echoServer(t, tp.rs1, "198.18.2.21:7000")
+	y := `virtual_servers:
+  - name: chat
+    address: 198.18.1.100:7000
+    scheduler: rr
+    real_servers: [{address: 198.18.2.21:7000}]
+lvs_sync: {instance: vi1, interface: sync0}
+`
+	var b1, b2 *ipvs.Balancer
+	var s1, s2 *syncd.Client
+	for _, x := range []struct {
+		h *netns.Host
+		b **ipvs.Balancer
+		s **syncd.Client
+	}{{tp.lb, &b1, &s1}, {lb2, &b2, &s2}} {
+		x.h.Do(func() error {
+			sc, err := syncd.Dial()
+			if err != nil {
+				t.Fatalf("syncd: %v", err)
+			}
+			*x.s = sc
+			*x.b = newBalancer(t, parse(t, y), openKernel(t), sc)
+			return nil
+		})
+	}
+	reconcile(t, b1)
+	reconcile(t, b2)
+	contains(t, "lb2 daemon", ipvsadm(t, lb2, "-L", "--daemon"), "backup sync daemon (mcast=sync0, syncid=51")
+	b1.VRRPStateChanged("vi1", true)
+	reconcile(t, b1)
+	d, err := s1.Daemons()
+	if err != nil || len(d) != 1 || d[0].Role != syncd.Master || d[0].Interface != "sync0" || d[0].SyncID != 51 {
+		t.Fatalf("lb daemons = %+v, %v; want one master on sync0 with id 51", d, err)
+	}
+	t.Logf("lb: %s", ipvsadm(t, tp.lb, "-L", "--daemon"))
+
+	_, echo := dialEcho(t, tp.client, "198.18.1.100:7000")
+	for i := range 5 {
+		if err := echo(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The backup director learns the connection from the master's sync
+	// messages (sent after sync_threshold packets, or on state change).
+	deadline := time.Now().Add(15 * time.Second)
+	for i := 5; ; i++ {
+		conns := ipvsadm(t, lb2, "-Lnc")
+		if strings.Contains(conns, "198.18.1.10:") && strings.Contains(conns, "198.18.2.21:7000") {
+			t.Logf("lb2 learned the connection:\n%s", conns)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the backup never learned the connection:\n%s\nmaster:\n%s", conns, ipvsadm(t, tp.lb, "-Lnc"))
+		}
+		echo(i)
+		time.Sleep(200 * time.Millisecond)
+	}
+	// Role back to backup, then no daemon at all.
+	b1.VRRPStateChanged("vi1", false)
+	reconcile(t, b1)
+	if d, _ := s1.Daemons(); len(d) != 1 || d[0].Role != syncd.Backup {
+		t.Errorf("after leaving MASTER: %+v, want one backup daemon", d)
+	}
+	if err := s1.Ensure(nil); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := s1.Daemons(); len(d) != 0 {
+		t.Errorf("after stop: %+v", d)
+	}
+}

@@ -1,0 +1,209 @@
+package ipvsvm
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// initScript is the guest's /init: mount the pseudo file systems, load the
+// IPVS modules, run the guest tests, print one result line, power off.
+const initScript = `#!/bin/busybox sh
+/bin/busybox mkdir -p /proc /sys /dev /run /tmp /var
+/bin/busybox mount -t devtmpfs dev /dev 2>/dev/null
+exec </dev/console >/dev/console 2>&1
+/bin/busybox --install -s
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t tmpfs run /run
+mount -t tmpfs tmp /tmp
+ln -s /run /var/run
+echo "VMINIT: kernel $(uname -r), /init at $(cut -d' ' -f1 /proc/uptime)s"
+for m in %s; do modprobe "$m" || echo "VMINIT: modprobe $m FAILED"; done
+/usr/sbin/ip link set lo up
+T1=$(cut -d' ' -f1 /proc/uptime)
+IPVS_VM=1 /guest.test -test.v -test.count=1 -test.timeout=240s %s
+RC=$?
+T2=$(cut -d' ' -f1 /proc/uptime)
+echo "VMINIT: ipvsadm -Ln at the end:"
+ipvsadm -Ln
+if [ "$RC" = 0 ]; then R=PASS; else R=FAIL; fi
+echo "IPVSVM-RESULT: $R rc=$RC kernel=$(uname -r) tests=${T1}s..${T2}s"
+sync
+poweroff -f
+`
+
+// TestIPVSInQEMU boots Debian's kernel and runs test/ipvsvm/guest in it.
+func TestIPVSInQEMU(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the QEMU run takes about a minute")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("ipvsvm: skipped: needs root to install QEMU and unpack the kernel package (run as root)")
+	}
+	start := time.Now()
+	if err := ensureTools(t); err != nil {
+		t.Skipf("ipvsvm: skipped: cannot install the VM tools: %v", err)
+	}
+	kt, err := fetchKernel(t.Logf)
+	if err != nil {
+		t.Skipf("ipvsvm: skipped: cannot get the kernel package linux-image-amd64: %v", err)
+	}
+	work := t.TempDir()
+	guest := filepath.Join(work, "guest.test")
+	build := exec.Command("go", "test", "-c", "-ldflags=-s -w", "-o", guest, "./guest")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build guest tests: %v\n%s", err, out)
+	}
+	initrd := filepath.Join(work, "initrd.gz")
+	if err := buildInitramfs(kt, guest, initrd, os.Getenv("IPVSVM_RUN")); err != nil {
+		t.Fatalf("initramfs: %v", err)
+	}
+	t.Logf("kernel %s, initramfs ready after %v", kt.version, time.Since(start).Round(100*time.Millisecond))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	// No network device (-nic none): every packet of the tests stays in the VM.
+	qemu := exec.CommandContext(ctx, "qemu-system-x86_64", "-m", "384", "-nographic", "-no-reboot", "-nic", "none",
+		"-kernel", kt.vmlinux, "-initrd", initrd, "-append", "console=ttyS0 panic=-1 quiet")
+	qemu.Stdin = nil
+	var console bytes.Buffer
+	qemu.Stdout, qemu.Stderr = &console, &console
+	boot := time.Now()
+	err = qemu.Run()
+	out := cleanConsole(console.String())
+	t.Logf("guest console (boot + tests took %v):\n%s", time.Since(boot).Round(100*time.Millisecond), out)
+	if err != nil {
+		t.Fatalf("qemu: %v", err)
+	}
+	// QEMU exits 0 after poweroff whatever the tests did: only the
+	// guest's result line decides.
+	if !strings.Contains(out, "IPVSVM-RESULT: PASS") {
+		t.Fatalf("the guest tests did not pass (see the console above)")
+	}
+	t.Logf("total %v", time.Since(start).Round(100*time.Millisecond))
+}
+
+var ansi = regexp.MustCompile(`\x1b\[[0-9;?]*[a-zA-Z]|\x1bc|\r`)
+
+func cleanConsole(s string) string {
+	var b strings.Builder
+	sc := bufio.NewScanner(strings.NewReader(ansi.ReplaceAllString(s, "")))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if strings.TrimSpace(sc.Text()) != "" {
+			b.WriteString(sc.Text() + "\n")
+		}
+	}
+	return b.String()
+}
+
+// ensureTools installs what the runner needs when it is missing.
+func ensureTools(t *testing.T) error {
+	need := map[string]string{
+		"qemu-system-x86_64": "qemu-system-x86", "busybox": "busybox-static", "ipvsadm": "ipvsadm",
+		"depmod": "kmod", "modprobe": "kmod", "xz": "xz-utils", "dpkg-deb": "dpkg", "apt-get": "apt",
+	}
+	var pkgs []string
+	for tool, pkg := range need {
+		if _, err := exec.LookPath(tool); err != nil {
+			pkgs = append(pkgs, pkg)
+		}
+	}
+	if len(pkgs) == 0 {
+		return nil
+	}
+	t.Logf("installing %v", pkgs)
+	exec.Command("apt-get", "update", "-qq").Run()
+	cmd := exec.Command("apt-get", append([]string{"install", "-y", "-qq", "--no-install-recommends"}, pkgs...)...)
+	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("apt-get install %v: %w: %s", pkgs, err, out)
+	}
+	return nil
+}
+
+// buildInitramfs writes the gzipped cpio: busybox, iproute2's ip and
+// ipvsadm with their libraries, the modules, /init and the guest tests.
+func buildInitramfs(kt *kernelTree, guest, out, run string) error {
+	f, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	zw, _ := gzip.NewWriterLevel(f, gzip.BestSpeed)
+	c := newCPIO(zw)
+	for _, d := range []string{"/proc", "/sys", "/run", "/tmp", "/etc", "/var"} {
+		c.Dir(d)
+	}
+	c.CharDev("/dev/console", 5, 1)
+	c.CharDev("/dev/null", 1, 3)
+	bb, err := exec.LookPath("busybox")
+	if err != nil {
+		return err
+	}
+	c.CopyFile("/bin/busybox", bb)
+	libs := map[string]string{}
+	for _, tool := range []string{"ip", "ipvsadm"} {
+		p, err := exec.LookPath(tool)
+		if err != nil {
+			return err
+		}
+		c.CopyFile("/usr/sbin/"+tool, p)
+		ldd, err := exec.Command("ldd", p).Output()
+		if err != nil {
+			return fmt.Errorf("ldd %s: %w", p, err)
+		}
+		for _, l := range strings.Split(string(ldd), "\n") {
+			f := strings.Fields(l)
+			switch {
+			case len(f) >= 3 && f[1] == "=>" && strings.HasPrefix(f[2], "/"):
+				libs[f[2]] = f[2]
+			case len(f) >= 1 && strings.HasPrefix(f[0], "/"):
+				libs[f[0]] = f[0]
+			}
+		}
+	}
+	for _, l := range sortedKeys(libs) {
+		c.CopyFile(l, l)
+	}
+	mods, err := kt.modules()
+	if err != nil {
+		return err
+	}
+	mdir := filepath.Join(kt.root, "lib/modules", kt.version)
+	for _, m := range mods {
+		c.CopyFile(strings.TrimPrefix(m, kt.root), m)
+	}
+	// modules.dep and friends for busybox modprobe: the full tree's index
+	// lists modules the initramfs lacks, which is harmless.
+	for _, n := range []string{"modules.dep", "modules.alias", "modules.symbols", "modules.builtin", "modules.order", "modules.softdep"} {
+		if _, err := os.Stat(filepath.Join(mdir, n)); err == nil {
+			c.CopyFile(filepath.Join("/lib/modules", kt.version, n), filepath.Join(mdir, n))
+		}
+	}
+	runArg := ""
+	if run != "" {
+		runArg = "-test.run='" + run + "'"
+	}
+	c.File("/init", []byte(fmt.Sprintf(initScript, strings.Join(guestModules, " "), runArg)), 0o755)
+	c.CopyFile("/guest.test", guest)
+	if err := c.Close(); err != nil {
+		return err
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	return f.Close()
+}
