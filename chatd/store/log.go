@@ -16,20 +16,6 @@ const eventCols = `seq, msgid, t, node, kind, target, hkey, sender, account, bod
 // maxLimit caps History, Tail and Targets result sizes whatever the caller asks.
 const maxLimit = 10000
 
-func (s *sqlStore) Append(ctx context.Context, ev *Event) error {
-	if err := prepareEvent(ev); err != nil {
-		return fmt.Errorf("append: %w", err)
-	}
-	if err := s.inTx(ctx, func(tx *sql.Tx) error { return s.appendTx(ctx, tx, []*Event{ev}) }); err != nil {
-		ev.Seq = 0
-		if s.d.isDuplicate(err) {
-			return fmt.Errorf("append %s: msgid %q: %w", ev.Kind, ev.MsgID, ErrExists)
-		}
-		return fmt.Errorf("append %s: %w", ev.Kind, err)
-	}
-	return nil
-}
-
 // prepareEvent validates ev and fills in its defaults.
 func prepareEvent(ev *Event) error {
 	if ev.MsgID == "" || ev.Kind == "" || ev.Node == "" {
@@ -48,13 +34,15 @@ func prepareEvent(ev *Event) error {
 // need a log position runs before the counter row is locked, so the lock (which serializes every
 // appender of every node) is held for one INSERT and the commit only.
 func (s *sqlStore) appendTx(ctx context.Context, tx *sql.Tx, evs []*Event) error {
+	var dm []any
 	for _, ev := range evs {
-		a, b, ok := strings.Cut(ev.HistoryKey, dmSep)
-		if !ok {
-			continue
+		if a, b, ok := strings.Cut(ev.HistoryKey, dmSep); ok {
+			dm = append(dm, a, ev.HistoryKey, b, ev.HistoryKey)
 		}
-		if _, err := tx.ExecContext(ctx, s.d.expand(`{{insert_ignore}} INTO dm_index (nick, hkey) VALUES (?, ?), (?, ?)`),
-			a, ev.HistoryKey, b, ev.HistoryKey); err != nil {
+	}
+	if len(dm) > 0 {
+		q := `{{insert_ignore}} INTO dm_index (nick, hkey) VALUES (?, ?)` + strings.Repeat(", (?, ?)", len(dm)/2-1)
+		if _, err := tx.ExecContext(ctx, s.d.expand(q), dm...); err != nil {
 			return fmt.Errorf("index conversation: %w", err)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -16,6 +17,14 @@ type sqlStore struct {
 	w, r *sql.DB
 	now  func() time.Time // wall clock for hole ageing only (liveness uses the database's clock)
 
+	// Group commit of appends (append.go).
+	appendCh       chan *appendReq
+	quit           chan struct{}
+	committersDone sync.WaitGroup
+	closeOnce      sync.Once
+	batches        atomic.Int64 // transactions committed by the committers (for benchmarks)
+	batched        atomic.Int64 // events in them
+
 	holeMu sync.Mutex
 	holes  map[int64]time.Time // first time Tail saw a missing Seq right after its cursor
 }
@@ -25,6 +34,7 @@ const holeTimeout = 10 * time.Second
 
 func newSQLStore(ctx context.Context, d *dialect, w, r *sql.DB) (*sqlStore, error) {
 	s := &sqlStore{d: d, w: w, r: r, now: time.Now, holes: map[int64]time.Time{}}
+	s.startCommitter()
 	if err := w.PingContext(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open %s: %w", d.name, err)
@@ -37,6 +47,7 @@ func newSQLStore(ctx context.Context, d *dialect, w, r *sql.DB) (*sqlStore, erro
 }
 
 func (s *sqlStore) Close() error {
+	s.stopCommitter()
 	err := s.w.Close()
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())

@@ -1,0 +1,101 @@
+package store
+
+import (
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Commit-rate benchmarks: each iteration is one Append (one committed transaction). Run with
+//
+//	go test -run '^$' -bench Append ./chatd/store/
+//
+// msgs/s is b.N over the wall time; "parallelN" runs N appenders on one handle, "3nodes" spreads
+// 16*GOMAXPROCS appenders over three handles as three chatd nodes would; msgs/tx is the mean group-commit
+// batch.
+
+func BenchmarkAppendMariaDB(b *testing.B) {
+	if mdb == nil {
+		b.Skip(mdbSkip)
+	}
+	benchAppend(b, func(b *testing.B) string { return "mysql://" + mdb.DSN(mdb.NewDatabase(b)) })
+}
+
+func BenchmarkAppendSQLite(b *testing.B) {
+	benchAppend(b, func(b *testing.B) string { return "sqlite:" + filepath.Join(b.TempDir(), "bench.db") })
+}
+
+var benchSeq atomic.Int64
+
+func benchEvent(node string) *Event {
+	n := benchSeq.Add(1)
+	return &Event{MsgID: fmt.Sprintf("b%d", n), Time: time.Now(), Node: node, Kind: KindPrivmsg,
+		Sender: "bench!b@198.18.0.1", Target: fmt.Sprintf("#bench%d", n%8),
+		Text: "the quick brown fox jumps over the lazy dog, a typical short chat line"}
+}
+
+// report adds msgs/s and the mean number of events per committed transaction.
+func report(b *testing.B, hs ...*sqlStore) {
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+	var tx, evs int64
+	for _, h := range hs {
+		tx += h.batches.Load()
+		evs += h.batched.Load()
+	}
+	if tx > 0 {
+		b.ReportMetric(float64(evs)/float64(tx), "msgs/tx")
+	}
+}
+
+func benchAppend(b *testing.B, newDSN func(b *testing.B) string) {
+	b.Run("sequential", func(b *testing.B) {
+		s := open(b, newDSN(b))
+		ctx := testCtx(b)
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if err := s.Append(ctx, benchEvent("n0")); err != nil {
+				b.Fatal(err)
+			}
+		}
+		report(b, s)
+	})
+	for _, par := range []int{4, 32} {
+		b.Run(fmt.Sprintf("parallel%d", par*runtime.GOMAXPROCS(0)), func(b *testing.B) {
+			s := open(b, newDSN(b))
+			ctx := testCtx(b)
+			b.SetParallelism(par)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := s.Append(ctx, benchEvent("n0")); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			report(b, s)
+		})
+	}
+	b.Run("3nodes", func(b *testing.B) {
+		dsn := newDSN(b)
+		hs := []*sqlStore{open(b, dsn), open(b, dsn), open(b, dsn)}
+		ctx := testCtx(b)
+		var next atomic.Int64
+		b.SetParallelism(16)
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			n := int(next.Add(1)) % len(hs)
+			node := fmt.Sprint("n", n)
+			for pb.Next() {
+				if err := hs[n].Append(ctx, benchEvent(node)); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		report(b, hs...)
+	})
+}
