@@ -87,6 +87,18 @@ func (e *Exec) Probe(ctx context.Context) error {
 	}
 }
 
+// ExitCode returns the exit status carried by an [Exec] probe's error, for
+// callers that give codes a meaning (keepalived's misc_dynamic: 2-255 sets
+// the weight to code-2). It returns false when the script did not exit on
+// its own (killed, not started) or err is nil.
+func ExitCode(err error) (int, bool) {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() < 0 {
+		return 0, false
+	}
+	return ee.ExitCode(), true
+}
+
 // tailBuffer keeps the last limit bytes written to it. os/exec serializes
 // writes when Stdout and Stderr are the same writer, so it needs no lock.
 type tailBuffer struct {

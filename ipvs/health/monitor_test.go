@@ -283,6 +283,71 @@ func TestMonitorDefersOverlappingTick(t *testing.T) {
 	}
 }
 
+// TestMonitorConcurrencyLimit checks that no more than Concurrency probes
+// run at once, and that the ones waiting for a slot run when one frees.
+func TestMonitorConcurrencyLimit(t *testing.T) {
+	h := newHarness(t, health.MonitorConfig{Concurrency: 2})
+	var (
+		mu            sync.Mutex
+		running, peak int
+	)
+	release := make(chan struct{})
+	entered := make(chan struct{}, 10)
+	prober := health.ProberFunc(func(ctx context.Context) error {
+		mu.Lock()
+		running++
+		peak = max(peak, running)
+		mu.Unlock()
+		entered <- struct{}{}
+		<-release
+		mu.Lock()
+		running--
+		mu.Unlock()
+		return nil
+	})
+	for i := range 5 {
+		h.add(health.Target{ID: fmt.Sprintf("rs%d", i), Prober: prober, Interval: time.Hour, Initial: health.Up})
+	}
+	h.run()
+	<-entered
+	<-entered
+	waitFor(t, "five probes started or queued", func() bool { return h.m.Stats().InFlight == 5 })
+	mu.Lock()
+	if running != 2 {
+		t.Errorf("%d probes running with a limit of 2", running)
+	}
+	mu.Unlock()
+	for range 5 {
+		release <- struct{}{}
+	}
+	waitFor(t, "all five checks", func() bool { return h.m.Stats().Checks == 5 })
+	mu.Lock()
+	defer mu.Unlock()
+	if peak != 2 {
+		t.Errorf("peak concurrency %d, want 2", peak)
+	}
+}
+
+// TestMonitorTimeoutFails checks that a probe that outlives its timeout is
+// cut off and counted as a timeout failure (timeouts run on the real clock).
+func TestMonitorTimeoutFails(t *testing.T) {
+	h := newHarness(t, health.MonitorConfig{})
+	hang := health.ProberFunc(func(ctx context.Context) error {
+		<-ctx.Done()
+		return fmt.Errorf("hang: %w", ctx.Err())
+	})
+	h.add(health.Target{ID: "blackhole", Prober: hang, Interval: time.Hour, Timeout: 50 * time.Millisecond, Initial: health.Up})
+	h.run()
+	h.settle("blackhole", 1)
+	want := []health.Update{{ID: "blackhole", State: health.Down, Kind: health.KindTimeout, At: t0}}
+	if diff := cmp.Diff(want, h.got(), cmpopts.IgnoreFields(health.Update{}, "Reason")); diff != "" {
+		t.Errorf("updates (-want +got):\n%s", diff)
+	}
+	if st := h.status("blackhole"); st.LastKind != health.KindTimeout || st.LastDuration < 50*time.Millisecond {
+		t.Errorf("status %+v; want a timeout that lasted at least the timeout", st)
+	}
+}
+
 func TestMonitorRemoveCancelsProbe(t *testing.T) {
 	h := newHarness(t, health.MonitorConfig{})
 	p := newScripted()

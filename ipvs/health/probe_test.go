@@ -13,12 +13,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -85,6 +85,21 @@ func TestTCPProbe(t *testing.T) {
 		defer cancel()
 		err := (&TCP{Addr: ln.Addr().String()}).Probe(ctx)
 		wantKind(t, err, KindTimeout)
+	})
+	t.Run("IPv6", func(t *testing.T) {
+		ln6, err := net.Listen("tcp", "[::1]:0")
+		if err != nil {
+			t.Skipf("no IPv6 loopback: %v", err)
+		}
+		defer ln6.Close()
+		go func() {
+			if c, err := ln6.Accept(); err == nil {
+				c.Close()
+			}
+		}()
+		if err := (&TCP{Addr: ln6.Addr().String()}).Probe(probeCtx(t)); err != nil {
+			t.Fatalf("probe of [::1]: %v", err)
+		}
 	})
 	t.Run("bound source address", func(t *testing.T) {
 		ln2, err := net.Listen("tcp", "127.0.0.1:0")
@@ -323,12 +338,28 @@ func TestExecProbe(t *testing.T) {
 	t.Run("non-zero exit is down, with code and output", func(t *testing.T) {
 		err := (&Exec{Argv: []string{"/bin/sh", "-c", "echo starting; echo backend 3 is gone >&2; exit 3"}}).Probe(probeCtx(t))
 		wantKind(t, err, KindExit)
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.ExitCode() != 3 {
-			t.Errorf("error %v does not carry exit code 3", err)
+		if code, ok := ExitCode(err); !ok || code != 3 {
+			t.Errorf("ExitCode(%v) = %d, %v; want 3, true", err, code, ok)
 		}
 		if err == nil || !strings.Contains(err.Error(), "backend 3 is gone") {
 			t.Errorf("error %v does not quote the script's last line", err)
+		}
+	})
+	t.Run("killed by a signal has no exit code", func(t *testing.T) {
+		err := (&Exec{Argv: []string{"/bin/sh", "-c", "kill -9 $$"}}).Probe(probeCtx(t))
+		wantKind(t, err, KindExit)
+		if code, ok := ExitCode(err); ok {
+			t.Errorf("ExitCode(%v) = %d, true; want false", err, code)
+		}
+	})
+	t.Run("runs as another user", func(t *testing.T) {
+		if os.Geteuid() != 0 {
+			t.Skip("switching user needs root")
+		}
+		p := &Exec{Argv: []string{"/bin/sh", "-c", `test "$(id -u)" = 65534`},
+			Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		if err := p.Probe(probeCtx(t)); err != nil {
+			t.Fatalf("script as uid 65534: %v", err)
 		}
 	})
 	t.Run("environment is passed", func(t *testing.T) {
