@@ -3,6 +3,7 @@ package vrrp
 import (
 	"net/netip"
 	"testing"
+	"time"
 )
 
 // TestRFC5798_7_1_ReceiveDrops checks that RxPolicy.Check refuses each bad
@@ -64,5 +65,78 @@ func TestDropReasonsComplete(t *testing.T) {
 	}
 	if len(DropReasons) != len(want) {
 		t.Errorf("DropReasons has %d entries, want %d", len(DropReasons), len(want))
+	}
+}
+
+// TestDroppedAdvertsChangeNoState feeds a Backup and a Master, through
+// RxPolicy.Check, adverts that would move them (priority 0 to the Backup,
+// priority 255 to the Master) but are each broken in one way. None may reach
+// the machine. The unbroken control packet does move them, so the test can
+// fail.
+func TestDroppedAdvertsChangeNoState(t *testing.T) {
+	peer := upper4
+	pol := RxPolicy{KnownVRID: func(v uint8) bool { return v == 51 }, Peers: []netip.Addr{peer}, Local: []netip.Addr{self4}}
+	build := func(prio uint8) []byte {
+		a := adv(prio, time.Second)
+		b, err := a.Marshal(peer, v4Dst, ChecksumPseudoHeader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	type pkt struct {
+		name string
+		b    []byte
+		src  netip.Addr
+		ttl  int
+	}
+	broken := func(prio uint8) []pkt {
+		good := build(prio)
+		mod := func(f func(b []byte)) []byte { b := append([]byte(nil), good...); f(b); return b }
+		wrongVRID := adv(prio, time.Second)
+		wrongVRID.VRID = 52
+		wv, _ := wrongVRID.Marshal(peer, v4Dst, ChecksumPseudoHeader)
+		return []pkt{
+			{"ttl", good, peer, 64},
+			{"checksum", mod(func(b []byte) { b[6] ^= 1 }), peer, 255},
+			{"version", mod(func(b []byte) { b[0] = 0x21 }), peer, 255},
+			{"type", mod(func(b []byte) { b[0] = 0x32 }), peer, 255},
+			{"vrid", wv, peer, 255},
+			{"short", good[:10], peer, 255},
+			{"unlisted source", good, netip.MustParseAddr("198.18.0.99"), 255},
+			{"own echo", good, self4, 255},
+		}
+	}
+	receive := func(m *Machine, now time.Time, p pkt) {
+		a, err := pol.Check(p.b, p.src, v4Dst, p.ttl)
+		if err != nil {
+			if dropReason(err) == "" {
+				t.Errorf("%s: error without reason: %v", p.name, err)
+			}
+			return
+		}
+		m.Step(now, AdvertReceived{Advert: a, Src: p.src})
+	}
+
+	backup := newM(t, nil)
+	backup.Step(at(0), Startup{})
+	mst := master(t, nil)
+	for _, tc := range []struct {
+		m    *Machine
+		prio uint8
+	}{{backup, 0}, {mst, 255}} {
+		state, dl := tc.m.State(), tc.m.Deadline()
+		now := dl.Add(-time.Millisecond)
+		for _, p := range broken(tc.prio) {
+			receive(tc.m, now, p)
+			if tc.m.State() != state || tc.m.Deadline() != dl {
+				t.Errorf("%v: dropped %q packet changed state %v -> %v, deadline %v -> %v",
+					state, p.name, state, tc.m.State(), dl.Sub(t0), tc.m.Deadline().Sub(t0))
+			}
+		}
+		receive(tc.m, now, pkt{"control", build(tc.prio), peer, 255})
+		if tc.m.State() == state && tc.m.Deadline() == dl {
+			t.Errorf("%v: the control advert changed nothing; the test cannot fail", state)
+		}
 	}
 }
