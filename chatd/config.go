@@ -61,8 +61,8 @@ type Limits struct {
 	// FloodRate < 0 disables flood control.
 	FloodBurst int     `yaml:"flood_burst"` // default 20
 	FloodRate  float64 `yaml:"flood_rate"`  // default 5
-	// MaxFloodDelay is how far behind the token bucket a client may fall
-	// (its commands are delayed meanwhile) before it is disconnected.
+	// MaxFloodDelay is how long a client may keep sending faster than
+	// FloodRate (its lines are delayed meanwhile) before it is disconnected.
 	MaxFloodDelay time.Duration `yaml:"max_flood_delay"` // default 10s
 	// PasswordChecks bounds concurrent argon2id verifications (64 MiB each).
 	PasswordChecks int `yaml:"password_checks"` // default 2

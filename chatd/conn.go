@@ -35,6 +35,7 @@ type Client struct {
 	sasl        saslState
 	pingSent    bool
 	bucket      tokenBucket
+	floodSince  time.Time // start of the current run of throttled lines
 	quitReason  string
 	quitMetric  string
 	connectedAt time.Time
@@ -204,13 +205,9 @@ func (c *Client) serve() {
 			return
 		}
 		c.pingSent = false
-		if d := c.bucket.take(time.Now()); d > 0 {
-			if d > s.cfg.Limits.MaxFloodDelay {
-				c.close("Excess Flood", discFlood)
-				return
-			}
-			// Fake lag: stop reading for a while; TCP pushes back on the flooder.
-			time.Sleep(d)
+		if now := time.Now(); c.throttle(now) {
+			c.close("Excess Flood", discFlood)
+			return
 		}
 		msg, err := irc.Parse(string(line))
 		if err != nil {
@@ -262,6 +259,24 @@ func (c *Client) cleanup() {
 		c.s.dropLocal(u)
 	}
 	c.s.forget(c)
+}
+
+// throttle applies flood control to one line: a client over its rate is
+// slowed down (fake lag: we stop reading, TCP pushes back), and one that
+// keeps flooding for longer than MaxFloodDelay is to be disconnected.
+func (c *Client) throttle(now time.Time) bool {
+	d := c.bucket.take(now)
+	if d <= 0 {
+		c.floodSince = time.Time{}
+		return false
+	}
+	if c.floodSince.IsZero() {
+		c.floodSince = now
+	} else if now.Sub(c.floodSince) > c.s.cfg.Limits.MaxFloodDelay {
+		return true
+	}
+	time.Sleep(d)
+	return false
 }
 
 // tokenBucket is the flood limiter: burst lines at once, then rate per

@@ -93,8 +93,10 @@ func dial(t testing.TB, addr net.Addr, name string) *tclient {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return &tclient{t: t, name: name, conn: conn, r: bufio.NewReaderSize(conn, 16<<10)}
+	return &tclient{t: t, name: name, conn: conn, r: newTestReader(conn)}
 }
+
+func newTestReader(conn net.Conn) *bufio.Reader { return bufio.NewReaderSize(conn, 16<<10) }
 
 func (c *tclient) send(format string, a ...any) {
 	c.t.Helper()

@@ -210,6 +210,12 @@ func (s *Server) Run(ctx context.Context) error {
 		_ = ln.Close()
 	}
 	s.disconnectAll("Server shutting down", discShutdown)
+	if s.httpSrv != nil {
+		_ = s.httpSrv.Close()
+	}
+	if s.nudgeConn != nil {
+		_ = s.nudgeConn.Close()
+	}
 	s.wg.Wait()
 	return nil
 }
@@ -341,6 +347,18 @@ func (s *Server) acceptLoop(ctx context.Context, ln net.Listener) {
 		}
 		go c.serve()
 	}
+}
+
+// ServeConn serves an already accepted connection (tests, socket
+// activation) under the same limits as the listeners.
+func (s *Server) ServeConn(conn net.Conn) {
+	c := s.newClient(conn)
+	if reason := s.admit(c); reason != "" {
+		s.m.disconnects.WithLabelValues(reason).Inc()
+		_ = conn.Close()
+		return
+	}
+	go c.serve()
 }
 
 // admit applies the connection limits and records the client.

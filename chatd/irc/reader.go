@@ -58,8 +58,13 @@ func (lr *LineReader) ReadLine() ([]byte, error) {
 			}
 			return line, nil
 		}
-		if lr.err != nil {
-			return nil, lr.err
+		if err := lr.err; err != nil {
+			// A deadline is not the end of the stream: the caller may PING
+			// and read again.
+			if t, ok := err.(interface{ Timeout() bool }); ok && t.Timeout() {
+				lr.err = nil
+			}
+			return nil, err
 		}
 		if lr.end-lr.start >= lr.max {
 			// No terminator within the limit: drop what we have and skip to

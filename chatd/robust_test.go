@@ -1,0 +1,165 @@
+package chatd
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSlowClientDoesNotBlockFanout connects a member over net.Pipe, which
+// has no buffering, and never reads from it after registration: its send
+// queue overflows, it is disconnected with a counted reason, and the other
+// member keeps receiving.
+func TestSlowClientDoesNotBlockFanout(t *testing.T) {
+	cfg := testConfig("")
+	cfg.Limits.SendQBytes = 8192
+	n := startNode(t, cfg, nil)
+	srvEnd, cliEnd := net.Pipe()
+	t.Cleanup(func() { cliEnd.Close() })
+	n.ServeConn(srvEnd)
+	slow := &tclient{t: t, name: "slow", conn: cliEnd}
+	slow.r = newTestReader(cliEnd)
+	slow.register("slow")
+	slow.join("#fan")
+	a := dial(t, n.Addr(), "a")
+	a.register("fast", "echo-message")
+	a.join("#fan")
+	b := dial(t, n.Addr(), "b")
+	b.register("reader")
+	b.join("#fan")
+	text := strings.Repeat("z", 300)
+	for i := range 100 {
+		a.send("PRIVMSG #fan :%d %s", i, text)
+		a.expectCmd("PRIVMSG", "#fan", fmt.Sprintf("%d %s", i, text))
+		b.expectCmd("PRIVMSG", "#fan", fmt.Sprintf("%d %s", i, text))
+	}
+	b.expectCmd("QUIT", "SendQ exceeded")
+	if v := counterValue(t, n.m.disconnects.WithLabelValues(discSendQ)); v != 1 {
+		t.Errorf("disconnects{sendq_exceeded} = %v, want 1", v)
+	}
+}
+
+func TestFloodDisconnect(t *testing.T) {
+	cfg := testConfig("")
+	cfg.Limits.FloodBurst, cfg.Limits.FloodRate, cfg.Limits.MaxFloodDelay = 2, 50, 200*time.Millisecond
+	n := startNode(t, cfg, nil)
+	c := dial(t, n.Addr(), "f")
+	c.register("flooder")
+	var b strings.Builder
+	for i := range 200 {
+		fmt.Fprintf(&b, "PING %d\r\n", i)
+	}
+	c.sendRaw([]byte(b.String()))
+	if got := c.expectClosed(); !strings.Contains(got, "Excess Flood") {
+		t.Errorf("ERROR = %q, want Excess Flood", got)
+	}
+	if v := counterValue(t, n.m.disconnects.WithLabelValues(discFlood)); v != 1 {
+		t.Errorf("disconnects{excess_flood} = %v", v)
+	}
+}
+
+func TestTimeouts(t *testing.T) {
+	cfg := testConfig("")
+	cfg.Timers.RegistrationTimeout = 200 * time.Millisecond
+	cfg.Timers.PingInterval = 200 * time.Millisecond
+	cfg.Timers.PingTimeout = 200 * time.Millisecond
+	n := startNode(t, cfg, nil)
+
+	idle := dial(t, n.Addr(), "idle")
+	if got := idle.expectClosed(); !strings.Contains(got, "Registration timeout") {
+		t.Errorf("unregistered: ERROR = %q", got)
+	}
+	// A registered client that answers PINGs stays; one that does not is dropped.
+	mute := dial(t, n.Addr(), "mute")
+	mute.register("mute")
+	mute.expectCmd("PING")
+	if got := mute.expectClosed(); !strings.Contains(got, "Ping timeout") {
+		t.Errorf("half-open: ERROR = %q", got)
+	}
+	live := dial(t, n.Addr(), "live")
+	live.register("live")
+	for range 3 {
+		p := live.expectCmd("PING")
+		live.send("PONG :%s", p.Param(0))
+	}
+	live.send("PING still")
+	live.expectCmd("PONG", n.cfg.ServerName, "still")
+}
+
+func TestMaxClients(t *testing.T) {
+	cfg := testConfig("")
+	cfg.Limits.MaxClients = 1
+	n := startNode(t, cfg, nil)
+	a := dial(t, n.Addr(), "a")
+	a.register("first")
+	b := dial(t, n.Addr(), "b")
+	if got := b.expectClosed(); !strings.Contains(got, "too many") {
+		t.Errorf("ERROR = %q", got)
+	}
+}
+
+func httpGet(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestLameduck(t *testing.T) {
+	cfg := testConfig("")
+	cfg.HTTPListen = "127.0.0.1:0"
+	cfg.Timers.LameduckDrain = 300 * time.Millisecond
+	n := startNode(t, cfg, nil)
+	base := "http://" + n.HTTPAddr().String()
+	if code, _ := httpGet(t, base+"/readyz"); code != 200 {
+		t.Fatalf("/readyz = %d before shutdown", code)
+	}
+	if code, body := httpGet(t, base+"/metrics"); code != 200 || !strings.Contains(body, "chatd_connections") {
+		t.Fatalf("/metrics = %d", code)
+	}
+	a := dial(t, n.Addr(), "a")
+	a.register("stayer")
+	a.join("#ld")
+	done := make(chan error, 1)
+	go func() { done <- n.Shutdown(context.Background()) }()
+	a.expectCmd("NOTICE", "stayer")
+	if code, body := httpGet(t, base+"/readyz"); code != 503 || !strings.Contains(body, "lameduck") {
+		t.Errorf("/readyz during lameduck = %d %q", code, body)
+	}
+	if code, _ := httpGet(t, base+"/healthz"); code != 200 {
+		t.Errorf("/healthz during lameduck = %d, want 200 (alive, just not ready)", code)
+	}
+	if c, err := net.DialTimeout("tcp", n.Addr().String(), time.Second); err == nil {
+		c.Close()
+		t.Errorf("new connection accepted during lameduck")
+	}
+	if got := a.expectClosed(); !strings.Contains(got, "reconnect") {
+		t.Errorf("ERROR = %q, want a reconnect hint", got)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(testTimeout):
+		t.Fatal("Shutdown did not return")
+	}
+	select {
+	case err := <-n.errc:
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		n.errc <- nil // for the cleanup
+	case <-time.After(testTimeout):
+		t.Fatal("Run did not return after Shutdown")
+	}
+}
