@@ -101,10 +101,20 @@ func (s *sqlStore) RenameNick(ctx context.Context, sessionID, newNick string) er
 
 func (s *sqlStore) ReleaseSession(ctx context.Context, sessionID string) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		// Session row first, then memberships: the lock order of Join and ReapDead, so the three never
+		// deadlock each other.
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM sessions WHERE id = ?`+s.d.forUpdate, sessionID).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM members WHERE session_id = ?`, sessionID); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, sessionID)
+		_, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, sessionID)
 		return err
 	})
 	if err != nil {

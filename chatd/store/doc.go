@@ -1,0 +1,73 @@
+// Package store is the shared database of a chatd cluster: the message log (which is also the history
+// served by IRCv3 draft/chathistory, https://ircv3.net/specs/extensions/chathistory), accounts
+// (passwords hashed with argon2id, RFC 9106), persistent channel state and cluster presence (which
+// session of which node holds which nick, and who is in which channel). Names are compared casefolded
+// under CASEMAPPING=ascii (Fold).
+//
+// MySQL/MariaDB is the source of truth when several nodes share one database; embedded SQLite (pure Go,
+// modernc.org/sqlite) serves a single node. Both run the same queries and migrations; dialect.go holds
+// what differs.
+//
+// # The log: commit-ordered positions
+//
+// Every event gets a log position Seq from a one-row counter, bumped in the appending transaction:
+//
+//	UPDATE log_seq SET n = LAST_INSERT_ID(n + k) WHERE id = 1   -- row lock held until commit
+//	INSERT INTO events (seq, ...) VALUES (n-k+1, ...), ...      -- the k events of this batch
+//	COMMIT
+//
+// Why Tail can neither skip nor repeat (the AUTO_INCREMENT hazard: ids assigned at insert can commit out
+// of order, so a reader of "id > cursor" passes over a row that commits later):
+//
+//  1. Positions are dense. A transaction that rolls back also rolls back its counter bump, so the next
+//     one reuses the positions: no gaps are ever created.
+//  2. Positions are commit-ordered. The counter row's exclusive lock is held until commit, so the
+//     transaction that gets positions after n waits until the one holding n has committed. InnoDB
+//     makes a transaction visible to new reads before it releases its locks (trx_commit_in_memory in
+//     MariaDB's storage/innobase/trx/trx0trx.cc deregisters it from the active set "for consistent
+//     snapshot" and only then releases its locks; the redo log flush comes after both), and SQLite has
+//     a single writer (BEGIN IMMEDIATE), so whenever position m is visible every position below m is.
+//  3. So any read sees a prefix 1..h of the log. Tail reads "seq > cursor ORDER BY seq" in its own
+//     autocommit snapshot, returns the rows up to the first missing position and moves the cursor to
+//     the last row returned. By (3) the rows it returns are exactly cursor+1..h, and the next call
+//     starts at h+1: nothing is skipped, nothing returned twice.
+//
+// Tail checks density anyway and stops at a missing position. Such a hole cannot be produced by the
+// protocol; should one persist (a row deleted by hand), Tail steps over it after holeTimeout so a node
+// cannot stall forever.
+//
+// The counter serializes appends across all nodes, so the time it is held bounds the cluster's commit
+// rate. Two things keep that time short: statements that need no position run before the bump, and
+// Append group-commits: concurrent Appends of one Store are written by a committer in one transaction
+// (one bump, one multi-row INSERT, one commit and log flush), with two committers so a batch can take
+// the counter while the previous one waits for its flush (InnoDB releases row locks before the flush).
+// Benchmarks: BenchmarkAppendMariaDB, BenchmarkAppendSQLite. The alternative, gap-aware tailing of
+// AUTO_INCREMENT ids (a hole is waited for, then declared rolled back after a timeout), would let
+// appends run in parallel but makes delivery latency depend on that timeout whenever a transaction
+// really rolls back, and is correct only if no commit takes longer than the timeout; group commit
+// already gives the rate a node needs, so the simpler invariant was kept.
+//
+// Append returns only after the commit, so a node that delivers an event after Append (or only from
+// its own Tail) never shows a client anything that is not in history, and a client that reconnects to
+// another node after its node died recovers with CHATHISTORY AFTER its last msgid. Msgids are chosen by
+// the caller, globally unique (a unique index refuses a duplicate with ErrExists), so clients can drop
+// duplicates.
+//
+// History is keyed by conversation: Fold(channel), or DMKey(a, b) for a private conversation. A msgid
+// reference orders by Seq, a timestamp reference by the event's time (milliseconds).
+//
+// # Presence
+//
+// Nick uniqueness across nodes is the unique index on the casefolded nick of the sessions table. Each
+// node calls Heartbeat periodically (it must do so before claiming sessions: the sessions of a node
+// that never beat are never reaped); heartbeats carry the database's clock (NOW(6), julianday('now')),
+// so node clocks do not matter. ReapDead takes the sessions of nodes whose heartbeat is stale under a
+// locking read of the node rows, so two reapers never both report a session; the caller appends their
+// QUITs. A reaped node that beats again learns it with ErrReaped and must drop its clients.
+//
+// # Migrations
+//
+// Numbered versions (migrations.go), recorded in schema_migrations and applied on Open, serialized
+// between nodes by GET_LOCK on MySQL. Statements are idempotent because MySQL commits DDL implicitly;
+// on SQLite a version is one transaction. A database newer than the binary is refused.
+package store
