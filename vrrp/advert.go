@@ -233,3 +233,22 @@ func ValidAdvertInterval(d time.Duration) bool {
 	_, err := intervalToCentis(d)
 	return err == nil
 }
+
+// SameAddresses reports whether the advert lists exactly the addresses in
+// want, in any order. RFC 5798 §7.1 lets a receiver check this and log a
+// mismatch (a peer configured differently) without dropping the advert;
+// keepalived does the same.
+func (a *Advert) SameAddresses(want []netip.Addr) bool {
+	if len(a.Addresses) != len(want) {
+		return false
+	}
+	norm := func(ips []netip.Addr) []netip.Addr {
+		out := make([]netip.Addr, len(ips))
+		for i, ip := range ips {
+			out[i] = ip.Unmap().WithZone("")
+		}
+		slices.SortFunc(out, netip.Addr.Compare)
+		return out
+	}
+	return slices.Equal(norm(a.Addresses), norm(want))
+}

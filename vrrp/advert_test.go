@@ -295,3 +295,22 @@ func TestAppendMarshalReusesBuffer(t *testing.T) {
 		t.Errorf("AppendMarshal allocates %v times per call, want 0", allocs)
 	}
 }
+
+func TestSameAddresses(t *testing.T) {
+	a := Advert{Addresses: addrs("198.18.0.100", "198.18.0.101")}
+	for _, tc := range []struct {
+		want []netip.Addr
+		same bool
+	}{
+		{addrs("198.18.0.101", "198.18.0.100"), true},
+		{addrs("::ffff:198.18.0.100", "198.18.0.101"), true},
+		{addrs("198.18.0.100"), false},
+		{addrs("198.18.0.100", "198.18.0.102"), false},
+		{addrs("198.18.0.100", "198.18.0.100"), false},
+		{nil, false},
+	} {
+		if got := a.SameAddresses(tc.want); got != tc.same {
+			t.Errorf("SameAddresses(%v) = %v, want %v", tc.want, got, tc.same)
+		}
+	}
+}
