@@ -80,6 +80,13 @@ func (s *Server) join(c *Client, u *user, name, key string, r *response) {
 	}
 	ctx, cancel := s.storeCtx()
 	defer cancel()
+	if modes != "" {
+		// Our view may lag the log: ask the store whether another node's
+		// user is already in, so only a channel's real first member gets +o.
+		if ms, err := s.st.Members(ctx, name); err == nil && len(ms) > 0 {
+			modes = ""
+		}
+	}
 	if ch == nil {
 		err := s.st.SaveChannel(ctx, store.Channel{Name: name, Modes: defaultChannelModes, Created: time.Now().UTC().Truncate(time.Millisecond)})
 		if err != nil {

@@ -203,3 +203,5 @@ func (c *tclient) join(ch string) {
 }
 
 var allCaps = []string{"server-time", "message-tags", "batch", "echo-message", "labeled-response", "draft/chathistory"}
+
+func testContext() context.Context { return context.Background() }
