@@ -58,6 +58,11 @@ type InstanceDeps struct {
 	// RealtimePriority > 0 runs the loop on a locked OS thread with
 	// SCHED_RR at this priority (Linux).
 	RealtimePriority int
+	// OnRole, when set, is called on the loop with true just before the
+	// virtual addresses are added, and with false just after they are
+	// removed, so that a data plane that serves only on the Master (the
+	// balancer) is ready before the first packet and stops after the last.
+	OnRole func(master bool)
 }
 
 // InstanceEvent is one entry of the structured event stream.
@@ -391,6 +396,9 @@ func (in *Instance) sendAdvert(prio uint8) {
 // announcements (the first burst goes out at once).
 func (in *Instance) takeOver(now time.Time) {
 	in.releaseAt = time.Time{}
+	if in.deps.OnRole != nil {
+		in.deps.OnRole(true)
+	}
 	var errs []error
 	for _, p := range in.cfg.VIPs {
 		if err := in.deps.Addrs.AddAddr(in.cfg.Interface, p); err != nil {
@@ -433,6 +441,9 @@ func (in *Instance) releaseVIPs(now time.Time) {
 	in.releaseAt = time.Time{}
 	in.removeVIPs(now, false)
 	in.held = false
+	if in.deps.OnRole != nil {
+		in.deps.OnRole(false)
+	}
 	in.publish()
 }
 

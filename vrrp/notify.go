@@ -72,6 +72,16 @@ func NewNotifier(timeout time.Duration, log *slog.Logger) *Notifier {
 	}
 }
 
+// SetTimeout changes the bound on each command.
+func (n *Notifier) SetTimeout(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	n.mu.Lock()
+	n.timeout = d
+	n.mu.Unlock()
+}
+
 // SetInstance sets (or, with a zero spec, clears) an instance's hooks.
 func (n *Notifier) SetInstance(name string, s NotifySpec) {
 	n.mu.Lock()
@@ -165,7 +175,10 @@ func (n *Notifier) run(cmd []string, name, state, prio string) {
 		return
 	}
 	argv := append(append([]string(nil), cmd...), name, state, prio)
-	ctx, cancel := context.WithTimeout(context.Background(), n.timeout)
+	n.mu.Lock()
+	timeout := n.timeout
+	n.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	n.Runs.Add(1)
 	if err := n.exec(ctx, argv); err != nil {

@@ -1,0 +1,186 @@
+// Command vrrpd is a VRRPv3 router (RFC 5798, RFC 9568) with a built-in L4
+// balancer: a keepalived replacement with a strict YAML configuration, a
+// control socket (vrrpctl), Prometheus metrics and structured logs.
+//
+//	vrrpd -f /etc/vrrpd/vrrpd.yaml      run
+//	vrrpd -t -f /etc/vrrpd/vrrpd.yaml   check the configuration and exit
+//
+// Signals: SIGHUP reloads (a configuration that does not validate is
+// refused and the running one kept), SIGTERM and SIGINT stop gracefully
+// (priority 0 adverts, addresses removed once the backups took over).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/coreos/go-systemd/v22/daemon"
+	"github.com/hachat/hachat/internal/config"
+	"github.com/hachat/hachat/internal/control"
+	"github.com/hachat/hachat/vrrp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+const defaultConfig = "/etc/vrrpd/vrrpd.yaml"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, runOptions{}))
+}
+
+// runOptions lets tests replace the kernel and the balancer.
+type runOptions struct {
+	kernel      Kernel
+	newBalancer NewBalancerFunc
+	hup         <-chan os.Signal  // nil: SIGHUP
+	ready       func(sock string) // called once serving
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, o runOptions) int {
+	fs := flag.NewFlagSet("vrrpd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var path string
+	fs.StringVar(&path, "f", defaultConfig, "configuration `file`")
+	fs.StringVar(&path, "config", defaultConfig, "configuration `file` (same as -f)")
+	test := fs.Bool("t", false, "check the configuration and exit: 0 if valid, 1 with every error otherwise")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "vrrpd: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if *test {
+		fmt.Fprintf(stdout, "%s: configuration OK (%d instances, %d sync groups, %d virtual servers)\n",
+			path, len(cfg.Instances), len(cfg.SyncGroups), len(cfg.VirtualServers))
+		return 0
+	}
+	log := newLogger(stderr, *logFormat, cfg.Global.LogLevel)
+	if err := serve(ctx, path, cfg, log, o); err != nil {
+		log.Error("vrrpd failed", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(w io.Writer, format, level string) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func serve(ctx context.Context, path string, cfg *config.Config, log *slog.Logger, o runOptions) error {
+	k := o.kernel
+	if k == nil {
+		k = newLinuxKernel()
+	}
+	nb := o.newBalancer
+	if nb == nil {
+		nb = newIPVSBalancer
+	}
+	// Background goroutines outlive ctx (the signal) until the instances
+	// have handed over.
+	bg, cancelBG := context.WithCancel(context.Background())
+	defer cancelBG()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	node := NewNode(bg, k, log, nb)
+	node.onBalancer = func(b Balancer) {
+		for _, c := range b.Collectors() {
+			if err := reg.Register(c); err != nil {
+				log.Warn("register balancer metrics", "err", err)
+			}
+		}
+	}
+	reg.MustRegister(vrrp.NewCollector(node))
+
+	l, err := control.Listen(cfg.Global.ControlSocket)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(cfg.Global.ControlSocket)
+	if err := node.Apply(cfg); err != nil {
+		// Instances that could not start are reported; the others run.
+		log.Error("some instances did not start", "err", err)
+	}
+
+	d := &daemonState{node: node, path: path, cfg: cfg, log: log}
+	go control.Serve(bg, l, d)
+
+	var metricsSrv *http.Server
+	if cfg.Global.MetricsListen != "" {
+		ml, err := net.Listen("tcp", cfg.Global.MetricsListen)
+		if err != nil {
+			node.Shutdown()
+			return fmt.Errorf("metrics: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go metricsSrv.Serve(ml)
+		log.Info("metrics listening", "addr", ml.Addr().String())
+	}
+
+	hup := o.hup
+	if hup == nil {
+		c := make(chan os.Signal, 1)
+		signal.Notify(c, syscall.SIGHUP)
+		defer signal.Stop(c)
+		hup = c
+	}
+	daemon.SdNotify(false, daemon.SdNotifyReady)
+	log.Info("vrrpd running", "config", path, "instances", len(cfg.Instances), "control_socket", cfg.Global.ControlSocket)
+	if o.ready != nil {
+		o.ready(cfg.Global.ControlSocket)
+	}
+	for {
+		select {
+		case <-hup:
+			daemon.SdNotify(false, daemon.SdNotifyReloading)
+			if err := d.reload(); err != nil {
+				log.Error("reload", "err", err)
+			}
+			daemon.SdNotify(false, daemon.SdNotifyReady)
+		case <-ctx.Done():
+			daemon.SdNotify(false, daemon.SdNotifyStopping)
+			log.Info("stopping: handing over and removing virtual addresses")
+			node.Shutdown()
+			if metricsSrv != nil {
+				sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				metricsSrv.Shutdown(sctx)
+				cancel()
+			}
+			cancelBG()
+			node.Wait()
+			log.Info("stopped")
+			return nil
+		}
+	}
+}
+
+// errRestartNeeded marks settings a reload cannot change.
+var errRestartNeeded = errors.New("needs a restart to change")
