@@ -206,3 +206,66 @@ func (c *CeilingResult) WriteMarkdown(w io.Writer) error {
 	writeWarnings(e, c.Warnings)
 	return e.err
 }
+
+// WriteMarkdown renders a steady run.
+func (r *SteadyResult) WriteMarkdown(w io.Writer) error {
+	e := &ew{w: w}
+	c := r.Config
+	e.f("## chatload steady: %d senders at %g msg/s into %d channels of %d members → %s\n\n",
+		c.Senders, c.Rate, c.Channels, c.Members, strings.Join(c.Servers, ", "))
+	e.f("| figure | value |\n|---|---:|\n")
+	e.f("| clients joined | %d (setup %.2f s, barrier %v) |\n", r.Clients, r.SetupS, r.BarrierOK)
+	e.f("| duration [s] | %.3f |\n", r.DurationS)
+	e.f("| sent / skipped / send errors | %d / %d / %d |\n", r.Sent, r.Skipped, r.SendErrors)
+	e.f("| offered / achieved send rate [msg/s] | %.1f / %.1f |\n", r.OfferedRate, r.SendRate)
+	e.f("| delivered / expected | %d / %d |\n", r.Delivered, r.Expected)
+	e.f("| lost / duplicates | %d / %d |\n", r.Lost, r.Duplicates)
+	e.f("| delivered [msg/s] | %.1f |\n", r.DeliveredPerSec)
+	e.f("| Net I/O [KB/s] | %.1f |\n\n", r.NetIO.KBPerSec)
+	e.f("%s", summaryHeader)
+	e.f("%s", summaryRow("fan-out (send → each receiver)", r.Fanout))
+	e.f("%s", summaryRow("fan-out, same node", r.FanoutSameNode))
+	e.f("%s", summaryRow("fan-out, across nodes", r.FanoutCrossNode))
+	e.f("%s", summaryRow("echo to sender", r.Echo))
+	e.f("%s", summaryRow("send lag (client)", r.SendLag))
+	if r.SetupErrors.Total > 0 {
+		e.f("\n**Setup errors**\n\n")
+		writeErrors(e, r.SetupErrors)
+	}
+	writeWarnings(e, r.Warnings)
+	return e.err
+}
+
+// WriteMarkdown renders a failover run.
+func (r *FailoverResult) WriteMarkdown(w io.Writer) error {
+	e := &ew{w: w}
+	e.f("## chatload failover: hook %q at %.2f s (took %.2f s)\n\n", r.Config.HookCommand, r.Hook.AtS, r.Hook.DurationS)
+	if r.Hook.Error != "" {
+		e.f("**Hook failed:** %s\n\n", r.Hook.Error)
+	}
+	e.f("| figure | value |\n|---|---:|\n")
+	e.f("| clients affected / disconnects | %d / %d |\n", r.Affected, r.Disconnects)
+	e.f("| reconnected / still down | %d / %d |\n", r.Reconnected, r.NotReconnected)
+	e.f("| accepted messages | %d |\n", r.Accepted)
+	e.f("| **missing** (must be 0) | **%d** |\n", r.Missing)
+	e.f("| duplicates dropped by msgid / by body | %d / %d |\n", r.Duplicates, r.DuplicatesByBody)
+	e.f("| recovered by CHATHISTORY | %d |\n", r.RecoveredByHistory)
+	e.f("| unconfirmed (lost in flight, sender knew) | %d |\n", r.Unconfirmed)
+	e.f("| resume failures / unsupported | %d / %d |\n\n", r.ResumeFailures, r.ResumeUnsupported)
+	e.f("%s", summaryHeader)
+	e.f("%s", summaryRow("outage per client", r.Outage))
+	e.f("%s", summaryRow("detect", r.Detect))
+	e.f("%s", summaryRow("reconnect (to rejoined)", r.Reconnect))
+	e.f("%s", summaryRow("resume (CHATHISTORY)", r.Resume))
+	e.f("%s", summaryRow("longest delivery gap per client", r.MaxGap))
+	e.f("%s", summaryRow("fan-out (live)", r.Steady.Fanout))
+	if r.ReconnectErrors.Total > 0 {
+		e.f("\n**Reconnect attempt errors**\n\n")
+		writeErrors(e, r.ReconnectErrors)
+	}
+	for _, s := range r.MissingSamples {
+		e.f("- %s\n", s)
+	}
+	writeWarnings(e, r.Warnings)
+	return e.err
+}

@@ -95,8 +95,8 @@ func (d *Drops) Snapshot() map[DropReason]int64 {
 	return out
 }
 
-// session is one IRC client connection. Methods are not safe for concurrent
-// use except close.
+// session is one IRC client connection. One goroutine reads; write and
+// close may be called from others.
 type session struct {
 	conn     net.Conn
 	r        *bufio.Reader
@@ -106,8 +106,11 @@ type session struct {
 	caps     map[string]bool // acknowledged capabilities
 	isupport map[string]string
 	lastRecv time.Time
+	partial  []byte      // start of a line cut by a read deadline
 	stop     func() bool // detaches the context watcher
-	wbuf     []byte
+
+	wmu  sync.Mutex // a sender goroutine and the reader (PONG) both write
+	wbuf []byte
 }
 
 // dialSession connects and wraps the connection. The context bounds the
@@ -146,6 +149,8 @@ func (s *session) close() {
 
 // write sends all messages in one write call.
 func (s *session) write(msgs ...Message) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	s.wbuf = s.wbuf[:0]
 	for _, m := range msgs {
 		s.wbuf = m.Append(s.wbuf)
@@ -193,11 +198,15 @@ func (s *session) read(deadline time.Time) (Message, error) {
 	}
 }
 
+// readLine returns the next line. A read deadline can fire in the middle
+// of a line; the part already read is kept for the next call, or the line
+// would be cut in two.
 func (s *session) readLine() (string, error) {
 	for {
 		b, err := s.r.ReadSlice('\n')
-		if errors.Is(err, bufio.ErrBufferFull) {
+		if errors.Is(err, bufio.ErrBufferFull) || (err == nil && len(s.partial)+len(b) > maxLine) {
 			s.drops.add(DropLineTooLong)
+			s.partial = s.partial[:0]
 			for errors.Is(err, bufio.ErrBufferFull) {
 				_, err = s.r.ReadSlice('\n')
 			}
@@ -207,7 +216,13 @@ func (s *session) readLine() (string, error) {
 			continue
 		}
 		if err != nil {
+			s.partial = append(s.partial, b...)
 			return "", err
+		}
+		if len(s.partial) > 0 {
+			line := string(s.partial) + string(b)
+			s.partial = s.partial[:0]
+			return line, nil
 		}
 		return string(b), nil
 	}
@@ -221,6 +236,16 @@ func (s *session) recordISupport(m Message) {
 	}
 }
 
+// ServerError is a refusal by the server: ERROR, FAIL or an error numeric.
+// It matches ErrServerRefused with errors.Is.
+type ServerError struct {
+	Command string // "ERROR", "FAIL" or the numeric, e.g. "433"
+	Line    string
+}
+
+func (e *ServerError) Error() string        { return ErrServerRefused.Error() + ": " + e.Line }
+func (e *ServerError) Is(target error) bool { return target == ErrServerRefused }
+
 // refusal turns a server error reply into an error, or nil if m is not one.
 func refusal(m Message) error {
 	switch m.Command {
@@ -229,7 +254,7 @@ func refusal(m Message) error {
 		"403", "405", "471", "473", "474", "475", // cannot join
 		"404", "401", // cannot send
 		"451", "461", "462", "464", "465", "421":
-		return fmt.Errorf("%w: %s", ErrServerRefused, m.String())
+		return &ServerError{Command: m.Command, Line: m.String()}
 	}
 	return nil
 }

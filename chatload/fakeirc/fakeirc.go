@@ -55,9 +55,9 @@ type Network struct {
 	nextID   int64
 	// HistoryLimit is CHATHISTORY's page size (ISUPPORT CHATHISTORY=).
 	HistoryLimit int
-	// DropHistory, when > 0, makes CHATHISTORY omit the message with that
-	// sequence number: a resume bug the client must notice as missing.
-	DropHistory atomic.Int64
+	// HistoryOff makes CHATHISTORY answer with empty batches: a resume bug
+	// the client must notice as missing messages.
+	HistoryOff atomic.Bool
 	// DuplicateHistory makes CHATHISTORY AFTER include the anchor message
 	// itself, which the client must count as a duplicate and drop.
 	DuplicateHistory atomic.Bool
@@ -468,13 +468,9 @@ func (c *client) chathistory(p []string) {
 		}
 	}
 	var page []stored
-	drop := n.DropHistory.Load()
 	for _, st := range h[start:] {
-		if len(page) == limit {
+		if len(page) == limit || n.HistoryOff.Load() {
 			break
-		}
-		if st.id == drop {
-			continue
 		}
 		page = append(page, st)
 	}

@@ -1,0 +1,420 @@
+package chatload
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// FailoverConfig runs a steady load and, on cue, a hook that kills a chat
+// node or fails the VRRP master. Clients detect the break (error, or no
+// data for DeadAfter while pinging every PingInterval), reconnect (rotating
+// through the servers), rejoin and resume with IRCv3 draft/chathistory:
+// CHATHISTORY AFTER <channel> msgid=<last seen> <limit>, paging until a
+// short page. Messages are deduplicated by msgid.
+type FailoverConfig struct {
+	Steady SteadyConfig `json:"steady"`
+	// CueAfter is when the hook runs, counted from the first scheduled
+	// message.
+	CueAfter time.Duration `json:"cue_after"`
+	// Hook does the damage; nil makes a control run without a fault.
+	Hook func(ctx context.Context) error `json:"-"`
+	// HookCommand documents the hook in the result (ShellHook sets it).
+	HookCommand  string        `json:"hook,omitempty"`
+	PingInterval time.Duration `json:"ping_interval"`
+	DeadAfter    time.Duration `json:"dead_after"`
+	// Drain bounds the wait after the last message for resumes to finish
+	// and deliveries to arrive.
+	Drain time.Duration `json:"drain"`
+	// HistoryLimit caps the CHATHISTORY page size; 0 uses the server's
+	// ISUPPORT CHATHISTORY= value, or 100.
+	HistoryLimit int `json:"history_limit,omitempty"`
+	// Backoff is the first pause between reconnect attempts; it doubles up
+	// to one second.
+	Backoff time.Duration `json:"backoff"`
+}
+
+// ShellHook returns a hook that runs command with /bin/sh -c, failing with
+// the command's output when it exits non-zero.
+func ShellHook(command string) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		cmd := exec.CommandContext(ctx, "/bin/sh", "-c", command)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Run(); err != nil {
+			o := out.String()
+			if len(o) > 2048 {
+				o = o[:2048] + "..."
+			}
+			return fmt.Errorf("hook %q: %w: %s", command, err, strings.TrimSpace(o))
+		}
+		return nil
+	}
+}
+
+func (c FailoverConfig) withDefaults() (FailoverConfig, error) {
+	s, err := c.Steady.withDefaults()
+	if err != nil {
+		return c, fmt.Errorf("failover: %w", err)
+	}
+	c.Steady = s
+	if c.CueAfter < 0 || c.CueAfter >= s.Duration {
+		return c, fmt.Errorf("failover: cue %v must fall within the %v run", c.CueAfter, s.Duration)
+	}
+	if c.PingInterval <= 0 {
+		c.PingInterval = 500 * time.Millisecond
+	}
+	if c.DeadAfter <= 0 {
+		c.DeadAfter = 3 * time.Second
+	}
+	if c.DeadAfter < c.PingInterval {
+		return c, fmt.Errorf("failover: dead-after %v is shorter than the ping interval %v", c.DeadAfter, c.PingInterval)
+	}
+	if c.Drain <= 0 {
+		c.Drain = 10 * time.Second
+	}
+	if c.Backoff <= 0 {
+		c.Backoff = 50 * time.Millisecond
+	}
+	return c, nil
+}
+
+// HookOutcome records when the hook ran and how it ended.
+type HookOutcome struct {
+	Ran       bool    `json:"ran"`
+	AtS       float64 `json:"at_s"`
+	DurationS float64 `json:"duration_s"`
+	Error     string  `json:"error,omitempty"`
+}
+
+// FailoverResult holds what the clients saw across the failure.
+type FailoverResult struct {
+	Config FailoverConfig `json:"config"`
+	// Steady holds the load's figures; its Delivered counts live
+	// deliveries only, replays are in RecoveredByHistory.
+	Steady *SteadyResult `json:"steady"`
+	Hook   HookOutcome   `json:"hook"`
+	// Disconnects counts broken connections; Affected the distinct
+	// clients that had one; NotReconnected those still down at the end.
+	Disconnects    int64 `json:"disconnects"`
+	Affected       int   `json:"affected"`
+	Reconnected    int64 `json:"reconnected"`
+	NotReconnected int   `json:"not_reconnected"`
+	// Detect: last byte received to the break being noticed. Reconnect:
+	// noticed to registered and joined again. Outage: last byte received
+	// to joined again, the gap each affected client saw. Resume: history
+	// request to its last page. MaxGap: per client, the longest pause
+	// between live channel messages (all clients, affected or not).
+	Detect          Summary     `json:"detect"`
+	Reconnect       Summary     `json:"reconnect"`
+	Outage          Summary     `json:"outage"`
+	Resume          Summary     `json:"resume"`
+	MaxGap          Summary     `json:"max_gap"`
+	ReconnectErrors ErrorCounts `json:"reconnect_errors"`
+	// Accepted messages were confirmed by their echo or seen by someone;
+	// Unconfirmed were written but never confirmed (lost in flight with
+	// the node, which the sender could tell). Missing counts accepted
+	// messages some member of the channel never got, live or replayed:
+	// it must be 0.
+	Accepted           int64    `json:"accepted"`
+	Unconfirmed        int64    `json:"unconfirmed"`
+	Missing            int64    `json:"missing"`
+	MissingSamples     []string `json:"missing_samples,omitempty"`
+	Duplicates         int64    `json:"duplicates"`
+	DuplicatesByBody   int64    `json:"duplicates_by_body"`
+	RecoveredByHistory int64    `json:"recovered_by_history"`
+	ResumeFailures     int64    `json:"resume_failures"`
+	ResumeUnsupported  int64    `json:"resume_unsupported"`
+	Warnings           []string `json:"warnings,omitempty"`
+}
+
+type failoverState struct {
+	r  *chatRun
+	fo *FailoverConfig
+
+	detect, reconnT, outage, resume *Recorder
+	disconnects, reconnected        atomic.Int64
+	resumeFail, resumeUnsupported   atomic.Int64
+
+	mu         sync.Mutex
+	reconnErrs ErrorCounts
+	affected   map[int]bool
+}
+
+// reconnect replaces m's broken session old; cause is why it broke.
+func (fs *failoverState) reconnect(ctx context.Context, m *member, old *session, cause error) {
+	_ = cause // the break itself is not an error of the run: it is the point
+	lastRecv := old.lastRecv
+	if lastRecv.IsZero() {
+		lastRecv = m.joined
+	}
+	detect := time.Now()
+	old.close()
+	fs.orphan(m)
+	m.mu.Lock()
+	m.down = true
+	start := m.server
+	m.mu.Unlock()
+	fs.disconnects.Add(1)
+	fs.mu.Lock()
+	fs.affected[m.idx] = true
+	fs.mu.Unlock()
+	fs.detect.Record(detect.Sub(lastRecv))
+	m.histRef, m.resuming = "", false
+
+	base := fs.r.cfg.NickPrefix + strconv.FormatInt(int64(m.idx), 36)
+	backoff := fs.fo.Backoff
+	n := len(fs.r.cfg.Servers)
+	for attempt := 0; ctx.Err() == nil && !fs.r.stopping.Load(); attempt++ {
+		server := (start + attempt) % n
+		s, err := fs.r.connect(ctx, m, server)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			fs.mu.Lock()
+			fs.reconnErrs.Add(Classify(err))
+			fs.mu.Unlock()
+			var se *ServerError
+			if errors.As(err, &se) && se.Command == "433" {
+				// The server still holds our old session (its node has not
+				// reaped it yet): take another nick, as real clients do.
+				m.nick = fmt.Sprintf("%s_%d", base, attempt)
+			}
+			sleepUntil(ctx, time.Now().Add(backoff))
+			backoff = min(2*backoff, time.Second)
+			continue
+		}
+		now := time.Now()
+		m.mu.Lock()
+		m.sess, m.server, m.down = s, server, false
+		m.mu.Unlock()
+		fs.reconnT.Record(now.Sub(detect))
+		fs.outage.Record(now.Sub(lastRecv))
+		fs.reconnected.Add(1)
+		fs.startResume(m, s, now)
+		return
+	}
+}
+
+// orphan marks m's sent but unconfirmed messages: their session is gone,
+// so no echo will come, and the drain must not wait for one.
+func (fs *failoverState) orphan(m *member) {
+	if m.sender < 0 {
+		return
+	}
+	r := fs.r
+	r.setMu.Lock()
+	defer r.setMu.Unlock()
+	for seq := int64(m.sender); seq < r.totalSeqs; seq += int64(len(r.senders)) {
+		if r.sentSet.has(seq) && !r.accepted.has(seq) {
+			r.orphaned.set(seq)
+		}
+	}
+}
+
+// settled reports whether every sent message is confirmed or orphaned.
+func (r *chatRun) settled() bool {
+	r.setMu.Lock()
+	defer r.setMu.Unlock()
+	for seq := int64(0); seq < r.totalSeqs; seq++ {
+		if r.sentSet.has(seq) && !r.accepted.has(seq) && !r.orphaned.has(seq) {
+			return false
+		}
+	}
+	return true
+}
+
+// historyTime formats a CHATHISTORY timestamp= anchor (IRCv3 server-time).
+const historyTime = "2006-01-02T15:04:05.000Z"
+
+func (fs *failoverState) startResume(m *member, s *session, now time.Time) {
+	if !s.caps["draft/chathistory"] || !s.caps["batch"] {
+		fs.resumeUnsupported.Add(1)
+		return
+	}
+	limit := 100
+	if v, err := strconv.Atoi(s.isupport["CHATHISTORY"]); err == nil && v > 0 {
+		limit = v
+	}
+	if fs.fo.HistoryLimit > 0 && fs.fo.HistoryLimit < limit {
+		limit = fs.fo.HistoryLimit
+	}
+	anchor := "msgid=" + m.lastMsgid
+	if m.lastMsgid == "" {
+		anchor = "timestamp=" + m.joined.UTC().Format(historyTime)
+	}
+	m.histLimit, m.resuming, m.resumeAt, m.liveInRes, m.histCursor = limit, true, now, false, ""
+	fs.requestHistory(m, s, anchor)
+}
+
+func (fs *failoverState) requestHistory(m *member, s *session, anchor string) {
+	err := s.write(Message{Command: "CHATHISTORY",
+		Params: []string{"AFTER", fs.r.chans[m.ch], anchor, strconv.Itoa(m.histLimit)}})
+	if err != nil {
+		fs.resumeFail.Add(1)
+		m.resuming = false
+	}
+}
+
+// batch tracks the chathistory batch of a resume and pages through it.
+func (fs *failoverState) batch(m *member, s *session, msg Message) {
+	ref := msg.Param(0)
+	switch {
+	case strings.HasPrefix(ref, "+") && msg.Param(1) == "chathistory" && m.resuming:
+		m.histRef, m.histCount = ref[1:], 0
+	case m.histRef != "" && ref == "-"+m.histRef:
+		m.histRef = ""
+		if m.histCount >= m.histLimit && m.histCursor != "" {
+			fs.requestHistory(m, s, "msgid="+m.histCursor)
+			return
+		}
+		fs.resume.Record(time.Since(m.resumeAt))
+		m.resuming = false
+		if !m.liveInRes && m.histCursor != "" {
+			m.lastMsgid = m.histCursor
+		}
+	}
+}
+
+func (fs *failoverState) resumeFailed(m *member, msg Message) {
+	_ = msg
+	fs.resumeFail.Add(1)
+	m.resuming, m.histRef = false, ""
+}
+
+// missing counts accepted messages of m's channel that m has not seen,
+// appending up to max samples.
+func (r *chatRun) missing(m *member, samples *[]string, maxSamples int) int64 {
+	r.setMu.Lock()
+	acc := append(bitset(nil), r.accepted...)
+	r.setMu.Unlock()
+	m.seenMu.Lock()
+	defer m.seenMu.Unlock()
+	var n int64
+	step := int64(len(r.senders))
+	for seq := int64(0); seq < r.totalSeqs; seq++ {
+		if r.senders[seq%step].ch != m.ch || !acc.has(seq) || m.seen.has(seq) {
+			continue
+		}
+		n++
+		if samples != nil && len(*samples) < maxSamples {
+			*samples = append(*samples, fmt.Sprintf("%s missed message %d", m.nick, seq))
+		}
+	}
+	return n
+}
+
+// RunFailover runs a steady load with a failure on cue and measures what
+// the clients lost and how fast they came back.
+func RunFailover(ctx context.Context, cfg FailoverConfig) (*FailoverResult, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	sc := cfg.Steady
+	nClients := sc.Channels * sc.Members
+	client, warns := preflight(nClients, sc.SetupRate, len(sc.Servers), len(sc.SourceAddrs), sc.NoRaiseFDLimit)
+	if client.FDSoft > 0 && uint64(nClients)+fdReserve > client.FDSoft {
+		return nil, fmt.Errorf("failover: %d clients need more descriptors than the limit %d", nClients, client.FDSoft)
+	}
+	r := newChatRun(sc)
+	r.fo = &cfg
+	fs := &failoverState{r: r, fo: &cfg, detect: NewRecorder(), reconnT: NewRecorder(),
+		outage: NewRecorder(), resume: NewRecorder(), affected: map[int]bool{}}
+	r.fs = fs
+	for _, m := range r.members {
+		m.msgids = map[string]bool{}
+	}
+	var hook HookOutcome
+	during := func(ctx context.Context) {
+		if cfg.Hook == nil || !sleepUntil(ctx, r.t0.Add(cfg.CueAfter)) {
+			return
+		}
+		start := time.Now()
+		hook.Ran, hook.AtS = true, start.Sub(r.t0).Seconds()
+		if err := cfg.Hook(ctx); err != nil {
+			hook.Error = err.Error()
+		}
+		hook.DurationS = time.Since(start).Seconds()
+	}
+	drained := func() bool {
+		if !r.settled() {
+			return false
+		}
+		for _, m := range r.members {
+			if !m.ok {
+				continue
+			}
+			if _, _, down := m.current(); down || r.missing(m, nil, 0) > 0 {
+				return false
+			}
+		}
+		return true
+	}
+	u0, s0 := cpuTimes()
+	setup, dur, barrier := r.execute(ctx, "failover", during, drained)
+
+	res := &FailoverResult{Config: cfg, Hook: hook, Steady: r.steadyResult(setup, dur, barrier)}
+	res.Disconnects = fs.disconnects.Load()
+	res.Reconnected = fs.reconnected.Load()
+	fs.mu.Lock()
+	res.Affected = len(fs.affected)
+	res.ReconnectErrors = fs.reconnErrs
+	fs.mu.Unlock()
+	res.Detect, res.Reconnect = fs.detect.Summary(), fs.reconnT.Summary()
+	res.Outage, res.Resume = fs.outage.Summary(), fs.resume.Summary()
+	gaps := NewRecorder()
+	for _, m := range r.members {
+		if !m.ok {
+			continue
+		}
+		if _, _, down := m.current(); down {
+			res.NotReconnected++
+		}
+		gaps.Record(m.maxGap)
+		res.Missing += r.missing(m, &res.MissingSamples, 10)
+	}
+	res.MaxGap = gaps.Summary()
+	r.setMu.Lock()
+	res.Accepted = r.accepted.count()
+	for seq := int64(0); seq < r.totalSeqs; seq++ {
+		if r.sentSet.has(seq) && !r.accepted.has(seq) {
+			res.Unconfirmed++
+		}
+	}
+	r.setMu.Unlock()
+	res.Duplicates = r.dupMsgids.Load()
+	res.DuplicatesByBody = r.dups.Load()
+	res.RecoveredByHistory = r.replayed.Load()
+	res.ResumeFailures = fs.resumeFail.Load()
+	res.ResumeUnsupported = fs.resumeUnsupported.Load()
+
+	client.MaxConcurrent = r.c.maxOpen.Load()
+	warns = append(warns, postflight(&client, u0, s0, dur, res.Steady.SendLag, 50*time.Millisecond, res.Steady.SetupErrors)...)
+	res.Steady.Client = client
+	res.Warnings = append(warns, res.Steady.Warnings...)
+	if cfg.Hook == nil {
+		res.Warnings = append(res.Warnings, "no hook: a control run without a fault")
+	} else if hook.Error != "" {
+		res.Warnings = append(res.Warnings, "hook failed: "+hook.Error)
+	}
+	if res.Missing > 0 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("%d accepted messages never reached some member, live or by CHATHISTORY", res.Missing))
+	}
+	if res.DuplicatesByBody > res.Duplicates {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("%d messages came twice under different msgids: msgids are not stable across nodes, so msgid dedupe cannot work",
+			res.DuplicatesByBody-res.Duplicates))
+	}
+	if ctx.Err() != nil {
+		return res, fmt.Errorf("failover interrupted: %w", context.Cause(ctx))
+	}
+	return res, nil
+}

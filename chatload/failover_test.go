@@ -1,0 +1,156 @@
+package chatload_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hachat/hachat/chatload"
+	"github.com/hachat/hachat/chatload/fakeirc"
+)
+
+// failoverConfig: 6 members in one channel alternate between nodes a and b;
+// members 0 and 1 send. The hook kills a at 300 ms; a's members reconnect
+// (a refuses, so after one backoff they land on b) and resume by
+// CHATHISTORY in pages of 3.
+func failoverConfig(a, b *fakeirc.Node) chatload.FailoverConfig {
+	return chatload.FailoverConfig{
+		Steady: chatload.SteadyConfig{
+			Servers:  []string{a.Addr(), b.Addr()},
+			Channels: 1, Members: 6, Senders: 2,
+			Rate: 100, Duration: 900 * time.Millisecond,
+			Timeout: 5 * time.Second,
+		},
+		CueAfter:     300 * time.Millisecond,
+		Hook:         func(context.Context) error { a.Kill(); return nil },
+		HookCommand:  "kill node a",
+		PingInterval: 100 * time.Millisecond,
+		DeadAfter:    time.Second,
+		Drain:        5 * time.Second,
+		HistoryLimit: 3,
+		// Long enough that b stores messages the reconnecting members must
+		// fetch from history.
+		Backoff: 200 * time.Millisecond,
+	}
+}
+
+func TestFailoverKillNodeResumesWithoutLoss(t *testing.T) {
+	net, a, b := twoNodes(t)
+	_ = net
+	res, err := chatload.RunFailover(context.Background(), failoverConfig(a, b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Hook.Ran || res.Hook.Error != "" {
+		t.Fatalf("hook %+v", res.Hook)
+	}
+	if res.Affected != 3 || res.Reconnected != 3 || res.NotReconnected != 0 {
+		t.Errorf("affected %d reconnected %d still down %d, want 3 3 0", res.Affected, res.Reconnected, res.NotReconnected)
+	}
+	if res.Missing != 0 {
+		t.Errorf("missing %d, want 0: %v", res.Missing, res.MissingSamples)
+	}
+	if res.RecoveredByHistory == 0 {
+		t.Error("nothing recovered by CHATHISTORY: the resume path was not exercised")
+	}
+	if res.Duplicates != 0 || res.DuplicatesByBody != 0 {
+		t.Errorf("duplicates %d/%d, want 0", res.Duplicates, res.DuplicatesByBody)
+	}
+	if res.Outage.Count != 3 || res.Reconnect.Count != 3 || res.Resume.Count != 3 || res.Detect.Count != 3 {
+		t.Errorf("outage/reconnect/resume/detect counts %d/%d/%d/%d, want 3 each",
+			res.Outage.Count, res.Reconnect.Count, res.Resume.Count, res.Detect.Count)
+	}
+	// Every reconnect first tried dead node a.
+	if res.ReconnectErrors.ConnRefused < 3 {
+		t.Errorf("reconnect errors %+v, want >= 3 connrefused from node a", res.ReconnectErrors)
+	}
+	if res.Accepted == 0 || res.Accepted > res.Steady.Sent {
+		t.Errorf("accepted %d of %d sent", res.Accepted, res.Steady.Sent)
+	}
+	var md bytes.Buffer
+	if err := res.WriteMarkdown(&md); err != nil || !strings.Contains(md.String(), "| **missing** (must be 0) | **0** |") {
+		t.Errorf("markdown: %v\n%s", err, md.String())
+	}
+}
+
+func TestFailoverDetectsMissingWhenHistoryIsBroken(t *testing.T) {
+	net, a, b := twoNodes(t)
+	net.HistoryOff.Store(true)
+	cfg := failoverConfig(a, b)
+	cfg.Drain = 500 * time.Millisecond // nothing will arrive; do not wait long
+	res, err := chatload.RunFailover(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Missing == 0 {
+		t.Errorf("missing 0 though the server's history is empty (recovered %d)", res.RecoveredByHistory)
+	}
+	if len(res.MissingSamples) == 0 || !hasWarning(res.Warnings, "never reached") {
+		t.Errorf("samples %v warnings %q", res.MissingSamples, res.Warnings)
+	}
+}
+
+func TestFailoverCountsAndDropsDuplicates(t *testing.T) {
+	net, a, b := twoNodes(t)
+	net.DuplicateHistory.Store(true)
+	res, err := chatload.RunFailover(context.Background(), failoverConfig(a, b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each of the 3 resumes gets its anchor message again, at least once
+	// (and once more per extra page).
+	if res.Duplicates < 3 || res.DuplicatesByBody != res.Duplicates {
+		t.Errorf("duplicates by msgid %d by body %d, want >= 3 and equal", res.Duplicates, res.DuplicatesByBody)
+	}
+	if res.Missing != 0 {
+		t.Errorf("missing %d: %v", res.Missing, res.MissingSamples)
+	}
+}
+
+func TestFailoverControlRunWithoutHook(t *testing.T) {
+	_, a, b := twoNodes(t)
+	cfg := failoverConfig(a, b)
+	cfg.Hook = nil
+	res, err := chatload.RunFailover(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Hook.Ran || res.Affected != 0 || res.Missing != 0 {
+		t.Errorf("hook ran %v affected %d missing %d, want false 0 0", res.Hook.Ran, res.Affected, res.Missing)
+	}
+	if !hasWarning(res.Warnings, "control run") {
+		t.Errorf("warnings %q", res.Warnings)
+	}
+}
+
+func TestShellHook(t *testing.T) {
+	if err := chatload.ShellHook("exit 0")(context.Background()); err != nil {
+		t.Errorf("exit 0: %v", err)
+	}
+	err := chatload.ShellHook("echo boom >&2; exit 3")(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Errorf("exit 3: %v, want an error carrying the output", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := chatload.ShellHook("sleep 10")(ctx); err == nil || errors.Is(err, nil) {
+		t.Errorf("cancelled hook: %v", err)
+	}
+}
+
+func TestFailoverRejectsBadConfig(t *testing.T) {
+	_, a, b := twoNodes(t)
+	bad := failoverConfig(a, b)
+	bad.CueAfter = time.Hour
+	if _, err := chatload.RunFailover(context.Background(), bad); err == nil {
+		t.Error("cue after the run: nil error")
+	}
+	bad = failoverConfig(a, b)
+	bad.DeadAfter = time.Millisecond
+	if _, err := chatload.RunFailover(context.Background(), bad); err == nil {
+		t.Error("dead-after below ping interval: nil error")
+	}
+}
