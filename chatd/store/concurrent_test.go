@@ -276,3 +276,55 @@ func TestConcurrentOpen(t *testing.T) {
 		}
 	})
 }
+
+func TestAppendCancelAndClose(t *testing.T) {
+	s := open(t, "sqlite::memory:")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.Append(ctx, ev("n", "c1", 0, KindPrivmsg, "a!a@h", "#c", "x")); !errors.Is(err, context.Canceled) {
+		t.Errorf("Append with cancelled context: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Append(context.Background(), ev("n", "c2", 0, KindPrivmsg, "a!a@h", "#c", "x")); !errors.Is(err, ErrClosed) {
+		t.Errorf("Append after Close: %v, want ErrClosed", err)
+	}
+}
+
+// TestBatchWithDuplicate sends a group of concurrent appends of which one reuses a msgid: only that
+// one fails, with ErrExists, and all others commit.
+func TestBatchWithDuplicate(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		s, ctx := open(t, b.newDSN(t)), testCtx(t)
+		if err := s.Append(ctx, ev("n", "dup", 0, KindPrivmsg, "a!a@h", "#c", "first")); err != nil {
+			t.Fatal(err)
+		}
+		const n = 64
+		errs := make(chan error, n)
+		for i := 0; i < n; i++ {
+			go func() {
+				id := fmt.Sprint("u", i)
+				if i == n/2 {
+					id = "dup"
+				}
+				errs <- s.Append(ctx, ev("n", id, i, KindPrivmsg, "a!a@h", "#c", "x"))
+			}()
+		}
+		var dups int
+		for i := 0; i < n; i++ {
+			switch err := <-errs; {
+			case errors.Is(err, ErrExists):
+				dups++
+			case err != nil:
+				t.Errorf("append: %v", err)
+			}
+		}
+		if dups != 1 {
+			t.Errorf("%d appends failed as duplicates, want 1", dups)
+		}
+		if h, err := s.Head(ctx); err != nil || h != n {
+			t.Errorf("Head = %d, %v; want %d (dense, the duplicate took no position)", h, err, n)
+		}
+	})
+}

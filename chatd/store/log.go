@@ -200,9 +200,15 @@ func (s *sqlStore) timeOf(ctx context.Context, b bound) (int64, error) {
 
 // rangeQuery selects events of key with lo < x and x < hi (each bound optional), newest first if
 // backward, and returns them oldest first.
-func (s *sqlStore) rangeQuery(ctx context.Context, key string, lo, hi *bound, incl bool, dir Direction, limit int) ([]Event, error) {
+func (s *sqlStore) rangeQuery(ctx context.Context, key string, kinds []Kind, lo, hi *bound, incl bool, dir Direction, limit int) ([]Event, error) {
 	q := `SELECT ` + eventCols + ` FROM events WHERE hkey = ?`
 	args := []any{key}
+	if len(kinds) > 0 {
+		q += ` AND kind IN (` + placeholders(len(kinds)) + `)`
+		for _, k := range kinds {
+			args = append(args, string(k))
+		}
+	}
 	gt, lt := " > ?", " < ?"
 	if incl {
 		gt, lt = " >= ?", " <= ?"
@@ -262,20 +268,20 @@ func (s *sqlStore) history(ctx context.Context, q HistoryQuery) ([]Event, error)
 	switch q.Mode {
 	case ModeLatest:
 		if q.Ref.IsZero() {
-			return s.rangeQuery(ctx, q.Target, nil, nil, false, Backward, limit)
+			return s.rangeQuery(ctx, q.Target, q.Kinds, nil, nil, false, Backward, limit)
 		}
-		return s.rangeQuery(ctx, q.Target, &ref, nil, false, Backward, limit)
+		return s.rangeQuery(ctx, q.Target, q.Kinds, &ref, nil, false, Backward, limit)
 	case ModeBefore:
-		return s.rangeQuery(ctx, q.Target, nil, &ref, false, Backward, limit)
+		return s.rangeQuery(ctx, q.Target, q.Kinds, nil, &ref, false, Backward, limit)
 	case ModeAfter:
-		return s.rangeQuery(ctx, q.Target, &ref, nil, false, Forward, limit)
+		return s.rangeQuery(ctx, q.Target, q.Kinds, &ref, nil, false, Forward, limit)
 	case ModeAround:
-		before, err := s.rangeQuery(ctx, q.Target, nil, &ref, false, Backward, limit/2)
+		before, err := s.rangeQuery(ctx, q.Target, q.Kinds, nil, &ref, false, Backward, limit/2)
 		if err != nil {
 			return nil, err
 		}
 		// The reference itself (for a msgid) and what follows, inclusive.
-		rest, err := s.rangeQuery(ctx, q.Target, &ref, nil, true, Forward, limit-len(before))
+		rest, err := s.rangeQuery(ctx, q.Target, q.Kinds, &ref, nil, true, Forward, limit-len(before))
 		return append(before, rest...), err
 	case ModeBetween:
 		ref2, err := s.resolve(ctx, q.Target, q.Ref2)
@@ -295,9 +301,9 @@ func (s *sqlStore) history(ctx context.Context, q HistoryQuery) ([]Event, error)
 			older = t1 < t2
 		}
 		if older {
-			return s.rangeQuery(ctx, q.Target, &ref, &ref2, false, Forward, limit)
+			return s.rangeQuery(ctx, q.Target, q.Kinds, &ref, &ref2, false, Forward, limit)
 		}
-		return s.rangeQuery(ctx, q.Target, &ref2, &ref, false, Backward, limit)
+		return s.rangeQuery(ctx, q.Target, q.Kinds, &ref2, &ref, false, Backward, limit)
 	}
 	return nil, fmt.Errorf("%w: mode %q", ErrBadQuery, q.Mode)
 }

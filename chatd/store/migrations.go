@@ -35,7 +35,7 @@ var migrations = []migration{
 			hkey    VARCHAR(255) NOT NULL,
 			sender  VARCHAR(512) NOT NULL,
 			account VARCHAR(64) NOT NULL,
-			body    TEXT NOT NULL,
+			body    BLOB NOT NULL, -- bytes as received: IRC text need not be UTF-8
 			params  TEXT NOT NULL,
 			tags    TEXT NOT NULL
 		) {{table}}`,
@@ -57,7 +57,7 @@ var migrations = []migration{
 		`CREATE TABLE IF NOT EXISTS channels (
 			name_folded VARCHAR(255) NOT NULL PRIMARY KEY,
 			name        VARCHAR(255) NOT NULL,
-			topic       TEXT NOT NULL,
+			topic       BLOB NOT NULL,
 			topic_by    VARCHAR(512) NOT NULL,
 			topic_at    BIGINT NOT NULL,
 			modes       VARCHAR(64) NOT NULL,
@@ -79,7 +79,7 @@ var migrations = []migration{
 			username    VARCHAR(64) NOT NULL,
 			host        VARCHAR(255) NOT NULL,
 			account     VARCHAR(64) NOT NULL,
-			realname    VARCHAR(255) NOT NULL,
+			realname    BLOB NOT NULL,
 			since       BIGINT NOT NULL
 		) {{table}}`,
 		`CREATE UNIQUE INDEX IF NOT EXISTS sessions_nick ON sessions (nick_folded)`,

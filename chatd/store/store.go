@@ -94,6 +94,9 @@ type HistoryQuery struct {
 	Mode      string // one of the Mode* constants
 	Ref, Ref2 Ref    // Ref zero with LATEST means "*"
 	Limit     int    // must be > 0
+	// Kinds, if not empty, restricts the result (and what Limit counts) to events of these kinds, e.g.
+	// PRIVMSG and NOTICE for a client without draft/event-playback. A msgid reference may be of any kind.
+	Kinds []Kind
 }
 
 // Ref is a CHATHISTORY message reference: exactly one of MsgID and Time is set.

@@ -99,7 +99,7 @@ func TestAppendAndTail(t *testing.T) {
 		e1.Params = []string{"x", "y z"}
 		e1.Tags = map[string]string{"+draft/reply": "id-0"}
 		e2 := ev("n1", "id-2", 1, KindPrivmsg, "alice!a@h", "Bob", "psst")
-		e3 := ev("n2", "id-3", 2, KindQuit, "bob!b@h", "", "bye")
+		e3 := ev("n2", "id-3", 2, KindQuit, "bob!b@h", "", "bye caf\xe9 \xff") // not UTF-8: kept as bytes
 		for _, e := range []*Event{e1, e2, e3} {
 			if err := s.Append(ctx, e); err != nil {
 				t.Fatal(err)
@@ -130,7 +130,7 @@ func TestAppendAndTail(t *testing.T) {
 			t.Errorf("Tail(0, 2) cursor %d (-want +got):\n%s", cur, d)
 		}
 		got, cur, err = s.Tail(ctx, cur, 10)
-		if err != nil || cur != 3 || len(got) != 1 || got[0].MsgID != "id-3" {
+		if err != nil || cur != 3 || len(got) != 1 || got[0].MsgID != "id-3" || got[0].Text != e3.Text {
 			t.Errorf("Tail(2, 10) = %v, %d, %v", msgids(got), cur, err)
 		}
 		got, cur, err = s.Tail(ctx, cur, 10)
@@ -155,6 +155,8 @@ func TestHistory(t *testing.T) {
 			}
 		}
 		for i, e := range []*Event{
+			ev("n1", "j0", 9, KindJoin, "carol!c@h", "#chan", ""),
+			ev("n1", "p0", 9, KindPrivmsg, "carol!c@h", "#chan", "hi all"),
 			ev("n1", "d0", 3, KindPrivmsg, "Alice!a@h", "bob", "to bob"),
 			ev("n2", "d1", 4, KindNotice, "bob!b@h", "ALICE", "to alice"),
 		} {
@@ -171,12 +173,13 @@ func TestHistory(t *testing.T) {
 			want []string
 			err  error
 		}{
-			{"latest star", HistoryQuery{Mode: ModeLatest, Limit: 3}, []string{"m7", "m8", "m9"}, nil},
+			{"latest star", HistoryQuery{Mode: ModeLatest, Limit: 3}, []string{"m9", "j0", "p0"}, nil},
 			{"latest star all", HistoryQuery{Mode: ModeLatest, Limit: 100},
-				[]string{"m0", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "m9"}, nil},
-			{"latest after msgid", HistoryQuery{Mode: ModeLatest, Ref: id("m5"), Limit: 100}, []string{"m6", "m7", "m8", "m9"}, nil},
-			{"latest after msgid limited", HistoryQuery{Mode: ModeLatest, Ref: id("m5"), Limit: 2}, []string{"m8", "m9"}, nil},
-			{"latest after time", HistoryQuery{Mode: ModeLatest, Ref: at(7), Limit: 5}, []string{"m8", "m9"}, nil},
+				[]string{"m0", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "m9", "j0", "p0"}, nil},
+			{"latest after msgid", HistoryQuery{Mode: ModeLatest, Ref: id("m5"), Limit: 100},
+				[]string{"m6", "m7", "m8", "m9", "j0", "p0"}, nil},
+			{"latest after msgid limited", HistoryQuery{Mode: ModeLatest, Ref: id("m5"), Limit: 2}, []string{"j0", "p0"}, nil},
+			{"latest after time", HistoryQuery{Mode: ModeLatest, Ref: at(7), Limit: 5}, []string{"m8", "m9", "j0", "p0"}, nil},
 			{"before msgid", HistoryQuery{Mode: ModeBefore, Ref: id("m5"), Limit: 3}, []string{"m2", "m3", "m4"}, nil},
 			{"before time", HistoryQuery{Mode: ModeBefore, Ref: at(5), Limit: 3}, []string{"m2", "m3", "m4"}, nil},
 			{"before first", HistoryQuery{Mode: ModeBefore, Ref: id("m0"), Limit: 3}, []string{}, nil},
@@ -195,6 +198,13 @@ func TestHistory(t *testing.T) {
 				[]string{"m3", "m4", "m5", "m6"}, nil},
 			{"between msgid and time, descending", HistoryQuery{Mode: ModeBetween, Ref: id("m7"), Ref2: at(2), Limit: 1},
 				[]string{"m6"}, nil},
+			{"latest messages only", HistoryQuery{Mode: ModeLatest, Limit: 2, Kinds: []Kind{KindNotice, KindPrivmsg}},
+				[]string{"m9", "p0"}, nil},
+			{"after a join, messages only", HistoryQuery{Mode: ModeAfter, Ref: id("j0"), Limit: 2, Kinds: []Kind{KindPrivmsg}},
+				[]string{"p0"}, nil},
+			{"before a join, messages only", HistoryQuery{Mode: ModeBefore, Ref: id("j0"), Limit: 2, Kinds: []Kind{KindPrivmsg}},
+				[]string{"m8", "m9"}, nil},
+			{"joins only", HistoryQuery{Mode: ModeLatest, Limit: 5, Kinds: []Kind{KindJoin}}, []string{"j0"}, nil},
 			{"msgid of another target", HistoryQuery{Mode: ModeAfter, Ref: id("o3"), Limit: 5}, nil, ErrNotFound},
 			{"unknown msgid", HistoryQuery{Mode: ModeBefore, Ref: id("nope"), Limit: 5}, nil, ErrNotFound},
 			{"zero limit", HistoryQuery{Mode: ModeLatest}, nil, ErrBadQuery},
