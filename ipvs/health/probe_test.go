@@ -390,31 +390,62 @@ func TestExecProbe(t *testing.T) {
 }
 
 // TestExecTimeoutKillsProcessGroup checks that a timed-out script and the
-// children it spawned are all killed.
+// children it spawned are all killed. The context is cancelled once the
+// script has recorded its PIDs, so a slow machine cannot make the test race
+// the script's start; the deadline path is checked by TestExecTimeout.
 func TestExecTimeoutKillsProcessGroup(t *testing.T) {
 	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	start := time.Now()
+	type pids struct {
+		leader, child int
+		err           error
+	}
+	found := make(chan pids, 1)
+	go func() {
+		defer cancel()
+		var p pids
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			l, lerr := readPID(filepath.Join(dir, "leader.pid"))
+			c, cerr := readPID(filepath.Join(dir, "child.pid"))
+			p = pids{l, c, errors.Join(lerr, cerr)}
+			if p.err == nil {
+				break
+			}
+			time.Sleep(5 * time.Millisecond) // polling for the script's files, bounded by deadline
+		}
+		found <- p
+	}()
 	err := (&Exec{Argv: []string{"/bin/sh", "testdata/hang.sh", dir}}).Probe(ctx)
-	wantKind(t, err, KindTimeout)
-	leader, lerr := readPID(filepath.Join(dir, "leader.pid"))
-	child, cerr := readPID(filepath.Join(dir, "child.pid"))
-	if lerr != nil || cerr != nil {
-		t.Fatalf("the script did not get to record its PIDs within the timeout (%v, %v): machine overloaded?", lerr, cerr)
+	p := <-found
+	if p.err != nil {
+		t.Fatalf("the script never recorded its PIDs: %v (probe: %v)", p.err, err)
 	}
+	wantKind(t, err, KindCanceled)
+	leader, child := p.leader, p.child
 	t.Cleanup(func() { killPID(child); killPID(leader) })
-	if took := time.Since(start); took > 30*time.Second {
-		t.Errorf("probe returned after %v: the kill did not end it", took)
-	}
 	for _, pid := range []int{leader, child} {
 		deadline := time.Now().Add(10 * time.Second)
 		for alive(pid) {
 			if time.Now().After(deadline) {
-				t.Fatalf("pid %d still alive 10s after the probe timed out", pid)
+				t.Fatalf("pid %d still alive 10s after the probe was cancelled", pid)
 			}
 			time.Sleep(5 * time.Millisecond) // polling for the event, bounded by deadline
 		}
+	}
+}
+
+// TestExecTimeout checks that the probe's deadline ends a hung script and
+// reads as a timeout.
+func TestExecTimeout(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := (&Exec{Argv: []string{"/bin/sh", "-c", "sleep 300"}}).Probe(ctx)
+	wantKind(t, err, KindTimeout)
+	if took := time.Since(start); took > 30*time.Second {
+		t.Errorf("probe returned %v after its 200ms deadline: the kill did not end it", took)
 	}
 }
 
