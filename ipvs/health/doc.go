@@ -56,7 +56,11 @@
 // Timeout at most. Timeout may not exceed Interval; a probe that lasts past
 // its next tick delays that probe until it ends (counted as deferred), the
 // one way a target's probes fall behind the grid. TestMonitorDetectionBound
-// checks these bounds for many phases.
+// checks these bounds for many phases. With a RetryInterval (keepalived's
+// delay_before_retry) an up target that fails is probed again after
+// RetryInterval until the failure is confirmed or a success breaks the run,
+// which brings the bound down to Interval + (Fall-1)×RetryInterval +
+// Fall×Timeout.
 //
 // # Active and backup nodes
 //

@@ -316,6 +316,14 @@ func (m *Monitor) finish(tg *target, ctx context.Context, err error, dur time.Du
 	if changed {
 		upd = m.update(tg, prev, state, now)
 	}
+	if _, failRun := tg.tr.Consecutive(); tg.cfg.RetryInterval > 0 && state == Up && failRun > 0 {
+		// Retry sooner than the grid while the failure is unconfirmed.
+		if retry := now.Add(tg.cfg.RetryInterval); retry.Before(tg.due) {
+			tg.due = retry
+			heap.Fix(&m.sched, tg.index)
+			m.kick()
+		}
+	}
 	m.mu.Unlock()
 
 	if changed && m.onUpdate != nil {

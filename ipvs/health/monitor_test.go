@@ -254,6 +254,48 @@ func TestMonitorDetectionBound(t *testing.T) {
 	}
 }
 
+// TestMonitorRetryInterval checks keepalived's delay_before_retry: with a
+// 10 s interval, 1 s retries and fall 3, a failure found at t0+10s is
+// confirmed at t0+12s, not t0+30s; and a success ends the retries.
+func TestMonitorRetryInterval(t *testing.T) {
+	h := newHarness(t, health.MonitorConfig{})
+	p := newScripted()
+	h.add(health.Target{ID: "rs", Prober: p, Interval: 10 * time.Second, RetryInterval: time.Second,
+		Fall: 3, Initial: health.Up})
+	h.run()
+	h.settle("rs", 1)
+	p.set(true, false)
+	h.clk.Advance(10 * time.Second) // t0+10s: first failure
+	h.settle("rs", 2)
+	if next := h.status("rs").NextCheck; !next.Equal(t0.Add(11 * time.Second)) {
+		t.Fatalf("next check after a failure at %v, want t0+11s (retry)", next)
+	}
+	h.clk.Advance(time.Second) // t0+11s: second failure
+	h.settle("rs", 3)
+	p.set(false, false)
+	h.clk.Advance(time.Second) // t0+12s: success, the run is broken
+	h.settle("rs", 4)
+	if st := h.status("rs"); st.State != health.Up || !st.NextCheck.Equal(t0.Add(22*time.Second)) {
+		t.Fatalf("after a good retry: state %v next %v; want up, back on the interval at t0+22s", st.State, st.NextCheck)
+	}
+	p.set(true, false)
+	for i, at := range []time.Duration{22, 23, 24} {
+		h.clk.Advance(h.status("rs").NextCheck.Sub(h.clk.Now()))
+		h.settle("rs", uint64(5+i))
+		if now := h.clk.Now(); !now.Equal(t0.Add(at * time.Second)) {
+			t.Fatalf("check %d at %v, want t0+%ds", 5+i, now, at)
+		}
+	}
+	want := []health.Update{{ID: "rs", State: health.Down, Kind: health.KindStatus, At: t0.Add(24 * time.Second)}}
+	if diff := cmp.Diff(want, h.got(), cmpopts.IgnoreFields(health.Update{}, "Reason")); diff != "" {
+		t.Errorf("updates (-want +got):\n%s", diff)
+	}
+	// Down: no more retries, the interval again.
+	if next := h.status("rs").NextCheck; !next.Equal(t0.Add(34 * time.Second)) {
+		t.Errorf("next check of a down target %v, want t0+34s", next)
+	}
+}
+
 // TestMonitorDefersOverlappingTick checks that a tick that comes while the
 // previous probe runs waits for it (once), and further ticks are dropped
 // and counted, so a slow target never builds a backlog.
@@ -500,6 +542,8 @@ func TestMonitorAddValidates(t *testing.T) {
 		{"zero interval", health.Target{ID: "x", Prober: p}},
 		{"negative timeout", health.Target{ID: "x", Prober: p, Interval: time.Second, Timeout: -1}},
 		{"timeout above interval", health.Target{ID: "x", Prober: p, Interval: time.Second, Timeout: 2 * time.Second}},
+		{"retry above interval", health.Target{ID: "x", Prober: p, Interval: time.Second, RetryInterval: 2 * time.Second}},
+		{"negative retry", health.Target{ID: "x", Prober: p, Interval: time.Second, RetryInterval: -1}},
 		{"negative fall", health.Target{ID: "x", Prober: p, Interval: time.Second, Fall: -1}},
 		{"bad initial state", health.Target{ID: "x", Prober: p, Interval: time.Second, Initial: 7}},
 	}

@@ -24,6 +24,13 @@ type Target struct {
 	// Zero means the smaller of Interval and DefaultTimeout. It may not
 	// exceed Interval.
 	Timeout time.Duration
+	// RetryInterval, when set, replaces Interval while an up target is
+	// failing but has not yet failed Fall times (keepalived's
+	// delay_before_retry): the next probe runs RetryInterval after the
+	// failed one ends, so detection takes about
+	// Interval + (Fall-1)×RetryInterval instead of Fall×Interval. Zero
+	// means no retries. It may not exceed Interval.
+	RetryInterval time.Duration
 	// Rise is the number of consecutive successes that bring a down
 	// target up; Fall the number of consecutive failures that bring an up
 	// target down. Zero means 1.
@@ -47,6 +54,9 @@ func (t Target) normalize() (Target, error) {
 	case t.Timeout > t.Interval:
 		return t, fmt.Errorf("health target %q: timeout %v exceeds interval %v, so probes would overlap: %w",
 			t.ID, t.Timeout, t.Interval, ErrInvalidTarget)
+	case t.RetryInterval < 0 || t.RetryInterval > t.Interval:
+		return t, fmt.Errorf("health target %q: retry interval %v must be between 0 and the interval %v: %w",
+			t.ID, t.RetryInterval, t.Interval, ErrInvalidTarget)
 	case t.Rise < 0 || t.Fall < 0:
 		return t, fmt.Errorf("health target %q: rise %d and fall %d must not be negative: %w", t.ID, t.Rise, t.Fall, ErrInvalidTarget)
 	case t.Initial < Unknown || t.Initial > Up:
