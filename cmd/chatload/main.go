@@ -1,0 +1,25 @@
+// Command chatload drives load and failures against IRC servers and reports
+// with httperf's figures; see package github.com/hachat/hachat/chatload.
+//
+//	chatload storm    --server host:port --conns 1000 --rate 100 [--series 1000:100,2000:200 --reps 10]
+//	chatload steady   --server a:6667,b:6667 --channels 10 --members 50 --senders 10 --rate 500 --duration 60s
+//	chatload failover --server vip:6667 --hook 'ssh lb1 systemctl stop keepalived' --cue 20s --duration 60s
+//	chatload ceiling  --server host:port --start-rate 100 --step 100 --max-rate 5000
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "chatload:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,397 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/hachat/hachat/chatload"
+)
+
+const usage = `usage: chatload <storm|steady|failover|ceiling> [flags]
+
+  storm     open-loop connection storm with httperf's figures
+            (--series conns:rate,... --reps N for the paper's table and plots)
+  steady    S senders at R msg/s into channels of M members, across nodes
+  failover  steady load plus a hook on cue; outage, reconnect, missing, duplicates
+  ceiling   raise the rate until errors or p99 cross a threshold
+
+Run "chatload <command> -h" for the flags of a command.`
+
+// listFlag collects a repeatable flag whose values may also be comma lists.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*l = append(*l, s)
+		}
+	}
+	return nil
+}
+
+// common holds the flags every command shares.
+type common struct {
+	servers    listFlag
+	sources    listFlag
+	timeout    time.Duration
+	jsonPath   string
+	mdPath     string
+	plotDir    string
+	progress   string
+	nickPrefix string
+	noRaiseFD  bool
+}
+
+func (c *common) register(fs *flag.FlagSet) {
+	fs.Var(&c.servers, "server", "IRC server host:port (repeatable or comma list; connections go round robin, for \"across nodes\")")
+	fs.Var(&c.sources, "source-addrs", "local IPs to bind round robin, to get more ephemeral ports (comma list)")
+	fs.DurationVar(&c.timeout, "timeout", 5*time.Second, "longest wait for any one step (httperf --timeout)")
+	fs.StringVar(&c.jsonPath, "json", "", "write the result as JSON to `FILE`")
+	fs.StringVar(&c.mdPath, "markdown", "", "write the result as Markdown to `FILE`")
+	fs.StringVar(&c.plotDir, "plot", "", "write PNG and SVG plots into `DIR`")
+	fs.StringVar(&c.progress, "progress", "auto", "progress display: auto, bar, plain or none")
+	fs.StringVar(&c.nickPrefix, "nick-prefix", "", "nick and channel prefix (default random)")
+	fs.BoolVar(&c.noRaiseFD, "no-raise-fd-limit", false, "keep the open-file limit as it is")
+}
+
+func (c *common) sourceAddrs() ([]netip.Addr, error) {
+	var out []netip.Addr
+	for _, s := range c.sources {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("--source-addrs %q: %w", s, err)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+func (c *common) check() error {
+	if len(c.servers) == 0 {
+		return errors.New("no --server given")
+	}
+	return nil
+}
+
+// writeOutputs writes the JSON and Markdown files asked for.
+func (c *common) writeOutputs(v any, md chatload.MarkdownReport) error {
+	if c.jsonPath != "" {
+		if err := chatload.WriteFile(c.jsonPath, func(w io.Writer) error { return chatload.WriteJSON(w, v) }); err != nil {
+			return err
+		}
+	}
+	if c.mdPath != "" {
+		if err := chatload.WriteFile(c.mdPath, md.WriteMarkdown); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, usage)
+		return errors.New("no command")
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "storm":
+		return runStorm(ctx, rest, stdout, stderr)
+	case "steady":
+		return runSteady(ctx, rest, stdout, stderr, false)
+	case "failover":
+		return runSteady(ctx, rest, stdout, stderr, true)
+	case "ceiling":
+		return runCeiling(ctx, rest, stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	fmt.Fprintln(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+// stormFlags are shared by storm and ceiling.
+type stormFlags struct {
+	common
+	conns, messages, size, channels, maxOpen int
+	rate                                     float64
+	channel                                  string
+	noCaps                                   bool
+	lagWarn                                  time.Duration
+}
+
+func (f *stormFlags) register(fs *flag.FlagSet) {
+	f.common.register(fs)
+	fs.IntVar(&f.conns, "conns", 1000, "connections to open (httperf --num-conns)")
+	fs.Float64Var(&f.rate, "rate", 100, "new connections per second, open loop (httperf --rate)")
+	fs.IntVar(&f.messages, "messages", 1, "PRIVMSGs each connection sends before QUIT")
+	fs.IntVar(&f.size, "size", 64, "bytes of text per message")
+	fs.StringVar(&f.channel, "channel", "", "channel to join before sending (default: message oneself)")
+	fs.IntVar(&f.channels, "channels", 1, "spread connections over this many channels named <channel>-N")
+	fs.BoolVar(&f.noCaps, "no-caps", false, "skip CAP negotiation (plain RFC 1459 registration)")
+	fs.IntVar(&f.maxOpen, "max-open", 0, "most connections open at once (default: open-file limit minus a reserve)")
+	fs.DurationVar(&f.lagWarn, "lag-warn", 50*time.Millisecond, "warn when p99 start lag exceeds this (client bottleneck)")
+}
+
+func (f *stormFlags) config(progress func(chatload.Progress)) (chatload.StormConfig, error) {
+	src, err := f.sourceAddrs()
+	if err != nil {
+		return chatload.StormConfig{}, err
+	}
+	return chatload.StormConfig{
+		Servers: f.servers, SourceAddrs: src, Conns: f.conns, Rate: f.rate,
+		Messages: f.messages, MessageSize: f.size, Channel: f.channel, Channels: f.channels,
+		NoCaps: f.noCaps, Timeout: f.timeout, MaxOpen: f.maxOpen, LagWarn: f.lagWarn,
+		NickPrefix: f.nickPrefix, NoRaiseFDLimit: f.noRaiseFD, Progress: progress,
+	}, nil
+}
+
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("chatload "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}
+
+func newPrinter(mode string, stderr io.Writer) (*progressPrinter, error) {
+	m, err := progressMode(mode, stderr)
+	if err != nil {
+		return nil, err
+	}
+	return &progressPrinter{mode: m, w: stderr, every: 5 * time.Second}, nil
+}
+
+func runStorm(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("storm", stderr)
+	var f stormFlags
+	f.register(fs)
+	series := fs.String("series", "", "run several points conns:rate,... (e.g. 1000:100,2000:200) instead of one")
+	reps := fs.Int("reps", 1, "repetitions per series point; the report gives the median and spread")
+	pause := fs.Duration("pause", 0, "pause between series runs")
+	label := fs.String("label", "", "series label for tables and plot legends")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := f.check(); err != nil {
+		return err
+	}
+	pp, err := newPrinter(f.progress, stderr)
+	if err != nil {
+		return err
+	}
+	cfg, err := f.config(pp.callback())
+	if err != nil {
+		return err
+	}
+	if *series == "" && *reps <= 1 {
+		res, err := chatload.RunStorm(ctx, cfg)
+		pp.finish()
+		if res != nil {
+			if werr := res.WriteText(stdout); werr != nil {
+				return werr
+			}
+			if werr := f.writeOutputs(res, res); werr != nil {
+				return werr
+			}
+			if f.plotDir != "" {
+				s := &chatload.Series{Label: *label, Points: []chatload.SeriesPoint{
+					chatload.NewSeriesPoint(chatload.LoadPoint{Conns: cfg.Conns, Rate: cfg.Rate}, []*chatload.StormResult{res})}}
+				if _, perr := chatload.PlotSeries(f.plotDir, s); perr != nil {
+					return perr
+				}
+			}
+		}
+		return err
+	}
+	points := []chatload.LoadPoint{{Conns: f.conns, Rate: f.rate}}
+	if *series != "" {
+		if points, err = chatload.ParseSeries(*series); err != nil {
+			return err
+		}
+	}
+	s, err := chatload.RunSeries(ctx, chatload.SeriesConfig{
+		Base: cfg, Points: points, Reps: *reps, Pause: *pause,
+		OnRun: func(pi, rep int, r *chatload.StormResult) {
+			pp.finish()
+			fmt.Fprintf(stderr, "chatload point %d-%g/s rep %d: response %.2f ms, %.1f KB/s, %d errors\n",
+				points[pi].Conns, points[pi].Rate, rep+1, r.Reply.All.Avg, r.NetIO.KBPerSec, r.Errors.Total)
+		},
+	})
+	pp.finish()
+	if s == nil {
+		return err
+	}
+	s.Label = *label
+	if werr := s.WriteMarkdown(stdout); werr != nil {
+		return werr
+	}
+	if werr := f.writeOutputs(s, s); werr != nil {
+		return werr
+	}
+	if f.plotDir != "" && len(s.Points) > 0 {
+		files, perr := chatload.PlotSeries(f.plotDir, s)
+		if perr != nil {
+			return perr
+		}
+		fmt.Fprintf(stderr, "chatload: plots %s\n", strings.Join(files, " "))
+	}
+	return err
+}
+
+func runSteady(ctx context.Context, args []string, stdout, stderr io.Writer, failover bool) error {
+	name := "steady"
+	if failover {
+		name = "failover"
+	}
+	fs := newFlagSet(name, stderr)
+	var c common
+	c.register(fs)
+	channels := fs.Int("channels", 1, "channels")
+	members := fs.Int("members", 10, "members per channel (M)")
+	senders := fs.Int("senders", 0, "senders in total (S; default one per channel)")
+	rate := fs.Float64("rate", 100, "messages per second, all senders together (R), open loop")
+	duration := fs.Duration("duration", 10*time.Second, "how long senders send")
+	size := fs.Int("size", 64, "bytes of text per message")
+	setupRate := fs.Float64("setup-rate", 200, "members connecting per second before the run")
+	var hook *string
+	var cue, ping, dead, drain, backoff *time.Duration
+	var histLimit *int
+	if failover {
+		hook = fs.String("hook", "", "shell command run at the cue: kills a chat node or fails the VRRP master (required)")
+		cue = fs.Duration("cue", 0, "when to run the hook, after the first message (default: a third into --duration)")
+		ping = fs.Duration("ping-interval", 500*time.Millisecond, "PING an idle connection this often")
+		dead = fs.Duration("dead-after", 3*time.Second, "declare a connection dead after this long without data")
+		drain = fs.Duration("drain", 10*time.Second, "after the last message, wait at most this long for resumes and deliveries")
+		histLimit = fs.Int("history-limit", 0, "CHATHISTORY page size (default: the server's ISUPPORT value)")
+		backoff = fs.Duration("backoff", 50*time.Millisecond, "first pause between reconnect attempts (doubles to 1s)")
+	}
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := c.check(); err != nil {
+		return err
+	}
+	src, err := c.sourceAddrs()
+	if err != nil {
+		return err
+	}
+	pp, err := newPrinter(c.progress, stderr)
+	if err != nil {
+		return err
+	}
+	sc := chatload.SteadyConfig{
+		Servers: c.servers, SourceAddrs: src, Channels: *channels, Members: *members, Senders: *senders,
+		Rate: *rate, Duration: *duration, MessageSize: *size, Timeout: c.timeout, SetupRate: *setupRate,
+		NickPrefix: c.nickPrefix, NoRaiseFDLimit: c.noRaiseFD, Progress: pp.callback(),
+	}
+	if !failover {
+		res, err := chatload.RunSteady(ctx, sc)
+		pp.finish()
+		if res == nil {
+			return err
+		}
+		if werr := res.WriteMarkdown(stdout); werr != nil {
+			return werr
+		}
+		if werr := c.writeOutputs(res, res); werr != nil {
+			return werr
+		}
+		return err
+	}
+	if *hook == "" {
+		return errors.New("failover needs --hook 'command' (use --hook true for a control run)")
+	}
+	if *cue == 0 {
+		*cue = *duration / 3
+	}
+	res, err := chatload.RunFailover(ctx, chatload.FailoverConfig{
+		Steady: sc, CueAfter: *cue, Hook: chatload.ShellHook(*hook), HookCommand: *hook,
+		PingInterval: *ping, DeadAfter: *dead, Drain: *drain, HistoryLimit: *histLimit, Backoff: *backoff,
+	})
+	pp.finish()
+	if res == nil {
+		return err
+	}
+	if werr := res.WriteMarkdown(stdout); werr != nil {
+		return werr
+	}
+	if werr := c.writeOutputs(res, res); werr != nil {
+		return werr
+	}
+	if err != nil {
+		return err
+	}
+	if res.Missing > 0 {
+		return fmt.Errorf("%d accepted messages missing after resume (must be 0)", res.Missing)
+	}
+	return nil
+}
+
+func runCeiling(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("ceiling", stderr)
+	var f stormFlags
+	f.register(fs)
+	start := fs.Float64("start-rate", 100, "first rate tried [conn/s]")
+	step := fs.Float64("step", 100, "added to the rate after each held step")
+	factor := fs.Float64("factor", 0, "multiply the rate by this instead of adding --step (when > 1)")
+	maxRate := fs.Float64("max-rate", 5000, "stop after this rate")
+	stepDur := fs.Duration("step-duration", 10*time.Second, "each step offers rate × this many connections")
+	maxErr := fs.Float64("max-error-ratio", 0.01, "a step fails above this share of failed connections")
+	maxP99 := fs.Duration("max-p99", time.Second, "a step fails above this p99 reply time")
+	refine := fs.Int("refine", 0, "bisection steps between the last held and first failed rate")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := f.check(); err != nil {
+		return err
+	}
+	pp, err := newPrinter(f.progress, stderr)
+	if err != nil {
+		return err
+	}
+	base, err := f.config(pp.callback())
+	if err != nil {
+		return err
+	}
+	res, err := chatload.RunCeiling(ctx, chatload.CeilingConfig{
+		Base: base, StartRate: *start, Step: *step, Factor: *factor, MaxRate: *maxRate,
+		StepDuration: *stepDur, MaxErrorRatio: *maxErr, MaxP99: *maxP99, Refine: *refine,
+		OnStep: func(s chatload.CeilingStep) {
+			pp.finish()
+			fmt.Fprintf(stderr, "chatload ceiling %g conn/s: held %v %s\n", s.Rate, s.Held, s.Reason)
+		},
+	})
+	pp.finish()
+	if res == nil {
+		return err
+	}
+	if werr := res.WriteMarkdown(stdout); werr != nil {
+		return werr
+	}
+	if werr := f.writeOutputs(res, res); werr != nil {
+		return werr
+	}
+	if f.plotDir != "" && len(res.Steps) > 0 {
+		if _, perr := chatload.PlotCeiling(f.plotDir, res); perr != nil {
+			return perr
+		}
+	}
+	return err
+}
