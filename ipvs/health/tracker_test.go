@@ -157,3 +157,60 @@ func TestStateJSON(t *testing.T) {
 		t.Error("marshal of a bad state succeeded")
 	}
 }
+
+// FuzzTracker steps a tracker through arbitrary result sequences and checks
+// the rise/fall invariants: a target is never down after rise consecutive
+// successes nor up after fall consecutive failures, it changes state only
+// on the result that completes such a run (or on its first result when
+// Unknown), and at most one of the consecutive counters is non-zero.
+func FuzzTracker(f *testing.F) {
+	f.Add(uint8(3), uint8(2), uint8(0), []byte{1, 1, 0, 0, 1, 1, 1})
+	f.Add(uint8(1), uint8(1), uint8(1), []byte{0, 1, 0, 1})
+	f.Add(uint8(5), uint8(5), uint8(2), []byte{0, 0, 0, 0, 0, 1, 1, 1, 1, 1})
+	f.Fuzz(func(t *testing.T, rise, fall, initial uint8, results []byte) {
+		r, fl := int(rise%8)+1, int(fall%8)+1
+		tr := NewTracker(r, fl, State(initial%3), time.Time{})
+		var hist []bool
+		runOf := func(n int, want bool) bool { // the last n results all equal want
+			if len(hist) < n {
+				return false
+			}
+			for _, ok := range hist[len(hist)-n:] {
+				if ok != want {
+					return false
+				}
+			}
+			return true
+		}
+		for i, b := range results {
+			ok := b&1 == 1
+			before := tr.State()
+			hist = append(hist, ok)
+			changed, state := tr.Result(time.Time{}, ok)
+			if changed != (state != before) || state != tr.State() {
+				t.Fatalf("step %d: changed %v but %v -> %v", i, changed, before, state)
+			}
+			if state == Down && runOf(r, true) {
+				t.Fatalf("step %d: down after %d successes (rise %d)", i, r, r)
+			}
+			if state == Up && runOf(fl, false) {
+				t.Fatalf("step %d: up after %d failures (fall %d)", i, fl, fl)
+			}
+			if changed && before != Unknown {
+				n, want := fl, false
+				if state == Up {
+					n, want = r, true
+				}
+				if !runOf(n, want) {
+					t.Fatalf("step %d: %v -> %v without a full run of %d", i, before, state, n)
+				}
+			}
+			if okRun, failRun := tr.Consecutive(); okRun != 0 && failRun != 0 {
+				t.Fatalf("step %d: both counters non-zero: %d, %d", i, okRun, failRun)
+			}
+			if state == Unknown {
+				t.Fatalf("step %d: still unknown after a result", i)
+			}
+		}
+	})
+}
