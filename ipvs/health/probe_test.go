@@ -490,7 +490,7 @@ func TestClassify(t *testing.T) {
 		{fmt.Errorf("x: %w", ErrBodyMismatch), KindBody},
 		{fmt.Errorf("x: %w", ErrExitStatus), KindExit},
 		{fmt.Errorf("x: %w", ErrInvalidTarget), KindConfig},
-		{&net.OpError{Op: "dial", Err: os.NewSyscallError("connect", errConnRefused)}, KindRefused},
+		{&net.OpError{Op: "dial", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}, KindRefused},
 		{errors.New("something odd"), KindOther},
 	}
 	for _, tc := range tests {

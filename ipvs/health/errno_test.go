@@ -1,5 +1,0 @@
-package health
-
-import "syscall"
-
-const errConnRefused = syscall.ECONNREFUSED
