@@ -1,0 +1,88 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// benchClients registers n clients on one node and reports the node's
+// resident memory per client.
+func benchClients(n, parallel int) error {
+	srv, err := startServer(benchConfig("mem"))
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	time.Sleep(time.Second) // let the idle server settle before the baseline
+	base := rssBytes(srv.cmd.Process.Pid)
+	baseHeap := metric(srv.http, "go_memstats_heap_inuse_bytes")
+	fmt.Printf("server idle: RSS %.1f MiB\n", float64(base)/(1<<20))
+
+	conns := make([]*ircConn, n)
+	var next, failed atomic.Int64
+	var firstErr atomic.Value
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range parallel {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				c, err := dialIRC(srv.addr, i, fmt.Sprintf("b%d", i), "")
+				if err != nil {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err)
+					continue
+				}
+				c.r = nil // the generator keeps only the socket
+				conns[i] = c
+				if i > 0 && i%10000 == 0 {
+					fmt.Printf("  %d registered, %.0f/s\n", i, float64(i)/time.Since(start).Seconds())
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if f := failed.Load(); f > 0 {
+		fmt.Printf("failed registrations: %d (first: %v)\n", f, firstErr.Load())
+	}
+	ok := int64(n) - failed.Load()
+	// Settle: let the server's GC run so the figure is steady-state.
+	time.Sleep(3 * time.Second)
+	rss := rssBytes(srv.cmd.Process.Pid)
+	heap := metric(srv.http, "go_memstats_heap_inuse_bytes")
+	stacks := metric(srv.http, "go_memstats_stack_inuse_bytes")
+	gor := metric(srv.http, "go_goroutines")
+	users := metric(srv.http, "chatd_users")
+	per := float64(rss-base) / float64(ok)
+	fmt.Printf("registered clients: %d in %v (%.0f registrations/s)\n", ok, elapsed.Round(time.Millisecond), float64(ok)/elapsed.Seconds())
+	fmt.Printf("server: users %.0f, goroutines %.0f, RSS %.1f MiB, heap in use %.1f MiB, stacks %.1f MiB\n",
+		users, gor, float64(rss)/(1<<20), heap/(1<<20), stacks/(1<<20))
+	fmt.Printf("memory per client: %.1f KiB RSS (%.1f KiB Go heap, %.1f KiB stacks)\n",
+		per/1024, (heap-baseHeap)/float64(ok)/1024, stacks/float64(ok)/1024)
+	if b, err := os.ReadFile("/proc/net/sockstat"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "TCP:") {
+				fmt.Printf("kernel (both ends, not in RSS): %s (mem in 4 KiB pages)\n", l)
+			}
+		}
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	for _, c := range conns {
+		if c != nil {
+			c.conn.Close()
+		}
+	}
+	return nil
+}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/hachat/hachat/chatd"
+	"github.com/hachat/hachat/internal/mariadbtest"
+)
+
+func freeUDP() (string, error) {
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	return c.LocalAddr().String(), nil
+}
+
+// benchCrossNode runs two nodes on one MariaDB and measures send-to-receive
+// latency from a sender on node A to receivers on A (local) and B (remote).
+func benchCrossNode(rate float64, d time.Duration, nudge bool, poll time.Duration) error {
+	if rate <= 0 {
+		rate = 1000
+	}
+	if reason := mariadbtest.SkipReason(); reason != "" {
+		return fmt.Errorf("crossnode needs MariaDB: %s", reason)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	db, err := mariadbtest.Launch(ctx, mariadbtest.Options{Database: "bench"})
+	if err != nil {
+		return err
+	}
+	defer db.Stop()
+	ua, err := freeUDP()
+	if err != nil {
+		return err
+	}
+	ub, err := freeUDP()
+	if err != nil {
+		return err
+	}
+	ca, cb := benchConfig("node-a"), benchConfig("node-b")
+	for _, c := range []*struct {
+		cfg        *chatd.Config
+		self, peer string
+	}{{&ca, ua, ub}, {&cb, ub, ua}} {
+		c.cfg.DSN = db.DSN("bench")
+		c.cfg.Timers.TailPoll = poll
+		if nudge {
+			c.cfg.NudgeListen = c.self
+			c.cfg.Peers = []string{c.peer}
+		}
+	}
+	a, err := startServer(ca)
+	if err != nil {
+		return err
+	}
+	defer a.stop()
+	b, err := startServer(cb)
+	if err != nil {
+		return err
+	}
+	defer b.stop()
+	sender, err := dialIRC(a.addr, 0, "sender", "")
+	if err != nil {
+		return err
+	}
+	local, err := dialIRC(a.addr, 1, "local", "")
+	if err != nil {
+		return err
+	}
+	remote, err := dialIRC(b.addr, 2, "remote", "")
+	if err != nil {
+		return err
+	}
+	for _, c := range []*ircConn{sender, local, remote} {
+		if err := c.join("#x"); err != nil {
+			return err
+		}
+	}
+	rl, rr, rs := newReceiver(), newReceiver(), newReceiver()
+	go rl.read(local)
+	go rr.read(remote)
+	go rs.read(sender) // drains the sender's own copies
+	var stop atomic.Bool
+	var sent atomic.Int64
+	go sendLoop(sender, "#x", rate, &stop, &sent)
+	time.Sleep(time.Second)
+	rl.on.Store(true)
+	rr.on.Store(true)
+	sent0 := sent.Load()
+	time.Sleep(d)
+	rl.on.Store(false)
+	rr.on.Store(false)
+	stop.Store(true)
+	fmt.Printf("two nodes on one MariaDB, nudge %v, tail poll %v, sender on node-a at %.0f msg/s for %v (%d sent)\n",
+		nudge, poll, rate, d, sent.Load()-sent0)
+	for _, x := range []struct {
+		name string
+		r    *receiver
+	}{{"same node (A->A)", rl}, {"cross node (A->B)", rr}} {
+		h := x.r.hist
+		fmt.Printf("%s: %d received, p50 %s, p90 %s, p99 %s, max %s\n", x.name, h.TotalCount(),
+			ms(h.ValueAtQuantile(50)), ms(h.ValueAtQuantile(90)), ms(h.ValueAtQuantile(99)), ms(h.Max()))
+	}
+	return nil
+}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// receiver reads a connection, timing every stamped PRIVMSG.
+type receiver struct {
+	mu    sync.Mutex
+	hist  *hdrhistogram.Histogram // microseconds
+	count atomic.Int64
+	on    atomic.Bool // record only inside the measurement window
+}
+
+func newReceiver() *receiver {
+	return &receiver{hist: hdrhistogram.New(1, 60_000_000, 3)}
+}
+
+// stamp is the message text: the send time in Unix nanoseconds.
+func stamp() string { return "t=" + strconv.FormatInt(time.Now().UnixNano(), 10) }
+
+func (rc *receiver) read(c *ircConn) {
+	r := bufio.NewReaderSize(c.conn, 16<<10)
+	for {
+		line, err := r.ReadSlice('\n')
+		if err != nil {
+			if err == bufio.ErrBufferFull {
+				continue
+			}
+			return
+		}
+		i := strings.Index(string(line), " :t=")
+		if i < 0 || !strings.Contains(string(line[:i]), "PRIVMSG") {
+			if strings.HasPrefix(string(line), "PING") {
+				_, _ = c.conn.Write([]byte("PONG" + string(line[4:])))
+			}
+			continue
+		}
+		ns, err := strconv.ParseInt(strings.TrimSpace(string(line[i+4:])), 10, 64)
+		if err != nil || !rc.on.Load() {
+			continue
+		}
+		lat := time.Since(time.Unix(0, ns))
+		rc.count.Add(1)
+		rc.mu.Lock()
+		_ = rc.hist.RecordValue(lat.Microseconds())
+		rc.mu.Unlock()
+	}
+}
+
+func merge(rs []*receiver) (*hdrhistogram.Histogram, int64) {
+	h := hdrhistogram.New(1, 60_000_000, 3)
+	var n int64
+	for _, r := range rs {
+		r.mu.Lock()
+		h.Merge(r.hist)
+		r.mu.Unlock()
+		n += r.count.Load()
+	}
+	return h, n
+}
+
+func ms(us int64) string { return fmt.Sprintf("%.2f ms", float64(us)/1000) }
+
+// sendLoop sends stamped messages, paced to rate (0: as fast as the socket
+// takes them), until stop.
+func sendLoop(c *ircConn, target string, rate float64, stop *atomic.Bool, sent *atomic.Int64) {
+	var interval time.Duration
+	if rate > 0 {
+		interval = time.Duration(float64(time.Second) / rate)
+	}
+	next := time.Now()
+	for !stop.Load() {
+		if interval > 0 {
+			if d := time.Until(next); d > 0 {
+				time.Sleep(d)
+			}
+			next = next.Add(interval)
+		}
+		if _, err := c.conn.Write([]byte("PRIVMSG " + target + " :" + stamp() + "\r\n")); err != nil {
+			return
+		}
+		sent.Add(1)
+	}
+}
+
+// benchFanout measures deliveries per second into one channel of members
+// members, senders of which send.
+func benchFanout(members, senders int, rate float64, d time.Duration, dsn string, poll time.Duration) error {
+	cfg := benchConfig("fan")
+	cfg.DSN = dsn
+	cfg.Timers.TailPoll = poll
+	srv, err := startServer(cfg)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	conns := make([]*ircConn, members)
+	rs := make([]*receiver, members)
+	for i := range conns {
+		c, err := dialIRC(srv.addr, i, fmt.Sprintf("m%d", i), "")
+		if err != nil {
+			return err
+		}
+		if err := c.join("#fan"); err != nil {
+			return err
+		}
+		conns[i] = c
+		rs[i] = newReceiver()
+		go rs[i].read(c)
+	}
+	fmt.Printf("%d members joined #fan; %d senders, rate %s\n", members, senders, rateString(rate))
+	var stop atomic.Bool
+	var sent atomic.Int64
+	for i := range senders {
+		go sendLoop(conns[i], "#fan", rate/float64(senders), &stop, &sent)
+	}
+	time.Sleep(time.Second) // warm-up
+	startDeliv := metric(srv.http, "chatd_deliveries_total")
+	for _, r := range rs {
+		r.on.Store(true)
+	}
+	sent0 := sent.Load()
+	start := time.Now()
+	time.Sleep(d)
+	for _, r := range rs {
+		r.on.Store(false)
+	}
+	el := time.Since(start)
+	endDeliv := metric(srv.http, "chatd_deliveries_total")
+	sentN := sent.Load() - sent0
+	stop.Store(true)
+	h, n := merge(rs)
+	fmt.Printf("messages sent: %d (%.0f/s)\n", sentN, float64(sentN)/el.Seconds())
+	fmt.Printf("deliveries received: %d (%.0f/s); server queued %.0f/s\n", n, float64(n)/el.Seconds(), (endDeliv-startDeliv)/el.Seconds())
+	fmt.Printf("send-to-receive latency: p50 %s, p90 %s, p99 %s, max %s\n",
+		ms(h.ValueAtQuantile(50)), ms(h.ValueAtQuantile(90)), ms(h.ValueAtQuantile(99)), ms(h.Max()))
+	for _, c := range conns {
+		c.conn.Close()
+	}
+	return nil
+}
+
+func rateString(r float64) string {
+	if r <= 0 {
+		return "unpaced (as fast as accepted)"
+	}
+	return fmt.Sprintf("%.0f msg/s", r)
+}

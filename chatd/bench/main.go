@@ -1,0 +1,273 @@
+// Command bench measures a chatd node: memory per registered client,
+// deliveries per second into one big channel, and cross-node delivery
+// latency between two nodes on one MariaDB. Servers run as child processes
+// (this binary re-executed), so their memory is measured alone.
+//
+//	go run ./chatd/bench -mode clients -n 50000
+//	go run ./chatd/bench -mode fanout -members 500 -senders 4 -duration 10s
+//	go run ./chatd/bench -mode fanout -members 500 -rate 200 -duration 10s
+//	go run ./chatd/bench -mode crossnode -rate 1000 -duration 10s   (root, MariaDB)
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hachat/hachat/chatd"
+)
+
+const serveEnv = "CHATD_BENCH_SERVE"
+
+func main() {
+	if js := os.Getenv(serveEnv); js != "" {
+		serve(js)
+		return
+	}
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	mode := fs.String("mode", "clients", "clients, fanout or crossnode")
+	n := fs.Int("n", 50000, "clients: number of registered clients")
+	parallel := fs.Int("parallel", 64, "clients: concurrent registrations")
+	members := fs.Int("members", 500, "fanout: channel members (senders included)")
+	senders := fs.Int("senders", 4, "fanout: members that send")
+	rate := fs.Float64("rate", 0, "messages per second in total (0: as fast as acknowledged)")
+	duration := fs.Duration("duration", 10*time.Second, "measurement time")
+	dsn := fs.String("dsn", "", "store for fanout (default in-memory SQLite)")
+	nudge := fs.Bool("nudge", true, "crossnode: peers nudge each other over UDP")
+	poll := fs.Duration("tail-poll", 5*time.Millisecond, "crossnode/fanout: log poll interval")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	raiseNoFile()
+	switch *mode {
+	case "clients":
+		return benchClients(*n, *parallel)
+	case "fanout":
+		return benchFanout(*members, *senders, *rate, *duration, *dsn, *poll)
+	case "crossnode":
+		return benchCrossNode(*rate, *duration, *nudge, *poll)
+	}
+	return fmt.Errorf("unknown -mode %q", *mode)
+}
+
+// raiseNoFile lifts the descriptor limit: 50,000 clients need 50,000 fds in
+// each process.
+func raiseNoFile() {
+	var l syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
+		return
+	}
+	want := uint64(400000)
+	if l.Max < want {
+		l.Max = want // root may raise the hard limit up to fs.nr_open
+	}
+	l.Cur = l.Max
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
+		_ = syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l)
+		l.Cur = l.Max
+		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
+	}
+}
+
+// serve is the child: one chatd node with the JSON config from the parent.
+func serve(js string) {
+	raiseNoFile()
+	var cfg chatd.Config
+	if err := json.Unmarshal([]byte(js), &cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "serve:", err)
+		os.Exit(2)
+	}
+	srv, err := chatd.New(cfg, nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "serve:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("ADDR %s %s\n", srv.Addr(), srv.HTTPAddr())
+	if err := srv.Run(context.Background()); err != nil {
+		fmt.Fprintln(os.Stderr, "serve:", err)
+		os.Exit(1)
+	}
+}
+
+type child struct {
+	cmd        *exec.Cmd
+	addr, http string
+}
+
+func benchConfig(node string) chatd.Config {
+	return chatd.Config{
+		Node: node, Listen: []string{"127.0.0.1:0"}, HTTPListen: "127.0.0.1:0",
+		Limits: chatd.Limits{MaxClients: -1, FloodRate: -1, SendQBytes: 1 << 20},
+		Timers: chatd.Timers{PingInterval: time.Hour, RegistrationTimeout: time.Hour},
+	}
+}
+
+func startServer(cfg chatd.Config) (*child, error) {
+	js, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self)
+	cmd.Env = append(os.Environ(), serveEnv+"="+string(js))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) == 3 && f[0] == "ADDR" {
+			go func() { _, _ = io.Copy(io.Discard, out) }()
+			c := &child{cmd: cmd, addr: f[1], http: f[2]}
+			if err := c.waitReady(); err != nil {
+				c.stop()
+				return nil, err
+			}
+			return c, nil
+		}
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	return nil, errors.New("server child exited before listening")
+}
+
+func (c *child) waitReady() error {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get("http://" + c.http + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return errors.New("server not ready after 30s")
+}
+
+func (c *child) stop() {
+	_ = c.cmd.Process.Signal(syscall.SIGKILL)
+	_ = c.cmd.Wait()
+}
+
+// rssBytes reads VmRSS of a process.
+func rssBytes(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// metric reads one unlabelled sample from a Prometheus text endpoint.
+func metric(httpAddr, name string) float64 {
+	resp, err := http.Get("http://" + httpAddr + "/metrics")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+	}
+	return 0
+}
+
+// sourceAddr spreads clients over 127.0.0.0/8 source addresses: one source
+// address has only ~28,000 ephemeral ports towards one server port.
+func sourceAddr(i int) *net.TCPAddr {
+	return &net.TCPAddr{IP: net.IPv4(127, 0, byte(1+i/20000), byte(2+i%200))}
+}
+
+// ircConn is a load-generator connection.
+type ircConn struct {
+	conn net.Conn
+	r    *bufio.Reader
+	nick string
+}
+
+func dialIRC(addr string, i int, nick string, caps string) (*ircConn, error) {
+	d := net.Dialer{LocalAddr: sourceAddr(i), Timeout: 30 * time.Second}
+	conn, err := d.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	c := &ircConn{conn: conn, r: bufio.NewReaderSize(conn, 4096), nick: nick}
+	reg := ""
+	if caps != "" {
+		reg = "CAP REQ :" + caps + "\r\nCAP END\r\n"
+	}
+	reg += "NICK " + nick + "\r\nUSER b 0 * :bench\r\n"
+	if _, err := conn.Write([]byte(reg)); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	if err := c.waitFor(" 376 ", " 422 "); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("register %s: %w", nick, err)
+	}
+	return c, nil
+}
+
+func (c *ircConn) waitFor(subs ...string) error {
+	_ = c.conn.SetReadDeadline(time.Now().Add(60 * time.Second))
+	defer c.conn.SetReadDeadline(time.Time{})
+	for {
+		line, err := c.r.ReadString('\n')
+		if err != nil {
+			return err
+		}
+		if strings.HasPrefix(line, "ERROR") {
+			return errors.New(strings.TrimSpace(line))
+		}
+		for _, s := range subs {
+			if strings.Contains(line, s) {
+				return nil
+			}
+		}
+	}
+}
+
+func (c *ircConn) join(ch string) error {
+	if _, err := c.conn.Write([]byte("JOIN " + ch + "\r\n")); err != nil {
+		return err
+	}
+	return c.waitFor(" 366 ")
+}
