@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -79,7 +80,15 @@ func TestIPVSInQEMU(t *testing.T) {
 		"-kernel", kt.vmlinux, "-initrd", initrd, "-append", "console=ttyS0 panic=-1 quiet")
 	qemu.Stdin = nil
 	var console bytes.Buffer
-	qemu.Stdout, qemu.Stderr = &console, &console
+	// Also stream the console to a file, to follow a long run live.
+	logPath := filepath.Join(CacheDir, "console.log")
+	var w io.Writer = &console
+	if f, err := os.Create(logPath); err == nil {
+		defer f.Close()
+		w = io.MultiWriter(&console, f)
+		t.Logf("guest console streams to %s", logPath)
+	}
+	qemu.Stdout, qemu.Stderr = w, w
 	boot := time.Now()
 	err = qemu.Run()
 	out := cleanConsole(console.String())

@@ -1,0 +1,219 @@
+package balancer
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// haproxyConfig puts HAProxy (TCP mode) on lb1 in front of the same apps,
+// on other ports of the VIP, so that it and our data plane can be measured
+// in one run without touching each other.
+const haproxyConfig = `global
+    maxconn 20000
+    nbthread 2
+defaults
+    mode tcp
+    timeout connect 2s
+    timeout client 30s
+    timeout server 30s
+frontend web
+    bind 198.18.1.100:8080
+    default_backend web
+backend web
+    balance roundrobin
+    server app1 198.18.2.21:80
+    server app2 198.18.2.22:80
+frontend chat
+    bind 198.18.1.100:8081
+    default_backend chat
+backend chat
+    balance roundrobin
+    server app1 198.18.2.21:7001
+    server app2 198.18.2.22:7001
+`
+
+// BenchmarkDataPlanes compares, in one run on the namespace lab, the
+// new-connection rate (one request per connection) and the keep-alive
+// request rate of: the apps directly, our nftables data plane through the
+// VIP, and HAProxy in TCP mode on the same balancer host. Then it keeps 20
+// long-lived connections through 10 failovers and failbacks.
+//
+//	go test -run '^$' -bench DataPlanes -benchtime 1x ./test/balancer/
+//
+// Knobs: LBBENCH_ROUNDS (default 5), LBBENCH_SECONDS per measurement (2),
+// LBBENCH_WORKERS concurrent client connections (32).
+func BenchmarkDataPlanes(b *testing.B) {
+	if _, err := exec.LookPath("haproxy"); err != nil {
+		b.Skip("haproxy is not installed (apt-get install haproxy)")
+	}
+	l := newLab(b)
+	l.waitServing(vip + ":80")
+	cfg := filepath.Join(l.lab.Dir(), "haproxy.cfg")
+	if err := os.WriteFile(cfg, []byte(haproxyConfig), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	hp, err := l.lb1.Start(context.Background(), "haproxy", "haproxy", "-db", "-f", cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer hp.Stop(3 * time.Second)
+	l.waitServing(vip + ":8080")
+
+	rounds, secs, workers := envInt("LBBENCH_ROUNDS", 5), envInt("LBBENCH_SECONDS", 2), envInt("LBBENCH_WORKERS", 32)
+	d := time.Duration(secs) * time.Second
+	targets := []struct{ name, conn, ka string }{
+		{"direct (app1)", "198.18.2.21:80", "198.18.2.21:7001"},
+		{"nftables (ours)", vip + ":80", vip + ":7001"},
+		{"haproxy tcp", vip + ":8080", vip + ":8081"},
+	}
+	connRates := map[string][]float64{}
+	kaRates := map[string][]float64{}
+	for n := 0; n < b.N; n++ {
+		for r := range rounds {
+			// Interleave the targets in every round so that noise from
+			// the shared machine hits all of them alike.
+			for _, tg := range targets {
+				cr, errs := l.connRate(tg.conn, workers, d)
+				if errs > 0 {
+					b.Logf("round %d %s: %d connection errors", r+1, tg.name, errs)
+				}
+				connRates[tg.name] = append(connRates[tg.name], cr)
+				kr, errs := l.keepAliveRate(tg.ka, workers, d)
+				if errs > 0 {
+					b.Logf("round %d %s keep-alive: %d errors", r+1, tg.name, errs)
+				}
+				kaRates[tg.name] = append(kaRates[tg.name], kr)
+			}
+		}
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "%d rounds × %v, %d concurrent client connections\n", rounds*b.N, d, workers)
+	fmt.Fprintf(&sb, "%-18s %28s %28s\n", "target", "new conn/s median [min-max]", "keep-alive req/s median [min-max]")
+	for _, tg := range targets {
+		c, k := connRates[tg.name], kaRates[tg.name]
+		fmt.Fprintf(&sb, "%-18s %10.0f [%6.0f-%6.0f] %14.0f [%6.0f-%6.0f]\n", tg.name, median(c), slices.Min(c), slices.Max(c), median(k), slices.Min(k), slices.Max(k))
+	}
+	ratio := median(connRates["nftables (ours)"]) / median(connRates["haproxy tcp"])
+	fmt.Fprintf(&sb, "new-connection rate, ours / haproxy: %.2f× (target ≥ 1.5×)\n", ratio)
+	b.ReportMetric(median(connRates["nftables (ours)"]), "nft-conn/s")
+	b.ReportMetric(median(connRates["haproxy tcp"]), "haproxy-conn/s")
+	b.ReportMetric(median(connRates["direct (app1)"]), "direct-conn/s")
+	b.ReportMetric(ratio, "ours/haproxy")
+
+	hp.Stop(3 * time.Second)
+	testFailover(b, l, 20, 10)
+	fmt.Fprintf(&sb, "long-lived connections: 20/20 alive across 10 failovers and 10 failbacks\n")
+	b.Logf("\n%s", sb.String())
+}
+
+func envInt(k string, def int) int {
+	var v int
+	if _, err := fmt.Sscan(os.Getenv(k), &v); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// connRate runs workers that each open a connection, read the one-line
+// answer and close, for d; it returns completed connections per second.
+func (l *lab) connRate(addr string, workers int, d time.Duration) (float64, int64) {
+	var done, errs atomic.Int64
+	var wg sync.WaitGroup
+	stop := time.Now().Add(d)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Each worker enters the client namespace on its own thread.
+			l.client.Do(func() error {
+				buf := make([]byte, 64)
+				for time.Now().Before(stop) {
+					c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+					if err != nil {
+						errs.Add(1)
+						continue
+					}
+					c.SetDeadline(time.Now().Add(2 * time.Second))
+					_, err = c.Read(buf)
+					// Close with RST: the client side then keeps no
+					// TIME_WAIT, so ports do not run out over a long run.
+					c.(*net.TCPConn).SetLinger(0)
+					c.Close()
+					if err != nil {
+						errs.Add(1)
+						continue
+					}
+					done.Add(1)
+				}
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
+	return float64(done.Load()) / d.Seconds(), errs.Load()
+}
+
+// keepAliveRate runs workers that each keep one connection and send
+// 64-byte requests, reading each echo before the next; it returns
+// requests per second.
+func (l *lab) keepAliveRate(addr string, workers int, d time.Duration) (float64, int64) {
+	var done, errs atomic.Int64
+	var wg sync.WaitGroup
+	stop := time.Now().Add(d)
+	msg := []byte(strings.Repeat("x", 63) + "\n")
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l.client.Do(func() error {
+				c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+				if err != nil {
+					errs.Add(1)
+					return nil
+				}
+				defer c.Close()
+				r := bufio.NewReader(c)
+				buf := make([]byte, len(msg))
+				for time.Now().Before(stop) {
+					c.SetDeadline(time.Now().Add(2 * time.Second))
+					if _, err := c.Write(msg); err != nil {
+						errs.Add(1)
+						return nil
+					}
+					if _, err := io.ReadFull(r, buf); err != nil {
+						errs.Add(1)
+						return nil
+					}
+					done.Add(1)
+				}
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
+	return float64(done.Load()) / d.Seconds(), errs.Load()
+}
