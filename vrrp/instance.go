@@ -265,7 +265,10 @@ func (in *Instance) start(now time.Time) {
 func (in *Instance) handleAdvert(now time.Time, r received) {
 	in.stats.AdvertsReceived.Add(1)
 	if r.adv.Priority > 0 {
-		in.masterAddr = r.src
+		if in.masterAddr != r.src {
+			in.masterAddr = r.src
+			defer in.publish() // rare: only when the Master changes
+		}
 		if in.held && !in.releaseAt.IsZero() {
 			// A new Master advertises (it added the VIPs and announced them
 			// before its first advert): hand over now.
