@@ -37,6 +37,7 @@ commands:
   reload                        reload vrrpd's configuration, reporting errors
   balancer [--json]             L4 balancer table (ipvsadm -Ln --stats style)
   events [--json]               follow state changes and other events
+  import-keepalived FILE        convert a keepalived.conf to vrrpd YAML on stdout
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -52,6 +53,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cmd, rest := fs.Arg(0), fs.Args()[1:]
+	if cmd == "import-keepalived" { // works offline: no socket, no flags of its own
+		return importKeepalived(rest, stdout, stderr)
+	}
 	sub := flag.NewFlagSet("vrrpctl "+cmd, flag.ContinueOnError)
 	sub.SetOutput(stderr)
 	asJSON := sub.Bool("json", false, "print JSON")
