@@ -52,6 +52,7 @@ func measure(ctx context.Context, o options, impl vrrplab.Impl, iv time.Duration
 	var out []result
 	for rep := 1; rep <= o.reps; rep++ {
 		for _, k := range o.scenarios {
+			skipped := pr.Snapshot().Skipped
 			cctx, cancel := context.WithTimeout(ctx, 30*time.Second+20*iv)
 			c, err := pair.Cycle(cctx, pr, k, hold)
 			cancel()
@@ -60,8 +61,9 @@ func measure(ctx context.Context, o options, impl vrrplab.Impl, iv time.Duration
 				return out, fmt.Errorf("rep %d: %w", rep, err)
 			}
 			out = append(out, result{impl: impl.Name(), interval: iv, cycle: c})
-			fmt.Fprintf(log, "%-10s %6v %-9s rep %2d: failover %-40s takeover %5v | failback %-30s lb1 back %v\n",
-				impl.Name(), iv, k, rep, c.Failover, c.Takeover.Round(time.Millisecond), c.Failback, c.Returned.Round(time.Millisecond))
+			fmt.Fprintf(log, "%-10s %6v %-9s rep %2d: failover %-40s takeover %5v | failback %-30s lb1 back %v | %d probes skipped\n",
+				impl.Name(), iv, k, rep, c.Failover, c.Takeover.Round(time.Millisecond), c.Failback, c.Returned.Round(time.Millisecond),
+				pr.Snapshot().Skipped-skipped)
 		}
 	}
 	s := pr.Snapshot()
@@ -134,8 +136,9 @@ loop:
 	return nil
 }
 
-// outages extracts one scenario's failover or failback outages.
-func outages(rs []result, impl string, iv time.Duration, k vrrplab.Kind, failback bool) (ds []time.Duration, lost int) {
+// outages extracts one scenario's failover or failback outages, the failed
+// probes, and how many of the gaps were measured by a stalled client.
+func outages(rs []result, impl string, iv time.Duration, k vrrplab.Kind, failback bool) (ds []time.Duration, lost, stalls int) {
 	for _, r := range rs {
 		if r.impl != impl || r.interval != iv || (k != "" && r.cycle.Kind != k) {
 			continue
@@ -146,8 +149,11 @@ func outages(rs []result, impl string, iv time.Duration, k vrrplab.Kind, failbac
 		}
 		ds = append(ds, g.Duration())
 		lost += g.Failed
+		if g.MaxSpacing > probe.StallThreshold {
+			stalls++
+		}
 	}
-	return ds, lost
+	return ds, lost, stalls
 }
 
 // tail prints the last n probe results, to show what the client saw when a

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/hachat/hachat/test/probe"
 	"github.com/hachat/hachat/test/vrrp/vrrplab"
 )
 
@@ -23,12 +24,13 @@ type stats struct {
 	n                 int
 	median, p95, maxD time.Duration
 	lost              int // failed probes in all reps
+	stalls            int // gaps whose client was starved of CPU (imprecise)
 }
 
-func summarize(ds []time.Duration, lost int) stats {
+func summarize(ds []time.Duration, lost, stalls int) stats {
 	s := slices.Clone(ds)
 	slices.Sort(s)
-	st := stats{n: len(s), lost: lost}
+	st := stats{n: len(s), lost: lost, stalls: stalls}
 	if len(s) > 0 {
 		st.median, st.p95, st.maxD = quantile(s, 0.5), quantile(s, 0.95), s[len(s)-1]
 	}
@@ -40,8 +42,9 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.0f", float64(d)/float64(
 // printTable prints one row per interval × scenario × implementation and a
 // ratio row per interval × scenario when both implementations ran.
 func printTable(w io.Writer, o options, rs []result) {
-	fmt.Fprintf(w, "\nclient outage (ms), TCP probe every 5 ms; failback = lb1 returns and preempts\n")
-	fmt.Fprintf(w, "%-8s %-20s %-10s %4s %8s %8s %8s %12s\n", "advert", "scenario", "impl", "n", "median", "p95", "max", "lost probes")
+	fmt.Fprintf(w, "\nclient outage (ms), TCP probe every 5 ms; failback = lb1 returns and preempts;\n")
+	fmt.Fprintf(w, "stalls = outages during which the client started no probe for over %v (CPU starvation: edges imprecise)\n", probe.StallThreshold)
+	fmt.Fprintf(w, "%-8s %-20s %-10s %4s %8s %8s %8s %12s %7s\n", "advert", "scenario", "impl", "n", "median", "p95", "max", "lost probes", "stalls")
 	type row struct {
 		label    string
 		kind     vrrplab.Kind
@@ -63,7 +66,7 @@ func printTable(w io.Writer, o options, rs []result) {
 					continue
 				}
 				med[impl] = st.median
-				fmt.Fprintf(w, "%-8v %-20s %-10s %4d %8s %8s %8s %12d\n", iv, r.label, impl, st.n, ms(st.median), ms(st.p95), ms(st.maxD), st.lost)
+				fmt.Fprintf(w, "%-8v %-20s %-10s %4d %8s %8s %8s %12d %7d\n", iv, r.label, impl, st.n, ms(st.median), ms(st.p95), ms(st.maxD), st.lost, st.stalls)
 			}
 			if v, ok := med["vrrpd"]; ok {
 				if k, ok := med["keepalived"]; ok && k > 0 {

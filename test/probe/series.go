@@ -22,7 +22,11 @@ type Gap struct {
 	// Unrecovered is set when the series ends inside the gap: Duration then
 	// runs to the last probe's start and is a lower bound.
 	Unrecovered bool
-	end         time.Time
+	// MaxSpacing is the longest time between two consecutive probe starts
+	// from LastOK to NextOK. Far above the interval, the client itself was
+	// starved of CPU and the gap's edges are that imprecise.
+	MaxSpacing time.Duration
+	end        time.Time
 }
 
 // Duration is the outage: first failed probe to next successful one. Zero for no gap.
@@ -38,21 +42,34 @@ func (g Gap) String() string {
 		return "no failed probe"
 	}
 	s := fmt.Sprintf("%v outage (%d failed probes %v)", g.Duration().Round(time.Millisecond), g.Failed, g.Reasons)
+	if g.MaxSpacing > StallThreshold {
+		s += fmt.Sprintf(", client stalled %v", g.MaxSpacing.Round(time.Millisecond))
+	}
 	if g.Unrecovered {
 		s += ", not recovered by the end"
 	}
 	return s
 }
 
+// StallThreshold is the probe spacing above which a Gap is reported as
+// measured by a stalled client (see Gap.MaxSpacing).
+const StallThreshold = 50 * time.Millisecond
+
 // Gaps lists every run of failed probes in order.
 func (s Series) Gaps() []Gap {
 	var gaps []Gap
 	var cur *Gap
-	var lastOK time.Time
+	var lastOK, prev time.Time
 	for _, r := range s.Results {
+		spacing := time.Duration(0)
+		if !prev.IsZero() {
+			spacing = r.Start.Sub(prev)
+		}
+		prev = r.Start
 		if r.OK {
 			if cur != nil {
 				cur.NextOK, cur.end = r.Start, r.Start
+				cur.MaxSpacing = max(cur.MaxSpacing, spacing)
 				gaps = append(gaps, *cur)
 				cur = nil
 			}
@@ -62,6 +79,7 @@ func (s Series) Gaps() []Gap {
 		if cur == nil {
 			cur = &Gap{FirstFail: r.Start, LastOK: lastOK, Reasons: map[Reason]int{}}
 		}
+		cur.MaxSpacing = max(cur.MaxSpacing, spacing)
 		cur.Failed++
 		cur.Reasons[r.Reason]++
 		cur.end = r.Start

@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -74,5 +75,18 @@ func TestWindowSelectsByStart(t *testing.T) {
 	}
 	if got := w.Responders(); !cmp.Equal(got, map[string]int{"lb1": 3}) {
 		t.Errorf("Responders = %v", got)
+	}
+}
+
+func TestGapReportsClientStall(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := mk(t0, "++t+")
+	s.Results[3].Start = s.Results[2].Start.Add(300 * time.Millisecond) // nobody probed for 300 ms
+	g := s.Outage()
+	if g.MaxSpacing != 300*time.Millisecond || !strings.Contains(g.String(), "client stalled 300ms") {
+		t.Errorf("gap = %v (max spacing %v), want a 300ms client stall reported", g, g.MaxSpacing)
+	}
+	if g := mk(t0, "++t++").Outage(); g.MaxSpacing != 5*time.Millisecond || strings.Contains(g.String(), "stalled") {
+		t.Errorf("regular probing reported as %v", g)
 	}
 }

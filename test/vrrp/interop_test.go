@@ -20,8 +20,27 @@ func TestKeepalivedInterop(t *testing.T) {
 	}
 	for _, r := range roles {
 		t.Run(r.name, func(t *testing.T) {
-			e := setup(t, r.impl1(t), r.impl2(t), true)
+			impl1, impl2 := r.impl1(t), r.impl2(t)
+			e := setup(t, impl1, impl2, true)
 			e.elect()
+			// vrrpd must parse every keepalived advert and agree on the master.
+			ours, peer, peerAddr := e.topo.LB2, "keepalived lb1", e.topo.Addr1.Addr()
+			wantState := "BACKUP"
+			if isVrrpd(impl1) {
+				ours, peer, peerAddr, wantState = e.topo.LB1, "keepalived lb2", e.topo.Addr2.Addr(), "MASTER"
+			}
+			st := e.vrrpdState(ours)
+			if st.State != wantState {
+				t.Errorf("vrrpd on %s is %s, want %s", ours.Name(), st.State, wantState)
+			}
+			if wantState == "BACKUP" && (st.AdvertsReceived == 0 || st.Master != peerAddr.String()) {
+				t.Errorf("vrrpd backup heard %d adverts, master %q; want adverts from %s (%v)", st.AdvertsReceived, st.Master, peer, peerAddr)
+			}
+			for _, d := range wireDrops {
+				if n := st.Drops[d]; n > 0 {
+					t.Errorf("vrrpd dropped %d adverts from %s as %s", n, peer, d)
+				}
+			}
 			for _, k := range []vrrplab.Kind{vrrplab.Graceful, vrrplab.NodeLoss} {
 				c, err := e.pair.Cycle(e.wctx(), e.pr, k, advert)
 				e.must(err)

@@ -12,6 +12,7 @@ import (
 	"github.com/hachat/hachat/test/netns"
 	"github.com/hachat/hachat/test/probe"
 	"github.com/hachat/hachat/test/vrrp/vrrplab"
+	"github.com/hachat/hachat/vrrp"
 )
 
 // advert is the Advertisement_Interval of every scenario: short enough that
@@ -165,3 +166,23 @@ func (e *env) logGap(what string, from, to time.Time) probe.Gap {
 	e.t.Logf("%s: client saw %v", what, g)
 	return g
 }
+
+// vrrpdState returns the state of the only instance of the vrrpd on h, read
+// from its control socket; the test fails if there is not exactly one.
+func (e *env) vrrpdState(h *netns.Host) vrrp.Status {
+	e.t.Helper()
+	st, err := vrrplab.VrrpdStatus(h)
+	e.must(err)
+	if len(st) != 1 {
+		e.t.Fatalf("vrrpd on %s reports %d instances, want 1", h.Name(), len(st))
+	}
+	return st[0]
+}
+
+// isVrrpd reports whether impl is our daemon (control socket available).
+func isVrrpd(impl vrrplab.Impl) bool { return impl.Name() == "vrrpd" }
+
+// wireDrops are the drop reasons that mean a peer's advert was malformed to
+// us: with keepalived as the peer, any of them is an interop bug.
+var wireDrops = []vrrp.DropReason{vrrp.DropTTL, vrrp.DropChecksum, vrrp.DropVersion, vrrp.DropType,
+	vrrp.DropShort, vrrp.DropAddrFamily, vrrp.DropInterval, vrrp.DropLength, vrrp.DropAddrCount}

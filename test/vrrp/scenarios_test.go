@@ -107,6 +107,14 @@ func TestNopreemptKeepsBackupMaster(t *testing.T) {
 			has, _ := e.topo.LB1.HasAddr(e.topo.VIP.Addr())
 			return has
 		})
+		if isVrrpd(impl) {
+			// Not merely slow: lb1 hears lb2 and chose to stay Backup.
+			st := e.vrrpdState(e.topo.LB1)
+			if st.State != "BACKUP" || st.AdvertsReceived == 0 || st.Master != e.topo.Addr2.Addr().String() {
+				t.Fatalf("lb1 state %s, %d adverts received, master %q; want BACKUP hearing %v",
+					st.State, st.AdvertsReceived, st.Master, e.topo.Addr2.Addr())
+			}
+		}
 		stop := e.pr.Mark("stop lb2")
 		e.must(e.pair.R2.Stop(5 * time.Second))
 		e.pair.R2 = nil

@@ -11,7 +11,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hachat/hachat/internal/control"
 	"github.com/hachat/hachat/test/netns"
+	"github.com/hachat/hachat/vrrp"
 )
 
 // Vrrpd runs our daemon, cmd/vrrpd.
@@ -82,4 +84,15 @@ func exitStatus(err error) (syscall.WaitStatus, bool) {
 	}
 	ws, ok := ee.Sys().(syscall.WaitStatus)
 	return ws, ok
+}
+
+// VrrpdStatus asks the vrrpd on h, over its control socket, for the state of
+// its instances (what "vrrpctl status --json" prints).
+func VrrpdStatus(h *netns.Host) ([]vrrp.Status, error) {
+	_, _, sock := Vrrpd{}.ConfigPaths(h)
+	resp, err := control.Do(sock, control.Request{Command: control.CmdStatus})
+	if err != nil {
+		return nil, fmt.Errorf("vrrplab: vrrpd status on %s: %w", h.Name(), err)
+	}
+	return resp.Instances, nil
 }
