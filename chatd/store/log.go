@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 const eventCols = `seq, msgid, t, node, kind, target, hkey, sender, account, body, params, tags`
@@ -18,14 +19,25 @@ const maxLimit = 10000
 
 // prepareEvent validates ev and fills in its defaults.
 func prepareEvent(ev *Event) error {
-	if ev.MsgID == "" || ev.Kind == "" || ev.Node == "" {
-		return errors.New("event needs MsgID, Kind and Node")
+	if ev.MsgID == "" || ev.Kind == "" || ev.Node == "" || ev.Time.IsZero() {
+		return fmt.Errorf("%w: event needs MsgID, Kind, Node and Time", ErrInvalid)
 	}
-	if ev.Time.IsZero() {
-		return errors.New("event needs Time")
+	if err := validNames(ev.MsgID, ev.Node, string(ev.Kind), ev.Target, ev.HistoryKey, ev.Sender, ev.Account); err != nil {
+		return err
 	}
 	if ev.HistoryKey == "" {
 		ev.HistoryKey = DefaultHistoryKey(ev)
+	}
+	return nil
+}
+
+// validNames checks that names are valid UTF-8 (MySQL refuses anything else in a utf8mb4 column; the
+// check makes both dialects agree).
+func validNames(names ...string) error {
+	for _, n := range names {
+		if !utf8.ValidString(n) {
+			return fmt.Errorf("%w: %q is not valid UTF-8", ErrInvalid, n)
+		}
 	}
 	return nil
 }

@@ -10,7 +10,7 @@ import (
 
 func (s *sqlStore) Heartbeat(ctx context.Context, node string) error {
 	if node == "" {
-		return errors.New("heartbeat: empty node name")
+		return fmt.Errorf("heartbeat: %w: empty node name", ErrInvalid)
 	}
 	var wasReaped bool
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -55,7 +55,10 @@ func scanSessions(rows *sql.Rows) ([]Session, error) {
 
 func (s *sqlStore) ClaimNick(ctx context.Context, ss Session) error {
 	if ss.ID == "" || ss.Node == "" || ss.Nick == "" {
-		return fmt.Errorf("claim nick %q: session needs ID, Node and Nick", ss.Nick)
+		return fmt.Errorf("claim nick %q: %w: session needs ID, Node and Nick", ss.Nick, ErrInvalid)
+	}
+	if err := validNames(ss.ID, ss.Node, ss.Nick, ss.User, ss.Host, ss.Account); err != nil {
+		return fmt.Errorf("claim nick: %w", err)
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var one int
@@ -83,7 +86,10 @@ func (s *sqlStore) ClaimNick(ctx context.Context, ss Session) error {
 
 func (s *sqlStore) RenameNick(ctx context.Context, sessionID, newNick string) error {
 	if newNick == "" {
-		return fmt.Errorf("rename session %q: empty nick", sessionID)
+		return fmt.Errorf("rename session %q: %w: empty nick", sessionID, ErrInvalid)
+	}
+	if err := validNames(newNick); err != nil {
+		return fmt.Errorf("rename session %q: %w", sessionID, err)
 	}
 	res, err := s.w.ExecContext(ctx, `UPDATE sessions SET nick = ?, nick_folded = ? WHERE id = ?`,
 		newNick, Fold(newNick), sessionID)
@@ -125,7 +131,10 @@ func (s *sqlStore) ReleaseSession(ctx context.Context, sessionID string) error {
 
 func (s *sqlStore) Join(ctx context.Context, m Member) error {
 	if !IsChannel(m.Channel) {
-		return fmt.Errorf("join %q: not a channel name", m.Channel)
+		return fmt.Errorf("join %q: %w: not a channel name", m.Channel, ErrInvalid)
+	}
+	if err := validNames(m.Channel, m.Modes); err != nil {
+		return fmt.Errorf("join: %w", err)
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		// Lock the session row so a concurrent ReleaseSession or ReapDead cannot leave an orphan

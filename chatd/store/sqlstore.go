@@ -109,7 +109,10 @@ func placeholders(n int) string {
 
 func (s *sqlStore) CreateAccount(ctx context.Context, name, passwordHash string) error {
 	if name == "" || passwordHash == "" {
-		return fmt.Errorf("create account: empty name or hash")
+		return fmt.Errorf("create account: %w: empty name or hash", ErrInvalid)
+	}
+	if err := validNames(name, passwordHash); err != nil {
+		return fmt.Errorf("create account: %w", err)
 	}
 	_, err := s.w.ExecContext(ctx,
 		`INSERT INTO accounts (name_folded, name, hash, created) VALUES (?, ?, ?, ?)`,
@@ -159,7 +162,10 @@ func (s *sqlStore) Channel(ctx context.Context, name string) (Channel, error) {
 
 func (s *sqlStore) SaveChannel(ctx context.Context, c Channel) error {
 	if !IsChannel(c.Name) {
-		return fmt.Errorf("save channel %q: not a channel name", c.Name)
+		return fmt.Errorf("save channel %q: %w: not a channel name", c.Name, ErrInvalid)
+	}
+	if err := validNames(c.Name, c.TopicBy, c.Modes, c.Key); err != nil {
+		return fmt.Errorf("save channel: %w", err)
 	}
 	// REPLACE (delete + insert) is the one upsert both dialects spell the same way.
 	_, err := s.w.ExecContext(ctx, `REPLACE INTO channels (name_folded, `+channelCols+`)

@@ -18,6 +18,10 @@ var (
 	// serves is gone from the database: it should disconnect those clients (they reconnect and recover
 	// with CHATHISTORY).
 	ErrReaped = errors.New("store: node was reaped as dead")
+	// ErrInvalid is returned for an argument the store cannot keep: a missing required field, or a name
+	// (nick, channel, target, account, prefix) that is not valid UTF-8. Free text (message bodies,
+	// topics, realnames) is kept as bytes and need not be UTF-8.
+	ErrInvalid = errors.New("store: invalid argument")
 )
 
 // Kind is the IRC command an Event records.
