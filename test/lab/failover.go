@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hachat/hachat/chatload"
+)
+
+// The paper's §3.2 trials, in its order.
+const (
+	scenBothUp    = "both balancers up"
+	scenMasterOff = "master stopped"
+	scenFailback  = "master back (failback)"
+	scenBothOff   = "both stopped"
+)
+
+var scenarioOrder = []string{scenBothUp, scenMasterOff, scenFailback, scenBothOff}
+
+// FailoverPlan is experiment 2.
+type FailoverPlan struct {
+	Reps                        int
+	Duration, Cue, Drain        time.Duration
+	Channels, Members, Senders  int
+	Rate                        float64
+	ProbeInterval, ProbeTimeout time.Duration
+}
+
+// ScenarioRun is one trial: a steady chat load through the VIP, a fault at
+// the cue, and a prober opening new connections all along.
+type ScenarioRun struct {
+	Scenario string                   `json:"scenario"`
+	Rep      int                      `json:"rep"`
+	Chat     *chatload.FailoverResult `json:"chat"`
+	Samples  []Sample                 `json:"probe_samples"`
+	Outages  []Outage                 `json:"outages"`
+	// WindowS is the message window (cue - Cue to cue - Cue + Duration);
+	// DowntimeS the probe outages inside it.
+	WindowS      float64 `json:"window_s"`
+	DowntimeS    float64 `json:"downtime_s"`
+	LongestS     float64 `json:"longest_outage_s"`
+	Availability float64 `json:"availability"`
+	// PaperStyle is the paper's uptime with our downtime:
+	// U_paper / (U_paper + downtime); 0 when the paper gave no uptime.
+	PaperStyle float64 `json:"paper_style_availability,omitempty"`
+	// VIPMovedS is the time from the fault to the new holder having the
+	// VIP (-1: it never did; 0 with NewHolder "": not applicable).
+	VIPMovedS float64 `json:"vip_moved_s"`
+	// HookAtS is when the fault was injected, in the prober's time.
+	HookAtS   float64  `json:"hook_at_s"`
+	NewHolder string   `json:"new_holder,omitempty"`
+	Sessions  int      `json:"sessions"`
+	Kept      int      `json:"sessions_kept"`
+	Problems  []string `json:"problems,omitempty"`
+}
+
+// scenarioSpec says what a trial does and what it must show.
+type scenarioSpec struct {
+	hook        func(t *Topology) error
+	before      string // the VIP holder required before the fault
+	newHolder   string // the VIP holder expected after it ("" none)
+	wantDown    bool   // the service must be down at the end
+	checkMissed bool   // messages must not go missing
+}
+
+var scenarioSpecs = map[string]scenarioSpec{
+	scenBothUp:    {hook: func(*Topology) error { return nil }, before: "lb1", checkMissed: true},
+	scenMasterOff: {hook: func(t *Topology) error { return t.StopVrrpd("lb1") }, before: "lb1", newHolder: "lb2", checkMissed: true},
+	scenFailback:  {hook: func(t *Topology) error { return t.StartVrrpd("lb1") }, before: "lb2", newHolder: "lb1", checkMissed: true},
+	scenBothOff: {hook: func(t *Topology) error {
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i, lb := range []string{"lb1", "lb2"} {
+			wg.Add(1)
+			go func() { defer wg.Done(); errs[i] = t.StopVrrpd(lb) }()
+		}
+		wg.Wait()
+		return errors.Join(errs...)
+	}, before: "lb1", wantDown: true},
+}
+
+var hookText = map[string]string{
+	scenBothUp:    "none (control run)",
+	scenMasterOff: "SIGTERM vrrpd on lb1 (the paper: keepalived stopped on the master)",
+	scenFailback:  "start vrrpd on lb1 again (the paper: keepalived started again)",
+	scenBothOff:   "SIGTERM vrrpd on lb1 and lb2",
+}
+
+// RunFailovers runs every scenario Reps times, restoring both balancers
+// after "both stopped".
+func RunFailovers(ctx context.Context, t *Topology, p FailoverPlan, progress func(string)) ([]*ScenarioRun, error) {
+	var runs []*ScenarioRun
+	for rep := 1; rep <= p.Reps; rep++ {
+		for _, name := range scenarioOrder {
+			r, err := runScenario(ctx, t, p, name, rep)
+			if r != nil {
+				runs = append(runs, r)
+				progress(fmt.Sprintf("failover %-24s rep %d: outage %.3f s (longest %.3f s), VIP moved after %.3f s, sessions kept %d/%d, missing %d, availability %.4f %v",
+					name, rep, r.DowntimeS, r.LongestS, r.VIPMovedS, r.Kept, r.Sessions, r.Chat.Missing, r.Availability, r.Problems))
+			}
+			if err != nil {
+				return runs, fmt.Errorf("%s (rep %d): %w", name, rep, err)
+			}
+		}
+		for _, lb := range []string{"lb1", "lb2"} {
+			if err := t.StartVrrpd(lb); err != nil {
+				return runs, err
+			}
+		}
+		if err := t.WaitService(ctx, "lb1", 30*time.Second); err != nil {
+			return runs, fmt.Errorf("restoring both balancers: %w", err)
+		}
+	}
+	return runs, nil
+}
+
+func runScenario(ctx context.Context, t *Topology, p FailoverPlan, name string, rep int) (*ScenarioRun, error) {
+	spec := scenarioSpecs[name]
+	if err := t.WaitService(ctx, spec.before, 30*time.Second); err != nil {
+		return nil, fmt.Errorf("precondition, %s holds the VIP: %w", spec.before, err)
+	}
+	start := time.Now()
+	pctx, stopProbe := context.WithCancel(ctx)
+	prober := &Prober{Host: t.Client(), Addr: vipChat, Interval: p.ProbeInterval, Timeout: p.ProbeTimeout}
+	var pwg sync.WaitGroup
+	pwg.Add(1)
+	go func() { defer pwg.Done(); prober.Run(pctx, start) }()
+
+	var (
+		hookAt   time.Time
+		movedAt  time.Time
+		watchErr error
+		wwg      sync.WaitGroup
+	)
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	hook := func(hctx context.Context) error {
+		hookAt = time.Now()
+		if spec.newHolder != "" {
+			wwg.Add(1)
+			go func() {
+				defer wwg.Done()
+				watchErr = t.Hosts[spec.newHolder].WaitAddr(wctx, vipFront.Addr(), true)
+				if watchErr == nil {
+					movedAt = time.Now()
+				}
+			}()
+		}
+		return spec.hook(t)
+	}
+	res, err := chatload.RunFailover(ctx, chatload.FailoverConfig{
+		Steady: chatload.SteadyConfig{
+			Servers: []string{vipChat}, Channels: p.Channels, Members: p.Members, Senders: p.Senders,
+			Rate: p.Rate, Duration: p.Duration, Timeout: 5 * time.Second, Dial: nsDial(t.Client()),
+		},
+		CueAfter: p.Cue, Hook: hook, HookCommand: hookText[name],
+		PingInterval: 500 * time.Millisecond, DeadAfter: 3 * time.Second, Drain: p.Drain,
+	})
+	stopProbe()
+	pwg.Wait()
+	stopWatch()
+	wwg.Wait()
+	if err != nil {
+		return nil, fmt.Errorf("chat load: %w", err)
+	}
+	r := &ScenarioRun{Scenario: name, Rep: rep, Chat: res, Samples: prober.Samples(), NewHolder: spec.newHolder}
+	if hookAt.IsZero() {
+		return r, fmt.Errorf("the fault was never injected (hook did not run: %s)", res.Hook.Error)
+	}
+	// The message window: the cue falls Cue after the first scheduled message.
+	r.HookAtS = hookAt.Sub(start).Seconds()
+	w0 := hookAt.Sub(start) - p.Cue
+	w1 := w0 + p.Duration
+	var inWindow []Sample
+	for _, s := range r.Samples {
+		if s.At >= w0 && s.At <= w1 {
+			inWindow = append(inWindow, s)
+		}
+	}
+	r.Outages = Outages(inWindow, w1)
+	down := Downtime(r.Outages)
+	r.WindowS = p.Duration.Seconds()
+	r.DowntimeS = down.Seconds()
+	r.LongestS = Longest(r.Outages).Seconds()
+	r.Availability = WindowAvailability(p.Duration, down)
+	if ps := paperScenarios[name]; ps.UptimeS > 0 {
+		r.PaperStyle = Availability(time.Duration(ps.UptimeS*float64(time.Second)), down)
+	}
+	switch {
+	case spec.newHolder == "":
+	case movedAt.IsZero():
+		r.VIPMovedS = -1
+	default:
+		r.VIPMovedS = movedAt.Sub(hookAt).Seconds()
+	}
+	if res.Steady != nil {
+		r.Sessions = res.Steady.Clients
+	}
+	r.Kept = max(0, r.Sessions-res.Affected)
+	r.Problems = judge(r, spec, res)
+	return r, nil
+}
+
+// judge lists what this trial shows to be broken: the lab's pass/fail.
+func judge(r *ScenarioRun, spec scenarioSpec, res *chatload.FailoverResult) []string {
+	var ps []string
+	if res.Hook.Error != "" {
+		ps = append(ps, "fault injection failed: "+res.Hook.Error)
+	}
+	if r.Sessions == 0 {
+		ps = append(ps, "no chat session was established through the VIP")
+	}
+	if spec.checkMissed && res.Missing > 0 {
+		ps = append(ps, fmt.Sprintf("%d accepted messages missing (must be 0)", res.Missing))
+	}
+	if spec.newHolder != "" && r.VIPMovedS < 0 {
+		ps = append(ps, spec.newHolder+" never took the VIP")
+	}
+	last := len(r.Outages) - 1
+	if spec.wantDown {
+		if last < 0 || r.Outages[last].Restored {
+			ps = append(ps, "both balancers stopped but new connections still succeeded at the end")
+		}
+	} else if last >= 0 && !r.Outages[last].Restored {
+		ps = append(ps, fmt.Sprintf("the service never came back (down from %.2f s to the end)", r.Outages[last].Start.Seconds()))
+	}
+	if r.Scenario == scenBothUp && res.Disconnects > 0 {
+		ps = append(ps, fmt.Sprintf("%d sessions broke although nothing failed", res.Disconnects))
+	}
+	return ps
+}
