@@ -2,6 +2,7 @@ package ipvs
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net/netip"
 	"strings"
@@ -295,5 +296,60 @@ func TestApplyErrorIsRetried(t *testing.T) {
 	mustReconcile(t, b)
 	if got := weights(t, kernel.New(c), web); len(got) != 2 {
 		t.Errorf("after retry: %v", got)
+	}
+}
+
+// TestRunLeavesStateOnExit: Run programs the table and, when its context
+// ends, returns without removing anything (a stopping vrrpd must not
+// disturb traffic).
+func TestRunLeavesStateOnExit(t *testing.T) {
+	p := &ipvstest.DataPlane{}
+	b, err := NewBalancer(parse(t, cfgBase), Options{Plane: p, Sync: &fakeSync{}, ReconcileInterval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(weights(t, p, web)) != 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("Run did not program the service")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	for _, op := range p.Ops {
+		if op.Kind == table.RemoveService || op.Kind == table.RemoveDestination {
+			t.Errorf("removal on exit: %v", op)
+		}
+	}
+	if got := weights(t, p, web); len(got) != 2 {
+		t.Errorf("after exit: %v", got)
+	}
+}
+
+func TestFormatStatus(t *testing.T) {
+	var buf bytes.Buffer
+	FormatStatus(&buf, []ServiceStatus{{
+		Name: "web", Service: "TCP 198.18.1.100:80", Scheduler: "wrr", Persistence: 300, DataPlane: "ipvs", Managed: true, Programmed: true,
+		Stats: Stats{Connections: 18, CPS: 3, PacketsIn: 120, PacketsOut: 100, BytesIn: 9000, BytesOut: 12000},
+		RealServers: []RealServerStatus{
+			{Address: "198.18.2.21:80", Forwarding: "nat", Weight: 3, Health: "up", ActiveConns: 2, InactiveConns: 1, Stats: Stats{Connections: 12}},
+			{Address: "198.18.2.22:80", Forwarding: "dr", Weight: 0, Health: "down", Stats: Stats{Connections: 6}},
+		},
+	}})
+	want := `IP Virtual Server table (data plane ipvs)
+Prot LocalAddress:Port Scheduler Forward Weight Health ActiveConn InActConn Conns CPS InPkts OutPkts InBytes OutBytes
+  -> RemoteAddress:Port
+TCP  198.18.1.100:80 wrr persistent 300                                        18   3    120     100    9000    12000
+  -> 198.18.2.21:80                 Masq      3     up          2         1    12   0      0       0       0        0
+  -> 198.18.2.22:80                Route      0   down          0         0     6   0      0       0       0        0
+`
+	if diff := cmp.Diff(want, buf.String()); diff != "" {
+		t.Errorf("table (-want +got):\n%s", diff)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/hachat/hachat/ipvs/health"
 	"github.com/hachat/hachat/ipvs/table"
@@ -135,16 +134,18 @@ func fillDest(rs *RealServerStatus, cur table.ServiceState, addr string) {
 }
 
 // FormatStatus writes s like `ipvsadm -Ln --stats` and `--rate` together,
-// with a health column.
+// with a health column: the first column left-aligned, the numbers right.
 func FormatStatus(w io.Writer, s []ServiceStatus) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	plane := "none"
 	if len(s) > 0 {
 		plane = s[0].DataPlane
 	}
 	fmt.Fprintf(w, "IP Virtual Server table (data plane %s)\n", plane)
-	fmt.Fprintln(tw, "Prot LocalAddress:Port Scheduler\t Forward\t Weight\t Health\t ActiveConn\t InActConn\t Conns\t CPS\t InPkts\t OutPkts\t InBytes\t OutBytes\t")
-	fmt.Fprintln(tw, "  -> RemoteAddress:Port\t\t\t\t\t\t\t\t\t\t\t\t")
+	rows := [][]string{
+		{"Prot LocalAddress:Port Scheduler", "Forward", "Weight", "Health", "ActiveConn", "InActConn", "Conns", "CPS", "InPkts", "OutPkts", "InBytes", "OutBytes"},
+		{"  -> RemoteAddress:Port"},
+	}
+	n := func(v uint64) string { return fmt.Sprint(v) }
 	for _, ss := range s {
 		flags := []string{ss.Scheduler}
 		if ss.Persistence > 0 {
@@ -162,20 +163,78 @@ func FormatStatus(w io.Writer, s []ServiceStatus) {
 			flags = append(flags, "quorum lost")
 		}
 		st := ss.Stats
-		fmt.Fprintf(tw, "%s %s\t\t\t\t\t\t %d\t %d\t %d\t %d\t %d\t %d\t\n",
-			fmtKey(ss.Service), strings.Join(flags, " "), st.Connections, st.CPS, st.PacketsIn, st.PacketsOut, st.BytesIn, st.BytesOut)
+		rows = append(rows, []string{fmtKey(ss.Service) + " " + strings.Join(flags, " "), "", "", "", "", "",
+			n(st.Connections), n(st.CPS), n(st.PacketsIn), n(st.PacketsOut), n(st.BytesIn), n(st.BytesOut)})
 		for _, r := range ss.RealServers {
 			weight := "-"
 			if r.Weight >= 0 {
 				weight = fmt.Sprint(r.Weight)
 			}
 			st := r.Stats
-			fmt.Fprintf(tw, "  -> %s\t %s\t %s\t %s\t %d\t %d\t %d\t %d\t %d\t %d\t %d\t %d\t\n",
-				r.Address, fwdName(r.Forwarding), weight, r.Health, r.ActiveConns, r.InactiveConns,
-				st.Connections, st.CPS, st.PacketsIn, st.PacketsOut, st.BytesIn, st.BytesOut)
+			rows = append(rows, []string{"  -> " + r.Address, fwdName(r.Forwarding), weight, r.Health,
+				fmt.Sprint(r.ActiveConns), fmt.Sprint(r.InactiveConns),
+				n(st.Connections), n(st.CPS), n(st.PacketsIn), n(st.PacketsOut), n(st.BytesIn), n(st.BytesOut)})
 		}
 	}
-	tw.Flush()
+	// A long service line spans the columns that are empty on it, so the
+	// first column's width comes from the real-server lines only.
+	widths := make([]int, len(rows[0]))
+	for i, r := range rows {
+		for c, cell := range r {
+			if c == 0 && i != 0 && !strings.HasPrefix(cell, "  ->") {
+				continue
+			}
+			widths[c] = max(widths[c], len(cell))
+		}
+	}
+	for _, r := range rows {
+		var b strings.Builder
+		for c, cell := range r {
+			if c == 0 {
+				fmt.Fprintf(&b, "%-*s", widths[0], cell)
+				if len(cell) > widths[0] {
+					// Borrow the width of the empty columns that follow.
+					over := len(cell) - widths[0]
+					for c2 := 1; c2 < len(r) && r[c2] == "" && over > 0; c2++ {
+						over -= widths[c2] + 1
+					}
+					if over > 0 {
+						b.WriteString("\n" + strings.Repeat(" ", widths[0]))
+					}
+				}
+				continue
+			}
+			fmt.Fprintf(&b, " %*s", widths[c], cell)
+		}
+		line := b.String()
+		if strings.Contains(r[0], ":Port Scheduler") || len(r) > 1 {
+			line = fixSpan(line, r, widths)
+		}
+		fmt.Fprintln(w, strings.TrimRight(line, " "))
+	}
+}
+
+// fixSpan rewrites a service line whose first cell overflows into the empty
+// columns after it, so that its numbers stay aligned.
+func fixSpan(line string, r []string, widths []int) string {
+	if len(r[0]) <= widths[0] {
+		return line
+	}
+	total := widths[0]
+	first := 1
+	for first < len(r) && r[first] == "" {
+		total += widths[first] + 1
+		first++
+	}
+	if len(r[0]) > total {
+		return line
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-*s", total, r[0])
+	for c := first; c < len(r); c++ {
+		fmt.Fprintf(&b, " %*s", widths[c], r[c])
+	}
+	return b.String()
 }
 
 // fmtKey pads the protocol like ipvsadm: "TCP  198.18.1.100:80".

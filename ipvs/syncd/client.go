@@ -5,10 +5,15 @@ import (
 	"fmt"
 	"os"
 	"syscall"
+	"time"
 
 	"github.com/mdlayher/genetlink"
 	"github.com/mdlayher/netlink"
 )
+
+// RequestTimeout bounds one request: a kernel stuck stopping a sync thread
+// must not hang vrrpd's reconcile loop; the caller gets an error and retries.
+const RequestTimeout = 10 * time.Second
 
 // Client talks to the kernel's IPVS generic netlink family.
 type Client struct {
@@ -42,6 +47,7 @@ func (c *Client) Close() error { return c.c.Close() }
 
 // Daemons lists the running sync daemons (at most one master and one backup).
 func (c *Client) Daemons() ([]Daemon, error) {
+	c.c.SetDeadline(time.Now().Add(RequestTimeout))
 	msgs, err := c.c.Execute(genetlink.Message{
 		Header: genetlink.Header{Command: cmdGetDaemon, Version: familyVersion},
 	}, c.family.ID, netlink.Request|netlink.Dump)
@@ -92,6 +98,7 @@ func (c *Client) exec(cmd uint8, inner []byte, what string) error {
 	if err != nil {
 		return fmt.Errorf("syncd: %s: %w", what, err)
 	}
+	c.c.SetDeadline(time.Now().Add(RequestTimeout))
 	_, err = c.c.Execute(genetlink.Message{
 		Header: genetlink.Header{Command: cmd, Version: familyVersion},
 		Data:   data,

@@ -29,7 +29,9 @@ const (
 	cpioPad = 4
 )
 
-func newCPIO(w io.Writer) *cpioWriter { return &cpioWriter{w: w, dirs: map[string]bool{".": true, "/": true}} }
+func newCPIO(w io.Writer) *cpioWriter {
+	return &cpioWriter{w: w, dirs: map[string]bool{".": true, "/": true}}
+}
 
 func (c *cpioWriter) header(name string, mode uint32, size int, rmaj, rmin uint32) {
 	if c.err != nil {

@@ -32,6 +32,7 @@ ln -s /run /var/run
 echo "VMINIT: kernel $(uname -r), /init at $(cut -d' ' -f1 /proc/uptime)s"
 for m in %s; do modprobe "$m" || echo "VMINIT: modprobe $m FAILED"; done
 /usr/sbin/ip link set lo up
+echo 7 > /proc/sys/kernel/printk
 T1=$(cut -d' ' -f1 /proc/uptime)
 IPVS_VM=1 /guest.test -test.v -test.count=1 -test.timeout=240s %s
 RC=$?

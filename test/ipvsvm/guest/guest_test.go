@@ -206,7 +206,7 @@ func TestServiceLifecycle(t *testing.T) {
 	for range 3 {
 		reconcile(t, b)
 	}
-	if out := ipvsadm(t, nil, "-Ln"); strings.Contains(out, "->") || strings.Contains(out, "TCP") {
+	if out := ipvsadm(t, nil, "-Ln"); strings.Contains(out, "198.18.") || strings.Contains(out, "FWM") || strings.Contains(out, "2001:2::") {
 		t.Errorf("services left after removal:\n%s", out)
 	}
 }
@@ -520,10 +520,40 @@ lvs_sync: {instance: vi1, interface: sync0}
 	if d, _ := s1.Daemons(); len(d) != 1 || d[0].Role != syncd.Backup {
 		t.Errorf("after leaving MASTER: %+v, want one backup daemon", d)
 	}
-	if err := s1.Ensure(nil); err != nil {
-		t.Fatal(err)
+}
+
+// TestSyncDaemonTransitions drives the daemons directly through the role
+// changes vrrpd makes, in a namespace of their own, each step bounded by
+// syncd.RequestTimeout.
+func TestSyncDaemonTransitions(t *testing.T) {
+	needVM(t)
+	l := netns.NewT(t, "sy")
+	sw := l.MustSwitch("sw")
+	h := l.MustHost("lb")
+	l.MustLink(h, sw, "sync0", netip.MustParsePrefix("198.18.3.11/24"))
+	var c *syncd.Client
+	h.Do(func() (err error) { c, err = syncd.Dial(); return err })
+	if c == nil {
+		t.Fatal("syncd.Dial failed")
 	}
-	if d, _ := s1.Daemons(); len(d) != 0 {
-		t.Errorf("after stop: %+v", d)
+	m := &syncd.Daemon{Role: syncd.Master, Interface: "sync0", SyncID: 9}
+	bk := &syncd.Daemon{Role: syncd.Backup, Interface: "sync0", SyncID: 9}
+	for i, want := range []*syncd.Daemon{bk, nil, m, nil, bk, m, bk, nil} {
+		start := time.Now()
+		err := c.Ensure(want)
+		d, _ := c.Daemons()
+		t.Logf("step %d: want %+v: err %v after %v; running %+v", i, want, err, time.Since(start).Round(time.Millisecond), d)
+		if err != nil {
+			out, _ := exec.Command("dmesg").CombinedOutput()
+			t.Fatalf("step %d: %v\ndmesg tail:\n%s", i, err, tail(string(out), 30))
+		}
 	}
+}
+
+func tail(s string, n int) string {
+	ls := strings.Split(strings.TrimSpace(s), "\n")
+	if len(ls) > n {
+		ls = ls[len(ls)-n:]
+	}
+	return strings.Join(ls, "\n")
 }
