@@ -74,6 +74,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return printJSON(stdout, resp.Instances)
 		}
 		control.FormatStatus(stdout, resp, time.Now())
+		if resp.BalancerTable != "" {
+			fmt.Fprintln(stdout)
+			fmt.Fprint(stdout, resp.BalancerTable)
+		}
 	case "maintenance":
 		if len(rest) != 2 || (rest[0] != "on" && rest[0] != "off") {
 			fmt.Fprint(stderr, "usage: vrrpctl maintenance on|off INSTANCE\n")

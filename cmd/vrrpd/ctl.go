@@ -66,7 +66,13 @@ func (d *daemonState) Handle(ctx context.Context, req control.Request) control.R
 	switch req.Command {
 	case control.CmdStatus:
 		cfg := d.current()
-		return control.Response{OK: true, RouterID: cfg.Global.RouterID, Config: d.path, Instances: d.node.Status()}
+		resp := control.Response{OK: true, RouterID: cfg.Global.RouterID, Config: d.path, Instances: d.node.Status()}
+		if b := d.node.bal(); b != nil {
+			var tb bytes.Buffer
+			ipvs.FormatStatus(&tb, b.Status())
+			resp.BalancerTable = tb.String()
+		}
+		return resp
 	case control.CmdMaintenance:
 		if err := d.node.SetMaintenance(req.Instance, req.On); err != nil {
 			return fail(err)
