@@ -216,7 +216,11 @@ func TestReapersRace(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					got, err := h.ReapDead(ctx, fmt.Sprint("r", r), time.Minute)
+					self := fmt.Sprint("r", r)
+					got, err := h.ReapDeadQuit(ctx, self, time.Minute, func(rp Reaped) *Event {
+						return &Event{MsgID: "quit-" + rp.Session.ID, Time: base, Node: self, Kind: KindQuit,
+							Sender: rp.Session.Nick + "!u@h", Text: "Server died", Params: []string{rp.Session.ID}}
+					})
 					if err != nil {
 						t.Error(err)
 						return
@@ -225,6 +229,9 @@ func TestReapersRace(t *testing.T) {
 					defer mu.Unlock()
 					for _, rp := range got {
 						count[rp.Session.ID]++
+						if rp.Quit == nil || rp.Quit.Seq == 0 || rp.Quit.MsgID != "quit-"+rp.Session.ID {
+							t.Errorf("%s reaped without its committed QUIT: %+v", rp.Session.ID, rp.Quit)
+						}
 						if len(rp.Channels) != 1 || rp.Channels[0] != "#c" {
 							t.Errorf("%s reaped with channels %v", rp.Session.ID, rp.Channels)
 						}
@@ -243,6 +250,25 @@ func TestReapersRace(t *testing.T) {
 		}
 		if mem, err := hs[1].Members(ctx, "#c"); err != nil || len(mem) != 0 {
 			t.Errorf("members left: %d, %v", len(mem), err)
+		}
+		// The log holds exactly one QUIT per session, committed with the reaping.
+		evs, _, err := hs[1].Tail(ctx, 0, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		quits := map[string]int{}
+		for _, e := range evs {
+			if e.Kind == KindQuit {
+				quits[e.Params[0]]++
+			}
+		}
+		if len(quits) != n {
+			t.Errorf("%d sessions have a QUIT in the log, want %d", len(quits), n)
+		}
+		for id, c := range quits {
+			if c != 1 {
+				t.Errorf("session %s has %d QUITs", id, c)
+			}
 		}
 	})
 }

@@ -220,6 +220,10 @@ func (s *sqlStore) Members(ctx context.Context, channel string) ([]Member, error
 // the latest committed rows) finds their sessions gone, so each session is reported once. Already reaped
 // nodes are examined again, so a session a dying node registered after it was reaped is collected too.
 func (s *sqlStore) ReapDead(ctx context.Context, self string, staleAfter time.Duration) ([]Reaped, error) {
+	return s.ReapDeadQuit(ctx, self, staleAfter, nil)
+}
+
+func (s *sqlStore) ReapDeadQuit(ctx context.Context, self string, staleAfter time.Duration, quit func(Reaped) *Event) ([]Reaped, error) {
 	if staleAfter <= 0 {
 		return nil, fmt.Errorf("reap dead: staleAfter must be positive, got %v", staleAfter)
 	}
@@ -290,8 +294,34 @@ func (s *sqlStore) ReapDead(ctx context.Context, self string, staleAfter time.Du
 				return err
 			}
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE nodes SET reaped = 1 WHERE node IN `+in, nodes...)
-		return err
+		if _, err = tx.ExecContext(ctx, `UPDATE nodes SET reaped = 1 WHERE node IN `+in, nodes...); err != nil {
+			return err
+		}
+		if quit == nil {
+			return nil
+		}
+		// The log counter is locked last, after nodes, sessions and members: the order every other
+		// transaction uses, so no deadlock.
+		var evs []*Event
+		for i := range out {
+			ev := quit(out[i])
+			if ev == nil {
+				continue
+			}
+			if err := prepareEvent(ev); err != nil {
+				return fmt.Errorf("quit event of %s: %w", out[i].Session.ID, err)
+			}
+			out[i].Quit = ev
+			evs = append(evs, ev)
+		}
+		for len(evs) > 0 {
+			n := min(len(evs), maxBatch)
+			if err := s.appendTx(ctx, tx, evs[:n]); err != nil {
+				return fmt.Errorf("append quit events: %w", err)
+			}
+			evs = evs[n:]
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reap dead: %w", err)

@@ -150,6 +150,7 @@ type Cursor int64
 type Reaped struct {
 	Session  Session
 	Channels []string
+	Quit     *Event // the event appended by ReapDeadQuit (with its Seq), nil otherwise
 }
 
 // Store is the shared database of a chatd cluster: the message log and history, accounts, channels and
@@ -209,6 +210,10 @@ type Store interface {
 	// their nicks and memberships, and returns them with the channels each was in, so the caller can
 	// append QUIT events for them.
 	ReapDead(ctx context.Context, self string, staleAfter time.Duration) ([]Reaped, error)
+	// ReapDeadQuit is ReapDead that also appends, in the same transaction, the event quit returns for
+	// each reaped session (nil for none) and sets Reaped.Quit to it. A reaper that dies right after
+	// reaping then cannot lose the QUITs: they commit together with the removal, or not at all.
+	ReapDeadQuit(ctx context.Context, self string, staleAfter time.Duration, quit func(Reaped) *Event) ([]Reaped, error)
 	Close() error
 }
 
