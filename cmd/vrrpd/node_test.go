@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/hachat/hachat/internal/config"
+	"github.com/hachat/hachat/ipvs"
+	"github.com/hachat/hachat/vrrp"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// fakeBalancer records what vrrpd tells the balancer.
+type fakeBalancer struct {
+	mu      sync.Mutex
+	roles   []string
+	reloads int
+	refuse  error
+}
+
+func (f *fakeBalancer) Run(ctx context.Context) error { <-ctx.Done(); return nil }
+func (f *fakeBalancer) Reload(*config.Config) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.refuse != nil {
+		return f.refuse
+	}
+	f.reloads++
+	return nil
+}
+func (f *fakeBalancer) VRRPStateChanged(inst string, master bool) {
+	f.mu.Lock()
+	f.roles = append(f.roles, fmt.Sprintf("%s=%v", inst, master))
+	f.mu.Unlock()
+}
+func (f *fakeBalancer) Status() []ipvs.ServiceStatus        { return nil }
+func (f *fakeBalancer) Collectors() []prometheus.Collector { return nil }
+func (f *fakeBalancer) roleLog() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.roles)
+}
+
+const withService = `instances:
+  - name: front
+    interface: eth0
+    vrid: 51
+    priority: %d
+    advert_interval: 20ms
+    virtual_addresses: [198.18.1.100/24]
+virtual_servers:
+  - name: irc
+    address: 198.18.1.100:6667
+    instance: front
+    real_servers:
+      - address: 198.18.2.21:6667
+`
+
+func mustParse(t *testing.T, s string) *config.Config {
+	t.Helper()
+	c, err := config.Parse("test.yaml", []byte(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestBalancerWiring: a configuration with virtual servers starts the
+// balancer, which hears of the MASTER role, gets reloads, and can refuse
+// one, in which case nothing changes.
+func TestBalancerWiring(t *testing.T) {
+	fb := &fakeBalancer{}
+	k := newFakeKernel(vrrp.NewFakeLink(), "198.18.1.11")
+	ctx, cancel := context.WithCancel(context.Background())
+	n := NewNode(ctx, k, slog.New(slog.DiscardHandler), func(*config.Config, *slog.Logger) (Balancer, error) { return fb, nil })
+	defer func() { n.Shutdown(); cancel(); n.Wait() }()
+	if err := n.Apply(mustParse(t, fmt.Sprintf(withService, 100))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "front MASTER", func() bool { return n.Status()[0].State == "MASTER" })
+	if got := fb.roleLog(); !slices.Equal(got, []string{"front=true"}) {
+		t.Errorf("balancer roles %v, want [front=true]", got)
+	}
+	// The VIP was added once (the role is reported from the same takeover,
+	// just before; vrrp's TestTakeOverOrder checks the order of the rest).
+	if calls := k.addrs.Calls(); len(calls) == 0 || calls[0] != "add eth0 198.18.1.100/24" {
+		t.Errorf("address calls %v", calls)
+	}
+
+	if err := n.Apply(mustParse(t, fmt.Sprintf(withService, 120))); err != nil {
+		t.Fatal(err)
+	}
+	if fb.reloads != 1 {
+		t.Errorf("reloads %d, want 1", fb.reloads)
+	}
+	waitFor(t, "priority 120", func() bool { return n.Status()[0].Priority == 120 })
+
+	fb.refuse = errors.New("scheduler xyz not supported")
+	err := n.Apply(mustParse(t, fmt.Sprintf(withService, 130)))
+	if err == nil {
+		t.Fatal("refused reload returned no error")
+	}
+	if p := n.Status()[0].Priority; p != 120 {
+		t.Errorf("priority %d after a refused reload, want 120", p)
+	}
+
+	// Maintenance: the role goes false after the VIP is gone.
+	n.SetMaintenance("front", true)
+	waitFor(t, "role false", func() bool { return slices.Contains(fb.roleLog(), "front=false") })
+	if k.addrs.Has("eth0", frontVIP) {
+		t.Error("VIP still present after the role went false")
+	}
+}
+
+func TestNeedsRestart(t *testing.T) {
+	base := mustParse(t, fmt.Sprintf(withService, 100)).Instances[0]
+	for _, tc := range []struct {
+		name   string
+		change func(*config.Instance)
+		want   bool
+	}{
+		{"identical", func(*config.Instance) {}, false},
+		{"priority", func(c *config.Instance) { c.Priority = 150 }, false},
+		{"trackers", func(c *config.Instance) { c.TrackFiles = []config.TrackFile{{Path: "/x"}} }, false},
+		{"notify", func(c *config.Instance) { c.Notify.Master = []string{"/bin/true"} }, false},
+		{"becomes owner", func(c *config.Instance) { c.Priority = 255 }, true},
+		{"vrid", func(c *config.Instance) { c.VRID = 52 }, true},
+		{"interval", func(c *config.Instance) { c.AdvertInterval *= 2 }, true},
+		{"vips", func(c *config.Instance) { c.VirtualAddresses = nil }, true},
+		{"interface", func(c *config.Instance) { c.Interface = "eth1" }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := base
+			c.VirtualAddresses = slices.Clone(base.VirtualAddresses)
+			tc.change(&c)
+			if got := needsRestart(base, c); got != tc.want {
+				t.Errorf("needsRestart = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
