@@ -38,7 +38,7 @@ func (f *fakeBalancer) VRRPStateChanged(inst string, master bool) {
 	f.roles = append(f.roles, fmt.Sprintf("%s=%v", inst, master))
 	f.mu.Unlock()
 }
-func (f *fakeBalancer) Status() []ipvs.ServiceStatus        { return nil }
+func (f *fakeBalancer) Status() []ipvs.ServiceStatus       { return nil }
 func (f *fakeBalancer) Collectors() []prometheus.Collector { return nil }
 func (f *fakeBalancer) roleLog() []string {
 	f.mu.Lock()
