@@ -2,6 +2,7 @@ package chatload
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"runtime"
 	"strconv"
@@ -164,4 +165,42 @@ func postflight(cs *ClientStats, u0, s0 time.Duration, wall time.Duration, lag S
 			"httperf(1) calls such a run meaningless for the server", errs.FdUnavail, errs.AddrUnavail))
 	}
 	return warns
+}
+
+// ParseSourceAddrs parses a comma list of IPs and CIDR prefixes into
+// addresses. A prefix stands for every address in it (network and
+// broadcast included for /31 and /32 only), which makes
+// "127.0.0.0/28" fifteen loopback sources: all of 127/8 is local on Linux.
+func ParseSourceAddrs(list string) ([]netip.Addr, error) {
+	var out []netip.Addr
+	for _, item := range strings.Split(list, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if !strings.Contains(item, "/") {
+			a, err := netip.ParseAddr(item)
+			if err != nil {
+				return nil, fmt.Errorf("source address %q: %w", item, err)
+			}
+			out = append(out, a)
+			continue
+		}
+		p, err := netip.ParsePrefix(item)
+		if err != nil {
+			return nil, fmt.Errorf("source prefix %q: %w", item, err)
+		}
+		p = p.Masked()
+		if p.Addr().Is6() && p.Bits() < 112 || p.Addr().Is4() && p.Bits() < 16 {
+			return nil, fmt.Errorf("source prefix %q: more than 65536 addresses", item)
+		}
+		hostBits := p.Addr().BitLen() - p.Bits()
+		for a := p.Addr(); p.Contains(a); a = a.Next() {
+			if hostBits > 1 && (a == p.Addr() || !p.Contains(a.Next())) {
+				continue // skip network and broadcast addresses
+			}
+			out = append(out, a)
+		}
+	}
+	return out, nil
 }

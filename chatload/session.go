@@ -10,7 +10,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // maxLine bounds one received line: 8191 bytes of tags plus 512 of message
@@ -25,8 +28,27 @@ func defaultDial(ctx context.Context, local *net.TCPAddr, server string) (net.Co
 	d := net.Dialer{}
 	if local != nil {
 		d.LocalAddr = local
+		d.Control = bindNoPort
 	}
 	return d.DialContext(ctx, "tcp", server)
+}
+
+// bindNoPort sets IP_BIND_ADDRESS_NO_PORT: with a source address bound,
+// Linux would otherwise pick the port at bind() time, unique per source
+// address across all servers; deferred to connect(), a port is only unique
+// per (source, server) pair, so each server gets the whole port range.
+func bindNoPort(network, address string, c syscall.RawConn) error {
+	var serr error
+	err := c.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
+	})
+	if err != nil {
+		return err
+	}
+	if serr != nil {
+		return fmt.Errorf("setsockopt IP_BIND_ADDRESS_NO_PORT: %w", serr)
+	}
+	return nil
 }
 
 // IOCount counts payload bytes on the TCP connections, as httperf's Net I/O

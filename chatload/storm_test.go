@@ -314,3 +314,51 @@ func lastOr(ev []chatload.Progress) string {
 	}
 	return fmt.Sprintf("%+v", ev[len(ev)-1])
 }
+
+func TestStormSpreadsSourceAddrs(t *testing.T) {
+	nd := startFake(t, fakeirc.Normal)
+	src, err := chatload.ParseSourceAddrs("127.0.0.2,127.0.0.3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := chatload.RunStorm(context.Background(), chatload.StormConfig{
+		Servers: []string{nd.Addr()}, SourceAddrs: src, Conns: 10, Rate: 1000, Timeout: 5 * time.Second,
+	})
+	if err != nil || res.Errors.Total != 0 {
+		t.Fatalf("RunStorm: %v %+v %v", err, res.Errors, res.ErrorSamples)
+	}
+	if diff := cmp.Diff(map[string]int{"127.0.0.2": 5, "127.0.0.3": 5}, nd.Peers()); diff != "" {
+		t.Errorf("source addresses used (-want +got):\n%s", diff)
+	}
+}
+
+func TestParseSourceAddrs(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+		err  bool
+	}{
+		{in: "127.0.0.1", want: []string{"127.0.0.1"}},
+		{in: "127.0.0.0/30, ::1", want: []string{"127.0.0.1", "127.0.0.2", "::1"}},
+		{in: "198.18.0.7/32", want: []string{"198.18.0.7"}},
+		{in: "198.18.0.6/31", want: []string{"198.18.0.6", "198.18.0.7"}},
+		{in: "", want: nil},
+		{in: "10.0.0.0/8", err: true},
+		{in: "nope", err: true},
+		{in: "1.2.3.4/40", err: true},
+	}
+	for _, tt := range tests {
+		got, err := chatload.ParseSourceAddrs(tt.in)
+		if (err != nil) != tt.err {
+			t.Errorf("ParseSourceAddrs(%q) err = %v, want error %v", tt.in, err, tt.err)
+			continue
+		}
+		var gs []string
+		for _, a := range got {
+			gs = append(gs, a.String())
+		}
+		if diff := cmp.Diff(tt.want, gs); diff != "" {
+			t.Errorf("ParseSourceAddrs(%q) (-want +got):\n%s", tt.in, diff)
+		}
+	}
+}

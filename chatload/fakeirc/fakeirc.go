@@ -95,6 +95,20 @@ type Node struct {
 	dead    bool
 
 	Accepted atomic.Int64
+
+	pmu   sync.Mutex
+	peers map[string]int // remote IP → connections accepted
+}
+
+// Peers returns how many connections each remote IP made.
+func (nd *Node) Peers() map[string]int {
+	nd.pmu.Lock()
+	defer nd.pmu.Unlock()
+	out := make(map[string]int, len(nd.peers))
+	for k, v := range nd.peers {
+		out[k] = v
+	}
+	return out
 }
 
 // Listen starts a node on 127.0.0.1:0.
@@ -156,6 +170,14 @@ func (nd *Node) acceptLoop() {
 			return
 		}
 		nd.Accepted.Add(1)
+		if ta, ok := conn.RemoteAddr().(*net.TCPAddr); ok {
+			nd.pmu.Lock()
+			if nd.peers == nil {
+				nd.peers = map[string]int{}
+			}
+			nd.peers[ta.IP.String()]++
+			nd.pmu.Unlock()
+		}
 		c := &client{node: nd, conn: conn.(*net.TCPConn), caps: map[string]bool{}}
 		nd.mu.Lock()
 		if nd.dead {

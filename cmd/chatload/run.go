@@ -51,7 +51,7 @@ type common struct {
 
 func (c *common) register(fs *flag.FlagSet) {
 	fs.Var(&c.servers, "server", "IRC server host:port (repeatable or comma list; connections go round robin, for \"across nodes\")")
-	fs.Var(&c.sources, "source-addrs", "local IPs to bind round robin, to get more ephemeral ports (comma list)")
+	fs.Var(&c.sources, "source-addrs", "local IPs or CIDR prefixes to bind round robin, to get more ephemeral ports (comma list, e.g. 127.0.0.0/28)")
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Second, "longest wait for any one step (httperf --timeout)")
 	fs.StringVar(&c.jsonPath, "json", "", "write the result as JSON to `FILE`")
 	fs.StringVar(&c.mdPath, "markdown", "", "write the result as Markdown to `FILE`")
@@ -62,13 +62,9 @@ func (c *common) register(fs *flag.FlagSet) {
 }
 
 func (c *common) sourceAddrs() ([]netip.Addr, error) {
-	var out []netip.Addr
-	for _, s := range c.sources {
-		a, err := netip.ParseAddr(s)
-		if err != nil {
-			return nil, fmt.Errorf("--source-addrs %q: %w", s, err)
-		}
-		out = append(out, a)
+	out, err := chatload.ParseSourceAddrs(c.sources.String())
+	if err != nil {
+		return nil, fmt.Errorf("--source-addrs: %w", err)
 	}
 	return out, nil
 }

@@ -1,0 +1,63 @@
+package chatload
+
+import (
+	"testing"
+	"time"
+)
+
+func TestBodyGolden(t *testing.T) {
+	b := body{run: "cabc", seq: 42, intended: time.Unix(0, 1764226800000000123), server: 1}
+	const want = "cabc 42 1764226800000000123 1 xxxxxxx"
+	if got := b.text(len(want)); got != want {
+		t.Errorf("text = %q, want %q", got, want)
+	}
+	for _, bad := range []string{
+		"cother 42 1 0",           // another run's history
+		"cabc probe #cabc-0",      // the barrier probe
+		"cabc -1 5 0",             // negative sequence
+		"cabc 1 2",                // too short
+		"cabc 1 notanumber 0 pad", // bad time
+	} {
+		if _, ok := parseBody("cabc", bad); ok {
+			t.Errorf("parseBody(%q) accepted", bad)
+		}
+	}
+}
+
+// FuzzBodyRoundTrip: every body chatload writes parses back to itself, at
+// any padding size.
+func FuzzBodyRoundTrip(f *testing.F) {
+	f.Add("cabc", int64(0), int64(1764226800000000000), 0, 64)
+	f.Add("x", int64(1<<40), int64(-5), 3, 0)
+	f.Fuzz(func(t *testing.T, run string, seq, ns int64, server, size int) {
+		if run == "" || seq < 0 || server < 0 || size > 1<<16 {
+			return
+		}
+		for _, c := range run {
+			if c == ' ' || c == '\r' || c == '\n' || c == 0 {
+				return
+			}
+		}
+		in := body{run: run, seq: seq, intended: time.Unix(0, ns), server: server}
+		out, ok := parseBody(run, in.text(size))
+		if !ok || out.seq != in.seq || !out.intended.Equal(in.intended) || out.server != in.server || out.run != in.run {
+			t.Fatalf("round trip of %+v: got %+v ok=%v", in, out, ok)
+		}
+	})
+}
+
+func TestBitset(t *testing.T) {
+	var b bitset
+	for _, i := range []int64{0, 63, 64, 1000} {
+		b.set(i)
+	}
+	b.set(63)
+	for _, i := range []int64{0, 63, 64, 1000} {
+		if !b.has(i) {
+			t.Errorf("has(%d) = false", i)
+		}
+	}
+	if b.has(1) || b.has(5000) || b.count() != 4 {
+		t.Errorf("has(1)=%v has(5000)=%v count=%d", b.has(1), b.has(5000), b.count())
+	}
+}
