@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -46,6 +47,9 @@ func (d *daemonState) reload() error {
 	}
 	cfg.Global.ControlSocket, cfg.Global.MetricsListen = d.cfg.Global.ControlSocket, d.cfg.Global.MetricsListen
 	if err := d.node.Apply(cfg); err != nil {
+		if errors.Is(err, ErrBalancerRefused) {
+			return fmt.Errorf("configuration refused, keeping the running one: %w", err)
+		}
 		d.cfg = cfg
 		return fmt.Errorf("reload applied with errors: %w", err)
 	}

@@ -124,6 +124,12 @@ func serve(ctx context.Context, path string, cfg *config.Config, log *slog.Logge
 	}
 	defer os.Remove(cfg.Global.ControlSocket)
 	if err := node.Apply(cfg); err != nil {
+		if errors.Is(err, ErrBalancerRefused) {
+			l.Close()
+			cancelBG()
+			node.Wait()
+			return err
+		}
 		// Instances that could not start are reported; the others run.
 		log.Error("some instances did not start", "err", err)
 	}

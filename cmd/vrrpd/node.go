@@ -140,7 +140,7 @@ func (n *Node) Apply(cfg *config.Config) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if err := n.applyBalancer(cfg); err != nil {
-		return fmt.Errorf("balancer refused the configuration, nothing changed: %w", err)
+		return fmt.Errorf("%w, nothing changed: %w", ErrBalancerRefused, err)
 	}
 	var errs []error
 
@@ -277,6 +277,8 @@ func (n *Node) start(cfg *config.Config, ic config.Instance, group string, subs 
 	if ic.ChecksumMessageOnly {
 		form = vrrp.ChecksumMessageOnly
 	}
+	ctx, cancel := context.WithCancel(n.ctx)
+	roles := n.newRoleReporter(ctx, name, ic.AdvertInterval)
 	in, err := vrrp.NewInstance(vrrp.InstanceConfig{
 		Name:      name,
 		Interface: ic.Interface,
@@ -295,17 +297,15 @@ func (n *Node) start(cfg *config.Config, ic config.Instance, group string, subs 
 		OnEvent:          n.onEvent,
 		Logger:           n.log,
 		RealtimePriority: cfg.Global.RealtimePriority,
-		OnRole: func(master bool) {
-			if b := n.bal(); b != nil {
-				b.VRRPStateChanged(name, master)
-			}
-		},
+		OnRole:           roles.set,
 	})
 	if err != nil {
+		cancel()
 		n.releaseDemux(key, nil)
 		return err
 	}
 	if err := dm.d.Register(in); err != nil {
+		cancel()
 		n.releaseDemux(key, nil)
 		return err
 	}
@@ -315,7 +315,6 @@ func (n *Node) start(cfg *config.Config, ic config.Instance, group string, subs 
 	for _, s := range subs {
 		n.hub.Subscribe(s.key, in, s.weight, s.file)
 	}
-	ctx, cancel := context.WithCancel(n.ctx)
 	ri := &runInst{in: in, cfg: ic, group: group, subs: subs, dm: key, cancel: cancel, done: make(chan struct{})}
 	n.insts[name] = ri
 	go func() {
@@ -494,6 +493,9 @@ func (n *Node) Status() []vrrp.Status {
 	return out
 }
 
+// ErrBalancerRefused wraps a balancer's refusal of a configuration.
+var ErrBalancerRefused = errors.New("the balancer refused the configuration")
+
 // ErrNoInstance is returned for an unknown instance name.
 var ErrNoInstance = errors.New("no such instance")
 
@@ -529,4 +531,62 @@ func (n *Node) MetricDemuxes() []*vrrp.Demux {
 		l = append(l, dm.d)
 	}
 	return l
+}
+
+// roleReporter tells the balancer about an instance's MASTER role from its
+// own goroutine, in order. The instance loop waits for the balancer only a
+// bounded time: the balancer wants to switch its data plane before the VIP
+// is added, but a slow data plane must not make the loop late with its
+// adverts, which would make the backups take over.
+type roleReporter struct {
+	n    *Node
+	name string
+	wait time.Duration
+	ch   chan roleReq
+}
+
+type roleReq struct {
+	master bool
+	done   chan struct{}
+}
+
+func (n *Node) newRoleReporter(ctx context.Context, name string, interval time.Duration) *roleReporter {
+	r := &roleReporter{n: n, name: name, wait: min(interval/2, 50*time.Millisecond), ch: make(chan roleReq, 16)}
+	n.goRun(func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case q := <-r.ch:
+				if b := n.bal(); b != nil {
+					start := time.Now()
+					b.VRRPStateChanged(name, q.master)
+					n.log.Debug("balancer role switched", "instance", name, "master", q.master, "took", time.Since(start))
+				}
+				close(q.done)
+			}
+		}
+	})
+	return r
+}
+
+// set is the instance's OnRole hook.
+func (r *roleReporter) set(master bool) {
+	if r.n.bal() == nil {
+		return
+	}
+	q := roleReq{master, make(chan struct{})}
+	select {
+	case r.ch <- q:
+	default:
+		r.n.log.Warn("balancer role queue full", "instance", r.name)
+		return
+	}
+	t := time.NewTimer(r.wait)
+	defer t.Stop()
+	select {
+	case <-q.done:
+	case <-t.C:
+		r.n.log.Warn("balancer slow to switch role; going on without waiting", "instance", r.name, "master", master, "waited", r.wait)
+	}
 }
