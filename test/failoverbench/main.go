@@ -51,6 +51,7 @@ type options struct {
 	vrrpd     string
 	keepalive string
 	logDir    string
+	nice      int
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -65,10 +66,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	vrrpd := fs.String("vrrpd", "", "vrrpd binary (default: go build ./cmd/vrrpd)")
 	ka := fs.String("keepalived", "/usr/sbin/keepalived", "keepalived binary")
 	logDir := fs.String("logdir", "", "keep daemon logs here (default: a temporary directory, removed)")
+	nice := fs.Int("nice", 0, "nice value for the whole benchmark, daemons included (e.g. -10 on a busy shared machine)")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
-	o := options{reps: *reps, idle: *idle, interval: *interval, vrrpd: *vrrpd, keepalive: *ka, logDir: *logDir}
+	o := options{reps: *reps, idle: *idle, interval: *interval, vrrpd: *vrrpd, keepalive: *ka, logDir: *logDir, nice: *nice}
 	for _, s := range strings.Split(*impls, ",") {
 		switch s = strings.TrimSpace(s); s {
 		case "vrrpd", "keepalived":
@@ -131,6 +133,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				}
 			}
 			impls[name] = vrrplab.Vrrpd{Bin: bin}
+		}
+	}
+	// After the build, so the compiler does not run at raised priority.
+	if o.nice != 0 {
+		if err := renice(o.nice); err != nil {
+			return err
 		}
 	}
 	if o.idle > 0 {

@@ -12,9 +12,13 @@ import (
 
 // RequireRoot skips t, with a message saying what is missing, unless the
 // test runs as root and ip(8) from iproute2 is installed. Extra tools
-// (keepalived, tcpdump) can be named in tools.
+// (keepalived, tcpdump) can be named in tools. Namespace tests are
+// integration tests: -short skips them too.
 func RequireRoot(t testing.TB, tools ...string) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("netns: skipped in -short mode: network-namespace integration test")
+	}
 	if os.Geteuid() != 0 {
 		t.Skip("netns: skipped: network-namespace tests need root (CAP_SYS_ADMIN and CAP_NET_ADMIN); run as root, e.g. sudo go test")
 	}

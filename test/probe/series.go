@@ -102,6 +102,23 @@ func (s Series) Outage() Gap {
 	return best
 }
 
+// OutageIn is the longest gap whose first failed probe started in
+// [from, to) (to zero: no end), with its true end even if that lies after
+// to. Use it rather than Window(from, to).Outage(), which would cut a gap
+// that is still open at to.
+func (s Series) OutageIn(from, to time.Time) Gap {
+	var best Gap
+	for _, g := range s.Gaps() {
+		if g.FirstFail.Before(from) || (!to.IsZero() && !g.FirstFail.Before(to)) {
+			continue
+		}
+		if g.Duration() > best.Duration() || (best.Failed == 0 && g.Failed > 0) {
+			best = g
+		}
+	}
+	return best
+}
+
 // Window returns the results that started in [from, to); a zero to means "to the end".
 func (s Series) Window(from, to time.Time) Series {
 	w := Series{}

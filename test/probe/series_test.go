@@ -90,3 +90,19 @@ func TestGapReportsClientStall(t *testing.T) {
 		t.Errorf("regular probing reported as %v", g)
 	}
 }
+
+func TestOutageInKeepsTheTrueEndOfAGap(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := mk(t0, "++ttttt+++")
+	cut := t0.Add(20 * time.Millisecond) // inside the gap
+	if got := s.Window(t0, cut).Outage(); !got.Unrecovered {
+		t.Fatalf("Window cuts the gap: %v", got)
+	}
+	g := s.OutageIn(t0, cut)
+	if g.Unrecovered || g.Duration() != 25*time.Millisecond || g.Failed != 5 {
+		t.Errorf("OutageIn = %v, want the whole 25ms gap of 5 probes", g)
+	}
+	if g := s.OutageIn(cut, time.Time{}); g.Failed != 0 {
+		t.Errorf("a gap that started before the window was counted: %v", g)
+	}
+}

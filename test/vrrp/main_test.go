@@ -40,6 +40,7 @@ func TestMain(m *testing.M) {
 // vrrpd builds ./cmd/vrrpd once per test binary, or skips t if it does not build.
 func vrrpd(t *testing.T) vrrplab.Impl {
 	t.Helper()
+	netns.RequireRoot(t) // before the build: -short and non-root runs skip fast
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "vrrptest-")
 		if err != nil {
@@ -162,7 +163,7 @@ func (e *env) never(window time.Duration, what string, cond func() bool) {
 // logGap reports an outage for the record; timing is not asserted.
 func (e *env) logGap(what string, from, to time.Time) probe.Gap {
 	e.t.Helper()
-	g := e.pr.Snapshot().Window(from, to).Outage()
+	g := e.pr.Snapshot().OutageIn(from, to)
 	e.t.Logf("%s: client saw %v", what, g)
 	return g
 }

@@ -180,8 +180,8 @@ func (p *Pair) Cycle(ctx context.Context, pr *probe.Prober, kind Kind, hold time
 		return c, fmt.Errorf("%s: after failback: %w", kind, err)
 	}
 	s := pr.Snapshot()
-	c.Failover = s.Window(fail, recover).Outage()
-	c.Failback = s.Window(recover, time.Time{}).Outage()
+	c.Failover = s.OutageIn(fail, recover)
+	c.Failback = s.OutageIn(recover, time.Time{})
 	return c, nil
 }
 
