@@ -29,6 +29,9 @@ type Config struct {
 	TLSKey    string `yaml:"tls_key"`
 	// HTTPListen serves /healthz, /readyz and /metrics; "" disables it.
 	HTTPListen string `yaml:"http_listen"`
+	// Pprof adds /debug/pprof/ to the HTTP listener (keep it on a private
+	// address).
+	Pprof bool `yaml:"pprof"`
 	// DSN selects the store: "" is an in-memory SQLite (single node), else a
 	// MySQL DSN (see store.Open).
 	DSN string `yaml:"dsn"`
@@ -73,7 +76,6 @@ type Timers struct {
 	RegistrationTimeout time.Duration `yaml:"registration_timeout"` // default 60s
 	PingInterval        time.Duration `yaml:"ping_interval"`        // idle time before we PING; default 90s
 	PingTimeout         time.Duration `yaml:"ping_timeout"`         // default 60s
-	WriteTimeout        time.Duration `yaml:"write_timeout"`        // one socket write; default 30s
 	Heartbeat           time.Duration `yaml:"heartbeat"`            // default 1s
 	DeadAfter           time.Duration `yaml:"dead_after"`           // stale heartbeat => node dead; default 5s
 	TailPoll            time.Duration `yaml:"tail_poll"`            // default 5ms
@@ -123,7 +125,6 @@ func (c *Config) applyDefaults() {
 	setDefault(&t.RegistrationTimeout, 60*time.Second)
 	setDefault(&t.PingInterval, 90*time.Second)
 	setDefault(&t.PingTimeout, 60*time.Second)
-	setDefault(&t.WriteTimeout, 30*time.Second)
 	setDefault(&t.Heartbeat, time.Second)
 	setDefault(&t.DeadAfter, 5*time.Second)
 	setDefault(&t.TailPoll, 5*time.Millisecond)
@@ -173,7 +174,7 @@ func (c *Config) Validate() error {
 		name string
 		v    time.Duration
 	}{{"registration_timeout", c.Timers.RegistrationTimeout}, {"ping_interval", c.Timers.PingInterval},
-		{"ping_timeout", c.Timers.PingTimeout}, {"write_timeout", c.Timers.WriteTimeout},
+		{"ping_timeout", c.Timers.PingTimeout},
 		{"heartbeat", c.Timers.Heartbeat}, {"tail_poll", c.Timers.TailPoll}, {"store_timeout", c.Timers.StoreTimeout}} {
 		if d.v < 0 {
 			bad("timers."+d.name, "must not be negative")

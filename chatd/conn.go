@@ -143,11 +143,11 @@ func (c *Client) writeLoop() {
 			}
 			return
 		}
-		closing := c.closing
 		c.mu.Unlock()
-		if !closing {
-			_ = c.conn.SetWriteDeadline(time.Now().Add(c.s.cfg.Timers.WriteTimeout))
-		}
+		// No per-write deadline: it costs a timer update per write, and a
+		// peer that stops reading is caught anyway, by sendq overflow if
+		// traffic continues or by the ping timeout (whose close unblocks us)
+		// if it does not.
 		bufs := net.Buffers(q)
 		if _, err := bufs.WriteTo(c.conn); err != nil {
 			c.mu.Lock()

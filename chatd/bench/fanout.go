@@ -2,9 +2,9 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,15 +37,17 @@ func (rc *receiver) read(c *ircConn) {
 			}
 			return
 		}
-		i := strings.Index(string(line), " :t=")
-		if i < 0 || !strings.Contains(string(line[:i]), "PRIVMSG") {
-			if strings.HasPrefix(string(line), "PING") {
-				_, _ = c.conn.Write([]byte("PONG" + string(line[4:])))
-			}
+		if bytes.HasPrefix(line, []byte("PING")) {
+			_, _ = c.conn.Write(append([]byte("PONG"), line[4:]...))
 			continue
 		}
-		ns, err := strconv.ParseInt(strings.TrimSpace(string(line[i+4:])), 10, 64)
-		if err != nil || !rc.on.Load() {
+		// The stamp is a single word, so it is serialized without ':'.
+		i := bytes.LastIndex(line, []byte(" t="))
+		if i < 0 || !rc.on.Load() || !bytes.Contains(line[:i], []byte(" PRIVMSG ")) {
+			continue
+		}
+		ns, err := strconv.ParseInt(string(bytes.TrimSpace(line[i+3:])), 10, 64)
+		if err != nil {
 			continue
 		}
 		lat := time.Since(time.Unix(0, ns))
@@ -125,6 +127,7 @@ func benchFanout(members, senders int, rate float64, d time.Duration, dsn string
 	}
 	time.Sleep(time.Second) // warm-up
 	startDeliv := metric(srv.http, "chatd_deliveries_total")
+	cpu0 := cpuSeconds(srv.cmd.Process.Pid)
 	for _, r := range rs {
 		r.on.Store(true)
 	}
@@ -136,13 +139,18 @@ func benchFanout(members, senders int, rate float64, d time.Duration, dsn string
 	}
 	el := time.Since(start)
 	endDeliv := metric(srv.http, "chatd_deliveries_total")
+	cpu := cpuSeconds(srv.cmd.Process.Pid) - cpu0
 	sentN := sent.Load() - sent0
 	stop.Store(true)
 	h, n := merge(rs)
 	fmt.Printf("messages sent: %d (%.0f/s)\n", sentN, float64(sentN)/el.Seconds())
 	fmt.Printf("deliveries received: %d (%.0f/s); server queued %.0f/s\n", n, float64(n)/el.Seconds(), (endDeliv-startDeliv)/el.Seconds())
+	fmt.Printf("server CPU: %.2f cores (the rest of the 2 cores is the load generator)\n", cpu/el.Seconds())
 	fmt.Printf("send-to-receive latency: p50 %s, p90 %s, p99 %s, max %s\n",
 		ms(h.ValueAtQuantile(50)), ms(h.ValueAtQuantile(90)), ms(h.ValueAtQuantile(99)), ms(h.Max()))
+	for _, l := range metricLines(srv.http, "chatd_disconnects_total") {
+		fmt.Println("server:", l)
+	}
 	for _, c := range conns {
 		c.conn.Close()
 	}

@@ -102,6 +102,7 @@ func serve(js string) {
 		os.Exit(1)
 	}
 	fmt.Printf("ADDR %s %s\n", srv.Addr(), srv.HTTPAddr())
+	fmt.Fprintf(os.Stderr, "bench server %s: http://%s/\n", cfg.Node, srv.HTTPAddr())
 	if err := srv.Run(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, "serve:", err)
 		os.Exit(1)
@@ -115,7 +116,7 @@ type child struct {
 
 func benchConfig(node string) chatd.Config {
 	return chatd.Config{
-		Node: node, Listen: []string{"127.0.0.1:0"}, HTTPListen: "127.0.0.1:0",
+		Node: node, Listen: []string{"127.0.0.1:0"}, HTTPListen: "127.0.0.1:0", Pprof: os.Getenv("BENCH_PPROF") != "",
 		Limits: chatd.Limits{MaxClients: -1, FloodRate: -1, SendQBytes: 1 << 20},
 		Timers: chatd.Timers{PingInterval: time.Hour, RegistrationTimeout: time.Hour},
 	}
@@ -192,6 +193,22 @@ func rssBytes(pid int) int64 {
 	return 0
 }
 
+// cpuSeconds is a process's user+system CPU time (/proc/PID/stat fields 14, 15).
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseFloat(f[11], 64)
+	k, _ := strconv.ParseFloat(f[12], 64)
+	return (u + k) / 100 // USER_HZ
+}
+
 // metric reads one unlabelled sample from a Prometheus text endpoint.
 func metric(httpAddr, name string) float64 {
 	resp, err := http.Get("http://" + httpAddr + "/metrics")
@@ -208,6 +225,25 @@ func metric(httpAddr, name string) float64 {
 		}
 	}
 	return 0
+}
+
+// metricLines returns the sample lines of a metric family, e.g. to print
+// disconnect reasons.
+func metricLines(httpAddr, prefix string) []string {
+	resp, err := http.Get("http://" + httpAddr + "/metrics")
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	var out []string
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), prefix) {
+			out = append(out, sc.Text())
+		}
+	}
+	return out
 }
 
 // sourceAddr spreads clients over 127.0.0.0/8 source addresses: one source
