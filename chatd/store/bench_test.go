@@ -99,3 +99,59 @@ func benchAppend(b *testing.B, newDSN func(b *testing.B) string) {
 		report(b, hs...)
 	})
 }
+
+// BenchmarkBaselineAutoIncMariaDB is the yardstick for the log protocol: one transaction per message
+// inserting into an AUTO_INCREMENT table, with no counter lock and no group commit (the design whose
+// tail can skip rows, doc.go). Compare with BenchmarkAppendMariaDB.
+func BenchmarkBaselineAutoIncMariaDB(b *testing.B) {
+	if mdb == nil {
+		b.Skip(mdbSkip)
+	}
+	for _, par := range []int{0, 32} {
+		name := "sequential"
+		if par > 0 {
+			name = fmt.Sprintf("parallel%d", par*runtime.GOMAXPROCS(0))
+		}
+		b.Run(name, func(b *testing.B) {
+			s := open(b, "mysql://"+mdb.DSN(mdb.NewDatabase(b)))
+			ctx := testCtx(b)
+			if _, err := s.w.ExecContext(ctx, `CREATE TABLE baseline (id BIGINT AUTO_INCREMENT PRIMARY KEY,
+				msgid VARCHAR(64) NOT NULL, t BIGINT NOT NULL, target VARCHAR(255) NOT NULL, body BLOB NOT NULL,
+				UNIQUE KEY (msgid), KEY (target, id)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`); err != nil {
+				b.Fatal(err)
+			}
+			insert := func() error {
+				e := benchEvent("n0")
+				tx, err := s.w.BeginTx(ctx, nil)
+				if err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, `INSERT INTO baseline (msgid, t, target, body) VALUES (?, ?, ?, ?)`,
+					e.MsgID, ms(e.Time), e.Target, e.Text); err != nil {
+					tx.Rollback()
+					return err
+				}
+				return tx.Commit()
+			}
+			b.ResetTimer()
+			if par == 0 {
+				for i := 0; i < b.N; i++ {
+					if err := insert(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			} else {
+				b.SetParallelism(par)
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						if err := insert(); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+		})
+	}
+}
