@@ -35,7 +35,8 @@ import (
 // Options configure Launch. Zero values pick defaults.
 type Options struct {
 	// Dir holds the datadir (Dir/data), the error log and the pid file. If empty, Launch creates a
-	// temporary directory and Stop removes it; a directory given by the caller is left in place.
+	// temporary directory and Stop removes it; a directory given by the caller is left in place, and a
+	// datadir already in it is used as is (a restart keeps the data).
 	Dir string
 	// Addr is the IP:port to listen on. Empty means 127.0.0.1 and a free port. With Command entering a
 	// network namespace, Addr is an address inside that namespace.
@@ -331,11 +332,26 @@ func (s *Server) Stop() error {
 	return s.stopErr
 }
 
+// Kill ends the server abruptly (SIGKILL), as a crash would, and waits for it; its Dir is kept when the
+// caller gave it, so Launch on the same Dir restarts it with its data (InnoDB recovers). Use it to test
+// a database failure; Stop is the clean way.
+func (s *Server) Kill() {
+	s.stopOnce.Do(func() {
+		s.stopped.Store(true)
+		s.kill()
+		s.cleanupDirs()
+	})
+}
+
 // templateMu serializes template creation within a process; a rename makes it atomic across processes.
 var templateMu sync.Mutex
 
 // prepareDatadir fills dst with a fresh datadir, copied from the cached template (made on first use).
+// An existing datadir (a server launched again on the same Dir) is kept with its data.
 func prepareDatadir(ctx context.Context, dst string) error {
+	if st, err := os.Stat(filepath.Join(dst, "mysql")); err == nil && st.IsDir() {
+		return nil
+	}
 	tmpl, err := template(ctx)
 	if err != nil {
 		return err

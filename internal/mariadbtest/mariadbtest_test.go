@@ -90,3 +90,44 @@ func TestLaunchFixedAddrAndCommandPrefix(t *testing.T) {
 		t.Errorf("CURRENT_USER() = %q, want u1@%%", user)
 	}
 }
+
+// TestRestartKeepsData kills a server (as a crash would) and launches it again on the same Dir: the
+// data committed before the crash is there.
+func TestRestartKeepsData(t *testing.T) {
+	if r := SkipReason(); r != "" {
+		t.Skip(r)
+	}
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	s, err := Launch(ctx, Options{Dir: dir, Database: "keep"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("mysql", s.DSN("keep"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"CREATE TABLE k (v INT) ENGINE=InnoDB", "INSERT INTO k VALUES (42)"} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	s.Kill()
+
+	s2, err := Launch(ctx, Options{Dir: dir, Database: "keep"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Stop()
+	db, err = sql.Open("mysql", s2.DSN("keep"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var v int
+	if err := db.QueryRowContext(ctx, "SELECT v FROM k").Scan(&v); err != nil || v != 42 {
+		t.Fatalf("after crash and restart: v = %d, %v; want 42", v, err)
+	}
+}
