@@ -46,7 +46,9 @@ func TestReadinessMetricsAndStop(t *testing.T) {
 	defer cancel()
 	done := make(chan int, 1)
 	var logs bytes.Buffer
-	go func() { done <- run(ctx, []string{"-f", conf}, io.Discard, &syncWriter{w: &logs}, runOptions{kernel: k}) }()
+	go func() {
+		done <- run(ctx, []string{"-f", conf}, io.Discard, &syncWriter{w: &logs}, runOptions{kernel: k})
+	}()
 
 	readMsg := func(want string) {
 		t.Helper()
