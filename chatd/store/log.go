@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -233,20 +234,28 @@ func (s *sqlStore) rangeQuery(ctx context.Context, key string, kinds []Kind, lo,
 		q += " AND " + hi.col + lt
 		args = append(args, hi.val)
 	}
+	// Count from the bound the scan starts at, in that bound's order: by time from a timestamp (which
+	// the (hkey, t, seq) index serves without sorting the whole range), by Seq otherwise.
+	origin := lo
 	if dir == Backward {
-		q += " ORDER BY seq DESC LIMIT ?"
-	} else {
-		q += " ORDER BY seq LIMIT ?"
+		origin = hi
 	}
+	order := "seq"
+	if origin != nil && origin.col == "t" {
+		order = "t, seq"
+	}
+	if dir == Backward {
+		order = strings.ReplaceAll(order, "seq", "seq DESC")
+		order = strings.Replace(order, "t,", "t DESC,", 1)
+	}
+	q += " ORDER BY " + order + " LIMIT ?"
 	args = append(args, limit)
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	evs, err := scanEvents(rows)
-	if dir == Backward {
-		slices.Reverse(evs)
-	}
+	slices.SortFunc(evs, func(a, b Event) int { return cmp.Compare(a.Seq, b.Seq) })
 	return evs, err
 }
 

@@ -41,7 +41,7 @@ var migrations = []migration{
 		) {{table}}`,
 		`CREATE UNIQUE INDEX IF NOT EXISTS events_msgid ON events (msgid)`,
 		`CREATE INDEX IF NOT EXISTS events_hkey_seq ON events (hkey, seq)`,
-		`CREATE INDEX IF NOT EXISTS events_hkey_t ON events (hkey, t)`,
+		`CREATE INDEX IF NOT EXISTS events_hkey_t ON events (hkey, t, seq)`,
 		// One row per participant of each private conversation, for CHATHISTORY TARGETS.
 		`CREATE TABLE IF NOT EXISTS dm_index (
 			nick VARCHAR(64) NOT NULL,
