@@ -279,11 +279,28 @@ func (tp *topo) hit(t *testing.T, addr string, n int) map[string]int {
 	return got
 }
 
-// TestNATTraffic balances real connections from the client namespace
-// through IPVS NAT on the lb namespace to two real servers.
-func TestNATTraffic(t *testing.T) {
+// TestTraffic runs the traffic tests on one topology (building one costs
+// seconds under TCG): NAT, a restart, DR (which adds the VIP to the real
+// servers' lo, so it comes after the NAT tests), and the sync daemon.
+func TestTraffic(t *testing.T) {
 	needVM(t)
 	tp := newTopo(t)
+	for _, st := range []struct {
+		name string
+		fn   func(*testing.T, *topo)
+	}{
+		{"NAT", natTraffic}, {"restart leaves the table", restartLeavesTable}, {"DR", drTraffic}, {"sync daemon", syncDaemon},
+	} {
+		// Each starts from an empty table (a test-only flush: the
+		// balancer itself never flushes).
+		ipvsadm(t, tp.lb, "-C")
+		t.Run(st.name, func(t *testing.T) { st.fn(t, tp) })
+	}
+}
+
+// natTraffic balances real connections from the client namespace
+// through IPVS NAT on the lb namespace to two real servers.
+func natTraffic(t *testing.T, tp *topo) {
 	tp.serve(t, tp.rs1, "198.18.2.21:8080", "rs1")
 	tp.serve(t, tp.rs2, "198.18.2.22:8080", "rs2")
 	y := `virtual_servers:
@@ -324,11 +341,9 @@ func TestNATTraffic(t *testing.T) {
 	t.Logf("ipvsadm -Ln --stats:\n%s", ipvsadm(t, tp.lb, "-Ln", "--stats"))
 }
 
-// TestDRTraffic: direct routing; the real servers hold the VIP on lo and
+// drTraffic: direct routing; the real servers hold the VIP on lo and
 // answer the client directly.
-func TestDRTraffic(t *testing.T) {
-	needVM(t)
-	tp := newTopo(t)
+func drTraffic(t *testing.T, tp *topo) {
 	ctx := context.Background()
 	for _, h := range []*netns.Host{tp.rs1, tp.rs2} {
 		for _, cmd := range [][]string{
@@ -406,11 +421,9 @@ func dialEcho(t *testing.T, h *netns.Host, addr string) (net.Conn, func(i int) e
 	}
 }
 
-// TestRestartLeavesTable: a second balancer (vrrpd restarted) over the same
+// restartLeavesTable: a second balancer (vrrpd restarted) over the same
 // kernel table changes nothing, and an established connection lives on.
-func TestRestartLeavesTable(t *testing.T) {
-	needVM(t)
-	tp := newTopo(t)
+func restartLeavesTable(t *testing.T, tp *topo) {
 	echoServer(t, tp.rs1, "198.18.2.21:7000")
 	echoServer(t, tp.rs2, "198.18.2.22:7000")
 	y := `virtual_servers:
@@ -447,11 +460,9 @@ func TestRestartLeavesTable(t *testing.T) {
 	t.Logf("table across the restart:\n%s", after)
 }
 
-// TestSyncDaemon: the sync daemon follows the VRRP role, and a backup
+// syncDaemon: the sync daemon follows the VRRP role, and a backup
 // director learns the master's connections (so they survive a failover).
-func TestSyncDaemon(t *testing.T) {
-	needVM(t)
-	tp := newTopo(t)
+func syncDaemon(t *testing.T, tp *topo) {
 	lb2 := tp.lab.MustHost("lb2")
 	sw := tp.lab.MustSwitch("sw2")
 	// A second segment just for the sync traffic between the directors.
