@@ -22,7 +22,7 @@ func freeUDP() (string, error) {
 
 // benchCrossNode runs two nodes on one MariaDB and measures send-to-receive
 // latency from a sender on node A to receivers on A (local) and B (remote).
-func benchCrossNode(rate float64, d time.Duration, nudge bool, poll time.Duration) error {
+func benchCrossNode(rate float64, senders int, d time.Duration, nudge bool, poll time.Duration) error {
 	if rate <= 0 {
 		rate = 1000
 	}
@@ -66,9 +66,16 @@ func benchCrossNode(rate float64, d time.Duration, nudge bool, poll time.Duratio
 		return err
 	}
 	defer b.stop()
-	sender, err := dialIRC(a.addr, 0, "sender", "")
-	if err != nil {
-		return err
+	var sendConns []*ircConn
+	for i := range senders {
+		c, err := dialIRC(a.addr, 10+i, fmt.Sprintf("sender%d", i), "")
+		if err != nil {
+			return err
+		}
+		if err := c.join("#x"); err != nil {
+			return err
+		}
+		sendConns = append(sendConns, c)
 	}
 	local, err := dialIRC(a.addr, 1, "local", "")
 	if err != nil {
@@ -78,18 +85,20 @@ func benchCrossNode(rate float64, d time.Duration, nudge bool, poll time.Duratio
 	if err != nil {
 		return err
 	}
-	for _, c := range []*ircConn{sender, local, remote} {
+	for _, c := range []*ircConn{local, remote} {
 		if err := c.join("#x"); err != nil {
 			return err
 		}
 	}
-	rl, rr, rs := newReceiver(), newReceiver(), newReceiver()
+	rl, rr := newReceiver(), newReceiver()
 	go rl.read(local)
 	go rr.read(remote)
-	go rs.read(sender) // drains the sender's own copies
 	var stop atomic.Bool
 	var sent atomic.Int64
-	go sendLoop(sender, "#x", rate, &stop, &sent)
+	for _, c := range sendConns {
+		go newReceiver().read(c) // drains the senders' own copies
+		go sendLoop(c, "#x", rate/float64(senders), &stop, &sent)
+	}
 	time.Sleep(time.Second)
 	rl.on.Store(true)
 	rr.on.Store(true)
@@ -98,8 +107,8 @@ func benchCrossNode(rate float64, d time.Duration, nudge bool, poll time.Duratio
 	rl.on.Store(false)
 	rr.on.Store(false)
 	stop.Store(true)
-	fmt.Printf("two nodes on one MariaDB, nudge %v, tail poll %v, sender on node-a at %.0f msg/s for %v (%d sent)\n",
-		nudge, poll, rate, d, sent.Load()-sent0)
+	fmt.Printf("two nodes on one MariaDB, nudge %v, tail poll %v, %d senders on node-a, %.0f msg/s in total for %v (%d sent)\n",
+		nudge, poll, senders, rate, d, sent.Load()-sent0)
 	for _, x := range []struct {
 		name string
 		r    *receiver

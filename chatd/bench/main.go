@@ -48,7 +48,7 @@ func run(args []string) error {
 	n := fs.Int("n", 50000, "clients: number of registered clients")
 	parallel := fs.Int("parallel", 64, "clients: concurrent registrations")
 	members := fs.Int("members", 500, "fanout: channel members (senders included)")
-	senders := fs.Int("senders", 4, "fanout: members that send")
+	senders := fs.Int("senders", 10, "fanout, crossnode: clients that send")
 	rate := fs.Float64("rate", 0, "messages per second in total (0: as fast as acknowledged)")
 	duration := fs.Duration("duration", 10*time.Second, "measurement time")
 	dsn := fs.String("dsn", "", "store for fanout (default in-memory SQLite)")
@@ -64,7 +64,7 @@ func run(args []string) error {
 	case "fanout":
 		return benchFanout(*members, *senders, *rate, *duration, *dsn, *poll)
 	case "crossnode":
-		return benchCrossNode(*rate, *duration, *nudge, *poll)
+		return benchCrossNode(*rate, *senders, *duration, *nudge, *poll)
 	}
 	return fmt.Errorf("unknown -mode %q", *mode)
 }
