@@ -267,12 +267,13 @@ func (s *Server) logTail() string {
 }
 
 func (s *Server) kill() {
+	// Admin connections first: closing them after the server is gone makes the driver log a broken pipe.
+	if s.admin != nil {
+		s.admin.Close()
+	}
 	if s.cmd != nil && s.cmd.Process != nil {
 		s.cmd.Process.Kill()
 		<-s.exited
-	}
-	if s.admin != nil {
-		s.admin.Close()
 	}
 }
 
