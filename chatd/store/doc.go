@@ -53,6 +53,12 @@
 // the caller, globally unique (a unique index refuses a duplicate with ErrExists), so clients can drop
 // duplicates.
 //
+// One caveat, inherent to InnoDB: because a transaction is visible before its redo log is flushed,
+// another node's Tail can read an event a few milliseconds before it is durable. Only a crash of the
+// database itself in that window loses such an event (TestCommittedSurvivesDatabaseCrash checks that
+// everything Append acknowledged survives a crash); the database is the single point of failure of the
+// design anyway.
+//
 // History is keyed by conversation: Fold(channel), or DMKey(a, b) for a private conversation. A msgid
 // reference orders by Seq, a timestamp reference by the event's time (milliseconds).
 //
@@ -62,8 +68,15 @@
 // node calls Heartbeat periodically (it must do so before claiming sessions: the sessions of a node
 // that never beat are never reaped); heartbeats carry the database's clock (NOW(6), julianday('now')),
 // so node clocks do not matter. ReapDead takes the sessions of nodes whose heartbeat is stale under a
-// locking read of the node rows, so two reapers never both report a session; the caller appends their
-// QUITs. A reaped node that beats again learns it with ErrReaped and must drop its clients.
+// locking read of the node rows, so two reapers never both report a session; ReapDeadQuit appends
+// their QUITs in the same transaction, so a reaper dying half way cannot lose them (with ReapDead the
+// caller appends them). A reaped node that beats again learns it with ErrReaped and must drop its
+// clients. Transactions lock in one order (nodes, sessions, members, then the log counter), and the
+// few deadlocks InnoDB may still report are retried whole.
+//
+// Names (nicks, channels, targets, prefixes, accounts) must be valid UTF-8 (ErrInvalid otherwise);
+// free text (message bodies, topics, realnames) is stored as bytes, since IRC does not guarantee
+// UTF-8 there.
 //
 // # Migrations
 //

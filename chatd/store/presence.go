@@ -194,25 +194,37 @@ func (s *sqlStore) Sessions(ctx context.Context) ([]Session, error) {
 }
 
 func (s *sqlStore) Members(ctx context.Context, channel string) ([]Member, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT m.channel, m.session_id, s.nick, m.modes
-		FROM members m JOIN sessions s ON s.id = m.session_id
-		WHERE m.channel_folded = ? ORDER BY s.nick_folded`, Fold(channel))
+	out, err := s.members(ctx, `WHERE m.channel_folded = ? ORDER BY s.nick_folded`, Fold(channel))
 	if err != nil {
 		return nil, fmt.Errorf("members of %q: %w", channel, err)
+	}
+	return out, nil
+}
+
+func (s *sqlStore) AllMembers(ctx context.Context) ([]Member, error) {
+	out, err := s.members(ctx, `ORDER BY m.channel_folded, s.nick_folded`)
+	if err != nil {
+		return nil, fmt.Errorf("all members: %w", err)
+	}
+	return out, nil
+}
+
+func (s *sqlStore) members(ctx context.Context, where string, args ...any) ([]Member, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT m.channel, m.session_id, s.nick, m.modes
+		FROM members m JOIN sessions s ON s.id = m.session_id `+where, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []Member
 	for rows.Next() {
 		var m Member
 		if err := rows.Scan(&m.Channel, &m.SessionID, &m.Nick, &m.Modes); err != nil {
-			return nil, fmt.Errorf("members of %q: %w", channel, err)
+			return nil, err
 		}
 		out = append(out, m)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("members of %q: %w", channel, err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // ReapDead takes the sessions of stale nodes in one transaction. The stale node rows are read with a
@@ -223,6 +235,7 @@ func (s *sqlStore) ReapDead(ctx context.Context, self string, staleAfter time.Du
 	return s.ReapDeadQuit(ctx, self, staleAfter, nil)
 }
 
+// ReapDeadQuit calls quit inside the transaction: quit must not use the Store.
 func (s *sqlStore) ReapDeadQuit(ctx context.Context, self string, staleAfter time.Duration, quit func(Reaped) *Event) ([]Reaped, error) {
 	if staleAfter <= 0 {
 		return nil, fmt.Errorf("reap dead: staleAfter must be positive, got %v", staleAfter)

@@ -205,6 +205,9 @@ type Store interface {
 	Sessions(ctx context.Context) ([]Session, error)
 	// Members returns the members of a channel with their current nicks, ordered by folded nick.
 	Members(ctx context.Context, channel string) ([]Member, error)
+	// AllMembers returns every membership of every channel, ordered by folded channel name then folded
+	// nick: one query to bootstrap a node, instead of Members per channel.
+	AllMembers(ctx context.Context) ([]Member, error)
 	// ReapDead finds nodes other than self whose heartbeat is older than staleAfter (database clock),
 	// atomically takes their sessions (two concurrent reapers never report the same session), deletes
 	// their nicks and memberships, and returns them with the channels each was in, so the caller can
@@ -212,7 +215,8 @@ type Store interface {
 	ReapDead(ctx context.Context, self string, staleAfter time.Duration) ([]Reaped, error)
 	// ReapDeadQuit is ReapDead that also appends, in the same transaction, the event quit returns for
 	// each reaped session (nil for none) and sets Reaped.Quit to it. A reaper that dies right after
-	// reaping then cannot lose the QUITs: they commit together with the removal, or not at all.
+	// reaping then cannot lose the QUITs: they commit together with the removal, or not at all. quit
+	// runs inside the transaction and must not call the Store.
 	ReapDeadQuit(ctx context.Context, self string, staleAfter time.Duration, quit func(Reaped) *Event) ([]Reaped, error)
 	Close() error
 }

@@ -354,6 +354,13 @@ func TestPresence(t *testing.T) {
 		if d := cmp.Diff(want, mem); d != "" {
 			t.Errorf("Members (-want +got):\n%s", d)
 		}
+		all, err := s.AllMembers(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(append(want, Member{"#rust", "s2", "bob", ""}), all); d != "" {
+			t.Errorf("AllMembers (-want +got):\n%s", d)
+		}
 		if err := s.Part(ctx, "#GO", "s2"); err != nil {
 			t.Fatal(err)
 		}
