@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -20,6 +23,9 @@ const usage = `usage: chatload <storm|steady|failover|ceiling> [flags]
   steady    S senders at R msg/s into channels of M members, across nodes
   failover  steady load plus a hook on cue; outage, reconnect, missing, duplicates
   ceiling   raise the rate until errors or p99 cross a threshold
+  plot      draw several saved series (storm --series ... --json F) in one
+            pair of figures, e.g. single server against load balanced:
+            chatload plot --out DIR single.json balanced.json
 
 Run "chatload <command> -h" for the flags of a command.`
 
@@ -106,6 +112,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runSteady(ctx, rest, stdout, stderr, true)
 	case "ceiling":
 		return runCeiling(ctx, rest, stdout, stderr)
+	case "plot":
+		return runPlot(rest, stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -390,4 +398,47 @@ func runCeiling(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	return err
+}
+
+// runPlot draws saved series together, like the paper's Figures 3 and 4
+// put the single server and the load-balanced cluster side by side.
+func runPlot(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("plot", stderr)
+	out := fs.String("out", "", "directory for the PNG and SVG files (required)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *out == "" || fs.NArg() == 0 {
+		return errors.New("plot needs --out DIR and at least one series JSON file (from storm --series ... --json FILE)")
+	}
+	var all []*chatload.Series
+	for _, path := range fs.Args() {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("plot: %w", err)
+		}
+		var s chatload.Series
+		if err := json.Unmarshal(b, &s); err != nil {
+			return fmt.Errorf("plot: %s: %w", path, err)
+		}
+		if len(s.Points) == 0 {
+			return fmt.Errorf("plot: %s has no series points; write one with storm --series ... --json", path)
+		}
+		if s.Label == "" {
+			s.Label = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+		}
+		all = append(all, &s)
+	}
+	files, err := chatload.PlotSeries(*out, all...)
+	if err != nil {
+		return err
+	}
+	for _, s := range all {
+		if err := s.WriteMarkdown(stdout); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout)
+	}
+	fmt.Fprintf(stderr, "chatload: plots %s\n", strings.Join(files, " "))
+	return nil
 }

@@ -191,3 +191,38 @@ func TestListFlagSplitsAndRepeats(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+func TestPlotCommandCombinesSeries(t *testing.T) {
+	nd := fake(t)
+	dir := t.TempDir()
+	for _, name := range []string{"single", "balanced"} {
+		_, stderr, err := runCmd(t, "storm", "--server", nd.Addr(), "--series", "5:500,10:500", "--progress", "none",
+			"--json", filepath.Join(dir, name+".json"))
+		if err != nil {
+			t.Fatalf("storm: %v\n%s", err, stderr)
+		}
+	}
+	out, stderr, err := runCmd(t, "plot", "--out", filepath.Join(dir, "fig"),
+		filepath.Join(dir, "single.json"), filepath.Join(dir, "balanced.json"))
+	if err != nil {
+		t.Fatalf("plot: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(out, "## single") || !strings.Contains(out, "## balanced") {
+		t.Errorf("stdout:\n%s", out)
+	}
+	svg, err := os.ReadFile(filepath.Join(dir, "fig", "response-time.svg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, label := range []string{"single", "balanced"} {
+		if !strings.Contains(string(svg), label) {
+			t.Errorf("figure lacks the %q legend", label)
+		}
+	}
+	if _, _, err := runCmd(t, "plot", "--out", dir); err == nil {
+		t.Error("plot without files: nil error")
+	}
+	if _, _, err := runCmd(t, "plot", "--out", dir, filepath.Join(dir, "nope.json")); err == nil {
+		t.Error("plot of a missing file: nil error")
+	}
+}
