@@ -15,10 +15,22 @@ import (
 // must not hang vrrpd's reconcile loop; the caller gets an error and retries.
 const RequestTimeout = 10 * time.Second
 
+// DefaultMinRunTime is how long a daemon this client started runs at least
+// before the client stops it. Linux 6.1 hangs in IPVS_CMD_DEL_DAEMON when a
+// backup sync thread is stopped a few milliseconds after it was started
+// (seen in test/ipvsvm: "stopping backup sync thread" never completes, and
+// every later sync command blocks behind it); after a few hundred
+// milliseconds it stops at once.
+const DefaultMinRunTime = 300 * time.Millisecond
+
 // Client talks to the kernel's IPVS generic netlink family.
 type Client struct {
 	c      *genetlink.Conn
 	family genetlink.Family
+	// MinRunTime overrides DefaultMinRunTime when positive.
+	MinRunTime time.Duration
+	sleep      func(time.Duration)
+	started    map[Role]time.Time
 }
 
 // Dial opens a generic netlink socket and resolves the IPVS family.
@@ -38,7 +50,7 @@ func New(c *genetlink.Conn) (*Client, error) {
 		c.Close()
 		return nil, fmt.Errorf("syncd: resolve generic netlink family %s: %w", familyName, err)
 	}
-	return &Client{c: c, family: f}, nil
+	return &Client{c: c, family: f, sleep: time.Sleep, started: map[Role]time.Time{}}, nil
 }
 
 // Close closes the socket. Running daemons keep running: they live in the
@@ -85,11 +97,28 @@ func (c *Client) Start(d Daemon) error {
 	if err != nil {
 		return fmt.Errorf("syncd: start %v daemon: %w", d.Role, err)
 	}
-	return c.exec(cmdNewDaemon, inner, "start "+d.Role.String()+" daemon")
+	if err := c.exec(cmdNewDaemon, inner, "start "+d.Role.String()+" daemon"); err != nil {
+		return err
+	}
+	c.started[d.Role] = time.Now()
+	return nil
 }
 
 // Stop stops the daemon of role r. It fails with syscall.ESRCH when none runs.
+//
+// A daemon this client started less than MinRunTime ago is stopped only
+// once that time has passed (see DefaultMinRunTime).
 func (c *Client) Stop(r Role) error {
+	if t, ok := c.started[r]; ok {
+		minRun := c.MinRunTime
+		if minRun <= 0 {
+			minRun = DefaultMinRunTime
+		}
+		if age := time.Since(t); age < minRun {
+			c.sleep(minRun - age)
+		}
+	}
+	delete(c.started, r)
 	return c.exec(cmdDelDaemon, stateOnly(r), "stop "+r.String()+" daemon")
 }
 

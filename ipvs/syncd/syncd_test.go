@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/mdlayher/genetlink"
@@ -86,6 +87,7 @@ type fakeKernel struct {
 	t       *testing.T
 	running map[Role]Daemon
 	cmds    []string
+	slept   time.Duration
 }
 
 func (k *fakeKernel) serve(greq genetlink.Message, nreq netlink.Message) ([]genetlink.Message, error) {
@@ -167,6 +169,7 @@ func newTest(t *testing.T) (*Client, *fakeKernel) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.sleep = func(d time.Duration) { k.slept += d }
 	t.Cleanup(func() { c.Close() })
 	return c, k
 }
@@ -241,5 +244,25 @@ func TestEnsureRestartsOnChangedSettings(t *testing.T) {
 	}
 	if k.running[Backup].Interface != "eth2" {
 		t.Errorf("running %+v", k.running[Backup])
+	}
+}
+
+// TestStopWaitsForMinRunTime: a daemon stopped right after it was started
+// is stopped only after MinRunTime (Linux 6.1 hangs otherwise).
+func TestStopWaitsForMinRunTime(t *testing.T) {
+	c, k := newTest(t)
+	c.MinRunTime = time.Hour
+	if err := c.Start(Daemon{Role: Backup, Interface: "eth1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Stop(Backup); err != nil {
+		t.Fatal(err)
+	}
+	if k.slept < 59*time.Minute {
+		t.Errorf("slept %v before stopping a fresh daemon, want about MinRunTime", k.slept)
+	}
+	k.slept = 0
+	if err := c.Stop(Backup); !errors.Is(err, syscall.ESRCH) || k.slept != 0 {
+		t.Errorf("stopping a daemon we did not start: err %v, slept %v", err, k.slept)
 	}
 }
