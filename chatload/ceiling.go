@@ -26,6 +26,9 @@ type CeilingConfig struct {
 	// reply time exceeds MaxP99.
 	MaxErrorRatio float64       `json:"max_error_ratio"`
 	MaxP99        time.Duration `json:"max_p99"`
+	// MaxClientCPU is the share of all cores the client may use before a
+	// step counts as client-limited; 0 means 0.85, negative disables.
+	MaxClientCPU float64 `json:"max_client_cpu,omitempty"`
 	// Refine bisects between the last held and the first failed rate this
 	// many times.
 	Refine int `json:"refine,omitempty"`
@@ -77,16 +80,31 @@ func (c CeilingConfig) withDefaults() (CeilingConfig, error) {
 	return c, nil
 }
 
+func (c CeilingConfig) maxCPU() float64 {
+	if c.MaxClientCPU == 0 {
+		return cpuWarnFraction
+	}
+	return c.MaxClientCPU
+}
+
 // judge decides whether a step held, and why not.
 func (c CeilingConfig) judge(r *StormResult) CeilingStep {
 	f := FiguresOf(r)
 	st := CeilingStep{Rate: r.Config.Rate, Conns: r.Config.Conns, Figures: f, Held: true}
 	maxP99 := float64(c.MaxP99) / float64(time.Millisecond)
+	lagWarn := float64(r.Config.LagWarn) / float64(time.Millisecond)
+	cpus := float64(max(r.Client.CPUs, 1))
 	switch {
 	case r.Errors.ClientLimited():
 		st.Held, st.ClientLimited = false, true
 		st.Reason = fmt.Sprintf("client ran out of descriptors or addresses (fd-unavail %d, addrunavail %d)",
 			r.Errors.FdUnavail, r.Errors.AddrUnavail)
+	case r.Config.LagWarn > 0 && r.StartLag.P99 > lagWarn:
+		st.Held, st.ClientLimited = false, true
+		st.Reason = fmt.Sprintf("client could not offer the rate: start lag p99 %.1f ms > %.1f ms", r.StartLag.P99, lagWarn)
+	case c.MaxClientCPU >= 0 && r.Client.CPUUtil > c.maxCPU()*cpus:
+		st.Held, st.ClientLimited = false, true
+		st.Reason = fmt.Sprintf("client CPU-bound: %.0f%% of %d cores", 100*r.Client.CPUUtil/cpus, r.Client.CPUs)
 	case f.ErrorRatio > c.MaxErrorRatio:
 		st.Held = false
 		st.Reason = fmt.Sprintf("error ratio %.4f > %.4f", f.ErrorRatio, c.MaxErrorRatio)

@@ -139,7 +139,9 @@ func TestRunCeilingFindsTheKnee(t *testing.T) {
 		return d.DialContext(ctx, "tcp", server)
 	}
 	res, err := chatload.RunCeiling(context.Background(), chatload.CeilingConfig{
-		Base:          chatload.StormConfig{Servers: []string{nd.Addr()}, Timeout: 5 * time.Second, Dial: dial},
+		// A loaded test machine must not pass for a client limit here.
+		Base:          chatload.StormConfig{Servers: []string{nd.Addr()}, Timeout: 5 * time.Second, Dial: dial, LagWarn: time.Hour},
+		MaxClientCPU:  -1,
 		StartRate:     100,
 		Step:          100,
 		MaxRate:       1000,

@@ -144,7 +144,8 @@ func TestCeilingCommand(t *testing.T) {
 	nd := fake(t)
 	dir := t.TempDir()
 	out, stderr, err := runCmd(t, "ceiling", "--server", nd.Addr(), "--start-rate", "100", "--step", "100",
-		"--max-rate", "200", "--step-duration", "50ms", "--progress", "none", "--plot", dir)
+		"--max-rate", "200", "--step-duration", "50ms", "--progress", "none", "--plot", dir,
+		"--lag-warn", "1h", "--max-client-cpu", "-1")
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, stderr)
 	}
