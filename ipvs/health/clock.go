@@ -12,6 +12,10 @@ type Clock interface {
 }
 
 // Timer is the part of *time.Timer the monitor uses.
+//
+// A fake timer should also implement [DeadlineTimer]: a test that advances
+// its clock between the monitor reading the time and arming the timer would
+// otherwise shift the deadline by the advance and lose a tick.
 type Timer interface {
 	C() <-chan time.Time
 	// Reset rearms the timer to fire after d. A value sent before Reset
@@ -19,6 +23,23 @@ type Timer interface {
 	Reset(d time.Duration)
 	// Stop stops the timer; it reports whether the timer was still armed.
 	Stop() bool
+}
+
+// DeadlineTimer is a Timer that can be armed for an absolute time. The
+// monitor uses ResetAt when a timer offers it; a deadline that has passed
+// fires at once.
+type DeadlineTimer interface {
+	Timer
+	ResetAt(t time.Time)
+}
+
+// resetAt arms t to fire at deadline.
+func resetAt(c Clock, t Timer, deadline time.Time) {
+	if dt, ok := t.(DeadlineTimer); ok {
+		dt.ResetAt(deadline)
+		return
+	}
+	t.Reset(deadline.Sub(c.Now()))
 }
 
 // SystemClock is the real clock.

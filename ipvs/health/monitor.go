@@ -192,9 +192,9 @@ func (m *Monitor) Run(ctx context.Context) error {
 	timer.Stop()
 	defer timer.Stop()
 	for {
-		wait, armed := m.dispatchDue()
+		next, armed := m.dispatchDue()
 		if armed {
-			timer.Reset(wait)
+			resetAt(m.clock, timer, next)
 		} else {
 			timer.Stop()
 		}
@@ -211,9 +211,9 @@ func (m *Monitor) Run(ctx context.Context) error {
 	}
 }
 
-// dispatchDue starts the probes that are due and returns how long to sleep
-// until the next one (armed is false with no targets).
-func (m *Monitor) dispatchDue() (wait time.Duration, armed bool) {
+// dispatchDue starts the probes that are due and returns when the next one
+// is due (armed is false with no targets).
+func (m *Monitor) dispatchDue() (next time.Time, armed bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.clock.Now()
@@ -233,9 +233,9 @@ func (m *Monitor) dispatchDue() (wait time.Duration, armed bool) {
 		heap.Fix(&m.sched, 0)
 	}
 	if len(m.sched) == 0 {
-		return 0, false
+		return time.Time{}, false
 	}
-	return m.sched[0].due.Sub(now), true
+	return m.sched[0].due, true
 }
 
 // tick handles one due tick of tg; m.mu is held.

@@ -11,6 +11,8 @@ import (
 	"github.com/hachat/hachat/ipvs/health"
 )
 
+var _ health.DeadlineTimer = (*fakeTimer)(nil)
+
 // FakeClock is a health.Clock whose time only moves on Advance. Timers fire
 // during Advance, in deadline order, by a non-blocking send on a channel of
 // capacity 1, like Go's timers.
@@ -129,17 +131,30 @@ type fakeTimer struct {
 func (t *fakeTimer) C() <-chan time.Time { return t.ch }
 
 func (t *fakeTimer) Reset(d time.Duration) {
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	t.resetAtLocked(t.c.now.Add(d))
+}
+
+// ResetAt arms the timer for an absolute fake time (health.DeadlineTimer),
+// so that an Advance between the caller reading the time and arming the
+// timer cannot push the deadline back.
+func (t *fakeTimer) ResetAt(when time.Time) {
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	t.resetAtLocked(when)
+}
+
+func (t *fakeTimer) resetAtLocked(when time.Time) {
 	c := t.c
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	// Go 1.23 semantics: no stale value survives a Reset.
 	select {
 	case <-t.ch:
 	default:
 	}
-	t.when = c.now.Add(d)
+	t.when = when
 	c.timers[t] = struct{}{}
-	if d <= 0 {
+	if !when.After(c.now) {
 		c.fireLocked(t)
 		return
 	}

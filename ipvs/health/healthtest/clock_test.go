@@ -80,3 +80,25 @@ func TestFakeClockWaitArmed(t *testing.T) {
 		t.Fatal("WaitArmed for a condition that never holds returned nil")
 	}
 }
+
+// TestFakeClockResetAtPastFires is the race the monitor relies on
+// DeadlineTimer for: the clock moves past a deadline before the timer is
+// armed for it, and the tick must still come.
+func TestFakeClockResetAtPastFires(t *testing.T) {
+	c := NewFakeClock(t0)
+	tm := c.NewTimer(time.Hour).(interface {
+		C() <-chan time.Time
+		ResetAt(time.Time)
+	})
+	deadline := c.Now().Add(time.Second)
+	c.Advance(2 * time.Second)
+	tm.ResetAt(deadline)
+	if _, ok := fired(tm); !ok {
+		t.Fatal("a deadline already passed did not fire on ResetAt")
+	}
+	tm.ResetAt(c.Now().Add(time.Second))
+	c.Advance(time.Second)
+	if at, ok := fired(tm); !ok || !at.Equal(t0.Add(3*time.Second)) {
+		t.Fatalf("fired %v at %v, want t0+3s", ok, at)
+	}
+}
