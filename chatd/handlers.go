@@ -1,6 +1,8 @@
 package chatd
 
 import (
+	"runtime/debug"
+
 	"github.com/hachat/hachat/chatd/irc"
 )
 
@@ -50,11 +52,20 @@ func init() {
 	}
 }
 
-// handle runs one command and sends its replies (labeled if asked).
+// handle runs one command and sends its replies (labeled if asked). A panic
+// in a handler is a bug, but it costs only this client its connection.
 func (c *Client) handle(m irc.Message) {
 	s := c.s
 	r := c.newResponse(m)
-	defer r.flush()
+	defer func() {
+		if p := recover(); p != nil {
+			s.m.panics.Inc()
+			s.log.Error("handler panic", "command", m.Command, "panic", p, "stack", string(debug.Stack()))
+			c.close("Internal error", discInternal)
+			return
+		}
+		r.flush()
+	}()
 	cmd, ok := commands[m.Command]
 	registered := c.u.Load() != nil
 	if !ok {

@@ -66,6 +66,24 @@ func startNode(t testing.TB, cfg Config, st store.Store) *testNode {
 	return n
 }
 
+// startNodeNoCleanup runs a node for the whole test binary (fuzzing).
+func startNodeNoCleanup(cfg Config) *testNode {
+	srv, err := NewWithStore(cfg, nil, nil)
+	if err != nil {
+		panic(err)
+	}
+	n := &testNode{Server: srv, errc: make(chan error, 1)}
+	go func() { n.errc <- srv.Run(context.Background()) }()
+	for !srv.Ready() {
+		time.Sleep(time.Millisecond)
+	}
+	return n
+}
+
+var nickSeq atomic.Int64
+
+func uniqueNick() string { return fmt.Sprintf("fz%d", nickSeq.Add(1)) }
+
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(testTimeout)

@@ -27,6 +27,7 @@ const (
 	discTooMany      = "too_many_clients"
 	discTooManyPerIP = "too_many_clients_per_ip"
 	discBadPassword  = "bad_password"
+	discInternal     = "internal_error"
 )
 
 type metrics struct {
@@ -48,6 +49,7 @@ type metrics struct {
 	hbErr       prometheus.Counter
 	nudgesSent  prometheus.Counter
 	nudgesRecv  prometheus.Counter
+	panics      prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -70,7 +72,8 @@ func newMetrics() *metrics {
 	m.hbErr = prometheus.NewCounter(prometheus.CounterOpts{Name: "chatd_heartbeat_errors_total", Help: "Failed heartbeats."})
 	m.nudgesSent = prometheus.NewCounter(prometheus.CounterOpts{Name: "chatd_nudges_sent_total", Help: "Peer nudges sent."})
 	m.nudgesRecv = prometheus.NewCounter(prometheus.CounterOpts{Name: "chatd_nudges_received_total", Help: "Peer nudges received."})
-	for _, c := range []prometheus.Collector{m.clients, m.users, m.accepted, m.disconnects, m.dropped, m.commands,
+	m.panics = prometheus.NewCounter(prometheus.CounterOpts{Name: "chatd_handler_panics_total", Help: "Command handlers that panicked (bugs); the client was disconnected."})
+	for _, c := range []prometheus.Collector{m.panics, m.clients, m.users, m.accepted, m.disconnects, m.dropped, m.commands,
 		m.appended, m.appendErr, m.appendSecs, m.applied, m.deliveries, m.tailLag, m.tailErr, m.reaped, m.hbErr,
 		m.nudgesSent, m.nudgesRecv,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
