@@ -65,7 +65,7 @@ func benchClients(n, parallel int) error {
 	gor := metric(srv.http, "go_goroutines")
 	users := metric(srv.http, "chatd_users")
 	per := float64(rss-base) / float64(ok)
-	fmt.Printf("registered clients: %d in %v (%.0f registrations/s)\n", ok, elapsed.Round(time.Millisecond), float64(ok)/elapsed.Seconds())
+	fmt.Printf("registered clients: %d in %v (%.0f registrations/s); load average %s\n", ok, elapsed.Round(time.Millisecond), float64(ok)/elapsed.Seconds(), loadAvg())
 	fmt.Printf("server: users %.0f, goroutines %.0f, RSS %.1f MiB, heap in use %.1f MiB, stacks %.1f MiB\n",
 		users, gor, float64(rss)/(1<<20), heap/(1<<20), stacks/(1<<20))
 	fmt.Printf("memory per client: %.1f KiB RSS (%.1f KiB Go heap, %.1f KiB stacks)\n",

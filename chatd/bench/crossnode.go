@@ -107,8 +107,8 @@ func benchCrossNode(rate float64, senders int, d time.Duration, nudge bool, poll
 	rl.on.Store(false)
 	rr.on.Store(false)
 	stop.Store(true)
-	fmt.Printf("two nodes on one MariaDB, nudge %v, tail poll %v, %d senders on node-a, %.0f msg/s in total for %v (%d sent)\n",
-		nudge, poll, senders, rate, d, sent.Load()-sent0)
+	fmt.Printf("two nodes on one MariaDB, nudge %v, tail poll %v, %d senders on node-a, %.0f msg/s in total for %v (%d sent); load average %s\n",
+		nudge, poll, senders, rate, d, sent.Load()-sent0, loadAvg())
 	for _, x := range []struct {
 		name string
 		r    *receiver

@@ -145,7 +145,8 @@ func benchFanout(members, senders int, rate float64, d time.Duration, dsn string
 	h, n := merge(rs)
 	fmt.Printf("messages sent: %d (%.0f/s)\n", sentN, float64(sentN)/el.Seconds())
 	fmt.Printf("deliveries received: %d (%.0f/s); server queued %.0f/s\n", n, float64(n)/el.Seconds(), (endDeliv-startDeliv)/el.Seconds())
-	fmt.Printf("server CPU: %.2f cores (the rest of the 2 cores is the load generator)\n", cpu/el.Seconds())
+	fmt.Printf("server CPU: %.2f cores, %.2f µs per delivery; load average %s\n", cpu/el.Seconds(),
+		cpu/(endDeliv-startDeliv)*1e6, loadAvg())
 	fmt.Printf("send-to-receive latency: p50 %s, p90 %s, p99 %s, max %s\n",
 		ms(h.ValueAtQuantile(50)), ms(h.ValueAtQuantile(90)), ms(h.ValueAtQuantile(99)), ms(h.Max()))
 	for _, l := range metricLines(srv.http, "chatd_disconnects_total") {

@@ -193,6 +193,16 @@ func rssBytes(pid int) int64 {
 	return 0
 }
 
+// loadAvg is the 1-minute load average: on a shared machine it says how
+// much of the CPU the benchmark really had.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(b))[0]
+}
+
 // cpuSeconds is a process's user+system CPU time (/proc/PID/stat fields 14, 15).
 func cpuSeconds(pid int) float64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
