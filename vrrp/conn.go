@@ -41,3 +41,9 @@ func GroupFor(a netip.Addr) netip.Addr {
 	}
 	return MulticastGroup6
 }
+
+// Pender is implemented by a Conn that can tell, without reading, whether
+// received packets are waiting in its socket.
+type Pender interface {
+	Pending() bool
+}

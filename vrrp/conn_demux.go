@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 )
 
 // Demux owns the Conn of one interface and address family and hands each
@@ -17,6 +18,8 @@ type Demux struct {
 	ifname string
 	conn   Conn
 	drops  DropCounts
+	pol    RxPolicy
+	busy   atomic.Bool // a packet is between the socket and an instance
 
 	mu    sync.RWMutex
 	byID  [256]*Instance
@@ -25,7 +28,19 @@ type Demux struct {
 
 // NewDemux returns a demultiplexer for conn on the named interface.
 func NewDemux(ifname string, conn Conn) *Demux {
-	return &Demux{ifname: ifname, conn: conn}
+	d := &Demux{ifname: ifname, conn: conn}
+	d.pol = RxPolicy{KnownVRID: d.known}
+	return d
+}
+
+// Pending reports whether a received packet has not reached its instance
+// yet: queued in the socket, or being checked. InstanceDeps.Pending.
+func (d *Demux) Pending() bool {
+	if d.busy.Load() {
+		return true
+	}
+	p, ok := d.conn.(Pender)
+	return ok && p.Pending()
 }
 
 // Interface returns the interface name.
@@ -82,15 +97,16 @@ func (d *Demux) Run(ctx context.Context) error {
 			}
 			return err
 		}
+		d.busy.Store(true)
 		d.Handle(p)
+		d.busy.Store(false)
 	}
 }
 
 // Handle checks one packet and delivers it, or counts why not. It is
 // exported for tests that feed packets without a Conn.
 func (d *Demux) Handle(p Packet) {
-	pol := RxPolicy{KnownVRID: d.known}
-	a, err := pol.Check(p.Payload, p.Src, p.Dst, p.TTL)
+	a, err := d.pol.Check(p.Payload, p.Src, p.Dst, p.TTL)
 	if err != nil {
 		d.drops.AddErr(err)
 		return

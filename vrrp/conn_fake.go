@@ -122,3 +122,6 @@ func containsAddr(l []netip.Addr, a netip.Addr) bool {
 	}
 	return false
 }
+
+// Pending implements Pender.
+func (c *FakeConn) Pending() bool { return len(c.in) > 0 }

@@ -179,3 +179,23 @@ func (c *conn6) WritePacket(payload []byte, src, dst netip.Addr) error {
 }
 
 func (c *conn6) Close() error { return c.pc.Close() }
+
+// pending asks the kernel whether a datagram waits in the socket (SIOCINQ
+// gives the size of the next one). Control does not take the read lock, so
+// it answers while the demultiplexer blocks in a read.
+func pending(pc net.PacketConn) bool {
+	sc, ok := pc.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	n := 0
+	rc.Control(func(fd uintptr) { n, _ = unix.IoctlGetInt(int(fd), unix.SIOCINQ) })
+	return n > 0
+}
+
+func (c *conn4) Pending() bool { return pending(c.pc) }
+func (c *conn6) Pending() bool { return pending(c.pc) }

@@ -58,6 +58,11 @@ type InstanceDeps struct {
 	// RealtimePriority > 0 runs the loop on a locked OS thread with
 	// SCHED_RR at this priority (Linux).
 	RealtimePriority int
+	// Pending, when set, reports whether received packets are waiting in
+	// the socket or the demultiplexer. A Backup whose Master_Down_Timer
+	// fires while packets wait was starved, not abandoned: it lets them
+	// through before deciding to take over (see handleTimer).
+	Pending func() bool
 	// OnRole, when set, is called on the loop with true just before the
 	// virtual addresses are added, and with false just after they are
 	// removed, so that a data plane that serves only on the Master (the
@@ -107,6 +112,7 @@ type Instance struct {
 	releaseAt   time.Time // a resigning Master releases its VIPs at the latest then
 	ann         announceSched
 	lastReann   time.Time
+	recheckAt   time.Time // a deferred takeover looks again then
 	adv         Advert
 	buf         []byte
 	masterAddr  netip.Addr
@@ -264,6 +270,7 @@ func (in *Instance) start(now time.Time) {
 // handleAdvert steps the machine with an accepted advert.
 func (in *Instance) handleAdvert(now time.Time, r received) {
 	in.stats.AdvertsReceived.Add(1)
+	in.recheckAt = time.Time{}
 	if r.adv.Priority > 0 {
 		if in.masterAddr != r.src {
 			in.masterAddr = r.src
@@ -278,10 +285,12 @@ func (in *Instance) handleAdvert(now time.Time, r received) {
 	prev := in.m.State()
 	in.step(now, AdvertReceived{Advert: r.adv, Src: r.src})
 	if prev == Master && in.m.State() == Master && r.adv.Priority > 0 && r.adv.Priority < in.m.EffectivePriority() {
-		// Another router thinks it is Master (a healed split brain):
-		// re-announce so hosts that followed it come back, at most once a
-		// second.
-		if in.lastReann.IsZero() || now.Sub(in.lastReann) >= time.Second {
+		// Another router thinks it is Master (a healed split brain, or a
+		// backup that did not hear us in time): it has announced the
+		// addresses, so announce them again or hosts stay with it after it
+		// yields. At most once per advert interval, so a flood of bad
+		// adverts cannot turn into a flood of announcements.
+		if in.lastReann.IsZero() || now.Sub(in.lastReann) >= in.cfg.Machine.AdvertInterval {
 			in.lastReann = now
 			in.ann.burst(now, max(in.cfg.Gratuitous.Repeat, 1))
 			in.fireAnnouncements(now)
@@ -292,7 +301,8 @@ func (in *Instance) handleAdvert(now time.Time, r received) {
 // handleTimer runs whatever is due at now: the machine's timer, the
 // announcements and a pending hand-over release.
 func (in *Instance) handleTimer(now time.Time) {
-	if d := in.m.Deadline(); !d.IsZero() && !now.Before(d) {
+	if d := in.m.Deadline(); !d.IsZero() && !now.Before(d) && !in.deferTakeover(now, d) {
+		in.recheckAt = time.Time{}
 		in.stats.Lateness.Observe(now.Sub(d))
 		in.step(now, TimerExpired{})
 	}
@@ -302,8 +312,31 @@ func (in *Instance) handleTimer(now time.Time) {
 	}
 }
 
+// takeoverGraceTick is how often a deferred takeover looks again.
+const takeoverGraceTick = time.Millisecond
+
+// deferTakeover reports whether a Backup's Master_Down_Timer, due at d, must
+// wait: packets are still queued in the kernel or the demultiplexer, so the
+// loop was late (a busy host) and the Master's advert may be among them.
+// Taking over now would be a false failover, with both routers announcing
+// the addresses. The wait is bounded by one Master_Adver_Interval past the
+// deadline, so a flood of packets cannot keep a Backup from taking over.
+func (in *Instance) deferTakeover(now, d time.Time) bool {
+	if in.m.State() != Backup || in.deps.Pending == nil || now.Sub(d) > in.m.MasterAdverInterval() || !in.deps.Pending() {
+		return false
+	}
+	if in.recheckAt.IsZero() {
+		in.stats.TakeoversDeferred.Add(1)
+	}
+	in.recheckAt = now.Add(takeoverGraceTick)
+	return true
+}
+
 // nextWake is the earliest time handleTimer has work; zero for none.
 func (in *Instance) nextWake() time.Time {
+	if !in.recheckAt.IsZero() {
+		return in.recheckAt
+	}
 	w := in.m.Deadline()
 	for _, t := range []time.Time{in.ann.due(), in.releaseAt} {
 		if !t.IsZero() && (w.IsZero() || t.Before(w)) {

@@ -59,8 +59,11 @@ type InstanceStats struct {
 	SendErrors      atomic.Uint64
 	AddrErrors      atomic.Uint64 // VIP add/remove/verify failures
 	AnnounceErrors  atomic.Uint64
-	Drops           DropCounts // drops decided by the instance (peer list, own echo, queue full)
-	Lateness        Histogram
+	// TakeoversDeferred counts Master_Down_Timer expiries that waited for
+	// queued packets instead of taking over at once (a starved loop).
+	TakeoversDeferred atomic.Uint64
+	Drops             DropCounts // drops decided by the instance (peer list, own echo, queue full)
+	Lateness          Histogram
 
 	mu          sync.Mutex
 	transitions map[[2]State]uint64

@@ -222,9 +222,13 @@ func TestSplitBrainReannounces(t *testing.T) {
 	if n := strings.Count(strings.Join(got, ","), "announce"); n != 2 {
 		t.Errorf("calls %q: want one burst of 2 announcements", got)
 	}
-	in.handleAdvert(now.Add(100*time.Millisecond), received{advert(100), srcB})
+	in.handleAdvert(now.Add(50*time.Millisecond), received{advert(100), srcB})
 	if got := r.take(); strings.Contains(strings.Join(got, ","), "announce") {
-		t.Errorf("re-announced twice within a second: %q", got)
+		t.Errorf("re-announced twice within one advert interval: %q", got)
+	}
+	in.handleAdvert(now.Add(100*time.Millisecond), received{advert(100), srcB})
+	if got := r.take(); !strings.Contains(strings.Join(got, ","), "announce") {
+		t.Errorf("no re-announcement one advert interval later: %q", got)
 	}
 }
 
@@ -477,5 +481,51 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// TestStarvedBackupWaitsForQueuedAdverts: when the Master_Down_Timer fires
+// while packets still wait in the socket, the Backup was starved, so it
+// waits for them (bounded by one Master_Adver_Interval) rather than take
+// over from a Master it has in fact heard.
+func TestStarvedBackupWaitsForQueuedAdverts(t *testing.T) {
+	r := newRecorder()
+	pending := true
+	cfg := testConfig("vi", 100, srcA)
+	in, err := NewInstance(cfg, InstanceDeps{Sender: r, Addrs: r, Announcer: r, Pending: func() bool { return pending }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.start(rt0)
+	d := in.m.Deadline()
+	late := d.Add(30 * time.Millisecond)
+	in.handleTimer(late)
+	if in.m.State() != Backup {
+		t.Fatalf("took over with packets queued: %v", in.m.State())
+	}
+	if w := in.nextWake(); !w.Equal(late.Add(takeoverGraceTick)) {
+		t.Errorf("recheck at %v, want %v", w, late.Add(takeoverGraceTick))
+	}
+	// The queued advert arrives: no takeover, timer restarted.
+	in.handleAdvert(late.Add(takeoverGraceTick), received{advert(200), srcB})
+	if in.m.State() != Backup || !in.m.Deadline().After(late) {
+		t.Errorf("state %v deadline %v after the queued advert", in.m.State(), in.m.Deadline())
+	}
+	if n := in.stats.TakeoversDeferred.Load(); n != 1 {
+		t.Errorf("deferred %d, want 1", n)
+	}
+	// A flood cannot hold it back forever: past one interval it takes over.
+	d = in.m.Deadline()
+	in.handleTimer(d.Add(cfg.Machine.AdvertInterval + time.Millisecond))
+	if in.m.State() != Master {
+		t.Errorf("state %v, want MASTER once the grace is spent", in.m.State())
+	}
+	// Nothing queued: takes over at once.
+	pending = false
+	in2, _ := NewInstance(cfg, InstanceDeps{Sender: r, Addrs: newRecorder(), Announcer: r, Pending: func() bool { return pending }})
+	in2.start(rt0)
+	in2.handleTimer(in2.m.Deadline())
+	if in2.m.State() != Master {
+		t.Errorf("state %v, want MASTER", in2.m.State())
 	}
 }

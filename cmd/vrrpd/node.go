@@ -292,6 +292,7 @@ func (n *Node) start(cfg *config.Config, ic config.Instance, group string, subs 
 		Gratuitous: gratuitous(ic.Gratuitous),
 	}, vrrp.InstanceDeps{
 		Sender:           dm.d,
+		Pending:          dm.d.Pending,
 		Addrs:            n.k.Addrs(),
 		Announcer:        n.k.Announcer(),
 		OnEvent:          n.onEvent,
