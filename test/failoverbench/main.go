@@ -137,7 +137,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	// After the build, so the compiler does not run at raised priority.
 	if o.nice != 0 {
-		if err := renice(o.nice); err != nil {
+		if err := netns.Renice(o.nice); err != nil {
 			return err
 		}
 	}

@@ -153,6 +153,7 @@ func TestPartitionAndHeal(t *testing.T) {
 		heal := e.pr.Mark("heal")
 		e.holders("lb1")
 		e.answeredBy(heal, "lb1")
+		e.logGap("after the heal", heal, time.Time{})
 		e.never(3*masterDown, "a second master appeared after the heal", func() bool {
 			h, _ := e.topo.VIPHolders()
 			return !slices.Equal(h, []string{"lb1"})
