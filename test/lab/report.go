@@ -54,6 +54,7 @@ type Report struct {
 	Machine    Machine        `json:"machine"`
 	KernelIPVS bool           `json:"kernel_ipvs"`
 	DataPlane  string         `json:"dataplane"`
+	ReplyGuard bool           `json:"reply_guard,omitempty"`
 	Namespaces string         `json:"namespaces"`
 	Table1     *Table1Result  `json:"table1,omitempty"`
 	Failovers  []*ScenarioRun `json:"failovers,omitempty"`
@@ -379,7 +380,9 @@ func (r *Report) writeFailovers(w io.Writer) {
 			}
 			f("\n\n")
 		}
-		s.Chat.WriteMarkdown(w)
+		if s.Chat.Steady != nil { // chatload's renderer needs the steady part
+			s.Chat.WriteMarkdown(w)
+		}
 		f("\n")
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hachat/hachat/internal/mariadbtest"
@@ -340,12 +341,16 @@ func KernelHasIPVS() bool {
 func (t *Topology) Close() error {
 	var errs []error
 	if t.Lab != nil {
-		// The balancers first, so nothing routes to half-stopped servers.
+		// The balancers first, so nothing routes to half-stopped servers;
+		// together, since a lone master waits for a backup that never comes.
+		var wg sync.WaitGroup
 		for _, lb := range []string{"lb1", "lb2"} {
 			if p := t.vrrpd[lb]; p != nil {
-				p.Stop(5 * time.Second)
+				wg.Add(1)
+				go func() { defer wg.Done(); p.Stop(5 * time.Second) }()
 			}
 		}
+		wg.Wait()
 	}
 	if t.DB != nil {
 		if err := t.DB.Stop(); err != nil {
@@ -369,4 +374,34 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// replyGuard is an nftables table that drops a real server's packet which
+// opens a new conntrack entry on a balancer: a reply of a session that this
+// balancer never saw start (another balancer NATed it before a failover).
+// Forwarded as it is, the client gets a segment from the real server's own
+// address, answers RST, and the session dies; dropped, the server
+// retransmits after the client's next segment has created the NATed entry.
+// The balancer's nftables data plane does not have this rule (yet); -reply-guard
+// adds it so the lab can show the difference.
+const replyGuard = `table ip lab_reply_guard {
+	chain forward {
+		type filter hook forward priority -10; policy accept;
+		ct state new ip saddr { 198.18.2.21, 198.18.2.22 } tcp sport ` + chatPort + ` counter drop
+	}
+}
+`
+
+// InstallReplyGuard adds replyGuard on both balancers.
+func (t *Topology) InstallReplyGuard(ctx context.Context) error {
+	path := filepath.Join(t.Lab.Dir(), "reply-guard.nft")
+	if err := os.WriteFile(path, []byte(replyGuard), 0o644); err != nil {
+		return err
+	}
+	for _, lb := range []string{"lb1", "lb2"} {
+		if out, err := t.Hosts[lb].Run(ctx, "nft", "-f", path); err != nil {
+			return fmt.Errorf("%s: reply guard: %w: %s", lb, err, out)
+		}
+	}
+	return nil
 }
