@@ -163,6 +163,7 @@ func (fs *failoverState) reconnect(ctx context.Context, m *member, old *session,
 	start := m.server
 	m.mu.Unlock()
 	fs.disconnects.Add(1)
+	fs.r.tl.add(detect, func(b *TimelineBin) { b.Disconnects++ })
 	fs.mu.Lock()
 	fs.affected[m.idx] = true
 	fs.mu.Unlock()
@@ -327,6 +328,8 @@ func RunFailover(ctx context.Context, cfg FailoverConfig) (*FailoverResult, erro
 	}
 	r := newChatRun(sc)
 	r.fo = &cfg
+	// Fine bins: a failover's dip lasts about a second.
+	r.tl = newTimeline(time.Time{}, 100*time.Millisecond)
 	fs := &failoverState{r: r, fo: &cfg, detect: NewRecorder(), reconnT: NewRecorder(),
 		outage: NewRecorder(), resume: NewRecorder(), affected: map[int]bool{}}
 	r.fs = fs

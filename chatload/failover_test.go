@@ -74,6 +74,17 @@ func TestFailoverKillNodeResumesWithoutLoss(t *testing.T) {
 	if err := res.WriteMarkdown(&md); err != nil || !strings.Contains(md.String(), "| **missing** (must be 0) | **0** |") {
 		t.Errorf("markdown: %v\n%s", err, md.String())
 	}
+	var sent, delivered, replayed, disc int64
+	for _, b := range res.Steady.Timeline {
+		sent, delivered, replayed, disc = sent+b.Sent, delivered+b.Delivered, replayed+b.Replayed, disc+b.Disconnects
+	}
+	if sent != res.Steady.Sent || delivered != res.Steady.Delivered || replayed != res.RecoveredByHistory || disc != res.Disconnects {
+		t.Errorf("timeline sums sent %d delivered %d replayed %d disconnects %d, want %d %d %d %d",
+			sent, delivered, replayed, disc, res.Steady.Sent, res.Steady.Delivered, res.RecoveredByHistory, res.Disconnects)
+	}
+	if files, err := chatload.PlotFailover(t.TempDir(), res); err != nil || len(files) != 2 {
+		t.Errorf("PlotFailover: %v %v", files, err)
+	}
 }
 
 func TestFailoverDetectsMissingWhenHistoryIsBroken(t *testing.T) {

@@ -194,3 +194,70 @@ func savePlot(p *plot.Plot, dir, name string) ([]string, error) {
 	}
 	return files, nil
 }
+
+// PlotSteady draws messages sent and delivered per second over the run, as
+// steady-timeline.{png,svg}.
+func PlotSteady(dir string, r *SteadyResult) ([]string, error) {
+	return plotTimeline(dir, "steady-timeline", "Steady load: messages per second", r.Timeline, r.TimelineWidthS, -1)
+}
+
+// PlotFailover draws sent, delivered and replayed messages per second and
+// disconnects over the run, with the hook's cue marked, as
+// failover-timeline.{png,svg}: the dip and the recovery in one picture.
+func PlotFailover(dir string, r *FailoverResult) ([]string, error) {
+	at := -1.0
+	if r.Hook.Ran {
+		at = r.Hook.AtS
+	}
+	return plotTimeline(dir, "failover-timeline", "Failover: messages per second", r.Steady.Timeline, r.Steady.TimelineWidthS, at)
+}
+
+func plotTimeline(dir, name, title string, bins []TimelineBin, width, markS float64) ([]string, error) {
+	if len(bins) == 0 || width <= 0 {
+		return nil, errors.New("plot: empty timeline")
+	}
+	p, err := linePlot(title, "time since first message [s]", "per second", nil)
+	if err != nil {
+		return nil, err
+	}
+	series := []struct {
+		label string
+		get   func(TimelineBin) int64
+	}{
+		{"sent", func(b TimelineBin) int64 { return b.Sent }},
+		{"delivered live", func(b TimelineBin) int64 { return b.Delivered }},
+		{"replayed (CHATHISTORY)", func(b TimelineBin) int64 { return b.Replayed }},
+		{"disconnects", func(b TimelineBin) int64 { return b.Disconnects }},
+	}
+	top := 0.0
+	for i, s := range series {
+		xys := make(plotter.XYs, len(bins))
+		any := false
+		for j, b := range bins {
+			v := float64(s.get(b)) / width
+			xys[j] = plotter.XY{X: b.StartS + width/2, Y: v}
+			any = any || v > 0
+			top = max(top, v)
+		}
+		if !any && i >= 2 {
+			continue // no replays or disconnects: keep the legend short
+		}
+		l, err := plotter.NewLine(xys)
+		if err != nil {
+			return nil, fmt.Errorf("plot %s: %w", s.label, err)
+		}
+		l.Color = plotutil.Color(i)
+		p.Add(l)
+		p.Legend.Add(s.label, l)
+	}
+	if markS >= 0 {
+		l, err := plotter.NewLine(plotter.XYs{{X: markS, Y: 0}, {X: markS, Y: top}})
+		if err != nil {
+			return nil, fmt.Errorf("plot cue: %w", err)
+		}
+		l.Dashes = []vg.Length{vg.Points(2), vg.Points(2)}
+		p.Add(l)
+		p.Legend.Add("hook", l)
+	}
+	return savePlot(p, dir, name)
+}

@@ -117,6 +117,8 @@ type SteadyResult struct {
 	SendLag         Summary              `json:"send_lag"`
 	NetIO           NetIO                `json:"net_io"`
 	Drops           map[DropReason]int64 `json:"drops,omitempty"`
+	Timeline        []TimelineBin        `json:"timeline,omitempty"`
+	TimelineWidthS  float64              `json:"timeline_width_s"`
 	Client          ClientStats          `json:"client"`
 	Warnings        []string             `json:"warnings,omitempty"`
 }
@@ -195,6 +197,7 @@ type chatRun struct {
 	setupErrs ErrorCounts
 
 	fs *failoverState // nil in steady runs
+	tl *timeline
 }
 
 func newChatRun(cfg SteadyConfig) *chatRun {
@@ -203,6 +206,7 @@ func newChatRun(cfg SteadyConfig) *chatRun {
 		fanout: NewRecorder(), fanSame: NewRecorder(), fanCross: NewRecorder(),
 		echo: NewRecorder(), sendLag: NewRecorder(),
 		chanSize: make([]int, cfg.Channels),
+		tl:       newTimeline(time.Time{}, time.Second),
 	}
 	for k := 0; k < cfg.Channels; k++ {
 		r.chans = append(r.chans, "#"+cfg.NickPrefix+"-"+strconv.Itoa(k))
@@ -359,6 +363,7 @@ func (r *chatRun) sendLoop(ctx context.Context, m *member) {
 		}
 		r.sent.Add(1)
 		r.c.done.Add(1)
+		r.tl.add(time.Now(), func(b *TimelineBin) { b.Sent++ })
 		r.setMu.Lock()
 		r.sentSet.set(seq)
 		r.sentBy[m.sender]++
@@ -475,6 +480,7 @@ func (r *chatRun) handlePrivmsg(m *member, msg Message) {
 	r.markAccepted(b.seq)
 	if inHistory {
 		r.replayed.Add(1)
+		r.tl.add(now, func(b *TimelineBin) { b.Replayed++ })
 		return // its latency is the outage, measured there
 	}
 	lat := now.Sub(b.intended)
@@ -490,6 +496,7 @@ func (r *chatRun) handlePrivmsg(m *member, msg Message) {
 		r.fanCross.Record(lat)
 	}
 	r.delivered.Add(1)
+	r.tl.add(now, func(b *TimelineBin) { b.Delivered++ })
 }
 
 func equalFoldASCII(a, b string) bool {
@@ -557,6 +564,7 @@ func (r *chatRun) execute(ctx context.Context, phase string, during func(ctx con
 	r.c.done.Store(0)
 	r.c.errors.Store(0)
 	r.t0 = time.Now().Add(10 * time.Millisecond)
+	r.tl.start(r.t0)
 	stopProgress := func() {}
 	if r.cfg.Progress != nil {
 		ps := &progressSampler{phase: phase, start: r.t0, total: r.totalSeqs, c: &r.c, io: &r.io, fn: r.cfg.Progress}
@@ -648,6 +656,8 @@ func (r *chatRun) steadyResult(setup, dur time.Duration, barrier bool) *SteadyRe
 		SendLag:         r.sendLag.Summary(),
 		NetIO:           netIO(r.io.Sent(), r.io.Recv(), dur),
 		Drops:           r.drops.Snapshot(),
+		Timeline:        r.tl.bins(),
+		TimelineWidthS:  r.tl.width.Seconds(),
 	}
 	for _, m := range r.members {
 		if m.ok {

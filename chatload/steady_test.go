@@ -71,6 +71,9 @@ func TestSteadyAcrossNodesDeliversEverything(t *testing.T) {
 	if err := res.WriteMarkdown(&md); err != nil || !strings.Contains(md.String(), "| delivered / expected | 180 / 180 |") {
 		t.Errorf("markdown: %v\n%s", err, md.String())
 	}
+	if files, err := chatload.PlotSteady(t.TempDir(), res); err != nil || len(files) != 2 {
+		t.Errorf("PlotSteady: %v %v", files, err)
+	}
 }
 
 func TestSteadyCountsLossWhenServerDropsMessages(t *testing.T) {

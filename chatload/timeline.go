@@ -10,9 +10,15 @@ import (
 // and httperf's sampled reply rate.
 type TimelineBin struct {
 	StartS  float64 `json:"t_s"`
-	Started int64   `json:"started"`
-	Errors  int64   `json:"errors"`
-	Replies int64   `json:"replies"`
+	Started int64   `json:"started,omitempty"`
+	Errors  int64   `json:"errors,omitempty"`
+	Replies int64   `json:"replies,omitempty"`
+	// Chat runs: messages sent, delivered live, replayed from history,
+	// and connections lost.
+	Sent        int64 `json:"sent,omitempty"`
+	Delivered   int64 `json:"delivered,omitempty"`
+	Replayed    int64 `json:"replayed,omitempty"`
+	Disconnects int64 `json:"disconnects,omitempty"`
 }
 
 type timeline struct {
@@ -26,13 +32,23 @@ func newTimeline(t0 time.Time, width time.Duration) *timeline {
 	return &timeline{t0: t0, width: width}
 }
 
+// start sets t0 for a timeline created before its run's start is known.
+func (t *timeline) start(t0 time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.t0 = t0
+}
+
 func (t *timeline) add(at time.Time, fn func(*TimelineBin)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.t0.IsZero() {
+		return // before the run: setup traffic is not part of it
+	}
 	i := int(at.Sub(t.t0) / t.width)
 	if i < 0 {
 		i = 0
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	for len(t.b) <= i {
 		t.b = append(t.b, TimelineBin{StartS: (time.Duration(len(t.b)) * t.width).Seconds()})
 	}

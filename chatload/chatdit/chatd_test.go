@@ -3,6 +3,7 @@ package chatdit_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -155,5 +156,13 @@ func TestFailoverChatdNodeStops(t *testing.T) {
 	}
 	if res.ResumeUnsupported != 0 || res.ResumeFailures != 0 {
 		t.Errorf("resume unsupported %d failures %d", res.ResumeUnsupported, res.ResumeFailures)
+	}
+	// CHATLOAD_PLOT_DIR keeps the figure for a human to look at.
+	dir := os.Getenv("CHATLOAD_PLOT_DIR")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	if _, err := chatload.PlotFailover(dir, res); err != nil {
+		t.Error(err)
 	}
 }

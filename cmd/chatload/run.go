@@ -317,6 +317,11 @@ func runSteady(ctx context.Context, args []string, stdout, stderr io.Writer, fai
 		if werr := c.writeOutputs(res, res); werr != nil {
 			return werr
 		}
+		if c.plotDir != "" {
+			if _, perr := chatload.PlotSteady(c.plotDir, res); perr != nil {
+				return perr
+			}
+		}
 		return err
 	}
 	if *hook == "" {
@@ -338,6 +343,11 @@ func runSteady(ctx context.Context, args []string, stdout, stderr io.Writer, fai
 	}
 	if werr := c.writeOutputs(res, res); werr != nil {
 		return werr
+	}
+	if c.plotDir != "" {
+		if _, perr := chatload.PlotFailover(c.plotDir, res); perr != nil {
+			return perr
+		}
 	}
 	if err != nil {
 		return err

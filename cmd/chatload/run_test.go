@@ -129,7 +129,8 @@ func TestFailoverCommandRunsHookOnCue(t *testing.T) {
 	}()
 	out, stderr, err := runCmd(t, "failover", "--server", a.Addr()+","+b.Addr(), "--members", "4", "--senders", "2",
 		"--rate", "100", "--duration", "600ms", "--cue", "200ms", "--hook", "printf x > "+fifo,
-		"--ping-interval", "100ms", "--dead-after", "1s", "--drain", "5s", "--progress", "none")
+		"--ping-interval", "100ms", "--dead-after", "1s", "--drain", "5s", "--progress", "none",
+		"--plot", filepath.Join(filepath.Dir(fifo), "plots"))
 	if err != nil {
 		t.Fatalf("run: %v\n%s\n%s", err, stderr, out)
 	}
@@ -137,6 +138,9 @@ func TestFailoverCommandRunsHookOnCue(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)
 		}
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(fifo), "plots", "failover-timeline.png")); err != nil {
+		t.Error(err)
 	}
 }
 
