@@ -298,3 +298,25 @@ func TestSweepStaleRemovesOnlyDeadRuns(t *testing.T) {
 		t.Errorf("the live run's namespace was removed: %v", err)
 	}
 }
+
+func TestTwoCablesFromOneHostGetDistinctPorts(t *testing.T) {
+	lab := NewT(t, "nstest")
+	sw := lab.MustSwitch("sw")
+	h := lab.MustHost("h")
+	p1 := lab.MustLink(h, sw, "eth0", netip.MustParsePrefix("198.18.0.1/24"))
+	p2 := lab.MustLink(h, sw, "eth1", netip.MustParsePrefix("198.18.9.1/24"))
+	if p1.SwitchPort() == p2.SwitchPort() {
+		t.Fatalf("both cables use switch port %q", p1.SwitchPort())
+	}
+	if err := sw.PortDown(h); err == nil {
+		t.Error("PortDown of a host with two cables did not ask which one")
+	}
+	m1, err1 := p1.MAC()
+	m2, err2 := p2.MAC()
+	if err1 != nil || err2 != nil || len(m1) != 6 || m1.String() == m2.String() {
+		t.Errorf("MACs %v (%v), %v (%v): want two distinct Ethernet addresses", m1, err1, m2, err2)
+	}
+	if h.Port("eth1") != p2 || h.Port("eth9") != nil {
+		t.Error("Host.Port does not find cables by interface name")
+	}
+}
