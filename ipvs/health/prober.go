@@ -30,8 +30,8 @@ var (
 	// ErrUnexpectedStatus means an HTTP check got a status code outside
 	// the expected ranges.
 	ErrUnexpectedStatus = errors.New("unexpected HTTP status")
-	// ErrBodyMismatch means an HTTP check's body did not match the
-	// expected regular expression or digest.
+	// ErrBodyMismatch means an HTTP check's body, or a TCP check's reply,
+	// did not match the expected regular expression or digest.
 	ErrBodyMismatch = errors.New("HTTP body does not match")
 	// ErrExitStatus means a script exited with a non-zero status.
 	ErrExitStatus = errors.New("script exited with non-zero status")
@@ -50,7 +50,7 @@ const (
 	KindUnreachable FailureKind = "unreachable" // no route, host or network unreachable
 	KindTLS         FailureKind = "tls"         // handshake or certificate failure
 	KindStatus      FailureKind = "status"      // unexpected HTTP status code
-	KindBody        FailureKind = "body"        // HTTP body regex or digest mismatch
+	KindBody        FailureKind = "body"        // HTTP body or TCP reply does not match
 	KindExit        FailureKind = "exit"        // script exited non-zero or was killed
 	KindSpawn       FailureKind = "spawn"       // script could not be started
 	KindCanceled    FailureKind = "canceled"    // the monitor stopped the probe
