@@ -86,6 +86,9 @@ type DropReason string
 const (
 	DropLineTooLong DropReason = "line-too-long"
 	DropUnparsable  DropReason = "unparsable"
+	// DropForeign: a channel message this run did not write (another
+	// client, or history left by an earlier run).
+	DropForeign DropReason = "foreign-message"
 )
 
 // Drops counts dropped lines by reason; safe for concurrent use.
@@ -279,81 +282,6 @@ func refusal(m Message) error {
 		return &ServerError{Command: m.Command, Line: m.String()}
 	}
 	return nil
-}
-
-// register runs NICK/USER (with CAP LS 302 negotiation when caps are wanted)
-// until RPL_WELCOME (001, RFC 2812 §5.1) and returns the time from sending
-// the first registration byte to 001.
-func (s *session) register(nick string, want []string) (time.Duration, error) {
-	s.nick = nick
-	var msgs []Message
-	if len(want) > 0 {
-		msgs = append(msgs, Message{Command: "CAP", Params: []string{"LS", "302"}})
-	}
-	msgs = append(msgs,
-		Message{Command: "NICK", Params: []string{nick}},
-		Message{Command: "USER", Params: []string{nick, "0", "*", "chatload"}})
-	start := time.Now()
-	if err := s.write(msgs...); err != nil {
-		return 0, &phaseError{Phase: PhaseRegister, Err: err}
-	}
-	deadline := start.Add(s.timeout)
-	var offered []string
-	for {
-		m, err := s.read(deadline)
-		if err != nil {
-			return 0, &phaseError{Phase: PhaseRegister, Err: err}
-		}
-		switch {
-		case m.Command == "001":
-			return time.Since(start), nil
-		case m.Command == "CAP" && m.Param(1) == "LS":
-			// CAP * LS * :a b   (continuation)   CAP * LS :c d   (last)
-			more := len(m.Params) > 3 && m.Params[2] == "*"
-			offered = append(offered, strings.Fields(m.Params[len(m.Params)-1])...)
-			if more {
-				continue
-			}
-			req := intersectCaps(want, offered)
-			reply := Message{Command: "CAP", Params: []string{"END"}}
-			if len(req) > 0 {
-				reply = Message{Command: "CAP", Params: []string{"REQ", strings.Join(req, " ")}}
-			}
-			if err := s.write(reply); err != nil {
-				return 0, &phaseError{Phase: PhaseRegister, Err: err}
-			}
-		case m.Command == "CAP" && (m.Param(1) == "ACK" || m.Param(1) == "NAK"):
-			if m.Param(1) == "ACK" {
-				for _, c := range strings.Fields(m.Params[len(m.Params)-1]) {
-					s.caps[strings.TrimPrefix(c, "-")] = !strings.HasPrefix(c, "-")
-				}
-			}
-			if err := s.write(Message{Command: "CAP", Params: []string{"END"}}); err != nil {
-				return 0, &phaseError{Phase: PhaseRegister, Err: err}
-			}
-		default:
-			if err := refusal(m); err != nil {
-				return 0, &phaseError{Phase: PhaseRegister, Err: err}
-			}
-		}
-	}
-}
-
-// intersectCaps returns the wanted capabilities the server offers. Offered
-// entries may carry values (CAP LS 302: "sasl=PLAIN").
-func intersectCaps(want, offered []string) []string {
-	have := map[string]bool{}
-	for _, o := range offered {
-		k, _, _ := strings.Cut(o, "=")
-		have[k] = true
-	}
-	var out []string
-	for _, w := range want {
-		if have[w] {
-			out = append(out, w)
-		}
-	}
-	return out
 }
 
 // join joins channel and waits for the server's JOIN echo (RFC 2812 §3.2.1).
