@@ -64,7 +64,6 @@ type Prober struct {
 	results []Result
 	marks   []Mark
 	skipped int // ticks with no idle worker: the client was too slow, not the target
-	errs    []error
 }
 
 // Mark is a labelled instant recorded during a run, such as "failover".
