@@ -6,7 +6,9 @@
 // The parts, from the wire up:
 //
 //   - [Prober] performs one check and returns nil for "up". [TCP] connects
-//     and closes; [HTTP] sends one GET (HTTP/1.1, RFC 9110 §9.3.1, RFC 9112)
+//     and closes, or optionally runs a TLS handshake and a send/expect
+//     dialogue (an IRC PING answered by PONG proves the daemon's event loop
+//     is alive, not just the kernel's backlog); [HTTP] sends one GET (HTTP/1.1, RFC 9110 §9.3.1, RFC 9112)
 //     over plain TCP or TLS (RFC 8446) with an optional Host header and SNI
 //     (RFC 6066 §3), and judges the status code, and optionally the body by
 //     regular expression or keepalived-style MD5 digest; [Exec] runs a script
