@@ -68,6 +68,7 @@ type Balancer struct {
 	retiring map[table.ServiceKey]time.Duration
 	drains   table.Drains
 	master   map[string]bool // VRRP instance -> MASTER
+	ifaces   map[table.ServiceKey]string
 	lastErr  error
 	lastRun  time.Time
 }
@@ -87,6 +88,7 @@ func NewBalancer(cfg *config.Config, opts Options) (*Balancer, error) {
 		retiring: map[table.ServiceKey]time.Duration{},
 		drains:   table.Drains{},
 		master:   map[string]bool{},
+		ifaces:   map[table.ServiceKey]string{},
 	}
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)
@@ -98,6 +100,8 @@ func NewBalancer(cfg *config.Config, opts Options) (*Balancer, error) {
 		b.interval = DefaultReconcileInterval
 	}
 	if b.plane == nil {
+		// The nftables DR rules hang off the VRRP instance's interface.
+		opts.NFTables.DRInterface = b.drInterface
 		name := opts.DataPlane
 		if name == "" {
 			name = cfg.Global.Dataplane
@@ -195,7 +199,21 @@ func (b *Balancer) install(cfg *config.Config) error {
 		}
 	}
 	b.cfg, b.specs = cfg, newSpecs
+	inst := map[string]string{}
+	for _, in := range cfg.Instances {
+		inst[in.Name] = in.Interface
+	}
+	for _, s := range newSpecs {
+		b.ifaces[s.svc.ServiceKey] = inst[s.instance]
+	}
 	return nil
+}
+
+// drInterface is the interface of the VRRP instance of the service k.
+func (b *Balancer) drInterface(k table.ServiceKey) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.ifaces[k]
 }
 
 // Reload applies a new configuration: only the difference is programmed,

@@ -29,7 +29,7 @@ var IPVSSchedulers = []string{"rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "
 var NFTablesSchedulers = []string{"rr", "wrr", "sh", "mh"}
 
 // NFTablesForwarding are the forwarding methods of the nftables data plane.
-var NFTablesForwarding = []string{"nat"}
+var NFTablesForwarding = []string{"nat", "dr"}
 
 // applyBalancerDefaults fills the virtual_servers and lvs_sync defaults.
 func (c *Config) applyBalancerDefaults() {
@@ -185,6 +185,12 @@ func (vs *VirtualServer) validate(v *validator, p, dataplane string, instances m
 		v.errorf(p+".scheduler", "the nftables data plane cannot do scheduler %q (it has %v): pick one of those or use dataplane ipvs", vs.Scheduler, NFTablesSchedulers)
 	}
 	checkForwarding(v, p+".forwarding", vs.Forwarding, nft)
+	if nft && vs.Forwarding == "dr" && vs.Scheduler != "sh" && vs.Scheduler != "mh" {
+		v.errorf(p+".scheduler", "the nftables data plane does forwarding dr with a hash only (it has no conntrack at ingress): use scheduler sh or mh")
+	}
+	if nft && vs.Forwarding == "dr" && vs.Address.Addr().Is6() {
+		v.errorf(p+".forwarding", "the nftables data plane does forwarding dr for IPv4 only: use nat or dataplane ipvs")
+	}
 	if nft && vs.FWMark != 0 {
 		v.errorf(p+".fwmark", "the nftables data plane balances address:port services only: use an address or dataplane ipvs")
 	}

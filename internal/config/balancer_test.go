@@ -66,6 +66,7 @@ func TestBalancerErrors(t *testing.T) {
 		{"unknown scheduler", strings.Replace(lbBase, "scheduler: sh", "scheduler: fastest", 1), "virtual_servers[0].scheduler: unknown scheduler \"fastest\""},
 		{"nft scheduler", strings.Replace(nft, "scheduler: sh", "scheduler: wlc", 1), "virtual_servers[0].scheduler: the nftables data plane cannot do scheduler \"wlc\""},
 		{"nft tun", strings.Replace(nft, "scheduler: sh", "scheduler: sh\n    forwarding: tun", 1), "virtual_servers[0].forwarding: the nftables data plane cannot do forwarding \"tun\""},
+		{"nft dr rr", strings.Replace(nft, "scheduler: sh", "scheduler: rr\n    forwarding: dr", 1), "virtual_servers[0].scheduler: the nftables data plane does forwarding dr with a hash only"},
 		{"nft persistence", nft + "    persistence: {timeout: 60s}\n", "virtual_servers[0].persistence: the nftables data plane has no persistence"},
 		{"nft sync", nft + "lvs_sync: {instance: vi1, interface: eth1}\n", "lvs_sync: the nftables data plane has no connection-sync daemon"},
 		{"nft needs instance", strings.Replace(nft, "    instance: vi1\n", "", 1), "virtual_servers[0].instance: missing"},

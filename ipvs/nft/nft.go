@@ -23,6 +23,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"slices"
@@ -52,6 +53,12 @@ type Options struct {
 	Conntrack ConnCounter
 	// Conn, when set, is used instead of a new netlink connection.
 	Conn *nftables.Conn
+	// DRInterface names the interface a DR service's traffic arrives on
+	// (and leaves by): the VRRP instance's. Needed only for DR.
+	DRInterface func(table.ServiceKey) string
+	// Resolver finds interface and real-server MACs for DR; nil means
+	// rtnetlink in the namespace Open runs in.
+	Resolver Resolver
 }
 
 // ConnCounter counts the active (TCP established) and inactive (any other
@@ -79,6 +86,12 @@ type DataPlane struct {
 	// the totals do not drop on every change.
 	base  map[string]uint64
 	rates map[string]rateSample
+	// DR: where the traffic arrives, how to find MACs, and which real
+	// servers the last write could not resolve (reported with weight -1,
+	// so that the reconciler tries again).
+	drIface    func(table.ServiceKey) string
+	resolver   Resolver
+	unresolved map[string]bool
 }
 
 type rateSample struct {
@@ -101,7 +114,18 @@ var Sysctls = map[string]string{
 // told not to, sets the sysctls the data plane depends on.
 func Open(opts Options) (*DataPlane, error) {
 	d := &DataPlane{conn: opts.Conn, name: opts.Table, ct: opts.Conntrack,
-		stand: map[table.ServiceKey]bool{}, base: map[string]uint64{}, rates: map[string]rateSample{}}
+		stand: map[table.ServiceKey]bool{}, base: map[string]uint64{}, rates: map[string]rateSample{},
+		drIface: opts.DRInterface, resolver: opts.Resolver, unresolved: map[string]bool{}}
+	if d.drIface == nil {
+		d.drIface = func(table.ServiceKey) string { return "" }
+	}
+	if d.resolver == nil {
+		r, err := NewNetlinkResolver()
+		if err != nil {
+			return nil, fmt.Errorf("nftables: %w", err)
+		}
+		d.resolver = r
+	}
 	if d.name == "" {
 		d.name = DefaultTable
 	}
@@ -282,6 +306,9 @@ func (d *DataPlane) Services() ([]table.ServiceState, error) {
 			ds.Stats.CPS = d.rate(k, now, ds.Stats.Connections)
 			c := counts[ConnKey{st.Address, ds.Address}]
 			ds.ActiveConns, ds.InactiveConns = c.Active, c.Inactive
+			if d.unresolved[k] {
+				ds.Weight = -1 // not programmed: its MAC is unknown
+			}
 		}
 		out[i] = st
 	}
@@ -359,39 +386,29 @@ func (d *DataPlane) write(old []readService, model []table.Service) error {
 	if err != nil {
 		return fmt.Errorf("nftables: %w", err)
 	}
+	dr, unresolved, err := d.renderDR(model)
+	if err != nil {
+		return fmt.Errorf("nftables: %w", err)
+	}
 	c := d.conn
-	if len(old) > 0 {
-		c.DelTable(rs.table)
-	} else {
-		// Create it first so that the delete below cannot fail on a
-		// table that is not there (a half-written earlier attempt).
-		c.AddTable(rs.table)
-		c.DelTable(rs.table)
+	// Add, then delete, then fill: the add makes the delete succeed when
+	// the table is not there, and all of it is one transaction.
+	for _, t := range []*nftables.Table{rs.table, {Name: d.name + drTableSuffix, Family: nftables.TableFamilyNetdev}} {
+		c.AddTable(t)
+		c.DelTable(t)
 	}
-	c.AddTable(rs.table)
-	for _, ch := range rs.chains {
-		c.AddChain(ch)
+	if err := addRuleset(c, rs); err != nil {
+		return err
 	}
-	setAt := map[int]*setSpec{}
-	for i := range rs.sets {
-		setAt[rs.sets[i].rule] = &rs.sets[i]
-	}
-	for i, r := range rs.rules {
-		if s := setAt[i]; s != nil {
-			if err := c.AddSet(s.set, s.elems); err != nil {
-				return fmt.Errorf("nftables: add set %s: %w", s.set.Name, err)
-			}
-			for _, e := range r.Exprs {
-				if l, ok := e.(*expr.Lookup); ok {
-					l.SetID = s.set.ID
-				}
-			}
+	if dr != nil {
+		if err := addRuleset(c, dr); err != nil {
+			return err
 		}
-		c.AddRule(r)
 	}
 	if err := c.Flush(); err != nil {
 		return fmt.Errorf("nftables: replace table %s: %w", d.name, err)
 	}
+	d.unresolved = unresolved
 	for _, s := range old {
 		d.base[statKey(s.ServiceKey, netip.AddrPort{})] += s.Stats.Connections
 		for _, ds := range s.Dests {
@@ -443,4 +460,68 @@ func applyOp(model []table.Service, op table.Op) ([]table.Service, error) {
 		return nil, fmt.Errorf("unknown op %v", op.Kind)
 	}
 	return model, nil
+}
+
+// addRuleset queues a whole table: chains, then rules with their sets.
+func addRuleset(c *nftables.Conn, rs *ruleset) error {
+	c.AddTable(rs.table)
+	for _, ch := range rs.chains {
+		c.AddChain(ch)
+	}
+	setAt := map[int]*setSpec{}
+	for i := range rs.sets {
+		setAt[rs.sets[i].rule] = &rs.sets[i]
+	}
+	for i, r := range rs.rules {
+		if s := setAt[i]; s != nil {
+			if err := c.AddSet(s.set, s.elems); err != nil {
+				return fmt.Errorf("nftables: add set %s: %w", s.set.Name, err)
+			}
+			for _, e := range r.Exprs {
+				if l, ok := e.(*expr.Lookup); ok {
+					l.SetID = s.set.ID
+				}
+			}
+		}
+		c.AddRule(r)
+	}
+	return nil
+}
+
+// renderDR resolves what the DR services need and renders their netdev
+// table. Real servers whose MAC cannot be resolved are left out and
+// returned, keyed like statKey.
+func (d *DataPlane) renderDR(model []table.Service) (*ruleset, map[string]bool, error) {
+	unresolved := map[string]bool{}
+	dev := map[string]drDevice{}
+	macs := map[netip.Addr]net.HardwareAddr{}
+	for _, s := range model {
+		if !isDR(s) {
+			continue
+		}
+		ifname := d.drIface(s.ServiceKey)
+		if _, ok := dev[ifname]; !ok && ifname != "" {
+			idx, mac, err := d.resolver.Interface(ifname)
+			if err != nil {
+				return nil, nil, err
+			}
+			dev[ifname] = drDevice{index: idx, mac: mac}
+		}
+		for _, dst := range s.Destinations {
+			if dst.Weight <= 0 {
+				continue
+			}
+			if _, ok := macs[dst.Address.Addr()]; ok {
+				continue
+			}
+			mac, err := d.resolver.Neighbour(dev[ifname].index, dst.Address.Addr())
+			if err != nil {
+				unresolved[statKey(s.ServiceKey, dst.Address)] = true
+				continue
+			}
+			macs[dst.Address.Addr()] = mac
+		}
+	}
+	rs, err := renderDR(d.name, model, d.stand, d.drIface, dev, macs)
+	return rs, unresolved, err
 }

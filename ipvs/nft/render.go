@@ -94,12 +94,21 @@ func render(name string, svcs []table.Service, standby map[table.ServiceKey]bool
 			c := &nftables.Chain{Name: fmt.Sprintf("svc%drs%d", i, j), Table: rs.table}
 			rs.chains = append(rs.chains, c)
 			ud, _ := json.Marshal(destRecord{Address: d.Address.String(), Weight: d.Weight, Forwarding: string(d.Forwarding)})
-			rs.rules = append(rs.rules, &nftables.Rule{Table: rs.table, Chain: c, Exprs: dnat(d), UserData: comment(ud)})
+			exprs := dnat(d)
+			if isDR(s) {
+				// DR happens in the netdev table (dr.go); this chain
+				// only keeps the model.
+				exprs = []expr.Any{&expr.Counter{}}
+			}
+			rs.rules = append(rs.rules, &nftables.Rule{Table: rs.table, Chain: c, Exprs: exprs, UserData: comment(ud)})
 			ws = append(ws, weighted{d.Address, d.Weight})
 		}
 		ud, _ := json.Marshal(svcRecord{Address: s.Address.String(), Protocol: string(s.Protocol), Scheduler: s.Scheduler})
 		exprs := []expr.Any{&expr.Counter{}}
 		buckets := bucketsFor(s.Scheduler, ws)
+		if isDR(s) {
+			buckets = nil
+		}
 		if len(buckets) > 0 {
 			set := &nftables.Set{Table: rs.table, Name: fmt.Sprintf("svc%dmap", i), IsMap: true,
 				KeyType: nftables.TypeInteger, DataType: nftables.TypeVerdict, KeyByteOrder: binaryutil.NativeEndian}
@@ -115,7 +124,7 @@ func render(name string, svcs []table.Service, standby map[table.ServiceKey]bool
 			rs.sets = append(rs.sets, setSpec{set: set, elems: elems, rule: len(rs.rules)})
 		}
 		rs.rules = append(rs.rules, &nftables.Rule{Table: rs.table, Chain: svcChain, Exprs: exprs, UserData: comment(ud)})
-		if !standby[s.ServiceKey] {
+		if !standby[s.ServiceKey] && !isDR(s) {
 			for _, base := range []*nftables.Chain{pre, out} {
 				rs.rules = append(rs.rules, &nftables.Rule{Table: rs.table, Chain: base, Exprs: match(s, svcChain.Name)})
 			}
@@ -219,7 +228,7 @@ func l4proto(p table.Protocol) byte {
 // Schedulers and forwarding methods of this data plane.
 var (
 	Schedulers = []string{"rr", "wrr", "sh", "mh"}
-	Forwarding = []table.Forwarding{table.NAT}
+	Forwarding = []table.Forwarding{table.NAT, table.DR}
 )
 
 // supports reports what this data plane cannot do for s.
@@ -233,6 +242,10 @@ func supports(s table.Service) error {
 		return fmt.Errorf("scheduler %q: %w (nftables has %v; lc, wlc and the like need per-server connection counts)", s.Scheduler, table.ErrUnsupported, Schedulers)
 	case s.Persistence > 0:
 		return fmt.Errorf("persistence: %w (use scheduler sh)", table.ErrUnsupported)
+	case isDR(s):
+		if err := supportsDR(s); err != nil {
+			return err
+		}
 	}
 	for _, d := range s.Destinations {
 		if !slices.Contains(Forwarding, d.Forwarding) {

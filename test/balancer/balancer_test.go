@@ -35,6 +35,21 @@ func TestNFTables(t *testing.T) {
 			t.Errorf("sh from one client address: %v, want all 10 on one real server", got)
 		}
 	})
+	t.Run("dr", func(t *testing.T) {
+		got := tally(l.hit(vip+":8090", 20))
+		if got["error"] != 0 || got["app1"] == 0 || got["app2"] == 0 {
+			t.Errorf("DR mh over 20 connections: %v, want both apps and no errors", got)
+		}
+		out, err := l.lb1.Run(context.Background(), "nft", "list", "table", "netdev", "hachat_lb_dr")
+		if err != nil || !strings.Contains(out, "@ll,48,48 set") || !strings.Contains(out, "dup to \"eth0\" drop") {
+			t.Errorf("netdev DR table: %v\n%s", err, out)
+		}
+		// The frames left at ingress, before the balancer's IP stack:
+		// its conntrack never saw these connections.
+		if out, _ := l.lb1.Run(context.Background(), "conntrack", "-L", "-p", "tcp", "--dport", "8090"); strings.Contains(out, "dport=8090") {
+			t.Errorf("DR connections went through the balancer's stack:\n%s", out)
+		}
+	})
 	t.Run("status", func(t *testing.T) {
 		l.bal1.Signal(syscall.SIGHUP)
 		l.waitLog(l.bal1, "TCP  198.18.1.100:7001 mh", 5*time.Second)

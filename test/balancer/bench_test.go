@@ -21,7 +21,7 @@ import (
 // on other ports of the VIP, so that it and our data plane can be measured
 // in one run without touching each other.
 const haproxyConfig = `global
-    maxconn 20000
+    maxconn 4096
     nbthread 2
 defaults
     mode tcp
@@ -85,12 +85,12 @@ func BenchmarkDataPlanes(b *testing.B) {
 			// Interleave the targets in every round so that noise from
 			// the shared machine hits all of them alike.
 			for _, tg := range targets {
-				cr, errs := l.connRate(tg.conn, workers, d)
+				cr, errs := l.load("conn", tg.conn, workers, d)
 				if errs > 0 {
 					b.Logf("round %d %s: %d connection errors", r+1, tg.name, errs)
 				}
 				connRates[tg.name] = append(connRates[tg.name], cr)
-				kr, errs := l.keepAliveRate(tg.ka, workers, d)
+				kr, errs := l.load("ka", tg.ka, workers, d)
 				if errs > 0 {
 					b.Logf("round %d %s keep-alive: %d errors", r+1, tg.name, errs)
 				}
@@ -138,18 +138,28 @@ func median(xs []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-// connRate runs workers that each open a connection, read the one-line
-// answer and close, for d; it returns completed connections per second.
-func (l *lab) connRate(addr string, workers int, d time.Duration) (float64, int64) {
+// loadgenEnv makes the test binary a load generator; it runs in the
+// client's namespace as a whole process (ip netns exec), so its goroutines
+// need no locked OS threads.
+const loadgenEnv = "HACHAT_LB_LOADGEN"
+
+// runLoadgen: mode "conn" opens a connection per request (read the one-line
+// answer, close); "ka" keeps one connection per worker and sends 64-byte
+// requests, each echoed before the next. It prints "RESULT <done> <errors>
+// <seconds>".
+func runLoadgen(mode string) error {
+	addr := os.Getenv("LOADGEN_ADDR")
+	workers, secs := envInt("LOADGEN_WORKERS", 32), envInt("LOADGEN_SECONDS", 2)
+	d := time.Duration(secs) * time.Second
 	var done, errs atomic.Int64
 	var wg sync.WaitGroup
 	stop := time.Now().Add(d)
+	msg := []byte(strings.Repeat("x", 63) + "\n")
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			// Each worker enters the client namespace on its own thread.
-			l.client.Do(func() error {
+			if mode == "conn" {
 				buf := make([]byte, 64)
 				for time.Now().Before(stop) {
 					c, err := net.DialTimeout("tcp", addr, 2*time.Second)
@@ -159,8 +169,8 @@ func (l *lab) connRate(addr string, workers int, d time.Duration) (float64, int6
 					}
 					c.SetDeadline(time.Now().Add(2 * time.Second))
 					_, err = c.Read(buf)
-					// Close with RST: the client side then keeps no
-					// TIME_WAIT, so ports do not run out over a long run.
+					// Close with RST: no TIME_WAIT on the client, so a
+					// long run does not exhaust its ports.
 					c.(*net.TCPConn).SetLinger(0)
 					c.Close()
 					if err != nil {
@@ -169,51 +179,53 @@ func (l *lab) connRate(addr string, workers int, d time.Duration) (float64, int6
 					}
 					done.Add(1)
 				}
-				return nil
-			})
+				return
+			}
+			c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+			if err != nil {
+				errs.Add(1)
+				return
+			}
+			defer c.Close()
+			r := bufio.NewReader(c)
+			buf := make([]byte, len(msg))
+			for time.Now().Before(stop) {
+				c.SetDeadline(time.Now().Add(2 * time.Second))
+				if _, err := c.Write(msg); err != nil {
+					errs.Add(1)
+					return
+				}
+				if _, err := io.ReadFull(r, buf); err != nil {
+					errs.Add(1)
+					return
+				}
+				done.Add(1)
+			}
 		}()
 	}
 	wg.Wait()
-	return float64(done.Load()) / d.Seconds(), errs.Load()
+	fmt.Printf("RESULT %d %d %f\n", done.Load(), errs.Load(), d.Seconds())
+	return nil
 }
 
-// keepAliveRate runs workers that each keep one connection and send
-// 64-byte requests, reading each echo before the next; it returns
-// requests per second.
-func (l *lab) keepAliveRate(addr string, workers int, d time.Duration) (float64, int64) {
-	var done, errs atomic.Int64
-	var wg sync.WaitGroup
-	stop := time.Now().Add(d)
-	msg := []byte(strings.Repeat("x", 63) + "\n")
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			l.client.Do(func() error {
-				c, err := net.DialTimeout("tcp", addr, 2*time.Second)
-				if err != nil {
-					errs.Add(1)
-					return nil
-				}
-				defer c.Close()
-				r := bufio.NewReader(c)
-				buf := make([]byte, len(msg))
-				for time.Now().Before(stop) {
-					c.SetDeadline(time.Now().Add(2 * time.Second))
-					if _, err := c.Write(msg); err != nil {
-						errs.Add(1)
-						return nil
-					}
-					if _, err := io.ReadFull(r, buf); err != nil {
-						errs.Add(1)
-						return nil
-					}
-					done.Add(1)
-				}
-				return nil
-			})
-		}()
+// load runs the load generator in the client namespace and returns the
+// rate per second and the error count.
+func (l *lab) load(mode, addr string, workers int, d time.Duration) (float64, int64) {
+	self, err := os.Executable()
+	if err != nil {
+		l.t.Fatal(err)
 	}
-	wg.Wait()
-	return float64(done.Load()) / d.Seconds(), errs.Load()
+	out, err := l.client.Run(context.Background(), "env", loadgenEnv+"="+mode, "LOADGEN_ADDR="+addr,
+		fmt.Sprintf("LOADGEN_WORKERS=%d", workers), fmt.Sprintf("LOADGEN_SECONDS=%d", int(d.Seconds())), self, "-test.run=^$")
+	if err != nil {
+		l.t.Fatalf("loadgen: %v", err)
+	}
+	var n, errs int64
+	var secs float64
+	i := strings.LastIndex(out, "RESULT ")
+	if i < 0 {
+		l.t.Fatalf("loadgen printed no result: %s", out)
+	}
+	fmt.Sscanf(out[i:], "RESULT %d %d %f", &n, &errs, &secs)
+	return float64(n) / secs, errs
 }

@@ -18,6 +18,13 @@ import (
 const helperEnv = "HACHAT_LB_HELPER_CONFIG"
 
 func TestMain(m *testing.M) {
+	if mode := os.Getenv(loadgenEnv); mode != "" {
+		if err := runLoadgen(mode); err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if path := os.Getenv(helperEnv); path != "" {
 		if err := runBalancer(path); err != nil {
 			fmt.Fprintln(os.Stderr, "balancer helper:", err)

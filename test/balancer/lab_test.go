@@ -58,6 +58,12 @@ virtual_servers:
     instance: vi1
     check: {type: tcp, interval: 200ms, timeout: 150ms}
     real_servers: [{address: 198.18.2.21:7001}, {address: 198.18.2.22:7001}]
+  - name: dr
+    address: 198.18.1.100:8090
+    scheduler: mh
+    forwarding: dr
+    instance: vi1
+    real_servers: [{address: 198.18.2.21:8090}, {address: 198.18.2.22:8090}]
 `
 
 type lab struct {
@@ -98,6 +104,32 @@ func newLab(t testing.TB) *lab {
 	l.web2 = l.serve(l.app2, "198.18.2.22:80", "app2")
 	l.echo1 = l.echo(l.app1, "198.18.2.21:7001")
 	l.echo2 = l.echo(l.app2, "198.18.2.22:7001")
+	// Direct routing: the apps hold the VIP on lo, do not answer ARP for
+	// it, and send what comes from the VIP straight to the client's
+	// segment instead of back through the balancer.
+	for _, a := range []*netns.Host{l.app1, l.app2} {
+		for _, cmd := range [][]string{
+			{"ip", "addr", "add", "198.18.1.100/32", "dev", "lo"},
+			{"ip", "rule", "add", "from", "198.18.1.100", "table", "100"},
+			{"ip", "route", "add", "198.18.1.0/24", "dev", "eth0", "table", "100"},
+		} {
+			if out, err := a.Run(ctx, cmd...); err != nil {
+				t.Fatalf("%v %s", err, out)
+			}
+		}
+		for _, k := range []string{"net.ipv4.conf.all.arp_ignore", "net.ipv4.conf.eth0.arp_ignore"} {
+			if err := a.Sysctl(k, "1"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, k := range []string{"net.ipv4.conf.all.arp_announce", "net.ipv4.conf.eth0.arp_announce"} {
+			if err := a.Sysctl(k, "2"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	l.serve(l.app1, "198.18.1.100:8090", "app1")
+	l.serve(l.app2, "198.18.1.100:8090", "app2")
 
 	cfg := filepath.Join(l.lab.Dir(), "lb.yaml")
 	if err := os.WriteFile(cfg, []byte(labConfig), 0o644); err != nil {
