@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hachat/hachat/internal/config"
 	"github.com/hachat/hachat/ipvs/health"
@@ -351,5 +352,30 @@ TCP  198.18.1.100:80 wrr persistent 300                                        1
 `
 	if diff := cmp.Diff(want, buf.String()); diff != "" {
 		t.Errorf("table (-want +got):\n%s", diff)
+	}
+}
+
+// TestCollectors registers every collector and scrapes once: names must
+// not clash and the per-real-server values must be there.
+func TestCollectors(t *testing.T) {
+	p := &ipvstest.DataPlane{}
+	b, _ := newTest(t, cfgBase, p)
+	mustReconcile(t, b)
+	reg := prometheus.NewPedanticRegistry()
+	for _, c := range b.Collectors() {
+		if err := reg.Register(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]int{}
+	for _, mf := range mfs {
+		names[mf.GetName()] = len(mf.GetMetric())
+	}
+	if names["hachat_lb_real_server_weight"] != 2 || names["hachat_lb_service_programmed"] != 1 {
+		t.Errorf("metrics: %v", names)
 	}
 }

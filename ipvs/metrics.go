@@ -2,6 +2,8 @@ package ipvs
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hachat/hachat/ipvs/health/healthmetrics"
 )
 
 // metrics are the balancer's own counters; per-service and per-real-server
@@ -28,9 +30,12 @@ func newMetrics(b *Balancer) *metrics {
 	}
 }
 
-// Collectors returns the balancer's Prometheus collectors.
+// Collectors returns the balancer's Prometheus collectors: its own
+// counters, per-service and per-real-server values read from the data
+// plane at scrape time, and the health checker's (hachat_ipvs_health_*).
 func (b *Balancer) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{b.metrics.ops, b.metrics.reconcileErrors, b.metrics.healthChanges, b.metrics.status}
+	return []prometheus.Collector{b.metrics.ops, b.metrics.reconcileErrors, b.metrics.healthChanges, b.metrics.status,
+		healthmetrics.NewCollector(b.monitor, "hachat_ipvs")}
 }
 
 var (

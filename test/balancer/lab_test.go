@@ -80,7 +80,7 @@ type lab struct {
 // newLab builds the topology, starts the apps' servers and both balancers,
 // and makes lb1 master.
 func newLab(t testing.TB) *lab {
-	netns.RequireRoot(t, "nft")
+	netns.RequireRoot(t, "nft", "conntrack")
 	l := &lab{t: t, lab: netns.NewT(t, "lbt")}
 	sw := l.lab.MustSwitch("sw")
 	p := netip.MustParsePrefix
