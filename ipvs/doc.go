@@ -27,5 +27,22 @@
 //     real server and a failover does not break it.
 //
 // A scheduler or forwarding method that the chosen data plane cannot do is
-// a configuration error that names it ([DataPlane.Supports]).
+// a configuration error that names it (DataPlane.Supports).
+//
+// # Wiring into vrrpd
+//
+//	b, err := ipvs.NewBalancer(cfg, ipvs.Options{Logger: log})   // data plane from global.dataplane
+//	go b.Run(ctx)                       // health checks + reconcile loop; leaves the kernel as is on exit
+//	b.VRRPStateChanged("vi1", true)     // on every transition, BEFORE adding the VIPs on MASTER
+//	b.Reload(newCfg)                    // on SIGHUP / reload: applies the difference only
+//	ipvs.FormatStatus(w, b.Status())    // vrrpctl; Status() is JSON-tagged
+//	reg.MustRegister(b.Collectors()...) // Prometheus
+//
+// Health checks run on every node, master or backup, so that a backup that
+// takes over already knows which real servers are up. The connection-sync
+// daemon (lvs_sync) runs as master while its instance is MASTER and as
+// backup otherwise. The nftables data plane answers for a service only
+// while the service's instance is MASTER; VRRPStateChanged switches it
+// before returning, so the first packet to a new master's VIP finds the
+// rules.
 package ipvs
