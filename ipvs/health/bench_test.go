@@ -19,8 +19,8 @@ import (
 // per check; the sustained rate is the highest one with no failures.
 // b.N is the number of checks:
 //
-//	go test -run '^$' -bench MonitorTCP/.*=1s -benchtime 5000x ./ipvs/health/
-//	go test -run '^$' -bench MonitorTCP/.*ms -benchtime 30000x ./ipvs/health/
+//	go test -run '^$' -bench 'MonitorTCP/targets=1000/interval=1s$' -benchtime 5000x ./ipvs/health/
+//	go test -run '^$' -bench 'MonitorTCP/targets=1000/interval=.*ms$' -benchtime 30000x ./ipvs/health/
 func BenchmarkMonitorTCP(b *testing.B) {
 	for _, iv := range []time.Duration{time.Second, 250 * time.Millisecond, 100 * time.Millisecond, 50 * time.Millisecond, 20 * time.Millisecond, 10 * time.Millisecond} {
 		b.Run(fmt.Sprintf("targets=1000/interval=%v", iv), func(b *testing.B) { benchMonitorTCP(b, 1000, iv) })
