@@ -23,9 +23,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -149,7 +151,16 @@ func Open(opts Options) (*DataPlane, error) {
 		return nil, fmt.Errorf("nftables: list tables (is nf_tables in this kernel?): %w", err)
 	}
 	if !opts.NoSysctls {
-		for k, v := range Sysctls {
+		keys := maps.Clone(Sysctls)
+		// send_redirects is OR-ed over "all" and the interface: existing
+		// interfaces need it off too. A one-armed NAT balancer forwards
+		// out of the interface a packet came in on, which otherwise sends
+		// an ICMP redirect for every new connection.
+		ifs, _ := filepath.Glob("/proc/sys/net/ipv4/conf/*/send_redirects")
+		for _, p := range ifs {
+			keys[strings.TrimPrefix(p, "/proc/sys/")] = "0"
+		}
+		for k, v := range keys {
 			if err := os.WriteFile("/proc/sys/"+k, []byte(v), 0); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return nil, fmt.Errorf("nftables: sysctl %s=%s: %w", strings.ReplaceAll(k, "/", "."), v, err)
 			}
