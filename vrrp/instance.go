@@ -113,6 +113,7 @@ type Instance struct {
 	ann         announceSched
 	lastReann   time.Time
 	recheckAt   time.Time // a deferred takeover looks again then
+	graceEnd    time.Time // a late timer's takeover waits until then
 	adv         Advert
 	buf         []byte
 	masterAddr  netip.Addr
@@ -270,7 +271,7 @@ func (in *Instance) start(now time.Time) {
 // handleAdvert steps the machine with an accepted advert.
 func (in *Instance) handleAdvert(now time.Time, r received) {
 	in.stats.AdvertsReceived.Add(1)
-	in.recheckAt = time.Time{}
+	in.recheckAt, in.graceEnd = time.Time{}, time.Time{}
 	if r.adv.Priority > 0 {
 		if in.masterAddr != r.src {
 			in.masterAddr = r.src
@@ -302,7 +303,7 @@ func (in *Instance) handleAdvert(now time.Time, r received) {
 // announcements and a pending hand-over release.
 func (in *Instance) handleTimer(now time.Time) {
 	if d := in.m.Deadline(); !d.IsZero() && !now.Before(d) && !in.deferTakeover(now, d) {
-		in.recheckAt = time.Time{}
+		in.recheckAt, in.graceEnd = time.Time{}, time.Time{}
 		in.stats.Lateness.Observe(now.Sub(d))
 		in.step(now, TimerExpired{})
 	}
@@ -315,21 +316,45 @@ func (in *Instance) handleTimer(now time.Time) {
 // takeoverGraceTick is how often a deferred takeover looks again.
 const takeoverGraceTick = time.Millisecond
 
-// deferTakeover reports whether a Backup's Master_Down_Timer, due at d, must
-// wait: packets are still queued in the kernel or the demultiplexer, so the
-// loop was late (a busy host) and the Master's advert may be among them.
-// Taking over now would be a false failover, with both routers announcing
-// the addresses. The wait is bounded by one Master_Adver_Interval past the
-// deadline, so a flood of packets cannot keep a Backup from taking over.
+// deferTakeover reports whether a Backup's Master_Down_Timer, due at d,
+// must wait, because the silence may be our own starvation rather than the
+// Master's death (a false failover makes both routers announce the
+// addresses):
+//
+//   - packets are still queued in the kernel or the demultiplexer: the
+//     Master's advert may be among them. Look again every millisecond.
+//   - the timer fired late: the host was busy, and a Master on it (or
+//     sharing its CPUs) was probably stalled too and is sending now. Wait
+//     as long again as we were late, at most one Master_Adver_Interval.
+//
+// Any received advert ends the wait. The wait never exceeds one
+// Master_Adver_Interval past the deadline, so neither a flood of packets
+// nor a busy host keeps a Backup from taking over from a dead Master.
 func (in *Instance) deferTakeover(now, d time.Time) bool {
-	if in.m.State() != Backup || in.deps.Pending == nil || now.Sub(d) > in.m.MasterAdverInterval() || !in.deps.Pending() {
+	mai := in.m.MasterAdverInterval()
+	late := now.Sub(d)
+	if in.m.State() != Backup || late > mai {
 		return false
 	}
-	if in.recheckAt.IsZero() {
+	if in.deps.Pending != nil && in.deps.Pending() {
+		in.deferUntil(now.Add(takeoverGraceTick))
+		return true
+	}
+	if in.graceEnd.IsZero() && late > mai/4 {
+		in.graceEnd = now.Add(min(late, mai))
+	}
+	if !in.graceEnd.IsZero() && now.Before(in.graceEnd) {
+		in.deferUntil(in.graceEnd)
+		return true
+	}
+	return false
+}
+
+func (in *Instance) deferUntil(t time.Time) {
+	if in.recheckAt.IsZero() && in.graceEnd.IsZero() {
 		in.stats.TakeoversDeferred.Add(1)
 	}
-	in.recheckAt = now.Add(takeoverGraceTick)
-	return true
+	in.recheckAt = t
 }
 
 // nextWake is the earliest time handleTimer has work; zero for none.

@@ -11,20 +11,26 @@ import (
 // advertises or the hand-over hold expires, then removes them. Run returns
 // once the addresses are gone.
 func (in *Instance) Run(ctx context.Context) error {
-	if in.deps.RealtimePriority > 0 {
-		// A locked thread at SCHED_RR keeps the timers on time on a busy
-		// host; the scheduling class is per thread, hence the lock.
+	prio := in.deps.RealtimePriority
+	if prio > 0 {
+		// The loop sends the adverts: on a locked SCHED_RR thread it runs
+		// as soon as its timer fires, whatever else the host is doing. The
+		// scheduling class is per thread, hence the lock.
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		if err := setRealtime(in.deps.RealtimePriority); err != nil {
-			in.deps.Logger.Warn("vrrp realtime priority", "instance", in.cfg.Name, "err", err)
+		if err := setRealtime(prio); err != nil {
+			in.deps.Logger.Warn("vrrp realtime priority unavailable; timers may run late on a busy host", "instance", in.cfg.Name, "err", err)
+			prio = 0
 		}
 	}
+	timer, err := newLoopTimer(prio)
+	if err != nil {
+		in.deps.Logger.Warn("vrrp realtime timer unavailable", "instance", in.cfg.Name, "err", err)
+	}
+	defer timer.Stop()
 	now := in.deps.Now
 	in.drainMail(now())
 	in.start(now())
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
 	done := ctx.Done()
 	for {
 		if in.done() {
@@ -40,7 +46,7 @@ func (in *Instance) Run(ctx context.Context) error {
 			in.handleAdvert(now(), r)
 		case <-in.sig:
 			in.drainMail(now())
-		case <-timer.C:
+		case <-timer.C():
 			t := now()
 			// Adverts already queued arrived before this wake-up: apply them
 			// first, so a Backup whose loop ran late does not take over from
@@ -62,8 +68,9 @@ func (in *Instance) drainRx(now time.Time) {
 	}
 }
 
-// arm sets timer for the next wake-up. Go 1.23+ timers need no draining.
-func (in *Instance) arm(timer *time.Timer, now time.Time) {
+// arm sets timer for the next wake-up. Go 1.23+ timers need no draining;
+// a stale wake-up of the realtime timer only makes the loop look again.
+func (in *Instance) arm(timer loopTimer, now time.Time) {
 	w := in.nextWake()
 	if w.IsZero() {
 		timer.Reset(time.Hour)

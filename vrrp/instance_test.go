@@ -529,3 +529,43 @@ func TestStarvedBackupWaitsForQueuedAdverts(t *testing.T) {
 		t.Errorf("state %v, want MASTER", in2.m.State())
 	}
 }
+
+// TestLateTimerGivesMasterAChance: a Master_Down_Timer that fires late
+// (a busy host) waits as long again as it was late, so a Master stalled by
+// the same load can be heard; an advert ends the wait, silence does not.
+func TestLateTimerGivesMasterAChance(t *testing.T) {
+	for _, heard := range []bool{true, false} {
+		r := newRecorder()
+		in, _ := newTestInstance(t, testConfig("vi", 100, srcA), r)
+		in.start(rt0)
+		d := in.m.Deadline()
+		late := d.Add(40 * time.Millisecond) // > interval/4, < interval
+		in.handleTimer(late)
+		if in.m.State() != Backup {
+			t.Fatalf("late timer took over at once")
+		}
+		if w := in.nextWake(); !w.Equal(late.Add(40 * time.Millisecond)) {
+			t.Errorf("grace ends %v, want %v", w, late.Add(40*time.Millisecond))
+		}
+		if heard {
+			in.handleAdvert(late.Add(5*time.Millisecond), received{advert(200), srcB})
+			in.handleTimer(late.Add(40 * time.Millisecond))
+			if in.m.State() != Backup {
+				t.Errorf("took over although the Master was heard")
+			}
+			continue
+		}
+		in.handleTimer(late.Add(40 * time.Millisecond))
+		if in.m.State() != Master {
+			t.Errorf("state %v after the grace with no advert, want MASTER", in.m.State())
+		}
+	}
+	// On time: no grace.
+	r := newRecorder()
+	in, _ := newTestInstance(t, testConfig("vi", 100, srcA), r)
+	in.start(rt0)
+	in.handleTimer(in.m.Deadline().Add(time.Millisecond))
+	if in.m.State() != Master {
+		t.Errorf("an on-time timer waited")
+	}
+}

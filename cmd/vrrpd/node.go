@@ -297,7 +297,7 @@ func (n *Node) start(cfg *config.Config, ic config.Instance, group string, subs 
 		Announcer:        n.k.Announcer(),
 		OnEvent:          n.onEvent,
 		Logger:           n.log,
-		RealtimePriority: cfg.Global.RealtimePriority,
+		RealtimePriority: *cfg.Global.RealtimePriority,
 		OnRole:           roles.set,
 	})
 	if err != nil {

@@ -32,11 +32,11 @@ type Global struct {
 	// Dataplane selects how virtual services are programmed: "auto" (IPVS when
 	// the kernel has it, nftables otherwise), "ipvs" or "nftables".
 	Dataplane string `yaml:"dataplane"`
-	// RealtimePriority, when 1-99, runs each instance's timer and packet loop
-	// on a locked OS thread with SCHED_RR at this priority, so a busy host
-	// does not starve the timers into a false failover (keepalived
-	// vrrp_rt_priority). 0 (the default) leaves scheduling alone.
-	RealtimePriority int `yaml:"realtime_priority"`
+	// RealtimePriority (1-99) runs each instance's loop and timer on locked
+	// OS threads with SCHED_RR at this priority, so a busy host does not
+	// make adverts or takeovers late (keepalived's vrrp_rt_priority). The
+	// default is DefaultRealtimePriority; 0 leaves scheduling alone.
+	RealtimePriority *int `yaml:"realtime_priority"`
 	// NotifyTimeout bounds each notify command; default 10s.
 	NotifyTimeout time.Duration `yaml:"notify_timeout"`
 }

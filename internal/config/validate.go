@@ -13,6 +13,10 @@ const (
 	DefaultControlSocket  = "/run/vrrpd/vrrpd.sock"
 	DefaultAdvertInterval = time.Second
 	DefaultNotifyTimeout  = 10 * time.Second
+	// DefaultRealtimePriority is low among realtime priorities: above every
+	// normal process, below the kernel's own threads and anything an
+	// operator has raised on purpose.
+	DefaultRealtimePriority = 10
 
 	DefaultGratuitousRepeat = 5               // keepalived garp_master_repeat
 	DefaultGratuitousDelay  = 5 * time.Second // keepalived garp_master_delay
@@ -31,6 +35,10 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Global.Dataplane == "" {
 		c.Global.Dataplane = "auto"
+	}
+	if c.Global.RealtimePriority == nil {
+		p := DefaultRealtimePriority
+		c.Global.RealtimePriority = &p
 	}
 	if c.Global.NotifyTimeout == 0 {
 		c.Global.NotifyTimeout = DefaultNotifyTimeout
@@ -99,8 +107,8 @@ func (c *Config) validate(v *validator) {
 			v.errorf("global.metrics_listen", "%q is not host:port (for example 127.0.0.1:9650)", g.MetricsListen)
 		}
 	}
-	if g.RealtimePriority < 0 || g.RealtimePriority > 99 {
-		v.errorf("global.realtime_priority", "%d is out of range 0-99 (0 disables)", g.RealtimePriority)
+	if p := *g.RealtimePriority; p < 0 || p > 99 {
+		v.errorf("global.realtime_priority", "%d is out of range 0-99 (0 disables)", p)
 	}
 	if g.NotifyTimeout < 0 {
 		v.errorf("global.notify_timeout", "must not be negative")

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package vrrp
+
+func newLoopTimer(prio int) (loopTimer, error) { return newGoTimer(), nil }
