@@ -1,5 +1,7 @@
-// Package healthtest provides test doubles for package health: a fake clock
-// whose time moves only when the test says so, and a scripted prober.
+// Package healthtest provides a test double for package health: a fake
+// clock whose time moves only when the test says so. Its timers implement
+// health.DeadlineTimer, so a monitor driven by it never loses a tick to a
+// clock advanced while it arms its timer.
 package healthtest
 
 import (
