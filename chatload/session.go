@@ -20,6 +20,11 @@ import (
 // (IRCv3 message-tags), rounded up. Longer lines are dropped and counted.
 const maxLine = 16 << 10
 
+// readBuf is the per-connection read buffer. Most IRC lines are far
+// shorter; a longer line is assembled in session.partial, so tens of
+// thousands of idle connections do not cost 16 KiB each.
+const readBuf = 2 << 10
+
 // DialFunc opens a TCP connection to server, from local when it is not nil.
 // Tests inject one to produce errors a loopback socket cannot.
 type DialFunc func(ctx context.Context, local *net.TCPAddr, server string) (net.Conn, error)
@@ -131,7 +136,8 @@ type session struct {
 	caps     map[string]bool // acknowledged capabilities
 	isupport map[string]string
 	lastRecv time.Time
-	partial  []byte      // start of a line cut by a read deadline
+	partial  []byte      // start of a line: longer than the buffer, or cut by a deadline
+	skipping bool        // discarding the rest of a line beyond maxLine
 	stop     func() bool // detaches the context watcher
 
 	wmu  sync.Mutex // a sender goroutine and the reader (PONG) both write
@@ -160,7 +166,7 @@ func dialSession(ctx context.Context, dial DialFunc, local *net.TCPAddr, server 
 		caps:     map[string]bool{},
 		isupport: map[string]string{},
 	}
-	s.r = bufio.NewReaderSize(s.conn, maxLine)
+	s.r = bufio.NewReaderSize(s.conn, readBuf)
 	s.stop = context.AfterFunc(ctx, func() { c.Close() })
 	return s, nil
 }
@@ -223,33 +229,39 @@ func (s *session) read(deadline time.Time) (Message, error) {
 	}
 }
 
-// readLine returns the next line. A read deadline can fire in the middle
-// of a line; the part already read is kept for the next call, or the line
-// would be cut in two.
+// readLine returns the next line. A line longer than the read buffer, or
+// cut by a read deadline, is assembled in s.partial across calls; one longer
+// than maxLine is dropped whole and counted.
 func (s *session) readLine() (string, error) {
 	for {
 		b, err := s.r.ReadSlice('\n')
-		if errors.Is(err, bufio.ErrBufferFull) || (err == nil && len(s.partial)+len(b) > maxLine) {
-			s.drops.add(DropLineTooLong)
-			s.partial = s.partial[:0]
-			for errors.Is(err, bufio.ErrBufferFull) {
-				_, err = s.r.ReadSlice('\n')
+		if err == nil && !s.skipping {
+			if len(s.partial) == 0 {
+				return string(b), nil
 			}
-			if err != nil {
-				return "", err
-			}
-			continue
-		}
-		if err != nil {
 			s.partial = append(s.partial, b...)
-			return "", err
-		}
-		if len(s.partial) > 0 {
-			line := string(s.partial) + string(b)
+			line := string(s.partial)
 			s.partial = s.partial[:0]
+			if len(line) > maxLine {
+				s.drops.add(DropLineTooLong)
+				continue
+			}
 			return line, nil
 		}
-		return string(b), nil
+		if err == nil { // end of a line being skipped
+			s.skipping = false
+			continue
+		}
+		if !s.skipping {
+			s.partial = append(s.partial, b...)
+			if len(s.partial) > maxLine {
+				s.drops.add(DropLineTooLong)
+				s.partial, s.skipping = s.partial[:0], true
+			}
+		}
+		if !errors.Is(err, bufio.ErrBufferFull) {
+			return "", err
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package chatload
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"net"
 	"strings"
@@ -33,7 +34,7 @@ func pipeSession(t *testing.T) (*session, net.Conn, *IOCount, *Drops) {
 	io, drops := &IOCount{}, &Drops{}
 	s := &session{conn: countingConn{Conn: c, io: io}, timeout: 2 * time.Second, drops: drops,
 		caps: map[string]bool{}, isupport: map[string]string{}}
-	s.r = bufio.NewReaderSize(s.conn, maxLine)
+	s.r = bufio.NewReaderSize(s.conn, readBuf)
 	return s, srv, io, drops
 }
 
@@ -128,10 +129,15 @@ func TestReadDropsWithNamedReasons(t *testing.T) {
 	s, srv, _, drops := pipeSession(t)
 	go func() {
 		_, _ = srv.Write([]byte(":x " + strings.Repeat("A", maxLine+10) + "\r\n"))
+		_, _ = srv.Write([]byte(":x " + strings.Repeat("B", 3*readBuf) + "\r\n")) // long but legal
 		_, _ = srv.Write([]byte(":only-source\r\n\r\n"))
 		_, _ = srv.Write([]byte(":s NOTICE n :ok\r\n"))
 	}()
 	m, err := s.read(time.Now().Add(2 * time.Second))
+	if err != nil || m.Command != strings.Repeat("B", 3*readBuf) {
+		t.Fatalf("read = %.40q %v, want the long B line whole", m.Command, err)
+	}
+	m, err = s.read(time.Now().Add(2 * time.Second))
 	if err != nil || m.Command != "NOTICE" {
 		t.Fatalf("read = %v %v, want the NOTICE", m, err)
 	}
@@ -175,4 +181,50 @@ func TestJoinRefusedIsOther(t *testing.T) {
 	if !errors.As(err, &se) || se.Command != "471" || Classify(err) != Other || PhaseOf(err) != PhaseJoin {
 		t.Errorf("err %v class %q phase %q", err, Classify(err), PhaseOf(err))
 	}
+}
+
+// FuzzReadLine: whatever the bytes, readLine returns exactly the complete
+// lines of at most maxLine bytes, in order, and counts every longer one.
+func FuzzReadLine(f *testing.F) {
+	f.Add([]byte("a\r\nb\n"), 0)
+	f.Add([]byte(strings.Repeat("x", 3*readBuf)+"\n"+"y\n"), 0)
+	f.Add([]byte("z\n"), maxLine+1)
+	f.Fuzz(func(t *testing.T, data []byte, longPad int) {
+		if longPad < 0 || longPad > 2*maxLine {
+			return
+		}
+		if longPad > 0 { // splice in one long line, maybe over the limit
+			data = append(append(data, bytes.Repeat([]byte{'L'}, longPad)...), '\n')
+		}
+		var want []string
+		var tooLong int64
+		rest := string(data)
+		for {
+			i := strings.IndexByte(rest, '\n')
+			if i < 0 {
+				break
+			}
+			if line := rest[:i+1]; len(line) > maxLine {
+				tooLong++
+			} else {
+				want = append(want, line)
+			}
+			rest = rest[i+1:]
+		}
+		s := &session{drops: &Drops{}, r: bufio.NewReaderSize(bytes.NewReader(data), readBuf)}
+		var got []string
+		for {
+			l, err := s.readLine()
+			if err != nil {
+				break
+			}
+			got = append(got, l)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("lines (-want +got):\n%s", diff)
+		}
+		if n := s.drops.Snapshot()[DropLineTooLong]; n != tooLong {
+			t.Fatalf("dropped %d long lines, want %d", n, tooLong)
+		}
+	})
 }
