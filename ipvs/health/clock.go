@@ -33,8 +33,11 @@ type DeadlineTimer interface {
 	ResetAt(t time.Time)
 }
 
-// resetAt arms t to fire at deadline.
-func resetAt(c Clock, t Timer, deadline time.Time) {
+// ArmAt arms t to fire at deadline: with ResetAt when t is a
+// DeadlineTimer, else with Reset(deadline - c.Now()). Code that sleeps
+// until a computed deadline on an injected clock should use it, so that
+// its tests with a fake clock cannot lose a tick.
+func ArmAt(c Clock, t Timer, deadline time.Time) {
 	if dt, ok := t.(DeadlineTimer); ok {
 		dt.ResetAt(deadline)
 		return

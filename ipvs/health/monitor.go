@@ -194,7 +194,7 @@ func (m *Monitor) Run(ctx context.Context) error {
 	for {
 		next, armed := m.dispatchDue()
 		if armed {
-			resetAt(m.clock, timer, next)
+			ArmAt(m.clock, timer, next)
 		} else {
 			timer.Stop()
 		}
