@@ -33,6 +33,9 @@ type Status struct {
 	AdvertsReceived uint64                `json:"adverts_received"`
 	Drops           map[DropReason]uint64 `json:"drops,omitempty"`
 	LatenessMax     time.Duration         `json:"timer_lateness_max_ns"`
+	// TakeoversDeferred counts takeovers that waited because the loop had
+	// been starved (see Instance.deferTakeover).
+	TakeoversDeferred uint64 `json:"takeovers_deferred"`
 }
 
 // publish stores a fresh snapshot of the loop-owned state. It runs on state
@@ -75,6 +78,7 @@ func (in *Instance) Status() Status {
 	s.AdvertsReceived = in.stats.AdvertsReceived.Load()
 	s.Drops = in.stats.Drops.Snapshot()
 	_, _, _, s.LatenessMax = in.stats.Lateness.Snapshot()
+	s.TakeoversDeferred = in.stats.TakeoversDeferred.Load()
 	return s
 }
 

@@ -16,7 +16,7 @@ type MetricsSource interface {
 type Collector struct {
 	src MetricsSource
 
-	state, prio, held, sent, recv, drops, trans, errs, late *prometheus.Desc
+	state, prio, held, sent, recv, drops, trans, errs, late, deferred *prometheus.Desc
 }
 
 // NewCollector returns a collector over src; register it on a private
@@ -26,22 +26,23 @@ func NewCollector(src MetricsSource) *Collector {
 		return prometheus.NewDesc("vrrp_"+name, help, labels, nil)
 	}
 	return &Collector{
-		src:   src,
-		state: d("state", "1 for the instance's current state (INIT, BACKUP, MASTER, FAULT).", "instance", "state"),
-		prio:  d("effective_priority", "Priority sent in adverts, after trackers.", "instance"),
-		held:  d("virtual_addresses_held", "1 while the instance holds its virtual addresses.", "instance"),
-		sent:  d("adverts_sent_total", "Adverts sent.", "instance"),
-		recv:  d("adverts_received_total", "Adverts accepted and given to the state machine.", "instance"),
-		drops: d("drops_total", "Received VRRP packets dropped, by reason; instance is empty for interface-level drops.", "interface", "instance", "reason"),
-		trans: d("transitions_total", "State transitions.", "instance", "from", "to"),
-		errs:  d("errors_total", "Kernel operation failures by kind (send, address, announce).", "instance", "kind"),
-		late:  d("timer_lateness_seconds", "How late the loop delivered timer expiries after their deadline.", "instance"),
+		src:      src,
+		state:    d("state", "1 for the instance's current state (INIT, BACKUP, MASTER, FAULT).", "instance", "state"),
+		prio:     d("effective_priority", "Priority sent in adverts, after trackers.", "instance"),
+		held:     d("virtual_addresses_held", "1 while the instance holds its virtual addresses.", "instance"),
+		sent:     d("adverts_sent_total", "Adverts sent.", "instance"),
+		recv:     d("adverts_received_total", "Adverts accepted and given to the state machine.", "instance"),
+		drops:    d("drops_total", "Received VRRP packets dropped, by reason; instance is empty for interface-level drops.", "interface", "instance", "reason"),
+		trans:    d("transitions_total", "State transitions.", "instance", "from", "to"),
+		errs:     d("errors_total", "Kernel operation failures by kind (send, address, announce).", "instance", "kind"),
+		late:     d("timer_lateness_seconds", "How late the loop delivered timer expiries after their deadline.", "instance"),
+		deferred: d("takeovers_deferred_total", "Master_Down_Timer expiries that waited for queued adverts or a stalled Master because the loop ran late.", "instance"),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.state, c.prio, c.held, c.sent, c.recv, c.drops, c.trans, c.errs, c.late} {
+	for _, d := range []*prometheus.Desc{c.state, c.prio, c.held, c.sent, c.recv, c.drops, c.trans, c.errs, c.late, c.deferred} {
 		ch <- d
 	}
 }
@@ -79,6 +80,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		g(c.held, held, n)
 		ctr(c.sent, st.AdvertsSent, n)
 		ctr(c.recv, st.AdvertsReceived, n)
+		ctr(c.deferred, st.TakeoversDeferred, n)
 		for _, r := range []DropReason{DropUnknownPeer, DropLocalEcho, DropQueueFull} {
 			ctr(c.drops, in.stats.Drops.Get(r), in.cfg.Interface, n, string(r))
 		}
