@@ -60,6 +60,7 @@ type Report struct {
 	Failovers  []*ScenarioRun `json:"failovers,omitempty"`
 	Error      string         `json:"error,omitempty"`
 	Problems   []string       `json:"problems,omitempty"`
+	Findings   []string       `json:"findings,omitempty"`
 	Plots      []string       `json:"plots,omitempty"`
 	Dir        string         `json:"-"`
 }
@@ -77,16 +78,20 @@ func (r *Report) judge() []string {
 		for _, s := range []*chatload.Series{t.Direct, t.VIP} {
 			// The lowest load is far below any ceiling: failures there
 			// mean the system is broken, not loaded.
-			if s != nil && len(s.Points) > 0 && s.Points[0].Median.ErrorRatio > 0.01 {
+			if s != nil && len(s.Points) > 0 && s.Points[0].Median.ErrorRatio > 0.05 {
 				p := s.Points[0]
 				ps = append(ps, fmt.Sprintf("table 1, %s: %.1f %% of connections failed at %d-%g/s",
 					s.Label, 100*p.Median.ErrorRatio, p.Conns, p.Rate))
 			}
 		}
 	}
+	r.Findings = nil
 	for _, f := range r.Failovers {
 		for _, p := range f.Problems {
 			ps = append(ps, fmt.Sprintf("%s (rep %d): %s", f.Scenario, f.Rep, p))
+		}
+		for _, p := range f.Findings {
+			r.Findings = append(r.Findings, fmt.Sprintf("%s (rep %d): %s", f.Scenario, f.Rep, p))
 		}
 	}
 	return ps
@@ -163,6 +168,16 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 			f("- %s\n", p)
 		}
 		f("\n")
+	}
+	if len(r.Findings) > 0 {
+		f("Findings (shown, not failing the run):\n\n")
+		for _, p := range r.Findings {
+			f("- %s\n", p)
+		}
+		f("\n")
+	}
+	if r.ReplyGuard {
+		f("This run added the lab's reply guard (`-reply-guard`) on both balancers: see docs/lab.md.\n\n")
 	}
 	m := r.Machine
 	f("## Where\n\n| | |\n|---|---|\n")
@@ -331,7 +346,7 @@ func (r *Report) writeFailovers(w io.Writer) {
 		"Sessions kept are established chat sessions that never broke; messages missing are messages the server "+
 		"accepted that some channel member never received, live or through CHATHISTORY after reconnecting (must be 0).\n\n",
 		fp.Channels, fp.Members, fp.Senders, fp.Rate, fp.Duration, fp.Cue, vipChat, fp.ProbeInterval, fp.ProbeTimeout)
-	f("| trial | paper | VIP taken over after [s] | outage for new connections: total / longest [s] | sessions kept | messages accepted / missing | availability over the %v window | paper's uptime with our downtime | problems |\n", fp.Duration)
+	f("| trial | paper | VIP taken over after [s] | outage for new connections: total / longest [s] | sessions kept | messages accepted / missing | availability over the %v window | paper's uptime with our downtime | problems and findings |\n", fp.Duration)
 	f("|---|---|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, s := range r.Failovers {
 		ps := paperScenarios[s.Scenario]
@@ -351,8 +366,8 @@ func (r *Report) writeFailovers(w io.Writer) {
 			style = fmt.Sprintf("%.0f/(%.0f+%.2f) = %s", ps.UptimeS, ps.UptimeS, s.DowntimeS, pct(s.PaperStyle))
 		}
 		probs := "none"
-		if len(s.Problems) > 0 {
-			probs = strings.Join(s.Problems, "; ")
+		if l := append(append([]string(nil), s.Problems...), s.Findings...); len(l) > 0 {
+			probs = strings.Join(l, "; ")
 		}
 		f("| %s #%d | %s | %s | %.3f / %.3f | %d / %d | %d / %d | %s | %s | %s |\n", s.Scenario, s.Rep, paper, moved,
 			s.DowntimeS, s.LongestS, s.Kept, s.Sessions, s.Chat.Accepted, s.Chat.Missing, pct(s.Availability), style, probs)

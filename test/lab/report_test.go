@@ -72,40 +72,48 @@ func TestJudge(t *testing.T) {
 	restored := []Outage{{Start: time.Second, End: 2 * time.Second, Restored: true}}
 	open := []Outage{{Start: time.Second, End: 2 * time.Second}}
 	tests := []struct {
-		name string
-		run  ScenarioRun
-		spec scenarioSpec
-		res  chatload.FailoverResult
-		want []string // substrings, one per expected problem
+		name     string
+		run      ScenarioRun
+		spec     scenarioSpec
+		res      chatload.FailoverResult
+		problems []string // substrings, one per expected problem
+		findings []string
 	}{
-		{"clean failover", ScenarioRun{Sessions: 10, Outages: restored, VIPMovedS: 0.6}, scenarioSpecs[scenMasterOff],
-			chatload.FailoverResult{}, nil},
-		{"lost messages", ScenarioRun{Sessions: 10, VIPMovedS: 0.6}, scenarioSpecs[scenMasterOff],
-			chatload.FailoverResult{Missing: 3}, []string{"3 accepted messages missing"}},
-		{"VIP never moved", ScenarioRun{Sessions: 10, VIPMovedS: -1}, scenarioSpecs[scenMasterOff],
-			chatload.FailoverResult{}, []string{"lb2 never took the VIP"}},
-		{"service never back", ScenarioRun{Sessions: 10, Outages: open, VIPMovedS: 0.6}, scenarioSpecs[scenFailback],
-			chatload.FailoverResult{}, []string{"never came back"}},
+		{"clean failover", ScenarioRun{Sessions: 10, Kept: 10, Outages: restored, VIPMovedS: 0.6}, scenarioSpecs[scenMasterOff],
+			chatload.FailoverResult{}, nil, nil},
+		{"lost messages", ScenarioRun{Sessions: 10, Kept: 10, VIPMovedS: 0.6}, scenarioSpecs[scenMasterOff],
+			chatload.FailoverResult{Missing: 3}, []string{"3 accepted messages missing"}, nil},
+		{"VIP never moved", ScenarioRun{Sessions: 10, Kept: 10, VIPMovedS: -1}, scenarioSpecs[scenMasterOff],
+			chatload.FailoverResult{}, []string{"lb2 never took the VIP"}, nil},
+		{"service never back", ScenarioRun{Sessions: 10, Kept: 10, Outages: open, VIPMovedS: 0.6}, scenarioSpecs[scenFailback],
+			chatload.FailoverResult{}, []string{"never came back"}, nil},
+		{"sessions broke at takeover", ScenarioRun{Sessions: 10, Kept: 4, VIPMovedS: 0.6}, scenarioSpecs[scenFailback],
+			chatload.FailoverResult{}, nil, []string{"6 of 10 established sessions broke"}},
 		{"both stopped but still up", ScenarioRun{Sessions: 10, Outages: restored}, scenarioSpecs[scenBothOff],
-			chatload.FailoverResult{}, []string{"still succeeded"}},
+			chatload.FailoverResult{}, nil, []string{"still succeeded"}},
 		{"both stopped and down", ScenarioRun{Sessions: 10, Outages: open}, scenarioSpecs[scenBothOff],
-			chatload.FailoverResult{Missing: 5}, nil},
+			chatload.FailoverResult{Missing: 5}, nil, nil},
 		{"control run broke sessions", ScenarioRun{Scenario: scenBothUp, Sessions: 10}, scenarioSpecs[scenBothUp],
-			chatload.FailoverResult{Disconnects: 2}, []string{"2 sessions broke although nothing failed"}},
+			chatload.FailoverResult{Disconnects: 2}, nil, []string{"2 sessions broke although nothing failed"}},
 		{"no sessions", ScenarioRun{Scenario: scenBothUp}, scenarioSpecs[scenBothUp],
-			chatload.FailoverResult{}, []string{"no chat session"}},
+			chatload.FailoverResult{}, []string{"no chat session"}, nil},
+	}
+	match := func(t *testing.T, kind string, got, want []string) {
+		t.Helper()
+		if len(got) != len(want) {
+			t.Fatalf("%s = %q, want %d: %q", kind, got, len(want), want)
+		}
+		for i, w := range want {
+			if !strings.Contains(got[i], w) {
+				t.Errorf("%s %d = %q, want it to mention %q", kind, i, got[i], w)
+			}
+		}
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := judge(&tc.run, tc.spec, &tc.res)
-			if len(got) != len(tc.want) {
-				t.Fatalf("judge = %q, want %d problems %q", got, len(tc.want), tc.want)
-			}
-			for i, w := range tc.want {
-				if !strings.Contains(got[i], w) {
-					t.Errorf("problem %d = %q, want it to mention %q", i, got[i], w)
-				}
-			}
+			problems, findings := judge(&tc.run, tc.spec, &tc.res)
+			match(t, "problems", problems, tc.problems)
+			match(t, "findings", findings, tc.findings)
 		})
 	}
 }
