@@ -435,8 +435,16 @@ func handleQuit(c *Client, m irc.Message, r *response) {
 	c.close(reason, discQuit)
 }
 
-// quitUser commits a local user's QUIT and releases its session.
+// quitUser releases a local user's session, then commits its QUIT. In that
+// order, a client that sees the QUIT can claim the nick at once; the apply
+// of a late QUIT cannot hurt a new owner of the nick, since it matches the
+// session id.
 func (s *Server) quitUser(u *user, reason string) {
+	ctx, cancel := s.storeCtx()
+	if err := s.st.ReleaseSession(ctx, u.sid); err != nil {
+		s.log.Warn("release session", "sid", u.sid, "err", err)
+	}
+	cancel()
 	s.mu.RLock()
 	prefix := u.prefix()
 	s.mu.RUnlock()
@@ -444,11 +452,6 @@ func (s *Server) quitUser(u *user, reason string) {
 	if err := s.commit(ev, u, nil); err != nil {
 		s.log.Warn("could not commit QUIT", "nick", u.nick, "err", err)
 		s.dropLocal(u)
-	}
-	ctx, cancel := s.storeCtx()
-	defer cancel()
-	if err := s.st.ReleaseSession(ctx, u.sid); err != nil {
-		s.log.Warn("release session", "sid", u.sid, "err", err)
 	}
 }
 

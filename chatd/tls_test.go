@@ -97,6 +97,13 @@ func TestPeerNudge(t *testing.T) {
 	x.register("nx")
 	y := dial(t, b.Addr(), "y")
 	y.register("ny")
+	// Presence is eventually consistent: wait until node a has applied
+	// ny's registration (nudged, or at the latest one poll later).
+	waitFor(t, "node a to know ny", func() bool {
+		a.mu.RLock()
+		defer a.mu.RUnlock()
+		return a.users["ny"] != nil
+	})
 	x.send("PRIVMSG ny :poke")
 	y.expectCmd("PRIVMSG", "ny", "poke")
 	if v := counterValue(t, b.m.nudgesRecv); v < 1 {
