@@ -16,6 +16,7 @@ import (
 // malformed, reaches a state machine without passing ParseAdvert.
 type Demux struct {
 	ifname string
+	connMu sync.RWMutex
 	conn   Conn
 	drops  DropCounts
 	pol    RxPolicy
@@ -39,7 +40,7 @@ func (d *Demux) Pending() bool {
 	if d.busy.Load() {
 		return true
 	}
-	p, ok := d.conn.(Pender)
+	p, ok := d.getConn().(Pender)
 	return ok && p.Pending()
 }
 
@@ -81,16 +82,35 @@ func (d *Demux) Unregister(in *Instance) int {
 
 // WritePacket sends through the shared connection.
 func (d *Demux) WritePacket(payload []byte, src, dst netip.Addr) error {
-	return d.conn.WritePacket(payload, src, dst)
+	return d.getConn().WritePacket(payload, src, dst)
+}
+
+func (d *Demux) getConn() Conn {
+	d.connMu.RLock()
+	defer d.connMu.RUnlock()
+	return d.conn
+}
+
+// Replace swaps in a new connection after the old one failed; call Run
+// again to read from it.
+func (d *Demux) Replace(c Conn) {
+	d.connMu.Lock()
+	old := d.conn
+	d.conn = c
+	d.connMu.Unlock()
+	if old != nil {
+		old.Close()
+	}
 }
 
 // Run reads until ctx is done or the connection fails, then closes it.
 func (d *Demux) Run(ctx context.Context) error {
-	stop := context.AfterFunc(ctx, func() { d.conn.Close() })
+	conn := d.getConn()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 	buf := make([]byte, 65536)
 	for {
-		p, err := d.conn.ReadPacket(buf)
+		p, err := conn.ReadPacket(buf)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil

@@ -112,6 +112,7 @@ type Instance struct {
 	releaseAt   time.Time // a resigning Master releases its VIPs at the latest then
 	ann         announceSched
 	lastReann   time.Time
+	lastSendLog time.Time
 	recheckAt   time.Time // a deferred takeover looks again then
 	graceEnd    time.Time // a late timer's takeover waits until then
 	adv         Advert
@@ -445,8 +446,12 @@ func (in *Instance) sendAdvert(prio uint8) {
 			err = in.deps.Sender.WritePacket(b, src, dst)
 		}
 		if err != nil {
-			in.stats.SendErrors.Add(1)
-			in.deps.Logger.Warn("vrrp send advert", "instance", in.cfg.Name, "dst", dst, "err", err)
+			n := in.stats.SendErrors.Add(1)
+			// Rate-limited: a dead link fails every advert, 50 a second at 20ms.
+			if now := in.deps.Now(); in.lastSendLog.IsZero() || now.Sub(in.lastSendLog) >= 10*time.Second {
+				in.lastSendLog = now
+				in.deps.Logger.Warn("vrrp send advert (logged at most every 10s)", "instance", in.cfg.Name, "dst", dst, "err", err, "send_errors_total", n)
+			}
 			continue
 		}
 		in.stats.AdvertsSent.Add(1)

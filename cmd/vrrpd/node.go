@@ -359,12 +359,34 @@ func (n *Node) demux(k demuxKey) (*runDemux, error) {
 	ctx, cancel := context.WithCancel(n.ctx)
 	dm := &runDemux{d: vrrp.NewDemux(k.ifname, c), cancel: cancel, users: 1}
 	n.demuxes[k] = dm
-	n.goRun(func() {
-		if err := dm.d.Run(ctx); err != nil {
-			n.log.Error("VRRP socket failed", "interface", k.ifname, "err", err)
-		}
-	})
+	n.goRun(func() { n.runDemux(ctx, k, dm.d) })
 	return dm, nil
+}
+
+// runDemux reads a socket until ctx is done. A socket that fails (its
+// interface went away and came back, say) is reopened: instances that
+// cannot hear their peers would take over from them.
+func (n *Node) runDemux(ctx context.Context, k demuxKey, d *vrrp.Demux) {
+	for {
+		err := d.Run(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		n.log.Error("VRRP socket failed; reopening", "interface", k.ifname, "err", err)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+			c, err := n.k.Listen(k.ifname, k.ipv6)
+			if err == nil {
+				d.Replace(c)
+				break
+			}
+			n.log.Warn("reopen VRRP socket", "interface", k.ifname, "err", err)
+		}
+	}
 }
 
 func (n *Node) releaseDemux(k demuxKey, in *vrrp.Instance) {

@@ -144,3 +144,19 @@ func TestNeedsRestart(t *testing.T) {
 		})
 	}
 }
+
+// TestSocketReopened: a VRRP socket that fails is reopened, and the
+// instance keeps sending through the new one.
+func TestSocketReopened(t *testing.T) {
+	k := newFakeKernel(vrrp.NewFakeLink(), "198.18.1.11")
+	ctx, cancel := context.WithCancel(context.Background())
+	n := NewNode(ctx, k, slog.New(slog.DiscardHandler), nil)
+	defer func() { n.Shutdown(); cancel(); n.Wait() }()
+	if err := n.Apply(mustParse(t, "instances:\n  - {name: vi, interface: eth0, vrid: 3, priority: 100, advert_interval: 20ms, virtual_addresses: [198.18.1.100/24]}\n")); err != nil {
+		t.Fatal(err)
+	}
+	conns := func() []*vrrp.FakeConn { k.mu.Lock(); defer k.mu.Unlock(); return slices.Clone(k.conns) }
+	waitFor(t, "first adverts", func() bool { return conns()[0].SentCount() > 0 })
+	conns()[0].Close()
+	waitFor(t, "a second socket sending", func() bool { c := conns(); return len(c) == 2 && c[1].SentCount() > 2 })
+}
