@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
 	"modernc.org/sqlite"
@@ -168,12 +169,16 @@ func openSQLite(ctx context.Context, path string) (Store, error) {
 		db.SetConnMaxIdleTime(0)
 		return newSQLStore(ctx, sqliteDialect, db, db)
 	}
-	base := "file:" + path + "?" + pragmas + "&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
-	w, err := sql.Open("sqlite", base+"&_txlock=immediate")
+	base := "file:" + path + "?" + pragmas
+	w, err := sql.Open("sqlite", base+"&_pragma=synchronous(NORMAL)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	w.SetMaxOpenConns(1)
+	if err := enableWAL(ctx, w); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
 	r, err := sql.Open("sqlite", base+"&_query_only=1")
 	if err != nil {
 		w.Close()
@@ -185,4 +190,32 @@ func openSQLite(ctx context.Context, path string) (Store, error) {
 		r.Close()
 	}
 	return s, err
+}
+
+// enableWAL switches the database file to WAL mode (persistent: done once per file). Switching needs
+// the file to itself, and SQLite reports SQLITE_BUSY at once, without its busy handler, while another
+// process or handle has it open in a transaction, so retry with backoff until ctx ends or 10 s pass.
+func enableWAL(ctx context.Context, db *sql.DB) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	delay := time.Millisecond
+	for {
+		var mode string
+		err := db.QueryRowContext(ctx, `PRAGMA journal_mode=WAL`).Scan(&mode)
+		if err == nil {
+			if !strings.EqualFold(mode, "wal") && mode != "memory" {
+				return fmt.Errorf("journal_mode is %q, want wal", mode)
+			}
+			return nil
+		}
+		if !sqliteDialect.isRetryable(err) {
+			return fmt.Errorf("enable WAL: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("enable WAL: %w (last: %v)", ctx.Err(), err)
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 100*time.Millisecond)
+	}
 }
