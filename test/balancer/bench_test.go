@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,9 +18,10 @@ import (
 	"time"
 )
 
-// haproxyConfig puts HAProxy (TCP mode) on lb1 in front of the same apps,
-// on other ports of the VIP, so that it and our data plane can be measured
-// in one run without touching each other.
+// haproxyConfig puts HAProxy (TCP mode) on lb3, a third balancer host on
+// the same segments with no nftables rules (so no conntrack either), in
+// front of the same apps: it stands where our balancer stands, and both are
+// measured in one run.
 const haproxyConfig = `global
     maxconn 4096
     nbthread 2
@@ -29,14 +31,14 @@ defaults
     timeout client 30s
     timeout server 30s
 frontend web
-    bind 198.18.1.100:8080
+    bind 198.18.1.13:8080
     default_backend web
 backend web
     balance roundrobin
     server app1 198.18.2.21:80
     server app2 198.18.2.22:80
 frontend chat
-    bind 198.18.1.100:8081
+    bind 198.18.1.13:8081
     default_backend chat
 backend chat
     balance roundrobin
@@ -64,19 +66,21 @@ func BenchmarkDataPlanes(b *testing.B) {
 	if err := os.WriteFile(cfg, []byte(haproxyConfig), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	hp, err := l.lb1.Start(context.Background(), "haproxy", "haproxy", "-db", "-f", cfg)
+	lb3 := l.lab.MustHost("lb3")
+	l.lab.MustLink(lb3, l.sw, "eth0", netip.MustParsePrefix("198.18.1.13/24"), netip.MustParsePrefix("198.18.2.13/24"))
+	hp, err := lb3.Start(context.Background(), "haproxy", "haproxy", "-db", "-f", cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer hp.Stop(3 * time.Second)
-	l.waitServing(vip + ":8080")
+	l.waitServing("198.18.1.13:8080")
 
 	rounds, secs, workers := envInt("LBBENCH_ROUNDS", 5), envInt("LBBENCH_SECONDS", 2), envInt("LBBENCH_WORKERS", 32)
 	d := time.Duration(secs) * time.Second
 	targets := []struct{ name, conn, ka string }{
 		{"direct (app1)", "198.18.2.21:80", "198.18.2.21:7001"},
 		{"nftables (ours)", vip + ":80", vip + ":7001"},
-		{"haproxy tcp", vip + ":8080", vip + ":8081"},
+		{"haproxy tcp", "198.18.1.13:8080", "198.18.1.13:8081"},
 	}
 	connRates := map[string][]float64{}
 	kaRates := map[string][]float64{}

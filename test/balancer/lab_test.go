@@ -75,6 +75,7 @@ type lab struct {
 	web1, web2       *probe.Server
 	echo1, echo2     net.Listener
 	master           *netns.Host
+	sw               *netns.Switch
 }
 
 // newLab builds the topology, starts the apps' servers and both balancers,
@@ -83,6 +84,7 @@ func newLab(t testing.TB) *lab {
 	netns.RequireRoot(t, "nft", "conntrack")
 	l := &lab{t: t, lab: netns.NewT(t, "lbt")}
 	sw := l.lab.MustSwitch("sw")
+	l.sw = sw
 	p := netip.MustParsePrefix
 	l.client = l.lab.MustHost("client")
 	l.lab.MustLink(l.client, sw, "eth0", p("198.18.1.10/24"), p("198.18.2.10/24"))
