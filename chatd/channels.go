@@ -62,8 +62,6 @@ func (s *Server) join(c *Client, u *user, name, key string, r *response) {
 			errCode, errText = errBadChannelKey, "Cannot join channel (+k)"
 		case ch.limit > 0 && len(ch.members) >= ch.limit:
 			errCode, errText = errChannelIsFull, "Cannot join channel (+l)"
-		case ch.hasMode('i'):
-			errCode, errText = errInviteOnlyChan, "Cannot join channel (+i)"
 		}
 		name = ch.name
 	}

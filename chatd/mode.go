@@ -193,7 +193,8 @@ func (s *Server) parseModeChange(ch *channel, modes string, args []string) modeC
 				emit(m)
 			}
 			nchanges++
-		case 'i', 'm', 'n', 's', 't':
+		// No 'i': invite-only needs INVITE, which this server does not have.
+		case 'm', 'n', 's', 't':
 			if add {
 				mc.saved.Modes = addModes(mc.saved.Modes, string(m))
 			} else {

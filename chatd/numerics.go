@@ -66,7 +66,6 @@ const (
 	errPasswdMismatch  = "464"
 	errChannelIsFull   = "471"
 	errUnknownMode     = "472"
-	errInviteOnlyChan  = "473"
 	errBadChannelKey   = "475"
 	errBadChanMask     = "476"
 	errChanOpPrivsNeed = "482"
