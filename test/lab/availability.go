@@ -93,3 +93,17 @@ func WindowAvailability(window, downtime time.Duration) float64 {
 	downtime = min(downtime, window)
 	return Availability(window-downtime, downtime)
 }
+
+// Clip cuts outages to the window [from, to], dropping those outside it.
+// Restored is kept: it says whether the service came back at all.
+func Clip(os []Outage, from, to time.Duration) []Outage {
+	var out []Outage
+	for _, o := range os {
+		if o.End < from || o.Start > to {
+			continue
+		}
+		o.Start, o.End = max(o.Start, from), min(o.End, to)
+		out = append(out, o)
+	}
+	return out
+}

@@ -78,3 +78,20 @@ func TestAvailabilityPaper(t *testing.T) {
 		t.Errorf("WindowAvailability(10s, 1s) = %v, want 0.9", got)
 	}
 }
+
+func TestClip(t *testing.T) {
+	os := []Outage{
+		{Start: ms(0), End: ms(100), Restored: true},   // straddles the start
+		{Start: ms(200), End: ms(300), Restored: true}, // inside
+		{Start: ms(900), End: ms(1500)},                // straddles the end, never restored
+		{Start: ms(2000), End: ms(2100), Restored: true},
+	}
+	want := []Outage{
+		{Start: ms(50), End: ms(100), Restored: true},
+		{Start: ms(200), End: ms(300), Restored: true},
+		{Start: ms(900), End: ms(1000)},
+	}
+	if diff := cmp.Diff(want, Clip(os, ms(50), ms(1000))); diff != "" {
+		t.Errorf("Clip (-want +got):\n%s", diff)
+	}
+}

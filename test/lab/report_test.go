@@ -70,7 +70,8 @@ func TestReportAvailabilityExplained(t *testing.T) {
 
 func TestJudge(t *testing.T) {
 	restored := []Outage{{Start: time.Second, End: 2 * time.Second, Restored: true}}
-	open := []Outage{{Start: time.Second, End: 2 * time.Second}}
+	open := []Outage{{Start: time.Second, End: 3 * time.Second}}
+	blip := []Outage{{Start: time.Second, End: time.Second + 300*time.Millisecond}}
 	tests := []struct {
 		name     string
 		run      ScenarioRun
@@ -87,6 +88,8 @@ func TestJudge(t *testing.T) {
 			chatload.FailoverResult{}, []string{"lb2 never took the VIP"}, nil},
 		{"service never back", ScenarioRun{Sessions: 10, Kept: 10, Outages: open, VIPMovedS: 0.6}, scenarioSpecs[scenFailback],
 			chatload.FailoverResult{}, []string{"never came back"}, nil},
+		{"late blip is a finding", ScenarioRun{Sessions: 10, Kept: 10, Outages: blip, VIPMovedS: 0.6}, scenarioSpecs[scenFailback],
+			chatload.FailoverResult{}, nil, []string{"never came back"}},
 		{"sessions broke at takeover", ScenarioRun{Sessions: 10, Kept: 4, VIPMovedS: 0.6}, scenarioSpecs[scenFailback],
 			chatload.FailoverResult{}, nil, []string{"6 of 10 established sessions broke"}},
 		{"both stopped but still up", ScenarioRun{Sessions: 10, Outages: restored}, scenarioSpecs[scenBothOff],
