@@ -207,6 +207,7 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 		rep.Error = "interrupted: " + rep.Error
 	}
 	rep.Finished = time.Now()
+	rep.Machine.LoadAvgEnd = loadAvg()
 	rep.Problems = rep.judge()
 	if werr := rep.Write(); werr != nil {
 		err = errors.Join(err, werr)

@@ -22,6 +22,17 @@ type Machine struct {
 	Go       string `json:"go"`
 	Commit   string `json:"commit,omitempty"`
 	LoadAvg  string `json:"loadavg_at_start"`
+	// LoadAvgEnd is read when the run ends: with LoadAvg it says how busy
+	// the (possibly shared) machine was while the figures were taken.
+	LoadAvgEnd string `json:"loadavg_at_end,omitempty"`
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "unknown"
 }
 
 func machineInfo() Machine {
@@ -29,9 +40,7 @@ func machineInfo() Machine {
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		m.Kernel = strings.TrimSpace(string(b))
 	}
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		m.LoadAvg = strings.Join(strings.Fields(string(b))[:3], " ")
-	}
+	m.LoadAvg = loadAvg()
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
 			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
@@ -181,7 +190,7 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 	}
 	m := r.Machine
 	f("## Where\n\n| | |\n|---|---|\n")
-	f("| machine | %d CPUs (%s), load average at start %s |\n", m.CPUs, m.CPUModel, m.LoadAvg)
+	f("| machine | %d CPUs (%s); load average (1, 5, 15 min) at start %s, at end %s |\n", m.CPUs, m.CPUModel, m.LoadAvg, orUnknown(m.LoadAvgEnd))
 	f("| kernel | %s (IPVS in the kernel: %v) |\n", m.Kernel, yesNo(r.KernelIPVS))
 	f("| balancer data plane | **%s** (vrrpd `dataplane: auto`: IPVS where the kernel has it, nftables otherwise) |\n", orUnknown(r.DataPlane))
 	f("| software | %s, commit %s |\n", m.Go, orUnknown(m.Commit))
@@ -191,7 +200,7 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 		"(chatd, scheduler mh, health check /readyz), whose default route is the back-side VIP 198.18.2.254, so "+
 		"replies return through the balancer; both use MariaDB on db 198.18.2.30. \"Without load balancing\" "+
 		"means the client talks to app1 directly. The machine is shared and small: every figure below is as "+
-		"noisy as the load average above suggests.\n\n", vipAddr)
+		"noisy as the load averages above suggest.\n\n", vipAddr)
 
 	r.writeTable1(w)
 	r.writeFailovers(w)
