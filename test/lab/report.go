@@ -273,6 +273,10 @@ func (r *Report) writeTable1(w io.Writer) {
 		}
 	}
 	f("### Past the paper: the ceiling of each setup\n\n")
+	f("The offered rate rises step by step; a step holds while at most 1 %% of connections fail and the p99 response "+
+		"time stays under 1 s. A step where the load generator itself fell behind its schedule (start lag p99 over %v: "+
+		"it shares the machine with the servers) is client-limited: the search stops there and the server's ceiling is "+
+		"only known to be at least the last rate held.\n\n", ceilingLagWarn)
 	for _, c := range []struct {
 		label string
 		c     *chatload.CeilingResult
