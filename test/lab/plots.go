@@ -43,6 +43,7 @@ func plotProbes(dir string, runs []*ScenarioRun) ([]string, error) {
 		p.Add(l)
 	}
 	p.Y.Tick.Marker = plot.ConstantTicks(ticks)
+	p.Y.Min, p.Y.Max = -0.2, float64(len(runs)) // every band and its label in view
 	p.Add(plotter.NewGrid())
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
