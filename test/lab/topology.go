@@ -130,8 +130,8 @@ func Up(ctx context.Context, t *Topology, logDir string) error {
 		}
 	}
 
-	if err := mariadbtest.Binaries(); err != nil {
-		return fmt.Errorf("%w (run scripts/install-deps.sh, or apt-get install mariadb-server)", err)
+	if err := ensureMariaDB(ctx, t.log); err != nil {
+		return err
 	}
 	fmt.Fprintf(t.log, "lab: MariaDB in %s at %s\n", t.Hosts["db"].Namespace(), dbAddr)
 	t.DB, err = mariadbtest.Launch(ctx, mariadbtest.Options{
@@ -402,6 +402,26 @@ func (t *Topology) InstallReplyGuard(ctx context.Context) error {
 		if out, err := t.Hosts[lb].Run(ctx, "nft", "-f", path); err != nil {
 			return fmt.Errorf("%s: reply guard: %w: %s", lb, err, out)
 		}
+	}
+	return nil
+}
+
+// ensureMariaDB installs Debian's mariadb-server when its binaries are
+// missing (`make lab` runs scripts/install-deps.sh first, so this only
+// matters for a bare `go run ./test/lab`). Debian's policy keeps the system
+// service from starting in a container; the lab never uses it anyway.
+func ensureMariaDB(ctx context.Context, log io.Writer) error {
+	if mariadbtest.Binaries() == nil {
+		return nil
+	}
+	fmt.Fprintln(log, "lab: MariaDB is missing: apt-get install mariadb-server")
+	cmd := exec.CommandContext(ctx, "apt-get", "install", "-y", "-q", "--no-install-recommends", "mariadb-server")
+	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("apt-get install mariadb-server: %w\n%s\n(run scripts/install-deps.sh, which also runs apt-get update)", err, tail(string(out), 10))
+	}
+	if err := mariadbtest.Binaries(); err != nil {
+		return fmt.Errorf("after apt-get install mariadb-server: %w", err)
 	}
 	return nil
 }
