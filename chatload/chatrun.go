@@ -70,6 +70,7 @@ type chatRun struct {
 
 	fanout, fanSame, fanCross, echo, sendLag *Recorder
 	delivered, echoes, dups, dupMsgids       atomic.Int64
+	noMsgid                                  atomic.Int64
 	replayed, sent, sendErr, skipped         atomic.Int64
 	probes                                   atomic.Int64
 	// stopping is set before the final QUITs, so the servers' closing the
@@ -246,7 +247,15 @@ func (r *chatRun) sendLoop(ctx context.Context, m *member) {
 		}
 		r.sendLag.Record(time.Since(intended))
 		text := body{run: r.run, seq: seq, intended: intended, server: server}.text(r.cfg.MessageSize)
+		// Mark before writing: if the session breaks right after the
+		// write, the reconnect's orphan scan must already see it.
+		r.setMu.Lock()
+		r.sentSet.set(seq)
+		r.setMu.Unlock()
 		if err := s.write(Message{Command: "PRIVMSG", Params: []string{r.chans[m.ch], text}}); err != nil {
+			r.setMu.Lock()
+			r.sentSet.clear(seq)
+			r.setMu.Unlock()
 			r.sendErr.Add(1)
 			continue
 		}
@@ -254,7 +263,6 @@ func (r *chatRun) sendLoop(ctx context.Context, m *member) {
 		r.c.done.Add(1)
 		r.tl.add(time.Now(), func(b *TimelineBin) { b.Sent++ })
 		r.setMu.Lock()
-		r.sentSet.set(seq)
 		r.sentBy[m.sender]++
 		r.setMu.Unlock()
 	}
@@ -350,6 +358,9 @@ func (r *chatRun) handlePrivmsg(m *member, msg Message) {
 			m.maxGap = now.Sub(m.lastLive)
 		}
 		m.lastLive = now
+	}
+	if msgid == "" && r.fs != nil {
+		r.noMsgid.Add(1)
 	}
 	m.seenMu.Lock()
 	dupByID := false

@@ -412,7 +412,10 @@ func RunFailover(ctx context.Context, cfg FailoverConfig) (*FailoverResult, erro
 	if res.Missing > 0 {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("%d accepted messages never reached some member, live or by CHATHISTORY", res.Missing))
 	}
-	if res.DuplicatesByBody > res.Duplicates {
+	if n := r.noMsgid.Load(); n > 0 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("%d messages came without a msgid tag (message-tags not offered?): "+
+			"resume fell back to timestamps and dedupe to message bodies", n))
+	} else if res.DuplicatesByBody > res.Duplicates {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("%d messages came twice under different msgids: msgids are not stable across nodes, so msgid dedupe cannot work",
 			res.DuplicatesByBody-res.Duplicates))
 	}

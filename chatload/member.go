@@ -18,6 +18,12 @@ func (b *bitset) set(i int64) {
 	(*b)[w] |= 1 << uint(i%64)
 }
 
+func (b bitset) clear(i int64) {
+	if w := int(i / 64); w < len(b) {
+		b[w] &^= 1 << uint(i%64)
+	}
+}
+
 func (b bitset) has(i int64) bool {
 	w := int(i / 64)
 	return w < len(b) && b[w]&(1<<uint(i%64)) != 0

@@ -60,4 +60,9 @@ func TestBitset(t *testing.T) {
 	if b.has(1) || b.has(5000) || b.count() != 4 {
 		t.Errorf("has(1)=%v has(5000)=%v count=%d", b.has(1), b.has(5000), b.count())
 	}
+	b.clear(64)
+	b.clear(1 << 20) // beyond the end: no-op
+	if b.has(64) || !b.has(63) || b.count() != 3 {
+		t.Errorf("after clear(64): has(64)=%v has(63)=%v count=%d", b.has(64), b.has(63), b.count())
+	}
 }
