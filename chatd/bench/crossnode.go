@@ -22,7 +22,7 @@ func freeUDP() (string, error) {
 
 // benchCrossNode runs two nodes on one MariaDB and measures send-to-receive
 // latency from a sender on node A to receivers on A (local) and B (remote).
-func benchCrossNode(rate float64, senders int, d time.Duration, nudge bool, poll time.Duration) error {
+func benchCrossNode(rate float64, senders int, d time.Duration, nudge bool, poll time.Duration, dbArgs []string) error {
 	if rate <= 0 {
 		rate = 1000
 	}
@@ -31,7 +31,7 @@ func benchCrossNode(rate float64, senders int, d time.Duration, nudge bool, poll
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	db, err := mariadbtest.Launch(ctx, mariadbtest.Options{Database: "bench"})
+	db, err := mariadbtest.Launch(ctx, mariadbtest.Options{Database: "bench", ExtraArgs: dbArgs})
 	if err != nil {
 		return err
 	}
@@ -107,6 +107,7 @@ func benchCrossNode(rate float64, senders int, d time.Duration, nudge bool, poll
 	rl.on.Store(false)
 	rr.on.Store(false)
 	stop.Store(true)
+	fmt.Printf("MariaDB extra args %q\n", dbArgs)
 	fmt.Printf("two nodes on one MariaDB, nudge %v, tail poll %v, %d senders on node-a, %.0f msg/s in total for %v (%d sent); load average %s\n",
 		nudge, poll, senders, rate, d, sent.Load()-sent0, loadAvg())
 	for _, x := range []struct {

@@ -54,6 +54,7 @@ func run(args []string) error {
 	dsn := fs.String("dsn", "", "store for fanout (default in-memory SQLite)")
 	nudge := fs.Bool("nudge", true, "crossnode: peers nudge each other over UDP")
 	poll := fs.Duration("tail-poll", 5*time.Millisecond, "crossnode/fanout: log poll interval")
+	dbArgs := fs.String("db-args", "", "crossnode: extra mariadbd arguments, comma-separated (e.g. --innodb-flush-log-at-trx-commit=2)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -64,7 +65,11 @@ func run(args []string) error {
 	case "fanout":
 		return benchFanout(*members, *senders, *rate, *duration, *dsn, *poll)
 	case "crossnode":
-		return benchCrossNode(*rate, *senders, *duration, *nudge, *poll)
+		var extra []string
+		if *dbArgs != "" {
+			extra = strings.Split(*dbArgs, ",")
+		}
+		return benchCrossNode(*rate, *senders, *duration, *nudge, *poll, extra)
 	}
 	return fmt.Errorf("unknown -mode %q", *mode)
 }

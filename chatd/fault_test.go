@@ -1,0 +1,78 @@
+package chatd
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/hachat/hachat/chatd/irc"
+	"github.com/hachat/hachat/chatd/store"
+)
+
+// faultyStore fails chosen operations on demand, standing in for a database
+// outage.
+type faultyStore struct {
+	store.Store
+	failAppend, failHeartbeat atomic.Bool
+}
+
+var errOutage = errors.New("injected outage")
+
+func (f *faultyStore) Append(ctx context.Context, ev *store.Event) error {
+	if f.failAppend.Load() {
+		return errOutage
+	}
+	return f.Store.Append(ctx, ev)
+}
+
+func (f *faultyStore) Heartbeat(ctx context.Context, node string) error {
+	if f.failHeartbeat.Load() {
+		return errOutage
+	}
+	return f.Store.Heartbeat(ctx, node)
+}
+
+// TestNotCommittedNotDelivered: when the log append fails, nobody gets the
+// message, the sender gets FAIL, and the node stops being ready while its
+// heartbeat fails.
+func TestNotCommittedNotDelivered(t *testing.T) {
+	inner, err := store.Open(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { inner.Close() })
+	fs := &faultyStore{Store: inner}
+	n := startNode(t, testConfig(""), fs)
+	a := dial(t, n.Addr(), "a")
+	a.register("fa", allCaps...)
+	b := dial(t, n.Addr(), "b")
+	b.register("fb", allCaps...)
+	a.join("#f")
+	b.join("#f")
+
+	fs.failAppend.Store(true)
+	a.send("@label=x PRIVMSG #f :lost")
+	fail := a.expectCmd("FAIL", "PRIVMSG", "MESSAGE_ERROR", "#f")
+	if l, _ := fail.Tag("label"); l != "x" {
+		t.Errorf("FAIL label = %q", l)
+	}
+	fs.failAppend.Store(false)
+	a.send("PRIVMSG #f :kept")
+	_, before := b.expect("kept", func(m irc.Message) bool { return m.Command == "PRIVMSG" })
+	for _, m := range before {
+		if m.Command == "PRIVMSG" {
+			t.Errorf("uncommitted message delivered: %v", m)
+		}
+	}
+	if m := b.seen[len(b.seen)-1]; !strings.Contains(m, "kept") {
+		t.Errorf("first delivered message %q, want kept", m)
+	}
+
+	fs.failHeartbeat.Store(true)
+	waitFor(t, "readiness to fail", func() bool { return !n.Ready() })
+	fs.failHeartbeat.Store(false)
+	waitFor(t, "readiness to return", n.Ready)
+}
+
