@@ -75,4 +75,3 @@ func TestNotCommittedNotDelivered(t *testing.T) {
 	fs.failHeartbeat.Store(false)
 	waitFor(t, "readiness to return", n.Ready)
 }
-
