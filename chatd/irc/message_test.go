@@ -114,3 +114,20 @@ func TestTagLastWins(t *testing.T) {
 		t.Error(`Tag("b") present`)
 	}
 }
+
+func BenchmarkParse(b *testing.B) {
+	line := "@time=2026-01-01T00:00:00.000Z;msgid=0190d7a4-5b7c-7000-8000-000000000000 :nick!user@host PRIVMSG #channel :hello world, how are you"
+	for b.Loop() {
+		if _, err := Parse(line); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkAppend(b *testing.B) {
+	m, _ := Parse("@time=2026-01-01T00:00:00.000Z;msgid=x :nick!user@host PRIVMSG #channel :hello world, how are you")
+	buf := make([]byte, 0, 512)
+	for b.Loop() {
+		buf, _ = m.Append(buf[:0])
+	}
+}
