@@ -425,7 +425,11 @@ func (c *client) privmsg(target, text string) {
 	} else if m, ok := n.nicks[strings.ToLower(target)]; ok && m != c {
 		to = append(to, m)
 	}
-	n.mu.Unlock()
+	// Deliver while still holding the lock, so every client receives
+	// messages in msgid order, as a server that delivers from its log does;
+	// otherwise "CHATHISTORY AFTER <last seen>" could skip a message that
+	// was overtaken. Lock order is always network, then client writer.
+	defer n.mu.Unlock()
 	for _, m := range to {
 		m.send(m.tagged(st, ""))
 		n.Delivered.Add(1)
