@@ -18,7 +18,7 @@ type ServiceStatus struct {
 	Persistence int                `json:"persistence_s,omitempty"`
 	DataPlane   string             `json:"dataplane"`
 	Instance    string             `json:"instance,omitempty"`
-	Standby     bool               `json:"standby"`          // not answering: its VRRP instance is not MASTER (nftables)
+	Standby     bool               `json:"standby"`          // not answering: its VRRP instance is not MASTER (nftables only)
 	Quorum      string             `json:"quorum,omitempty"` // held, lost, unknown
 	Managed     bool               `json:"managed"`          // in the configuration (false: someone else's, left alone)
 	Programmed  bool               `json:"programmed"`       // present in the data plane
@@ -56,6 +56,7 @@ func (b *Balancer) Status() []ServiceStatus {
 	for _, st := range b.monitor.Snapshot() {
 		checks[st.ID] = st
 	}
+	_, roleAware := b.plane.(table.RoleAware)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var out []ServiceStatus
@@ -67,7 +68,7 @@ func (b *Balancer) Status() []ServiceStatus {
 		ss := ServiceStatus{
 			Name: s.name, Service: k.String(), Scheduler: s.svc.Scheduler,
 			Persistence: int(s.svc.Persistence.Seconds()), DataPlane: b.plane.Name(), Instance: s.instance,
-			Standby: s.instance != "" && !b.master[s.instance], Quorum: b.quorum[k].String(),
+			Standby: roleAware && s.instance != "" && !b.master[s.instance], Quorum: b.quorum[k].String(),
 			Managed: true, Programmed: ok, Stats: cur.Stats,
 		}
 		inCfg := map[string]bool{}
