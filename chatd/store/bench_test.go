@@ -155,3 +155,40 @@ func BenchmarkBaselineAutoIncMariaDB(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTail measures one Tail call returning 100 events (what a node's tailer does per poll under
+// load) and an empty one (an idle poll), on a log of 5,000 events.
+func BenchmarkTail(b *testing.B) {
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			s := open(b, be.newDSN(b))
+			ctx := testCtx(b)
+			const n = 5000
+			errs := make(chan error, n)
+			for i := 0; i < n; i++ {
+				go func() { errs <- s.Append(ctx, benchEvent("n0")) }()
+			}
+			for i := 0; i < n; i++ {
+				if err := <-errs; err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.Run("batch100", func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					evs, _, err := s.Tail(ctx, Cursor(i*100%(n-100)), 100)
+					if err != nil || len(evs) != 100 {
+						b.Fatalf("Tail: %d events, %v", len(evs), err)
+					}
+				}
+				b.ReportMetric(float64(100*b.N)/b.Elapsed().Seconds(), "events/s")
+			})
+			b.Run("idle", func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					if evs, _, err := s.Tail(ctx, n, 100); err != nil || len(evs) != 0 {
+						b.Fatalf("Tail: %d events, %v", len(evs), err)
+					}
+				}
+			})
+		})
+	}
+}
