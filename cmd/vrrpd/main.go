@@ -106,6 +106,10 @@ func serve(ctx context.Context, path string, cfg *config.Config, log *slog.Logge
 	bg, cancelBG := context.WithCancel(context.Background())
 	defer cancelBG()
 
+	if prio := *cfg.Global.RealtimePriority; prio > 0 {
+		go keepRealtime(bg, prio, log)
+	}
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	node := NewNode(bg, k, log, nb)
@@ -190,3 +194,21 @@ func serve(ctx context.Context, path string, cfg *config.Config, log *slog.Logge
 
 // errRestartNeeded marks settings a reload cannot change.
 var errRestartNeeded = errors.New("needs a restart to change")
+
+// keepRealtime keeps every thread of the daemon at SCHED_RR prio, catching
+// the threads the Go runtime starts later, until ctx is done.
+func keepRealtime(ctx context.Context, prio int, log *slog.Logger) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		if _, err := vrrp.SetProcessRealtime(prio); err != nil {
+			log.Warn("realtime priority unavailable; set global.realtime_priority: 0 to silence", "err", err)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -89,6 +89,7 @@ const twoInstances = `global:
   router_id: %s
   control_socket: %s
   log_level: debug
+  realtime_priority: 0 # keep the test process out of SCHED_RR
 instances:
   - name: front
     interface: eth0

@@ -46,7 +46,8 @@ func (f *fakeBalancer) roleLog() []string {
 	return slices.Clone(f.roles)
 }
 
-const withService = `instances:
+const withService = `global: {realtime_priority: 0}
+instances:
   - name: front
     interface: eth0
     vrid: 51
@@ -152,7 +153,7 @@ func TestSocketReopened(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	n := NewNode(ctx, k, slog.New(slog.DiscardHandler), nil)
 	defer func() { n.Shutdown(); cancel(); n.Wait() }()
-	if err := n.Apply(mustParse(t, "instances:\n  - {name: vi, interface: eth0, vrid: 3, priority: 100, advert_interval: 20ms, virtual_addresses: [198.18.1.100/24]}\n")); err != nil {
+	if err := n.Apply(mustParse(t, "global: {realtime_priority: 0}\ninstances:\n  - {name: vi, interface: eth0, vrid: 3, priority: 100, advert_interval: 20ms, virtual_addresses: [198.18.1.100/24]}\n")); err != nil {
 		t.Fatal(err)
 	}
 	conns := func() []*vrrp.FakeConn { k.mu.Lock(); defer k.mu.Unlock(); return slices.Clone(k.conns) }
