@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -16,9 +18,13 @@ const (
 	scenMasterOff = "master stopped"
 	scenFailback  = "master back (failback)"
 	scenBothOff   = "both stopped"
+	// Past the paper: a crash rather than a clean stop. The master's
+	// cable is pulled at the switch, so the backup learns of it only from
+	// missing adverts (3 × advert interval + skew).
+	scenLinkCut = "master's link cut"
 )
 
-var scenarioOrder = []string{scenBothUp, scenMasterOff, scenFailback, scenBothOff}
+var scenarioOrder = []string{scenBothUp, scenMasterOff, scenFailback, scenLinkCut, scenBothOff}
 
 // FailoverPlan is experiment 2.
 type FailoverPlan struct {
@@ -65,12 +71,21 @@ type scenarioSpec struct {
 	newHolder   string // the VIP holder expected after it ("" none)
 	wantDown    bool   // the service must be down at the end
 	checkMissed bool   // messages must not go missing
+	// restore undoes the fault after the trial, when the next trial needs it.
+	restore func(ctx context.Context, t *Topology) error
 }
 
 var scenarioSpecs = map[string]scenarioSpec{
 	scenBothUp:    {hook: func(*Topology) error { return nil }, before: "lb1", checkMissed: true},
 	scenMasterOff: {hook: func(t *Topology) error { return t.StopVrrpd("lb1") }, before: "lb1", newHolder: "lb2", checkMissed: true},
 	scenFailback:  {hook: func(t *Topology) error { return t.StartVrrpd("lb1") }, before: "lb2", newHolder: "lb1", checkMissed: true},
+	scenLinkCut: {hook: func(t *Topology) error { return t.Hosts["lb1"].Port("eth0").Down() }, before: "lb1", newHolder: "lb2",
+		checkMissed: true, restore: func(ctx context.Context, t *Topology) error {
+			if err := t.Hosts["lb1"].Port("eth0").Up(); err != nil {
+				return err
+			}
+			return t.WaitService(ctx, "lb1", 30*time.Second)
+		}},
 	scenBothOff: {hook: func(t *Topology) error {
 		var wg sync.WaitGroup
 		errs := make([]error, 2)
@@ -88,6 +103,7 @@ var hookText = map[string]string{
 	scenMasterOff: "SIGTERM vrrpd on lb1 (the paper: keepalived stopped on the master)",
 	scenFailback:  "start vrrpd on lb1 again (the paper: keepalived started again)",
 	scenBothOff:   "SIGTERM vrrpd on lb1 and lb2",
+	scenLinkCut:   "lb1's switch port down (a crash: no goodbye advert)",
 }
 
 // RunFailovers runs every scenario Reps times, restoring both balancers
@@ -104,6 +120,19 @@ func RunFailovers(ctx context.Context, t *Topology, p FailoverPlan, progress fun
 			}
 			if err != nil {
 				return runs, fmt.Errorf("%s (rep %d): %w", name, rep, err)
+			}
+			if name == scenBothOff {
+				// What the stopped balancers left behind explains a
+				// service that stayed up: keep it with the logs.
+				for _, lb := range []string{"lb1", "lb2"} {
+					out, _ := t.Hosts[lb].Run(ctx, "nft", "list", "ruleset")
+					os.WriteFile(filepath.Join(t.Lab.Dir(), fmt.Sprintf("%s-nft-after-stop-rep%d.txt", lb, rep)), []byte(out), 0o644)
+				}
+			}
+			if re := scenarioSpecs[name].restore; re != nil {
+				if err := re(ctx, t); err != nil {
+					return runs, fmt.Errorf("%s (rep %d): restoring: %w", name, rep, err)
+				}
 			}
 		}
 		for _, lb := range []string{"lb1", "lb2"} {

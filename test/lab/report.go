@@ -364,6 +364,9 @@ func (r *Report) writeFailovers(w io.Writer) {
 	for _, s := range r.Failovers {
 		ps := paperScenarios[s.Scenario]
 		paper := ps.Availability
+		if paper == "" {
+			paper = "not in the paper"
+		}
 		if ps.DowntimeS > 0 {
 			paper = fmt.Sprintf("%g s down, %g s up: %s", ps.DowntimeS, ps.UptimeS, ps.Availability)
 		}
