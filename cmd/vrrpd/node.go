@@ -58,7 +58,14 @@ type Node struct {
 	files   map[string]context.CancelFunc
 	scriptN map[string]bool
 	wg      sync.WaitGroup
+	retry   bool // a retry loop for instances that could not start is running
+	// retryEvery is retryStart; tests shorten it.
+	retryEvery time.Duration
 }
+
+// retryStart is how often instances that could not start (their interface
+// does not exist yet, has no address, ...) are tried again.
+const retryStart = 5 * time.Second
 
 type balancerBox struct{ b Balancer }
 
@@ -186,7 +193,7 @@ func (n *Node) Apply(cfg *config.Config) error {
 			continue
 		}
 		if err := n.start(cfg, ic, newGroup[ic.Name], subs); err != nil {
-			errs = append(errs, fmt.Errorf("instance %q: %w", ic.Name, err))
+			errs = append(errs, fmt.Errorf("instance %q (retried every %v): %w", ic.Name, retryStart, err))
 		}
 	}
 	for name := range n.groups {
@@ -196,7 +203,51 @@ func (n *Node) Apply(cfg *config.Config) error {
 	}
 	n.notifier.SetTimeout(cfg.Global.NotifyTimeout)
 	n.cfg = cfg
+	if len(errs) > 0 && !n.retry {
+		n.retry = true
+		n.goRun(n.retryLoop)
+	}
 	return errors.Join(errs...)
+}
+
+// retryLoop starts the configured instances that are not running, until
+// all run or the node stops.
+func (n *Node) retryLoop() {
+	every := n.retryEvery
+	if every == 0 {
+		every = retryStart
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-t.C:
+		}
+		n.mu.Lock()
+		missing := 0
+		for _, ic := range n.cfg.Instances {
+			if _, ok := n.insts[ic.Name]; ok {
+				continue
+			}
+			group := ""
+			if g := n.cfg.SyncGroupOf(ic.Name); g != nil {
+				group = g.Name
+			}
+			if err := n.start(n.cfg, ic, group, trackSubs(n.cfg, ic)); err != nil {
+				missing++
+				continue
+			}
+			n.log.Info("instance started on retry", "instance", ic.Name)
+		}
+		if missing == 0 {
+			n.retry = false
+			n.mu.Unlock()
+			return
+		}
+		n.mu.Unlock()
+	}
 }
 
 func (n *Node) applyBalancer(cfg *config.Config) error {

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hachat/hachat/internal/config"
 	"github.com/hachat/hachat/ipvs"
@@ -160,4 +162,20 @@ func TestSocketReopened(t *testing.T) {
 	waitFor(t, "first adverts", func() bool { return conns()[0].SentCount() > 0 })
 	conns()[0].Close()
 	waitFor(t, "a second socket sending", func() bool { c := conns(); return len(c) == 2 && c[1].SentCount() > 2 })
+}
+
+// TestInstanceStartsWhenItsInterfaceAppears: an instance whose interface
+// has no address yet is retried until it can start.
+func TestInstanceStartsWhenItsInterfaceAppears(t *testing.T) {
+	k := newFakeKernel(vrrp.NewFakeLink(), "198.18.1.11")
+	ctx, cancel := context.WithCancel(context.Background())
+	n := NewNode(ctx, k, slog.New(slog.DiscardHandler), nil)
+	n.retryEvery = 10 * time.Millisecond
+	defer func() { n.Shutdown(); cancel(); n.Wait() }()
+	err := n.Apply(mustParse(t, "global: {realtime_priority: 0}\ninstances:\n  - {name: vi, interface: eth9, vrid: 3, priority: 100, advert_interval: 20ms, virtual_addresses: [198.18.1.100/24]}\n"))
+	if err == nil {
+		t.Fatal("an instance on an interface without address started")
+	}
+	k.addrs.AddAddr("eth9", netip.MustParsePrefix("198.18.1.11/24"))
+	waitFor(t, "instance running after the retry", func() bool { s := n.Status(); return len(s) == 1 && s[0].State != "" })
 }
