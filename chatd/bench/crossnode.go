@@ -97,7 +97,7 @@ func benchCrossNode(rate float64, senders int, d time.Duration, nudge bool, poll
 	var sent atomic.Int64
 	for _, c := range sendConns {
 		go newReceiver().read(c) // drains the senders' own copies
-		go sendLoop(c, "#x", rate/float64(senders), &stop, &sent)
+		go sendLoop(c, "#x", rate/float64(senders), &stop, &sent, nil)
 	}
 	time.Sleep(time.Second)
 	rl.on.Store(true)

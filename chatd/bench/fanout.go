@@ -14,6 +14,8 @@ import (
 
 // receiver reads a connection, timing every stamped PRIVMSG.
 type receiver struct {
+	own   []byte        // "nick!" prefix of this connection's own messages
+	echo  chan struct{} // signalled on each own message (closed-loop senders)
 	mu    sync.Mutex
 	hist  *hdrhistogram.Histogram // microseconds
 	count atomic.Int64
@@ -43,7 +45,16 @@ func (rc *receiver) read(c *ircConn) {
 		}
 		// The stamp is a single word, so it is serialized without ':'.
 		i := bytes.LastIndex(line, []byte(" t="))
-		if i < 0 || !rc.on.Load() || !bytes.Contains(line[:i], []byte(" PRIVMSG ")) {
+		if i < 0 || !bytes.Contains(line[:i], []byte(" PRIVMSG ")) {
+			continue
+		}
+		if rc.echo != nil && bytes.HasPrefix(line, rc.own) {
+			select {
+			case rc.echo <- struct{}{}:
+			default:
+			}
+		}
+		if !rc.on.Load() {
 			continue
 		}
 		ns, err := strconv.ParseInt(string(bytes.TrimSpace(line[i+3:])), 10, 64)
@@ -72,9 +83,11 @@ func merge(rs []*receiver) (*hdrhistogram.Histogram, int64) {
 
 func ms(us int64) string { return fmt.Sprintf("%.2f ms", float64(us)/1000) }
 
-// sendLoop sends stamped messages, paced to rate (0: as fast as the socket
-// takes them), until stop.
-func sendLoop(c *ircConn, target string, rate float64, stop *atomic.Bool, sent *atomic.Int64) {
+// sendLoop sends stamped messages, paced to rate, until stop. With rate 0
+// and echo set it is closed-loop: the next message goes when the server has
+// echoed the previous one (echo-message), so the offered load adapts to what
+// the server sustains and latency stays meaningful.
+func sendLoop(c *ircConn, target string, rate float64, stop *atomic.Bool, sent *atomic.Int64, echo chan struct{}) {
 	var interval time.Duration
 	if rate > 0 {
 		interval = time.Duration(float64(time.Second) / rate)
@@ -91,6 +104,13 @@ func sendLoop(c *ircConn, target string, rate float64, stop *atomic.Bool, sent *
 			return
 		}
 		sent.Add(1)
+		if rate <= 0 && echo != nil {
+			select {
+			case <-echo:
+			case <-time.After(10 * time.Second):
+				return
+			}
+		}
 	}
 }
 
@@ -108,7 +128,11 @@ func benchFanout(members, senders int, rate float64, d time.Duration, dsn string
 	conns := make([]*ircConn, members)
 	rs := make([]*receiver, members)
 	for i := range conns {
-		c, err := dialIRC(srv.addr, i, fmt.Sprintf("m%d", i), "")
+		caps := ""
+		if i < senders {
+			caps = "echo-message"
+		}
+		c, err := dialIRC(srv.addr, i, fmt.Sprintf("m%d", i), caps)
 		if err != nil {
 			return err
 		}
@@ -117,13 +141,16 @@ func benchFanout(members, senders int, rate float64, d time.Duration, dsn string
 		}
 		conns[i] = c
 		rs[i] = newReceiver()
+		if i < senders {
+			rs[i].own, rs[i].echo = []byte(":"+c.nick+"!"), make(chan struct{}, 1)
+		}
 		go rs[i].read(c)
 	}
 	fmt.Printf("%d members joined #fan; %d senders, rate %s\n", members, senders, rateString(rate))
 	var stop atomic.Bool
 	var sent atomic.Int64
 	for i := range senders {
-		go sendLoop(conns[i], "#fan", rate/float64(senders), &stop, &sent)
+		go sendLoop(conns[i], "#fan", rate/float64(senders), &stop, &sent, rs[i].echo)
 	}
 	time.Sleep(time.Second) // warm-up
 	startDeliv := metric(srv.http, "chatd_deliveries_total")
@@ -160,7 +187,7 @@ func benchFanout(members, senders int, rate float64, d time.Duration, dsn string
 
 func rateString(r float64) string {
 	if r <= 0 {
-		return "unpaced (as fast as accepted)"
+		return "closed loop (each sender waits for its echo)"
 	}
 	return fmt.Sprintf("%.0f msg/s", r)
 }

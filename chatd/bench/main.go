@@ -49,7 +49,7 @@ func run(args []string) error {
 	parallel := fs.Int("parallel", 64, "clients: concurrent registrations")
 	members := fs.Int("members", 500, "fanout: channel members (senders included)")
 	senders := fs.Int("senders", 10, "fanout, crossnode: clients that send")
-	rate := fs.Float64("rate", 0, "messages per second in total (0: as fast as acknowledged)")
+	rate := fs.Float64("rate", 0, "messages per second in total (fanout 0: closed loop, each sender waits for its echo)")
 	duration := fs.Duration("duration", 10*time.Second, "measurement time")
 	dsn := fs.String("dsn", "", "store for fanout (default in-memory SQLite)")
 	nudge := fs.Bool("nudge", true, "crossnode: peers nudge each other over UDP")
