@@ -83,8 +83,10 @@ type chatRun struct {
 	orphaned bitset // sent on a session that broke before confirmation
 	sentBy   []int64
 
-	errMu     sync.Mutex
-	setupErrs ErrorCounts
+	errMu       sync.Mutex
+	setupErrs   ErrorCounts
+	dropErrs    ErrorCounts // steady: connections lost during the run
+	dropSamples []string
 
 	fs *failoverState // nil in steady runs
 	tl *timeline
@@ -300,7 +302,16 @@ func (r *chatRun) readLoop(ctx context.Context, m *member) {
 			continue
 		}
 		if r.fs == nil {
-			return // steady runs do not reconnect; losses show as Lost
+			// Steady runs do not reconnect: the member's share shows as
+			// Lost, and the break itself is counted here.
+			r.errMu.Lock()
+			r.dropErrs.Add(Classify(err))
+			if len(r.dropSamples) < maxErrorSamples {
+				r.dropSamples = append(r.dropSamples, fmt.Sprintf("%s: %v", m.nick, err))
+			}
+			r.errMu.Unlock()
+			r.tl.add(time.Now(), func(b *TimelineBin) { b.Disconnects++ })
+			return
 		}
 		r.fs.reconnect(ctx, m, s, err)
 	}

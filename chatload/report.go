@@ -232,6 +232,10 @@ func (r *SteadyResult) WriteMarkdown(w io.Writer) error {
 		e.f("\n**Setup errors**\n\n")
 		writeErrors(e, r.SetupErrors)
 	}
+	if r.Disconnects.Total > 0 {
+		e.f("\n**Connections lost during the run**\n\n")
+		writeErrors(e, r.Disconnects)
+	}
 	writeWarnings(e, r.Warnings)
 	return e.err
 }

@@ -87,6 +87,10 @@ type SteadyResult struct {
 	Clients     int         `json:"clients"`
 	SetupS      float64     `json:"setup_s"`
 	SetupErrors ErrorCounts `json:"setup_errors"`
+	// Disconnects are members whose connection broke during the run (a
+	// steady run does not reconnect); their share of deliveries is Lost.
+	Disconnects       ErrorCounts `json:"disconnects"`
+	DisconnectSamples []string    `json:"disconnect_samples,omitempty"`
 	// BarrierOK: every member saw its channel's probe before the run.
 	BarrierOK bool    `json:"barrier_ok"`
 	DurationS float64 `json:"duration_s"`
@@ -174,6 +178,8 @@ func (r *chatRun) steadyResult(setup, dur time.Duration, barrier bool) *SteadyRe
 	}
 	r.errMu.Lock()
 	res.SetupErrors = r.setupErrs
+	res.Disconnects = r.dropErrs
+	res.DisconnectSamples = r.dropSamples
 	r.errMu.Unlock()
 	res.Lost = max(res.Expected-res.Delivered, 0)
 	if s := dur.Seconds(); s > 0 {
@@ -182,6 +188,10 @@ func (r *chatRun) steadyResult(setup, dur time.Duration, barrier bool) *SteadyRe
 	}
 	if !barrier {
 		res.Warnings = append(res.Warnings, "not every member saw its channel's probe before the run: memberships may not have propagated across nodes")
+	}
+	if r.fs == nil && res.Disconnects.Total > 0 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("%d members lost their connection during the run: %v",
+			res.Disconnects.Total, res.DisconnectSamples))
 	}
 	if res.SetupErrors.Total > 0 {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("%d of %d members failed to connect and join", res.SetupErrors.Total, len(r.members)))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -104,5 +105,33 @@ func TestSteadyRejectsBadConfig(t *testing.T) {
 		if _, err := chatload.RunSteady(context.Background(), c); err == nil {
 			t.Errorf("RunSteady(%+v) = nil error", c)
 		}
+	}
+}
+
+// TestSteadyCountsConnectionsLostMidRun kills one of two nodes once the run
+// is under way: a steady run does not reconnect, so the break is counted
+// and the deliveries owed to those members show as lost.
+func TestSteadyCountsConnectionsLostMidRun(t *testing.T) {
+	_, a, b := twoNodes(t)
+	var once sync.Once
+	res, err := chatload.RunSteady(context.Background(), chatload.SteadyConfig{
+		Servers:  []string{a.Addr(), b.Addr()},
+		Channels: 1, Members: 4, Senders: 1, // the sender (member 0) sits on a
+		Rate: 100, Duration: 600 * time.Millisecond, Timeout: 2 * time.Second,
+		Progress: func(p chatload.Progress) {
+			if p.Phase == "steady" && p.Done >= 3 {
+				once.Do(func() { go b.Kill() }) // members 1 and 3 sit on b
+			}
+		},
+		ProgressInterval: 10 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Disconnects.Total != 2 || res.Disconnects.ConnReset != 2 {
+		t.Errorf("disconnects %+v (%v), want 2 connreset", res.Disconnects, res.DisconnectSamples)
+	}
+	if res.Lost == 0 || !hasWarning(res.Warnings, "lost their connection") {
+		t.Errorf("lost %d warnings %q", res.Lost, res.Warnings)
 	}
 }

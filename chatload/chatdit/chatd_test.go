@@ -116,7 +116,8 @@ func TestSteadyAcrossTwoChatdNodes(t *testing.T) {
 		t.Fatalf("barrier %v clients %d warnings %q", res.BarrierOK, res.Clients, res.Warnings)
 	}
 	if res.Sent != 40 || res.Lost != 0 || res.Duplicates != 0 || res.Delivered != 200 {
-		t.Errorf("sent %d delivered %d lost %d dups %d, want 40 200 0 0", res.Sent, res.Delivered, res.Lost, res.Duplicates)
+		t.Errorf("sent %d delivered %d lost %d dups %d, want 40 200 0 0; disconnects %+v %v; drops %v",
+			res.Sent, res.Delivered, res.Lost, res.Duplicates, res.Disconnects, res.DisconnectSamples, res.Drops)
 	}
 	if res.FanoutCrossNode.Count == 0 {
 		t.Error("no cross-node delivery measured")
