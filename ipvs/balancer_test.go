@@ -379,3 +379,28 @@ func TestCollectors(t *testing.T) {
 		t.Errorf("metrics: %v", names)
 	}
 }
+
+// TestReloadRejectedKeepsOld: a reload the data plane cannot do is an
+// error that names the service, and the running configuration stays.
+func TestReloadRejectedKeepsOld(t *testing.T) {
+	p := &ipvstest.DataPlane{Unsupported: map[string]bool{"lc": true}}
+	b, _ := newTest(t, cfgBase, p)
+	mustReconcile(t, b)
+	err := b.Reload(parse(t, strings.Replace(cfgBase, "scheduler: rr", "scheduler: lc", 1)))
+	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), `"web"`) {
+		t.Fatalf("err = %v", err)
+	}
+	p.ResetOps()
+	mustReconcile(t, b)
+	if len(p.Ops) != 0 {
+		t.Errorf("a rejected reload changed the data plane: %v", p.Ops)
+	}
+}
+
+func TestKernelRejectsUnknownScheduler(t *testing.T) {
+	p := kernel.New(&ipvstest.Client{})
+	err := p.Supports(table.Service{Scheduler: "fastest"})
+	if !errors.Is(err, ErrUnsupported) {
+		t.Errorf("err = %v", err)
+	}
+}
