@@ -95,7 +95,8 @@ func (r *StormResult) WriteMarkdown(w io.Writer) error {
 	}
 	e.f("| figure | value |\n|---|---:|\n")
 	e.f("| test duration [s] | %.3f |\n", r.DurationS)
-	e.f("| connections initiated / ok / failed | %d / %d / %d |\n", r.Connections.Initiated, r.Connections.Succeeded, r.Connections.Failed)
+	e.f("| connections initiated / ok / failed / aborted | %d / %d / %d / %d |\n",
+		r.Connections.Initiated, r.Connections.Succeeded, r.Connections.Failed, r.Connections.Aborted)
 	e.f("| connection rate [conn/s] | %.1f (%.2f ms/conn, <=%d concurrent) |\n", r.ConnRate, r.MsPerConn, r.MaxConcurrent)
 	e.f("| reply rate [replies/s] min/avg/max/stddev (samples) | %.1f / %.1f / %.1f / %.1f (%d) |\n",
 		r.ReplyRate.Min, r.ReplyRate.Avg, r.ReplyRate.Max, r.ReplyRate.Stddev, r.ReplyRate.Samples)

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -139,6 +140,8 @@ type ConnSummary struct {
 	Initiated int64 `json:"initiated"`
 	Succeeded int64 `json:"succeeded"`
 	Failed    int64 `json:"failed"`
+	// Aborted were cut short by the run's interruption (not errors).
+	Aborted int64 `json:"aborted,omitempty"`
 }
 
 // ReplyTimes are httperf's "Reply time [ms]: response": request sent to
@@ -192,6 +195,8 @@ type stormRun struct {
 	join    *Recorder
 	msg     *Recorder
 
+	aborted atomic.Int64
+
 	mu      sync.Mutex
 	errs    ErrorCounts
 	byPhase map[Phase]int64
@@ -200,7 +205,13 @@ type stormRun struct {
 
 const maxErrorSamples = 8
 
-func (r *stormRun) fail(err error) {
+func (r *stormRun) fail(ctx context.Context, err error) {
+	if ctx.Err() != nil {
+		// The run was interrupted and closed this connection: that is
+		// not the server's error.
+		r.aborted.Add(1)
+		return
+	}
 	class := Classify(err)
 	r.c.errors.Add(1)
 	r.tl.add(time.Now(), func(b *TimelineBin) { b.Errors++ })
@@ -295,8 +306,9 @@ schedule:
 		DurationS:   dur.Seconds(),
 		Connections: ConnSummary{
 			Initiated: r.c.started.Load(),
-			Succeeded: r.c.done.Load() - r.c.errors.Load(),
+			Succeeded: r.c.done.Load() - r.c.errors.Load() - r.aborted.Load(),
 			Failed:    r.c.errors.Load(),
+			Aborted:   r.aborted.Load(),
 		},
 		MaxConcurrent:  r.c.maxOpen.Load(),
 		ConnectionTime: r.connT.Summary(),
@@ -355,7 +367,7 @@ func (r *stormRun) runConn(ctx context.Context, i int, intended time.Time) {
 	}
 	s, err := dialSession(ctx, cfg.Dial, local, server, cfg.Timeout, &r.io, &r.drops)
 	if err != nil {
-		r.fail(err)
+		r.fail(ctx, err)
 		return
 	}
 	r.c.opened()
@@ -366,7 +378,7 @@ func (r *stormRun) runConn(ctx context.Context, i int, intended time.Time) {
 	nick := cfg.NickPrefix + strconv.FormatInt(int64(i), 36)
 	d, err := s.register(nick, cfg.Caps)
 	if err != nil {
-		r.fail(err)
+		r.fail(ctx, err)
 		return
 	}
 	r.reg.Record(d)
@@ -380,7 +392,7 @@ func (r *stormRun) runConn(ctx context.Context, i int, intended time.Time) {
 		}
 		d, err := s.join(target)
 		if err != nil {
-			r.fail(err)
+			r.fail(ctx, err)
 			return
 		}
 		r.join.Record(d)
@@ -390,14 +402,14 @@ func (r *stormRun) runConn(ctx context.Context, i int, intended time.Time) {
 		tok := fmt.Sprintf("%s.%d", nick, k)
 		d, err := s.message(target, messageText(tok, cfg.MessageSize), tok)
 		if err != nil {
-			r.fail(err)
+			r.fail(ctx, err)
 			return
 		}
 		r.msg.Record(d)
 		r.tl.add(time.Now(), func(b *TimelineBin) { b.Replies++ })
 	}
 	if err := s.quit(); err != nil {
-		r.fail(err)
+		r.fail(ctx, err)
 		return
 	}
 	r.connT.Record(time.Since(intended))

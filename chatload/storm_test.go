@@ -283,6 +283,11 @@ func TestStormInterruptedReturnsPartial(t *testing.T) {
 	if res.Connections.Initiated == 0 || res.Connections.Initiated >= 100000 {
 		t.Errorf("initiated %d, want a partial count", res.Connections.Initiated)
 	}
+	// The stalled connections were cut by the interruption: aborted, not
+	// errors of the server.
+	if res.Errors.Total != 0 || res.Connections.Aborted != res.Connections.Initiated || res.Connections.Succeeded != 0 {
+		t.Errorf("errors %+v connections %+v, want all aborted", res.Errors, res.Connections)
+	}
 }
 
 func fakeMode(m fakeirc.Mode) func(t *testing.T) string {
