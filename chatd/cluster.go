@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/hachat/hachat/chatd/store"
@@ -92,6 +93,21 @@ func (s *Server) heartbeatLoop(ctx context.Context) {
 		if !s.lameduck.Load() && ctx.Err() == nil {
 			s.ready.Store(true)
 		}
+	}
+}
+
+// reapLoop looks for dead peers every heartbeat interval. It is separate
+// from heartbeatLoop so that committing thousands of QUITs never delays our
+// own heartbeat (which would get this node reaped in turn).
+func (s *Server) reapLoop(ctx context.Context) {
+	t := time.NewTicker(s.cfg.Timers.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 		rctx, cancel := context.WithTimeout(ctx, s.cfg.Timers.StoreTimeout)
 		reaped, err := s.st.ReapDead(rctx, s.cfg.Node, s.cfg.Timers.DeadAfter)
 		cancel()
@@ -99,28 +115,53 @@ func (s *Server) heartbeatLoop(ctx context.Context) {
 			s.log.Warn("reap failed", "err", err)
 			continue
 		}
-		for _, r := range reaped {
-			s.reapSession(r, "Server died")
-		}
 		if len(reaped) > 0 {
-			s.log.Info("reaped sessions of dead nodes", "count", len(reaped))
+			s.log.Info("reaping sessions of dead nodes", "count", len(reaped))
+			s.commitQuits(reaped, "Server died", false)
 		}
 	}
 }
 
-// reapSession commits the QUIT of a session whose node died (the store has
-// already dropped it), so every node removes the user and tells its members.
-func (s *Server) reapSession(r store.Reaped, reason string) {
-	ss := r.Session
+// reapWorkers bounds concurrent QUIT commits of reaped sessions; the
+// store's group commit turns them into a few transactions.
+const reapWorkers = 64
+
+// commitQuits commits the QUITs of sessions no client of ours holds (a dead
+// peer's, or our previous incarnation's), so every node removes the users
+// and tells their channels. release also drops the sessions from the store,
+// which ReapDead has already done for a peer's.
+func (s *Server) commitQuits(rs []store.Reaped, reason string, release bool) {
+	work := make(chan store.Reaped)
+	var wg sync.WaitGroup
+	for range min(reapWorkers, len(rs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range work {
+				s.quitSession(r.Session, reason, release)
+			}
+		}()
+	}
+	for _, r := range rs {
+		work <- r
+	}
+	close(work)
+	wg.Wait()
+}
+
+func (s *Server) quitSession(ss store.Session, reason string, release bool) {
+	if release {
+		ctx, cancel := s.storeCtx()
+		if err := s.st.ReleaseSession(ctx, ss.ID); err != nil {
+			s.log.Warn("release stale session", "sid", ss.ID, "err", err)
+		}
+		cancel()
+	}
 	ev := &store.Event{Kind: store.KindQuit, Sender: ss.Nick + "!" + ss.User + "@" + ss.Host,
 		Account: ss.Account, Text: reason, Params: []string{ss.ID}}
 	if err := s.commit(ev, nil, nil); err != nil {
-		s.log.Warn("could not commit QUIT of reaped session", "sid", ss.ID, "err", err)
-	}
-	ctx, cancel := s.storeCtx()
-	defer cancel()
-	if err := s.st.ReleaseSession(ctx, ss.ID); err != nil {
-		s.log.Warn("release reaped session", "sid", ss.ID, "err", err)
+		s.log.Warn("could not commit QUIT of a dead session", "sid", ss.ID, "err", err)
+		return
 	}
 	s.m.reaped.Inc()
 }

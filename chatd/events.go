@@ -143,8 +143,8 @@ func (s *Server) bootstrap(ctx context.Context) error {
 		s.mu.Unlock()
 	}
 	s.m.users.Set(float64(len(s.sessions)))
-	for _, ss := range stale {
-		s.reapSession(store.Reaped{Session: ss}, "Server restarted")
+	if len(stale) > 0 {
+		s.staleAtStart = stale
 	}
 	return nil
 }

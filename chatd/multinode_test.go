@@ -187,3 +187,32 @@ func TestDeadNodeReaped(t *testing.T) {
 		t.Errorf("NAMES after reap = %q", m.Param(3))
 	}
 }
+
+// TestRestartReleasesOwnSessions restarts a SIGKILLed node under the same
+// name before any peer would reap it: the new incarnation itself sends the
+// QUITs of its predecessor's users and frees their nicks.
+func TestRestartReleasesOwnSessions(t *testing.T) {
+	db := mariadbtest.Start(t)
+	name := db.NewDatabase(t)
+	wcfg := mariaConfig(t, db, name, "watch")
+	wcfg.Timers.DeadAfter = time.Minute // only the restart may clean up
+	a := startNode(t, wcfg, nil)
+	vcfg := mariaConfig(t, db, name, "phoenix")
+	vcfg.Timers.DeadAfter = time.Minute
+	first := startChild(t, vcfg)
+	w := dial(t, a.Addr(), "w")
+	w.register("watcher")
+	w.join("#rise")
+	v := dial(t, tcpAddr(first.addr), "v")
+	v.register("ghost")
+	v.join("#rise")
+	w.expectCmd("JOIN", "#rise")
+	first.kill9(t)
+	startChild(t, vcfg)
+	q := w.expectCmd("QUIT", "Server restarted")
+	if !strings.HasPrefix(q.Source, "ghost!") {
+		t.Errorf("QUIT from %q", q.Source)
+	}
+	again := dial(t, a.Addr(), "again")
+	again.register("ghost")
+}

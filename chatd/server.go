@@ -56,6 +56,8 @@ type Server struct {
 	ready    atomic.Bool
 	lameduck atomic.Bool
 	reaped   atomic.Bool // heartbeat said we were declared dead
+
+	staleAtStart []store.Session // own sessions found by bootstrap
 	runCtx   context.Context
 	stop     context.CancelFunc
 	done     chan struct{}
@@ -193,6 +195,18 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.goLoop(func() { s.tailLoop(ctx) })
 	s.goLoop(func() { s.heartbeatLoop(ctx) })
+	s.goLoop(func() { s.reapLoop(ctx) })
+	if stale := s.staleAtStart; len(stale) > 0 {
+		// Our previous incarnation's sessions: nobody serves them any more.
+		// Their QUITs need the tailer, so they go after it starts.
+		s.staleAtStart = nil
+		rs := make([]store.Reaped, len(stale))
+		for i, ss := range stale {
+			rs[i] = store.Reaped{Session: ss}
+		}
+		s.log.Info("releasing sessions left by this node's previous run", "count", len(rs))
+		s.commitQuits(rs, "Server restarted", true)
+	}
 	if s.nudgeConn != nil {
 		s.goLoop(func() { s.nudgeLoop(ctx) })
 	}
