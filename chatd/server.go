@@ -58,10 +58,10 @@ type Server struct {
 	reaped   atomic.Bool // heartbeat said we were declared dead
 
 	staleAtStart []store.Session // own sessions found by bootstrap
-	runCtx   context.Context
-	stop     context.CancelFunc
-	done     chan struct{}
-	wg       sync.WaitGroup
+	runCtx       context.Context
+	stop         context.CancelFunc
+	done         chan struct{}
+	wg           sync.WaitGroup
 }
 
 // New validates cfg, opens the store and binds every listener, so Addr works
