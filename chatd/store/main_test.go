@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,7 +22,9 @@ func TestMain(m *testing.M) {
 	mdbSkip = mariadbtest.SkipReason()
 	if mdbSkip == "" {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		s, err := mariadbtest.Launch(ctx, mariadbtest.Options{})
+		// Extra mariadbd flags for experiments, e.g. "--innodb-flush-log-at-trx-commit=2" to see how
+		// much of the commit time is the log flush.
+		s, err := mariadbtest.Launch(ctx, mariadbtest.Options{ExtraArgs: strings.Fields(os.Getenv("STORE_TEST_MARIADB_ARGS"))})
 		cancel()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "store tests: cannot start MariaDB:", err)
