@@ -47,11 +47,21 @@ func validNames(names ...string) error {
 // need a log position runs before the counter row is locked, so the lock (which serializes every
 // appender of every node) is held for one INSERT and the commit only.
 func (s *sqlStore) appendTx(ctx context.Context, tx *sql.Tx, evs []*Event) error {
-	var dm []any
+	// Rows in one order (nick, key) in every transaction, so two batches touching the same
+	// conversations cannot deadlock on dm_index.
+	var pairs [][2]string
 	for _, ev := range evs {
 		if a, b, ok := strings.Cut(ev.HistoryKey, dmSep); ok {
-			dm = append(dm, a, ev.HistoryKey, b, ev.HistoryKey)
+			pairs = append(pairs, [2]string{a, ev.HistoryKey}, [2]string{b, ev.HistoryKey})
 		}
+	}
+	slices.SortFunc(pairs, func(x, y [2]string) int {
+		return cmp.Or(strings.Compare(x[0], y[0]), strings.Compare(x[1], y[1]))
+	})
+	pairs = slices.Compact(pairs)
+	var dm []any
+	for _, p := range pairs {
+		dm = append(dm, p[0], p[1])
 	}
 	if len(dm) > 0 {
 		q := `{{insert_ignore}} INTO dm_index (nick, hkey) VALUES (?, ?)` + strings.Repeat(", (?, ?)", len(dm)/2-1)
