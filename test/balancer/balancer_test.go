@@ -23,6 +23,15 @@ func TestNFTables(t *testing.T) {
 			t.Errorf("rr over 10 connections (-want +got):\n%s", diff)
 		}
 	})
+	t.Run("rr ipv6", func(t *testing.T) {
+		// The first IPv6 attempts time out while the veths' link-local
+		// addresses finish duplicate address detection.
+		l.waitServing("[2001:2::100]:80")
+		got := tally(l.hit("[2001:2::100]:80", 10))
+		if diff := cmp.Diff(map[string]int{"app1": 5, "app2": 5}, got); diff != "" {
+			t.Errorf("rr over 10 IPv6 connections (-want +got):\n%s", diff)
+		}
+	})
 	t.Run("wrr", func(t *testing.T) {
 		got := tally(l.hit(vip+":81", 8))
 		if diff := cmp.Diff(map[string]int{"app1": 6, "app2": 2}, got); diff != "" {

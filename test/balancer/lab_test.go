@@ -58,6 +58,11 @@ virtual_servers:
     instance: vi1
     check: {type: tcp, interval: 200ms, timeout: 150ms}
     real_servers: [{address: 198.18.2.21:7001}, {address: 198.18.2.22:7001}]
+  - name: rr6
+    address: "[2001:2::100]:80"
+    scheduler: rr
+    instance: vi1
+    real_servers: [{address: "[2001:2:0:2::21]:80"}, {address: "[2001:2:0:2::22]:80"}]
   - name: dr
     address: 198.18.1.100:8090
     scheduler: mh
@@ -102,6 +107,26 @@ func newLab(t testing.TB) *lab {
 			t.Fatalf("%v %s", err, out)
 		}
 	}
+	// IPv6 (RFC 5180 benchmarking range), on lb1 only: "nodad" makes the
+	// addresses usable at once instead of after duplicate address detection.
+	for _, c := range []struct {
+		h    *netns.Host
+		args []string
+	}{
+		{l.client, []string{"addr", "add", "2001:2::10/64", "dev", "eth0", "nodad"}},
+		{l.lb1, []string{"addr", "add", "2001:2::100/64", "dev", "eth0", "nodad"}},
+		{l.lb1, []string{"addr", "add", "2001:2:0:2::254/64", "dev", "eth0", "nodad"}},
+		{l.app1, []string{"addr", "add", "2001:2:0:2::21/64", "dev", "eth0", "nodad"}},
+		{l.app2, []string{"addr", "add", "2001:2:0:2::22/64", "dev", "eth0", "nodad"}},
+		{l.app1, []string{"-6", "route", "add", "default", "via", "2001:2:0:2::254"}},
+		{l.app2, []string{"-6", "route", "add", "default", "via", "2001:2:0:2::254"}},
+	} {
+		if out, err := c.h.Run(ctx, append([]string{"ip"}, c.args...)...); err != nil {
+			t.Fatalf("%v %s", err, out)
+		}
+	}
+	l.serve(l.app1, "[2001:2:0:2::21]:80", "app1")
+	l.serve(l.app2, "[2001:2:0:2::22]:80", "app2")
 	l.web1 = l.serve(l.app1, "198.18.2.21:80", "app1")
 	l.web2 = l.serve(l.app2, "198.18.2.22:80", "app2")
 	l.echo1 = l.echo(l.app1, "198.18.2.21:7001")
@@ -289,11 +314,15 @@ func tally(names []string) map[string]int {
 func (l *lab) waitServing(addr string) {
 	l.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for {
+	for tries := 1; ; tries++ {
 		got := l.hit(addr, 1)[0]
 		if !strings.HasPrefix(got, "error") {
+			if tries > 1 {
+				l.t.Logf("%s answered on attempt %d", addr, tries)
+			}
 			return
 		}
+		l.t.Logf("%s attempt %d: %s", addr, tries, got)
 		if time.Now().After(deadline) {
 			l.t.Fatalf("%s never answered: %s\nlb1:\n%s", addr, got, l.bal1.Log())
 		}
