@@ -319,6 +319,16 @@ func (r *chatRun) readLoop(ctx context.Context, m *member) {
 
 // handle processes one line for member m.
 func (r *chatRun) handle(m *member, s *session, msg Message) {
+	if m.histRef != "" {
+		// Every line of a history page counts toward the page size and
+		// moves the paging cursor, whoever wrote it (probes, other runs).
+		if ref, _ := msg.Tag("batch"); ref == m.histRef {
+			m.histCount++
+			if id, ok := msg.Tag("msgid"); ok && id != "" {
+				m.histCursor = id
+			}
+		}
+	}
 	switch msg.Command {
 	case "PRIVMSG":
 		r.handlePrivmsg(m, msg)
@@ -353,12 +363,7 @@ func (r *chatRun) handlePrivmsg(m *member, msg Message) {
 	batch, _ := msg.Tag("batch")
 	inHistory := m.histRef != "" && batch == m.histRef
 	msgid, _ := msg.Tag("msgid")
-	if inHistory {
-		m.histCount++
-		if msgid != "" {
-			m.histCursor = msgid
-		}
-	} else {
+	if !inHistory {
 		if msgid != "" {
 			m.lastMsgid = msgid
 		}

@@ -118,6 +118,9 @@ type FailoverResult struct {
 	Resume          Summary     `json:"resume"`
 	MaxGap          Summary     `json:"max_gap"`
 	ReconnectErrors ErrorCounts `json:"reconnect_errors"`
+	// DisconnectCauses classifies how the connections broke: connreset
+	// for a RST or close, client-timo for silence past DeadAfter.
+	DisconnectCauses ErrorCounts `json:"disconnect_causes"`
 	// Accepted messages were confirmed by their echo or seen by someone;
 	// Unconfirmed were written but never confirmed (lost in flight with
 	// the node, which the sender could tell). Missing counts accepted
@@ -144,13 +147,13 @@ type failoverState struct {
 	resumeFail, resumeUnsupported   atomic.Int64
 
 	mu         sync.Mutex
+	causes     ErrorCounts // how connections broke
 	reconnErrs ErrorCounts
 	affected   map[int]bool
 }
 
 // reconnect replaces m's broken session old; cause is why it broke.
 func (fs *failoverState) reconnect(ctx context.Context, m *member, old *session, cause error) {
-	_ = cause // the break itself is not an error of the run: it is the point
 	lastRecv := old.lastRecv
 	if lastRecv.IsZero() {
 		lastRecv = m.joined
@@ -166,6 +169,7 @@ func (fs *failoverState) reconnect(ctx context.Context, m *member, old *session,
 	fs.r.tl.add(detect, func(b *TimelineBin) { b.Disconnects++ })
 	fs.mu.Lock()
 	fs.affected[m.idx] = true
+	fs.causes.Add(Classify(cause))
 	fs.mu.Unlock()
 	fs.detect.Record(detect.Sub(lastRecv))
 	m.histRef, m.resuming = "", false
@@ -236,6 +240,9 @@ func (r *chatRun) settled() bool {
 // historyTime formats a CHATHISTORY timestamp= anchor (IRCv3 server-time).
 const historyTime = "2006-01-02T15:04:05.000Z"
 
+// historySkew is subtracted from a timestamp anchor.
+const historySkew = 2 * time.Second
+
 func (fs *failoverState) startResume(m *member, s *session, now time.Time) {
 	if !s.caps["draft/chathistory"] || !s.caps["batch"] {
 		fs.resumeUnsupported.Add(1)
@@ -250,7 +257,9 @@ func (fs *failoverState) startResume(m *member, s *session, now time.Time) {
 	}
 	anchor := "msgid=" + m.lastMsgid
 	if m.lastMsgid == "" {
-		anchor = "timestamp=" + m.joined.UTC().Format(historyTime)
+		// No msgid seen: ask from the join, less a margin for clock skew
+		// between client and server; the overlap is deduplicated.
+		anchor = "timestamp=" + m.joined.Add(-historySkew).UTC().Format(historyTime)
 	}
 	m.histLimit, m.resuming, m.resumeAt, m.liveInRes, m.histCursor = limit, true, now, false, ""
 	fs.requestHistory(m, s, anchor)
@@ -371,6 +380,7 @@ func RunFailover(ctx context.Context, cfg FailoverConfig) (*FailoverResult, erro
 	fs.mu.Lock()
 	res.Affected = len(fs.affected)
 	res.ReconnectErrors = fs.reconnErrs
+	res.DisconnectCauses = fs.causes
 	fs.mu.Unlock()
 	res.Detect, res.Reconnect = fs.detect.Summary(), fs.reconnT.Summary()
 	res.Outage, res.Resume = fs.outage.Summary(), fs.resume.Summary()

@@ -65,6 +65,9 @@ func TestFailoverKillNodeResumesWithoutLoss(t *testing.T) {
 		t.Errorf("outage/reconnect/resume/detect counts %d/%d/%d/%d, want 3 each",
 			res.Outage.Count, res.Reconnect.Count, res.Resume.Count, res.Detect.Count)
 	}
+	if res.DisconnectCauses.ConnReset != 3 || res.DisconnectCauses.Total != 3 {
+		t.Errorf("disconnect causes %+v, want 3 connreset (the kill sends RSTs)", res.DisconnectCauses)
+	}
 	// Every reconnect first tried dead node a.
 	if res.ReconnectErrors.ConnRefused < 3 {
 		t.Errorf("reconnect errors %+v, want >= 3 connrefused from node a", res.ReconnectErrors)

@@ -264,6 +264,10 @@ func (r *FailoverResult) WriteMarkdown(w io.Writer) error {
 	e.f("%s", summaryRow("resume (CHATHISTORY)", r.Resume))
 	e.f("%s", summaryRow("longest delivery gap per client", r.MaxGap))
 	e.f("%s", summaryRow("fan-out (live)", r.Steady.Fanout))
+	if r.DisconnectCauses.Total > 0 {
+		e.f("\n**How connections broke**\n\n")
+		writeErrors(e, r.DisconnectCauses)
+	}
 	if r.ReconnectErrors.Total > 0 {
 		e.f("\n**Reconnect attempt errors**\n\n")
 		writeErrors(e, r.ReconnectErrors)
