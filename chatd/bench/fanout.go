@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -155,6 +156,8 @@ func benchFanout(members, senders int, rate float64, d time.Duration, dsn string
 	time.Sleep(time.Second) // warm-up
 	startDeliv := metric(srv.http, "chatd_deliveries_total")
 	cpu0 := cpuSeconds(srv.cmd.Process.Pid)
+	gen0 := cpuSeconds(os.Getpid())
+	st0 := stageTimes(srv.http)
 	for _, r := range rs {
 		r.on.Store(true)
 	}
@@ -167,13 +170,16 @@ func benchFanout(members, senders int, rate float64, d time.Duration, dsn string
 	el := time.Since(start)
 	endDeliv := metric(srv.http, "chatd_deliveries_total")
 	cpu := cpuSeconds(srv.cmd.Process.Pid) - cpu0
+	gen := cpuSeconds(os.Getpid()) - gen0
+	st := stageTimes(srv.http).minus(st0)
 	sentN := sent.Load() - sent0
 	stop.Store(true)
 	h, n := merge(rs)
 	fmt.Printf("messages sent: %d (%.0f/s)\n", sentN, float64(sentN)/el.Seconds())
 	fmt.Printf("deliveries received: %d (%.0f/s); server queued %.0f/s\n", n, float64(n)/el.Seconds(), (endDeliv-startDeliv)/el.Seconds())
-	fmt.Printf("server CPU: %.2f cores, %.2f µs per delivery; load average %s\n", cpu/el.Seconds(),
-		cpu/(endDeliv-startDeliv)*1e6, loadAvg())
+	fmt.Printf("server CPU: %.2f cores, %.2f µs per delivery; load generator CPU %.2f cores; load average %s\n", cpu/el.Seconds(),
+		cpu/(endDeliv-startDeliv)*1e6, gen/el.Seconds(), loadAvg())
+	fmt.Printf("server stages (means): log append %s, commit-to-apply %s\n", st.appendMean(), st.lagMean())
 	fmt.Printf("send-to-receive latency: p50 %s, p90 %s, p99 %s, max %s\n",
 		ms(h.ValueAtQuantile(50)), ms(h.ValueAtQuantile(90)), ms(h.ValueAtQuantile(99)), ms(h.Max()))
 	for _, l := range metricLines(srv.http, "chatd_disconnects_total") {

@@ -224,6 +224,30 @@ func cpuSeconds(pid int) float64 {
 	return (u + k) / 100 // USER_HZ
 }
 
+// stages are the server's cumulative latency histograms (sums and counts).
+type stages struct{ appendSum, appendN, lagSum, lagN float64 }
+
+func stageTimes(httpAddr string) stages {
+	return stages{
+		appendSum: metric(httpAddr, "chatd_append_seconds_sum"), appendN: metric(httpAddr, "chatd_append_seconds_count"),
+		lagSum: metric(httpAddr, "chatd_tail_lag_seconds_sum"), lagN: metric(httpAddr, "chatd_tail_lag_seconds_count"),
+	}
+}
+
+func (a stages) minus(b stages) stages {
+	return stages{a.appendSum - b.appendSum, a.appendN - b.appendN, a.lagSum - b.lagSum, a.lagN - b.lagN}
+}
+
+func (a stages) appendMean() string { return meanMS(a.appendSum, a.appendN) }
+func (a stages) lagMean() string    { return meanMS(a.lagSum, a.lagN) }
+
+func meanMS(sum, n float64) string {
+	if n == 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2f ms", sum/n*1000)
+}
+
 // metric reads one unlabelled sample from a Prometheus text endpoint.
 func metric(httpAddr, name string) float64 {
 	resp, err := http.Get("http://" + httpAddr + "/metrics")
