@@ -198,17 +198,22 @@ var errRestartNeeded = errors.New("needs a restart to change")
 // keepRealtime keeps every thread of the daemon at SCHED_RR prio, catching
 // the threads the Go runtime starts later, until ctx is done.
 func keepRealtime(ctx context.Context, prio int, log *slog.Logger) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
+	// The runtime starts most of its threads in the first moments: look
+	// often then, every second after.
+	waits := []time.Duration{10 * time.Millisecond, 50 * time.Millisecond, 200 * time.Millisecond, 500 * time.Millisecond}
+	for i := 0; ; i++ {
 		if _, err := vrrp.SetProcessRealtime(prio); err != nil {
 			log.Warn("realtime priority unavailable; set global.realtime_priority: 0 to silence", "err", err)
 			return
 		}
+		wait := time.Second
+		if i < len(waits) {
+			wait = waits[i]
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-time.After(wait):
 		}
 	}
 }
