@@ -11,6 +11,23 @@ import (
 	"time"
 )
 
+// The runtime half of the package drives a Machine against the kernel:
+//
+//   - Demux (one per interface and family) reads a Conn, applies the receive
+//     checks of RFC 5798 §7.1 through RxPolicy, counts every refused packet
+//     by DropReason and hands adverts to the Instance with their VRID.
+//   - Instance runs one virtual router in its own loop: adverts, timer
+//     expiries, tracker results and commands go in; adverts, virtual
+//     addresses (AddrManager) and announcements (Announcer) come out, in an
+//     order that loses no packet on a hand-over (see exec). Its handlers
+//     take the time as an argument, so tests drive them without a clock.
+//   - TrackHub, SyncGroup, Notifier, Bus and Collector are the trackers,
+//     sync groups, hook scripts, event stream and Prometheus metrics.
+//
+// The kernel sits behind Conn, AddrManager and Announcer; ListenConn,
+// NetlinkAddrs and RawAnnouncer are the Linux implementations, FakeLink,
+// FakeAddrs and FakeAnnouncer the in-memory ones for tests.
+
 // InstanceConfig is one virtual router as the runtime runs it.
 type InstanceConfig struct {
 	Name      string
