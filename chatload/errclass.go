@@ -144,6 +144,7 @@ const (
 	PhaseRegister Phase = "register"
 	PhaseJoin     Phase = "join"
 	PhaseMessage  Phase = "message"
+	PhaseHold     Phase = "hold"
 	PhaseQuit     Phase = "quit"
 	PhaseResume   Phase = "resume"
 )

@@ -115,7 +115,7 @@ func (r *StormResult) WriteMarkdown(w io.Writer) error {
 	writeErrors(e, r.Errors)
 	if len(r.ErrorsByPhase) > 0 {
 		e.f("\nby phase:")
-		for _, p := range []Phase{PhaseConnect, PhaseRegister, PhaseJoin, PhaseMessage, PhaseQuit} {
+		for _, p := range []Phase{PhaseConnect, PhaseRegister, PhaseJoin, PhaseMessage, PhaseHold, PhaseQuit} {
 			if n := r.ErrorsByPhase[p]; n > 0 {
 				e.f(" %s %d;", p, n)
 			}

@@ -349,6 +349,22 @@ func (s *session) message(target, text, token string) (time.Duration, error) {
 	}
 }
 
+// idle keeps the connection for d, reading (and answering PINGs) without
+// waiting for anything in particular: a user who is connected but silent.
+func (s *session) idle(d time.Duration, phase Phase) error {
+	end := time.Now().Add(d)
+	for time.Now().Before(end) {
+		_, err := s.read(end)
+		if isTimeout(err) && !time.Now().Before(end) {
+			return nil
+		}
+		if err != nil {
+			return &phaseError{Phase: phase, Err: err}
+		}
+	}
+	return nil
+}
+
 // quit sends QUIT and waits for the server to close (RFC 2812 §3.1.7: the
 // server acknowledges with ERROR and closes), so TIME_WAIT lands on the
 // server and not on the client's ephemeral ports.

@@ -228,3 +228,21 @@ func FuzzReadLine(f *testing.F) {
 		}
 	})
 }
+
+func TestIdleAnswersPingAndReportsClose(t *testing.T) {
+	s, srv, _, _ := pipeSession(t)
+	_, _ = srv.Write([]byte("PING :keep\r\n"))
+	if err := s.idle(100*time.Millisecond, PhaseHold); err != nil {
+		t.Fatalf("idle: %v", err)
+	}
+	_ = srv.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if l, err := bufio.NewReader(srv).ReadString('\n'); err != nil || l != "PONG keep\r\n" {
+		t.Errorf("server got %q %v, want the PONG", l, err)
+	}
+	s2, srv2, _, _ := pipeSession(t)
+	srv2.Close()
+	err := s2.idle(time.Second, PhaseHold)
+	if Classify(err) != ConnReset || PhaseOf(err) != PhaseHold {
+		t.Errorf("idle on a closed connection: %v (class %q phase %q)", err, Classify(err), PhaseOf(err))
+	}
+}

@@ -27,6 +27,11 @@ type StormConfig struct {
 	// Messages is K, the PRIVMSGs each connection sends before QUIT.
 	Messages    int `json:"messages"`
 	MessageSize int `json:"message_size"`
+	// Think is the pause between a message's echo and the next message;
+	// Hold keeps the connection open (answering PINGs) after the last
+	// message, before QUIT, to build up concurrent idle users.
+	Think time.Duration `json:"think,omitempty"`
+	Hold  time.Duration `json:"hold,omitempty"`
 	// Channel, when set, is joined before sending; with Channels > 1
 	// connection i joins Channel-(i mod Channels).
 	Channel  string `json:"channel,omitempty"`
@@ -63,6 +68,9 @@ func (c StormConfig) withDefaults() (StormConfig, error) {
 	}
 	if c.Messages < 0 {
 		return c, fmt.Errorf("storm: messages must not be negative, got %d", c.Messages)
+	}
+	if c.Think < 0 || c.Hold < 0 {
+		return c, fmt.Errorf("storm: think %v and hold %v must not be negative", c.Think, c.Hold)
 	}
 	if c.MessageSize <= 0 {
 		c.MessageSize = 64
@@ -407,6 +415,18 @@ func (r *stormRun) runConn(ctx context.Context, i int, intended time.Time) {
 		}
 		r.msg.Record(d)
 		r.tl.add(time.Now(), func(b *TimelineBin) { b.Replies++ })
+		if cfg.Think > 0 && k < cfg.Messages-1 {
+			if err := s.idle(cfg.Think, PhaseMessage); err != nil {
+				r.fail(ctx, err)
+				return
+			}
+		}
+	}
+	if cfg.Hold > 0 {
+		if err := s.idle(cfg.Hold, PhaseHold); err != nil {
+			r.fail(ctx, err)
+			return
+		}
 	}
 	if err := s.quit(); err != nil {
 		r.fail(ctx, err)

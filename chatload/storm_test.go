@@ -367,3 +367,22 @@ func TestParseSourceAddrs(t *testing.T) {
 		}
 	}
 }
+
+// TestStormThinkAndHoldStretchConnections: think time between messages and
+// the hold before QUIT are lower bounds on every connection's lifetime.
+func TestStormThinkAndHoldStretchConnections(t *testing.T) {
+	nd := startFake(t, fakeirc.Normal)
+	res, err := chatload.RunStorm(context.Background(), chatload.StormConfig{
+		Servers: []string{nd.Addr()}, Conns: 10, Rate: 1000, Messages: 3,
+		Think: 30 * time.Millisecond, Hold: 50 * time.Millisecond, Timeout: 5 * time.Second,
+	})
+	if err != nil || res.Errors.Total != 0 {
+		t.Fatalf("RunStorm: %v %+v %v", err, res.Errors, res.ErrorSamples)
+	}
+	if res.ConnectionTime.Count != 10 || res.ConnectionTime.Min < 2*30+50 {
+		t.Errorf("connection time %+v, want 10 of at least 110 ms", res.ConnectionTime)
+	}
+	if res.Reply.Message.Count != 30 {
+		t.Errorf("message replies %d, want 30", res.Reply.Message.Count)
+	}
+}

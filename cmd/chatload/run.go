@@ -129,7 +129,7 @@ type stormFlags struct {
 	rate                                     float64
 	channel                                  string
 	noCaps                                   bool
-	lagWarn                                  time.Duration
+	lagWarn, think, hold                     time.Duration
 }
 
 func (f *stormFlags) register(fs *flag.FlagSet) {
@@ -143,6 +143,8 @@ func (f *stormFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.noCaps, "no-caps", false, "skip CAP negotiation (plain RFC 1459 registration)")
 	fs.IntVar(&f.maxOpen, "max-open", 0, "most connections open at once (default: open-file limit minus a reserve)")
 	fs.DurationVar(&f.lagWarn, "lag-warn", 50*time.Millisecond, "warn when p99 start lag exceeds this (client bottleneck)")
+	fs.DurationVar(&f.think, "think", 0, "pause between a message's echo and the next message")
+	fs.DurationVar(&f.hold, "hold", 0, "stay connected (answering PINGs) this long after the last message, before QUIT")
 }
 
 func (f *stormFlags) config(progress func(chatload.Progress)) (chatload.StormConfig, error) {
@@ -153,7 +155,7 @@ func (f *stormFlags) config(progress func(chatload.Progress)) (chatload.StormCon
 	return chatload.StormConfig{
 		Servers: f.servers, SourceAddrs: src, Conns: f.conns, Rate: f.rate,
 		Messages: f.messages, MessageSize: f.size, Channel: f.channel, Channels: f.channels,
-		NoCaps: f.noCaps, Timeout: f.timeout, MaxOpen: f.maxOpen, LagWarn: f.lagWarn,
+		NoCaps: f.noCaps, Timeout: f.timeout, MaxOpen: f.maxOpen, LagWarn: f.lagWarn, Think: f.think, Hold: f.hold,
 		NickPrefix: f.nickPrefix, NoRaiseFDLimit: f.noRaiseFD, Progress: progress,
 	}, nil
 }
