@@ -3,6 +3,7 @@
 package vrrp
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/netip"
@@ -18,6 +19,7 @@ import (
 	"github.com/mdlayher/raw"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/net/ipv4"
 )
 
 // nsPair is two network namespaces joined by a veth pair, eth0 on both sides:
@@ -269,5 +271,54 @@ func TestNetlinkAddrsAndAnnounceInNamespaces(t *testing.T) {
 	have, _ = am.Addrs("eth0")
 	if holds(have, v4) || holds(have, v6) {
 		t.Errorf("VIPs still present: %v", have)
+	}
+}
+
+// TestWireTTLDropped sends an advert with TTL 64 (routed from afar, RFC 5798
+// §7.1) and a good one through real sockets: the demultiplexer counts the
+// first as ttl_not_255 and delivers only the second.
+func TestWireTTLDropped(t *testing.T) {
+	p := newNSPair(t)
+	var ca, cb Conn
+	var err error
+	in(t, p.a, func() { ca, err = ListenConn("eth0", false) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ca.Close()
+	in(t, p.b, func() { cb, err = ListenConn("eth0", false) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, dst := netip.MustParseAddr("198.18.0.1"), MulticastGroup4
+	a := &Advert{VRID: 51, Priority: 150, MaxAdvertInt: 100 * time.Millisecond, Addresses: []netip.Addr{netip.MustParseAddr("198.18.0.100")}}
+	b, err := a.Marshal(src, dst, ChecksumPseudoHeader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &ipv4.Header{Version: 4, Len: 20, TotalLen: 20 + len(b), TTL: 64, Protocol: IPProtocolVRRP, Src: src.AsSlice(), Dst: dst.AsSlice()}
+	if err := ca.(*conn4).raw.WriteTo(h, b, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := ca.WritePacket(b, src, dst); err != nil {
+		t.Fatal(err)
+	}
+	r := newRecorder()
+	inst, _ := newTestInstance(t, testConfig("vi", 100, netip.MustParseAddr("198.18.0.2")), r)
+	d := NewDemux("eth0", cb)
+	d.Register(inst)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go d.Run(ctx)
+	select {
+	case got := <-inst.rx:
+		if got.src != src || got.adv.Priority != 150 {
+			t.Errorf("delivered %+v", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("good advert not delivered")
+	}
+	if n := d.Drops().Get(DropTTL); n != 1 {
+		t.Errorf("ttl drops %d, want 1", n)
 	}
 }
