@@ -11,8 +11,10 @@
 //   - RunStorm: an open-loop connection storm. Connection i is scheduled at
 //     t0 + i/rate whatever the server does (no coordinated omission); each
 //     connection registers (NICK/USER, CAP LS 302 when capabilities are
-//     wanted, until 001), optionally joins a channel, sends K messages and
-//     quits. Latencies go into HDR histograms.
+//     wanted, until 001), optionally joins a channel, sends K messages
+//     (with an optional think time between them), optionally stays connected
+//     for a hold time answering PINGs, and quits. Latencies go into HDR
+//     histograms.
 //   - RunSeries: several storm points (conns:rate), each repeated, with the
 //     median and spread per point: the paper's Table 1 and Figures 3 and 4.
 //   - RunSteady: S senders at R messages/s into channels of M members
@@ -68,13 +70,23 @@
 //	             433 nick in use, 465 banned, 471 channel full, FAIL)
 //
 // Each error is also tagged with the session phase where it happened
-// (connect, register, join, message, quit, resume), so a report can tell a
-// dial timeout from a reply timeout. httperf(1) warns that a run with
+// (connect, register, join, message, hold, quit), so a report can tell a
+// dial timeout from a reply timeout. Connections cut short because the
+// caller cancelled the run are counted as aborted, not as errors. httperf(1) warns that a run with
 // fd-unavail or addrunavail errors says nothing about the server; chatload
 // adds a warning for those, and for the other ways the client can be the
 // bottleneck: the open-file limit (raised to the hard limit at start, as
 // httperf does), the ephemeral port range, CPU saturation (getrusage), and
 // connection starts lagging their schedule.
+//
+// Source addresses (SourceAddrs, ParseSourceAddrs accepts CIDR prefixes
+// such as 127.0.0.0/28) are bound round robin with IP_BIND_ADDRESS_NO_PORT,
+// so each (source, server) pair gets the whole ephemeral port range.
+//
+// Results are JSON-tagged; WriteMarkdown renders any of them, PlotSeries
+// draws the paper's Figures 3 and 4 for one or more series (single server
+// against load balanced), PlotCeiling the search, PlotSteady and
+// PlotFailover messages per second over time with the fault marked.
 //
 // Libraries never log: live figures reach the caller through a Progress
 // callback, and warnings are part of each result.

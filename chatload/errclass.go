@@ -146,7 +146,6 @@ const (
 	PhaseMessage  Phase = "message"
 	PhaseHold     Phase = "hold"
 	PhaseQuit     Phase = "quit"
-	PhaseResume   Phase = "resume"
 )
 
 // PhaseOf returns the phase an error was tagged with, or "" if none.
