@@ -111,6 +111,7 @@ func (s *Server) applyLocked(ev *store.Event, op *pendingOp, f *fanout) {
 			return
 		}
 		ch.members[u] = param(ev.Params, 1)
+		delete(u.invited, ch.key)
 		if u.client != nil {
 			ch.localCount++
 		}
@@ -147,6 +148,16 @@ func (s *Server) applyLocked(ev *store.Event, op *pendingOp, f *fanout) {
 		ch.topicBy = ev.Sender
 		ch.topicAt = ev.Time
 		f.toChannel(ch)
+	case kindInvite:
+		to := s.users[store.Fold(ev.Target)]
+		if to == nil {
+			return
+		}
+		if to.invited == nil {
+			to.invited = make(map[string]bool)
+		}
+		to.invited[store.Fold(param(ev.Params, 0))] = true
+		f.to(to)
 	case store.KindMode:
 		ch := s.channels[store.Fold(ev.Target)]
 		if ch == nil {

@@ -62,6 +62,8 @@ func (s *Server) join(c *Client, u *user, name, key string, r *response) {
 			errCode, errText = errBadChannelKey, "Cannot join channel (+k)"
 		case ch.limit > 0 && len(ch.members) >= ch.limit:
 			errCode, errText = errChannelIsFull, "Cannot join channel (+l)"
+		case ch.hasMode('i') && !u.invited[fold]:
+			errCode, errText = errInviteOnlyChan, "Cannot join channel (+i)"
 		}
 		name = ch.name
 	}
@@ -356,4 +358,51 @@ func handleList(c *Client, m irc.Message, r *response) {
 	}
 	s.mu.RUnlock()
 	r.numeric(rplListEnd, "End of /LIST")
+}
+
+// kindInvite is a chatd event kind beside the store's: an INVITE travels
+// through the log to the invitee's node like any delivery. It has no history
+// key (its target is a nick, its kind not a message).
+const kindInvite store.Kind = "INVITE"
+
+// handleInvite implements INVITE <nick> <channel> (RFC 2812 §3.2.7): members
+// may invite to a channel, operators only to a +i one.
+func handleInvite(c *Client, m irc.Message, r *response) {
+	s := c.s
+	u := c.u.Load()
+	nick, name := m.Params[0], m.Params[1]
+	s.mu.RLock()
+	ch := s.channels[store.Fold(name)]
+	to := s.users[store.Fold(nick)]
+	var code string
+	var args []string
+	switch {
+	case to == nil:
+		code, args = errNoSuchNick, []string{nick, "No such nick/channel"}
+	case ch == nil || len(ch.members) == 0:
+		code, args = errNoSuchChannel, []string{name, "No such channel"}
+	default:
+		_, member := ch.members[u]
+		_, there := ch.members[to]
+		switch {
+		case !member:
+			code, args = errNotOnChannel, []string{ch.name, "You're not on that channel"}
+		case ch.hasMode('i') && !ch.isOp(u):
+			code, args = errChanOpPrivsNeed, []string{ch.name, "You're not channel operator"}
+		case there:
+			code, args = errUserOnChannel, []string{to.nick, ch.name, "is already on channel"}
+		default:
+			nick, name = to.nick, ch.name
+		}
+	}
+	prefix := u.prefix()
+	s.mu.RUnlock()
+	if code != "" {
+		r.numeric(code, args...)
+		return
+	}
+	ev := &store.Event{Kind: kindInvite, Target: nick, Sender: prefix, Account: u.acc, Params: []string{name}}
+	if err := s.commit(ev, u, func(*store.Event) { r.numeric(rplInviting, nick, name) }); err != nil {
+		r.fail("INVITE", "TEMPORARILY_UNAVAILABLE", nick, "Could not invite, try again")
+	}
 }

@@ -173,7 +173,7 @@ func (s *Server) historyKey(u *user, target string) (key, name string, ok bool) 
 			return "", "", false
 		}
 		_, member := ch.members[u]
-		if !member && (ch.hasMode('s') || ch.chanKey != "") {
+		if !member && (ch.hasMode('s') || ch.hasMode('i') || ch.chanKey != "") {
 			return "", "", false
 		}
 		return ch.key, ch.name, true

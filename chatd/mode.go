@@ -193,8 +193,7 @@ func (s *Server) parseModeChange(ch *channel, modes string, args []string) modeC
 				emit(m)
 			}
 			nchanges++
-		// No 'i': invite-only needs INVITE, which this server does not have.
-		case 'm', 'n', 's', 't':
+		case 'i', 'm', 'n', 's', 't':
 			if add {
 				mc.saved.Modes = addModes(mc.saved.Modes, string(m))
 			} else {

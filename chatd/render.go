@@ -39,6 +39,8 @@ func eventMessage(ev *store.Event, caps capSet) (irc.Message, bool) {
 		m.Params = append([]string{ev.Target, ev.Text}, ev.Params...)
 	case store.KindKick:
 		m.Params = []string{ev.Target, param(ev.Params, 0), ev.Text}
+	case kindInvite:
+		m.Params = []string{ev.Target, param(ev.Params, 0)}
 	default:
 		return m, false
 	}

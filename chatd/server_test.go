@@ -108,6 +108,15 @@ func TestCommands(t *testing.T) {
 			{who: 1, send: "KICK #kc kc1", cmd: errChanOpPrivsNeed},
 			{send: "KICK #kc kc2 :out", cmd: "KICK", args: []string{"#kc", "kc2", "out"}},
 			{who: 1, cmd: "KICK", args: []string{"#kc", "kc2", "out"}}}},
+		{name: "invite only", nicks: []string{"iv1", "iv2"}, steps: []step{
+			{send: "JOIN #iv", cmd: rplEndOfNames},
+			{send: "MODE #iv +i", cmd: "MODE", args: []string{"#iv", "+i"}},
+			{who: 1, send: "JOIN #iv", cmd: errInviteOnlyChan, args: []string{"iv2", "#iv"}},
+			{who: 1, send: "INVITE iv1 #iv", cmd: errNotOnChannel},
+			{send: "INVITE iv2 #iv", cmd: rplInviting, args: []string{"iv1", "iv2", "#iv"}},
+			{who: 1, cmd: "INVITE", args: []string{"iv2", "#iv"}},
+			{who: 1, send: "JOIN #iv", cmd: rplEndOfNames},
+			{send: "INVITE iv2 #iv", cmd: errUserOnChannel}}},
 		{name: "names", nicks: []string{"na1", "na2"}, steps: []step{
 			{send: "JOIN #na", cmd: rplEndOfNames},
 			{who: 1, send: "JOIN #na", cmd: rplEndOfNames},

@@ -17,6 +17,7 @@ type user struct {
 	client                           *Client // nil for a remote user
 	channels                         map[string]*channel
 	away                             string
+	invited                          map[string]bool // folded channel names this user was INVITEd to
 }
 
 func (u *user) prefix() string { return u.nick + "!" + u.ident + "@" + u.host }
