@@ -51,7 +51,12 @@ func (e *ew) f(format string, a ...any) {
 	}
 }
 
+// summaryRow renders one distribution; an empty one (no JOINs asked for,
+// no cross-node pairs) renders as nothing rather than a row of zeros.
 func summaryRow(name string, s Summary) string {
+	if s.Count == 0 {
+		return ""
+	}
 	return fmt.Sprintf("| %s | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |\n",
 		name, s.Count, s.Min, s.Avg, s.Max, s.Median, s.Stddev, s.P90, s.P99, s.P999)
 }
