@@ -507,6 +507,8 @@ func (r *chatRun) execute(ctx context.Context, phase string, during func(ctx con
 		}()
 	}
 	senders.Wait()
+	// The run lasts its Duration even when senders fell out early.
+	sleepUntil(runCtx, r.t0.Add(r.cfg.Duration))
 	waitFor(runCtx, time.Now().Add(r.drainTime()), 20*time.Millisecond, drained)
 	dur = time.Since(r.t0)
 	stopProgress()

@@ -432,5 +432,8 @@ func RunFailover(ctx context.Context, cfg FailoverConfig) (*FailoverResult, erro
 	if ctx.Err() != nil {
 		return res, fmt.Errorf("failover interrupted: %w", context.Cause(ctx))
 	}
+	if res.Steady.Clients == 0 {
+		return res, fmt.Errorf("failover: %w", noClients(res.Steady.SetupErrors))
+	}
 	return res, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -123,6 +124,19 @@ type SteadyResult struct {
 	Warnings        []string             `json:"warnings,omitempty"`
 }
 
+// ErrNoClients: not one member could connect, register and join.
+var ErrNoClients = errors.New("no member could connect, register and join")
+
+func noClients(e ErrorCounts) error {
+	var parts []string
+	for _, c := range AllClasses {
+		if n := e.Get(c); n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, c))
+		}
+	}
+	return fmt.Errorf("%w (%s)", ErrNoClients, strings.Join(parts, ", "))
+}
+
 // RunSteady runs a steady chat load and measures fan-out.
 func RunSteady(ctx context.Context, cfg SteadyConfig) (*SteadyResult, error) {
 	cfg, err := cfg.withDefaults()
@@ -144,6 +158,9 @@ func RunSteady(ctx context.Context, cfg SteadyConfig) (*SteadyResult, error) {
 	res.Warnings = append(warns, res.Warnings...)
 	if ctx.Err() != nil {
 		return res, fmt.Errorf("steady interrupted: %w", context.Cause(ctx))
+	}
+	if res.Clients == 0 {
+		return res, fmt.Errorf("steady: %w", noClients(res.SetupErrors))
 	}
 	return res, nil
 }

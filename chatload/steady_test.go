@@ -3,6 +3,7 @@ package chatload_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -133,5 +134,24 @@ func TestSteadyCountsConnectionsLostMidRun(t *testing.T) {
 	}
 	if res.Lost == 0 || !hasWarning(res.Warnings, "lost their connection") {
 		t.Errorf("lost %d warnings %q", res.Lost, res.Warnings)
+	}
+}
+
+func TestSteadyWithoutAnyClientIsAnError(t *testing.T) {
+	addr, err := fakeirc.RefusingAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := chatload.SteadyConfig{Servers: []string{addr}, Members: 3, Rate: 10, Duration: 100 * time.Millisecond, Timeout: time.Second}
+	res, err := chatload.RunSteady(context.Background(), cfg)
+	if !errors.Is(err, chatload.ErrNoClients) || !strings.Contains(err.Error(), "3 connrefused") {
+		t.Errorf("err = %v, want ErrNoClients naming 3 connrefused", err)
+	}
+	if res == nil || res.SetupErrors.ConnRefused != 3 || res.DurationS < 0.1 {
+		t.Errorf("result %+v", res)
+	}
+	fr, err := chatload.RunFailover(context.Background(), chatload.FailoverConfig{Steady: cfg})
+	if !errors.Is(err, chatload.ErrNoClients) || fr == nil {
+		t.Errorf("failover: err = %v", err)
 	}
 }
