@@ -52,6 +52,7 @@ type options struct {
 	keepalive string
 	logDir    string
 	nice      int
+	capture   bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -66,11 +67,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	vrrpd := fs.String("vrrpd", "", "vrrpd binary (default: go build ./cmd/vrrpd)")
 	ka := fs.String("keepalived", "/usr/sbin/keepalived", "keepalived binary")
 	logDir := fs.String("logdir", "", "keep daemon logs here (default: a temporary directory, removed)")
+	capture := fs.Bool("capture", false, "with -logdir: tcpdump ARP, VRRP and TCP SYN/RST on the switch into the log directory")
 	nice := fs.Int("nice", 0, "nice value for the whole benchmark, daemons included (e.g. -10 on a busy shared machine)")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
-	o := options{reps: *reps, idle: *idle, interval: *interval, vrrpd: *vrrpd, keepalive: *ka, logDir: *logDir, nice: *nice}
+	o := options{reps: *reps, idle: *idle, interval: *interval, vrrpd: *vrrpd, keepalive: *ka, logDir: *logDir, nice: *nice, capture: *capture}
 	for _, s := range strings.Split(*impls, ",") {
 		switch s = strings.TrimSpace(s); s {
 		case "vrrpd", "keepalived":
@@ -93,6 +95,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		default:
 			return o, fmt.Errorf("-scenarios: unknown scenario %q (want node-loss or graceful)", s)
 		}
+	}
+	if o.capture && o.logDir == "" {
+		return o, fmt.Errorf("-capture needs -logdir (where the pcap goes)")
 	}
 	if o.reps < 1 {
 		return o, fmt.Errorf("-reps must be at least 1")
@@ -180,6 +185,16 @@ func newLab(ctx context.Context, o options) (*netns.Lab, *vrrplab.Topology, erro
 	if err != nil {
 		lab.Close()
 		return nil, nil, err
+	}
+	if o.capture {
+		// On the bridge: every frame between the client and the routers.
+		_, err := topo.Switch.Start(ctx, "tcpdump", "tcpdump", "-i", netns.Bridge, "-n", "-U", "-s", "128",
+			"-w", filepath.Join(lab.Dir(), "switch.pcap"),
+			"arp or ip proto 112 or (tcp port 7000 and tcp[tcpflags] & (tcp-syn|tcp-rst) != 0)")
+		if err != nil {
+			lab.Close()
+			return nil, nil, err
+		}
 	}
 	return lab, topo, nil
 }
