@@ -11,7 +11,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/hachat/hachat/chatd/irc"
-	"github.com/hachat/hachat/internal/mariadbtest"
 )
 
 // recorder collects, in arrival order, the msgids of #load messages a
@@ -108,7 +107,7 @@ func fetchHistory(t *testing.T, c *tclient, after string) []string {
 // and a client of the dead node that reconnects to the survivor and asks
 // CHATHISTORY AFTER its last msgid ends up with every message, no gap.
 func TestKill9UnderLoad(t *testing.T) {
-	db := mariadbtest.Start(t)
+	db := startMaria(t)
 	name := db.NewDatabase(t)
 	a := startNode(t, mariaConfig(t, db, name, "k-survivor"), nil)
 	child := startChild(t, mariaConfig(t, db, name, "k-victim"))

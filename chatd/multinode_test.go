@@ -102,6 +102,16 @@ type tcpAddr string
 func (a tcpAddr) Network() string { return "tcp" }
 func (a tcpAddr) String() string  { return string(a) }
 
+// startMaria starts a throwaway MariaDB, skipping in -short mode (these
+// tests start servers and processes) and when MariaDB cannot run here.
+func startMaria(t *testing.T) *mariadbtest.Server {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts MariaDB and chatd processes; skipped in -short mode")
+	}
+	return mariadbtest.Start(t)
+}
+
 // mariaConfig is a test node config on a fresh MariaDB database.
 func mariaConfig(t *testing.T, db *mariadbtest.Server, dbname, node string) Config {
 	cfg := testConfig(node)
@@ -113,7 +123,7 @@ func mariaConfig(t *testing.T, db *mariadbtest.Server, dbname, node string) Conf
 // and private delivery with one msgid, nick uniqueness, WHOIS of a remote
 // user, remote QUIT.
 func TestTwoNodes(t *testing.T) {
-	db := mariadbtest.Start(t)
+	db := startMaria(t)
 	name := db.NewDatabase(t)
 	a := startNode(t, mariaConfig(t, db, name, "node-a"), nil)
 	b := startNode(t, mariaConfig(t, db, name, "node-b"), nil)
@@ -161,7 +171,7 @@ func TestTwoNodes(t *testing.T) {
 // TestDeadNodeReaped kills a node with SIGKILL: the survivor notices its
 // stale heartbeat, sends its users' QUITs and frees their nicks.
 func TestDeadNodeReaped(t *testing.T) {
-	db := mariadbtest.Start(t)
+	db := startMaria(t)
 	name := db.NewDatabase(t)
 	a := startNode(t, mariaConfig(t, db, name, "survivor"), nil)
 	child := startChild(t, mariaConfig(t, db, name, "victim"))
@@ -192,7 +202,7 @@ func TestDeadNodeReaped(t *testing.T) {
 // name before any peer would reap it: the new incarnation itself sends the
 // QUITs of its predecessor's users and frees their nicks.
 func TestRestartReleasesOwnSessions(t *testing.T) {
-	db := mariadbtest.Start(t)
+	db := startMaria(t)
 	name := db.NewDatabase(t)
 	wcfg := mariaConfig(t, db, name, "watch")
 	wcfg.Timers.DeadAfter = time.Minute // only the restart may clean up

@@ -14,8 +14,9 @@ import (
 	"github.com/hachat/hachat/chatd/store"
 )
 
-// Version is reported by 002, 004 and VERSION.
-const Version = "chatd-0.1"
+// Version is reported by 002, 004 and VERSION; the binary sets it from its
+// build version.
+var Version = "chatd-dev"
 
 func handleCap(c *Client, m irc.Message, r *response) {
 	registered := c.u.Load() != nil

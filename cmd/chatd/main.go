@@ -23,6 +23,9 @@ import (
 	"github.com/hachat/hachat/chatd"
 )
 
+// version is set at build time (-ldflags "-X main.version=...").
+var version = "dev"
+
 func main() {
 	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -54,6 +57,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o options
 	fs.StringVar(&o.configPath, "config", "", "YAML configuration `file`")
 	fs.BoolVar(&o.check, "t", false, "check the configuration and exit")
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.logFormat, "log-format", "json", "json or text")
 	// Overrides, applied in flag order after the file is read.
@@ -127,6 +131,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	chatd.Version = "chatd-" + version
+	if *showVersion {
+		fmt.Fprintln(stdout, chatd.Version)
+		return nil
 	}
 	cfg, err := loadConfig(o.configPath, listen, peers, sets)
 	if err != nil {
