@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -27,7 +28,10 @@ type FailoverConfig struct {
 	// Hook does the damage; nil makes a control run without a fault.
 	Hook func(ctx context.Context) error `json:"-"`
 	// HookCommand documents the hook in the result (ShellHook sets it).
-	HookCommand  string        `json:"hook,omitempty"`
+	HookCommand string `json:"hook,omitempty"`
+	// HookTimeout bounds the hook (its context is cancelled after it);
+	// default one minute.
+	HookTimeout  time.Duration `json:"hook_timeout"`
 	PingInterval time.Duration `json:"ping_interval"`
 	DeadAfter    time.Duration `json:"dead_after"`
 	// Drain bounds the wait after the last message for resumes to finish
@@ -48,6 +52,11 @@ func ShellHook(command string) func(ctx context.Context) error {
 		cmd := exec.CommandContext(ctx, "/bin/sh", "-c", command)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
+		// On cancellation kill the whole process group, not only the
+		// shell: a child holding the output pipe would keep Run waiting.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+		cmd.WaitDelay = 2 * time.Second
 		if err := cmd.Run(); err != nil {
 			o := out.String()
 			if len(o) > 2048 {
@@ -82,6 +91,9 @@ func (c FailoverConfig) withDefaults() (FailoverConfig, error) {
 	}
 	if c.Backoff <= 0 {
 		c.Backoff = 50 * time.Millisecond
+	}
+	if c.HookTimeout <= 0 {
+		c.HookTimeout = time.Minute
 	}
 	return c, nil
 }
@@ -352,7 +364,9 @@ func RunFailover(ctx context.Context, cfg FailoverConfig) (*FailoverResult, erro
 		}
 		start := time.Now()
 		hook.Ran, hook.AtS = true, start.Sub(r.t0).Seconds()
-		if err := cfg.Hook(ctx); err != nil {
+		hctx, cancel := context.WithTimeout(ctx, cfg.HookTimeout)
+		defer cancel()
+		if err := cfg.Hook(hctx); err != nil {
 			hook.Error = err.Error()
 		}
 		hook.DurationS = time.Since(start).Seconds()

@@ -170,3 +170,21 @@ func TestFailoverRejectsBadConfig(t *testing.T) {
 		t.Error("dead-after below ping interval: nil error")
 	}
 }
+
+func TestFailoverHookTimeoutIsRecorded(t *testing.T) {
+	_, a, b := twoNodes(t)
+	cfg := failoverConfig(a, b)
+	cfg.Hook = chatload.ShellHook("sleep 30")
+	cfg.HookCommand = "sleep 30"
+	cfg.HookTimeout = 100 * time.Millisecond
+	res, err := chatload.RunFailover(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Hook.Ran || res.Hook.Error == "" || res.Hook.DurationS > 10 {
+		t.Errorf("hook %+v, want an error after the 100 ms bound", res.Hook)
+	}
+	if !hasWarning(res.Warnings, "hook failed") {
+		t.Errorf("warnings %q", res.Warnings)
+	}
+}

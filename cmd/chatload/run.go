@@ -277,7 +277,7 @@ func runSteady(ctx context.Context, args []string, stdout, stderr io.Writer, fai
 	size := fs.Int("size", 64, "bytes of text per message")
 	setupRate := fs.Float64("setup-rate", 200, "members connecting per second before the run")
 	var hook *string
-	var cue, ping, dead, drain, backoff *time.Duration
+	var cue, ping, dead, drain, backoff, hookTimeout *time.Duration
 	var histLimit *int
 	if failover {
 		hook = fs.String("hook", "", "shell command run at the cue: kills a chat node or fails the VRRP master (required)")
@@ -287,6 +287,7 @@ func runSteady(ctx context.Context, args []string, stdout, stderr io.Writer, fai
 		drain = fs.Duration("drain", 10*time.Second, "after the last message, wait at most this long for resumes and deliveries")
 		histLimit = fs.Int("history-limit", 0, "CHATHISTORY page size (default: the server's ISUPPORT value)")
 		backoff = fs.Duration("backoff", 50*time.Millisecond, "first pause between reconnect attempts (doubles to 1s)")
+		hookTimeout = fs.Duration("hook-timeout", time.Minute, "kill the hook (its process group) after this long")
 	}
 	if err := parse(fs, args); err != nil {
 		return err
@@ -335,6 +336,7 @@ func runSteady(ctx context.Context, args []string, stdout, stderr io.Writer, fai
 	res, err := chatload.RunFailover(ctx, chatload.FailoverConfig{
 		Steady: sc, CueAfter: *cue, Hook: chatload.ShellHook(*hook), HookCommand: *hook,
 		PingInterval: *ping, DeadAfter: *dead, Drain: *drain, HistoryLimit: *histLimit, Backoff: *backoff,
+		HookTimeout: *hookTimeout,
 	})
 	pp.finish()
 	if res == nil {
