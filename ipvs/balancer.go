@@ -59,6 +59,7 @@ type Balancer struct {
 	monitor  *health.Monitor
 	kick     chan struct{}
 	metrics  *metrics
+	roleMu   sync.Mutex // serializes applyRoles
 
 	mu       sync.Mutex
 	cfg      *config.Config
@@ -241,13 +242,31 @@ func (b *Balancer) VRRPStateChanged(instance string, master bool) {
 	b.mu.Lock()
 	b.master[instance] = master
 	b.mu.Unlock()
-	if ra, ok := b.plane.(table.RoleAware); ok {
-		_, standby, _ := b.desired()
-		if err := ra.SetStandby(standby); err != nil {
-			b.log.Warn("switch standby services", "instance", instance, "master", master, "err", err)
-		}
+	if err := b.applyRoles(); err != nil {
+		b.log.Warn("switch standby services", "instance", instance, "master", master, "err", err)
 	}
 	b.trigger()
+}
+
+// applyRoles tells a role-aware data plane which services are on standby.
+// The set is computed inside roleMu, so a reconcile round that started
+// before a role change cannot put back the old set after it.
+func (b *Balancer) applyRoles() error {
+	ra, ok := b.plane.(table.RoleAware)
+	if !ok {
+		return nil
+	}
+	b.roleMu.Lock()
+	defer b.roleMu.Unlock()
+	b.mu.Lock()
+	var standby []table.ServiceKey
+	for _, s := range b.specs {
+		if s.instance != "" && !b.master[s.instance] {
+			standby = append(standby, s.svc.ServiceKey)
+		}
+	}
+	b.mu.Unlock()
+	return ra.SetStandby(standby)
 }
 
 func (b *Balancer) onHealth(u health.Update) {
@@ -295,8 +314,8 @@ func (b *Balancer) Run(ctx context.Context) error {
 // plane, apply the difference. Run calls it; tests may call it directly.
 func (b *Balancer) Reconcile() error {
 	now := b.clock.Now()
-	want, standby, syncWant := b.desired()
-	err := b.reconcile(now, want, standby, syncWant)
+	want, syncWant := b.desired()
+	err := b.reconcile(now, want, syncWant)
 	b.mu.Lock()
 	b.lastErr, b.lastRun = err, now
 	b.mu.Unlock()
@@ -307,12 +326,10 @@ func (b *Balancer) Reconcile() error {
 	return err
 }
 
-func (b *Balancer) reconcile(now time.Time, want table.Desired, standby []table.ServiceKey, syncWant *syncd.Daemon) error {
+func (b *Balancer) reconcile(now time.Time, want table.Desired, syncWant *syncd.Daemon) error {
 	var errs []error
-	if ra, ok := b.plane.(table.RoleAware); ok {
-		if err := ra.SetStandby(standby); err != nil {
-			errs = append(errs, fmt.Errorf("set standby services: %w", err))
-		}
+	if err := b.applyRoles(); err != nil {
+		errs = append(errs, fmt.Errorf("set standby services: %w", err))
 	}
 	actual, err := b.plane.Services()
 	if err != nil {
@@ -348,15 +365,15 @@ func (b *Balancer) reconcile(now time.Time, want table.Desired, standby []table.
 	return errors.Join(errs...)
 }
 
-// desired computes the target state from config, health and VRRP roles.
-func (b *Balancer) desired() (table.Desired, []table.ServiceKey, *syncd.Daemon) {
+// desired computes the target state from config and health, and the sync
+// daemon from the VRRP role.
+func (b *Balancer) desired() (table.Desired, *syncd.Daemon) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	want := table.Desired{
 		DrainTimeout: map[table.ServiceKey]time.Duration{},
 		Retiring:     map[table.ServiceKey]time.Duration{},
 	}
-	var standby []table.ServiceKey
 	up := func(id string) bool { return b.up[id] }
 	for _, s := range b.specs {
 		svc, dec := s.desired(up, b.quorum[s.svc.ServiceKey])
@@ -366,9 +383,6 @@ func (b *Balancer) desired() (table.Desired, []table.ServiceKey, *syncd.Daemon) 
 		b.quorum[s.svc.ServiceKey] = dec.Quorum
 		want.Services = append(want.Services, svc)
 		want.DrainTimeout[s.svc.ServiceKey] = s.drain
-		if s.instance != "" && !b.master[s.instance] {
-			standby = append(standby, s.svc.ServiceKey)
-		}
 	}
 	for k, d := range b.retiring {
 		want.Retiring[k] = d
@@ -380,5 +394,5 @@ func (b *Balancer) desired() (table.Desired, []table.ServiceKey, *syncd.Daemon) 
 			sd.Role = syncd.Master
 		}
 	}
-	return want, standby, sd
+	return want, sd
 }
