@@ -89,7 +89,7 @@ const twoInstances = `global:
   router_id: %s
   control_socket: %s
   log_level: debug
-  realtime_priority: 0 # keep the test process out of SCHED_RR
+  realtime_priority: %d
 instances:
   - name: front
     interface: eth0
@@ -109,6 +109,7 @@ instances:
 
 type testDaemon struct {
 	name, conf, sock string
+	rt               int // realtime_priority
 	k                *fakeKernel
 	hup              chan os.Signal
 	cancel           context.CancelFunc
@@ -120,7 +121,7 @@ func startDaemon(t *testing.T, link *vrrp.FakeLink, name, src string, prio int) 
 	t.Helper()
 	dir := t.TempDir()
 	d := &testDaemon{name: name, conf: filepath.Join(dir, "vrrpd.yaml"), sock: filepath.Join(dir, "s"),
-		k: newFakeKernel(link, src), hup: make(chan os.Signal, 1), done: make(chan int, 1), log: &bytes.Buffer{}}
+		k: newFakeKernel(link, src), hup: make(chan os.Signal, 1), done: make(chan int, 1), log: &bytes.Buffer{}, rt: testRealtime}
 	d.write(t, prio, prio, "198.18.2.254/24")
 	ctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
@@ -143,7 +144,7 @@ func startDaemon(t *testing.T, link *vrrp.FakeLink, name, src string, prio int) 
 
 func (d *testDaemon) write(t *testing.T, prioFront, prioBack int, backVIP string) {
 	t.Helper()
-	s := fmt.Sprintf(twoInstances, d.name, d.sock, prioFront, prioBack, backVIP)
+	s := fmt.Sprintf(twoInstances, d.name, d.sock, d.rt, prioFront, prioBack, backVIP)
 	if err := os.WriteFile(d.conf, []byte(s), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -196,6 +197,24 @@ var (
 // in-place reload, a reload that restarts one instance while the other keeps
 // its state, and a graceful stop that leaves no address behind.
 func TestDaemonPair(t *testing.T) {
+	t.Run("normal", func(t *testing.T) { testRealtime = 0; daemonPair(t) })
+	// The same with the daemon's default SCHED_RR loops and timers (it
+	// leaves this test process's threads in SCHED_RR).
+	t.Run("realtime", func(t *testing.T) {
+		if os.Geteuid() != 0 {
+			t.Skip("SCHED_RR needs root")
+		}
+		testRealtime = 10
+		defer func() { testRealtime = 0 }()
+		daemonPair(t)
+	})
+}
+
+// testRealtime is the realtime_priority of the daemons startDaemon starts;
+// 0 keeps the test process out of SCHED_RR.
+var testRealtime = 0
+
+func daemonPair(t *testing.T) {
 	link := vrrp.NewFakeLink()
 	a := startDaemon(t, link, "a", "198.18.0.1", 200)
 	b := startDaemon(t, link, "b", "198.18.0.2", 100)
