@@ -147,7 +147,24 @@ type FailoverResult struct {
 	RecoveredByHistory int64    `json:"recovered_by_history"`
 	ResumeFailures     int64    `json:"resume_failures"`
 	ResumeUnsupported  int64    `json:"resume_unsupported"`
-	Warnings           []string `json:"warnings,omitempty"`
+	// Outages lists every break one by one, in the order they happened.
+	Outages  []ClientOutage `json:"outages,omitempty"`
+	Warnings []string       `json:"warnings,omitempty"`
+}
+
+// ClientOutage is one client's break and recovery, in milliseconds from
+// the break being noticed; OutageMs counts from the last byte received.
+type ClientOutage struct {
+	Nick        string  `json:"nick"`
+	Cause       string  `json:"cause"`
+	FromServer  string  `json:"from_server"`
+	ToServer    string  `json:"to_server,omitempty"`
+	AtS         float64 `json:"at_s"` // noticed, seconds after the first message
+	DetectMs    float64 `json:"detect_ms"`
+	ReconnectMs float64 `json:"reconnect_ms,omitempty"`
+	OutageMs    float64 `json:"outage_ms,omitempty"`
+	Attempts    int     `json:"attempts"`
+	Recovered   bool    `json:"recovered"`
 }
 
 type failoverState struct {
@@ -159,6 +176,7 @@ type failoverState struct {
 	resumeFail, resumeUnsupported   atomic.Int64
 
 	mu         sync.Mutex
+	outages    []ClientOutage
 	causes     ErrorCounts // how connections broke
 	reconnErrs ErrorCounts
 	affected   map[int]bool
@@ -185,12 +203,21 @@ func (fs *failoverState) reconnect(ctx context.Context, m *member, old *session,
 	fs.mu.Unlock()
 	fs.detect.Record(detect.Sub(lastRecv))
 	m.histRef, m.resuming = "", false
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	rec := ClientOutage{Nick: m.nick, Cause: fmt.Sprint(cause), FromServer: fs.r.cfg.Servers[m.server],
+		AtS: detect.Sub(fs.r.t0).Seconds(), DetectMs: ms(detect.Sub(lastRecv))}
+	defer func() {
+		fs.mu.Lock()
+		fs.outages = append(fs.outages, rec)
+		fs.mu.Unlock()
+	}()
 
 	base := fs.r.cfg.NickPrefix + strconv.FormatInt(int64(m.idx), 36)
 	backoff := fs.fo.Backoff
 	n := len(fs.r.cfg.Servers)
 	for attempt := 0; ctx.Err() == nil && !fs.r.stopping.Load(); attempt++ {
 		server := (start + attempt) % n
+		rec.Attempts++
 		s, err := fs.r.connect(ctx, m, server)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -215,6 +242,8 @@ func (fs *failoverState) reconnect(ctx context.Context, m *member, old *session,
 		m.mu.Unlock()
 		fs.reconnT.Record(now.Sub(detect))
 		fs.outage.Record(now.Sub(lastRecv))
+		rec.Recovered, rec.ToServer = true, fs.r.cfg.Servers[server]
+		rec.ReconnectMs, rec.OutageMs = ms(now.Sub(detect)), ms(now.Sub(lastRecv))
 		fs.reconnected.Add(1)
 		fs.startResume(m, s, now)
 		return
@@ -395,6 +424,7 @@ func RunFailover(ctx context.Context, cfg FailoverConfig) (*FailoverResult, erro
 	res.Affected = len(fs.affected)
 	res.ReconnectErrors = fs.reconnErrs
 	res.DisconnectCauses = fs.causes
+	res.Outages = fs.outages
 	fs.mu.Unlock()
 	res.Detect, res.Reconnect = fs.detect.Summary(), fs.reconnT.Summary()
 	res.Outage, res.Resume = fs.outage.Summary(), fs.resume.Summary()

@@ -65,6 +65,14 @@ func TestFailoverKillNodeResumesWithoutLoss(t *testing.T) {
 		t.Errorf("outage/reconnect/resume/detect counts %d/%d/%d/%d, want 3 each",
 			res.Outage.Count, res.Reconnect.Count, res.Resume.Count, res.Detect.Count)
 	}
+	if len(res.Outages) != 3 {
+		t.Errorf("%d outages listed, want 3", len(res.Outages))
+	}
+	for _, o := range res.Outages {
+		if !o.Recovered || o.FromServer != a.Addr() || o.ToServer != b.Addr() || o.Attempts != 2 || o.OutageMs < o.ReconnectMs {
+			t.Errorf("outage %+v, want recovered from a to b in 2 attempts", o)
+		}
+	}
 	if res.DisconnectCauses.ConnReset != 3 || res.DisconnectCauses.Total != 3 {
 		t.Errorf("disconnect causes %+v, want 3 connreset (the kill sends RSTs)", res.DisconnectCauses)
 	}

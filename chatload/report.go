@@ -277,9 +277,30 @@ func (r *FailoverResult) WriteMarkdown(w io.Writer) error {
 		e.f("\n**Reconnect attempt errors**\n\n")
 		writeErrors(e, r.ReconnectErrors)
 	}
+	if len(r.Outages) > 0 {
+		e.f("\n**Outages, one by one**\n\n| client | at [s] | from → to | attempts | detect [ms] | reconnect [ms] | outage [ms] |\n")
+		e.f("|---|---:|---|---:|---:|---:|---:|\n")
+		for i, o := range r.Outages {
+			if i == maxOutageRows {
+				e.f("| … %d more in the JSON | | | | | | |\n", len(r.Outages)-i)
+				break
+			}
+			to := o.ToServer
+			if !o.Recovered {
+				to = "(not recovered)"
+			}
+			e.f("| %s | %.2f | %s → %s | %d | %.1f | %.1f | %.1f |\n", o.Nick, o.AtS, o.FromServer, to, o.Attempts, o.DetectMs, o.ReconnectMs, o.OutageMs)
+		}
+	}
+	if len(r.MissingSamples) > 0 {
+		e.f("\n**Missing, for example**\n\n")
+	}
 	for _, s := range r.MissingSamples {
 		e.f("- %s\n", s)
 	}
 	writeWarnings(e, r.Warnings)
 	return e.err
 }
+
+// maxOutageRows keeps the Markdown readable; the JSON has them all.
+const maxOutageRows = 20
