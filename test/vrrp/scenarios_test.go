@@ -2,6 +2,7 @@ package vrrptest
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -152,6 +153,12 @@ func TestPartitionAndHeal(t *testing.T) {
 		e.must(e.topo.Switch.Heal(e.topo.LB1, e.topo.LB2))
 		heal := e.pr.Mark("heal")
 		e.holders("lb1")
+		// Which router the client's ARP entry names now tells whether the
+		// master re-announced the VIP after the heal (a diagnostic only).
+		neigh, _ := e.topo.Client.Run(e.ctx, "ip", "neigh", "show", e.topo.VIP.Addr().String())
+		mac1, _ := e.topo.Port1.MAC()
+		mac2, _ := e.topo.Port2.MAC()
+		t.Logf("client ARP entry once lb2 released the VIP: %s (lb1 %v, lb2 %v)", strings.TrimSpace(neigh), mac1, mac2)
 		e.answeredBy(heal, "lb1")
 		e.logGap("after the heal", heal, time.Time{})
 		e.never(3*masterDown, "a second master appeared after the heal", func() bool {
