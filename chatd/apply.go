@@ -111,6 +111,9 @@ func (s *Server) applyLocked(ev *store.Event, op *pendingOp, f *fanout) {
 			return
 		}
 		ch.members[u] = param(ev.Params, 1)
+		if len(ch.members) == 1 {
+			s.nonEmpty++
+		}
 		delete(u.invited, ch.key)
 		if u.client != nil {
 			ch.localCount++
@@ -200,8 +203,7 @@ func (s *Server) applyNick(ev *store.Event, op *pendingOp, f *fanout) {
 				realname: param(ev.Params, 2), acc: param(ev.Params, 3), since: ev.Time,
 				channels: make(map[string]*channel)}
 		}
-		s.users[store.Fold(u.nick)] = u
-		s.sessions[sid] = u
+		s.addSession(u)
 	case evAccount:
 		if u := s.sessions[param(ev.Params, 1)]; u != nil {
 			u.acc = param(ev.Params, 2)
@@ -226,6 +228,9 @@ func (s *Server) applyNick(ev *store.Event, op *pendingOp, f *fanout) {
 
 func (s *Server) leave(u *user, ch *channel) {
 	delete(ch.members, u)
+	if len(ch.members) == 0 {
+		s.nonEmpty--
+	}
 	delete(u.channels, ch.key)
 	if u.client != nil {
 		ch.localCount--
@@ -240,9 +245,19 @@ func (s *Server) removeUser(u *user) {
 		delete(s.users, store.Fold(u.nick))
 	}
 	delete(s.sessions, u.sid)
+	if s.nodeUsers[u.node]--; s.nodeUsers[u.node] <= 0 {
+		delete(s.nodeUsers, u.node)
+	}
 	if u.client != nil {
 		s.nlocal--
 	}
+}
+
+// addSession indexes a user by nick and session. s.mu held.
+func (s *Server) addSession(u *user) {
+	s.users[store.Fold(u.nick)] = u
+	s.sessions[u.sid] = u
+	s.nodeUsers[u.node]++
 }
 
 // applyChannelModes applies a MODE change string (RFC 2812 §3.2.3) whose

@@ -109,7 +109,7 @@ func TestApplyRemoteEvents(t *testing.T) {
 	if m := got(); m.Command != "KICK" || m.Param(1) != "me" {
 		t.Fatalf("KICK of local user: got %v", m)
 	}
-	if len(me.channels) != 0 || ch.localCount != 0 {
-		t.Errorf("after KICK: me in %d channels, localCount %d", len(me.channels), ch.localCount)
+	if len(me.channels) != 0 || ch.localCount != 0 || s.nonEmpty != 0 {
+		t.Errorf("after KICK: me in %d channels, localCount %d, non-empty channels %d", len(me.channels), ch.localCount, s.nonEmpty)
 	}
 }

@@ -123,8 +123,7 @@ func (s *Server) bootstrap(ctx context.Context) error {
 		}
 		u := &user{sid: ss.ID, node: ss.Node, nick: ss.Nick, ident: ss.User, host: ss.Host,
 			realname: ss.Realname, acc: ss.Account, since: ss.Since, channels: make(map[string]*channel)}
-		s.users[store.Fold(u.nick)] = u
-		s.sessions[u.sid] = u
+		s.addSession(u)
 	}
 	s.mu.Unlock()
 	for _, c := range chans {
@@ -139,6 +138,9 @@ func (s *Server) bootstrap(ctx context.Context) error {
 				ch.members[u] = m.Modes
 				u.channels[ch.key] = ch
 			}
+		}
+		if len(ch.members) > 0 {
+			s.nonEmpty++
 		}
 		s.mu.Unlock()
 	}

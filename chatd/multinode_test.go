@@ -161,6 +161,13 @@ func TestTwoNodes(t *testing.T) {
 
 	cb.send("WHOIS alice")
 	cb.expectCmd(rplWhoisServer, "bob", "alice", "node-a")
+	cb.send("LUSERS")
+	if m := cb.expectCmd(rplLuserClient); !strings.Contains(m.Param(1), "users and 0 invisible on 2 servers") {
+		t.Errorf("LUSERS on node-b: %q", m.Param(1))
+	}
+	if m := cb.expectCmd(rplLuserChannels); m.Param(1) != "1" {
+		t.Errorf("LUSERS channels = %q, want 1", m.Param(1))
+	}
 
 	ca.send("QUIT :bye")
 	cb.expectCmd("QUIT", "Quit: bye")

@@ -95,20 +95,14 @@ func handleLusers(c *Client, m irc.Message, r *response) {
 // lusers sends the LUSERS numerics. s.mu held.
 func (s *Server) lusers(r *response) {
 	total := len(s.sessions)
-	nodes := map[string]struct{}{s.cfg.Node: {}}
-	for _, u := range s.sessions {
-		nodes[u.node] = struct{}{}
+	nodes := len(s.nodeUsers)
+	if s.nodeUsers[s.cfg.Node] == 0 {
+		nodes++ // this node, even with no users yet
 	}
-	nchan := 0
-	for _, ch := range s.channels {
-		if len(ch.members) > 0 {
-			nchan++
-		}
-	}
-	r.numeric(rplLuserClient, "There are "+itoa(total)+" users and 0 invisible on "+itoa(len(nodes))+" servers")
+	r.numeric(rplLuserClient, "There are "+itoa(total)+" users and 0 invisible on "+itoa(nodes)+" servers")
 	r.numeric(rplLuserOp, "0", "operator(s) online")
-	r.numeric(rplLuserChannels, itoa(nchan), "channels formed")
-	r.numeric(rplLuserMe, "I have "+itoa(s.nlocal)+" clients and "+itoa(len(nodes)-1)+" servers")
+	r.numeric(rplLuserChannels, itoa(s.nonEmpty), "channels formed")
+	r.numeric(rplLuserMe, "I have "+itoa(s.nlocal)+" clients and "+itoa(nodes-1)+" servers")
 	r.numeric(rplLocalUsers, itoa(s.nlocal), itoa(max(s.nlocal, s.cfg.Limits.MaxClients)), "Current local users "+itoa(s.nlocal))
 	r.numeric(rplGlobalUsers, itoa(total), itoa(total), "Current global users "+itoa(total))
 }

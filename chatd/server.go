@@ -34,6 +34,9 @@ type Server struct {
 	sessions map[string]*user // by session id
 	channels map[string]*channel
 	nlocal   int
+	// Counters kept by apply so LUSERS, sent at every registration, is O(1).
+	nodeUsers map[string]int // users per node
+	nonEmpty  int            // channels with members
 
 	// cmu guards the set of connections (registered or not).
 	cmu     sync.Mutex
@@ -82,6 +85,7 @@ func NewWithStore(cfg Config, logger *slog.Logger, st store.Store) (*Server, err
 	s := &Server{
 		cfg: cfg, log: logger.With("node", cfg.Node), st: st, created: time.Now(), m: newMetrics(),
 		users: make(map[string]*user), sessions: make(map[string]*user), channels: make(map[string]*channel),
+		nodeUsers: make(map[string]int),
 		clients: make(map[*Client]struct{}), perIP: make(map[string]int), pending: make(map[string]*pendingOp),
 		kick: make(chan struct{}, 1), pwSem: make(chan struct{}, cfg.Limits.PasswordChecks), done: make(chan struct{}),
 	}
