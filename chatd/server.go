@@ -86,7 +86,7 @@ func NewWithStore(cfg Config, logger *slog.Logger, st store.Store) (*Server, err
 		cfg: cfg, log: logger.With("node", cfg.Node), st: st, created: time.Now(), m: newMetrics(),
 		users: make(map[string]*user), sessions: make(map[string]*user), channels: make(map[string]*channel),
 		nodeUsers: make(map[string]int),
-		clients: make(map[*Client]struct{}), perIP: make(map[string]int), pending: make(map[string]*pendingOp),
+		clients:   make(map[*Client]struct{}), perIP: make(map[string]int), pending: make(map[string]*pendingOp),
 		kick: make(chan struct{}, 1), pwSem: make(chan struct{}, cfg.Limits.PasswordChecks), done: make(chan struct{}),
 	}
 	ok := false
