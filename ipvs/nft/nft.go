@@ -43,6 +43,10 @@ import (
 // DefaultTable is the name of the inet table the data plane owns.
 const DefaultTable = "hachat_lb"
 
+// DefaultConntrackEvery: connection counts are at most this old, like the
+// 2 s estimator behind IPVS's rates.
+const DefaultConntrackEvery = 2 * time.Second
+
 // Options configures the data plane.
 type Options struct {
 	// Table is the inet table's name; empty means DefaultTable.
@@ -53,6 +57,11 @@ type Options struct {
 	// Conntrack counts connections per real server; nil means the kernel's
 	// conntrack table (ConntrackCounter).
 	Conntrack ConnCounter
+	// ConntrackEvery bounds how often the conntrack table is dumped to
+	// count connections; zero means DefaultConntrackEvery. A busy
+	// balancer's table holds hundreds of thousands of entries, and the
+	// reconciler reads the data plane every few seconds.
+	ConntrackEvery time.Duration
 	// Conn, when set, is used instead of a new netlink connection.
 	Conn *nftables.Conn
 	// DRInterface names the interface a DR service's traffic arrives on
@@ -94,6 +103,10 @@ type DataPlane struct {
 	drIface    func(table.ServiceKey) string
 	resolver   Resolver
 	unresolved map[string]bool
+	// The last conntrack count and when it was taken.
+	ctEvery  time.Duration
+	ctAt     time.Time
+	ctCounts map[ConnKey]ConnCount
 }
 
 type rateSample struct {
@@ -117,7 +130,10 @@ var Sysctls = map[string]string{
 func Open(opts Options) (*DataPlane, error) {
 	d := &DataPlane{conn: opts.Conn, name: opts.Table, ct: opts.Conntrack,
 		stand: map[table.ServiceKey]bool{}, base: map[string]uint64{}, rates: map[string]rateSample{},
-		drIface: opts.DRInterface, resolver: opts.Resolver, unresolved: map[string]bool{}}
+		drIface: opts.DRInterface, resolver: opts.Resolver, unresolved: map[string]bool{}, ctEvery: opts.ConntrackEvery}
+	if d.ctEvery <= 0 {
+		d.ctEvery = DefaultConntrackEvery
+	}
 	if d.drIface == nil {
 		d.drIface = func(table.ServiceKey) string { return "" }
 	}
@@ -299,11 +315,15 @@ func (d *DataPlane) Services() ([]table.ServiceState, error) {
 	if err != nil {
 		return nil, err
 	}
-	counts, err := d.ct.Count()
-	if err != nil {
-		return nil, fmt.Errorf("nftables: conntrack: %w", err)
-	}
 	now := time.Now()
+	if d.ctCounts == nil || now.Sub(d.ctAt) >= d.ctEvery {
+		counts, err := d.ct.Count()
+		if err != nil {
+			return nil, fmt.Errorf("nftables: conntrack: %w", err)
+		}
+		d.ctCounts, d.ctAt = counts, now
+	}
+	counts := d.ctCounts
 	out := make([]table.ServiceState, len(cur))
 	for i, s := range cur {
 		st := s.ServiceState
