@@ -50,8 +50,8 @@ func TestFailoverKillNodeResumesWithoutLoss(t *testing.T) {
 	if res.Affected != 3 || res.Reconnected != 3 || res.NotReconnected != 0 {
 		t.Errorf("affected %d reconnected %d still down %d, want 3 3 0", res.Affected, res.Reconnected, res.NotReconnected)
 	}
-	if res.Missing != 0 {
-		t.Errorf("missing %d, want 0: %v", res.Missing, res.MissingSamples)
+	if err := res.Check(); err != nil {
+		t.Errorf("Check: %v (missing %v)", err, res.MissingSamples)
 	}
 	if res.RecoveredByHistory == 0 {
 		t.Error("nothing recovered by CHATHISTORY: the resume path was not exercised")
@@ -114,6 +114,9 @@ func TestFailoverDetectsMissingWhenHistoryIsBroken(t *testing.T) {
 	}
 	if len(res.MissingSamples) == 0 || !hasWarning(res.Warnings, "never reached") {
 		t.Errorf("samples %v warnings %q", res.MissingSamples, res.Warnings)
+	}
+	if err := res.Check(); !errors.Is(err, chatload.ErrMissing) {
+		t.Errorf("Check = %v, want ErrMissing", err)
 	}
 }
 

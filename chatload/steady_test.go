@@ -137,21 +137,27 @@ func TestSteadyCountsConnectionsLostMidRun(t *testing.T) {
 	}
 }
 
-func TestSteadyWithoutAnyClientIsAnError(t *testing.T) {
+func TestSteadyWithoutAnyClientFailsCheck(t *testing.T) {
 	addr, err := fakeirc.RefusingAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := chatload.SteadyConfig{Servers: []string{addr}, Members: 3, Rate: 10, Duration: 100 * time.Millisecond, Timeout: time.Second}
 	res, err := chatload.RunSteady(context.Background(), cfg)
-	if !errors.Is(err, chatload.ErrNoClients) || !strings.Contains(err.Error(), "3 connrefused") {
-		t.Errorf("err = %v, want ErrNoClients naming 3 connrefused", err)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if res == nil || res.SetupErrors.ConnRefused != 3 || res.DurationS < 0.1 {
+	if err := res.Check(); !errors.Is(err, chatload.ErrNoClients) || !strings.Contains(err.Error(), "3 connrefused") {
+		t.Errorf("Check = %v, want ErrNoClients naming 3 connrefused", err)
+	}
+	if res.SetupErrors.ConnRefused != 3 || res.DurationS < 0.1 {
 		t.Errorf("result %+v", res)
 	}
 	fr, err := chatload.RunFailover(context.Background(), chatload.FailoverConfig{Steady: cfg})
-	if !errors.Is(err, chatload.ErrNoClients) || fr == nil {
-		t.Errorf("failover: err = %v", err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fr.Check(); !errors.Is(err, chatload.ErrNoClients) {
+		t.Errorf("failover Check = %v", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -229,5 +230,19 @@ func TestPlotCommandCombinesSeries(t *testing.T) {
 	}
 	if _, _, err := runCmd(t, "plot", "--out", dir, filepath.Join(dir, "nope.json")); err == nil {
 		t.Error("plot of a missing file: nil error")
+	}
+}
+
+func TestSteadyCommandFailsWhenNobodyJoins(t *testing.T) {
+	addr, err := fakeirc.RefusingAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runCmd(t, "steady", "--server", addr, "--members", "2", "--duration", "50ms", "--timeout", "1s", "--progress", "none")
+	if !errors.Is(err, chatload.ErrNoClients) {
+		t.Errorf("err = %v, want ErrNoClients", err)
+	}
+	if !strings.Contains(out, "Setup errors") {
+		t.Errorf("the report is still printed; got:\n%s", out)
 	}
 }

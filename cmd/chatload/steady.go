@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"time"
 
@@ -76,7 +75,10 @@ func runSteady(ctx context.Context, args []string, stdout, stderr io.Writer, fai
 				return perr
 			}
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return res.Check()
 	}
 	if *hook == "" {
 		return errors.New("failover needs --hook 'command' (use --hook true for a control run)")
@@ -107,8 +109,5 @@ func runSteady(ctx context.Context, args []string, stdout, stderr io.Writer, fai
 	if err != nil {
 		return err
 	}
-	if res.Missing > 0 {
-		return fmt.Errorf("%d accepted messages missing after resume (must be 0)", res.Missing)
-	}
-	return nil
+	return res.Check()
 }
