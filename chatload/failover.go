@@ -221,7 +221,7 @@ func (fs *failoverState) reconnect(ctx context.Context, m *member, old *session,
 	m.histRef, m.resuming = "", false
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 	rec := ClientOutage{Nick: m.nick, Cause: fmt.Sprint(cause), FromServer: fs.r.cfg.Servers[m.server],
-		AtS: detect.Sub(fs.r.t0).Seconds(), DetectMs: ms(detect.Sub(lastRecv))}
+		AtS: fs.r.tl.since(detect), DetectMs: ms(detect.Sub(lastRecv))}
 	defer func() {
 		fs.mu.Lock()
 		fs.outages = append(fs.outages, rec)

@@ -39,6 +39,18 @@ func (t *timeline) start(t0 time.Time) {
 	t.t0 = t0
 }
 
+// since returns the seconds from t0 to at (negative before it), or 0 before
+// the run started. Readers use it instead of the run's t0 field, which
+// they could otherwise read while it is being set.
+func (t *timeline) since(at time.Time) float64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.t0.IsZero() {
+		return 0
+	}
+	return at.Sub(t.t0).Seconds()
+}
+
 func (t *timeline) add(at time.Time, fn func(*TimelineBin)) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
