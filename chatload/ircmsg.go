@@ -108,6 +108,14 @@ func (m Message) Param(i int) string {
 	return ""
 }
 
+// Last returns the last parameter (the trailing one, usually) or "".
+func (m Message) Last() string {
+	if len(m.Params) == 0 {
+		return ""
+	}
+	return m.Params[len(m.Params)-1]
+}
+
 // Nick returns the nickname part of the source (nick!user@host).
 func (m Message) Nick() string {
 	n, _, _ := strings.Cut(m.Source, "!")

@@ -41,7 +41,7 @@ func (g *registrar) step(m Message) (send []Message, done bool, err error) {
 		return nil, true, nil
 	case m.Command == "CAP" && m.Param(1) == "LS":
 		// CAP * LS * :a b   (more follows)   CAP * LS :c d   (last line)
-		g.offered = append(g.offered, strings.Fields(m.Params[len(m.Params)-1])...)
+		g.offered = append(g.offered, strings.Fields(m.Last())...)
 		if len(m.Params) > 3 && m.Params[2] == "*" {
 			return nil, false, nil
 		}
@@ -51,7 +51,7 @@ func (g *registrar) step(m Message) (send []Message, done bool, err error) {
 		return []Message{{Command: "CAP", Params: []string{"END"}}}, false, nil
 	case m.Command == "CAP" && (m.Param(1) == "ACK" || m.Param(1) == "NAK"):
 		if m.Param(1) == "ACK" {
-			for _, c := range strings.Fields(m.Params[len(m.Params)-1]) {
+			for _, c := range strings.Fields(m.Last()) {
 				g.Caps[strings.TrimPrefix(c, "-")] = !strings.HasPrefix(c, "-")
 			}
 		}

@@ -340,7 +340,7 @@ func (s *session) message(target, text, token string) (time.Duration, error) {
 		if byEcho && m.Command == "PRIVMSG" && strings.EqualFold(m.Nick(), s.nick) && m.Param(1) == text {
 			return time.Since(start), nil
 		}
-		if !byEcho && m.Command == "PONG" && m.Params[len(m.Params)-1] == token {
+		if !byEcho && m.Command == "PONG" && m.Last() == token {
 			return time.Since(start), nil
 		}
 		if err := refusal(m); err != nil {

@@ -160,7 +160,7 @@ func TestMessageWithoutEchoUsesPing(t *testing.T) {
 	s, srv, _, _ := pipeSession(t)
 	s.nick = "n"
 	got := serverScript(t, srv, []scriptStep{
-		{on: "PING", send: []string{":s PONG s :tok-other", ":s PONG s :tok1"}},
+		{on: "PING", send: []string{":s PONG", ":s PONG s :tok-other", ":s PONG s :tok1"}},
 	})
 	if _, err := s.message("#c", "hello", "tok1"); err != nil {
 		t.Fatal(err)
