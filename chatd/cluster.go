@@ -90,7 +90,7 @@ func (s *Server) heartbeatLoop(ctx context.Context) {
 			s.ready.Store(false)
 			continue
 		}
-		if !s.lameduck.Load() && ctx.Err() == nil {
+		if s.serving.Load() && !s.lameduck.Load() && ctx.Err() == nil {
 			s.ready.Store(true)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,6 +58,7 @@ type Server struct {
 	pwSem     chan struct{}
 
 	ready    atomic.Bool
+	serving  atomic.Bool // listeners accepting; heartbeats may set ready
 	lameduck atomic.Bool
 	reaped   atomic.Bool // heartbeat said we were declared dead
 
@@ -194,7 +196,15 @@ func (s *Server) Run(ctx context.Context) error {
 	s.runCtx = ctx
 	defer close(s.done)
 	defer s.closeAll()
+	// Health first: during bootstrap /healthz answers and /readyz says
+	// "starting", so a balancer sees a live node that is not ready yet.
+	if s.httpLn != nil {
+		s.httpSrv = &http.Server{Handler: s.httpHandler(), ReadHeaderTimeout: 5 * time.Second}
+		s.goLoop(func() { _ = s.httpSrv.Serve(s.httpLn) })
+	}
 	if err := s.bootstrap(ctx); err != nil {
+		s.closeHTTP()
+		s.wg.Wait()
 		return err
 	}
 	s.goLoop(func() { s.tailLoop(ctx) })
@@ -214,29 +224,58 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.nudgeConn != nil {
 		s.goLoop(func() { s.nudgeLoop(ctx) })
 	}
-	if s.httpLn != nil {
-		s.httpSrv = &http.Server{Handler: s.httpHandler(), ReadHeaderTimeout: 5 * time.Second}
-		s.goLoop(func() { _ = s.httpSrv.Serve(s.httpLn) })
-	}
 	for _, ln := range s.listeners {
 		s.goLoop(func() { s.acceptLoop(ctx, ln) })
 	}
+	s.serving.Store(true)
 	s.ready.Store(true)
-	s.log.Info("chatd serving", "irc", s.Addrs(), "http", s.HTTPAddr(), "store", s.cfg.DSN != "")
+	s.log.Info("chatd serving", "irc", s.Addrs(), "http", s.HTTPAddr(), "store", storeKind(s.cfg.DSN))
 	<-ctx.Done()
 	s.ready.Store(false)
 	for _, ln := range s.listeners {
 		_ = ln.Close()
 	}
+	// Without a Shutdown first this is the fast path: clients are cut off,
+	// and we wait (bounded) for their QUITs to reach the store before it is
+	// closed.
 	s.disconnectAll("Server shutting down", discShutdown)
-	if s.httpSrv != nil {
-		_ = s.httpSrv.Close()
-	}
+	s.waitClients(time.Now().Add(s.cfg.Timers.LameduckGrace))
+	s.closeHTTP()
 	if s.nudgeConn != nil {
 		_ = s.nudgeConn.Close()
 	}
 	s.wg.Wait()
 	return nil
+}
+
+func (s *Server) closeHTTP() {
+	if s.httpSrv != nil {
+		_ = s.httpSrv.Close()
+	}
+}
+
+// waitClients waits until every connection's goroutine has finished, or the
+// deadline.
+func (s *Server) waitClients(deadline time.Time) bool {
+	for {
+		s.cmu.Lock()
+		n := len(s.clients)
+		s.cmu.Unlock()
+		if n == 0 {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func storeKind(dsn string) string {
+	if dsn == "" || strings.HasPrefix(dsn, "sqlite:") {
+		return "sqlite"
+	}
+	return "mysql"
 }
 
 func (s *Server) goLoop(f func()) {
@@ -270,21 +309,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.disconnectAll("Server restarting, please reconnect", discShutdown)
 	// Wait for the clients' QUITs to be committed, so other nodes see them.
-	for {
-		s.cmu.Lock()
-		n := len(s.clients)
-		s.cmu.Unlock()
-		if n == 0 {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			n = 0
-		case <-time.After(20 * time.Millisecond):
-		}
-		if n == 0 {
-			break
-		}
+	deadline, _ := ctx.Deadline()
+	if !s.waitClients(deadline) {
+		s.log.Warn("lameduck grace ran out before every client's QUIT was committed; peers will reap the rest")
 	}
 	if s.stop != nil {
 		s.stop()
