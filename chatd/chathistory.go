@@ -79,68 +79,22 @@ func handleChathistory(c *Client, m irc.Message, r *response) {
 	s.historyBatch(c, r, "chathistory", []string{name}, evs)
 }
 
-// history runs q and keeps only the events a client without event-playback
-// sees (messages). When that filtering leaves the page short while the store
-// had more, it pages on, so a resuming client never mistakes a page of
-// JOINs for the end of history.
+// history runs q for a client without draft/event-playback: only messages
+// (PRIVMSG, NOTICE, and TAGMSG if it has message-tags) are selected and
+// counted by the limit, so a page of JOINs never looks like the end of
+// history to a resuming client.
 func (s *Server) history(q store.HistoryQuery, caps capSet) ([]store.Event, error) {
+	q.Kinds = []store.Kind{store.KindPrivmsg, store.KindNotice}
+	if caps&capMessageTags != 0 {
+		q.Kinds = append(q.Kinds, store.KindTagmsg)
+	}
 	ctx, cancel := s.storeCtx()
 	defer cancel()
-	var out []store.Event
-	want := q.Limit
-	for range 10 {
-		evs, err := s.st.History(ctx, q)
-		if errors.Is(err, store.ErrNotFound) {
-			return out, nil // unknown msgid: empty batch
-		}
-		if err != nil {
-			return nil, err
-		}
-		var kept []store.Event
-		for _, ev := range evs {
-			if ev.Kind == store.KindPrivmsg || ev.Kind == store.KindNotice || (ev.Kind == store.KindTagmsg && caps&capMessageTags != 0) {
-				kept = append(kept, ev)
-			}
-		}
-		if len(evs) < q.Limit || len(evs) == 0 || (q.Mode != store.ModeAfter && q.Mode != store.ModeBefore && q.Mode != store.ModeLatest) {
-			return mergePage(out, kept, q.Mode, want), nil
-		}
-		out = mergePage(out, kept, q.Mode, want)
-		if len(out) >= want {
-			return out, nil
-		}
-		// Continue past this page, in the query's direction.
-		switch q.Mode {
-		case store.ModeAfter:
-			q.Ref = store.Ref{MsgID: evs[len(evs)-1].MsgID}
-		case store.ModeBefore:
-			q.Ref = store.Ref{MsgID: evs[0].MsgID}
-		case store.ModeLatest:
-			if q.Ref.IsZero() {
-				q.Mode, q.Ref = store.ModeBefore, store.Ref{MsgID: evs[0].MsgID}
-			} else {
-				q.Mode, q.Ref2, q.Ref = store.ModeBetween, q.Ref, store.Ref{MsgID: evs[0].MsgID}
-			}
-		}
+	evs, err := s.st.History(ctx, q)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil // unknown msgid: an empty batch
 	}
-	return out, nil
-}
-
-// mergePage adds a page to the result keeping ascending order: forward
-// queries grow at the end, backward ones at the front.
-func mergePage(out, page []store.Event, mode string, want int) []store.Event {
-	if mode == store.ModeAfter {
-		out = append(out, page...)
-		if len(out) > want {
-			out = out[:want]
-		}
-		return out
-	}
-	out = append(page, out...)
-	if len(out) > want {
-		out = out[len(out)-want:]
-	}
-	return out
+	return evs, err
 }
 
 // parseRef parses "*", "msgid=..." or "timestamp=..." (chathistory §Message references).

@@ -109,28 +109,41 @@ func (s *Server) reapLoop(ctx context.Context) {
 		case <-t.C:
 		}
 		rctx, cancel := context.WithTimeout(ctx, s.cfg.Timers.StoreTimeout)
-		reaped, err := s.st.ReapDead(rctx, s.cfg.Node, s.cfg.Timers.DeadAfter)
+		// The QUITs are appended in the reaping transaction: a reaper that
+		// dies right after cannot lose them.
+		reaped, err := s.st.ReapDeadQuit(rctx, s.cfg.Node, s.cfg.Timers.DeadAfter, func(r store.Reaped) *store.Event {
+			return s.quitEvent(r.Session, "Server died")
+		})
 		cancel()
 		if err != nil {
 			s.log.Warn("reap failed", "err", err)
 			continue
 		}
 		if len(reaped) > 0 {
-			s.log.Info("reaping sessions of dead nodes", "count", len(reaped))
-			s.commitQuits(reaped, "Server died", false)
+			s.log.Info("reaped sessions of dead nodes", "count", len(reaped))
+			s.m.reaped.Add(float64(len(reaped)))
+			s.wake()
+			s.nudgePeers()
 		}
 	}
+}
+
+// quitEvent is the QUIT of a session no client of ours holds. Apply
+// delivers it to everyone (there is no pending op for it).
+func (s *Server) quitEvent(ss store.Session, reason string) *store.Event {
+	return &store.Event{MsgID: newMsgID(), Time: time.Now().UTC().Truncate(time.Millisecond), Node: s.cfg.Node,
+		Kind: store.KindQuit, Sender: ss.Nick + "!" + ss.User + "@" + ss.Host, Account: ss.Account,
+		Text: reason, Params: []string{ss.ID}}
 }
 
 // reapWorkers bounds concurrent QUIT commits of reaped sessions; the
 // store's group commit turns them into a few transactions.
 const reapWorkers = 64
 
-// commitQuits commits the QUITs of sessions no client of ours holds (a dead
-// peer's, or our previous incarnation's), so every node removes the users
-// and tells their channels. release also drops the sessions from the store,
-// which ReapDead has already done for a peer's.
-func (s *Server) commitQuits(rs []store.Reaped, reason string, release bool) {
+// commitQuits releases sessions no client of ours holds (our previous
+// incarnation's) and commits their QUITs, so every node removes the users
+// and tells their channels.
+func (s *Server) commitQuits(rs []store.Reaped, reason string) {
 	work := make(chan store.Reaped)
 	var wg sync.WaitGroup
 	for range min(reapWorkers, len(rs)) {
@@ -138,7 +151,7 @@ func (s *Server) commitQuits(rs []store.Reaped, reason string, release bool) {
 		go func() {
 			defer wg.Done()
 			for r := range work {
-				s.quitSession(r.Session, reason, release)
+				s.quitSession(r.Session, reason)
 			}
 		}()
 	}
@@ -149,16 +162,13 @@ func (s *Server) commitQuits(rs []store.Reaped, reason string, release bool) {
 	wg.Wait()
 }
 
-func (s *Server) quitSession(ss store.Session, reason string, release bool) {
-	if release {
-		ctx, cancel := s.storeCtx()
-		if err := s.st.ReleaseSession(ctx, ss.ID); err != nil {
-			s.log.Warn("release stale session", "sid", ss.ID, "err", err)
-		}
-		cancel()
+func (s *Server) quitSession(ss store.Session, reason string) {
+	ctx, cancel := s.storeCtx()
+	if err := s.st.ReleaseSession(ctx, ss.ID); err != nil {
+		s.log.Warn("release stale session", "sid", ss.ID, "err", err)
 	}
-	ev := &store.Event{Kind: store.KindQuit, Sender: ss.Nick + "!" + ss.User + "@" + ss.Host,
-		Account: ss.Account, Text: reason, Params: []string{ss.ID}}
+	cancel()
+	ev := s.quitEvent(ss, reason)
 	if err := s.commit(ev, nil, nil); err != nil {
 		s.log.Warn("could not commit QUIT of a dead session", "sid", ss.ID, "err", err)
 		return

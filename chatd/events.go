@@ -126,24 +126,26 @@ func (s *Server) bootstrap(ctx context.Context) error {
 		s.addSession(u)
 	}
 	s.mu.Unlock()
-	for _, c := range chans {
-		ms, err := s.st.Members(sctx, c.Name)
-		if err != nil {
-			return fmt.Errorf("chatd: load members of %s: %w", c.Name, err)
+	members, err := s.st.AllMembers(sctx)
+	if err != nil {
+		return fmt.Errorf("chatd: load members: %w", err)
+	}
+	s.mu.Lock()
+	for _, m := range members {
+		ch := s.channels[store.Fold(m.Channel)]
+		u := s.sessions[m.SessionID]
+		if ch == nil || u == nil {
+			continue
 		}
-		s.mu.Lock()
-		ch := s.channels[store.Fold(c.Name)]
-		for _, m := range ms {
-			if u := s.sessions[m.SessionID]; u != nil {
-				ch.members[u] = m.Modes
-				u.channels[ch.key] = ch
-			}
-		}
+		ch.members[u] = m.Modes
+		u.channels[ch.key] = ch
+	}
+	for _, ch := range s.channels {
 		if len(ch.members) > 0 {
 			s.nonEmpty++
 		}
-		s.mu.Unlock()
 	}
+	s.mu.Unlock()
 	s.m.users.Set(float64(len(s.sessions)))
 	if len(stale) > 0 {
 		s.staleAtStart = stale

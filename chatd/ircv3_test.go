@@ -136,15 +136,30 @@ func TestChathistory(t *testing.T) {
 		name, q string
 		want    []string
 	}{
-		{"latest", "CHATHISTORY LATEST #hist * 3", []string{"m7", "m8", "m9"}},
-		{"latest after msgid", "CHATHISTORY LATEST #hist msgid=" + ids[7] + " 5", []string{"m8", "m9"}},
+		{"latest", "CHATHISTORY LATEST #hist * 3", []string{"m8", "m9", "m10"}},
+		{"latest after msgid", "CHATHISTORY LATEST #hist msgid=" + ids[7] + " 5", []string{"m8", "m9", "m10"}},
 		{"before", "CHATHISTORY BEFORE #hist msgid=" + ids[5] + " 2", []string{"m3", "m4"}},
 		{"after", "CHATHISTORY AFTER #hist msgid=" + ids[5] + " 2", []string{"m6", "m7"}},
 		{"around", "CHATHISTORY AROUND #hist msgid=" + ids[5] + " 3", []string{"m4", "m5", "m6"}},
 		{"between", "CHATHISTORY BETWEEN #hist msgid=" + ids[2] + " msgid=" + ids[6] + " 10", []string{"m3", "m4", "m5"}},
-		{"after last", "CHATHISTORY AFTER #hist msgid=" + ids[9] + " 10", nil},
+		{"after last", "CHATHISTORY AFTER #hist msgid=" + ids[8] + " 10", []string{"m9", "m10"}},
 		{"unknown msgid", "CHATHISTORY AFTER #hist msgid=nope 10", nil},
 	}
+	// JOINs and PARTs between messages are history too, but a client
+	// without event-playback must get the next message, not a short page.
+	j := dial(t, n.Addr(), "j")
+	j.register("hj")
+	for range 3 {
+		j.join("#hist")
+		j.send("PART #hist")
+		j.expectCmd("PART", "#hist")
+	}
+	a.send("PRIVMSG #hist :m10")
+	a.expectCmd("PRIVMSG", "#hist", "m10")
+	tests = append(tests, struct {
+		name, q string
+		want    []string
+	}{"after skips non-messages", "CHATHISTORY AFTER #hist msgid=" + ids[9] + " 1", []string{"m10"}})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if diff := cmp.Diff(tt.want, texts(tt.q)); diff != "" {

@@ -219,7 +219,7 @@ func (s *Server) Run(ctx context.Context) error {
 			rs[i] = store.Reaped{Session: ss}
 		}
 		s.log.Info("releasing sessions left by this node's previous run", "count", len(rs))
-		s.commitQuits(rs, "Server restarted", true)
+		s.commitQuits(rs, "Server restarted")
 	}
 	if s.nudgeConn != nil {
 		s.goLoop(func() { s.nudgeLoop(ctx) })
