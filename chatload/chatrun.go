@@ -359,6 +359,12 @@ func (r *chatRun) handlePrivmsg(m *member, msg Message) {
 		r.drops.add(DropForeign)
 		return
 	}
+	if b.seq >= r.totalSeqs {
+		// Never sent by this run (a corrupted line): marking it would also
+		// grow the bitsets without bound.
+		r.drops.add(DropOutOfRange)
+		return
+	}
 	now := time.Now()
 	batch, _ := msg.Tag("batch")
 	inHistory := m.histRef != "" && batch == m.histRef

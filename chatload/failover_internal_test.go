@@ -2,6 +2,8 @@ package chatload
 
 import (
 	"bufio"
+	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -69,4 +71,47 @@ func TestResumePagesCountForeignLines(t *testing.T) {
 	if m.resuming || fs.resume.Count() != 1 {
 		t.Errorf("resuming %v resume records %d, want done and 1", m.resuming, fs.resume.Count())
 	}
+}
+
+// discardConn swallows writes; reads report EOF. It lets handlers that
+// answer the server run without a socket.
+type discardConn struct{ net.Conn }
+
+func (discardConn) Write(p []byte) (int, error)      { return len(p), nil }
+func (discardConn) Read([]byte) (int, error)         { return 0, io.EOF }
+func (discardConn) Close() error                     { return nil }
+func (discardConn) SetDeadline(time.Time) error      { return nil }
+func (discardConn) SetReadDeadline(time.Time) error  { return nil }
+func (discardConn) SetWriteDeadline(time.Time) error { return nil }
+
+// FuzzHandleServerLines: no line a server sends may crash a chat client,
+// whatever state resume is in.
+func FuzzHandleServerLines(f *testing.F) {
+	f.Add(":srv BATCH +h1 chathistory #crun-0\n@batch=h1;msgid=m2 :x PRIVMSG #crun-0 :crun 1 5 0\n:srv BATCH -h1\n")
+	f.Add("FAIL CHATHISTORY\nPONG\nBATCH\n@batch= PRIVMSG\n:a PRIVMSG #crun-0 :crun 99999999999 -1 -5\n")
+	f.Fuzz(func(t *testing.T, data string) {
+		cfg, err := FailoverConfig{Steady: SteadyConfig{Servers: []string{"x:1"}, Members: 2, Rate: 10,
+			Duration: time.Second, NickPrefix: "crun"}}.withDefaults()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := newChatRun(cfg.Steady)
+		r.fo = &cfg
+		r.fs = &failoverState{r: r, fo: &cfg, detect: NewRecorder(), reconnT: NewRecorder(),
+			outage: NewRecorder(), resume: NewRecorder(), affected: map[int]bool{}}
+		m := r.members[1]
+		m.msgids = map[string]bool{}
+		s := &session{conn: countingConn{Conn: discardConn{}, io: &IOCount{}}, drops: &Drops{}, timeout: time.Second,
+			caps: map[string]bool{"draft/chathistory": true, "batch": true}, isupport: map[string]string{"CHATHISTORY": "2"}}
+		r.fs.startResume(m, s, time.Now())
+		for _, line := range strings.Split(data, "\n") {
+			msg, err := ParseMessage(line)
+			if err != nil {
+				continue
+			}
+			r.handle(m, s, msg)
+			g := newRegistrar("n", wantedCaps)
+			_, _, _ = g.step(msg)
+		}
+	})
 }

@@ -94,6 +94,9 @@ const (
 	// DropForeign: a channel message this run did not write (another
 	// client, or history left by an earlier run).
 	DropForeign DropReason = "foreign-message"
+	// DropOutOfRange: this run's format with a sequence number it never
+	// sent.
+	DropOutOfRange DropReason = "out-of-range"
 )
 
 // Drops counts dropped lines by reason; safe for concurrent use.
