@@ -32,6 +32,9 @@ type CeilingConfig struct {
 	// Refine bisects between the last held and the first failed rate this
 	// many times.
 	Refine int `json:"refine,omitempty"`
+	// Retries reruns a failed step up to this many times; it holds if any
+	// run holds (each run is listed in Steps).
+	Retries int `json:"retries,omitempty"`
 	// OnStep, when set, sees each finished step.
 	OnStep func(CeilingStep) `json:"-"`
 }
@@ -70,6 +73,9 @@ func (c CeilingConfig) withDefaults() (CeilingConfig, error) {
 	}
 	if c.StepDuration <= 0 {
 		c.StepDuration = 10 * time.Second
+	}
+	if c.Retries < 0 || c.Refine < 0 {
+		return c, errors.New("ceiling: retries and refine must not be negative")
 	}
 	if c.MaxErrorRatio < 0 {
 		return c, errors.New("ceiling: max error ratio must not be negative")
@@ -122,7 +128,7 @@ func RunCeiling(ctx context.Context, cfg CeilingConfig) (*CeilingResult, error) 
 		return nil, err
 	}
 	res := &CeilingResult{Config: cfg}
-	try := func(rate float64) (CeilingStep, error) {
+	once := func(rate float64) (CeilingStep, error) {
 		sc := cfg.Base
 		sc.Rate = rate
 		sc.Conns = max(1, int(math.Round(rate*cfg.StepDuration.Seconds())))
@@ -139,6 +145,15 @@ func RunCeiling(ctx context.Context, cfg CeilingConfig) (*CeilingResult, error) 
 			cfg.OnStep(st)
 		}
 		return st, nil
+	}
+	// try runs a rate, and again up to Retries times while it fails on the
+	// server's side: one noisy step must not set the ceiling.
+	try := func(rate float64) (CeilingStep, error) {
+		st, err := once(rate)
+		for i := 0; i < cfg.Retries && err == nil && !st.Held && !st.ClientLimited; i++ {
+			st, err = once(rate)
+		}
+		return st, err
 	}
 	rate := cfg.StartRate
 	for rate <= cfg.MaxRate {

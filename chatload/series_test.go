@@ -210,3 +210,36 @@ func TestCeilingRejectsBadConfig(t *testing.T) {
 func ftoa(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
 func itoa(i int) string     { return strconv.Itoa(i) }
 func btoa(b bool) string    { return strconv.FormatBool(b) }
+
+// TestRunCeilingRetriesANoisyStep: the 300 conn/s step fails once (its
+// first 30 connections are refused) and holds on the retry, so the search
+// goes on to the maximum.
+func TestRunCeilingRetriesANoisyStep(t *testing.T) {
+	nd := startFake(t, fakeirc.Normal)
+	var n atomic.Int64
+	dial := func(ctx context.Context, local *net.TCPAddr, server string) (net.Conn, error) {
+		if i := n.Add(1); i > 30 && i <= 60 {
+			return nil, &net.OpError{Op: "dial", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+		}
+		var d net.Dialer
+		return d.DialContext(ctx, "tcp", server)
+	}
+	res, err := chatload.RunCeiling(context.Background(), chatload.CeilingConfig{
+		Base:      chatload.StormConfig{Servers: []string{nd.Addr()}, Timeout: 5 * time.Second, Dial: dial, LagWarn: time.Hour},
+		StartRate: 100, Step: 100, MaxRate: 300, StepDuration: 100 * time.Millisecond,
+		MaxP99: time.Minute, MaxClientCPU: -1, Retries: 2,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range res.Steps {
+		got = append(got, ftoa(s.Rate)+"/"+btoa(s.Held))
+	}
+	if diff := cmp.Diff([]string{"100/true", "200/true", "300/false", "300/true"}, got); diff != "" {
+		t.Errorf("steps (-want +got):\n%s", diff)
+	}
+	if res.HighestHeld != 300 || res.FirstFailed != 0 {
+		t.Errorf("highest %v first failed %v, want 300 and none", res.HighestHeld, res.FirstFailed)
+	}
+}

@@ -273,6 +273,7 @@ func runCeiling(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	maxErr := fs.Float64("max-error-ratio", 0.01, "a step fails above this share of failed connections")
 	maxP99 := fs.Duration("max-p99", time.Second, "a step fails above this p99 reply time")
 	refine := fs.Int("refine", 0, "bisection steps between the last held and first failed rate")
+	retries := fs.Int("retries", 0, "rerun a failed step up to this many times (it holds if any run holds)")
 	maxCPU := fs.Float64("max-client-cpu", 0, "share of all cores chatload may use before a step counts as client-limited (default 0.85, negative disables)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -290,7 +291,7 @@ func runCeiling(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	res, err := chatload.RunCeiling(ctx, chatload.CeilingConfig{
 		Base: base, StartRate: *start, Step: *step, Factor: *factor, MaxRate: *maxRate,
-		StepDuration: *stepDur, MaxErrorRatio: *maxErr, MaxP99: *maxP99, Refine: *refine, MaxClientCPU: *maxCPU,
+		StepDuration: *stepDur, MaxErrorRatio: *maxErr, MaxP99: *maxP99, Refine: *refine, Retries: *retries, MaxClientCPU: *maxCPU,
 		OnStep: func(s chatload.CeilingStep) {
 			pp.finish()
 			fmt.Fprintf(stderr, "chatload ceiling %g conn/s: held %v %s\n", s.Rate, s.Held, s.Reason)
