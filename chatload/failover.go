@@ -471,7 +471,7 @@ func RunFailover(ctx context.Context, cfg FailoverConfig) (*FailoverResult, erro
 	res.ResumeUnsupported = fs.resumeUnsupported.Load()
 
 	client.MaxConcurrent = r.c.maxOpen.Load()
-	warns = append(warns, postflight(&client, u0, s0, dur, res.Steady.SendLag, 50*time.Millisecond, res.Steady.SetupErrors)...)
+	warns = append(warns, postflight(&client, u0, s0, dur, "message sends", res.Steady.SendLag, 50*time.Millisecond, res.Steady.SetupErrors)...)
 	res.Steady.Client = client
 	res.Warnings = append(warns, res.Steady.Warnings...)
 	if cfg.Hook == nil {

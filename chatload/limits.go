@@ -141,7 +141,8 @@ func cpuTimes() (user, sys time.Duration) {
 const cpuWarnFraction = 0.85
 
 // postflight fills CPU figures and adds warnings about the client.
-func postflight(cs *ClientStats, u0, s0 time.Duration, wall time.Duration, lag Summary, lagWarn time.Duration, errs ErrorCounts) []string {
+// lagWhat names what lagged: "connection starts" or "message sends".
+func postflight(cs *ClientStats, u0, s0 time.Duration, wall time.Duration, lagWhat string, lag Summary, lagWarn time.Duration, errs ErrorCounts) []string {
 	var warns []string
 	u1, s1 := cpuTimes()
 	cs.CPUUserS = (u1 - u0).Seconds()
@@ -154,8 +155,8 @@ func postflight(cs *ClientStats, u0, s0 time.Duration, wall time.Duration, lag S
 			100*cs.CPUUtil/float64(cs.CPUs), cs.CPUs))
 	}
 	if lagWarn > 0 && lag.Count > 0 && lag.P99 > float64(lagWarn)/float64(time.Millisecond) {
-		warns = append(warns, fmt.Sprintf("client: connection starts lagged their schedule (p99 %.1f ms, max %.1f ms > %v); "+
-			"the offered rate was not met by the client", lag.P99, lag.Max, lagWarn))
+		warns = append(warns, fmt.Sprintf("client: %s lagged their schedule (p99 %.1f ms, max %.1f ms > %v); "+
+			"the offered rate was not met by the client", lagWhat, lag.P99, lag.Max, lagWarn))
 	}
 	if cs.FDSoft > 0 && uint64(cs.MaxConcurrent)+fdReserve >= cs.FDSoft {
 		warns = append(warns, fmt.Sprintf("client: %d connections open at once reached the open-file limit %d", cs.MaxConcurrent, cs.FDSoft))

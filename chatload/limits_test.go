@@ -62,7 +62,7 @@ func TestPostflightWarnings(t *testing.T) {
 	lag := Summary{Count: 10, P99: 80, Max: 90}
 	errs := ErrorCounts{Total: 1, FdUnavail: 1}
 	cs.MaxConcurrent = 990
-	warns := strings.Join(postflight(&cs, u-10*time.Second, s, time.Second, lag, 50*time.Millisecond, errs), "\n")
+	warns := strings.Join(postflight(&cs, u-10*time.Second, s, time.Second, "connection starts", lag, 50*time.Millisecond, errs), "\n")
 	for _, want := range []string{"CPU-bound", "lagged their schedule", "reached the open-file limit", "meaningless"} {
 		if !strings.Contains(warns, want) {
 			t.Errorf("warnings lack %q:\n%s", want, warns)
@@ -72,7 +72,7 @@ func TestPostflightWarnings(t *testing.T) {
 		t.Errorf("CPUUtil = %v, want about 10", cs.CPUUtil)
 	}
 	cs = ClientStats{CPUs: 2, FDSoft: 1000}
-	if w := postflight(&cs, u, s, time.Hour, Summary{Count: 1, P99: 1}, 50*time.Millisecond, ErrorCounts{}); len(w) != 0 {
+	if w := postflight(&cs, u, s, time.Hour, "message sends", Summary{Count: 1, P99: 1}, 50*time.Millisecond, ErrorCounts{}); len(w) != 0 {
 		t.Errorf("warnings for a healthy run: %q", w)
 	}
 }

@@ -220,6 +220,7 @@ func plotTimeline(dir, name, title string, bins []TimelineBin, width, markS floa
 	if err != nil {
 		return nil, err
 	}
+	p.Legend.Left = false // the run starts at the left edge; keep it clear
 	series := []struct {
 		label string
 		get   func(TimelineBin) int64

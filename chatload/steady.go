@@ -164,7 +164,7 @@ func RunSteady(ctx context.Context, cfg SteadyConfig) (*SteadyResult, error) {
 	setup, dur, barrier := r.execute(ctx, "steady", nil, func() bool { return r.delivered.Load() >= r.expected() })
 	res := r.steadyResult(setup, dur, barrier)
 	client.MaxConcurrent = r.c.maxOpen.Load()
-	warns = append(warns, postflight(&client, u0, s0, dur, res.SendLag, 50*time.Millisecond, res.SetupErrors)...)
+	warns = append(warns, postflight(&client, u0, s0, dur, "message sends", res.SendLag, 50*time.Millisecond, res.SetupErrors)...)
 	res.Client = client
 	res.Warnings = append(warns, res.Warnings...)
 	if ctx.Err() != nil {

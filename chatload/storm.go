@@ -349,7 +349,7 @@ schedule:
 	res.ErrorSamples = r.samples
 	r.mu.Unlock()
 	client.MaxConcurrent = res.MaxConcurrent
-	warns = append(warns, postflight(&client, u0, s0, dur, res.StartLag, cfg.LagWarn, res.Errors)...)
+	warns = append(warns, postflight(&client, u0, s0, dur, "connection starts", res.StartLag, cfg.LagWarn, res.Errors)...)
 	res.Client = client
 	res.Warnings = warns
 	if interrupted {
