@@ -231,8 +231,11 @@ func (fs *failoverState) reconnect(ctx context.Context, m *member, old *session,
 	base := fs.r.cfg.NickPrefix + strconv.FormatInt(int64(m.idx), 36)
 	backoff := fs.fo.Backoff
 	n := len(fs.r.cfg.Servers)
+	server, nickRetry := start, false
 	for attempt := 0; ctx.Err() == nil && !fs.r.stopping.Load(); attempt++ {
-		server := (start + attempt) % n
+		if attempt > 0 && !nickRetry {
+			server = (server + 1) % n
+		}
 		rec.Attempts++
 		s, err := fs.r.connect(ctx, m, server)
 		if err != nil {
@@ -245,9 +248,15 @@ func (fs *failoverState) reconnect(ctx context.Context, m *member, old *session,
 			var se *ServerError
 			if errors.As(err, &se) && se.Command == "433" {
 				// The server still holds our old session (its node has not
-				// reaped it yet): take another nick, as real clients do.
+				// reaped it yet): take another nick, as real clients do,
+				// and retry this server at once, once.
 				m.nick = fmt.Sprintf("%s_%d", base, attempt)
+				if !nickRetry {
+					nickRetry = true
+					continue
+				}
 			}
+			nickRetry = false
 			sleepUntil(ctx, time.Now().Add(backoff))
 			backoff = min(2*backoff, time.Second)
 			continue

@@ -199,3 +199,27 @@ func TestFailoverHookTimeoutIsRecorded(t *testing.T) {
 		t.Errorf("warnings %q", res.Warnings)
 	}
 }
+
+// TestFailoverTakesAnotherNickWhenTheOldIsHeld: the surviving node still
+// holds the dead node's nicks (not reaped yet); clients retry at once with
+// another nick instead of waiting.
+func TestFailoverTakesAnotherNickWhenTheOldIsHeld(t *testing.T) {
+	net, a, b := twoNodes(t)
+	net.KeepNicksOnKill.Store(true)
+	res, err := chatload.RunFailover(context.Background(), failoverConfig(a, b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Check(); err != nil || res.Reconnected != 3 {
+		t.Fatalf("Check %v reconnected %d", err, res.Reconnected)
+	}
+	if res.ReconnectErrors.Other != 3 || res.ReconnectErrors.ConnRefused != 3 {
+		t.Errorf("reconnect errors %+v, want 3 refused (a) and 3 nick-in-use (b)", res.ReconnectErrors)
+	}
+	for _, o := range res.Outages {
+		// a refused, b said 433, b again with another nick.
+		if o.Attempts != 3 || !o.Recovered {
+			t.Errorf("outage %+v, want recovered in 3 attempts", o)
+		}
+	}
+}

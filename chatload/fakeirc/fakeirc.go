@@ -62,6 +62,11 @@ type Network struct {
 	// itself, which the client must count as a duplicate and drop.
 	DuplicateHistory atomic.Bool
 
+	// KeepNicksOnKill leaves a killed node's nicks registered, like a
+	// cluster that has not yet reaped a dead node's sessions: reconnecting
+	// clients get 433 for their old nick.
+	KeepNicksOnKill atomic.Bool
+
 	Delivered atomic.Int64 // PRIVMSG lines written to receivers
 }
 
@@ -400,6 +405,12 @@ func (c *client) leaveAll() {
 	defer n.mu.Unlock()
 	for ch := range c.chans {
 		delete(n.channels[ch], c)
+	}
+	c.node.mu.Lock()
+	dead := c.node.dead
+	c.node.mu.Unlock()
+	if dead && n.KeepNicksOnKill.Load() {
+		return
 	}
 	if n.nicks[strings.ToLower(c.nick)] == c {
 		delete(n.nicks, strings.ToLower(c.nick))
