@@ -152,6 +152,9 @@ func runScenario(ctx context.Context, t *Topology, p FailoverPlan, name string, 
 	if err := t.WaitService(ctx, spec.before, 30*time.Second); err != nil {
 		return nil, fmt.Errorf("precondition, %s holds the VIP: %w", spec.before, err)
 	}
+	if err := t.WaitSettled(ctx, spec.before, 60*time.Second); err != nil {
+		return nil, fmt.Errorf("precondition, both chat servers healthy: %w", err)
+	}
 	start := time.Now()
 	pctx, stopProbe := context.WithCancel(ctx)
 	prober := &Prober{Host: t.Client(), Addr: vipChat, Interval: p.ProbeInterval, Timeout: p.ProbeTimeout}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,12 +12,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/hachat/hachat/internal/mariadbtest"
+	"github.com/hachat/hachat/ipvs"
 	"github.com/hachat/hachat/test/netns"
 )
 
@@ -315,19 +316,70 @@ func (t *Topology) WaitService(ctx context.Context, master string, d time.Durati
 	return nil
 }
 
-var dataplaneRE = regexp.MustCompile(`"dataplane"\s*:\s*"([a-z]+)"`)
+// BalancerStatus asks lb's vrrpd for its virtual services (vrrpctl
+// balancer --json).
+func (t *Topology) BalancerStatus(ctx context.Context, lb string) ([]ipvs.ServiceStatus, error) {
+	out, err := exec.CommandContext(ctx, filepath.Join(t.Bin, "vrrpctl"), "-s", t.vrrpdSocket(lb), "balancer", "--json").Output()
+	if err != nil {
+		return nil, fmt.Errorf("vrrpctl balancer on %s: %w", lb, err)
+	}
+	var st []ipvs.ServiceStatus
+	if err := json.Unmarshal(out, &st); err != nil {
+		return nil, fmt.Errorf("vrrpctl balancer on %s: %w: %q", lb, err, out)
+	}
+	return st, nil
+}
 
 // DataPlane asks lb's vrrpd which data plane its balancer programs.
 func (t *Topology) DataPlane(ctx context.Context, lb string) (string, error) {
-	out, err := exec.CommandContext(ctx, filepath.Join(t.Bin, "vrrpctl"), "-s", t.vrrpdSocket(lb), "balancer", "--json").CombinedOutput()
+	st, err := t.BalancerStatus(ctx, lb)
 	if err != nil {
-		return "", fmt.Errorf("vrrpctl balancer: %w: %s", err, out)
+		return "", err
 	}
-	m := dataplaneRE.FindSubmatch(out)
-	if m == nil {
-		return "", fmt.Errorf("vrrpctl balancer: no data plane in %q", out)
+	if len(st) == 0 || st[0].DataPlane == "" {
+		return "", fmt.Errorf("vrrpctl balancer on %s: no data plane reported", lb)
 	}
-	return string(m[1]), nil
+	return st[0].DataPlane, nil
+}
+
+// WaitSettled waits until both chat servers say ready and lb's balancer
+// sees both healthy: after an overload (the ceiling search) the servers and
+// MariaDB need a moment, and a trial started before that would measure the
+// overload's tail, not the fault.
+func (t *Topology) WaitSettled(ctx context.Context, lb string, d time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	for _, app := range []string{"app1", "app2"} {
+		if err := t.waitChatdReady(ctx, app, d); err != nil {
+			return err
+		}
+	}
+	var last string
+	for {
+		st, err := t.BalancerStatus(ctx, lb)
+		if err == nil {
+			up, total := 0, 0
+			for _, s := range st {
+				for _, rs := range s.RealServers {
+					total++
+					if rs.Health == "up" && rs.Weight > 0 {
+						up++
+					}
+				}
+			}
+			if total > 0 && up == total {
+				return nil
+			}
+			last = fmt.Sprintf("%d of %d real servers up", up, total)
+		} else {
+			last = err.Error()
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s's balancer not settled within %v: %s", lb, d, last)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // KernelHasIPVS reports whether the running kernel offers IPVS.
