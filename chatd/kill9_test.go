@@ -168,8 +168,18 @@ func TestKill9UnderLoad(t *testing.T) {
 	})
 	t.Logf("reaped %v after SIGKILL; %d messages acknowledged", time.Since(killedAt).Round(time.Millisecond), acked())
 	stop.Store(true)
-	// sA's last message is acknowledged after stop: wait until its pump ends.
 	sA.c.conn.Close()
+	// sA may have had a message in flight: its QUIT comes after it in the
+	// log, so once rA sees the QUIT, history is final.
+	waitFor(t, "sA's QUIT", func() bool {
+		_, _, q := rA.rec.snapshot()
+		for _, n := range q {
+			if n == "sA" {
+				return true
+			}
+		}
+		return false
+	})
 
 	h := dial(t, a.Addr(), "h")
 	h.register("hist", allCaps...)

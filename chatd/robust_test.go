@@ -58,9 +58,10 @@ func TestFloodDisconnect(t *testing.T) {
 	if got := c.expectClosed(); !strings.Contains(got, "Excess Flood") {
 		t.Errorf("ERROR = %q, want Excess Flood", got)
 	}
-	if v := counterValue(t, n.m.disconnects.WithLabelValues(discFlood)); v != 1 {
-		t.Errorf("disconnects{excess_flood} = %v", v)
-	}
+	// The counter moves when the server's reader finishes, just after EOF.
+	waitFor(t, "disconnects{excess_flood} = 1", func() bool {
+		return counterValue(t, n.m.disconnects.WithLabelValues(discFlood)) == 1
+	})
 }
 
 func TestTimeouts(t *testing.T) {
