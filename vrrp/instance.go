@@ -303,12 +303,13 @@ func (in *Instance) handleAdvert(now time.Time, r received) {
 	}
 	prev := in.m.State()
 	in.step(now, AdvertReceived{Advert: r.adv, Src: r.src})
-	if prev == Master && in.m.State() == Master && r.adv.Priority > 0 && r.adv.Priority < in.m.EffectivePriority() {
-		// Another router thinks it is Master (a healed split brain, or a
-		// backup that did not hear us in time): it has announced the
-		// addresses, so announce them again or hosts stay with it after it
-		// yields. At most once per advert interval, so a flood of bad
-		// adverts cannot turn into a flood of announcements.
+	if prev == Master && in.m.State() == Master && r.adv.Priority < in.m.EffectivePriority() {
+		// Another router thinks it is, or was until now, Master (a healed
+		// split brain, a backup that did not hear us in time, a Master
+		// resigning with priority 0 as it yields to us): it has announced
+		// the addresses, so announce them again or hosts stay with it after
+		// it lets them go. At most once per advert interval, so a flood of
+		// bad adverts cannot turn into a flood of announcements.
 		if in.lastReann.IsZero() || now.Sub(in.lastReann) >= in.cfg.Machine.AdvertInterval {
 			in.lastReann = now
 			in.ann.burst(now, max(in.cfg.Gratuitous.Repeat, 1))
@@ -413,6 +414,17 @@ func (in *Instance) exec(now time.Time, acts []Action) {
 		in.takeOver(now)
 	}
 	resigning := slices.ContainsFunc(acts, func(a Action) bool { s, ok := a.(SendAdvert); return ok && s.Priority == 0 })
+	if !resigning && slices.ContainsFunc(acts, func(a Action) bool {
+		t, ok := a.(Transition)
+		return ok && t.From == Master && t.To == Backup && t.Reason == ReasonHigherPriority
+	}) {
+		// We yield to a better Master (RFC 5798 §6.4.3) after a split
+		// brain, or to a preempting one. Hosts may still send to us: say
+		// so with a priority 0 advert, which makes the new Master assert
+		// itself at once (§6.4.3) and, in vrrpd, announce the addresses
+		// again. The addresses go at once: the new Master holds them.
+		in.sendAdvert(0)
+	}
 	changed := false
 	for _, a := range acts {
 		switch a := a.(type) {

@@ -203,8 +203,27 @@ func TestPreemptedMasterReleasesAtOnce(t *testing.T) {
 	in.handleTimer(in.m.Deadline())
 	r.take()
 	in.handleAdvert(rt0.Add(time.Second), received{advert(200), srcB})
-	if got, want := r.take(), []string{"del " + vip.String()}; !cmp.Equal(got, want) {
+	if got, want := r.take(), []string{"advert prio=0 dst=224.0.0.18", "del " + vip.String()}; !cmp.Equal(got, want) {
 		t.Errorf("calls %q, want %q", got, want)
+	}
+}
+
+// TestHealedSplitBrain: two Masters meet again. The loser yields with a
+// priority 0 advert; the winner answers it with an advert (RFC 5798 §6.4.3)
+// and announces the addresses again, so hosts that followed the loser come
+// back at once instead of after their neighbour entry expires.
+func TestHealedSplitBrain(t *testing.T) {
+	cfg := testConfig("vi", 200, srcA)
+	cfg.Gratuitous.SecondDelay = 0
+	r := newRecorder()
+	winner, _ := newTestInstance(t, cfg, r)
+	winner.start(rt0)
+	winner.handleTimer(winner.m.Deadline())
+	r.take()
+	winner.handleAdvert(rt0.Add(5*time.Second), received{advert(0), srcB})
+	want := []string{"advert prio=200 dst=224.0.0.18", "announce 198.18.0.100", "announce 198.18.0.100"}
+	if got := r.take(); !cmp.Equal(got, want) {
+		t.Errorf("winner on the loser's priority 0:\n got %q\nwant %q", got, want)
 	}
 }
 
