@@ -70,6 +70,24 @@ type Network struct {
 	Delivered atomic.Int64 // PRIVMSG lines written to receivers
 }
 
+// HistoryLen returns how many messages channel's history holds.
+func (n *Network) HistoryLen(channel string) int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return len(n.history[strings.ToLower(channel)])
+}
+
+// Channels lists the channels that have history.
+func (n *Network) Channels() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []string
+	for ch := range n.history {
+		out = append(out, ch)
+	}
+	return out
+}
+
 type stored struct {
 	id    int64
 	line  string // without tags
