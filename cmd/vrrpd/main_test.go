@@ -226,9 +226,30 @@ func daemonPair(t *testing.T) {
 		t.Fatal("VIP not on the master only")
 	}
 
-	// Maintenance: a hands front over gracefully; b takes it.
+	// Maintenance: a hands front over gracefully; b takes it, and says so
+	// on its event stream.
+	evCtx, evCancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer evCancel()
+	sawMaster := make(chan error, 1)
+	subscribed := make(chan struct{})
+	go func() {
+		sawMaster <- control.Events(evCtx, b.sock, func(ev vrrp.InstanceEvent, _ []byte) bool {
+			if ev.Kind == control.EventSubscribed {
+				close(subscribed)
+			}
+			return !(ev.Instance == "front" && ev.Kind == "transition" && ev.To == "MASTER")
+		})
+	}()
+	select {
+	case <-subscribed:
+	case <-evCtx.Done():
+		t.Fatal("event subscription never confirmed")
+	}
 	if _, err := control.Do(a.sock, control.Request{Command: control.CmdMaintenance, Instance: "front", On: true}); err != nil {
 		t.Fatal(err)
+	}
+	if err := <-sawMaster; err != nil || evCtx.Err() != nil {
+		t.Errorf("event stream: err %v, ctx %v (no transition to MASTER seen)", err, evCtx.Err())
 	}
 	waitFor(t, "b MASTER of front, a's VIP gone", func() bool {
 		return b.state(t, "front") == "MASTER" && !a.k.addrs.Has("eth0", frontVIP) && b.k.addrs.Has("eth0", frontVIP)

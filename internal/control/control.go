@@ -29,6 +29,9 @@ const (
 	CmdEvents      = "events"
 )
 
+// EventSubscribed is the kind of the first event of every stream.
+const EventSubscribed = "subscribed"
+
 // Request is what a client sends.
 type Request struct {
 	Command  string `json:"command"`
@@ -117,6 +120,11 @@ func serveConn(ctx context.Context, c net.Conn, h Handler) {
 	if req.Command == CmdEvents {
 		ch, cancel := h.Subscribe()
 		defer cancel()
+		// The first line confirms the subscription: a client may act once
+		// it has it and be sure to see the consequences.
+		if enc.Encode(vrrp.InstanceEvent{Time: time.Now(), Kind: EventSubscribed}) != nil {
+			return
+		}
 		// The client ends the stream by closing; notice it.
 		gone := make(chan struct{})
 		go func() { io.Copy(io.Discard, c); close(gone) }()

@@ -76,9 +76,9 @@ func TestEvents(t *testing.T) {
 	var got []string
 	err := Events(context.Background(), path, func(ev vrrp.InstanceEvent, _ []byte) bool {
 		got = append(got, ev.Kind)
-		return len(got) < 2
+		return len(got) < 3
 	})
-	if err != nil || strings.Join(got, ",") != "transition,priority" {
+	if err != nil || strings.Join(got, ",") != "subscribed,transition,priority" {
 		t.Errorf("events %v, err %v", got, err)
 	}
 }
