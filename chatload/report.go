@@ -111,6 +111,7 @@ func (r *StormResult) WriteMarkdown(w io.Writer) error {
 	e.f("%s", summaryHeader)
 	e.f("%s", summaryRow("connection time", r.ConnectionTime))
 	e.f("%s", summaryRow("connect", r.ConnectTime))
+	e.f("%s", summaryRow("welcome (scheduled start → 001)", r.WelcomeTime))
 	e.f("%s", summaryRow("reply: all (response time)", r.Reply.All))
 	e.f("%s", summaryRow("reply: register (001)", r.Reply.Register))
 	e.f("%s", summaryRow("reply: join", r.Reply.Join))
@@ -141,7 +142,9 @@ func (r *StormResult) WriteText(w io.Writer) error {
 	ct := r.ConnectionTime
 	e.f("Connection time [ms]: min %.1f avg %.1f max %.1f median %.1f stddev %.1f\n", ct.Min, ct.Avg, ct.Max, ct.Median, ct.Stddev)
 	e.f("Connection time [ms]: p50 %.1f p90 %.1f p99 %.1f p99.9 %.1f\n", ct.P50, ct.P90, ct.P99, ct.P999)
-	e.f("Connection time [ms]: connect %.1f\n\n", r.ConnectTime.Avg)
+	e.f("Connection time [ms]: connect %.1f\n", r.ConnectTime.Avg)
+	wt := r.WelcomeTime
+	e.f("Welcome time [ms]: scheduled start to 001 avg %.1f p50 %.1f p99 %.1f max %.1f\n\n", wt.Avg, wt.P50, wt.P99, wt.Max)
 	rr := r.ReplyRate
 	e.f("Reply rate [replies/s]: min %.1f avg %.1f max %.1f stddev %.1f (%d samples)\n", rr.Min, rr.Avg, rr.Max, rr.Stddev, rr.Samples)
 	for _, x := range []struct {

@@ -25,7 +25,7 @@ func knownStorm() *StormResult {
 		ConnRate:       80,
 		MsPerConn:      12.5,
 		MaxConcurrent:  2,
-		ConnectionTime: s, ConnectTime: s, StartLag: s,
+		ConnectionTime: s, ConnectTime: s, WelcomeTime: s, StartLag: s,
 		Reply:         ReplyTimes{All: s, Register: s, Message: s},
 		ReplyRate:     RateStats{Min: 10, Avg: 12, Max: 14, Stddev: 2.83, Samples: 2},
 		NetIO:         NetIO{SentBytes: 2048, RecvBytes: 3072, KBPerSec: 100, Mbps: 0.8192},

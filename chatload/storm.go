@@ -128,7 +128,11 @@ type StormResult struct {
 	// intended start to the server's close after QUIT.
 	ConnectionTime Summary `json:"connection_time"`
 	// ConnectTime is intended start to TCP established (includes any lag).
-	ConnectTime Summary     `json:"connect_time"`
+	ConnectTime Summary `json:"connect_time"`
+	// WelcomeTime is intended start to 001: what a user who connected on
+	// schedule waited to be let in, queueing included (no coordinated
+	// omission), where Reply.Register starts at the NICK/USER write.
+	WelcomeTime Summary     `json:"welcome_time"`
 	Reply       ReplyTimes  `json:"reply_time"`
 	ReplyRate   RateStats   `json:"reply_rate"`
 	NetIO       NetIO       `json:"net_io"`
@@ -198,6 +202,7 @@ type stormRun struct {
 	tl      *timeline
 	connT   *Recorder
 	connect *Recorder
+	welcome *Recorder
 	lag     *Recorder
 	reg     *Recorder
 	join    *Recorder
@@ -257,7 +262,7 @@ func RunStorm(ctx context.Context, cfg StormConfig) (*StormResult, error) {
 	t0 := time.Now().Add(10 * time.Millisecond) // room to start the goroutines
 	r := &stormRun{
 		cfg: cfg, tl: newTimeline(t0, time.Second),
-		connT: NewRecorder(), connect: NewRecorder(), lag: NewRecorder(),
+		connT: NewRecorder(), connect: NewRecorder(), welcome: NewRecorder(), lag: NewRecorder(),
 		reg: NewRecorder(), join: NewRecorder(), msg: NewRecorder(),
 		byPhase: map[Phase]int64{},
 	}
@@ -321,6 +326,7 @@ schedule:
 		MaxConcurrent:  r.c.maxOpen.Load(),
 		ConnectionTime: r.connT.Summary(),
 		ConnectTime:    r.connect.Summary(),
+		WelcomeTime:    r.welcome.Summary(),
 		StartLag:       r.lag.Summary(),
 		NetIO:          netIO(r.io.Sent(), r.io.Recv(), dur),
 		Drops:          r.drops.Snapshot(),
@@ -390,6 +396,7 @@ func (r *stormRun) runConn(ctx context.Context, i int, intended time.Time) {
 		return
 	}
 	r.reg.Record(d)
+	r.welcome.Record(time.Since(intended))
 	r.tl.add(time.Now(), func(b *TimelineBin) { b.Replies++ })
 
 	target := nick

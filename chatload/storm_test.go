@@ -59,6 +59,7 @@ func TestStormAgainstFakeCountsEveryReply(t *testing.T) {
 		"succeeded":  res.Connections.Succeeded,
 		"conn time":  res.ConnectionTime.Count,
 		"connect":    res.ConnectTime.Count,
+		"welcome":    res.WelcomeTime.Count,
 		"register":   res.Reply.Register.Count,
 		"join":       res.Reply.Join.Count,
 		"message":    res.Reply.Message.Count,
@@ -68,7 +69,7 @@ func TestStormAgainstFakeCountsEveryReply(t *testing.T) {
 		"timeline r": sumReplies(res.Timeline),
 	}
 	want := map[string]int64{
-		"initiated": 40, "succeeded": 40, "conn time": 40, "connect": 40,
+		"initiated": 40, "succeeded": 40, "conn time": 40, "connect": 40, "welcome": 40,
 		"register": 40, "join": 40, "message": 120, "all": 200, "start lag": 40,
 		"accepted": 40, "timeline r": 200,
 	}
