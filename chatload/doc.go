@@ -35,7 +35,8 @@
 //   - Connection time: lifetime of successful connections, measured here
 //     from the intended start (so client lag is charged, not hidden) to the
 //     server's close after QUIT. Connect time: intended start to TCP
-//     established.
+//     established. Welcome time (not in httperf): intended start to 001,
+//     what a user who connected on schedule waited, queueing included.
 //   - Reply time (httperf's "response"): request sent to reply received.
 //     An IRC session has three kinds of request: registration (first byte of
 //     NICK/USER to 001), JOIN (to its echo) and PRIVMSG (to its echo-message
