@@ -20,6 +20,13 @@ import (
 // through the servers), rejoin and resume with IRCv3 draft/chathistory:
 // CHATHISTORY AFTER <channel> msgid=<last seen> <limit>, paging until a
 // short page. Messages are deduplicated by msgid.
+//
+// Resuming after the last message seen is only complete if the server
+// delivers every client's messages in the order of its history (chatd
+// delivers from its log, in log order). A server that lets a later message
+// overtake an earlier one can make a client skip the earlier one on
+// resume: chatload reports that as missing, which is what a real client
+// using AFTER would lose.
 type FailoverConfig struct {
 	Steady SteadyConfig `json:"steady"`
 	// CueAfter is when the hook runs, counted from the first scheduled
