@@ -91,6 +91,7 @@ func benchCrossNode(rate float64, senders int, d time.Duration, nudge bool, poll
 		}
 	}
 	rl, rr := newReceiver(), newReceiver()
+	rl.seen, rr.seen = map[int64]struct{}{}, map[int64]struct{}{}
 	go rl.read(local)
 	go rr.read(remote)
 	var stop atomic.Bool
@@ -115,7 +116,7 @@ func benchCrossNode(rate float64, senders int, d time.Duration, nudge bool, poll
 		r    *receiver
 	}{{"same node (A->A)", rl}, {"cross node (A->B)", rr}} {
 		h := x.r.hist
-		fmt.Printf("%s: %d received, p50 %s, p90 %s, p99 %s, max %s\n", x.name, h.TotalCount(),
+		fmt.Printf("%s: %d received (%d duplicates), p50 %s, p90 %s, p99 %s, max %s\n", x.name, h.TotalCount(), x.r.dups.Load(),
 			ms(h.ValueAtQuantile(50)), ms(h.ValueAtQuantile(90)), ms(h.ValueAtQuantile(99)), ms(h.Max()))
 	}
 	return nil

@@ -19,6 +19,8 @@ type receiver struct {
 	echo  chan struct{} // signalled on each own message (closed-loop senders)
 	mu    sync.Mutex
 	hist  *hdrhistogram.Histogram // microseconds
+	seen  map[int64]struct{}      // stamps, to count duplicates (crossnode)
+	dups  atomic.Int64
 	count atomic.Int64
 	on    atomic.Bool // record only inside the measurement window
 }
@@ -65,6 +67,12 @@ func (rc *receiver) read(c *ircConn) {
 		lat := time.Since(time.Unix(0, ns))
 		rc.count.Add(1)
 		rc.mu.Lock()
+		if rc.seen != nil {
+			if _, dup := rc.seen[ns]; dup {
+				rc.dups.Add(1)
+			}
+			rc.seen[ns] = struct{}{}
+		}
 		_ = rc.hist.RecordValue(lat.Microseconds())
 		rc.mu.Unlock()
 	}
