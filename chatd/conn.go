@@ -67,15 +67,26 @@ func (c *Client) nickOrStar() string { return *c.nick.Load() }
 
 func (c *Client) hasCap(cp capSet) bool { return capSet(c.caps.Load())&cp != 0 }
 
+// replyAllowance is how far beyond sendq_bytes the replies to a client's
+// own command may queue: a CHATHISTORY page of 1000 messages or the NAMES of
+// a big channel is larger than the broadcast bound, and the client asked for
+// it. The queue as a whole stays bounded by sendq_bytes + replyAllowance.
+const replyAllowance = 2 << 20
+
 // send queues raw wire bytes (CRLF included). The slice is shared between
 // recipients of one broadcast and must not be modified afterwards.
-func (c *Client) send(b []byte) {
+func (c *Client) send(b []byte) { c.enqueue(b, c.s.cfg.Limits.SendQBytes) }
+
+// sendReply queues part of the reply to the client's own command.
+func (c *Client) sendReply(b []byte) { c.enqueue(b, c.s.cfg.Limits.SendQBytes+replyAllowance) }
+
+func (c *Client) enqueue(b []byte, limit int) {
 	c.mu.Lock()
 	if c.closing {
 		c.mu.Unlock()
 		return
 	}
-	if c.sendqBytes+len(b) > c.s.cfg.Limits.SendQBytes {
+	if c.sendqBytes+len(b) > limit {
 		c.mu.Unlock()
 		c.close("SendQ exceeded", discSendQ)
 		return
@@ -96,6 +107,14 @@ func (c *Client) sendMsg(m irc.Message) {
 		return
 	}
 	c.send(b)
+}
+
+func (c *Client) sendReplyMsg(m irc.Message) {
+	b, err := m.Bytes()
+	if err != nil {
+		return
+	}
+	c.sendReply(b)
 }
 
 // close tells the client why with ERROR (RFC 2812 §3.7.4) and closes the

@@ -94,7 +94,7 @@ func (r *response) flush() {
 	c := r.c
 	if r.label == "" {
 		for i := range r.msgs {
-			c.sendMsg(r.msgs[i])
+			c.sendReplyMsg(r.msgs[i])
 		}
 		return
 	}
@@ -102,34 +102,34 @@ func (r *response) flush() {
 	case 0:
 		ack := c.s.serverMsg("ACK")
 		ack.Tags = []irc.Tag{{Key: "label", Value: r.label}}
-		c.sendMsg(ack)
+		c.sendReplyMsg(ack)
 	case 1:
 		m := r.msgs[0]
 		m.Tags = append([]irc.Tag{{Key: "label", Value: r.label}}, m.Tags...)
-		c.sendMsg(m)
+		c.sendReplyMsg(m)
 	default:
 		if !c.hasCap(capBatch) {
 			// labeled-response without batch: only the first line can
 			// carry the label.
 			m := r.msgs[0]
 			m.Tags = append([]irc.Tag{{Key: "label", Value: r.label}}, m.Tags...)
-			c.sendMsg(m)
+			c.sendReplyMsg(m)
 			for i := 1; i < len(r.msgs); i++ {
-				c.sendMsg(r.msgs[i])
+				c.sendReplyMsg(r.msgs[i])
 			}
 			return
 		}
 		id := newBatchID()
 		start := c.s.serverMsg("BATCH", "+"+id, "labeled-response")
 		start.Tags = []irc.Tag{{Key: "label", Value: r.label}}
-		c.sendMsg(start)
+		c.sendReplyMsg(start)
 		for _, m := range r.msgs {
 			if _, inner := m.Tag("batch"); !inner {
 				m.Tags = append([]irc.Tag{{Key: "batch", Value: id}}, m.Tags...)
 			}
-			c.sendMsg(m)
+			c.sendReplyMsg(m)
 		}
-		c.sendMsg(c.s.serverMsg("BATCH", "-"+id))
+		c.sendReplyMsg(c.s.serverMsg("BATCH", "-"+id))
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hachat/hachat/chatd/irc"
 )
 
 // TestSlowClientDoesNotBlockFanout connects a member over net.Pipe, which
@@ -162,5 +164,40 @@ func TestLameduck(t *testing.T) {
 		n.errc <- nil // for the cleanup
 	case <-time.After(testTimeout):
 		t.Fatal("Run did not return after Shutdown")
+	}
+}
+
+// TestBigReplyWithinAllowance: a CHATHISTORY page far larger than the send
+// queue bound is queued whole for the client that asked for it (over an
+// unbuffered pipe, so nothing drains while it is queued), while broadcasts
+// stay bounded by sendq_bytes.
+func TestBigReplyWithinAllowance(t *testing.T) {
+	cfg := testConfig("")
+	cfg.Limits.SendQBytes = 8192
+	n := startNode(t, cfg, nil)
+	a := dial(t, n.Addr(), "a")
+	a.register("talker", "echo-message")
+	a.join("#big")
+	text := strings.Repeat("w", 300)
+	for i := range 100 {
+		a.send("PRIVMSG #big :%d %s", i, text)
+		a.expectCmd("PRIVMSG", "#big")
+	}
+	srvEnd, cliEnd := net.Pipe()
+	t.Cleanup(func() { cliEnd.Close() })
+	n.ServeConn(srvEnd)
+	r := &tclient{t: t, name: "reader", conn: cliEnd, r: newTestReader(cliEnd)}
+	r.register("reader", allCaps...)
+	r.join("#big")
+	r.send("CHATHISTORY LATEST #big * 100")
+	count := 0
+	r.expect("end of history batch", func(m irc.Message) bool {
+		if m.Command == "PRIVMSG" {
+			count++
+		}
+		return m.Command == "BATCH" && strings.HasPrefix(m.Param(0), "-")
+	})
+	if count != 100 {
+		t.Errorf("got %d messages of history, want 100", count)
 	}
 }
