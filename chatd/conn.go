@@ -41,12 +41,13 @@ type Client struct {
 	connectedAt time.Time
 
 	// Send side, guarded by mu.
-	mu         sync.Mutex
-	sendq      [][]byte
-	sendqBytes int
-	writing    bool
-	closing    bool // no more sends; the writer closes the conn after flushing
-	closed     bool
+	mu          sync.Mutex
+	sendq       [][]byte
+	sendqBytes  int
+	replyCredit int // reply bytes queued since the queue was last empty
+	writing     bool
+	closing     bool // no more sends; the writer closes the conn after flushing
+	closed      bool
 }
 
 func (s *Server) newClient(conn net.Conn) *Client {
@@ -75,16 +76,25 @@ const replyAllowance = 2 << 20
 
 // send queues raw wire bytes (CRLF included). The slice is shared between
 // recipients of one broadcast and must not be modified afterwards.
-func (c *Client) send(b []byte) { c.enqueue(b, c.s.cfg.Limits.SendQBytes) }
+func (c *Client) send(b []byte) { c.enqueue(b, false) }
 
 // sendReply queues part of the reply to the client's own command.
-func (c *Client) sendReply(b []byte) { c.enqueue(b, c.s.cfg.Limits.SendQBytes+replyAllowance) }
+func (c *Client) sendReply(b []byte) { c.enqueue(b, true) }
 
-func (c *Client) enqueue(b []byte, limit int) {
+// enqueue applies the send queue bound. Replies queued since the queue was
+// last empty raise the bound for everything behind them (replyCredit), so
+// a broadcast arriving while a big reply drains is not mistaken for a slow
+// client; the whole queue never exceeds sendq_bytes + replyAllowance.
+func (c *Client) enqueue(b []byte, reply bool) {
 	c.mu.Lock()
 	if c.closing {
 		c.mu.Unlock()
 		return
+	}
+	limit := c.s.cfg.Limits.SendQBytes + min(c.replyCredit, replyAllowance)
+	if reply {
+		limit = c.s.cfg.Limits.SendQBytes + replyAllowance
+		c.replyCredit += len(b)
 	}
 	if c.sendqBytes+len(b) > limit {
 		c.mu.Unlock()
@@ -151,6 +161,7 @@ func (c *Client) writeLoop() {
 		q := c.sendq
 		c.sendq, c.sendqBytes = nil, 0
 		if len(q) == 0 {
+			c.replyCredit = 0
 			c.writing = false
 			closing := c.closing && !c.closed
 			if closing {
