@@ -82,6 +82,10 @@ type chatRun struct {
 	sentSet  bitset
 	orphaned bitset // sent on a session that broke before confirmation
 	sentBy   []int64
+	// chanSenders counts the senders of each channel; rank is a sender's
+	// position among its channel's senders (see localIdx).
+	chanSenders []int64
+	rank        []int64
 
 	errMu       sync.Mutex
 	setupErrs   ErrorCounts
@@ -118,7 +122,22 @@ func newChatRun(cfg SteadyConfig) *chatRun {
 	}
 	r.sentBy = make([]int64, len(r.senders))
 	r.totalSeqs = int64(cfg.Rate * cfg.Duration.Seconds())
+	r.chanSenders = make([]int64, cfg.Channels)
+	r.rank = make([]int64, len(r.senders))
+	for i, m := range r.senders {
+		r.rank[i] = r.chanSenders[m.ch]
+		r.chanSenders[m.ch]++
+	}
 	return r
+}
+
+// localIdx numbers the messages of one channel 0, 1, 2... in send order,
+// so a member's seen-set holds only its channel's messages: the memory is
+// members × messages-per-channel, not members × all messages. Message seq
+// is sender seq mod S's k-th (k = seq div S).
+func (r *chatRun) localIdx(seq int64) int64 {
+	s := seq % int64(len(r.senders))
+	return (seq/int64(len(r.senders)))*r.chanSenders[r.senders[s].ch] + r.rank[s]
 }
 
 // connect dials server, registers and joins m's channel.
@@ -359,9 +378,9 @@ func (r *chatRun) handlePrivmsg(m *member, msg Message) {
 		r.drops.add(DropForeign)
 		return
 	}
-	if b.seq >= r.totalSeqs {
-		// Never sent by this run (a corrupted line): marking it would also
-		// grow the bitsets without bound.
+	if b.seq >= r.totalSeqs || r.senders[b.seq%int64(len(r.senders))].ch != m.ch {
+		// Never sent by this run to this channel (a corrupted line):
+		// marking it would also grow the bitsets without bound.
 		r.drops.add(DropOutOfRange)
 		return
 	}
@@ -390,8 +409,9 @@ func (r *chatRun) handlePrivmsg(m *member, msg Message) {
 		dupByID = m.msgids[msgid]
 		m.msgids[msgid] = true
 	}
-	dup := m.seen.has(b.seq)
-	m.seen.set(b.seq)
+	li := r.localIdx(b.seq)
+	dup := m.seen.has(li)
+	m.seen.set(li)
 	m.seenMu.Unlock()
 	if dupByID {
 		r.dupMsgids.Add(1)

@@ -384,7 +384,7 @@ func (r *chatRun) missing(m *member, samples *[]string, maxSamples int) int64 {
 	var n int64
 	step := int64(len(r.senders))
 	for seq := int64(0); seq < r.totalSeqs; seq++ {
-		if r.senders[seq%step].ch != m.ch || !acc.has(seq) || m.seen.has(seq) {
+		if r.senders[seq%step].ch != m.ch || !acc.has(seq) || m.seen.has(r.localIdx(seq)) {
 			continue
 		}
 		n++

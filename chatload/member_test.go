@@ -66,3 +66,34 @@ func TestBitset(t *testing.T) {
 		t.Errorf("after clear(64): has(64)=%v has(63)=%v count=%d", b.has(64), b.has(63), b.count())
 	}
 }
+
+// TestLocalIdxNumbersEachChannelDensely: within a channel the local index
+// is a bijection onto 0..n-1, whatever the split of senders over channels.
+func TestLocalIdxNumbersEachChannelDensely(t *testing.T) {
+	for _, tc := range []struct{ channels, members, senders int }{
+		{1, 3, 1}, {2, 4, 2}, {3, 5, 7}, {4, 2, 3}, {2, 6, 5},
+	} {
+		cfg := SteadyConfig{Servers: []string{"x:1"}, Channels: tc.channels, Members: tc.members,
+			Senders: tc.senders, Rate: 97, Duration: time.Second, NickPrefix: "c"}
+		r := newChatRun(cfg)
+		seen := make([]map[int64]bool, tc.channels)
+		for i := range seen {
+			seen[i] = map[int64]bool{}
+		}
+		for seq := int64(0); seq < r.totalSeqs; seq++ {
+			ch := r.senders[seq%int64(tc.senders)].ch
+			li := r.localIdx(seq)
+			if seen[ch][li] {
+				t.Fatalf("%+v: local index %d of channel %d used twice", tc, li, ch)
+			}
+			seen[ch][li] = true
+		}
+		for ch, s := range seen {
+			for i := int64(0); i < int64(len(s)); i++ {
+				if !s[i] {
+					t.Errorf("%+v: channel %d: index %d unused among %d (not dense)", tc, ch, i, len(s))
+				}
+			}
+		}
+	}
+}
