@@ -189,7 +189,31 @@ func TestBigReplyWithinAllowance(t *testing.T) {
 	r := &tclient{t: t, name: "reader", conn: cliEnd, r: newTestReader(cliEnd)}
 	r.register("reader", allCaps...)
 	r.join("#big")
+	// Make the reader's writer busy: it takes this message and blocks on
+	// the unbuffered pipe, so the history reply really waits in the queue.
+	a.send("PRIVMSG #big :first")
+	a.expectCmd("PRIVMSG", "#big", "first")
+	waitFor(t, "reader's writer to hold a message", func() bool {
+		for _, c := range n.snapshotClients() {
+			if c.nickOrStar() == "reader" {
+				c.mu.Lock()
+				defer c.mu.Unlock()
+				return c.writing && c.sendqBytes == 0
+			}
+		}
+		return false
+	})
 	r.send("CHATHISTORY LATEST #big * 100")
+	waitFor(t, "the history reply to wait in the reader's queue", func() bool {
+		for _, c := range n.snapshotClients() {
+			if c.nickOrStar() == "reader" {
+				c.mu.Lock()
+				defer c.mu.Unlock()
+				return c.sendqBytes > cfg.Limits.SendQBytes
+			}
+		}
+		return false
+	})
 	// A broadcast behind the big reply must not count the reply against
 	// the sendq bound.
 	a.send("PRIVMSG #big :behind the reply")
@@ -200,7 +224,7 @@ func TestBigReplyWithinAllowance(t *testing.T) {
 	r.expect("history batch and live message", func(m irc.Message) bool {
 		_, inBatch := m.Tag("batch")
 		switch {
-		case m.Command == "PRIVMSG" && inBatch && m.Param(1) != "behind the reply":
+		case m.Command == "PRIVMSG" && inBatch && m.Param(1) != "behind the reply" && m.Param(1) != "first":
 			count++
 		case m.Command == "PRIVMSG" && !inBatch && m.Param(1) == "behind the reply":
 			live = true
