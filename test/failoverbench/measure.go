@@ -105,8 +105,8 @@ func soak(ctx context.Context, o options, impl vrrplab.Impl, out io.Writer) erro
 	defer end.Stop()
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
-	lb2Held, episodes := 0, 0
-	prev := false
+	var lb2 vipWatch // lb2 holding the VIP: a false failover
+	var lb1 vipWatch // lb1 without the VIP: the master dropped it
 loop:
 	for {
 		select {
@@ -115,25 +115,47 @@ loop:
 		case <-end.C:
 			break loop
 		case <-tick.C:
-			has, err := topo.LB2.HasAddr(topo.VIP.Addr())
+			has2, err := topo.LB2.HasAddr(topo.VIP.Addr())
 			if err != nil {
 				return err
 			}
-			if has {
-				lb2Held++
-				if !prev {
-					episodes++
-				}
+			lb2.sample(has2)
+			has1, err := topo.LB1.HasAddr(topo.VIP.Addr())
+			if err != nil {
+				return err
 			}
-			prev = has
+			lb1.sample(!has1)
 		}
 	}
 	s := pr.Stop().Window(start, time.Time{})
 	gaps := s.Gaps()
-	fmt.Fprintf(out, "soak %s advert %v for %v: %d probes (%d skipped: client busy), %d failed in %d gaps (longest %v), false failovers: lb2 took the VIP %d times (%d samples of 5 ms), answers %v\n",
-		impl.Name(), o.interval, time.Since(start).Round(time.Second), len(s.Results), s.Skipped, s.Failed(), len(gaps),
-		s.Outage().Duration().Round(time.Millisecond), episodes, lb2Held, s.Responders())
+	stalled := 0
+	for _, g := range gaps {
+		if g.MaxSpacing > probe.StallThreshold {
+			stalled++
+		}
+	}
+	fmt.Fprintf(out, "soak %s advert %v for %v: false failovers (lb2 took the VIP): %d (%d samples of 5 ms); lb1 lost the VIP: %d times (%d samples)\n",
+		impl.Name(), o.interval, time.Since(start).Round(time.Second), lb2.episodes, lb2.samples, lb1.episodes, lb1.samples)
+	fmt.Fprintf(out, "  client: %d probes (%d skipped), %d failed in %d gaps, %d of them during a client stall; longest: %v; answers %v\n",
+		len(s.Results), s.Skipped, s.Failed(), len(gaps), stalled, s.Outage(), s.Responders())
 	return nil
+}
+
+// vipWatch counts samples and episodes (runs of samples) of a condition.
+type vipWatch struct {
+	samples, episodes int
+	prev              bool
+}
+
+func (w *vipWatch) sample(on bool) {
+	if on {
+		w.samples++
+		if !w.prev {
+			w.episodes++
+		}
+	}
+	w.prev = on
 }
 
 // outages extracts one scenario's failover or failback outages, the failed
