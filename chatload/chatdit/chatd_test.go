@@ -36,6 +36,11 @@ func (n *node) stop(t *testing.T) {
 // nodes of one test, like the MySQL database of a cluster).
 func startChatd(t *testing.T, st store.Store) *node {
 	t.Helper()
+	return startChatdWith(t, st, func(*chatd.Config) {})
+}
+
+func startChatdWith(t *testing.T, st store.Store, mod func(*chatd.Config)) *node {
+	t.Helper()
 	cfg := chatd.Config{
 		Node:   fmt.Sprintf("it%d", seq.Add(1)),
 		Listen: []string{"127.0.0.1:0"},
@@ -44,6 +49,7 @@ func startChatd(t *testing.T, st store.Store) *node {
 		Timers: chatd.Timers{Heartbeat: 100 * time.Millisecond, DeadAfter: 600 * time.Millisecond,
 			LameduckDrain: 10 * time.Millisecond, LameduckGrace: 5 * time.Second},
 	}
+	mod(&cfg)
 	srv, err := chatd.NewWithStore(cfg, nil, st)
 	if err != nil {
 		t.Fatalf("chatd: %v", err)
@@ -167,5 +173,27 @@ func TestFailoverChatdNodeStops(t *testing.T) {
 	}
 	if _, err := chatload.PlotFailover(dir, res); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestStormOverChatdClientLimit: chatd admits 5 clients and turns the rest
+// away with ERROR. The 5 held connections succeed, the 5 others fail at
+// registration, as other (the ERROR line was read) or connreset (chatd
+// closed with the client's NICK/USER unread, so the kernel sent a RST that
+// overtook the ERROR line).
+func TestStormOverChatdClientLimit(t *testing.T) {
+	n := startChatdWith(t, openStore(t), func(c *chatd.Config) { c.Limits.MaxClients = 5 })
+	res, err := chatload.RunStorm(context.Background(), chatload.StormConfig{
+		Servers: []string{n.srv.Addr().String()}, Conns: 10, Rate: 1000,
+		Hold: 3 * time.Second, Timeout: 10 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Connections.Succeeded != 5 || res.Connections.Failed != 5 {
+		t.Fatalf("connections %+v, want 5 ok and 5 failed (%v)", res.Connections, res.ErrorSamples)
+	}
+	if res.Errors.Other+res.Errors.ConnReset != 5 || res.ErrorsByPhase[chatload.PhaseRegister] != 5 {
+		t.Errorf("errors %+v by phase %v, want 5 other/connreset at register", res.Errors, res.ErrorsByPhase)
 	}
 }
