@@ -94,6 +94,8 @@ type chatRun struct {
 
 	fs *failoverState // nil in steady runs
 	tl *timeline
+
+	ioSent0, ioRecv0 int64 // byte counts when the run started
 }
 
 func newChatRun(cfg SteadyConfig) *chatRun {
@@ -508,6 +510,7 @@ func (r *chatRun) execute(ctx context.Context, phase string, during func(ctx con
 	r.c.errors.Store(0)
 	r.t0 = time.Now().Add(10 * time.Millisecond)
 	r.tl.start(r.t0)
+	r.ioSent0, r.ioRecv0 = r.io.Sent(), r.io.Recv()
 	stopProgress := func() {}
 	if r.cfg.Progress != nil {
 		ps := &progressSampler{phase: phase, start: r.t0, total: r.totalSeqs, c: &r.c, io: &r.io, fn: r.cfg.Progress}

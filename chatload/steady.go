@@ -191,10 +191,12 @@ func (r *chatRun) steadyResult(setup, dur time.Duration, barrier bool) *SteadyRe
 		FanoutCrossNode: r.fanCross.Summary(),
 		Echo:            r.echo.Summary(),
 		SendLag:         r.sendLag.Summary(),
-		NetIO:           netIO(r.io.Sent(), r.io.Recv(), dur),
-		Drops:           r.drops.Snapshot(),
-		Timeline:        r.tl.bins(),
-		TimelineWidthS:  r.tl.width.Seconds(),
+		// Net I/O of the run itself: setup (registration, joins, the
+		// barrier) is left out, as the duration leaves it out.
+		NetIO:          netIO(r.io.Sent()-r.ioSent0, r.io.Recv()-r.ioRecv0, dur),
+		Drops:          r.drops.Snapshot(),
+		Timeline:       r.tl.bins(),
+		TimelineWidthS: r.tl.width.Seconds(),
 	}
 	for _, m := range r.members {
 		if m.ok {
