@@ -19,7 +19,7 @@ type receiver struct {
 	echo  chan struct{} // signalled on each own message (closed-loop senders)
 	mu    sync.Mutex
 	hist  *hdrhistogram.Histogram // microseconds
-	seen  map[int64]struct{}      // stamps, to count duplicates (crossnode)
+	seen  map[int64]struct{}      // stamp sequence numbers, to count duplicates (crossnode)
 	dups  atomic.Int64
 	count atomic.Int64
 	on    atomic.Bool // record only inside the measurement window
@@ -30,7 +30,13 @@ func newReceiver() *receiver {
 }
 
 // stamp is the message text: the send time in Unix nanoseconds.
-func stamp() string { return "t=" + strconv.FormatInt(time.Now().UnixNano(), 10) }
+// A global sequence number after the time makes every stamp unique, so
+// duplicates are counted exactly: "t=<unix ns>.<seq>".
+func stamp() string {
+	return "t=" + strconv.FormatInt(time.Now().UnixNano(), 10) + "." + strconv.FormatInt(stampSeq.Add(1), 10)
+}
+
+var stampSeq atomic.Int64
 
 func (rc *receiver) read(c *ircConn) {
 	r := bufio.NewReaderSize(c.conn, 16<<10)
@@ -60,7 +66,9 @@ func (rc *receiver) read(c *ircConn) {
 		if !rc.on.Load() {
 			continue
 		}
-		ns, err := strconv.ParseInt(string(bytes.TrimSpace(line[i+3:])), 10, 64)
+		tok := bytes.TrimSpace(line[i+3:])
+		nsPart, seqPart, _ := bytes.Cut(tok, []byte("."))
+		ns, err := strconv.ParseInt(string(nsPart), 10, 64)
 		if err != nil {
 			continue
 		}
@@ -68,10 +76,11 @@ func (rc *receiver) read(c *ircConn) {
 		rc.count.Add(1)
 		rc.mu.Lock()
 		if rc.seen != nil {
-			if _, dup := rc.seen[ns]; dup {
+			seq, _ := strconv.ParseInt(string(seqPart), 10, 64)
+			if _, dup := rc.seen[seq]; dup {
 				rc.dups.Add(1)
 			}
-			rc.seen[ns] = struct{}{}
+			rc.seen[seq] = struct{}{}
 		}
 		_ = rc.hist.RecordValue(lat.Microseconds())
 		rc.mu.Unlock()
