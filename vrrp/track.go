@@ -12,11 +12,11 @@ import "fmt"
 //   - weight 0: fault while down;
 //   - file with value v: v × w, and with weight 0 any v ≠ 0 is a fault.
 type TrackResult struct {
-	Key    string // unique per instance: "interface:eth1", "script:chk", "file:/run/x"
-	Up     bool
-	Delta  int
-	Fault  bool
-	Detail string // human-readable state for vrrpctl status
+	Key    string `json:"key"` // unique per instance: "interface:eth1", "script:chk", "file:/run/x"
+	Up     bool   `json:"up"`
+	Delta  int    `json:"delta"`
+	Fault  bool   `json:"fault"`
+	Detail string `json:"detail,omitempty"` // human-readable state for vrrpctl status
 }
 
 // WeightedResult is the result of an up/down tracker with the given weight.

@@ -138,6 +138,9 @@ func printJSON(w io.Writer, v any) int {
 }
 
 func formatEvent(ev vrrp.InstanceEvent) string {
+	if ev.Kind == control.EventSubscribed {
+		return ev.Time.Format(time.RFC3339Nano) + " following vrrpd's events"
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s %s", ev.Time.Format(time.RFC3339Nano), ev.Instance, ev.Kind)
 	if ev.Kind == "transition" {
