@@ -228,7 +228,7 @@ func (r *SteadyResult) WriteMarkdown(w io.Writer) error {
 	e.f("| sent / skipped / send errors | %d / %d / %d |\n", r.Sent, r.Skipped, r.SendErrors)
 	e.f("| offered / achieved send rate [msg/s] | %.1f / %.1f |\n", r.OfferedRate, r.SendRate)
 	e.f("| delivered / expected | %d / %d |\n", r.Delivered, r.Expected)
-	e.f("| lost / duplicates | %d / %d |\n", r.Lost, r.Duplicates)
+	e.f("| lost or late (after the drain) / duplicates | %d / %d |\n", r.Lost, r.Duplicates)
 	e.f("| delivered [msg/s] | %.1f |\n", r.DeliveredPerSec)
 	e.f("| Net I/O [KB/s] | %.1f |\n\n", r.NetIO.KBPerSec)
 	e.f("%s", summaryHeader)

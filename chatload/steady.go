@@ -101,7 +101,8 @@ type SteadyResult struct {
 	Skipped    int64 `json:"skipped"`
 	SendErrors int64 `json:"send_errors"`
 	// Expected deliveries: each sent message times the other members of
-	// its channel. Lost = Expected - Delivered after the drain.
+	// its channel. Lost = Expected - Delivered when the drain (Timeout
+	// after the last send) ended: lost, or later than that.
 	Expected        int64   `json:"expected"`
 	Delivered       int64   `json:"delivered"`
 	Lost            int64   `json:"lost"`
@@ -212,6 +213,11 @@ func (r *chatRun) steadyResult(setup, dur time.Duration, barrier bool) *SteadyRe
 	if s := dur.Seconds(); s > 0 {
 		res.SendRate = float64(res.Sent) / s
 		res.DeliveredPerSec = float64(res.Delivered) / s
+	}
+	if r.fs == nil && res.Lost > 0 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("%d deliveries had not arrived %v after the last send (the drain): "+
+			"late or lost; a longer --timeout tells which (a server's flood control delays, it does not drop)",
+			res.Lost, r.drainTime()))
 	}
 	if !barrier {
 		res.Warnings = append(res.Warnings, "not every member saw its channel's probe before the run: memberships may not have propagated across nodes")
