@@ -5,6 +5,7 @@
 //	vrrpctl reload                          like SIGHUP, but reports errors
 //	vrrpctl balancer [--json]               the L4 balancer, ipvsadm-style
 //	vrrpctl events [--json]                 follow the event stream
+//	vrrpctl import-keepalived FILE          convert a keepalived.conf to vrrpd YAML
 package main
 
 import (
@@ -53,6 +54,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cmd, rest := fs.Arg(0), fs.Args()[1:]
+	if cmd == "import-keepalived" {
+		return importKeepalived(rest, stdout, stderr)
+	}
 	if cmd == "import-keepalived" { // works offline: no socket, no flags of its own
 		return importKeepalived(rest, stdout, stderr)
 	}
