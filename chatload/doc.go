@@ -86,8 +86,9 @@
 //
 // Results are JSON-tagged; WriteMarkdown renders any of them, PlotSeries
 // draws the paper's Figures 3 and 4 for one or more series (single server
-// against load balanced), PlotCeiling the search, PlotSteady and
-// PlotFailover messages per second over time with the fault marked.
+// against load balanced), PlotCeiling the search, PlotStorm one storm over
+// time, PlotSteady and PlotFailover messages per second over time with the
+// fault marked.
 //
 // Libraries never log: live figures reach the caller through a Progress
 // callback, and warnings are part of each result.

@@ -195,10 +195,40 @@ func savePlot(p *plot.Plot, dir, name string) ([]string, error) {
 	return files, nil
 }
 
+// timelineSeries is one line of a timeline plot; optional lines are left
+// out when they stay at zero, to keep the legend short.
+type timelineSeries struct {
+	label    string
+	get      func(TimelineBin) int64
+	optional bool
+}
+
+var chatSeries = []timelineSeries{
+	{label: "sent", get: func(b TimelineBin) int64 { return b.Sent }},
+	{label: "delivered live", get: func(b TimelineBin) int64 { return b.Delivered }},
+	{label: "replayed (CHATHISTORY)", get: func(b TimelineBin) int64 { return b.Replayed }, optional: true},
+	{label: "disconnects", get: func(b TimelineBin) int64 { return b.Disconnects }, optional: true},
+}
+
+var stormSeries = []timelineSeries{
+	{label: "connections started", get: func(b TimelineBin) int64 { return b.Started }},
+	{label: "replies", get: func(b TimelineBin) int64 { return b.Replies }},
+	{label: "errors", get: func(b TimelineBin) int64 { return b.Errors }, optional: true},
+}
+
+// PlotStorm draws connections started, replies and errors per second over
+// one storm, as storm-timeline.{png,svg}: whether the offered rate was held
+// and when errors began.
+func PlotStorm(dir string, r *StormResult) ([]string, error) {
+	title := fmt.Sprintf("Storm: %d connections at %g/s", r.Config.Conns, r.Config.Rate)
+	return plotTimeline(dir, "storm-timeline", title, "time since the first scheduled start [s]", stormSeries, r.Timeline, 1, -1)
+}
+
 // PlotSteady draws messages sent and delivered per second over the run, as
 // steady-timeline.{png,svg}.
 func PlotSteady(dir string, r *SteadyResult) ([]string, error) {
-	return plotTimeline(dir, "steady-timeline", "Steady load: messages per second", r.Timeline, r.TimelineWidthS, -1)
+	return plotTimeline(dir, "steady-timeline", "Steady load: messages per second", "time since first message [s]",
+		chatSeries, r.Timeline, r.TimelineWidthS, -1)
 }
 
 // PlotFailover draws sent, delivered and replayed messages per second and
@@ -209,27 +239,19 @@ func PlotFailover(dir string, r *FailoverResult) ([]string, error) {
 	if r.Hook.Ran {
 		at = r.Hook.AtS
 	}
-	return plotTimeline(dir, "failover-timeline", "Failover: messages per second", r.Steady.Timeline, r.Steady.TimelineWidthS, at)
+	return plotTimeline(dir, "failover-timeline", "Failover: messages per second", "time since first message [s]",
+		chatSeries, r.Steady.Timeline, r.Steady.TimelineWidthS, at)
 }
 
-func plotTimeline(dir, name, title string, bins []TimelineBin, width, markS float64) ([]string, error) {
+func plotTimeline(dir, name, title, xLabel string, series []timelineSeries, bins []TimelineBin, width, markS float64) ([]string, error) {
 	if len(bins) == 0 || width <= 0 {
 		return nil, errors.New("plot: empty timeline")
 	}
-	p, err := linePlot(title, "time since first message [s]", "per second", nil)
+	p, err := linePlot(title, xLabel, "per second", nil)
 	if err != nil {
 		return nil, err
 	}
 	p.Legend.Left = false // the run starts at the left edge; keep it clear
-	series := []struct {
-		label string
-		get   func(TimelineBin) int64
-	}{
-		{"sent", func(b TimelineBin) int64 { return b.Sent }},
-		{"delivered live", func(b TimelineBin) int64 { return b.Delivered }},
-		{"replayed (CHATHISTORY)", func(b TimelineBin) int64 { return b.Replayed }},
-		{"disconnects", func(b TimelineBin) int64 { return b.Disconnects }},
-	}
 	top := 0.0
 	for i, s := range series {
 		xys := make(plotter.XYs, len(bins))
@@ -240,8 +262,8 @@ func plotTimeline(dir, name, title string, bins []TimelineBin, width, markS floa
 			any = any || v > 0
 			top = max(top, v)
 		}
-		if !any && i >= 2 {
-			continue // no replays or disconnects: keep the legend short
+		if !any && s.optional {
+			continue
 		}
 		l, err := plotter.NewLine(xys)
 		if err != nil {

@@ -233,8 +233,10 @@ func (r *SteadyResult) WriteMarkdown(w io.Writer) error {
 	e.f("| Net I/O [KB/s] | %.1f |\n\n", r.NetIO.KBPerSec)
 	e.f("%s", summaryHeader)
 	e.f("%s", summaryRow("fan-out (send → each receiver)", r.Fanout))
-	e.f("%s", summaryRow("fan-out, same node", r.FanoutSameNode))
-	e.f("%s", summaryRow("fan-out, across nodes", r.FanoutCrossNode))
+	if len(c.Servers) > 1 {
+		e.f("%s", summaryRow("fan-out, same node", r.FanoutSameNode))
+		e.f("%s", summaryRow("fan-out, across nodes", r.FanoutCrossNode))
+	}
 	e.f("%s", summaryRow("echo to sender", r.Echo))
 	e.f("%s", summaryRow("send lag (client)", r.SendLag))
 	if r.SetupErrors.Total > 0 {

@@ -87,6 +87,9 @@ func TestStormAgainstFakeCountsEveryReply(t *testing.T) {
 	if res.MaxConcurrent < 1 || res.MaxConcurrent > 40 {
 		t.Errorf("MaxConcurrent = %d, want 1..40", res.MaxConcurrent)
 	}
+	if files, err := chatload.PlotStorm(t.TempDir(), res); err != nil || len(files) != 2 {
+		t.Errorf("PlotStorm: %v %v", files, err)
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	if len(events) == 0 || events[len(events)-1].Done != 40 {

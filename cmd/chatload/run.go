@@ -216,10 +216,9 @@ func runStorm(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			if werr := f.writeOutputs(res, res); werr != nil {
 				return werr
 			}
-			if f.plotDir != "" {
-				s := &chatload.Series{Label: *label, Points: []chatload.SeriesPoint{
-					chatload.NewSeriesPoint(chatload.LoadPoint{Conns: cfg.Conns, Rate: cfg.Rate}, []*chatload.StormResult{res})}}
-				if _, perr := chatload.PlotSeries(f.plotDir, s); perr != nil {
+			if f.plotDir != "" && len(res.Timeline) > 0 {
+				// One point makes no curve against load: draw the run over time.
+				if _, perr := chatload.PlotStorm(f.plotDir, res); perr != nil {
 					return perr
 				}
 			}

@@ -64,7 +64,7 @@ func TestStormWritesTextJSONMarkdownPlots(t *testing.T) {
 	if !strings.Contains(string(md), "## chatload storm: 20 connections at 500 conn/s") {
 		t.Errorf("markdown:\n%s", md)
 	}
-	for _, f := range []string{"response-time.png", "throughput.svg"} {
+	for _, f := range []string{"storm-timeline.png", "storm-timeline.svg"} {
 		if _, err := os.Stat(filepath.Join(dir, "plots", f)); err != nil {
 			t.Errorf("plot: %v", err)
 		}
