@@ -246,9 +246,9 @@ func (r *Report) writeTable1(w io.Writer) {
 		d, v := findPoint(t.Direct, p.Conns, p.Rate), findPoint(t.VIP, p.Conns, p.Rate)
 		pd, pdk := "Error", "Error"
 		if p.DirectValid {
-			pd, pdk = fmt.Sprintf("%.2f", p.DirectMs), fmt.Sprintf("%.1f", p.DirectKBps)
+			pd, pdk = fmt.Sprintf("%g", p.DirectMs), fmt.Sprintf("%g", p.DirectKBps)
 		}
-		f("| %d-%g/s | %s | %s | %.2f | %s | %s | %s | %.2f | %s | %s / %s |\n", p.Conns, p.Rate,
+		f("| %d-%g/s | %s | %s | %g | %s | %s | %s | %g | %s | %s / %s |\n", p.Conns, p.Rate,
 			pd, respCell(d), p.LBMs, respCell(v), pdk, kbCell(d), p.LBKBps, kbCell(v), errCell(d), errCell(v))
 	}
 	// Points we ran that the paper did not.
