@@ -273,6 +273,9 @@ func plotTimeline(dir, name, title, xLabel string, series []timelineSeries, bins
 		p.Add(l)
 		p.Legend.Add(s.label, l)
 	}
+	if top > 0 {
+		p.Y.Max = top * 1.15 // headroom: a steady line must not sit on the frame
+	}
 	if markS >= 0 {
 		l, err := plotter.NewLine(plotter.XYs{{X: markS, Y: 0}, {X: markS, Y: top}})
 		if err != nil {
