@@ -161,4 +161,3 @@ func handleRegister(c *Client, m irc.Message, r *response) {
 		r.numeric(rplLoggedIn, prefix, acct, "You are now logged in as "+acct)
 	}
 }
-
