@@ -82,7 +82,9 @@
 //
 // Source addresses (SourceAddrs, ParseSourceAddrs accepts CIDR prefixes
 // such as 127.0.0.0/28) are bound round robin with IP_BIND_ADDRESS_NO_PORT,
-// so each (source, server) pair gets the whole ephemeral port range.
+// so each (source, server) pair gets the whole ephemeral port range. A storm
+// against loopback servers that would run out of ports spreads itself over
+// 127.0.0.2, 127.0.0.3, ... unasked, and says so.
 //
 // Results are JSON-tagged; WriteMarkdown renders any of them, PlotSeries
 // draws the paper's Figures 3 and 4 for one or more series (single server

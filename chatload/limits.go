@@ -2,6 +2,7 @@ package chatload
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"runtime"
@@ -204,4 +205,45 @@ func ParseSourceAddrs(list string) ([]netip.Addr, error) {
 		}
 	}
 	return out, nil
+}
+
+// maxAutoSources bounds the loopback sources chosen automatically.
+const maxAutoSources = 250
+
+// autoLoopbackSources spreads a storm over loopback source addresses when
+// every server is on loopback and the ephemeral ports of one source would
+// run short: all of 127/8 is local on Linux, so 127.0.0.2, 127.0.0.3, ...
+// each bring a whole port range. It returns nil when no spreading is
+// needed or possible.
+func autoLoopbackSources(servers []string, conns int, rate float64, portLow, portHigh int) []netip.Addr {
+	if portHigh <= 0 || !allLoopback(servers) {
+		return nil
+	}
+	have := (portHigh - portLow + 1) * 8 / 10
+	need := portsNeeded(conns, rate, len(servers))
+	if have <= 0 || need <= have {
+		return nil
+	}
+	n := min((need+have-1)/have, maxAutoSources)
+	out := make([]netip.Addr, 0, n)
+	a := netip.AddrFrom4([4]byte{127, 0, 0, 2})
+	for i := 0; i < n; i++ {
+		out = append(out, a)
+		a = a.Next()
+	}
+	return out
+}
+
+func allLoopback(servers []string) bool {
+	for _, s := range servers {
+		host, _, err := net.SplitHostPort(s)
+		if err != nil {
+			return false
+		}
+		a, err := netip.ParseAddr(host)
+		if err != nil || !a.Is4() || !a.IsLoopback() {
+			return false // names and IPv6 ::1 (a single address) are left alone
+		}
+	}
+	return len(servers) > 0
 }

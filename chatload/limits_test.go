@@ -76,3 +76,32 @@ func TestPostflightWarnings(t *testing.T) {
 		t.Errorf("warnings for a healthy run: %q", w)
 	}
 }
+
+func TestAutoLoopbackSources(t *testing.T) {
+	tests := []struct {
+		name    string
+		servers []string
+		conns   int
+		rate    float64
+		want    int
+	}{
+		{"small run needs none", []string{"127.0.0.1:6667"}, 5000, 500, 0},
+		// 100000 connections at 2000/s: 100000 in TIME_WAIT's minute, over
+		// 80% of 28232 ports = 22585 per source: 5 sources.
+		{"big loopback run spreads", []string{"127.0.0.1:6667"}, 100000, 2000, 5},
+		{"two servers share the need", []string{"127.0.0.1:1", "127.0.0.1:2"}, 100000, 2000, 3},
+		{"remote server is left alone", []string{"198.18.0.10:6667"}, 100000, 2000, 0},
+		{"names are left alone", []string{"localhost:6667"}, 100000, 2000, 0},
+		{"capped", []string{"127.0.0.1:6667"}, 1 << 30, 1e9, maxAutoSources},
+	}
+	for _, tt := range tests {
+		got := autoLoopbackSources(tt.servers, tt.conns, tt.rate, 32768, 60999)
+		if len(got) != tt.want {
+			t.Errorf("%s: %d sources, want %d", tt.name, len(got), tt.want)
+			continue
+		}
+		if len(got) > 0 && (got[0].String() != "127.0.0.2" || !got[len(got)-1].IsLoopback()) {
+			t.Errorf("%s: sources %v..%v", tt.name, got[0], got[len(got)-1])
+		}
+	}
+}

@@ -249,7 +249,20 @@ func RunStorm(ctx context.Context, cfg StormConfig) (*StormResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	var spread string
+	if len(cfg.SourceAddrs) == 0 {
+		if lo, hi, err := portRange(portRangePath); err == nil {
+			if src := autoLoopbackSources(cfg.Servers, cfg.Conns, cfg.Rate, lo, hi); src != nil {
+				cfg.SourceAddrs = src
+				spread = fmt.Sprintf("client: spread over %d loopback source addresses (%v-%v) so ephemeral ports do not run out",
+					len(src), src[0], src[len(src)-1])
+			}
+		}
+	}
 	client, warns := preflight(cfg.Conns, cfg.Rate, len(cfg.Servers), len(cfg.SourceAddrs), cfg.NoRaiseFDLimit)
+	if spread != "" {
+		warns = append(warns, spread)
+	}
 	maxOpen := cfg.MaxOpen
 	if maxOpen <= 0 {
 		maxOpen = cfg.Conns
