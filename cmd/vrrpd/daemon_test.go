@@ -46,8 +46,9 @@ func TestReadinessMetricsAndStop(t *testing.T) {
 	defer cancel()
 	done := make(chan int, 1)
 	var logs bytes.Buffer
+	hup := make(chan os.Signal, 1)
 	go func() {
-		done <- run(ctx, []string{"-f", conf}, io.Discard, &syncWriter{w: &logs}, runOptions{kernel: k})
+		done <- run(ctx, []string{"-f", conf}, io.Discard, &syncWriter{w: &logs}, runOptions{kernel: k, hup: hup})
 	}()
 
 	readMsg := func(want string) {
@@ -85,6 +86,11 @@ func TestReadinessMetricsAndStop(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
+
+	// SIGHUP: systemd's notify-reload protocol.
+	hup <- os.Interrupt
+	readMsg("RELOADING=1\nMONOTONIC_USEC=")
+	readMsg("READY=1")
 
 	cancel()
 	readMsg("STOPPING=1")

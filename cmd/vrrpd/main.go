@@ -31,6 +31,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sys/unix"
 )
 
 const defaultConfig = "/etc/vrrpd/vrrpd.yaml"
@@ -170,7 +171,7 @@ func serve(ctx context.Context, path string, cfg *config.Config, log *slog.Logge
 	for {
 		select {
 		case <-hup:
-			daemon.SdNotify(false, daemon.SdNotifyReloading)
+			daemon.SdNotify(false, reloadingMessage())
 			if err := d.reload(); err != nil {
 				log.Error("reload", "err", err)
 			}
@@ -216,4 +217,14 @@ func keepRealtime(ctx context.Context, prio int, log *slog.Logger) {
 		case <-time.After(wait):
 		}
 	}
+}
+
+// reloadingMessage is RELOADING=1 with the MONOTONIC_USEC that systemd's
+// Type=notify-reload wants alongside it (sd_notify(3)).
+func reloadingMessage() string {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		return daemon.SdNotifyReloading
+	}
+	return fmt.Sprintf("%s\nMONOTONIC_USEC=%d", daemon.SdNotifyReloading, ts.Nano()/1000)
 }
