@@ -88,8 +88,10 @@ func (s *Server) heartbeatLoop(ctx context.Context) {
 			s.m.hbErr.Inc()
 			s.log.Warn("heartbeat failed", "err", err)
 			s.ready.Store(false)
+			s.hbOKSince.Store(0)
 			continue
 		}
+		s.hbOKSince.CompareAndSwap(0, time.Now().UnixNano())
 		if s.serving.Load() && !s.lameduck.Load() && ctx.Err() == nil {
 			s.ready.Store(true)
 		}
@@ -108,6 +110,14 @@ func (s *Server) reapLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		// Reap only after our own heartbeat has worked for dead_after: when
+		// the database comes back from an outage every node's heartbeat is
+		// stale, and the first to look must not reap all the others.
+		since := s.hbOKSince.Load()
+		if since == 0 || time.Since(time.Unix(0, since)) < s.cfg.Timers.DeadAfter {
+			continue
+		}
+		s.m.reapRuns.Inc()
 		rctx, cancel := context.WithTimeout(ctx, s.cfg.Timers.StoreTimeout)
 		// The QUITs are appended in the reaping transaction: a reaper that
 		// dies right after cannot lose them.

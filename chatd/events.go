@@ -97,6 +97,7 @@ func (s *Server) bootstrap(ctx context.Context) error {
 	if err := s.st.Heartbeat(sctx, s.cfg.Node); err != nil && !isReaped(err) {
 		return fmt.Errorf("chatd: register node: %w", err)
 	}
+	s.hbOKSince.Store(time.Now().UnixNano())
 	head, err := s.st.Head(sctx)
 	if err != nil {
 		return fmt.Errorf("chatd: log head: %w", err)

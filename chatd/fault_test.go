@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/hachat/hachat/chatd/irc"
 	"github.com/hachat/hachat/chatd/store"
@@ -74,4 +75,50 @@ func TestNotCommittedNotDelivered(t *testing.T) {
 	waitFor(t, "readiness to fail", func() bool { return !n.Ready() })
 	fs.failHeartbeat.Store(false)
 	waitFor(t, "readiness to return", n.Ready)
+}
+
+// TestDatabaseOutageNoMassReap: when every node's heartbeat fails for longer
+// than dead_after (a database outage), no node reaps the others, neither
+// during the outage nor when it ends.
+func TestDatabaseOutageNoMassReap(t *testing.T) {
+	inner, err := store.Open(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { inner.Close() })
+	fa, fb := &faultyStore{Store: inner}, &faultyStore{Store: inner}
+	a := startNode(t, testConfig("out-a"), fa)
+	b := startNode(t, testConfig("out-b"), fb)
+	ca := dial(t, a.Addr(), "ca")
+	ca.register("oa")
+	ca.join("#out")
+	cb := dial(t, b.Addr(), "cb")
+	cb.register("ob")
+	cb.join("#out")
+	ca.expectCmd("JOIN", "#out")
+
+	runs := func(n *testNode) float64 { return counterValue(t, n.m.reapRuns) }
+	fa.failHeartbeat.Store(true)
+	fb.failHeartbeat.Store(true)
+	waitFor(t, "both nodes to notice the outage", func() bool { return !a.Ready() && !b.Ready() })
+	// Outlast dead_after: wait until every heartbeat row is stale.
+	outage := time.Now()
+	waitFor(t, "an outage longer than dead_after", func() bool {
+		return time.Since(outage) > 2*a.cfg.Timers.DeadAfter
+	})
+	fa.failHeartbeat.Store(false)
+	fb.failHeartbeat.Store(false)
+	ra, rb := runs(a), runs(b)
+	waitFor(t, "two reap passes on each node after the outage", func() bool {
+		return runs(a) >= ra+2 && runs(b) >= rb+2
+	})
+	for _, c := range []*tclient{ca, cb} {
+		c.send("PING :alive")
+		_, before := c.expect("PONG", func(m irc.Message) bool { return m.Command == "PONG" })
+		for _, m := range before {
+			if m.Command == "QUIT" || m.Command == "ERROR" {
+				t.Errorf("%s got %v after a database outage", c.name, m)
+			}
+		}
+	}
 }

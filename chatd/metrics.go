@@ -50,6 +50,7 @@ type metrics struct {
 	nudgesSent  prometheus.Counter
 	nudgesRecv  prometheus.Counter
 	panics      prometheus.Counter
+	reapRuns    prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -73,7 +74,8 @@ func newMetrics() *metrics {
 	m.nudgesSent = prometheus.NewCounter(prometheus.CounterOpts{Name: "chatd_nudges_sent_total", Help: "Peer nudges sent."})
 	m.nudgesRecv = prometheus.NewCounter(prometheus.CounterOpts{Name: "chatd_nudges_received_total", Help: "Peer nudges received."})
 	m.panics = prometheus.NewCounter(prometheus.CounterOpts{Name: "chatd_handler_panics_total", Help: "Command handlers that panicked (bugs); the client was disconnected."})
-	for _, c := range []prometheus.Collector{m.panics, m.clients, m.users, m.accepted, m.disconnects, m.dropped, m.commands,
+	m.reapRuns = prometheus.NewCounter(prometheus.CounterOpts{Name: "chatd_reap_runs_total", Help: "Looks for dead peers (skipped while our own heartbeat is not yet trusted)."})
+	for _, c := range []prometheus.Collector{m.panics, m.reapRuns, m.clients, m.users, m.accepted, m.disconnects, m.dropped, m.commands,
 		m.appended, m.appendErr, m.appendSecs, m.applied, m.deliveries, m.tailLag, m.tailErr, m.reaped, m.hbErr,
 		m.nudgesSent, m.nudgesRecv,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {

@@ -57,10 +57,13 @@ type Server struct {
 	httpSrv   *http.Server
 	pwSem     chan struct{}
 
-	ready    atomic.Bool
-	serving  atomic.Bool // listeners accepting; heartbeats may set ready
-	lameduck atomic.Bool
-	reaped   atomic.Bool // heartbeat said we were declared dead
+	ready   atomic.Bool
+	serving atomic.Bool // listeners accepting; heartbeats may set ready
+	// hbOKSince is when our heartbeat last started succeeding (unix ns), 0
+	// while it fails.
+	hbOKSince atomic.Int64
+	lameduck  atomic.Bool
+	reaped    atomic.Bool // heartbeat said we were declared dead
 
 	staleAtStart []store.Session // own sessions found by bootstrap
 	runCtx       context.Context
