@@ -322,3 +322,58 @@ func TestWireTTLDropped(t *testing.T) {
 		t.Errorf("ttl drops %d, want 1", n)
 	}
 }
+
+// TestWatchLinksInNamespace: link states reach the hub (up, then down when
+// the peer's end goes down), and a tracked interface that does not exist is
+// reported down.
+func TestWatchLinksInNamespace(t *testing.T) {
+	p := newNSPair(t)
+	r := newRecorder()
+	inst, _ := newTestInstance(t, testConfig("vi", 100, netip.MustParseAddr("198.18.0.1")), r)
+	hub := NewTrackHub()
+	hub.Subscribe(InterfaceKey("eth0"), inst, 0, false)
+	hub.Subscribe(InterfaceKey("nosuch0"), inst, 0, false)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // this thread stays in the namespace until it dies
+		ns, err := netns.GetFromName(p.a)
+		if err != nil {
+			errc <- err
+			return
+		}
+		if err := netns.Set(ns); err != nil {
+			errc <- err
+			return
+		}
+		errc <- WatchLinks(ctx, hub)
+	}()
+	state := func(key string) (up, known bool) {
+		hub.mu.Lock()
+		defer hub.mu.Unlock()
+		st, ok := hub.state[key]
+		return st.up, ok
+	}
+	wait := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !cond() {
+			select {
+			case err := <-errc:
+				t.Fatalf("WatchLinks returned: %v", err)
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	wait("eth0 up", func() bool { up, ok := state(InterfaceKey("eth0")); return ok && up })
+	wait("nosuch0 absent", func() bool { up, ok := state(InterfaceKey("nosuch0")); return ok && !up })
+	if out, err := exec.Command("ip", "-n", p.b, "link", "set", "eth0", "down").CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	wait("eth0 down after the peer went down", func() bool { up, ok := state(InterfaceKey("eth0")); return ok && !up })
+}

@@ -74,6 +74,20 @@ func (h *TrackHub) Keys() []string {
 	return ks
 }
 
+// Unknown returns the tracked keys with the given prefix that have no
+// state yet (an interface that does not exist sends no link updates).
+func (h *TrackHub) Unknown(prefix string) []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var ks []string
+	for k := range h.subs {
+		if _, ok := h.state[k]; !ok && len(k) > len(prefix) && k[:len(prefix)] == prefix {
+			ks = append(ks, k)
+		}
+	}
+	return ks
+}
+
 // SetUp records an up/down tracker state.
 func (h *TrackHub) SetUp(key string, up bool, detail string) {
 	v := 0

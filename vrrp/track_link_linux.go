@@ -5,6 +5,8 @@ package vrrp
 import (
 	"context"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -30,10 +32,21 @@ func WatchLinks(ctx context.Context, hub *TrackHub) error {
 	if err := netlink.LinkSubscribeWithOptions(ch, done, netlink.LinkSubscribeOptions{ListExisting: true, ErrorCallback: func(error) {}}); err != nil {
 		return fmt.Errorf("vrrp: watch links: %w", err)
 	}
+	// An interface that does not exist sends no updates: after the dump,
+	// every tracked interface still without a state is absent, so down.
+	absent := time.NewTicker(2 * time.Second)
+	defer absent.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-absent.C:
+			for _, key := range hub.Unknown(InterfaceKey("")) {
+				name := strings.TrimPrefix(key, InterfaceKey(""))
+				if _, err := netlink.LinkByName(name); err != nil {
+					hub.SetUp(key, false, "absent")
+				}
+			}
 		case u, ok := <-ch:
 			if !ok {
 				return fmt.Errorf("vrrp: link notifications stopped")

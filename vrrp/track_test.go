@@ -69,3 +69,16 @@ func TestTrackHubFansOutWithOwnWeights(t *testing.T) {
 		t.Errorf("b state %v, want BACKUP after the script recovered", b.m.State())
 	}
 }
+
+func TestTrackHubUnknown(t *testing.T) {
+	r := newRecorder()
+	in, _ := newTestInstance(t, testConfig("a", 100, srcA), r)
+	h := NewTrackHub()
+	h.Subscribe(InterfaceKey("eth0"), in, 0, false)
+	h.Subscribe(InterfaceKey("eth9"), in, 0, false)
+	h.Subscribe(ScriptKey("chk"), in, 0, false)
+	h.SetUp(InterfaceKey("eth0"), true, "up")
+	if got := h.Unknown(InterfaceKey("")); len(got) != 1 || got[0] != "interface:eth9" {
+		t.Errorf("Unknown = %v, want [interface:eth9]", got)
+	}
+}
