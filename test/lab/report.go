@@ -266,6 +266,7 @@ func (r *Report) writeTable1(w io.Writer) {
 		"to 1145 ms at 3000-300/s; its balanced setup stayed near 5 ms. Throughput grows with the offered rate in both, " +
 		"because Net I/O is bytes per second of a run whose length is fixed by conns/rate: it measures the load " +
 		"offered, not a capacity. The ceiling search below measures capacity.\n\n")
+	f("### Detail per point (direct = the paper's \"without load balancing\", VIP = \"with\")\n\n")
 	for _, s := range []*chatload.Series{t.Direct, t.VIP} {
 		if s != nil {
 			s.WriteMarkdown(w)

@@ -56,21 +56,22 @@ const stormDescription = "Each connection registers (CAP LS, NICK/USER until 001
 // are figures).
 func RunTable1(ctx context.Context, t *Topology, p Table1Plan, progress func(string)) (*Table1Result, error) {
 	res := &Table1Result{Description: stormDescription}
+	// Labels are short: they are the plots' legend too.
 	setups := []struct {
-		label, server string
-		out           **chatload.Series
+		label, short, server string
+		out                  **chatload.Series
 	}{
-		{"without load balancing (one chat server, app1 directly)", app1Chat, &res.Direct},
-		{"with load balancing (VIP, two chat servers)", vipChat, &res.VIP},
+		{"one server, direct", "direct", app1Chat, &res.Direct},
+		{"two servers, VIP", "VIP", vipChat, &res.VIP},
 	}
 	for _, s := range setups {
-		label := s.label
+		label, tag := s.label, s.short
 		series, err := chatload.RunSeries(ctx, chatload.SeriesConfig{
 			Base: t.storm(s.server), Points: p.Points, Reps: p.Reps, Pause: p.Pause,
 			OnRun: func(pi, rep int, r *chatload.StormResult) {
 				f := chatload.FiguresOf(r)
 				progress(fmt.Sprintf("table1 %-8s %d-%g/s rep %d/%d: response %.2f ms (p99 %.1f), %.1f KB/s, %d errors",
-					short(label), p.Points[pi].Conns, p.Points[pi].Rate, rep+1, p.Reps, f.ResponseMs, f.ResponseP99Ms, f.ThroughputKBps, r.Errors.Total))
+					tag, p.Points[pi].Conns, p.Points[pi].Rate, rep+1, p.Reps, f.ResponseMs, f.ResponseP99Ms, f.ThroughputKBps, r.Errors.Total))
 			},
 		})
 		if series != nil {
@@ -122,13 +123,6 @@ func RunTable1(ctx context.Context, t *Topology, p Table1Plan, progress func(str
 // ceilingLagWarn is the client start lag (p99) above which a ceiling step
 // counts as client-limited.
 const ceilingLagWarn = 200 * time.Millisecond
-
-func short(label string) string {
-	if len(label) > 7 && label[:7] == "without" {
-		return "direct"
-	}
-	return "VIP"
-}
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
