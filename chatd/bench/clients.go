@@ -7,12 +7,20 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
 // benchClients registers n clients on one node and reports the node's
 // resident memory per client.
 func benchClients(n, parallel int) error {
+	var l syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err == nil && l.Cur < uint64(n)+200 {
+		// Each process (server and this generator) needs a descriptor per
+		// client; without CAP_SYS_RESOURCE the hard limit cannot be raised.
+		return fmt.Errorf("RLIMIT_NOFILE is %d (hard %d), too low for %d clients: run with a higher hard limit or -n %d",
+			l.Cur, l.Max, n, l.Cur-200)
+	}
 	srv, err := startServer(benchConfig("mem"))
 	if err != nil {
 		return err
