@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
+	//lint:ignore SA1019 the project chose mdlayher/raw (a shim over mdlayher/packet on Linux); Announcer hides it
 	"github.com/mdlayher/raw"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"

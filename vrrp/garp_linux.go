@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	//lint:ignore SA1019 the project chose mdlayher/raw (a shim over mdlayher/packet on Linux); Announcer hides it
 	"github.com/mdlayher/raw"
 	"golang.org/x/net/bpf"
 )
