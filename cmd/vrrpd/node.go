@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -150,6 +152,16 @@ func (n *Node) start(cfg *config.Config, ic config.Instance, group string, subs 
 		var err error
 		if src, err = vrrp.SourceAddr(n.k.Addrs(), ic.Interface, v6, ic.VirtualAddresses); err != nil {
 			return err
+		}
+	} else {
+		// Our adverts carry their own IP header: the kernel would send a
+		// source we do not have, and the peers would answer into the void.
+		have, err := n.k.Addrs().Addrs(ic.Interface)
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(have, func(p netip.Prefix) bool { return p.Addr() == src }) {
+			return fmt.Errorf("unicast_source %v is not an address of %s", src, ic.Interface)
 		}
 	}
 	key := demuxKey{ic.Interface, v6}

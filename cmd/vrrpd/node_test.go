@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -178,4 +179,19 @@ func TestInstanceStartsWhenItsInterfaceAppears(t *testing.T) {
 	}
 	k.addrs.AddAddr("eth9", netip.MustParsePrefix("198.18.1.11/24"))
 	waitFor(t, "instance running after the retry", func() bool { s := n.Status(); return len(s) == 1 && s[0].State != "" })
+}
+
+func TestUnicastSourceMustBeOurs(t *testing.T) {
+	k := newFakeKernel(vrrp.NewFakeLink(), "198.18.1.11")
+	ctx, cancel := context.WithCancel(context.Background())
+	n := NewNode(ctx, k, slog.New(slog.DiscardHandler), nil)
+	n.retryEvery = time.Hour
+	defer func() { n.Shutdown(); cancel(); n.Wait() }()
+	err := n.Apply(mustParse(t, "global: {realtime_priority: 0}\ninstances:\n  - {name: vi, interface: eth0, vrid: 3, priority: 100, virtual_addresses: [198.18.1.100/24], unicast_source: 198.18.1.99, unicast_peers: [198.18.1.12]}\n"))
+	if err == nil || !strings.Contains(err.Error(), "unicast_source 198.18.1.99 is not an address of eth0") {
+		t.Errorf("err = %v", err)
+	}
+	if err := n.Apply(mustParse(t, "global: {realtime_priority: 0}\ninstances:\n  - {name: vi, interface: eth0, vrid: 3, priority: 100, virtual_addresses: [198.18.1.100/24], unicast_source: 198.18.1.11, unicast_peers: [198.18.1.12]}\n")); err != nil {
+		t.Errorf("own unicast_source refused: %v", err)
+	}
 }
