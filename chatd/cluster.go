@@ -175,12 +175,12 @@ func (s *Server) commitQuits(rs []store.Reaped, reason string) {
 func (s *Server) quitSession(ss store.Session, reason string) {
 	ctx, cancel := s.storeCtx()
 	if err := s.st.ReleaseSession(ctx, ss.ID); err != nil {
-		s.log.Warn("release stale session", "sid", ss.ID, "err", err)
+		s.warnLimited("release stale session", "sid", ss.ID, "err", err)
 	}
 	cancel()
 	ev := s.quitEvent(ss, reason)
 	if err := s.commit(ev, nil, nil); err != nil {
-		s.log.Warn("could not commit QUIT of a dead session", "sid", ss.ID, "err", err)
+		s.warnLimited("could not commit QUIT of a dead session", "sid", ss.ID, "err", err)
 		return
 	}
 	s.m.reaped.Inc()

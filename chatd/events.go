@@ -75,7 +75,7 @@ func (s *Server) commit(ev *store.Event, origin *user, hook func(*store.Event)) 
 	select {
 	case <-op.done:
 	case <-t.C:
-		s.log.Warn("event committed but not applied in time", "msgid", ev.MsgID, "kind", ev.Kind)
+		s.warnLimited("event committed but not applied in time", "msgid", ev.MsgID, "kind", ev.Kind)
 	case <-s.runCtx.Done():
 	}
 	return nil

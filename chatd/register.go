@@ -207,7 +207,7 @@ func (c *Client) tryRegister(r *response) {
 		c.nick.Store(&star)
 		return
 	case err != nil:
-		s.log.Warn("claim nick failed", "err", err)
+		s.warnLimited("claim nick failed", "err", err)
 		r.fail("NICK", "TEMPORARILY_UNAVAILABLE", nick, "Server cannot register you right now, try again")
 		return
 	}
@@ -291,7 +291,7 @@ func handleQuit(c *Client, m irc.Message, r *response) {
 func (s *Server) quitUser(u *user, reason string) {
 	ctx, cancel := s.storeCtx()
 	if err := s.st.ReleaseSession(ctx, u.sid); err != nil {
-		s.log.Warn("release session", "sid", u.sid, "err", err)
+		s.warnLimited("release session", "sid", u.sid, "err", err)
 	}
 	cancel()
 	s.mu.RLock()
@@ -299,7 +299,7 @@ func (s *Server) quitUser(u *user, reason string) {
 	s.mu.RUnlock()
 	ev := &store.Event{Kind: store.KindQuit, Sender: prefix, Account: u.acc, Text: reason, Params: []string{u.sid}}
 	if err := s.commit(ev, u, nil); err != nil {
-		s.log.Warn("could not commit QUIT", "nick", u.nick, "err", err)
+		s.warnLimited("could not commit QUIT", "nick", u.nick, "err", err)
 		s.dropLocal(u)
 	}
 }

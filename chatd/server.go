@@ -56,6 +56,7 @@ type Server struct {
 	httpLn    net.Listener
 	httpSrv   *http.Server
 	pwSem     chan struct{}
+	rlog      rateLog
 
 	ready   atomic.Bool
 	serving atomic.Bool // listeners accepting; heartbeats may set ready
