@@ -81,6 +81,7 @@ func TestReadinessMetricsAndStop(t *testing.T) {
 		`vrrp_timer_lateness_seconds_bucket{instance="vi",le="0.001"}`,
 		`vrrp_adverts_sent_total{instance="vi"}`,
 		"go_goroutines",
+		"vrrpd_notify_runs_total 0",
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %s", want)

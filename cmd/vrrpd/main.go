@@ -122,6 +122,16 @@ func serve(ctx context.Context, path string, cfg *config.Config, log *slog.Logge
 		}
 	}
 	reg.MustRegister(vrrp.NewCollector(node))
+	for _, c := range []struct {
+		name, help string
+		v          func() uint64
+	}{
+		{"vrrpd_notify_runs_total", "Notify commands run.", node.notifier.Runs.Load},
+		{"vrrpd_notify_failures_total", "Notify commands that failed or timed out.", node.notifier.Failed.Load},
+		{"vrrpd_notify_dropped_total", "Transitions whose notify commands were skipped because the queue was full.", node.notifier.Dropped.Load},
+	} {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: c.name, Help: c.help}, func() float64 { return float64(c.v()) }))
+	}
 
 	l, err := control.Listen(cfg.Global.ControlSocket)
 	if err != nil {
