@@ -205,7 +205,7 @@ func TestInteropKeepalived(t *testing.T) {
 
 	// 1. keepalived becomes Master; its adverts pass our receive checks.
 	wctx, wcancel := context.WithTimeout(ctx, 15*time.Second)
-	p, idx, err := raw.waitRx(wctx, kaAddr, 0)
+	p, _, err := raw.waitRx(wctx, kaAddr, 0)
 	wcancel()
 	if err != nil {
 		t.Fatal(err)
@@ -233,7 +233,7 @@ func TestInteropKeepalived(t *testing.T) {
 	stop()
 	wg.Wait()
 	raw.mu.Lock()
-	idx = len(raw.rx)
+	idx := len(raw.rx)
 	raw.mu.Unlock()
 	resign := ours
 	resign.Priority = 0

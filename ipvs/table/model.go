@@ -70,16 +70,6 @@ type Service struct {
 	Destinations    []Destination
 }
 
-// destination returns the service's destination at a.
-func (s Service) destination(a netip.AddrPort) (Destination, bool) {
-	for _, d := range s.Destinations {
-		if d.Address == a {
-			return d, true
-		}
-	}
-	return Destination{}, false
-}
-
 // sameAttrs reports whether the service-level attributes (not the
 // destinations) are equal.
 func (s Service) sameAttrs(o Service) bool {
