@@ -87,7 +87,7 @@ func (c *Client) userOrStar() string {
 func (s *Server) checkLogin(account, password string) (string, bool) {
 	ctx, cancel := s.storeCtx()
 	defer cancel()
-	hash, err := s.st.AccountHash(ctx, account)
+	acct, err := s.st.Account(ctx, account)
 	if err != nil {
 		return "", false
 	}
@@ -95,8 +95,10 @@ func (s *Server) checkLogin(account, password string) (string, bool) {
 		return "", false
 	}
 	defer func() { <-s.pwSem }()
-	ok, err := store.CheckPassword(hash, password)
-	return account, err == nil && ok
+	ok, err := store.CheckPassword(acct.Hash, password)
+	// The registered spelling, not the client's: it is what account-tag,
+	// 900 and WHOIS show, and it must not vary with how one typed it.
+	return acct.Name, err == nil && ok
 }
 
 func (s *Server) acquirePw(ctx context.Context) bool {

@@ -166,7 +166,7 @@ func (s *Server) applyLocked(ev *store.Event, op *pendingOp, f *fanout) {
 		if ch == nil {
 			return
 		}
-		s.applyChannelModes(ch, ev.Text, ev.Params)
+		s.applyChannelModes(ch, ev)
 		f.toChannel(ch)
 	}
 }
@@ -262,7 +262,8 @@ func (s *Server) addSession(u *user) {
 
 // applyChannelModes applies a MODE change string (RFC 2812 §3.2.3) whose
 // arguments were validated by the node that committed it.
-func (s *Server) applyChannelModes(ch *channel, modes string, args []string) {
+func (s *Server) applyChannelModes(ch *channel, ev *store.Event) {
+	modes, args := ev.Text, ev.Params
 	add := true
 	next := func() string {
 		if len(args) == 0 {
@@ -289,6 +290,12 @@ func (s *Server) applyChannelModes(ch *channel, modes string, args []string) {
 				} else {
 					ch.members[u] = delModes(cur, string(m))
 				}
+			}
+		case 'b':
+			if add {
+				ch.addBan(next(), ev.Sender, ev.Time)
+			} else {
+				ch.delBan(next())
 			}
 		case 'k':
 			if add {

@@ -64,6 +64,9 @@ func (s *Server) join(c *Client, u *user, name, key string, r *response) {
 			errCode, errText = errChannelIsFull, "Cannot join channel (+l)"
 		case ch.hasMode('i') && !u.invited[fold]:
 			errCode, errText = errInviteOnlyChan, "Cannot join channel (+i)"
+		case !u.invited[fold] && ch.banned(u):
+			// An operator's INVITE lets a banned user in, as on most servers.
+			errCode, errText = errBannedFromChan, "Cannot join channel (+b)"
 		}
 		name = ch.name
 	}

@@ -107,6 +107,10 @@ func (s *Server) bootstrap(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("chatd: load channels: %w", err)
 	}
+	bans, err := s.st.Bans(sctx, "")
+	if err != nil {
+		return fmt.Errorf("chatd: load bans: %w", err)
+	}
 	sessions, err := s.st.Sessions(sctx)
 	if err != nil {
 		return fmt.Errorf("chatd: load sessions: %w", err)
@@ -116,6 +120,11 @@ func (s *Server) bootstrap(ctx context.Context) error {
 	for _, c := range chans {
 		ch := channelFromStore(c)
 		s.channels[ch.key] = ch
+	}
+	for _, b := range bans {
+		if ch := s.channels[store.Fold(b.Channel)]; ch != nil {
+			ch.addBan(b.Mask, b.SetBy, b.SetAt)
+		}
 	}
 	for _, ss := range sessions {
 		if ss.Node == s.cfg.Node {

@@ -201,7 +201,7 @@ func TestSASLPlain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := n.st.CreateAccount(context.Background(), "sasluser", hash); err != nil {
+	if err := n.st.CreateAccount(context.Background(), "SaslUser", hash); err != nil {
 		t.Fatal(err)
 	}
 	plain := func(authz, authc, pw string) string {
@@ -226,7 +226,7 @@ func TestSASLPlain(t *testing.T) {
 			c.send("AUTHENTICATE PLAIN")
 			c.expectCmd("AUTHENTICATE", "+")
 			c.send("AUTHENTICATE %s", tt.payload)
-			m, _ := c.expect("SASL result", func(m irc.Message) bool {
+			m, before := c.expect("SASL result", func(m irc.Message) bool {
 				return m.Command == rplSaslSuccess || m.Command == errSaslFail
 			})
 			if m.Command != tt.want {
@@ -235,14 +235,30 @@ func TestSASLPlain(t *testing.T) {
 			if tt.want != rplSaslSuccess {
 				return
 			}
+			// Whatever the client typed, it is logged in under the
+			// registered spelling.
+			if len(before) == 0 || before[len(before)-1].Command != rplLoggedIn || before[len(before)-1].Param(2) != "SaslUser" {
+				t.Errorf("before 903: %v, want 900 with account SaslUser", before)
+			}
 			nick := fmt.Sprintf("sasl%d", i)
 			c.send("CAP END")
 			c.send("NICK %s", nick)
 			c.send("USER x 0 * :x")
 			c.expectCmd(rplWelcome, nick)
 			c.send("WHOIS %s", nick)
-			if m := c.expectCmd(rplWhoisAccount, nick, nick); !strings.EqualFold(m.Param(2), "sasluser") {
-				t.Errorf("WHOIS account = %q", m.Param(2))
+			if m := c.expectCmd(rplWhoisAccount, nick, nick); m.Param(2) != "SaslUser" {
+				t.Errorf("WHOIS account = %q, want SaslUser", m.Param(2))
+			}
+			// account-tag carries the registered spelling too.
+			w := dial(t, n.Addr(), "w")
+			w.register(nick+"w", "account-tag")
+			w.join("#" + nick)
+			c.name = nick
+			c.join("#" + nick)
+			c.send("PRIVMSG #%s :hi", nick)
+			pm := w.expectCmd("PRIVMSG", "#"+nick, "hi")
+			if got, _ := pm.Tag("account"); got != "SaslUser" {
+				t.Errorf("account tag = %q, want SaslUser", got)
 			}
 		})
 	}

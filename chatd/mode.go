@@ -1,8 +1,11 @@
 package chatd
 
 import (
+	"context"
+	"errors"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/hachat/hachat/chatd/irc"
 	"github.com/hachat/hachat/chatd/store"
@@ -54,14 +57,14 @@ func handleMode(c *Client, m irc.Message, r *response) {
 		return
 	}
 	mc := s.parseModeChange(ch, m.Params[1], m.Params[2:])
-	s.mu.RUnlock()
 	for _, e := range mc.errs {
 		r.numeric(e[0], e[1:]...)
 	}
 	if mc.listBans {
-		r.numeric(rplEndOfBanList, ch.name, "End of channel ban list")
+		banListReply(r, ch)
 	}
-	if mc.change == "" {
+	s.mu.RUnlock()
+	if len(mc.items) == 0 {
 		return
 	}
 	if !op {
@@ -74,11 +77,18 @@ func handleMode(c *Client, m irc.Message, r *response) {
 	for i := 0; err == nil && i < len(mc.members); i++ {
 		err = s.st.SetMemberModes(ctx, ch.name, mc.members[i].SessionID, mc.members[i].Modes)
 	}
+	if err == nil {
+		err = s.saveBans(ctx, ch.name, u, &mc, r)
+	}
 	if err != nil {
 		r.fail("MODE", "TEMPORARILY_UNAVAILABLE", ch.name, "Could not change modes, try again")
 		return
 	}
-	ev := &store.Event{Kind: store.KindMode, Target: ch.name, Sender: s.prefixOf(u), Account: u.acc, Text: mc.change, Params: mc.args}
+	change, args := mc.render()
+	if change == "" {
+		return // only ban changes, all of them lost a race with another node
+	}
+	ev := &store.Event{Kind: store.KindMode, Target: ch.name, Sender: s.prefixOf(u), Account: u.acc, Text: change, Params: args}
 	if err := s.commit(ev, u, func(ev *store.Event) {
 		if msg, ok := eventMessage(ev, capSet(c.caps.Load())); ok {
 			r.add(msg)
@@ -90,8 +100,7 @@ func handleMode(c *Client, m irc.Message, r *response) {
 
 // modeChange is a validated MODE request in canonical form.
 type modeChange struct {
-	change   string   // e.g. "+o-k"
-	args     []string // arguments the change consumes, in order
+	items    []modeItem // rendered as e.g. "+o-k" and the arguments in order
 	saved    store.Channel
 	members  []store.Member // new member modes to persist
 	errs     [][]string     // numerics to send
@@ -104,19 +113,16 @@ type modeChange struct {
 func (s *Server) parseModeChange(ch *channel, modes string, args []string) modeChange {
 	mc := modeChange{saved: ch.toStore()}
 	add := true
-	sign := byte(0)
 	memberModes := map[*user]string{}
-	emit := func(m byte) {
-		want := byte('-')
-		if add {
-			want = '+'
+	emit := func(m byte, arg ...string) {
+		it := modeItem{add: add, mode: m}
+		if len(arg) > 0 {
+			it.arg, it.hasArg = arg[0], true
 		}
-		if sign != want {
-			mc.change += string(want)
-			sign = want
-		}
-		mc.change += string(m)
+		mc.items = append(mc.items, it)
 	}
+	nbans := len(ch.bans)
+	banChanged := map[string]bool{} // folded masks this request already changes
 	next := func() (string, bool) {
 		if len(args) == 0 {
 			return "", false
@@ -133,11 +139,34 @@ func (s *Server) parseModeChange(ch *channel, modes string, args []string) modeC
 		case '-':
 			add = false
 		case 'b':
-			if _, ok := next(); ok {
-				mc.errs = append(mc.errs, []string{errUnknownMode, "b", "Bans are not supported"})
-			} else {
+			arg, ok := next()
+			if !ok {
 				mc.listBans = true
+				continue
 			}
+			mask, ok := canonMask(arg)
+			if !ok {
+				mc.errs = append(mc.errs, []string{"696", ch.name, "b", arg, "Invalid ban mask"})
+				continue
+			}
+			f := store.Fold(mask)
+			exists := ch.banIndex(mask) >= 0
+			if banChanged[f] || exists == add {
+				continue // already (un)banned: nothing to change, as on other servers
+			}
+			if add && nbans >= maxBans {
+				mc.errs = append(mc.errs, []string{errBanListFull, ch.name, "b", "Channel ban list is full"})
+				continue
+			}
+			if add {
+				nbans++
+			} else {
+				nbans--
+				mask = ch.bans[ch.banIndex(mask)].mask // as set, so every node finds it
+			}
+			banChanged[f] = true
+			emit(m, mask)
+			nchanges++
 		case 'o', 'v':
 			nick, ok := next()
 			if !ok {
@@ -158,8 +187,7 @@ func (s *Server) parseModeChange(ch *channel, modes string, args []string) modeC
 			} else {
 				memberModes[u] = delModes(cur, string(m))
 			}
-			emit(m)
-			mc.args = append(mc.args, u.nick)
+			emit(m, u.nick)
 			nchanges++
 		case 'k':
 			if add {
@@ -169,8 +197,7 @@ func (s *Server) parseModeChange(ch *channel, modes string, args []string) modeC
 					continue
 				}
 				mc.saved.Key = key
-				emit(m)
-				mc.args = append(mc.args, key)
+				emit(m, key)
 			} else {
 				next() // RFC 2812 takes the key as argument; any value clears it
 				mc.saved.Key = ""
@@ -186,8 +213,7 @@ func (s *Server) parseModeChange(ch *channel, modes string, args []string) modeC
 					continue
 				}
 				mc.saved.Limit = n
-				emit(m)
-				mc.args = append(mc.args, itoa(n))
+				emit(m, itoa(n))
 			} else {
 				mc.saved.Limit = 0
 				emit(m)
@@ -210,4 +236,68 @@ func (s *Server) parseModeChange(ch *channel, modes string, args []string) modeC
 	}
 	sort.Slice(mc.members, func(i, j int) bool { return mc.members[i].SessionID < mc.members[j].SessionID })
 	return mc
+}
+
+// modeItem is one letter of a mode change with its argument, if any.
+type modeItem struct {
+	add    bool
+	mode   byte
+	arg    string
+	hasArg bool
+	skip   bool // dropped after validation (a ban that lost a race, see saveBans)
+}
+
+// render returns the change string ("+o-k") and its arguments in order.
+func (mc *modeChange) render() (string, []string) {
+	var b []byte
+	var args []string
+	sign := byte(0)
+	for _, it := range mc.items {
+		if it.skip {
+			continue
+		}
+		want := byte('-')
+		if it.add {
+			want = '+'
+		}
+		if sign != want {
+			b = append(b, want)
+			sign = want
+		}
+		b = append(b, it.mode)
+		if it.hasArg {
+			args = append(args, it.arg)
+		}
+	}
+	return string(b), args
+}
+
+// saveBans persists the ban changes of mc. A ban another node added (or
+// removed) meanwhile is dropped from the change rather than failing it, and
+// a list another node filled meanwhile gets ERR_BANLISTFULL: the store, not
+// this node's possibly lagging view, has the last word.
+func (s *Server) saveBans(ctx context.Context, channel string, u *user, mc *modeChange, r *response) error {
+	by := s.prefixOf(u)
+	for i := range mc.items {
+		it := &mc.items[i]
+		if it.mode != 'b' {
+			continue
+		}
+		var err error
+		if it.add {
+			err = s.st.AddBan(ctx, store.Ban{Channel: channel, Mask: it.arg, SetBy: by, SetAt: time.Now().UTC()}, maxBans)
+		} else {
+			err = s.st.RemoveBan(ctx, channel, it.arg)
+		}
+		switch {
+		case errors.Is(err, store.ErrExists), errors.Is(err, store.ErrNotFound):
+			it.skip = true
+		case errors.Is(err, store.ErrFull):
+			it.skip = true
+			r.numeric(errBanListFull, channel, "b", "Channel ban list is full")
+		case err != nil:
+			return err
+		}
+	}
+	return nil
 }

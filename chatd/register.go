@@ -233,7 +233,7 @@ func (s *Server) welcome(c *Client, u *user, r *response) {
 	r.numeric(rplWelcome, "Welcome to the "+s.cfg.Network+" IRC Network "+u.prefix())
 	r.numeric(rplYourHost, "Your host is "+s.cfg.ServerName+", running version "+Version)
 	r.numeric(rplCreated, "This server was created "+s.created.UTC().Format(time.RFC1123))
-	r.numeric(rplMyInfo, s.cfg.ServerName, Version, "i", "iklmnostv", "klov")
+	r.numeric(rplMyInfo, s.cfg.ServerName, Version, "i", "biklmnostv", "bklov")
 	for _, tokens := range s.isupport() {
 		r.numeric(rplISupport, append(tokens, "are supported by this server")...)
 	}
@@ -244,16 +244,18 @@ func (s *Server) welcome(c *Client, u *user, r *response) {
 func (s *Server) isupport() [][]string {
 	l := s.cfg.Limits
 	all := []string{
-		"CASEMAPPING=ascii", "CHANLIMIT=#&:" + itoa(l.MaxChannels), "CHANMODES=,k,l,imnst", "CHANNELLEN=64",
+		"CASEMAPPING=ascii", "CHANLIMIT=#&:" + itoa(l.MaxChannels), "CHANMODES=b,k,l,imnst", "CHANNELLEN=64",
 		"CHANTYPES=#&", "CHATHISTORY=" + itoa(l.HistoryMax), "MSGREFTYPES=msgid,timestamp",
 		"NETWORK=" + s.cfg.Network, "NICKLEN=" + itoa(l.NickLen), "PREFIX=(ov)@+", "TOPICLEN=" + itoa(l.TopicLen),
-		"MAXTARGETS=4", "MODES=4", "UTF8ONLY", "AWAYLEN=200", "KICKLEN=390", "ACCOUNTEXTBAN=", "LINELEN=512",
+		"MAXTARGETS=4", "MODES=4", "MAXLIST=b:" + itoa(maxBans), "UTF8ONLY", "AWAYLEN=200", "KICKLEN=390", "ACCOUNTEXTBAN=", "LINELEN=512",
 	}
 	all = all[:len(all)-2] // no extbans; LINELEN is the default
 	var out [][]string
 	for len(all) > 0 {
 		n := min(len(all), 12)
-		out = append(out, all[:n])
+		// Capped, so the caller's append of the trailing text cannot
+		// overwrite the first token of the next line.
+		out = append(out, all[:n:n])
 		all = all[n:]
 	}
 	return out

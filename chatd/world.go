@@ -33,6 +33,7 @@ type channel struct {
 	modes      string           // sorted flag letters, e.g. "nt"
 	chanKey    string           // +k
 	limit      int              // +l
+	bans       []ban            // +b, in the order set
 	members    map[*user]string // user -> member modes ("o", "v", "ov", "")
 	localCount int
 }
@@ -48,8 +49,8 @@ func (ch *channel) canSpeak(u *user) bool {
 	if !member && ch.hasMode('n') {
 		return false
 	}
-	if ch.hasMode('m') && mm == "" {
-		return false
+	if mm == "" && (ch.hasMode('m') || ch.banned(u)) {
+		return false // voice and op speak despite +m and +b
 	}
 	return true
 }

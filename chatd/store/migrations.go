@@ -93,6 +93,20 @@ var migrations = []migration{
 		) {{table}}`,
 		`CREATE INDEX IF NOT EXISTS members_session ON members (session_id)`,
 	}},
+	{2, []string{
+		// Channel bans (+b), one row per mask, apart from the channels row: two nodes adding different
+		// masks at once touch different rows, where a list in a channels column would lose one of them
+		// to the other's REPLACE. mask_folded is the key so "*!*@Host" and "*!*@host" are one ban.
+		`CREATE TABLE IF NOT EXISTS channel_bans (
+			channel_folded VARCHAR(255) NOT NULL,
+			mask_folded    VARCHAR(255) NOT NULL,
+			channel        VARCHAR(255) NOT NULL,
+			mask           VARCHAR(255) NOT NULL,
+			set_by         VARCHAR(512) NOT NULL,
+			set_at         BIGINT NOT NULL,
+			PRIMARY KEY (channel_folded, mask_folded)
+		) {{table}}`,
+	}},
 }
 
 // latestVersion is the schema version this binary expects.

@@ -126,16 +126,16 @@ func (s *sqlStore) CreateAccount(ctx context.Context, name, passwordHash string)
 	return nil
 }
 
-func (s *sqlStore) AccountHash(ctx context.Context, name string) (string, error) {
-	var h string
-	err := s.r.QueryRowContext(ctx, `SELECT hash FROM accounts WHERE name_folded = ?`, Fold(name)).Scan(&h)
+func (s *sqlStore) Account(ctx context.Context, name string) (Account, error) {
+	var a Account
+	err := s.r.QueryRowContext(ctx, `SELECT name, hash FROM accounts WHERE name_folded = ?`, Fold(name)).Scan(&a.Name, &a.Hash)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("account %q: %w", name, ErrNotFound)
+		return Account{}, fmt.Errorf("account %q: %w", name, ErrNotFound)
 	}
 	if err != nil {
-		return "", fmt.Errorf("account %q: %w", name, err)
+		return Account{}, fmt.Errorf("account %q: %w", name, err)
 	}
-	return h, nil
+	return a, nil
 }
 
 const channelCols = `name, topic, topic_by, topic_at, modes, ckey, climit, created`

@@ -22,6 +22,8 @@ var (
 	// (nick, channel, target, account, prefix) that is not valid UTF-8. Free text (message bodies,
 	// topics, realnames) is kept as bytes and need not be UTF-8.
 	ErrInvalid = errors.New("store: invalid argument")
+	// ErrFull is returned by AddBan when the channel already has as many bans as the limit allows.
+	ErrFull = errors.New("store: list full")
 )
 
 // Kind is the IRC command an Event records.
@@ -129,6 +131,20 @@ type Channel struct {
 	Created        time.Time
 }
 
+// Ban is one entry of a channel's ban list (+b).
+type Ban struct {
+	Channel string    // channel name; compared by Fold
+	Mask    string    // nick!user@host glob as set; compared by Fold
+	SetBy   string    // prefix of who set it
+	SetAt   time.Time // millisecond precision, UTC
+}
+
+// Account is a registered account.
+type Account struct {
+	Name string // as registered (the canonical spelling)
+	Hash string // argon2id PHC string (HashPassword)
+}
+
 // Session is one connected client, owned by the node it is connected to.
 type Session struct {
 	ID, Node, Nick, User, Host, Account, Realname string
@@ -176,12 +192,22 @@ type Store interface {
 
 	// CreateAccount stores a new account; ErrExists if the name exists (case-insensitively).
 	CreateAccount(ctx context.Context, name, passwordHash string) error
-	// AccountHash returns the password hash of an account; ErrNotFound if none.
-	AccountHash(ctx context.Context, name string) (string, error)
+	// Account returns an account looked up case-insensitively, with its name spelled as registered;
+	// ErrNotFound if none.
+	Account(ctx context.Context, name string) (Account, error)
 
 	Channel(ctx context.Context, name string) (Channel, error) // ErrNotFound
 	SaveChannel(ctx context.Context, c Channel) error          // upsert by Fold(c.Name)
 	Channels(ctx context.Context) ([]Channel, error)           // ordered by folded name
+
+	// AddBan adds b to its channel's ban list unless a ban with the same folded mask exists (then
+	// ErrExists). If the list already holds limit bans (limit > 0) it fails with ErrFull.
+	AddBan(ctx context.Context, b Ban, limit int) error
+	// RemoveBan drops the ban of channel whose mask folds like mask; ErrNotFound if none.
+	RemoveBan(ctx context.Context, channel, mask string) error
+	// Bans returns the bans of channel, or of every channel if channel is "", ordered by folded
+	// channel name, then time set, then folded mask.
+	Bans(ctx context.Context, channel string) ([]Ban, error)
 
 	// Heartbeat registers node and refreshes its liveness, using the database's clock. It returns
 	// ErrReaped (after re-registering) if the node had been declared dead meanwhile.

@@ -21,11 +21,11 @@ func TestAccounts(t *testing.T) {
 		if err := s.CreateAccount(ctx, "ALICE", "$argon2id$h2"); !errors.Is(err, ErrExists) {
 			t.Errorf("duplicate account (other case): %v, want ErrExists", err)
 		}
-		if h, err := s.AccountHash(ctx, "alice"); err != nil || h != "$argon2id$h1" {
-			t.Errorf("AccountHash(alice) = %q, %v", h, err)
+		if h, err := s.Account(ctx, "alice"); err != nil || h != (Account{Name: "Alice", Hash: "$argon2id$h1"}) {
+			t.Errorf("Account(alice) = %+v, %v (want the registered spelling Alice)", h, err)
 		}
-		if _, err := s.AccountHash(ctx, "bob"); !errors.Is(err, ErrNotFound) {
-			t.Errorf("AccountHash(bob) error %v, want ErrNotFound", err)
+		if _, err := s.Account(ctx, "bob"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Account(bob) error %v, want ErrNotFound", err)
 		}
 		// Non-ASCII letters are not folded (CASEMAPPING=ascii): these are two accounts.
 		if err := s.CreateAccount(ctx, "émile", "h"); err != nil {
