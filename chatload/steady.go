@@ -41,6 +41,9 @@ func (c SteadyConfig) withDefaults() (SteadyConfig, error) {
 	if len(c.Servers) == 0 {
 		return c, errors.New("steady: no server given (--server host:port)")
 	}
+	if err := checkServers(c.Servers); err != nil {
+		return c, fmt.Errorf("steady: %w", err)
+	}
 	if c.Channels <= 0 {
 		c.Channels = 1
 	}

@@ -102,6 +102,7 @@ func TestSteadyRejectsBadConfig(t *testing.T) {
 		{Servers: []string{"x:1"}, Members: 2, Senders: 5, Rate: 1, Duration: time.Second},
 		{Servers: []string{"x:1"}, Members: 2, Duration: time.Second},
 		{Servers: []string{"x:1"}, Members: 2, Rate: 1},
+		{Servers: []string{"nohostport"}, Members: 2, Rate: 1, Duration: time.Second},
 	} {
 		if _, err := chatload.RunSteady(context.Background(), c); err == nil {
 			t.Errorf("RunSteady(%+v) = nil error", c)

@@ -60,6 +60,9 @@ func (c StormConfig) withDefaults() (StormConfig, error) {
 	if len(c.Servers) == 0 {
 		return c, errors.New("storm: no server given (--server host:port)")
 	}
+	if err := checkServers(c.Servers); err != nil {
+		return c, fmt.Errorf("storm: %w", err)
+	}
 	if c.Conns <= 0 {
 		return c, fmt.Errorf("storm: conns must be positive, got %d", c.Conns)
 	}
@@ -97,6 +100,17 @@ func (c StormConfig) withDefaults() (StormConfig, error) {
 		c.ProgressInterval = time.Second
 	}
 	return c, nil
+}
+
+// checkServers rejects addresses that cannot be dialled, before a run
+// would count every connection as an error.
+func checkServers(servers []string) error {
+	for _, s := range servers {
+		if _, port, err := net.SplitHostPort(s); err != nil || port == "" {
+			return fmt.Errorf("server %q: want host:port, e.g. 198.18.0.10:6667", s)
+		}
+	}
+	return nil
 }
 
 // randomPrefix keeps nicks of back-to-back runs apart, since a server may

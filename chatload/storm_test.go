@@ -261,6 +261,8 @@ func TestStormRejectsBadConfig(t *testing.T) {
 		{Servers: []string{"x:1"}, Rate: 1},
 		{Servers: []string{"x:1"}, Conns: 1},
 		{Servers: []string{"x:1"}, Conns: 1, Rate: 1, Messages: -1},
+		{Servers: []string{"198.18.0.10"}, Conns: 1, Rate: 1},
+		{Servers: []string{"x:1"}, Conns: 1, Rate: 1, Hold: -time.Second},
 	} {
 		if _, err := chatload.RunStorm(context.Background(), cfg); err == nil {
 			t.Errorf("RunStorm(%+v) = nil error", cfg)
