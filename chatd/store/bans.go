@@ -18,7 +18,7 @@ func (s *sqlStore) AddBan(ctx context.Context, b Ban, limit int) error {
 			// Counting under a locking read makes two nodes adding the last free slot at once
 			// serialize here (MySQL); SQLite's single writer serializes them anyway.
 			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM channel_bans WHERE channel_folded = ?`+s.d.forUpdate,
+			if err := s.prepTx(tx).QueryRowContext(ctx, `SELECT COUNT(*) FROM channel_bans WHERE channel_folded = ?`+s.d.forUpdate,
 				Fold(b.Channel)).Scan(&n); err != nil {
 				return err
 			}
@@ -26,7 +26,7 @@ func (s *sqlStore) AddBan(ctx context.Context, b Ban, limit int) error {
 				return ErrFull
 			}
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO channel_bans (channel_folded, mask_folded, channel, mask, set_by, set_at)
+		_, err := s.prepTx(tx).ExecContext(ctx, `INSERT INTO channel_bans (channel_folded, mask_folded, channel, mask, set_by, set_at)
 			VALUES (?, ?, ?, ?, ?, ?)`, Fold(b.Channel), Fold(b.Mask), b.Channel, b.Mask, b.SetBy, ms(b.SetAt))
 		return err
 	})
@@ -40,7 +40,7 @@ func (s *sqlStore) AddBan(ctx context.Context, b Ban, limit int) error {
 }
 
 func (s *sqlStore) RemoveBan(ctx context.Context, channel, mask string) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM channel_bans WHERE channel_folded = ? AND mask_folded = ?`,
+	res, err := s.prepW().ExecContext(ctx, `DELETE FROM channel_bans WHERE channel_folded = ? AND mask_folded = ?`,
 		Fold(channel), Fold(mask))
 	if err != nil {
 		return fmt.Errorf("remove ban %q on %q: %w", mask, channel, err)

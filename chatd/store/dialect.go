@@ -22,13 +22,15 @@ type dialect struct {
 	// forUpdate is appended to SELECTs that must lock the rows they read (MySQL). SQLite needs none: a
 	// write transaction (BEGIN IMMEDIATE) already excludes every other writer.
 	forUpdate string
-	// nextSeq reserves k consecutive log positions inside tx and returns the last one.
-	nextSeq func(ctx context.Context, tx *sql.Tx, k int) (int64, error)
+	// nextSeq reserves k consecutive log positions inside the transaction q runs in and returns the last one.
+	nextSeq func(ctx context.Context, q querier, k int) (int64, error)
 	// isDuplicate reports whether err is a unique or primary key violation.
 	isDuplicate func(err error) bool
 	// isRetryable reports whether err aborted a transaction that can simply be run again (deadlock,
 	// lock wait timeout, busy database).
 	isRetryable func(err error) bool
+	// prepare says whether hot statements are prepared once and reused (stmtcache.go).
+	prepare bool
 	// lockMigrations serializes migrations between processes; it returns the unlock function.
 	lockMigrations func(ctx context.Context, conn *sql.Conn) (func(), error)
 }
@@ -56,10 +58,10 @@ var mysqlDialect = &dialect{
 		"now_us": "CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS SIGNED)",
 	},
 	forUpdate: " FOR UPDATE",
-	nextSeq: func(ctx context.Context, tx *sql.Tx, k int) (int64, error) {
+	nextSeq: func(ctx context.Context, q querier, k int) (int64, error) {
 		// LAST_INSERT_ID(expr) makes the new value come back in the OK packet: one round trip. The row
 		// lock this UPDATE takes is held until commit.
-		res, err := tx.ExecContext(ctx, `UPDATE log_seq SET n = LAST_INSERT_ID(n + ?) WHERE id = 1`, k)
+		res, err := q.ExecContext(ctx, `UPDATE log_seq SET n = LAST_INSERT_ID(n + ?) WHERE id = 1`, k)
 		if err != nil {
 			return 0, err
 		}
@@ -97,9 +99,10 @@ var sqliteDialect = &dialect{
 		"insert_ignore": "INSERT OR IGNORE",
 		"now_us":        "CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)",
 	},
-	nextSeq: func(ctx context.Context, tx *sql.Tx, k int) (int64, error) {
+	prepare: true,
+	nextSeq: func(ctx context.Context, q querier, k int) (int64, error) {
 		var n int64
-		err := tx.QueryRowContext(ctx, `UPDATE log_seq SET n = n + ? WHERE id = 1 RETURNING n`, k).Scan(&n)
+		err := q.QueryRowContext(ctx, `UPDATE log_seq SET n = n + ? WHERE id = 1 RETURNING n`, k).Scan(&n)
 		return n, err
 	},
 	isDuplicate: func(err error) bool {

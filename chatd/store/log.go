@@ -65,7 +65,7 @@ func (s *sqlStore) appendTx(ctx context.Context, tx *sql.Tx, evs []*Event) error
 	}
 	if len(dm) > 0 {
 		q := `{{insert_ignore}} INTO dm_index (nick, hkey) VALUES (?, ?)` + strings.Repeat(", (?, ?)", len(dm)/2-1)
-		if _, err := tx.ExecContext(ctx, s.d.expand(q), dm...); err != nil {
+		if _, err := s.txFixed(tx, len(dm) <= 8).ExecContext(ctx, s.d.expand(q), dm...); err != nil {
 			return fmt.Errorf("index conversation: %w", err)
 		}
 	}
@@ -89,7 +89,7 @@ func (s *sqlStore) appendTx(ctx context.Context, tx *sql.Tx, evs []*Event) error
 		args = append(args, 0, ev.MsgID, ms(ev.Time), ev.Node, string(ev.Kind), ev.Target, ev.HistoryKey,
 			ev.Sender, ev.Account, ev.Text, params, tags)
 	}
-	last, err := s.d.nextSeq(ctx, tx, len(evs))
+	last, err := s.d.nextSeq(ctx, s.prepTx(tx), len(evs))
 	if err != nil {
 		return fmt.Errorf("next seq: %w", err)
 	}
@@ -99,7 +99,7 @@ func (s *sqlStore) appendTx(ctx context.Context, tx *sql.Tx, evs []*Event) error
 	}
 	row := "(" + placeholders(12) + ")"
 	q := `INSERT INTO events (` + eventCols + `) VALUES ` + row + strings.Repeat(", "+row, len(evs)-1)
-	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+	if _, err := s.txFixed(tx, len(evs) <= 16).ExecContext(ctx, q, args...); err != nil {
 		return err
 	}
 	for i, ev := range evs {
@@ -137,7 +137,7 @@ func scanEvents(rows *sql.Rows) ([]Event, error) {
 
 func (s *sqlStore) Head(ctx context.Context) (Cursor, error) {
 	var n int64
-	if err := s.r.QueryRowContext(ctx, `SELECT n FROM log_seq WHERE id = 1`).Scan(&n); err != nil {
+	if err := s.prepR().QueryRowContext(ctx, `SELECT n FROM log_seq WHERE id = 1`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("head: %w", err)
 	}
 	return Cursor(n), nil
@@ -152,7 +152,7 @@ func (s *sqlStore) Tail(ctx context.Context, after Cursor, limit int) ([]Event, 
 	if limit <= 0 || limit > maxLimit {
 		limit = maxLimit
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+eventCols+` FROM events WHERE seq > ? ORDER BY seq LIMIT ?`,
+	rows, err := s.prepR().QueryContext(ctx, `SELECT `+eventCols+` FROM events WHERE seq > ? ORDER BY seq LIMIT ?`,
 		int64(after), limit)
 	if err != nil {
 		return nil, after, fmt.Errorf("tail: %w", err)
@@ -204,7 +204,7 @@ func (s *sqlStore) resolve(ctx context.Context, key string, r Ref) (bound, error
 		return bound{"t", ms(r.Time)}, nil
 	}
 	var seq int64
-	err := s.r.QueryRowContext(ctx, `SELECT seq FROM events WHERE msgid = ? AND hkey = ?`, r.MsgID, key).Scan(&seq)
+	err := s.prepR().QueryRowContext(ctx, `SELECT seq FROM events WHERE msgid = ? AND hkey = ?`, r.MsgID, key).Scan(&seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return bound{}, fmt.Errorf("msgid %q in %q: %w", r.MsgID, key, ErrNotFound)
 	}
@@ -217,7 +217,7 @@ func (s *sqlStore) timeOf(ctx context.Context, b bound) (int64, error) {
 		return b.val, nil
 	}
 	var t int64
-	err := s.r.QueryRowContext(ctx, `SELECT t FROM events WHERE seq = ?`, b.val).Scan(&t)
+	err := s.prepR().QueryRowContext(ctx, `SELECT t FROM events WHERE seq = ?`, b.val).Scan(&t)
 	return t, err
 }
 

@@ -15,16 +15,16 @@ func (s *sqlStore) Heartbeat(ctx context.Context, node string) error {
 	var wasReaped bool
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var reaped int
-		err := tx.QueryRowContext(ctx, `SELECT reaped FROM nodes WHERE node = ?`+s.d.forUpdate, node).Scan(&reaped)
+		err := s.prepTx(tx).QueryRowContext(ctx, `SELECT reaped FROM nodes WHERE node = ?`+s.d.forUpdate, node).Scan(&reaped)
 		if errors.Is(err, sql.ErrNoRows) {
-			_, err = tx.ExecContext(ctx, s.d.expand(`INSERT INTO nodes (node, heartbeat, reaped) VALUES (?, {{now_us}}, 0)`), node)
+			_, err = s.prepTx(tx).ExecContext(ctx, s.d.expand(`INSERT INTO nodes (node, heartbeat, reaped) VALUES (?, {{now_us}}, 0)`), node)
 			return err
 		}
 		if err != nil {
 			return err
 		}
 		wasReaped = reaped != 0
-		_, err = tx.ExecContext(ctx, s.d.expand(`UPDATE nodes SET heartbeat = {{now_us}}, reaped = 0 WHERE node = ?`), node)
+		_, err = s.prepTx(tx).ExecContext(ctx, s.d.expand(`UPDATE nodes SET heartbeat = {{now_us}}, reaped = 0 WHERE node = ?`), node)
 		return err
 	})
 	if err != nil {
@@ -62,14 +62,14 @@ func (s *sqlStore) ClaimNick(ctx context.Context, ss Session) error {
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var one int
-		err := tx.QueryRowContext(ctx, `SELECT 1 FROM sessions WHERE id = ?`, ss.ID).Scan(&one)
+		err := s.prepTx(tx).QueryRowContext(ctx, `SELECT 1 FROM sessions WHERE id = ?`, ss.ID).Scan(&one)
 		if err == nil {
 			return ErrExists
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO sessions (nick_folded, `+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err = s.prepTx(tx).ExecContext(ctx, `INSERT INTO sessions (nick_folded, `+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			Fold(ss.Nick), ss.ID, ss.Node, ss.Nick, ss.User, ss.Host, ss.Account, ss.Realname, ms(ss.Since))
 		if s.d.isDuplicate(err) {
 			// The id is free (checked above, and ids are unique per node), so the unique nick index
@@ -91,7 +91,7 @@ func (s *sqlStore) RenameNick(ctx context.Context, sessionID, newNick string) er
 	if err := validNames(newNick); err != nil {
 		return fmt.Errorf("rename session %q: %w", sessionID, err)
 	}
-	res, err := s.w.ExecContext(ctx, `UPDATE sessions SET nick = ?, nick_folded = ? WHERE id = ?`,
+	res, err := s.prepW().ExecContext(ctx, `UPDATE sessions SET nick = ?, nick_folded = ? WHERE id = ?`,
 		newNick, Fold(newNick), sessionID)
 	if s.d.isDuplicate(err) {
 		return fmt.Errorf("rename session %q to %q: %w", sessionID, newNick, ErrNickInUse)
@@ -110,17 +110,17 @@ func (s *sqlStore) ReleaseSession(ctx context.Context, sessionID string) error {
 		// Session row first, then memberships: the lock order of Join and ReapDead, so the three never
 		// deadlock each other.
 		var one int
-		err := tx.QueryRowContext(ctx, `SELECT 1 FROM sessions WHERE id = ?`+s.d.forUpdate, sessionID).Scan(&one)
+		err := s.prepTx(tx).QueryRowContext(ctx, `SELECT 1 FROM sessions WHERE id = ?`+s.d.forUpdate, sessionID).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM members WHERE session_id = ?`, sessionID); err != nil {
+		if _, err := s.prepTx(tx).ExecContext(ctx, `DELETE FROM members WHERE session_id = ?`, sessionID); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, sessionID)
+		_, err = s.prepTx(tx).ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, sessionID)
 		return err
 	})
 	if err != nil {
@@ -140,14 +140,14 @@ func (s *sqlStore) Join(ctx context.Context, m Member) error {
 		// Lock the session row so a concurrent ReleaseSession or ReapDead cannot leave an orphan
 		// membership behind.
 		var one int
-		err := tx.QueryRowContext(ctx, `SELECT 1 FROM sessions WHERE id = ?`+s.d.forUpdate, m.SessionID).Scan(&one)
+		err := s.prepTx(tx).QueryRowContext(ctx, `SELECT 1 FROM sessions WHERE id = ?`+s.d.forUpdate, m.SessionID).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, s.d.expand(`{{insert_ignore}} INTO members (channel_folded, session_id, channel, modes)
+		_, err = s.prepTx(tx).ExecContext(ctx, s.d.expand(`{{insert_ignore}} INTO members (channel_folded, session_id, channel, modes)
 			VALUES (?, ?, ?, ?)`), Fold(m.Channel), m.SessionID, m.Channel, m.Modes)
 		return err
 	})
@@ -158,7 +158,7 @@ func (s *sqlStore) Join(ctx context.Context, m Member) error {
 }
 
 func (s *sqlStore) Part(ctx context.Context, channel, sessionID string) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM members WHERE channel_folded = ? AND session_id = ?`,
+	res, err := s.prepW().ExecContext(ctx, `DELETE FROM members WHERE channel_folded = ? AND session_id = ?`,
 		Fold(channel), sessionID)
 	if err != nil {
 		return fmt.Errorf("part %q session %q: %w", channel, sessionID, err)
@@ -170,7 +170,7 @@ func (s *sqlStore) Part(ctx context.Context, channel, sessionID string) error {
 }
 
 func (s *sqlStore) SetMemberModes(ctx context.Context, channel, sessionID, modes string) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE members SET modes = ? WHERE channel_folded = ? AND session_id = ?`,
+	res, err := s.prepW().ExecContext(ctx, `UPDATE members SET modes = ? WHERE channel_folded = ? AND session_id = ?`,
 		modes, Fold(channel), sessionID)
 	if err != nil {
 		return fmt.Errorf("set modes %q on %q session %q: %w", modes, channel, sessionID, err)
@@ -210,7 +210,7 @@ func (s *sqlStore) AllMembers(ctx context.Context) ([]Member, error) {
 }
 
 func (s *sqlStore) members(ctx context.Context, where string, args ...any) ([]Member, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT m.channel, m.session_id, s.nick, m.modes
+	rows, err := s.prepR().QueryContext(ctx, `SELECT m.channel, m.session_id, s.nick, m.modes
 		FROM members m JOIN sessions s ON s.id = m.session_id `+where, args...)
 	if err != nil {
 		return nil, err

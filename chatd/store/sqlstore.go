@@ -25,6 +25,8 @@ type sqlStore struct {
 	batches        atomic.Int64 // transactions committed by the committers (for benchmarks)
 	batched        atomic.Int64 // events in them
 
+	stmts stmtCache // prepared hot statements (stmtcache.go)
+
 	holeMu sync.Mutex
 	holes  map[int64]time.Time // first time Tail saw a missing Seq right after its cursor
 }
@@ -48,6 +50,7 @@ func newSQLStore(ctx context.Context, d *dialect, w, r *sql.DB) (*sqlStore, erro
 
 func (s *sqlStore) Close() error {
 	s.stopCommitter()
+	s.stmts.close()
 	err := s.w.Close()
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
@@ -128,7 +131,7 @@ func (s *sqlStore) CreateAccount(ctx context.Context, name, passwordHash string)
 
 func (s *sqlStore) Account(ctx context.Context, name string) (Account, error) {
 	var a Account
-	err := s.r.QueryRowContext(ctx, `SELECT name, hash FROM accounts WHERE name_folded = ?`, Fold(name)).Scan(&a.Name, &a.Hash)
+	err := s.prepR().QueryRowContext(ctx, `SELECT name, hash FROM accounts WHERE name_folded = ?`, Fold(name)).Scan(&a.Name, &a.Hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Account{}, fmt.Errorf("account %q: %w", name, ErrNotFound)
 	}
@@ -149,7 +152,7 @@ func scanChannel(sc interface{ Scan(...any) error }) (Channel, error) {
 }
 
 func (s *sqlStore) Channel(ctx context.Context, name string) (Channel, error) {
-	c, err := scanChannel(s.r.QueryRowContext(ctx,
+	c, err := scanChannel(s.prepR().QueryRowContext(ctx,
 		`SELECT `+channelCols+` FROM channels WHERE name_folded = ?`, Fold(name)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Channel{}, fmt.Errorf("channel %q: %w", name, ErrNotFound)
@@ -168,7 +171,7 @@ func (s *sqlStore) SaveChannel(ctx context.Context, c Channel) error {
 		return fmt.Errorf("save channel: %w", err)
 	}
 	// REPLACE (delete + insert) is the one upsert both dialects spell the same way.
-	_, err := s.w.ExecContext(ctx, `REPLACE INTO channels (name_folded, `+channelCols+`)
+	_, err := s.prepW().ExecContext(ctx, `REPLACE INTO channels (name_folded, `+channelCols+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		Fold(c.Name), c.Name, c.Topic, c.TopicBy, ms(c.TopicAt), c.Modes, c.Key, c.Limit, ms(c.Created))
 	if err != nil {

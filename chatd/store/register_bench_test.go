@@ -1,0 +1,78 @@
+package store
+
+import (
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// BenchmarkRegister is what a chatd node asks of the store for one client registration: claim the nick
+// (ClaimNick), commit the NICK event (Append), and the tailer's read of it (Tail). Run with
+//
+//	go test -run '^$' -bench Register -cpuprofile /tmp/reg.prof ./chatd/store/
+//
+// "memory" is the in-memory SQLite database chatd/bench -mode clients uses, "file" a WAL file database.
+func BenchmarkRegister(b *testing.B) {
+	dsns := []struct {
+		name string
+		dsn  func(b *testing.B) string
+	}{
+		{"sqlite-memory", func(*testing.B) string { return "sqlite::memory:" }},
+		{"sqlite-file", func(b *testing.B) string { return "sqlite:" + filepath.Join(b.TempDir(), "reg.db") }},
+		{"mariadb", func(b *testing.B) string {
+			if mdb == nil {
+				b.Skip(mdbSkip)
+			}
+			return "mysql://" + mdb.DSN(mdb.NewDatabase(b))
+		}},
+	}
+	for _, d := range dsns {
+		for _, par := range []int{1, 8} {
+			for _, prepared := range []bool{true, false} {
+				name := fmt.Sprintf("%s/parallel%d/prepared=%v", d.name, par*runtime.GOMAXPROCS(0), prepared)
+				b.Run(name, func(b *testing.B) { benchRegister(b, open(b, d.dsn(b)), par, prepared) })
+			}
+		}
+	}
+}
+
+// benchRegister runs registrations on s; prepared false turns the statement cache off (stmtcache.go),
+// and true turns it on even for a dialect that does not use it by default.
+func benchRegister(b *testing.B, s *sqlStore, par int, prepared bool) {
+	d := *s.d
+	d.prepare = prepared
+	s.d = &d
+	ctx := testCtx(b)
+	if err := s.Heartbeat(ctx, "n0"); err != nil {
+		b.Fatal(err)
+	}
+	var seq atomic.Int64
+	b.SetParallelism(par)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			n := seq.Add(1)
+			id, nick := fmt.Sprintf("sid-%d", n), fmt.Sprintf("nick%d", n)
+			ss := Session{ID: id, Node: "n0", Nick: nick, User: "~u", Host: "198.18.0.1",
+				Realname: "Real Name", Since: time.Now()}
+			if err := s.ClaimNick(ctx, ss); err != nil {
+				b.Error(err)
+				return
+			}
+			ev := &Event{MsgID: "m-" + id, Time: time.Now(), Node: "n0", Kind: KindNick,
+				Sender: nick + "!~u@198.18.0.1", Text: nick, Params: []string{"register", id, "Real Name", ""}}
+			if err := s.Append(ctx, ev); err != nil {
+				b.Error(err)
+				return
+			}
+			if _, _, err := s.Tail(ctx, Cursor(ev.Seq-1), 100); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "regs/s")
+}
