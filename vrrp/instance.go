@@ -301,6 +301,9 @@ func (in *Instance) handleAdvert(now time.Time, r received) {
 	}
 	prev := in.m.State()
 	in.step(now, AdvertReceived{Advert: r.adv, Src: r.src})
+	if prev == Master && r.adv.Priority > 0 {
+		in.stats.DualMaster.Add(1) // two routers advertised as Master at once
+	}
 	if prev == Master && in.m.State() == Master && r.adv.Priority < in.m.EffectivePriority() {
 		// Another router thinks it is, or was until now, Master (a healed
 		// split brain, a backup that did not hear us in time, a Master

@@ -62,8 +62,11 @@ type InstanceStats struct {
 	// TakeoversDeferred counts Master_Down_Timer expiries that waited for
 	// queued packets instead of taking over at once (a starved loop).
 	TakeoversDeferred atomic.Uint64
-	Drops             DropCounts // drops decided by the instance (peer list, own echo, queue full)
-	Lateness          Histogram
+	// DualMaster counts adverts from another Master received while Master:
+	// a split brain (healing), or a Backup that did not hear us in time.
+	DualMaster atomic.Uint64
+	Drops      DropCounts // drops decided by the instance (peer list, own echo, queue full)
+	Lateness   Histogram
 
 	mu          sync.Mutex
 	transitions map[[2]State]uint64

@@ -36,6 +36,7 @@ type Status struct {
 	// TakeoversDeferred counts takeovers that waited because the loop had
 	// been starved (see Instance.deferTakeover).
 	TakeoversDeferred uint64 `json:"takeovers_deferred"`
+	DualMaster        uint64 `json:"dual_master_adverts"`
 }
 
 // publish stores a fresh snapshot of the loop-owned state. It runs on state
@@ -79,6 +80,7 @@ func (in *Instance) Status() Status {
 	s.Drops = in.stats.Drops.Snapshot()
 	_, _, _, s.LatenessMax = in.stats.Lateness.Snapshot()
 	s.TakeoversDeferred = in.stats.TakeoversDeferred.Load()
+	s.DualMaster = in.stats.DualMaster.Load()
 	return s
 }
 

@@ -241,6 +241,9 @@ func TestSplitBrainReannounces(t *testing.T) {
 	if n := strings.Count(strings.Join(got, ","), "announce"); n != 2 {
 		t.Errorf("calls %q: want one burst of 2 announcements", got)
 	}
+	if n := in.stats.DualMaster.Load(); n != 1 {
+		t.Errorf("dual master count %d, want 1", n)
+	}
 	in.handleAdvert(now.Add(50*time.Millisecond), received{advert(100), srcB})
 	if got := r.take(); strings.Contains(strings.Join(got, ","), "announce") {
 		t.Errorf("re-announced twice within one advert interval: %q", got)

@@ -16,7 +16,7 @@ type MetricsSource interface {
 type Collector struct {
 	src MetricsSource
 
-	state, prio, held, sent, recv, drops, trans, errs, late, deferred *prometheus.Desc
+	state, prio, held, sent, recv, drops, trans, errs, late, deferred, dual *prometheus.Desc
 }
 
 // NewCollector returns a collector over src; register it on a private
@@ -36,13 +36,14 @@ func NewCollector(src MetricsSource) *Collector {
 		trans:    d("transitions_total", "State transitions.", "instance", "from", "to"),
 		errs:     d("errors_total", "Kernel operation failures by kind (send, address, announce).", "instance", "kind"),
 		late:     d("timer_lateness_seconds", "How late the loop delivered timer expiries after their deadline.", "instance"),
+		dual:     d("dual_master_adverts_total", "Adverts from another Master received while Master (split brain, or a Backup that did not hear us).", "instance"),
 		deferred: d("takeovers_deferred_total", "Master_Down_Timer expiries that waited for queued adverts or a stalled Master because the loop ran late.", "instance"),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.state, c.prio, c.held, c.sent, c.recv, c.drops, c.trans, c.errs, c.late, c.deferred} {
+	for _, d := range []*prometheus.Desc{c.state, c.prio, c.held, c.sent, c.recv, c.drops, c.trans, c.errs, c.late, c.deferred, c.dual} {
 		ch <- d
 	}
 }
@@ -81,6 +82,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ctr(c.sent, st.AdvertsSent, n)
 		ctr(c.recv, st.AdvertsReceived, n)
 		ctr(c.deferred, st.TakeoversDeferred, n)
+		ctr(c.dual, st.DualMaster, n)
 		for _, r := range []DropReason{DropUnknownPeer, DropLocalEcho, DropQueueFull} {
 			ctr(c.drops, in.stats.Drops.Get(r), in.cfg.Interface, n, string(r))
 		}

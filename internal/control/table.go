@@ -63,6 +63,9 @@ func notes(s vrrp.Status) string {
 	if s.GroupFault {
 		n = append(n, "group-fault")
 	}
+	if s.DualMaster > 0 {
+		n = append(n, fmt.Sprintf("dual-master-adverts=%d", s.DualMaster))
+	}
 	if s.TakeoversDeferred > 0 {
 		n = append(n, fmt.Sprintf("deferred-takeovers=%d", s.TakeoversDeferred))
 	}
