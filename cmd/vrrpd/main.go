@@ -8,6 +8,12 @@
 // Signals: SIGHUP reloads (a configuration that does not validate is
 // refused and the running one kept), SIGTERM and SIGINT stop gracefully
 // (priority 0 adverts, addresses removed once the backups took over).
+//
+// Privileges: CAP_NET_RAW (VRRP and ARP sockets), CAP_NET_ADMIN (addresses,
+// IPVS, nftables) and, for global.realtime_priority (default 10),
+// CAP_SYS_NICE with realtime scheduling allowed: every thread then runs in
+// SCHED_RR so that a busy host does not delay adverts into a false
+// failover. Without it vrrpd warns and runs at normal priority.
 package main
 
 import (
