@@ -58,8 +58,8 @@ func SetProcessRealtime(prio int) (int, error) {
 		}
 		n++
 	}
-	if err := errors.Join(errs...); err != nil {
-		return n, fmt.Errorf("sched_setattr SCHED_RR %d: %w", prio, err)
+	if len(errs) > 0 {
+		return n, fmt.Errorf("sched_setattr SCHED_RR %d failed for %d of %d threads: %w", prio, len(errs), len(ents), errs[0])
 	}
 	return n, nil
 }
