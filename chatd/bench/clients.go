@@ -32,6 +32,7 @@ func benchClients(n, parallel int) error {
 	fmt.Printf("server idle: RSS %.1f MiB\n", float64(base)/(1<<20))
 
 	conns := make([]*ircConn, n)
+	cpu0 := cpuSeconds(srv.cmd.Process.Pid)
 	var next, failed atomic.Int64
 	var firstErr atomic.Value
 	start := time.Now()
@@ -61,6 +62,7 @@ func benchClients(n, parallel int) error {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu := cpuSeconds(srv.cmd.Process.Pid) - cpu0
 	if f := failed.Load(); f > 0 {
 		fmt.Printf("failed registrations: %d (first: %v)\n", f, firstErr.Load())
 	}
@@ -74,6 +76,9 @@ func benchClients(n, parallel int) error {
 	users := metric(srv.http, "chatd_users")
 	per := float64(rss-base) / float64(ok)
 	fmt.Printf("registered clients: %d in %v (%.0f registrations/s); load average %s\n", ok, elapsed.Round(time.Millisecond), float64(ok)/elapsed.Seconds(), loadAvg())
+	// Server CPU per registration is steadier than the rate on a shared machine: the rate also
+	// depends on how much CPU this generator got.
+	fmt.Printf("server CPU: %.1f µs per registration\n", cpu/float64(ok)*1e6)
 	fmt.Printf("server: users %.0f, goroutines %.0f, RSS %.1f MiB, heap in use %.1f MiB, stacks %.1f MiB\n",
 		users, gor, float64(rss)/(1<<20), heap/(1<<20), stacks/(1<<20))
 	fmt.Printf("memory per client: %.1f KiB RSS (%.1f KiB Go heap, %.1f KiB stacks)\n",
