@@ -134,13 +134,20 @@ func TestChannelBans(t *testing.T) {
 		t.Errorf("ban list (-want +got):\n%s\n(end: %v)", d, m)
 	}
 
-	// A banned member cannot speak, unless voiced.
+	// A banned member cannot speak, nor change nick to escape the ban,
+	// unless voiced.
 	bad.send("PRIVMSG #b :spam")
 	bad.expectCmd(errCannotSend, "Troll", "#b")
+	bad.send("NICK Angel")
+	bad.expectCmd(errBanNickChange, "Troll", "Angel", "#b")
 	op.send("MODE #b +v Troll")
 	bad.expectCmd("MODE", "#b", "+v", "Troll")
 	bad.send("PRIVMSG #b :voiced")
 	op.expectCmd("PRIVMSG", "#b", "voiced")
+	bad.send("NICK Angel")
+	bad.expectCmd("NICK", "Angel")
+	bad.send("NICK Troll")
+	bad.expectCmd("NICK", "Troll")
 
 	// A banned user cannot rejoin, unless invited.
 	bad.send("PART #b")

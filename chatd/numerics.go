@@ -58,6 +58,7 @@ const (
 	errNoNicknameGiven = "431"
 	errErroneusNick    = "432"
 	errNicknameInUse   = "433"
+	errBanNickChange   = "435"
 	errUserNotInChan   = "441"
 	errNotOnChannel    = "442"
 	errNotRegistered   = "451"

@@ -120,8 +120,21 @@ func handleNick(c *Client, m irc.Message, r *response) {
 	s.mu.RLock()
 	old := u.nick
 	prefix := u.prefix()
+	bannedIn := ""
+	for _, ch := range u.channels {
+		if ch.members[u] == "" && ch.banned(u) { // voice and op are exempt, as for speaking
+			bannedIn = ch.name
+			break
+		}
+	}
 	s.mu.RUnlock()
 	if old == nick {
+		return
+	}
+	if bannedIn != "" {
+		// Otherwise a ban on a nick is undone by changing it (ERR_BANNICKCHANGE,
+		// as on charybdis-family servers).
+		r.numeric(errBanNickChange, nick, bannedIn, "Cannot change nickname while banned on channel")
 		return
 	}
 	ctx, cancel := s.storeCtx()

@@ -1,8 +1,8 @@
 // Package store is the shared database of a chatd cluster: the message log (which is also the history
 // served by IRCv3 draft/chathistory, https://ircv3.net/specs/extensions/chathistory), accounts
-// (passwords hashed with argon2id, RFC 9106), persistent channel state (with ban lists) and cluster presence (which
-// session of which node holds which nick, and who is in which channel). Names are compared casefolded
-// under CASEMAPPING=ascii (Fold).
+// (passwords hashed with argon2id, RFC 9106), persistent channel state (with ban lists) and cluster
+// presence (which session of which node holds which nick, and who is in which channel). Names are
+// compared casefolded under CASEMAPPING=ascii (Fold).
 //
 // MySQL/MariaDB is the source of truth when several nodes share one database; embedded SQLite (pure Go,
 // modernc.org/sqlite) serves a single node. Both run the same queries and migrations; dialect.go holds
