@@ -53,6 +53,7 @@ type options struct {
 	logDir    string
 	nice      int
 	capture   bool
+	vrrpdRT   int // -1: the daemon's default
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -68,11 +69,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	ka := fs.String("keepalived", "/usr/sbin/keepalived", "keepalived binary")
 	logDir := fs.String("logdir", "", "keep daemon logs here (default: a temporary directory, removed)")
 	capture := fs.Bool("capture", false, "with -logdir: tcpdump ARP, VRRP and TCP SYN/RST on the switch into the log directory")
+	vrrpdRT := fs.Int("vrrpd-rt", -1, "vrrpd global.realtime_priority (0: ordinary scheduling; -1: the daemon's default)")
 	nice := fs.Int("nice", 0, "nice value for the whole benchmark, daemons included (e.g. -10 on a busy shared machine)")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
-	o := options{reps: *reps, idle: *idle, interval: *interval, vrrpd: *vrrpd, keepalive: *ka, logDir: *logDir, nice: *nice, capture: *capture}
+	o := options{reps: *reps, idle: *idle, interval: *interval, vrrpd: *vrrpd, keepalive: *ka, logDir: *logDir, nice: *nice, capture: *capture, vrrpdRT: *vrrpdRT}
 	for _, s := range strings.Split(*impls, ",") {
 		switch s = strings.TrimSpace(s); s {
 		case "vrrpd", "keepalived":
@@ -137,7 +139,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 					return fmt.Errorf("go build ./cmd/vrrpd: %w\n%s", err, out)
 				}
 			}
-			impls[name] = vrrplab.Vrrpd{Bin: bin}
+			v := vrrplab.Vrrpd{Bin: bin}
+			if o.vrrpdRT >= 0 {
+				v.RealtimePriority = &o.vrrpdRT
+			}
+			impls[name] = v
 		}
 	}
 	// After the build, so the compiler does not run at raised priority.

@@ -22,7 +22,8 @@ func spec(advert time.Duration, preempt bool) Spec {
 func TestVrrpdConfigParses(t *testing.T) {
 	for _, preempt := range []bool{true, false} {
 		for _, adv := range []time.Duration{20 * time.Millisecond, 100 * time.Millisecond, time.Second} {
-			text := VrrpdConfig(spec(adv, preempt), "/run/vrrptest/lb1.sock")
+			rt := 0
+			text := VrrpdConfig(spec(adv, preempt), "/run/vrrptest/lb1.sock", &rt)
 			c, err := config.Parse("generated.yaml", []byte(text))
 			if err != nil {
 				t.Fatalf("generated config does not parse: %v\n%s", err, text)
@@ -32,6 +33,9 @@ func TestVrrpdConfigParses(t *testing.T) {
 				in.Preempt == nil || *in.Preempt != preempt || len(in.VirtualAddresses) != 1 ||
 				in.VirtualAddresses[0] != netip.MustParsePrefix("198.18.1.100/24") {
 				t.Errorf("parsed instance = %+v, want the spec back", in)
+			}
+			if c.Global.RealtimePriority == nil || *c.Global.RealtimePriority != 0 {
+				t.Errorf("realtime priority = %v, want 0", c.Global.RealtimePriority)
 			}
 			if c.Global.ControlSocket != "/run/vrrptest/lb1.sock" {
 				t.Errorf("control socket = %q", c.Global.ControlSocket)

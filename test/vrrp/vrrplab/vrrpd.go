@@ -22,16 +22,22 @@ type Vrrpd struct {
 	// Args returns the command line after the binary for a config file;
 	// default: -config <file>.
 	Args func(config string) []string
+	// RealtimePriority, when set, is written as global.realtime_priority
+	// (0: ordinary scheduling); nil keeps the daemon's default.
+	RealtimePriority *int
 }
 
 // Name implements Impl.
 func (v Vrrpd) Name() string { return "vrrpd" }
 
 // VrrpdConfig renders a vrrpd YAML config (internal/config) for s, with the
-// control socket at sock.
-func VrrpdConfig(s Spec, sock string) string {
+// control socket at sock and, if rt is not nil, that realtime priority.
+func VrrpdConfig(s Spec, sock string, rt *int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "global:\n  router_id: %s\n  control_socket: %s\n  log_level: debug\n", s.Name, sock)
+	if rt != nil {
+		fmt.Fprintf(&b, "  realtime_priority: %d\n", *rt)
+	}
 	fmt.Fprintf(&b, "instances:\n  - name: vi%d\n    interface: %s\n    vrid: %d\n    priority: %d\n", s.VRID, s.Ifname, s.VRID, s.Priority)
 	fmt.Fprintf(&b, "    advert_interval: %s\n    preempt: %t\n    virtual_addresses:\n      - %s\n", s.Advert, s.Preempt, s.VIP)
 	return b.String()
@@ -49,7 +55,7 @@ func (v Vrrpd) Start(ctx context.Context, h *netns.Host, s Spec) (Router, error)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("vrrplab: vrrpd on %s: %w", h.Name(), err)
 	}
-	if err := os.WriteFile(conf, []byte(VrrpdConfig(s, sock)), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(VrrpdConfig(s, sock, v.RealtimePriority)), 0o644); err != nil {
 		return nil, fmt.Errorf("vrrplab: vrrpd on %s: %w", h.Name(), err)
 	}
 	_ = os.Remove(sock) // left behind by a kill -9
