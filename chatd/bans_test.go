@@ -253,6 +253,7 @@ func TestBansAcrossNodes(t *testing.T) {
 	if d := cmp.Diff([]string{"bad*!*@*", "*!*@evil.example"}, masks); d != "" {
 		t.Errorf("bans on node-a (-want +got):\n%s", d)
 	}
+	onA := banList(before)
 
 	// A third node started now loads both bans from the database.
 	c := startNode(t, mariaConfig(t, db, name, "node-c"), nil)
@@ -260,6 +261,12 @@ func TestBansAcrossNodes(t *testing.T) {
 	cc.register("badder")
 	cc.send("JOIN #x")
 	cc.expectCmd(errBannedFromChan, "badder", "#x")
+	// ... with the same setters and times as the nodes that applied the events.
+	cc.send("MODE #x b")
+	_, before = cc.expect("end of ban list", func(m irc.Message) bool { return m.Command == rplEndOfBanList })
+	if d := cmp.Diff(onA, banList(before)); d != "" {
+		t.Errorf("ban list on node-c (from the store) vs node-a (from the log) (-a +c):\n%s", d)
+	}
 
 	// Removal on node-a lets badguy back in on node-b.
 	op.send("MODE #x -b BAD*!*@*")
@@ -286,4 +293,15 @@ func TestISupportAdvertisesBans(t *testing.T) {
 			t.Errorf("ISUPPORT lacks %s; has %v", want, tokens)
 		}
 	}
+}
+
+// banList returns channel, mask, setter and time of each RPL_BANLIST in ms.
+func banList(ms []irc.Message) [][]string {
+	var out [][]string
+	for _, m := range ms {
+		if m.Command == rplBanList {
+			out = append(out, m.Params[1:])
+		}
+	}
+	return out
 }

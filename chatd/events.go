@@ -44,10 +44,13 @@ func newMsgID() string {
 
 // commit appends ev to the shared log and waits until this node's tailer has
 // applied it (and run hook). Delivery only ever happens in the tailer: a
-// client never sees an event that is not committed.
+// client never sees an event that is not committed. ev.Time is now unless
+// the caller set it (to the time it stored elsewhere, as MODE +b does).
 func (s *Server) commit(ev *store.Event, origin *user, hook func(*store.Event)) error {
 	ev.MsgID = newMsgID()
-	ev.Time = time.Now().UTC().Truncate(time.Millisecond)
+	if ev.Time.IsZero() {
+		ev.Time = time.Now().UTC().Truncate(time.Millisecond)
+	}
 	ev.Node = s.cfg.Node
 	op := &pendingOp{origin: origin, hook: hook, done: make(chan struct{})}
 	s.pendMu.Lock()

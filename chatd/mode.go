@@ -77,8 +77,11 @@ func handleMode(c *Client, m irc.Message, r *response) {
 	for i := 0; err == nil && i < len(mc.members); i++ {
 		err = s.st.SetMemberModes(ctx, ch.name, mc.members[i].SessionID, mc.members[i].Modes)
 	}
+	// One time for the stored bans and the event, so every node (from the
+	// event) and every restarted node (from the store) lists the same one.
+	now := time.Now().UTC().Truncate(time.Millisecond)
 	if err == nil {
-		err = s.saveBans(ctx, ch.name, u, &mc, r)
+		err = s.saveBans(ctx, ch.name, u, now, &mc, r)
 	}
 	if err != nil {
 		r.fail("MODE", "TEMPORARILY_UNAVAILABLE", ch.name, "Could not change modes, try again")
@@ -88,7 +91,7 @@ func handleMode(c *Client, m irc.Message, r *response) {
 	if change == "" {
 		return // only ban changes, all of them lost a race with another node
 	}
-	ev := &store.Event{Kind: store.KindMode, Target: ch.name, Sender: s.prefixOf(u), Account: u.acc, Text: change, Params: args}
+	ev := &store.Event{Kind: store.KindMode, Time: now, Target: ch.name, Sender: s.prefixOf(u), Account: u.acc, Text: change, Params: args}
 	if err := s.commit(ev, u, func(ev *store.Event) {
 		if msg, ok := eventMessage(ev, capSet(c.caps.Load())); ok {
 			r.add(msg)
@@ -276,7 +279,7 @@ func (mc *modeChange) render() (string, []string) {
 // removed) meanwhile is dropped from the change rather than failing it, and
 // a list another node filled meanwhile gets ERR_BANLISTFULL: the store, not
 // this node's possibly lagging view, has the last word.
-func (s *Server) saveBans(ctx context.Context, channel string, u *user, mc *modeChange, r *response) error {
+func (s *Server) saveBans(ctx context.Context, channel string, u *user, at time.Time, mc *modeChange, r *response) error {
 	by := s.prefixOf(u)
 	for i := range mc.items {
 		it := &mc.items[i]
@@ -285,7 +288,7 @@ func (s *Server) saveBans(ctx context.Context, channel string, u *user, mc *mode
 		}
 		var err error
 		if it.add {
-			err = s.st.AddBan(ctx, store.Ban{Channel: channel, Mask: it.arg, SetBy: by, SetAt: time.Now().UTC()}, maxBans)
+			err = s.st.AddBan(ctx, store.Ban{Channel: channel, Mask: it.arg, SetBy: by, SetAt: at}, maxBans)
 		} else {
 			err = s.st.RemoveBan(ctx, channel, it.arg)
 		}

@@ -60,7 +60,9 @@
 // design anyway.
 //
 // History is keyed by conversation: Fold(channel), or DMKey(a, b) for a private conversation. A msgid
-// reference orders by Seq, a timestamp reference by the event's time (milliseconds).
+// reference compares by Seq, a timestamp reference by the event's time (milliseconds); either way the
+// Limit events are counted in Seq order, because times are not monotonic in Seq and a client pages on
+// from the msgid of the last event it got (TestHistoryPagingSkewedTimes).
 //
 // # Presence
 //

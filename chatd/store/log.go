@@ -244,19 +244,13 @@ func (s *sqlStore) rangeQuery(ctx context.Context, key string, kinds []Kind, lo,
 		q += " AND " + hi.col + lt
 		args = append(args, hi.val)
 	}
-	// Count from the bound the scan starts at, in that bound's order: by time from a timestamp (which
-	// the (hkey, t, seq) index serves without sorting the whole range), by Seq otherwise.
-	origin := lo
-	if dir == Backward {
-		origin = hi
-	}
+	// Count in log order even from a timestamp, which only filters. Event times are set by the
+	// nodes before they append, so they are not monotonic in Seq, and a client pages on with the
+	// msgid of the last event it got: had the first page (AFTER timestamp) been the oldest by time,
+	// events after that msgid by time but before it by Seq would be in neither page.
 	order := "seq"
-	if origin != nil && origin.col == "t" {
-		order = "t, seq"
-	}
 	if dir == Backward {
-		order = strings.ReplaceAll(order, "seq", "seq DESC")
-		order = strings.Replace(order, "t,", "t DESC,", 1)
+		order = "seq DESC"
 	}
 	q += " ORDER BY " + order + " LIMIT ?"
 	args = append(args, limit)

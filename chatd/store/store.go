@@ -93,7 +93,8 @@ const (
 //   - BETWEEN Ref Ref2: events strictly between the two, counted from Ref: if Ref is older than Ref2 the
 //     oldest Limit, otherwise the newest Limit.
 //
-// A msgid reference orders by log position (Seq), a timestamp reference by Event.Time. Results are always
+// A msgid reference compares by log position (Seq), a timestamp reference by Event.Time; "oldest" and
+// "newest" are by Seq either way, so paging on from a msgid never skips an event. Results are always
 // returned oldest first (ascending Seq). A msgid that is not in this conversation yields ErrNotFound.
 type HistoryQuery struct {
 	Target    string // the history key: Fold(channel) or DMKey(a, b)

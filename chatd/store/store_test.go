@@ -140,6 +140,52 @@ func TestAppendAndTail(t *testing.T) {
 	})
 }
 
+// TestHistoryPagingSkewedTimes: event times are not monotonic in Seq (a node stamps an event, then
+// waits for the group commit), and a client pages AFTER a timestamp, then AFTER the msgid of the last
+// event it got (and BEFORE the mirror way). No event may fall between two pages.
+func TestHistoryPagingSkewedTimes(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		s, ctx := open(t, b.newDSN(t)), testCtx(t)
+		// Log order x0..x4, times 0, 2, 3, 1, 4 s: x3 was stamped early and committed late.
+		for i, sec := range []int{0, 2, 3, 1, 4} {
+			if err := s.Append(ctx, ev("n1", fmt.Sprintf("x%d", i), sec, KindPrivmsg, "a!a@h", "#skew", "hi")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		page := func(q HistoryQuery) []string {
+			t.Helper()
+			q.Target, q.Limit = "#skew", 2
+			evs, err := s.History(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return msgids(evs)
+		}
+		got := page(HistoryQuery{Mode: ModeAfter, Ref: Ref{Time: base.Add(-time.Second)}})
+		for len(got) < 5 {
+			next := page(HistoryQuery{Mode: ModeAfter, Ref: Ref{MsgID: got[len(got)-1]}})
+			if len(next) == 0 {
+				break
+			}
+			got = append(got, next...)
+		}
+		if d := cmp.Diff([]string{"x0", "x1", "x2", "x3", "x4"}, got); d != "" {
+			t.Errorf("AFTER timestamp, then AFTER msgid (-want +got):\n%s", d)
+		}
+		got = page(HistoryQuery{Mode: ModeBefore, Ref: Ref{Time: base.Add(time.Minute)}})
+		for len(got) < 5 {
+			prev := page(HistoryQuery{Mode: ModeBefore, Ref: Ref{MsgID: got[0]}})
+			if len(prev) == 0 {
+				break
+			}
+			got = append(prev, got...)
+		}
+		if d := cmp.Diff([]string{"x0", "x1", "x2", "x3", "x4"}, got); d != "" {
+			t.Errorf("BEFORE timestamp, then BEFORE msgid (-want +got):\n%s", d)
+		}
+	})
+}
+
 func TestHistory(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		s, ctx := open(t, b.newDSN(t)), testCtx(t)
