@@ -192,3 +192,44 @@ func BenchmarkTail(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkHistoryAfterTime measures CHATHISTORY AFTER <timestamp> LIMIT 100 on a channel of 20,000
+// events (among 40,000), from a timestamp near the start and one near the end of its history: the query
+// counts in Seq order and filters by time (rangeQuery), which must not scan the whole history.
+func BenchmarkHistoryAfterTime(b *testing.B) {
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			s := open(b, be.newDSN(b))
+			ctx := testCtx(b)
+			const n = 40000
+			t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			errs := make(chan error, 256)
+			for i := 0; i < n; i += 256 {
+				for j := i; j < i+256; j++ {
+					go func() {
+						errs <- s.Append(ctx, &Event{MsgID: fmt.Sprintf("h%d", j), Time: t0.Add(time.Duration(j) * time.Second),
+							Node: "n0", Kind: KindPrivmsg, Sender: "a!a@h", Target: fmt.Sprintf("#h%d", j%2), Text: "x"})
+					}()
+				}
+				for j := 0; j < 256; j++ {
+					if err := <-errs; err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			for _, at := range []struct {
+				name string
+				sec  int
+			}{{"near-start", 100}, {"near-end", n - 300}} {
+				b.Run(at.name, func(b *testing.B) {
+					q := HistoryQuery{Target: "#h0", Mode: ModeAfter, Ref: Ref{Time: t0.Add(time.Duration(at.sec) * time.Second)}, Limit: 100}
+					for i := 0; i < b.N; i++ {
+						if evs, err := s.History(ctx, q); err != nil || len(evs) == 0 {
+							b.Fatalf("History: %d events, %v", len(evs), err)
+						}
+					}
+				})
+			}
+		})
+	}
+}

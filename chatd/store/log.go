@@ -247,7 +247,10 @@ func (s *sqlStore) rangeQuery(ctx context.Context, key string, kinds []Kind, lo,
 	// Count in log order even from a timestamp, which only filters. Event times are set by the
 	// nodes before they append, so they are not monotonic in Seq, and a client pages on with the
 	// msgid of the last event it got: had the first page (AFTER timestamp) been the oldest by time,
-	// events after that msgid by time but before it by Seq would be in neither page.
+	// events after that msgid by time but before it by Seq would be in neither page. The price: from a
+	// timestamp, SQLite sorts every event after it (BenchmarkHistoryAfterTime: 20,000 events after
+	// the timestamp 3.3 ms, was 0.36 ms; 300 after it 0.44 ms as before). Only the first page of a
+	// catch-up pays it: later pages start from a msgid. MariaDB took 0.53-0.57 ms before and after.
 	order := "seq"
 	if dir == Backward {
 		order = "seq DESC"
