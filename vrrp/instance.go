@@ -90,7 +90,7 @@ type InstanceDeps struct {
 type InstanceEvent struct {
 	Time     time.Time `json:"time"`
 	Instance string    `json:"instance"`
-	Kind     string    `json:"kind"` // transition, priority, vip_added, vip_removed, error
+	Kind     string    `json:"kind"` // transition, priority, vip_added, vip_removed, neighbors_flushed, error
 	From     string    `json:"from,omitempty"`
 	To       string    `json:"to,omitempty"`
 	Reason   string    `json:"reason,omitempty"`

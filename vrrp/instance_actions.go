@@ -95,6 +95,7 @@ func (in *Instance) sendAdvert(prio uint8) {
 // announcements (the first burst goes out at once).
 func (in *Instance) takeOver(now time.Time) {
 	in.releaseAt = time.Time{}
+	in.flushUnresolvedNeighbors(now)
 	if in.deps.OnRole != nil {
 		in.deps.OnRole(true)
 	}
@@ -123,6 +124,27 @@ func (in *Instance) takeOver(now time.Time) {
 	}
 	in.ann.start(now)
 	in.fireAnnouncements(now)
+}
+
+// flushUnresolvedNeighbors drops neighbour entries left unresolved while
+// the link was down, before the addresses are added, so that the first
+// replies to clients solicit at once instead of waiting up to a second
+// behind a stale entry's retransmit timer (see UnresolvedNeighborFlusher).
+// A failure is logged and counted but does not stop the takeover.
+func (in *Instance) flushUnresolvedNeighbors(now time.Time) {
+	f, ok := in.deps.Addrs.(UnresolvedNeighborFlusher)
+	if !ok {
+		return
+	}
+	deleted, err := f.FlushUnresolvedNeighbors(in.cfg.Interface)
+	if err != nil {
+		in.stats.AddrErrors.Add(1)
+		in.deps.Logger.Warn("vrrp flush unresolved neighbours", "instance", in.cfg.Name, "err", err)
+		in.emit(now, InstanceEvent{Kind: "error", Detail: "flush unresolved neighbours: " + err.Error()})
+	}
+	if len(deleted) > 0 {
+		in.emit(now, InstanceEvent{Kind: "neighbors_flushed", Detail: fmt.Sprint(deleted)})
+	}
 }
 
 func (in *Instance) fireAnnouncements(now time.Time) {

@@ -52,3 +52,25 @@ func SourceAddr(am AddrManager, ifname string, ipv6Family bool, vips []netip.Pre
 	}
 	return netip.Addr{}, fmt.Errorf("vrrp: %s has no %s address to send adverts from", ifname, fam)
 }
+
+// UnresolvedNeighborFlusher is implemented by an AddrManager that can also
+// drop the interface's unresolved neighbour entries (ARP or Neighbor
+// Discovery entries in state INCOMPLETE or FAILED). A new Master calls it
+// before it adds its addresses.
+//
+// Why: while a router's link is down, its TCP stack keeps retransmitting
+// to the clients it served, and each attempt leaves an INCOMPLETE entry
+// whose next solicitation is due only after the kernel's retransmit timer
+// (retrans_time_ms, 1 s by default). When the link comes back and the
+// router takes over, the clients' packets arrive at once, but every reply
+// waits in that entry's queue until the timer fires: up to a second of
+// lost service although the router holds the address and has announced
+// it. A fresh entry solicits at the first packet, so deleting the stale
+// ones before the takeover makes the first reply go out within a round
+// trip. Resolved entries (REACHABLE, STALE, ...) are kept.
+type UnresolvedNeighborFlusher interface {
+	// FlushUnresolvedNeighbors deletes ifname's INCOMPLETE and FAILED
+	// neighbour entries of both families and returns the addresses it
+	// deleted.
+	FlushUnresolvedNeighbors(ifname string) ([]netip.Addr, error)
+}

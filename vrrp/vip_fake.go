@@ -14,6 +14,9 @@ type FakeAddrs struct {
 	addrs map[string][]netip.Prefix
 	Log   []string
 	Fail  error
+	// Unresolved are the interfaces' unresolved neighbour entries, which
+	// FlushUnresolvedNeighbors deletes ("flush-neigh eth0" in Log).
+	Unresolved map[string][]netip.Addr
 }
 
 // NewFakeAddrs returns an empty manager.
@@ -64,4 +67,17 @@ func (f *FakeAddrs) Calls() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.Log)
+}
+
+// FlushUnresolvedNeighbors implements UnresolvedNeighborFlusher.
+func (f *FakeAddrs) FlushUnresolvedNeighbors(ifname string) ([]netip.Addr, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.Log = append(f.Log, "flush-neigh "+ifname)
+	if f.Fail != nil {
+		return nil, f.Fail
+	}
+	d := f.Unresolved[ifname]
+	delete(f.Unresolved, ifname)
+	return d, nil
 }
