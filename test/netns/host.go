@@ -127,6 +127,13 @@ func (h *Host) LinkUp(ifname string) error {
 	return ipCmd("-n", h.ns, "link", "set", "dev", ifname, "up")
 }
 
+// FlushNeighbors empties the host's ARP/NDP cache on ifname, as a reboot
+// would: a stale FAILED entry left from a cut cable otherwise delays the
+// first reply by up to a retransmit interval (1 s) after the cable is back.
+func (h *Host) FlushNeighbors(ifname string) error {
+	return ipCmd("-n", h.ns, "neigh", "flush", "dev", ifname)
+}
+
 // AddAddr adds an address to ifname, as an operator (or a failed daemon) would.
 func (h *Host) AddAddr(ifname string, p netip.Prefix) error {
 	if err := checkAddr(p); err != nil {

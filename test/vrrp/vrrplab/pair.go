@@ -156,11 +156,15 @@ func (p *Pair) Cycle(ctx context.Context, pr *probe.Prober, kind Kind, hold time
 	recover := pr.Mark("recover")
 	if kind == NodeLoss {
 		// A rebooted machine comes back without the addresses the killed
-		// daemon left behind.
+		// daemon left behind, and with an empty ARP cache: entries that
+		// failed while the cable was out would delay its first replies.
 		if err := p.Topo.LB1.DelAddr(p.Topo.Ifname, p.Topo.VIP); err != nil {
 			if has, _ := p.Topo.LB1.HasAddr(p.Topo.VIP.Addr()); has {
 				return c, err
 			}
+		}
+		if err := p.Topo.LB1.FlushNeighbors(p.Topo.Ifname); err != nil {
+			return c, err
 		}
 		if err := p.Topo.Port1.Up(); err != nil {
 			return c, err
