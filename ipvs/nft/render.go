@@ -130,6 +130,7 @@ func render(name string, svcs []table.Service, standby map[table.ServiceKey]bool
 			}
 		}
 	}
+	guardChain(rs, svcs)
 	return rs, nil
 }
 

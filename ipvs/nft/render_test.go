@@ -26,17 +26,17 @@ func TestRender(t *testing.T) {
 		name     string
 		svc      table.Service
 		standby  bool
-		chains   int // prerouting, output, svc0, one per destination
+		chains   int // prerouting, output, svc0, one per destination, guard
 		elems    int // buckets in the verdict map; 0: no map
 		dispatch int // rules in prerouting + output
 		pick     string
 	}{
-		{"rr", svc("rr", 1, 1), false, 5, 2, 2, "numgen"},
-		{"wrr 3:1", svc("wrr", 3, 1), false, 5, 4, 2, "numgen"},
-		{"sh", svc("sh", 1, 1, 1), false, 6, shBuckets, 2, "hash"},
-		{"mh", svc("mh", 1, 1), false, 5, mhBuckets, 2, "hash"},
-		{"all weights 0: no map, service still there", svc("rr", 0, 0), false, 5, 0, 2, ""},
-		{"standby: no dispatch", svc("mh", 1, 1), true, 5, mhBuckets, 0, "hash"},
+		{"rr", svc("rr", 1, 1), false, 6, 2, 2, "numgen"},
+		{"wrr 3:1", svc("wrr", 3, 1), false, 6, 4, 2, "numgen"},
+		{"sh", svc("sh", 1, 1, 1), false, 7, shBuckets, 2, "hash"},
+		{"mh", svc("mh", 1, 1), false, 6, mhBuckets, 2, "hash"},
+		{"all weights 0: no map, service still there", svc("rr", 0, 0), false, 6, 0, 2, ""},
+		{"standby: no dispatch", svc("mh", 1, 1), true, 6, mhBuckets, 0, "hash"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rs, err := render("t", []table.Service{tc.svc}, map[table.ServiceKey]bool{tc.svc.ServiceKey: tc.standby})
@@ -53,11 +53,14 @@ func TestRender(t *testing.T) {
 			if elems != tc.elems {
 				t.Errorf("%d map elements, want %d", elems, tc.elems)
 			}
-			dispatch := 0
+			dispatch, guards := 0, 0
 			var pick string
 			for _, r := range rs.rules {
 				if r.Chain.Name == "prerouting" || r.Chain.Name == "output" {
 					dispatch++
+				}
+				if r.Chain.Name == "guard" {
+					guards++
 				}
 				for _, e := range r.Exprs {
 					switch x := e.(type) {
@@ -70,6 +73,10 @@ func TestRender(t *testing.T) {
 						}
 					}
 				}
+			}
+			// The reply guard stands whatever the role: one drop rule per real server.
+			if guards != len(tc.svc.Destinations) {
+				t.Errorf("%d reply-guard rules, want one per real server (%d)", guards, len(tc.svc.Destinations))
 			}
 			if dispatch != tc.dispatch || pick != tc.pick {
 				t.Errorf("dispatch rules %d (want %d), pick %q (want %q)", dispatch, tc.dispatch, pick, tc.pick)
