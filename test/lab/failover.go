@@ -190,7 +190,9 @@ func runScenario(ctx context.Context, t *Topology, p FailoverPlan, name string, 
 			Rate: p.Rate, Duration: p.Duration, Timeout: 5 * time.Second, Dial: nsDial(t.Client()),
 		},
 		CueAfter: p.Cue, Hook: hook, HookCommand: hookText[name],
-		PingInterval: 500 * time.Millisecond, DeadAfter: 3 * time.Second, Drain: p.Drain,
+		// A session is declared dead only after 8 s of silence: TCP retransmits
+		// through a 1 s-advert takeover (~3.5 s), as an IRC client would wait.
+		PingInterval: 500 * time.Millisecond, DeadAfter: 8 * time.Second, Drain: p.Drain,
 	})
 	stopProbe()
 	pwg.Wait()

@@ -105,7 +105,6 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 	skip1 := fs.Bool("skip-table1", false, "skip experiment 1")
 	skip2 := fs.Bool("skip-failover", false, "skip experiment 2")
 	noCeil := fs.Bool("no-ceiling", false, "skip the ceiling search")
-	guard := fs.Bool("reply-guard", false, "add an nftables rule on the balancers that drops real servers' packets opening a new conntrack entry (see docs/lab.md)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -177,12 +176,6 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 			return err
 		}
 		rep.DataPlane = dp
-		if *guard {
-			if err := topo.InstallReplyGuard(ctx); err != nil {
-				return err
-			}
-			rep.ReplyGuard = true
-		}
 		progress(fmt.Sprintf("up: lb1 holds the VIP %s, chat answers on %s, data plane %s (kernel IPVS: %v)", vipAddr, vipChat, dp, rep.KernelIPVS))
 		if !*skip1 {
 			t1, err := RunTable1(ctx, topo, plan.Table1, progress)

@@ -63,7 +63,6 @@ type Report struct {
 	Machine    Machine        `json:"machine"`
 	KernelIPVS bool           `json:"kernel_ipvs"`
 	DataPlane  string         `json:"dataplane"`
-	ReplyGuard bool           `json:"reply_guard,omitempty"`
 	Namespaces string         `json:"namespaces"`
 	Table1     *Table1Result  `json:"table1,omitempty"`
 	Failovers  []*ScenarioRun `json:"failovers,omitempty"`
@@ -184,9 +183,6 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 			f("- %s\n", p)
 		}
 		f("\n")
-	}
-	if r.ReplyGuard {
-		f("This run added the lab's reply guard (`-reply-guard`) on both balancers: see docs/lab.md.\n\n")
 	}
 	m := r.Machine
 	f("## Where\n\n| | |\n|---|---|\n")

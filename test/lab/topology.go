@@ -428,36 +428,6 @@ func tail(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// replyGuard is an nftables table that drops a real server's packet which
-// opens a new conntrack entry on a balancer: a reply of a session that this
-// balancer never saw start (another balancer NATed it before a failover).
-// Forwarded as it is, the client gets a segment from the real server's own
-// address, answers RST, and the session dies; dropped, the server
-// retransmits after the client's next segment has created the NATed entry.
-// The balancer's nftables data plane does not have this rule (yet); -reply-guard
-// adds it so the lab can show the difference.
-const replyGuard = `table ip lab_reply_guard {
-	chain forward {
-		type filter hook forward priority -10; policy accept;
-		ct state new ip saddr { 198.18.2.21, 198.18.2.22 } tcp sport ` + chatPort + ` counter drop
-	}
-}
-`
-
-// InstallReplyGuard adds replyGuard on both balancers.
-func (t *Topology) InstallReplyGuard(ctx context.Context) error {
-	path := filepath.Join(t.Lab.Dir(), "reply-guard.nft")
-	if err := os.WriteFile(path, []byte(replyGuard), 0o644); err != nil {
-		return err
-	}
-	for _, lb := range []string{"lb1", "lb2"} {
-		if out, err := t.Hosts[lb].Run(ctx, "nft", "-f", path); err != nil {
-			return fmt.Errorf("%s: reply guard: %w: %s", lb, err, out)
-		}
-	}
-	return nil
-}
-
 // ensureMariaDB installs Debian's mariadb-server when its binaries are
 // missing (`make lab` runs scripts/install-deps.sh first, so this only
 // matters for a bare `go run ./test/lab`). Debian's policy keeps the system
