@@ -141,6 +141,14 @@ func (n *Node) stop(l []*runInst) {
 			g.Leave(ri.in)
 		}
 		n.releaseDemux(ri.dm, ri.in)
+		// A stopped instance is no longer master: its services go to standby
+		// here, synchronously, because the role reporter's goroutine may
+		// already be gone with the node's context. Otherwise a stopped
+		// balancer would keep forwarding for clients whose ARP entries still
+		// point at it (the lab's "both stopped" trial saw exactly that).
+		if b := n.bal(); b != nil {
+			b.VRRPStateChanged(ri.cfg.Name, false)
+		}
 		n.log.Info("instance stopped", "instance", ri.cfg.Name)
 	}
 }
