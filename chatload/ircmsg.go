@@ -3,6 +3,8 @@ package chatload
 import (
 	"errors"
 	"strings"
+
+	"github.com/hachat/hachat/chatd/irc"
 )
 
 // Message is one IRC protocol line, as laid out in RFC 1459 §2.3.1 and
@@ -162,56 +164,9 @@ func (m Message) String() string {
 	return string(b[:len(b)-2])
 }
 
-// unescapeTag undoes the message-tags value escaping: \: ; \s space, \\ \,
-// \r CR, \n LF; any other escaped char stands for itself and a lone trailing
-// backslash is dropped.
-func unescapeTag(v string) string {
-	if strings.IndexByte(v, '\\') < 0 {
-		return v
-	}
-	var b strings.Builder
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if c != '\\' {
-			b.WriteByte(c)
-			continue
-		}
-		i++
-		if i == len(v) {
-			break
-		}
-		switch v[i] {
-		case ':':
-			b.WriteByte(';')
-		case 's':
-			b.WriteByte(' ')
-		case 'r':
-			b.WriteByte('\r')
-		case 'n':
-			b.WriteByte('\n')
-		default:
-			b.WriteByte(v[i])
-		}
-	}
-	return b.String()
-}
-
-func appendEscapedTag(dst []byte, v string) []byte {
-	for i := 0; i < len(v); i++ {
-		switch c := v[i]; c {
-		case ';':
-			dst = append(dst, '\\', ':')
-		case ' ':
-			dst = append(dst, '\\', 's')
-		case '\\':
-			dst = append(dst, '\\', '\\')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		default:
-			dst = append(dst, c)
-		}
-	}
-	return dst
-}
+// The tag escaping is chatd/irc's: one implementation of message-tags
+// §Escaping values for the server and the load generator.
+var (
+	unescapeTag      = irc.UnescapeTag
+	appendEscapedTag = irc.AppendEscapedTag
+)

@@ -26,7 +26,7 @@ func (m *Message) Append(dst []byte) ([]byte, error) {
 			dst = append(dst, t.Key...)
 			if t.Value != "" {
 				dst = append(dst, '=')
-				dst = appendEscapedTag(dst, t.Value)
+				dst = AppendEscapedTag(dst, t.Value)
 			}
 		}
 		dst = append(dst, ' ')

@@ -20,7 +20,7 @@ func parseTags(s string) ([]Tag, error) {
 		if !validTagKey(k) {
 			return nil, ErrBadTags
 		}
-		tags = append(tags, Tag{Key: k, Value: unescapeTag(v)})
+		tags = append(tags, Tag{Key: k, Value: UnescapeTag(v)})
 	}
 	if len(tags) == 0 {
 		return nil, ErrBadTags
@@ -58,9 +58,11 @@ func isAlnum(c byte) bool {
 	return isDigit(c) || (c|0x20 >= 'a' && c|0x20 <= 'z')
 }
 
-// unescapeTag reverses the escaping of message-tags §Escaping values. An
+// UnescapeTag reverses the escaping of message-tags §Escaping values. An
 // unknown escape drops the backslash; a trailing lone backslash is dropped.
-func unescapeTag(v string) string {
+// Exported for clients of this package that parse lines their own way (the
+// load generator's lenient parser).
+func UnescapeTag(v string) string {
 	if strings.IndexByte(v, '\\') < 0 {
 		return v
 	}
@@ -92,7 +94,8 @@ func unescapeTag(v string) string {
 	return b.String()
 }
 
-func appendEscapedTag(dst []byte, v string) []byte {
+// AppendEscapedTag appends v escaped as a message-tags value.
+func AppendEscapedTag(dst []byte, v string) []byte {
 	for i := 0; i < len(v); i++ {
 		switch c := v[i]; c {
 		case ';':
