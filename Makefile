@@ -43,7 +43,7 @@ bench: deps
 
 # VRRP failover: vrrpd against keepalived, same topology, same run.
 bench-failover: deps
-	$(GO) run ./test/failoverbench -impl vrrpd,keepalived -intervals 100ms,1s -reps 20
+	$(GO) run ./test/failoverbench -impl vrrpd,keepalived -intervals 100ms,1s -reps 20 -nice -10
 
 # The paper in a box: topology, Table 1, failover experiments, report.
 lab: deps
