@@ -21,12 +21,9 @@ type Message struct {
 	Params  []string
 }
 
-// Tag is one IRCv3 message tag. Value is unescaped; an absent value and an
-// empty value are the same thing per the message-tags spec.
-type Tag struct {
-	Key   string
-	Value string
-}
+// Tag is one IRCv3 message tag (chatd/irc's). Value is unescaped; an absent
+// value and an empty value are the same thing per the message-tags spec.
+type Tag = irc.Tag
 
 // Errors returned by ParseMessage.
 var (
@@ -127,35 +124,10 @@ func (m Message) Nick() string {
 
 // Append appends the wire form of m, with CR LF, to dst. The last parameter
 // gets the ':' prefix when it needs one (empty, has a space, starts with ':').
+// The serializer is chatd/irc's, without its checks: a load generator sends
+// what it is told to.
 func (m Message) Append(dst []byte) []byte {
-	if len(m.Tags) > 0 {
-		dst = append(dst, '@')
-		for i, t := range m.Tags {
-			if i > 0 {
-				dst = append(dst, ';')
-			}
-			dst = append(dst, t.Key...)
-			if t.Value != "" {
-				dst = append(dst, '=')
-				dst = appendEscapedTag(dst, t.Value)
-			}
-		}
-		dst = append(dst, ' ')
-	}
-	if m.Source != "" {
-		dst = append(dst, ':')
-		dst = append(dst, m.Source...)
-		dst = append(dst, ' ')
-	}
-	dst = append(dst, m.Command...)
-	for i, p := range m.Params {
-		dst = append(dst, ' ')
-		if i == len(m.Params)-1 && (p == "" || strings.IndexByte(p, ' ') >= 0 || p[0] == ':') {
-			dst = append(dst, ':')
-		}
-		dst = append(dst, p...)
-	}
-	return append(dst, '\r', '\n')
+	return (*irc.Message)(&m).AppendUnchecked(dst)
 }
 
 // String returns the wire form without CR LF.
@@ -166,7 +138,4 @@ func (m Message) String() string {
 
 // The tag escaping is chatd/irc's: one implementation of message-tags
 // §Escaping values for the server and the load generator.
-var (
-	unescapeTag      = irc.UnescapeTag
-	appendEscapedTag = irc.AppendEscapedTag
-)
+var unescapeTag = irc.UnescapeTag

@@ -17,6 +17,13 @@ func (m *Message) Append(dst []byte) ([]byte, error) {
 	if err := m.check(); err != nil {
 		return dst, err
 	}
+	return m.AppendUnchecked(dst), nil
+}
+
+// AppendUnchecked appends the wire form of m, with CR LF, without the checks
+// of Append: for a client that must send whatever it was given (the load
+// generator) and does its own validation.
+func (m *Message) AppendUnchecked(dst []byte) []byte {
 	if len(m.Tags) > 0 {
 		dst = append(dst, '@')
 		for i, t := range m.Tags {
@@ -44,7 +51,7 @@ func (m *Message) Append(dst []byte) ([]byte, error) {
 		}
 		dst = append(dst, p...)
 	}
-	return append(dst, '\r', '\n'), nil
+	return append(dst, '\r', '\n')
 }
 
 // Bytes is Append onto a fresh slice.
