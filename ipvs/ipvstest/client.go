@@ -191,28 +191,20 @@ func (c *Client) CreateDestination(s cipvs.Service, d cipvs.Destination) error {
 
 // UpdateDestination implements cipvs.Client.
 func (c *Client) UpdateDestination(s cipvs.Service, d cipvs.Destination) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.mutate("UpdateDestination "+d.Address.String(), s); err != nil {
-		return err
-	}
-	_, f := c.find(s)
-	if f == nil {
-		return syscall.ESRCH
-	}
-	i := f.dest(d)
-	if i < 0 {
-		return syscall.ENOENT
-	}
-	f.dests[i].Destination = d
-	return nil
+	return c.onDest("UpdateDestination", s, d, func(f *fakeSvc, i int) { f.dests[i].Destination = d })
 }
 
 // RemoveDestination implements cipvs.Client.
 func (c *Client) RemoveDestination(s cipvs.Service, d cipvs.Destination) error {
+	return c.onDest("RemoveDestination", s, d, func(f *fakeSvc, i int) { f.dests = slices.Delete(f.dests, i, i+1) })
+}
+
+// onDest runs op on an existing destination of an existing service, with the
+// kernel's errors when either is missing.
+func (c *Client) onDest(name string, s cipvs.Service, d cipvs.Destination, op func(f *fakeSvc, i int)) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.mutate("RemoveDestination "+d.Address.String(), s); err != nil {
+	if err := c.mutate(name+" "+d.Address.String(), s); err != nil {
 		return err
 	}
 	_, f := c.find(s)
@@ -223,7 +215,7 @@ func (c *Client) RemoveDestination(s cipvs.Service, d cipvs.Destination) error {
 	if i < 0 {
 		return syscall.ENOENT
 	}
-	f.dests = slices.Delete(f.dests, i, i+1)
+	op(f, i)
 	return nil
 }
 
