@@ -326,18 +326,27 @@ func (b *Balancer) Reconcile() error {
 	return err
 }
 
+// readPlane reads the data plane's services, with connection counts when
+// counts is set or the data plane has them for free.
+func (b *Balancer) readPlane(counts bool) ([]table.ServiceState, error) {
+	if m, ok := b.plane.(table.CountsOnDemand); ok && !counts {
+		return m.Model()
+	}
+	return b.plane.Services()
+}
+
 func (b *Balancer) reconcile(now time.Time, want table.Desired, syncWant *syncd.Daemon) error {
 	var errs []error
 	if err := b.applyRoles(); err != nil {
 		errs = append(errs, fmt.Errorf("set standby services: %w", err))
 	}
-	actual, err := b.plane.Services()
-	if err != nil {
-		return errors.Join(append(errs, err)...)
-	}
 	b.mu.Lock()
 	drains := b.drains
 	b.mu.Unlock()
+	actual, err := b.readPlane(len(drains) > 0)
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
 	ops, next := table.Plan(now, want, actual, drains)
 	if len(ops) > 0 {
 		for _, op := range ops {

@@ -404,3 +404,65 @@ func TestKernelRejectsUnknownScheduler(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// onDemand is a data plane whose connection counts are costly: Model
+// returns the services with the counts zeroed, and the calls are counted.
+type onDemand struct {
+	*ipvstest.DataPlane
+	models, services int
+}
+
+func (p *onDemand) Model() ([]table.ServiceState, error) {
+	p.models++
+	ss, err := p.DataPlane.Services()
+	for i := range ss {
+		for j := range ss[i].Dests {
+			ss[i].Dests[j].ActiveConns, ss[i].Dests[j].InactiveConns = 0, 0
+		}
+	}
+	return ss, err
+}
+
+func (p *onDemand) Services() ([]table.ServiceState, error) {
+	p.services++
+	return p.DataPlane.Services()
+}
+
+// TestCountsOnlyWhileDraining: with a data plane whose counts cost a table
+// dump, the reconciler reads counts only while a real server drains, and
+// the drain still waits for its connections to end.
+func TestCountsOnlyWhileDraining(t *testing.T) {
+	p := &onDemand{DataPlane: &ipvstest.DataPlane{}}
+	b, clk := newTest(t, cfgBase, p)
+	for range 3 {
+		mustReconcile(t, b)
+	}
+	if p.services != 0 || p.models == 0 {
+		t.Fatalf("steady state: %d reads with counts, %d without; want none with", p.services, p.models)
+	}
+	p.SetConns(web, "198.18.2.22:80", 3, 1)
+	if err := b.Reload(parse(t, strings.Replace(cfgBase, "      - address: 198.18.2.22:80\n        weight: 2\n", "", 1))); err != nil {
+		t.Fatal(err)
+	}
+	mustReconcile(t, b) // weight 0: the drain starts
+	clk.Advance(5 * time.Second)
+	mustReconcile(t, b)
+	// Model zeroes the counts: had the reconciler read it, the server
+	// would be gone.
+	if n := p.services; n == 0 {
+		t.Fatal("drain decided without reading connection counts")
+	}
+	if _, ok := weights(t, p, web)["198.18.2.22:80"]; !ok {
+		t.Fatalf("draining server removed while it had connections: %v", weights(t, p, web))
+	}
+	p.SetConns(web, "198.18.2.22:80", 0, 0)
+	mustReconcile(t, b)
+	if got := weights(t, p, web); len(got) != 1 {
+		t.Fatalf("after connections ended: %v", got)
+	}
+	n := p.services
+	mustReconcile(t, b)
+	if p.services != n {
+		t.Fatal("counts still read after the drain ended")
+	}
+}

@@ -305,6 +305,18 @@ func counter(r *nftables.Rule) uint64 {
 
 func statKey(svc table.ServiceKey, rs netip.AddrPort) string { return svc.String() + "|" + rs.String() }
 
+// Model implements table.CountsOnDemand: the services as Services returns
+// them, without conntrack's counts or rates.
+func (d *DataPlane) Model() ([]table.ServiceState, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	cur, err := d.read()
+	if err != nil {
+		return nil, err
+	}
+	return d.states(cur, nil, time.Time{}), nil
+}
+
 // Services implements table.DataPlane: the model from the rules' comments,
 // connection totals from their counters and active/inactive counts from
 // conntrack.
@@ -324,26 +336,40 @@ func (d *DataPlane) Services() ([]table.ServiceState, error) {
 		d.ctCounts, d.ctAt = counts, now
 	}
 	counts := d.ctCounts
+	if counts == nil { // a counter that found nothing
+		counts = map[ConnKey]ConnCount{}
+	}
+	return d.states(cur, counts, now), nil
+}
+
+// states turns what read found into the services' states. With counts (a
+// conntrack count), connection totals carry their base and get rates;
+// without, they are as the kernel's counters have them.
+func (d *DataPlane) states(cur []readService, counts map[ConnKey]ConnCount, now time.Time) []table.ServiceState {
 	out := make([]table.ServiceState, len(cur))
 	for i, s := range cur {
 		st := s.ServiceState
 		k := statKey(st.ServiceKey, netip.AddrPort{})
-		st.Stats.Connections += d.base[k]
-		st.Stats.CPS = d.rate(k, now, st.Stats.Connections)
+		if counts != nil {
+			st.Stats.Connections += d.base[k]
+			st.Stats.CPS = d.rate(k, now, st.Stats.Connections)
+		}
 		for j := range st.Dests {
 			ds := &st.Dests[j]
 			k := statKey(st.ServiceKey, ds.Address)
-			ds.Stats.Connections += d.base[k]
-			ds.Stats.CPS = d.rate(k, now, ds.Stats.Connections)
-			c := counts[ConnKey{st.Address, ds.Address}]
-			ds.ActiveConns, ds.InactiveConns = c.Active, c.Inactive
+			if counts != nil {
+				ds.Stats.Connections += d.base[k]
+				ds.Stats.CPS = d.rate(k, now, ds.Stats.Connections)
+				c := counts[ConnKey{st.Address, ds.Address}]
+				ds.ActiveConns, ds.InactiveConns = c.Active, c.Inactive
+			}
 			if d.unresolved[k] {
 				ds.Weight = -1 // not programmed: its MAC is unknown
 			}
 		}
 		out[i] = st
 	}
-	return out, nil
+	return out
 }
 
 // rate is connections per second since the previous sample at least a

@@ -25,6 +25,17 @@ type DataPlane interface {
 	Close() error
 }
 
+// CountsOnDemand is implemented by data planes whose connection counts cost
+// a dump of a kernel table with an entry per flow (nftables: conntrack).
+// Model reads back the services like Services, with zero connection
+// counts. The reconciler needs counts only while a real server drains (they
+// decide when it goes), so it reads Model the rest of the time: at thousands
+// of new connections a second the dump would cost more CPU than the data
+// plane itself.
+type CountsOnDemand interface {
+	Model() ([]ServiceState, error)
+}
+
 // RoleAware is implemented by data planes that must answer for a virtual
 // service only on the VRRP master (nftables: the backup has no conntrack
 // entry for the VIP's flows until it takes over, and must not answer).
