@@ -81,6 +81,8 @@ type lab struct {
 	echo1, echo2     net.Listener
 	master           *netns.Host
 	sw               *netns.Switch
+	// loadPrefix goes before the load generator's command (taskset).
+	loadPrefix []string
 }
 
 // newLab builds the topology, starts the apps' servers and both balancers,
