@@ -12,12 +12,14 @@ import (
 
 	"github.com/hachat/hachat/internal/config"
 	"github.com/hachat/hachat/ipvs"
+	"github.com/hachat/hachat/test/cpusoak"
 )
 
 // helperEnv names the config file when the test binary runs as a balancer.
 const helperEnv = "HACHAT_LB_HELPER_CONFIG"
 
 func TestMain(m *testing.M) {
+	cpusoak.Main()
 	if mode := os.Getenv(loadgenEnv); mode != "" {
 		if err := runLoadgen(mode); err != nil {
 			fmt.Fprintln(os.Stderr, "loadgen:", err)

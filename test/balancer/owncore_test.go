@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hachat/hachat/test/cpusoak"
 	"github.com/hachat/hachat/test/netns"
 )
 
@@ -23,17 +24,19 @@ import (
 // the packets lb1 and lb3 receive to CPU 1 (so our kernel NAT path and
 // HAProxy's TCP stack run there), HAProxy runs one thread pinned to CPU 1,
 // the load generator, servers and the backup balancer are pinned to CPU 0.
-// CPU 1's busy time during a run, less what it does while the direct run
-// leaves it idle, divided by the connections served, is the balancer's CPU
-// per connection; its inverse is the connection rate one balancer core
+// A soaker (test/cpusoak) on CPU 1 measures the time the balancer takes
+// from it, against the direct run of the same round, which leaves the
+// balancer idle; divided by the connections served, that is the balancer's
+// CPU per connection, and its inverse the connection rate one balancer core
 // sustains.
 
 const balancerCPU, restCPU = 1, 0
 
 type coreRun struct {
-	rate   float64 // end-to-end connections/s
-	busyNs float64 // CPU 1 busy time during the run
-	wallNs float64
+	rate float64 // end-to-end connections/s
+	soak float64 // the soaker's count per second on the balancer core
+	wall time.Duration
+	ipis float64 // inter-processor interrupts the balancer core took
 }
 
 func benchOwnCore(b *testing.B, l *lab, lb3 *netns.Host, rounds, workers int, d time.Duration, sb *strings.Builder) {
@@ -65,6 +68,11 @@ func benchOwnCore(b *testing.B, l *lab, lb3 *netns.Host, rounds, workers int, d 
 		}
 	}
 	l.loadPrefix = []string{"taskset", "-c", fmt.Sprint(restCPU)}
+	soak, err := cpusoak.Start(balancerCPU)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer soak.Stop()
 
 	cfg := filepath.Join(l.lab.Dir(), "haproxy-1core.cfg")
 	if err := os.WriteFile(cfg, []byte(haproxyConfig(1)), 0o644); err != nil {
@@ -85,11 +93,7 @@ func benchOwnCore(b *testing.B, l *lab, lb3 *netns.Host, rounds, workers int, d 
 	runs := map[string][]coreRun{}
 	for r := range rounds {
 		for _, tg := range targets {
-			t0, err := netns.ReadCPUTime(balancerCPU)
-			if err != nil {
-				b.Fatal(err)
-			}
-			start := time.Now()
+			s0, i0 := soak.Read(), ipis(b, balancerCPU)
 			var stopPerf func()
 			if dir := os.Getenv("LBBENCH_PERF"); dir != "" && r == 0 {
 				stopPerf = perfRecord(b, balancerCPU, filepath.Join(dir, strings.Fields(tg.name)[0]+".data"))
@@ -98,26 +102,23 @@ func benchOwnCore(b *testing.B, l *lab, lb3 *netns.Host, rounds, workers int, d 
 			if stopPerf != nil {
 				stopPerf()
 			}
-			wall := time.Since(start)
-			t1, err := netns.ReadCPUTime(balancerCPU)
-			if err != nil {
-				b.Fatal(err)
-			}
+			s1, i1 := soak.Read(), ipis(b, balancerCPU)
 			if errs > 0 {
 				b.Logf("own core, round %d %s: %d connection errors", r+1, tg.name, errs)
 			}
-			runs[tg.name] = append(runs[tg.name], coreRun{rate: rate, busyNs: float64(t1.Busy-t0.Busy) * netns.ClockTick, wallNs: float64(wall)})
+			runs[tg.name] = append(runs[tg.name], coreRun{rate: rate, soak: cpusoak.Rate(s0, s1), wall: s1.At.Sub(s0.At), ipis: float64(i1 - i0)})
 		}
 	}
 
-	// µs of balancer CPU per connection, round by round: the direct run of
-	// the same round is the balancer core's idle baseline.
+	// µs of balancer CPU per connection, round by round: the soaker's
+	// rate in the direct run of the same round is the balancer core with
+	// nothing to balance.
 	cost := func(name string) []float64 {
 		var out []float64
 		for i, run := range runs[name] {
-			base := runs["direct (app1)"][i]
-			busy := run.busyNs - base.busyNs/base.wallNs*run.wallNs
-			out = append(out, max(busy, 0)/1e3/(run.rate*d.Seconds()))
+			idle := runs["direct (app1)"][i].soak
+			busy := max(1-run.soak/idle, 0) * run.wall.Seconds()
+			out = append(out, busy*1e6/(run.rate*d.Seconds()))
 		}
 		return out
 	}
@@ -131,13 +132,12 @@ func benchOwnCore(b *testing.B, l *lab, lb3 *netns.Host, rounds, workers int, d 
 		line := fmt.Sprintf("%-18s %10.0f [%5.0f-%5.0f]", tg.name, median(rates), slices.Min(rates), slices.Max(rates))
 		if tg.name != "direct (app1)" {
 			c := cost(tg.name)
-			line += fmt.Sprintf(" %12.1f [%4.1f-%4.1f] %14.0f", median(c), slices.Min(c), slices.Max(c), 1e6/median(c))
-		} else {
-			var idle []float64
-			for _, run := range runs[tg.name] {
-				idle = append(idle, run.busyNs/run.wallNs*100)
+			var busy, ipi []float64
+			for i, run := range runs[tg.name] {
+				busy = append(busy, 100*max(1-run.soak/runs["direct (app1)"][i].soak, 0))
+				ipi = append(ipi, run.ipis/(run.rate*d.Seconds()))
 			}
-			line += fmt.Sprintf("   (balancer core %.1f%% busy: baseline)", median(idle))
+			line += fmt.Sprintf(" %12.1f [%4.1f-%4.1f] %14.0f   (core %.0f%% busy, %.1f IPIs per conn)", median(c), slices.Min(c), slices.Max(c), 1e6/median(c), median(busy), median(ipi))
 		}
 		fmt.Fprintln(sb, line)
 	}
@@ -171,4 +171,26 @@ func perfRecord(b *testing.B, cpu int, path string) func() {
 			b.Logf("perf: %v", err)
 		}
 	}
+}
+
+// ipis counts the inter-processor interrupts (function call and reschedule)
+// cpu has taken: RPS hands every packet to the balancer core with one when
+// the core's backlog is empty, and in a VM each costs a few µs.
+func ipis(b *testing.B, cpu int) int {
+	data, err := os.ReadFile("/proc/interrupts")
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) > cpu+1 && (f[0] == "CAL:" || f[0] == "RES:") {
+			var c int
+			if _, err := fmt.Sscan(f[cpu+1], &c); err != nil {
+				b.Fatalf("/proc/interrupts: %q: %v", line, err)
+			}
+			n += c
+		}
+	}
+	return n
 }

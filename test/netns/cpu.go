@@ -18,7 +18,7 @@ import (
 // to netif_rx on the receiving side, which honours RPS, so steering the
 // balancer's interface to one CPU and every other interface to the other
 // puts all of the balancer's packet work (conntrack, NAT, forwarding, or a
-// proxy's TCP stack) on that CPU, where /proc/stat counts it.
+// proxy's TCP stack) on that CPU, where test/cpusoak can measure it.
 
 // Pin sets the CPU affinity of every thread of process pid (0: this
 // process). Threads created later inherit their creator's affinity.
@@ -94,36 +94,3 @@ func steer(h *Host, ifname string, cpus []int) error {
 	_, err := h.Run(context.Background(), "sh", "-c", fmt.Sprintf("echo %x > %s", mask, path))
 	return err
 }
-
-// CPUTime is one CPU's time from /proc/stat, in clock ticks (USER_HZ).
-type CPUTime struct{ Busy, Total uint64 }
-
-// ReadCPUTime returns the time CPU cpu has spent busy (user, nice, system,
-// irq and softirq) and in all, steal time excluded: time the hypervisor
-// gave to someone else is no one's work here.
-func ReadCPUTime(cpu int) (CPUTime, error) {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return CPUTime{}, fmt.Errorf("netns: %w", err)
-	}
-	prefix := fmt.Sprintf("cpu%d ", cpu)
-	for _, line := range strings.Split(string(b), "\n") {
-		if !strings.HasPrefix(line, prefix) {
-			continue
-		}
-		f := strings.Fields(line)[1:]
-		var v [8]uint64
-		for i := range v {
-			if i < len(f) {
-				v[i], _ = strconv.ParseUint(f[i], 10, 64)
-			}
-		}
-		user, nice, system, idle, iowait, irq, softirq := v[0], v[1], v[2], v[3], v[4], v[5], v[6]
-		busy := user + nice + system + irq + softirq
-		return CPUTime{Busy: busy, Total: busy + idle + iowait}, nil
-	}
-	return CPUTime{}, fmt.Errorf("netns: /proc/stat has no cpu%d", cpu)
-}
-
-// ClockTick is the length of a /proc/stat tick (USER_HZ is 100 on Linux).
-const ClockTick = 10_000_000 // ns

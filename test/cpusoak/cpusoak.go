@@ -1,0 +1,147 @@
+// Package cpusoak measures how much of one CPU other work takes, the way
+// cyclesoak does: a process at the lowest priority (SCHED_IDLE), pinned to
+// the CPU, spins and counts, so it runs exactly when nothing else wants the
+// CPU. The fraction of its rate on a quiet CPU that it loses during a run is
+// the fraction the run took.
+//
+// Neither of the kernel's own figures can be used for a kernel data plane:
+// without IRQ time accounting, /proc/stat charges a whole tick to whatever
+// runs when the tick fires, and cpuidle's residency includes the interrupts
+// (and the softirqs they raise) that a halted CPU serves before it leaves
+// the idle state. A soaker sees softirq work and processes alike, because
+// both take the CPU from it.
+//
+// The soaker runs in a child process (the test binary re-executed: call
+// Main first thing in TestMain), so that its spinning thread can never
+// stall the test's own runtime.
+package cpusoak
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// envFile names, in the child, the file shared with the parent.
+const envFile = "HACHAT_CPUSOAK_FILE"
+
+// Main spins forever when this process is a soaker child, and returns
+// otherwise.
+func Main() {
+	path := os.Getenv(envFile)
+	if path == "" {
+		return
+	}
+	counter, err := mapCounter(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cpusoak:", err)
+		os.Exit(1)
+	}
+	// Count in batches: a store per iteration would make the loop about
+	// the store, not the CPU.
+	var n uint64
+	x := uint64(1)
+	for {
+		for range 1024 {
+			x = x*6364136223846793005 + 1442695040888963407
+		}
+		n++
+		counter.Store(n)
+		sink = x // keeps the arithmetic from being optimised away
+	}
+}
+
+var sink uint64
+
+func mapCounter(path string) (*atomic.Uint64, error) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	mem, err := unix.Mmap(int(f.Fd()), 0, 8, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("mmap %s: %w", path, err)
+	}
+	return (*atomic.Uint64)(unsafe.Pointer(&mem[0])), nil
+}
+
+// Soaker is a running soaker child.
+type Soaker struct {
+	cmd     *exec.Cmd
+	counter *atomic.Uint64
+	path    string
+}
+
+// Start starts a soaker on cpu, at SCHED_IDLE, with chrt and taskset
+// (util-linux).
+func Start(cpu int) (*Soaker, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("cpusoak: %w", err)
+	}
+	f, err := os.CreateTemp("", "cpusoak-*")
+	if err != nil {
+		return nil, fmt.Errorf("cpusoak: %w", err)
+	}
+	path := f.Name()
+	err = f.Truncate(8)
+	f.Close()
+	if err != nil {
+		os.Remove(path)
+		return nil, fmt.Errorf("cpusoak: %w", err)
+	}
+	counter, err := mapCounter(path)
+	if err != nil {
+		os.Remove(path)
+		return nil, fmt.Errorf("cpusoak: %w", err)
+	}
+	cmd := exec.Command("chrt", "--idle", "0", "taskset", "-c", fmt.Sprint(cpu), self)
+	cmd.Env = append(os.Environ(), envFile+"="+path)
+	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &unix.SysProcAttr{Pdeathsig: unix.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		os.Remove(path)
+		return nil, fmt.Errorf("cpusoak: %w", err)
+	}
+	s := &Soaker{cmd: cmd, counter: counter, path: path}
+	// Wait until it counts: the first reading must not catch it starting.
+	for deadline := time.Now().Add(5 * time.Second); counter.Load() == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			s.Stop()
+			return nil, errors.New("cpusoak: the soaker did not start counting within 5 s")
+		}
+	}
+	return s, nil
+}
+
+// Reading is the soaker's count at a moment.
+type Reading struct {
+	At time.Time
+	N  uint64
+}
+
+// Read takes a reading.
+func (s *Soaker) Read() Reading { return Reading{At: time.Now(), N: s.counter.Load()} }
+
+// Rate is the soaker's count per second between a and b.
+func Rate(a, b Reading) float64 {
+	dt := b.At.Sub(a.At).Seconds()
+	if dt <= 0 {
+		return 0
+	}
+	return float64(b.N-a.N) / dt
+}
+
+// Stop kills the soaker and removes its file.
+func (s *Soaker) Stop() error {
+	s.cmd.Process.Kill()
+	s.cmd.Wait()
+	return os.Remove(s.path)
+}
