@@ -11,7 +11,9 @@ import (
 )
 
 // fakeResolver knows the MACs in macs and nothing else.
-type fakeResolver struct{ macs map[netip.Addr]net.HardwareAddr }
+type fakeResolver struct {
+	macs map[netip.Addr]net.HardwareAddr
+}
 
 func (r fakeResolver) Interface(name string) (int, net.HardwareAddr, error) {
 	i, err := net.InterfaceByName(name)
