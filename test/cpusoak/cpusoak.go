@@ -43,21 +43,12 @@ func Main() {
 		fmt.Fprintln(os.Stderr, "cpusoak:", err)
 		os.Exit(1)
 	}
-	// Count in batches: a store per iteration would make the loop about
-	// the store, not the CPU.
-	var n uint64
-	x := uint64(1)
-	for {
-		for range 1024 {
-			x = x*6364136223846793005 + 1442695040888963407
-		}
-		n++
+	// Any loop of constant cost will do: the count only has to be
+	// proportional to the CPU time the soaker got.
+	for n := uint64(1); ; n++ {
 		counter.Store(n)
-		sink = x // keeps the arithmetic from being optimised away
 	}
 }
-
-var sink uint64
 
 func mapCounter(path string) (*atomic.Uint64, error) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
