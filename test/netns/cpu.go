@@ -36,24 +36,12 @@ func Pin(pid int, cpus ...int) error {
 	for _, c := range cpus {
 		set.Set(c)
 	}
-	dir := "/proc/self/task"
-	if pid != 0 {
-		dir = fmt.Sprintf("/proc/%d/task", pid)
-	}
-	tasks, err := os.ReadDir(dir)
-	if err != nil {
-		return fmt.Errorf("netns: pin: %w", err)
-	}
-	for _, t := range tasks {
-		tid, err := strconv.Atoi(t.Name())
-		if err != nil {
-			continue
-		}
+	return eachThread(pid, func(tid int) error {
 		if err := unix.SchedSetaffinity(tid, &set); err != nil && err != unix.ESRCH {
 			return fmt.Errorf("netns: pin thread %d to %v: %w", tid, cpus, err)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 func cpuCount() (int, error) {

@@ -14,17 +14,32 @@ import (
 // users' load from starving timers of a few tens of milliseconds, without
 // favouring any one daemon.
 func Renice(n int) error {
-	tasks, err := os.ReadDir("/proc/self/task")
+	return eachThread(0, func(tid int) error {
+		if err := syscall.Setpriority(syscall.PRIO_PROCESS, tid, n); err != nil {
+			return fmt.Errorf("netns: renice thread %d to %d: %w", tid, n, err)
+		}
+		return nil
+	})
+}
+
+// eachThread calls fn with the ID of every thread of process pid (0: this
+// process).
+func eachThread(pid int, fn func(tid int) error) error {
+	dir := "/proc/self/task"
+	if pid != 0 {
+		dir = fmt.Sprintf("/proc/%d/task", pid)
+	}
+	tasks, err := os.ReadDir(dir)
 	if err != nil {
-		return fmt.Errorf("netns: renice: %w", err)
+		return fmt.Errorf("netns: threads: %w", err)
 	}
 	for _, t := range tasks {
 		tid, err := strconv.Atoi(t.Name())
 		if err != nil {
 			continue
 		}
-		if err := syscall.Setpriority(syscall.PRIO_PROCESS, tid, n); err != nil {
-			return fmt.Errorf("netns: renice thread %d to %d: %w", tid, n, err)
+		if err := fn(tid); err != nil {
+			return err
 		}
 	}
 	return nil
