@@ -306,7 +306,8 @@ func counter(r *nftables.Rule) uint64 {
 func statKey(svc table.ServiceKey, rs netip.AddrPort) string { return svc.String() + "|" + rs.String() }
 
 // Model implements table.CountsOnDemand: the services as Services returns
-// them, without conntrack's counts or rates.
+// them, without conntrack's active and inactive counts. It still samples
+// the rule counters, so the rates stay fresh between status reads.
 func (d *DataPlane) Model() ([]table.ServiceState, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -314,7 +315,7 @@ func (d *DataPlane) Model() ([]table.ServiceState, error) {
 	if err != nil {
 		return nil, err
 	}
-	return d.states(cur, nil, time.Time{}), nil
+	return d.states(cur, nil, time.Now()), nil
 }
 
 // Services implements table.DataPlane: the model from the rules' comments,
@@ -335,31 +336,25 @@ func (d *DataPlane) Services() ([]table.ServiceState, error) {
 		}
 		d.ctCounts, d.ctAt = counts, now
 	}
-	counts := d.ctCounts
-	if counts == nil { // a counter that found nothing
-		counts = map[ConnKey]ConnCount{}
-	}
-	return d.states(cur, counts, now), nil
+	return d.states(cur, d.ctCounts, now), nil
 }
 
-// states turns what read found into the services' states. With counts (a
-// conntrack count), connection totals carry their base and get rates;
-// without, they are as the kernel's counters have them.
+// states turns what read found into the services' states: connection
+// totals with their base, rates, and active and inactive counts when
+// counts (a conntrack count) is not nil.
 func (d *DataPlane) states(cur []readService, counts map[ConnKey]ConnCount, now time.Time) []table.ServiceState {
 	out := make([]table.ServiceState, len(cur))
 	for i, s := range cur {
 		st := s.ServiceState
 		k := statKey(st.ServiceKey, netip.AddrPort{})
-		if counts != nil {
-			st.Stats.Connections += d.base[k]
-			st.Stats.CPS = d.rate(k, now, st.Stats.Connections)
-		}
+		st.Stats.Connections += d.base[k]
+		st.Stats.CPS = d.rate(k, now, st.Stats.Connections)
 		for j := range st.Dests {
 			ds := &st.Dests[j]
 			k := statKey(st.ServiceKey, ds.Address)
+			ds.Stats.Connections += d.base[k]
+			ds.Stats.CPS = d.rate(k, now, ds.Stats.Connections)
 			if counts != nil {
-				ds.Stats.Connections += d.base[k]
-				ds.Stats.CPS = d.rate(k, now, ds.Stats.Connections)
 				c := counts[ConnKey{st.Address, ds.Address}]
 				ds.ActiveConns, ds.InactiveConns = c.Active, c.Inactive
 			}
