@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"net/netip"
 
 	"github.com/hachat/hachat/vrrp"
+	"github.com/hachat/hachat/vrrp/acceptmode"
 )
 
 // Kernel is everything vrrpd needs from the operating system, so that the
@@ -15,6 +17,19 @@ type Kernel interface {
 	Announcer() vrrp.Announcer
 	// WatchLinks feeds link states into hub until ctx is done.
 	WatchLinks(ctx context.Context, hub *vrrp.TrackHub) error
+	// AcceptFilter opens the filter that refuses packets to the virtual
+	// addresses of instances whose Accept_Mode is off.
+	AcceptFilter() (AcceptFilter, error)
+}
+
+// AcceptFilter is *acceptmode.Filter.
+type AcceptFilter interface {
+	// Set makes addrs the refused addresses; none removes the rules.
+	Set(addrs []netip.Addr) error
+	// Dropped counts the packets refused, by family ("ipv4", "ipv6").
+	Dropped() (map[string]uint64, error)
+	// Close removes the rules.
+	Close() error
 }
 
 // linuxKernel is the real one.
@@ -32,6 +47,9 @@ func (k *linuxKernel) Listen(ifname string, ipv6 bool) (vrrp.Conn, error) {
 }
 func (k *linuxKernel) Addrs() vrrp.AddrManager   { return k.addrs }
 func (k *linuxKernel) Announcer() vrrp.Announcer { return k.ann }
+func (k *linuxKernel) AcceptFilter() (AcceptFilter, error) {
+	return acceptmode.Open("")
+}
 func (k *linuxKernel) WatchLinks(ctx context.Context, hub *vrrp.TrackHub) error {
 	return vrrp.WatchLinks(ctx, hub)
 }

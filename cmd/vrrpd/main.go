@@ -138,6 +138,11 @@ func serve(ctx context.Context, path string, cfg *config.Config, log *slog.Logge
 	} {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: c.name, Help: c.help}, func() float64 { return float64(c.v()) }))
 	}
+	for _, fam := range []string{"ipv4", "ipv6"} {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vrrpd_accept_mode_dropped_packets_total",
+			Help:        "Packets to virtual addresses refused because their instance has accept off (RFC 5798 Accept_Mode).",
+			ConstLabels: prometheus.Labels{"family": fam}}, func() float64 { return float64(node.AcceptDropped(fam)) }))
+	}
 
 	l, err := control.Listen(cfg.Global.ControlSocket)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -58,6 +59,28 @@ type fakeKernel struct {
 	ann   *vrrp.FakeAnnouncer
 	mu    sync.Mutex
 	conns []*vrrp.FakeConn
+	acc   fakeAccept
+}
+
+// fakeAccept records what the node refuses.
+type fakeAccept struct {
+	mu     sync.Mutex
+	sets   [][]netip.Addr
+	closed bool
+}
+
+func (f *fakeAccept) Set(addrs []netip.Addr) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sets = append(f.sets, slices.Clone(addrs))
+	return nil
+}
+func (f *fakeAccept) Dropped() (map[string]uint64, error) { return map[string]uint64{"ipv4": 7}, nil }
+func (f *fakeAccept) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.closed = true
+	return nil
 }
 
 func newFakeKernel(link *vrrp.FakeLink, src string) *fakeKernel {
@@ -76,7 +99,8 @@ func (k *fakeKernel) Listen(ifname string, ipv6 bool) (vrrp.Conn, error) {
 	k.mu.Unlock()
 	return c, nil
 }
-func (k *fakeKernel) Addrs() vrrp.AddrManager   { return k.addrs }
+func (k *fakeKernel) AcceptFilter() (AcceptFilter, error) { return &k.acc, nil }
+func (k *fakeKernel) Addrs() vrrp.AddrManager             { return k.addrs }
 func (k *fakeKernel) Announcer() vrrp.Announcer { return k.ann }
 func (k *fakeKernel) WatchLinks(ctx context.Context, hub *vrrp.TrackHub) error {
 	hub.SetUp(vrrp.InterfaceKey("eth0"), true, "up")

@@ -61,6 +61,9 @@ type Node struct {
 	retry   bool // a retry loop for instances that could not start is running
 	// retryEvery is retryStart; tests shorten it.
 	retryEvery time.Duration
+	// accept refuses packets to the addresses of instances with accept
+	// off; opened at the first Apply.
+	accept AcceptFilter
 }
 
 type balancerBox struct{ b Balancer }
@@ -189,7 +192,7 @@ func (n *Node) start(cfg *config.Config, ic config.Instance, group string, subs 
 		Interface: ic.Interface,
 		Machine: vrrp.MachineConfig{
 			VRID: uint8(ic.VRID), Priority: uint8(ic.Priority), AdvertInterval: ic.AdvertInterval,
-			Preempt: *ic.Preempt, PreemptDelay: ic.PreemptDelay, Accept: ic.Accept, PrimaryAddr: src,
+			Preempt: *ic.Preempt, PreemptDelay: ic.PreemptDelay, Accept: *ic.Accept, PrimaryAddr: src,
 		},
 		VIPs:       ic.VirtualAddresses,
 		Peers:      ic.UnicastPeers,
@@ -307,6 +310,12 @@ func (n *Node) Shutdown() {
 		delete(n.insts, name)
 	}
 	n.stop(l)
+	if n.accept != nil {
+		if err := n.accept.Close(); err != nil {
+			n.log.Warn("accept mode: remove the rules", "err", err)
+		}
+		n.accept = nil
+	}
 	n.mu.Unlock()
 }
 

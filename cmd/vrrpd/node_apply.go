@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"reflect"
 	"slices"
 	"time"
@@ -82,6 +83,9 @@ func (n *Node) Apply(cfg *config.Config) error {
 		if !slices.ContainsFunc(cfg.SyncGroups, func(g config.SyncGroup) bool { return g.Name == name }) {
 			delete(n.groups, name)
 		}
+	}
+	if err := n.applyAccept(cfg); err != nil {
+		errs = append(errs, err)
 	}
 	n.notifier.SetTimeout(cfg.Global.NotifyTimeout)
 	n.cfg = cfg
@@ -274,3 +278,57 @@ func notifySpec(c config.Notify) vrrp.NotifySpec {
 
 // ErrBalancerRefused wraps a balancer's refusal of a configuration.
 var ErrBalancerRefused = errors.New("the balancer refused the configuration")
+
+// applyAccept refuses packets to the virtual addresses of every instance
+// with accept off that does not own them (priority 255 always accepts,
+// RFC 5798 §6.4.3). The rules need not follow VRRP state: only the Master
+// holds the addresses. Without such instances the rules are removed, and a
+// kernel without nftables is no error.
+func (n *Node) applyAccept(cfg *config.Config) error {
+	addrs := refusedAddrs(cfg)
+	if n.accept == nil {
+		f, err := n.k.AcceptFilter()
+		if err != nil {
+			if len(addrs) == 0 {
+				return nil
+			}
+			return fmt.Errorf("accept mode: %w", err)
+		}
+		n.accept = f
+	}
+	if err := n.accept.Set(addrs); err != nil && len(addrs) > 0 {
+		return fmt.Errorf("accept mode: refuse %v: %w", addrs, err)
+	}
+	return nil
+}
+
+func refusedAddrs(cfg *config.Config) []netip.Addr {
+	var out []netip.Addr
+	for _, ic := range cfg.Instances {
+		if *ic.Accept || ic.Priority == 255 {
+			continue
+		}
+		for _, p := range ic.VirtualAddresses {
+			out = append(out, p.Addr())
+		}
+	}
+	slices.SortFunc(out, netip.Addr.Compare)
+	return slices.Compact(out)
+}
+
+// AcceptDropped is the number of packets refused in family ("ipv4",
+// "ipv6") under accept off.
+func (n *Node) AcceptDropped(family string) uint64 {
+	n.mu.Lock()
+	f := n.accept
+	n.mu.Unlock()
+	if f == nil {
+		return 0
+	}
+	d, err := f.Dropped()
+	if err != nil {
+		n.log.Warn("accept mode: read counters", "err", err)
+		return 0
+	}
+	return d[family]
+}

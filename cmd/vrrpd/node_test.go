@@ -123,6 +123,42 @@ func TestBalancerWiring(t *testing.T) {
 	}
 }
 
+// TestAcceptModeRefusesNonOwnerAddresses: the addresses of instances with
+// accept off are refused unless the instance owns them (priority 255); a
+// reload that turns accept on lifts the refusal, and shutdown removes the
+// rules.
+func TestAcceptModeRefusesNonOwnerAddresses(t *testing.T) {
+	const cfg = `instances:
+  - {name: a, interface: eth0, vrid: 1, priority: 100, accept: %v, virtual_addresses: [198.18.1.100/24]}
+  - {name: a6, interface: eth0, vrid: 1, priority: 100, accept: %[1]v, virtual_addresses: ["2001:2::100/64"]}
+  - {name: b, interface: eth0, vrid: 2, priority: 100, virtual_addresses: [198.18.1.101/24]}
+  - {name: owner, interface: eth0, vrid: 3, priority: 255, accept: false, virtual_addresses: [198.18.1.102/24]}
+`
+	k := newFakeKernel(vrrp.NewFakeLink(), "198.18.1.11")
+	k.addrs.AddAddr("eth0", netip.MustParsePrefix("fe80::11/64"))
+	ctx, cancel := context.WithCancel(context.Background())
+	n := NewNode(ctx, k, slog.New(slog.DiscardHandler), nil)
+	defer func() { cancel(); n.Wait() }()
+	for _, accept := range []bool{false, true} {
+		if err := n.Apply(mustParse(t, fmt.Sprintf(cfg, accept))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := n.AcceptDropped("ipv4"); got != 7 {
+		t.Errorf("dropped %d, want the filter's count", got)
+	}
+	n.Shutdown()
+	k.acc.mu.Lock()
+	defer k.acc.mu.Unlock()
+	want := [][]netip.Addr{{netip.MustParseAddr("198.18.1.100"), netip.MustParseAddr("2001:2::100")}, nil}
+	if !slices.EqualFunc(k.acc.sets, want, func(a, b []netip.Addr) bool { return slices.Equal(a, b) }) {
+		t.Errorf("refused %v, want %v", k.acc.sets, want)
+	}
+	if !k.acc.closed {
+		t.Error("rules not removed at shutdown")
+	}
+}
+
 func TestNeedsRestart(t *testing.T) {
 	base := mustParse(t, fmt.Sprintf(withService, 100)).Instances[0]
 	for _, tc := range []struct {

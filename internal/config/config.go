@@ -51,7 +51,11 @@ type Instance struct {
 	VirtualAddresses []netip.Prefix `yaml:"virtual_addresses"`
 	Preempt          *bool          `yaml:"preempt"` // default true
 	PreemptDelay     time.Duration  `yaml:"preempt_delay"`
-	Accept           bool           `yaml:"accept"`
+	// Accept lets a Master that does not own the virtual addresses
+	// (priority below 255) accept packets addressed to them (RFC 5798
+	// Accept_Mode). Default true, as keepalived without vrrp_strict; false
+	// refuses them with an nftables table (vrrp/acceptmode).
+	Accept *bool `yaml:"accept"`
 	// UnicastSource and UnicastPeers switch the instance from multicast to
 	// unicast adverts; adverts from any other source are dropped.
 	UnicastSource netip.Addr   `yaml:"unicast_source"`

@@ -26,7 +26,7 @@ func TestParseValid(t *testing.T) {
 		t.Fatal(err)
 	}
 	in := c.Instances[0]
-	if in.AdvertInterval != time.Second || !*in.Preempt || in.Gratuitous.Repeat != 5 ||
+	if in.AdvertInterval != time.Second || !*in.Preempt || !*in.Accept || in.Gratuitous.Repeat != 5 ||
 		in.Gratuitous.SecondBurstDelay() != 5*time.Second || in.Gratuitous.RefreshRepeat != 1 {
 		t.Errorf("defaults not applied: %+v", in)
 	}

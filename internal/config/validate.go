@@ -52,6 +52,10 @@ func (c *Config) applyDefaults() {
 			t := true
 			in.Preempt = &t
 		}
+		if in.Accept == nil {
+			t := true
+			in.Accept = &t
+		}
 		g := &in.Gratuitous
 		if g.Repeat == 0 {
 			g.Repeat = DefaultGratuitousRepeat

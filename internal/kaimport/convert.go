@@ -48,6 +48,9 @@ type converter struct {
 	trackFiles map[string]config.TrackFile
 	// garp holds global_defs vrrp_garp_* defaults, applied to instances that set none.
 	garp config.Gratuitous
+	// strict is global_defs vrrp_strict: instances that say neither accept
+	// nor no_accept get no_accept, as in keepalived.
+	strict bool
 }
 
 func (c *converter) note(s *Stmt, format string, args ...any) {
@@ -134,6 +137,9 @@ func (c *converter) globalDefs(s *Stmt) {
 			}
 		case "notification_email", "notification_email_from", "smtp_server", "smtp_connect_timeout", "smtp_alert":
 			c.note(k, "e-mail alerts are not supported: use notify hooks or the event stream")
+		case "vrrp_strict":
+			c.strict = true
+			c.note(k, "carried over as accept: false on instances that do not say accept; the rest of strict mode (no unicast peers, no authentication) is up to the configuration")
 		case "enable_script_security", "script_user":
 			c.note(k, "scripts run as vrrpd's user; restrict them with the systemd unit instead")
 		default:

@@ -51,9 +51,11 @@ func (c *converter) instance(s *Stmt) {
 			preemptDelay = k
 			in.PreemptDelay = c.duration(k, 1, time.Second)
 		case "accept":
-			in.Accept = true
+			t := true
+			in.Accept = &t
 		case "no_accept":
-			in.Accept = false
+			f := false
+			in.Accept = &f
 		case "unicast_src_ip":
 			if len(a) == 1 {
 				in.UnicastSource = c.addr(k, a[0])
@@ -138,6 +140,10 @@ func (c *converter) instance(s *Stmt) {
 		// keepalived ignores preempt_delay under nopreempt; vrrpd refuses the pair.
 		c.note(preemptDelay, "dropped: it has no effect with nopreempt")
 		in.PreemptDelay = 0
+	}
+	if in.Accept == nil && c.strict {
+		f := false
+		in.Accept = &f
 	}
 	c.cfg.Instances = append(c.cfg.Instances, in)
 }

@@ -2,8 +2,10 @@ package kaimport
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -127,6 +129,50 @@ virtual_server 10.1.1.1 6667 {
 	}
 	if len(r.Notes) != 0 {
 		t.Errorf("unexpected notes: %v", r.Notes)
+	}
+}
+
+// TestAcceptMode: accept and no_accept carry over; vrrp_strict makes
+// no_accept the default of instances that say neither, and without it the
+// default is left to vrrpd (accept, as keepalived).
+func TestAcceptMode(t *testing.T) {
+	instances := `
+vrrp_instance A { interface eth0
+  virtual_router_id 1
+  virtual_ipaddress { 10.1.1.1 }
+}
+vrrp_instance B { interface eth0
+  virtual_router_id 2
+  accept
+  virtual_ipaddress { 10.1.1.2 }
+}
+vrrp_instance C { interface eth0
+  virtual_router_id 3
+  no_accept
+  virtual_ipaddress { 10.1.1.3 }
+}
+`
+	show := func(b *bool) string {
+		if b == nil {
+			return "unset"
+		}
+		return fmt.Sprint(*b)
+	}
+	for _, tc := range []struct {
+		src  string
+		want []string
+	}{
+		{instances, []string{"unset", "true", "false"}},
+		{"global_defs { vrrp_strict }\n" + instances, []string{"false", "true", "false"}},
+	} {
+		r := importString(t, tc.src)
+		var got []string
+		for _, in := range r.Config.Instances {
+			got = append(got, show(in.Accept))
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("accept of A, B, C = %v, want %v\n%s", got, tc.want, tc.src)
+		}
 	}
 }
 

@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -61,6 +64,8 @@ func TestLabTiny(t *testing.T) {
 		t.Errorf("data plane %q, want %q (kernel IPVS: %v)", dp, want, KernelHasIPVS())
 	}
 
+	checkAcceptOff(ctx, t, topo)
+
 	for _, server := range []string{app1Chat, vipChat} {
 		sc := topo.storm(server)
 		sc.Conns, sc.Rate = 40, 40
@@ -104,5 +109,28 @@ func TestLabTiny(t *testing.T) {
 	}
 	if _, err := os.Stat(topo.sockDir); !os.IsNotExist(err) {
 		t.Errorf("socket directory %s left after teardown (%v)", topo.sockDir, err)
+	}
+}
+
+// checkAcceptOff: the lab runs with accept: false, so the master refuses
+// packets addressed to the VIP itself: a connection to a port that is not a
+// virtual service gets no answer at all (with accept on, lb1's stack would
+// answer with a reset). The chat service through the VIP is checked by the
+// storm.
+func checkAcceptOff(ctx context.Context, t *testing.T, topo *Topology) {
+	t.Helper()
+	out, err := topo.Hosts["lb1"].Run(ctx, "nft", "list", "table", "inet", "hachat_vrrp")
+	if err != nil || !strings.Contains(out, vipFront.Addr().String()) {
+		t.Errorf("lb1 has no accept-mode rules for %v: %v\n%s", vipFront.Addr(), err, out)
+	}
+	err = topo.Client().Do(func() error {
+		c, err := net.DialTimeout("tcp", net.JoinHostPort(vipFront.Addr().String(), "9"), 500*time.Millisecond)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	})
+	if err == nil || errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("connection to the VIP's port 9: %v, want no answer (accept: false)", err)
 	}
 }

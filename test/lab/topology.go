@@ -239,7 +239,9 @@ func (t *Topology) vrrpdSocket(lb string) string { return filepath.Join(t.sockDi
 // mh (Maglev hashing on the connection's addresses and ports), so a
 // balancer that takes over mid-stream sends each established session to
 // the server it already had: sessions survive a failover without
-// connection sync. Health checks ask chatd's /readyz, which fails during
+// connection sync. The master refuses packets addressed to the VIPs
+// themselves (accept: false, RFC 5798's default): the chat service is
+// DNATed before the input hook, so it is unaffected. Health checks ask chatd's /readyz, which fails during
 // lameduck, so a draining server gets no new users.
 func (t *Topology) writeVrrpdConfig(lb string) error {
 	cfg := fmt.Sprintf(`global:
@@ -253,6 +255,7 @@ instances:
     vrid: %[3]d
     priority: %[4]d
     advert_interval: 1s
+    accept: false
     virtual_addresses: [%[5]s, %[6]s]
 virtual_servers:
   - name: chat
