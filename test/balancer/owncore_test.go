@@ -88,6 +88,7 @@ func benchOwnCore(b *testing.B, l *lab, lb3 *netns.Host, rounds, workers int, d 
 	targets := []struct{ name, addr string }{
 		{"direct (app1)", "198.18.2.21:80"},
 		{"nftables (ours)", vip + ":80"},
+		{"nftables DR", vip + ":8090"},
 		{"haproxy tcp", haproxyAddr + ":8080"},
 	}
 	runs := map[string][]coreRun{}
@@ -153,6 +154,9 @@ func benchOwnCore(b *testing.B, l *lab, lb3 *netns.Host, rounds, workers int, d 
 	}
 	fmt.Fprintf(sb, "connections per balancer core, ours / haproxy: %.2f× of medians; per-round %.2f× [%.2f-%.2f] (target ≥ 1.5×)\n",
 		median(hap)/median(ours), median(paired), slices.Min(paired), slices.Max(paired))
+	if dr := median(cost("nftables DR")); dr > 0 {
+		fmt.Fprintf(sb, "connections per balancer core, ours in DR mode / haproxy: %.2f× of medians\n", median(hap)/dr)
+	}
 	b.ReportMetric(1e6/median(ours), "nft-conn/s/core")
 	b.ReportMetric(1e6/median(hap), "haproxy-conn/s/core")
 }
