@@ -186,12 +186,23 @@ func Open(opts Options) (*DataPlane, error) {
 	// table (and its standby state) without rewriting it.
 	if cur, err := d.read(); err == nil {
 		for _, s := range cur {
-			if s.standby {
+			if d.standby(s) {
 				d.stand[s.ServiceKey] = true
 			}
 		}
 	}
 	return d, nil
+}
+
+// standby reports whether s, as read back, is on standby. A NAT service is
+// when prerouting does not jump to it. A DR service never has a jump (its
+// rules live in the netdev table), so its state is the one last written;
+// reading it from the jumps made every reconcile rewrite the whole table.
+func (d *DataPlane) standby(s readService) bool {
+	if isDR(s.Spec()) {
+		return d.stand[s.ServiceKey]
+	}
+	return s.standby
 }
 
 // Name implements table.DataPlane.
@@ -419,7 +430,7 @@ func (d *DataPlane) SetStandby(keys []table.ServiceKey) error {
 	}
 	changed := false
 	for _, s := range cur {
-		changed = changed || s.standby != next[s.ServiceKey]
+		changed = changed || d.standby(s) != next[s.ServiceKey]
 	}
 	d.stand = next
 	if !changed {

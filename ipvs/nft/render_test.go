@@ -46,9 +46,13 @@ func TestRender(t *testing.T) {
 			if len(rs.chains) != tc.chains {
 				t.Errorf("%d chains, want %d", len(rs.chains), tc.chains)
 			}
-			elems := 0
+			elems, guarded := 0, 0
 			for _, s := range rs.sets {
-				elems += len(s.elems)
+				if s.set.IsMap {
+					elems += len(s.elems)
+				} else {
+					guarded += len(s.elems)
+				}
 			}
 			if elems != tc.elems {
 				t.Errorf("%d map elements, want %d", elems, tc.elems)
@@ -74,15 +78,24 @@ func TestRender(t *testing.T) {
 					}
 				}
 			}
-			// The reply guard stands whatever the role: one drop rule per real server.
-			if guards != len(tc.svc.Destinations) {
-				t.Errorf("%d reply-guard rules, want one per real server (%d)", guards, len(tc.svc.Destinations))
+			// The reply guard stands whatever the role: one rule for the
+			// family, its set holding every real server once.
+			if guards != 1 || guarded != distinct(tc.svc.Destinations) {
+				t.Errorf("%d reply-guard rules over %d real servers, want 1 over %d", guards, guarded, distinct(tc.svc.Destinations))
 			}
 			if dispatch != tc.dispatch || pick != tc.pick {
 				t.Errorf("dispatch rules %d (want %d), pick %q (want %q)", dispatch, tc.dispatch, pick, tc.pick)
 			}
 		})
 	}
+}
+
+func distinct(ds []table.Destination) int {
+	seen := map[netip.AddrPort]bool{}
+	for _, d := range ds {
+		seen[d.Address] = true
+	}
+	return len(seen)
 }
 
 func TestSupports(t *testing.T) {

@@ -2,6 +2,9 @@ package balancer
 
 import (
 	"context"
+	"errors"
+	"net"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -69,8 +72,33 @@ func TestNFTables(t *testing.T) {
 			}
 		}
 	})
+	t.Run("reply guard", func(t *testing.T) { testGuard(t, l) })
 	t.Run("health", func(t *testing.T) { testHealth(t, l) })
 	t.Run("long-lived across failover and failback", func(t *testing.T) { testFailover(t, l, 20, 1) })
+}
+
+// testGuard: app1 opens a connection from a real server's service port
+// (198.18.2.21:8383, of the "guarded" service), as a server's segment of a
+// session the balancer has no conntrack entry for looks after a takeover.
+// lb1 must drop it, and count it, rather than forward it un-NATed to the
+// client, which would answer with a reset.
+func testGuard(t *testing.T, l *lab) {
+	err := l.app1.Do(func() error {
+		d := net.Dialer{Timeout: time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP("198.18.2.21"), Port: 8383}}
+		c, err := d.Dial("tcp", "198.18.1.10:9")
+		if err == nil {
+			c.Close()
+		}
+		return err
+	})
+	if err == nil || errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("connection from a real server's service port: %v, want it dropped by the balancer", err)
+	}
+	out, err := l.lb1.Run(context.Background(), "nft", "list", "chain", "inet", "hachat_lb", "guard")
+	m := regexp.MustCompile(`@guard4 counter packets (\d+)`).FindStringSubmatch(out)
+	if err != nil || m == nil || m[1] == "0" {
+		t.Errorf("guard rule did not count the drop: %v\n%s", err, out)
+	}
 }
 
 // testHealth closes app2's listener: within fall × interval (+ the probe

@@ -58,6 +58,11 @@ virtual_servers:
     instance: vi1
     check: {type: tcp, interval: 200ms, timeout: 150ms}
     real_servers: [{address: 198.18.2.21:7001}, {address: 198.18.2.22:7001}]
+  - name: guarded
+    address: 198.18.1.100:83
+    scheduler: rr
+    instance: vi1
+    real_servers: [{address: 198.18.2.21:8383}]
   - name: rr6
     address: "[2001:2::100]:80"
     scheduler: rr
