@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hachat/hachat/test/netns"
+	"github.com/hachat/hachat/test/probe"
 )
 
 // TestRefusesVirtualAddressesOnly: a client reaches the router's own
@@ -23,20 +24,11 @@ func TestRefusesVirtualAddressesOnly(t *testing.T) {
 	client, router := l.MustHost("client"), l.MustHost("router")
 	l.MustLink(client, sw, "eth0", p("198.18.1.10/24"), p("2001:2::10/64"))
 	l.MustLink(router, sw, "eth0", p("198.18.1.11/24"), p("198.18.1.100/24"), p("2001:2::11/64"), p("2001:2::100/64"))
-	var ln net.Listener
-	if err := router.Do(func() (err error) { ln, err = net.Listen("tcp", ":7000"); return err }); err != nil {
+	var srv *probe.Server
+	if err := router.Do(func() (err error) { srv, err = probe.Listen(":7000", "router"); return err }); err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	defer srv.Close()
 	dial := func(h *netns.Host, addr string, timeout time.Duration) error {
 		return h.Do(func() error {
 			c, err := net.DialTimeout("tcp", addr, timeout)
