@@ -188,9 +188,6 @@ func (vs *VirtualServer) validate(v *validator, p, dataplane string, instances m
 	if nft && vs.Forwarding == "dr" && vs.Scheduler != "sh" && vs.Scheduler != "mh" {
 		v.errorf(p+".scheduler", "the nftables data plane does forwarding dr with a hash only (it has no conntrack at ingress): use scheduler sh or mh")
 	}
-	if nft && vs.Forwarding == "dr" && vs.Address.Addr().Is6() {
-		v.errorf(p+".forwarding", "the nftables data plane does forwarding dr for IPv4 only: use nat or dataplane ipvs")
-	}
 	if nft && vs.FWMark != 0 {
 		v.errorf(p+".fwmark", "the nftables data plane balances address:port services only: use an address or dataplane ipvs")
 	}

@@ -75,12 +75,17 @@ func (r *NetlinkResolver) Interface(name string) (int, net.HardwareAddr, error) 
 }
 
 // Neighbour implements Resolver. An unknown neighbour is added as
-// INCOMPLETE, which makes the kernel send ARP requests for it.
+// INCOMPLETE, which makes the kernel send ARP requests (or neighbour
+// solicitations) for it.
 func (r *NetlinkResolver) Neighbour(index int, a netip.Addr) (net.HardwareAddr, error) {
 	deadline := time.Now().Add(r.Wait)
 	asked := false
+	family := unix.AF_INET
+	if a.Is6() {
+		family = unix.AF_INET6
+	}
 	for {
-		ns, err := r.h.NeighList(index, unix.AF_INET)
+		ns, err := r.h.NeighList(index, family)
 		if err != nil {
 			return nil, fmt.Errorf("list neighbours: %w", err)
 		}
@@ -97,7 +102,7 @@ func (r *NetlinkResolver) Neighbour(index int, a netip.Addr) (net.HardwareAddr, 
 			asked = true
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("%v: %w (no ARP answer within %v)", a, ErrUnresolved, r.Wait)
+			return nil, fmt.Errorf("%v: %w (no answer to ARP or neighbour solicitation within %v)", a, ErrUnresolved, r.Wait)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -113,8 +118,6 @@ func supportsDR(s table.Service) error {
 	switch {
 	case s.Scheduler != "sh" && s.Scheduler != "mh":
 		return fmt.Errorf("scheduler %q with forwarding dr: %w (DR on nftables has no conntrack and needs a hash: use sh or mh)", s.Scheduler, table.ErrUnsupported)
-	case s.Is6():
-		return fmt.Errorf("IPv6 with forwarding dr: %w (IPv4 only)", table.ErrUnsupported)
 	}
 	for _, d := range s.Destinations {
 		if d.Forwarding != table.DR {
@@ -184,10 +187,14 @@ func renderDR(name string, svcs []table.Service, standby map[table.ServiceKey]bo
 		binary.BigEndian.PutUint16(port, s.Address.Port())
 		idx := make([]byte, 4)
 		binary.NativeEndian.PutUint32(idx, uint32(d.index))
+		ethertype, daddrOff := []byte{0x08, 0x00}, uint32(16)
+		if s.Is6() {
+			ethertype, daddrOff = []byte{0x86, 0xdd}, 24
+		}
 		exprs := []expr.Any{
 			&expr.Meta{Key: expr.MetaKeyPROTOCOL, Register: reg1},
-			&expr.Cmp{Op: expr.CmpOpEq, Register: reg1, Data: []byte{0x08, 0x00}},
-			&expr.Payload{DestRegister: reg1, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: reg1, Data: ethertype},
+			&expr.Payload{DestRegister: reg1, Base: expr.PayloadBaseNetworkHeader, Offset: daddrOff, Len: uint32(s.Address.Addr().BitLen() / 8)},
 			&expr.Cmp{Op: expr.CmpOpEq, Register: reg1, Data: s.Address.Addr().AsSlice()},
 			&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: reg1},
 			&expr.Cmp{Op: expr.CmpOpEq, Register: reg1, Data: []byte{l4proto(s.Protocol)}},

@@ -62,6 +62,16 @@ func TestNFTables(t *testing.T) {
 			t.Errorf("DR connections went through the balancer's stack:\n%s", out)
 		}
 	})
+	t.Run("dr ipv6", func(t *testing.T) {
+		l.waitServing("[2001:2::100]:8090")
+		got := tally(l.hit("[2001:2::100]:8090", 20))
+		if got["error"] != 0 || got["app1"] == 0 || got["app2"] == 0 {
+			t.Errorf("IPv6 DR mh over 20 connections: %v, want both apps and no errors", got)
+		}
+		if out, _ := l.lb1.Run(context.Background(), "conntrack", "-L", "-f", "ipv6", "-p", "tcp", "--dport", "8090"); strings.Contains(out, "dport=8090") {
+			t.Errorf("IPv6 DR connections went through the balancer's stack:\n%s", out)
+		}
+	})
 	t.Run("status", func(t *testing.T) {
 		l.bal1.Signal(syscall.SIGHUP)
 		l.waitLog(l.bal1, "TCP  198.18.1.100:7001 mh", 5*time.Second)

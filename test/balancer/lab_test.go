@@ -74,6 +74,12 @@ virtual_servers:
     forwarding: dr
     instance: vi1
     real_servers: [{address: 198.18.2.21:8090}, {address: 198.18.2.22:8090}]
+  - name: dr6
+    address: "[2001:2::100]:8090"
+    scheduler: mh
+    forwarding: dr
+    instance: vi1
+    real_servers: [{address: "[2001:2:0:2::21]:8090"}, {address: "[2001:2:0:2::22]:8090"}]
 `
 
 type lab struct {
@@ -127,6 +133,15 @@ func newLab(t testing.TB) *lab {
 		{l.app2, []string{"addr", "add", "2001:2:0:2::22/64", "dev", "eth0", "nodad"}},
 		{l.app1, []string{"-6", "route", "add", "default", "via", "2001:2:0:2::254"}},
 		{l.app2, []string{"-6", "route", "add", "default", "via", "2001:2:0:2::254"}},
+		// IPv6 direct routing, as for IPv4 below; a Linux host answers
+		// neighbour solicitations only for addresses of the interface
+		// they arrive on, so the VIP on lo stays quiet by itself.
+		{l.app1, []string{"addr", "add", "2001:2::100/128", "dev", "lo"}},
+		{l.app2, []string{"addr", "add", "2001:2::100/128", "dev", "lo"}},
+		{l.app1, []string{"-6", "rule", "add", "from", "2001:2::100", "table", "100"}},
+		{l.app2, []string{"-6", "rule", "add", "from", "2001:2::100", "table", "100"}},
+		{l.app1, []string{"-6", "route", "add", "2001:2::/64", "dev", "eth0", "table", "100"}},
+		{l.app2, []string{"-6", "route", "add", "2001:2::/64", "dev", "eth0", "table", "100"}},
 	} {
 		if out, err := c.h.Run(ctx, append([]string{"ip"}, c.args...)...); err != nil {
 			t.Fatalf("%v %s", err, out)
@@ -164,6 +179,8 @@ func newLab(t testing.TB) *lab {
 	}
 	l.serve(l.app1, "198.18.1.100:8090", "app1")
 	l.serve(l.app2, "198.18.1.100:8090", "app2")
+	l.serve(l.app1, "[2001:2::100]:8090", "app1")
+	l.serve(l.app2, "[2001:2::100]:8090", "app2")
 
 	cfg := filepath.Join(l.lab.Dir(), "lb.yaml")
 	if err := os.WriteFile(cfg, []byte(labConfig), 0o644); err != nil {
