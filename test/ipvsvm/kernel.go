@@ -18,7 +18,7 @@ const CacheDir = "/var/cache/hachat-ipvsvm"
 // nf_conntrack) only has a softdep on it, which busybox modprobe ignores.
 var guestModules = []string{
 	"crc32c_generic", "ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_lc", "ip_vs_wlc", "ip_vs_sh", "ip_vs_mh",
-	"veth", "bridge",
+	"veth", "bridge", "nf_tables",
 }
 
 // kernelTree is the part of the kernel package the VM needs.

@@ -3,6 +3,7 @@ package guest
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,6 +24,7 @@ import (
 	"github.com/hachat/hachat/ipvs/syncd"
 	"github.com/hachat/hachat/test/netns"
 	"github.com/hachat/hachat/test/probe"
+	"github.com/hachat/hachat/vrrp/acceptmode"
 )
 
 func needVM(t *testing.T) {
@@ -289,7 +292,8 @@ func TestTraffic(t *testing.T) {
 		name string
 		fn   func(*testing.T, *topo)
 	}{
-		{"NAT", natTraffic}, {"restart leaves the table", restartLeavesTable}, {"DR", drTraffic}, {"sync daemon", syncDaemon},
+		{"NAT", natTraffic}, {"restart leaves the table", restartLeavesTable}, {"DR", drTraffic},
+		{"accept off", acceptOffTraffic}, {"sync daemon", syncDaemon},
 	} {
 		// Each starts from an empty table (a test-only flush: the
 		// balancer itself never flushes).
@@ -378,6 +382,63 @@ func drTraffic(t *testing.T, tp *topo) {
 		t.Errorf("DR rr over 6 connections: %v, want 3/3", got)
 	}
 	contains(t, "ipvsadm -Ln", ipvsadm(t, tp.lb, "-Ln"), "Route")
+}
+
+// acceptOffTraffic: with vrrpd's accept: false rules (vrrp/acceptmode) on
+// the balancer, IPVS still serves its NAT and DR services on the VIP (it
+// takes their packets at local-in priority 98-99, before the rules' 110),
+// and everything else addressed to the VIP goes unanswered. It runs after
+// drTraffic, whose real-server set-up (the VIP on lo) it reuses.
+func acceptOffTraffic(t *testing.T, tp *topo) {
+	for _, s := range []struct {
+		h          *netns.Host
+		addr, name string
+	}{
+		{tp.rs1, "198.18.2.21:8080", "rs1"}, {tp.rs2, "198.18.2.22:8080", "rs2"},
+		{tp.rs1, "198.18.1.100:8080", "rs1"}, {tp.rs2, "198.18.1.100:8080", "rs2"},
+	} {
+		tp.serve(t, s.h, s.addr, s.name)
+	}
+	y := `virtual_servers:
+  - name: nat
+    address: 198.18.1.100:80
+    scheduler: rr
+    real_servers: [{address: 198.18.2.21:8080}, {address: 198.18.2.22:8080}]
+  - name: dr
+    address: 198.18.1.100:8080
+    scheduler: rr
+    forwarding: dr
+    real_servers: [{address: 198.18.2.21:8080}, {address: 198.18.2.22:8080}]
+`
+	var b *ipvs.Balancer
+	tp.lb.Do(func() error { b = newBalancer(t, parse(t, y), openKernel(t), nil); return nil })
+	reconcile(t, b)
+	var f *acceptmode.Filter
+	if err := tp.lb.Do(func() (err error) { f, err = acceptmode.Open(""); return err }); err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Set([]netip.Addr{netip.MustParseAddr("198.18.1.100")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, addr := range []string{"198.18.1.100:80", "198.18.1.100:8080"} {
+		if got := tp.hit(t, addr, 4); got["rs1"] != 2 || got["rs2"] != 2 {
+			t.Errorf("%s with accept off: %v, want 2/2", addr, got)
+		}
+	}
+	err := tp.client.Do(func() error {
+		c, err := net.DialTimeout("tcp", "198.18.1.100:9", 500*time.Millisecond)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	})
+	if err == nil || errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("VIP port 9 with accept off: %v, want no answer", err)
+	}
+	if d, err := f.Dropped(); err != nil || d["ipv4"] == 0 {
+		t.Errorf("refused packets not counted: %v %v", d, err)
+	}
 }
 
 // echoServer answers lines with themselves: a long-lived connection.
