@@ -2,6 +2,7 @@ package vrrp
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"slices"
 	"sync"
@@ -80,4 +81,33 @@ func (f *FakeAddrs) FlushUnresolvedNeighbors(ifname string) ([]netip.Addr, error
 	d := f.Unresolved[ifname]
 	delete(f.Unresolved, ifname)
 	return d, nil
+}
+
+// FakeAddrs is also the VMACLinks of tests: "vmac-ensure eth0 vrrp.51
+// 00:00:5e:00:01:33", "vmac-up vrrp.51", "vmac-down vrrp.51" and
+// "vmac-del vrrp.51" go to the same Log as the address changes, so tests
+// see their order.
+var _ VMACLinks = (*FakeAddrs)(nil)
+
+// Ensure implements VMACLinks.
+func (f *FakeAddrs) Ensure(base, name string, mac net.HardwareAddr) error {
+	return f.logVMAC(fmt.Sprintf("vmac-ensure %s %s %v", base, name, mac))
+}
+
+// SetUp implements VMACLinks.
+func (f *FakeAddrs) SetUp(name string, up bool) error {
+	if up {
+		return f.logVMAC("vmac-up " + name)
+	}
+	return f.logVMAC("vmac-down " + name)
+}
+
+// Delete implements VMACLinks.
+func (f *FakeAddrs) Delete(name string) error { return f.logVMAC("vmac-del " + name) }
+
+func (f *FakeAddrs) logVMAC(s string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.Log = append(f.Log, s)
+	return f.Fail
 }

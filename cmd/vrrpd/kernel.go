@@ -15,6 +15,7 @@ type Kernel interface {
 	Listen(ifname string, ipv6 bool) (vrrp.Conn, error)
 	Addrs() vrrp.AddrManager
 	Announcer() vrrp.Announcer
+	VMAC() vrrp.VMACLinks
 	// WatchLinks feeds link states into hub until ctx is done.
 	WatchLinks(ctx context.Context, hub *vrrp.TrackHub) error
 	// AcceptFilter opens the filter that refuses packets to the virtual
@@ -36,10 +37,11 @@ type AcceptFilter interface {
 type linuxKernel struct {
 	addrs *vrrp.NetlinkAddrs
 	ann   *vrrp.RawAnnouncer
+	vmac  *vrrp.NetlinkVMAC
 }
 
 func newLinuxKernel() *linuxKernel {
-	return &linuxKernel{addrs: vrrp.NewNetlinkAddrs(nil), ann: vrrp.NewRawAnnouncer()}
+	return &linuxKernel{addrs: vrrp.NewNetlinkAddrs(nil), ann: vrrp.NewRawAnnouncer(), vmac: vrrp.NewNetlinkVMAC()}
 }
 
 func (k *linuxKernel) Listen(ifname string, ipv6 bool) (vrrp.Conn, error) {
@@ -47,6 +49,7 @@ func (k *linuxKernel) Listen(ifname string, ipv6 bool) (vrrp.Conn, error) {
 }
 func (k *linuxKernel) Addrs() vrrp.AddrManager   { return k.addrs }
 func (k *linuxKernel) Announcer() vrrp.Announcer { return k.ann }
+func (k *linuxKernel) VMAC() vrrp.VMACLinks      { return k.vmac }
 func (k *linuxKernel) AcceptFilter() (AcceptFilter, error) {
 	return acceptmode.Open("")
 }

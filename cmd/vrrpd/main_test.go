@@ -102,6 +102,7 @@ func (k *fakeKernel) Listen(ifname string, ipv6 bool) (vrrp.Conn, error) {
 func (k *fakeKernel) AcceptFilter() (AcceptFilter, error) { return &k.acc, nil }
 func (k *fakeKernel) Addrs() vrrp.AddrManager             { return k.addrs }
 func (k *fakeKernel) Announcer() vrrp.Announcer           { return k.ann }
+func (k *fakeKernel) VMAC() vrrp.VMACLinks                { return k.addrs }
 func (k *fakeKernel) WatchLinks(ctx context.Context, hub *vrrp.TrackHub) error {
 	hub.SetUp(vrrp.InterfaceKey("eth0"), true, "up")
 	hub.SetUp(vrrp.InterfaceKey("eth1"), true, "up")

@@ -152,6 +152,11 @@ func (n *Node) stop(l []*runInst) {
 		if b := n.bal(); b != nil {
 			b.VRRPStateChanged(ri.cfg.Name, false)
 		}
+		if ri.cfg.VMAC {
+			if err := n.k.VMAC().Delete(ri.cfg.VMACName()); err != nil {
+				n.log.Warn("remove the virtual MAC interface", "instance", ri.cfg.Name, "err", err)
+			}
+		}
 		n.log.Info("instance stopped", "instance", ri.cfg.Name)
 	}
 }
@@ -175,6 +180,15 @@ func (n *Node) start(cfg *config.Config, ic config.Instance, group string, subs 
 			return fmt.Errorf("unicast_source %v is not an address of %s", src, ic.Interface)
 		}
 	}
+	// With a virtual MAC the addresses live on the macvlan; adverts still
+	// come and go by the interface itself.
+	addrIface := ic.Interface
+	if ic.VMAC {
+		addrIface = ic.VMACName()
+		if err := n.k.VMAC().Ensure(ic.Interface, addrIface, vrrp.VirtualMAC(uint8(ic.VRID), v6)); err != nil {
+			return err
+		}
+	}
 	key := demuxKey{ic.Interface, v6}
 	dm, err := n.demux(key)
 	if err != nil {
@@ -187,9 +201,13 @@ func (n *Node) start(cfg *config.Config, ic config.Instance, group string, subs 
 	}
 	ctx, cancel := context.WithCancel(n.ctx)
 	roles := n.newRoleReporter(ctx, name, ic.AdvertInterval)
+	onRole := roles.set
+	if ic.VMAC {
+		onRole = n.vmacRole(addrIface, roles.set)
+	}
 	in, err := vrrp.NewInstance(vrrp.InstanceConfig{
 		Name:      name,
-		Interface: ic.Interface,
+		Interface: addrIface,
 		Machine: vrrp.MachineConfig{
 			VRID: uint8(ic.VRID), Priority: uint8(ic.Priority), AdvertInterval: ic.AdvertInterval,
 			Preempt: *ic.Preempt, PreemptDelay: ic.PreemptDelay, Accept: *ic.Accept, PrimaryAddr: src,
@@ -206,7 +224,7 @@ func (n *Node) start(cfg *config.Config, ic config.Instance, group string, subs 
 		OnEvent:          n.onEvent,
 		Logger:           n.log,
 		RealtimePriority: *cfg.Global.RealtimePriority,
-		OnRole:           roles.set,
+		OnRole:           onRole,
 	})
 	if err != nil {
 		cancel()
@@ -232,6 +250,27 @@ func (n *Node) start(cfg *config.Config, ic config.Instance, group string, subs 
 	}()
 	n.log.Info("instance started", "instance", name, "interface", ic.Interface, "vrid", ic.VRID, "source", src, "priority", ic.Priority, "advert_interval", ic.AdvertInterval)
 	return nil
+}
+
+// vmacRole brings the virtual MAC interface up before the instance adds
+// its addresses and down after it removed them: only the Master's macvlan
+// may receive frames for the virtual MAC (RFC 5798 §8.2: a Backup must not
+// accept them).
+func (n *Node) vmacRole(ifname string, next func(bool)) func(bool) {
+	set := func(up bool) {
+		if err := n.k.VMAC().SetUp(ifname, up); err != nil {
+			n.log.Error("virtual MAC interface", "interface", ifname, "up", up, "err", err)
+		}
+	}
+	return func(master bool) {
+		if master {
+			set(true)
+			next(true)
+			return
+		}
+		next(false)
+		set(false)
+	}
 }
 
 func (n *Node) demux(k demuxKey) (*runDemux, error) {

@@ -159,6 +159,36 @@ func TestAcceptModeRefusesNonOwnerAddresses(t *testing.T) {
 	}
 }
 
+// TestVMAC: with vmac on, the instance creates its macvlan (down) with the
+// RFC 5798 virtual MAC, brings it up just before adding the addresses to
+// it, and at shutdown takes it down after removing them, then deletes it.
+func TestVMAC(t *testing.T) {
+	k := newFakeKernel(vrrp.NewFakeLink(), "198.18.1.11")
+	ctx, cancel := context.WithCancel(context.Background())
+	n := NewNode(ctx, k, slog.New(slog.DiscardHandler), nil)
+	defer func() { cancel(); n.Wait() }()
+	cfg := strings.Replace(fmt.Sprintf(withService, 100), "    advert_interval: 20ms\n", "    advert_interval: 20ms\n    vmac: true\n", 1)
+	if err := n.Apply(mustParse(t, cfg)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "front MASTER", func() bool { return n.Status()[0].State == "MASTER" })
+	n.Shutdown()
+	want := []string{"vmac-ensure eth0 vrrp.51 00:00:5e:00:01:33", "vmac-up vrrp.51", "add vrrp.51 198.18.1.100/24",
+		"del vrrp.51 198.18.1.100/24", "vmac-down vrrp.51", "vmac-del vrrp.51"}
+	calls := k.addrs.Calls()
+	at := -1
+	for _, w := range want {
+		i := slices.Index(calls, w)
+		if i <= at {
+			t.Fatalf("calls %q: want %q in this order: %q", calls, w, want)
+		}
+		at = i
+	}
+	if k.addrs.Has("eth0", frontVIP) {
+		t.Error("the virtual address went to the interface itself")
+	}
+}
+
 func TestNeedsRestart(t *testing.T) {
 	base := mustParse(t, fmt.Sprintf(withService, 100)).Instances[0]
 	for _, tc := range []struct {

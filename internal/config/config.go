@@ -7,6 +7,7 @@
 package config
 
 import (
+	"fmt"
 	"net/netip"
 	"time"
 )
@@ -56,6 +57,14 @@ type Instance struct {
 	// Accept_Mode). Default true, as keepalived without vrrp_strict; false
 	// refuses them with an nftables table (vrrp/acceptmode).
 	Accept *bool `yaml:"accept"`
+	// VMAC puts the virtual addresses on a macvlan interface with the
+	// virtual router MAC of RFC 5798 §7.3 (00:00:5e:00:01:VRID), up only
+	// while Master: hosts keep one MAC for the gateway across a failover.
+	// keepalived's use_vmac (with vmac_xmit_base: adverts leave by the
+	// interface itself). IPv4 only.
+	VMAC bool `yaml:"vmac"`
+	// VMACInterface names the macvlan; default "vrrp.<vrid>".
+	VMACInterface string `yaml:"vmac_interface"`
 	// UnicastSource and UnicastPeers switch the instance from multicast to
 	// unicast adverts; adverts from any other source are dropped.
 	UnicastSource netip.Addr   `yaml:"unicast_source"`
@@ -69,6 +78,14 @@ type Instance struct {
 	TrackScripts    []TrackRef       `yaml:"track_scripts"`
 	TrackFiles      []TrackFile      `yaml:"track_files"`
 	Notify          Notify           `yaml:"notify"`
+}
+
+// VMACName is the instance's macvlan interface when VMAC is on.
+func (in *Instance) VMACName() string {
+	if in.VMACInterface != "" {
+		return in.VMACInterface
+	}
+	return fmt.Sprintf("vrrp.%d", in.VRID)
 }
 
 // Gratuitous controls gratuitous ARP / unsolicited NA on becoming master.

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -139,6 +140,7 @@ func (c *Config) validate(v *validator) {
 	}
 	vrids := map[vridKey]string{}
 	vips := map[netip.Addr]string{}
+	vmacs := map[string]string{}
 	for i := range c.Instances {
 		in := &c.Instances[i]
 		p := fmt.Sprintf("instances[%d]", i)
@@ -155,6 +157,12 @@ func (c *Config) validate(v *validator) {
 			v.errorf(p+".vrid", "VRID %d on %s is already used by instance %q: a VRID must be unique per interface and family", in.VRID, in.Interface, other)
 		}
 		vrids[k] = in.Name
+		if in.VMAC {
+			if other, dup := vmacs[in.VMACName()]; dup {
+				v.errorf(p+".vmac_interface", "%q is already the virtual MAC interface of instance %q: name one with vmac_interface", in.VMACName(), other)
+			}
+			vmacs[in.VMACName()] = in.Name
+		}
 		for j, a := range in.VirtualAddresses {
 			if other, dup := vips[a.Addr()]; dup {
 				v.errorf(fmt.Sprintf("%s.virtual_addresses[%d]", p, j), "%v is already a virtual address of instance %q", a.Addr(), other)
@@ -274,6 +282,17 @@ func (in *Instance) validate(v *validator, p string, scripts map[string]bool) {
 	}
 	if in.ChecksumMessageOnly && is6 {
 		v.errorf(p+".checksum_message_only", "applies to IPv4 only: the IPv6 checksum always covers the pseudo-header")
+	}
+	if in.VMACInterface != "" && !in.VMAC {
+		v.errorf(p+".vmac_interface", "set, but vmac is false: remove it or set vmac: true")
+	}
+	if in.VMAC {
+		switch name := in.VMACName(); {
+		case is6:
+			v.errorf(p+".vmac", "IPv6 instances cannot use a virtual MAC yet: remove vmac")
+		case len(name) > 15 || strings.ContainsAny(name, "/ \t") || name == in.Interface:
+			v.errorf(p+".vmac_interface", "%q is not a usable interface name (at most 15 characters, no '/' or spaces, not the instance's interface)", name)
+		}
 	}
 
 	g := in.Gratuitous

@@ -14,7 +14,8 @@ func (c *converter) instance(s *Stmt) {
 		return
 	}
 	in := config.Instance{Name: s.Args()[0], AdvertInterval: time.Second, Gratuitous: c.garp}
-	var preemptDelay *Stmt
+	var preemptDelay, useVMAC *Stmt
+	xmitBase := false
 	for _, k := range s.Children {
 		a := k.Args()
 		switch k.Key() {
@@ -122,8 +123,14 @@ func (c *converter) instance(s *Stmt) {
 			}
 		case "mcast_src_ip":
 			c.note(k, "the advert source is the interface's primary address; use unicast_source with unicast peers to pin it")
-		case "use_vmac", "vmac_xmit_base":
-			c.note(k, "VMAC interfaces are not supported: the virtual address is added to the interface itself")
+		case "use_vmac":
+			useVMAC = k
+			in.VMAC = true
+			if len(a) == 1 {
+				in.VMACInterface = a[0]
+			}
+		case "vmac_xmit_base":
+			xmitBase = true
 		case "dont_track_primary":
 			c.note(k, "vrrpd always tracks the instance's own interface")
 		case "smtp_alert":
@@ -140,6 +147,13 @@ func (c *converter) instance(s *Stmt) {
 		// keepalived ignores preempt_delay under nopreempt; vrrpd refuses the pair.
 		c.note(preemptDelay, "dropped: it has no effect with nopreempt")
 		in.PreemptDelay = 0
+	}
+	switch {
+	case in.VMAC && in.IPv6():
+		c.note(useVMAC, "dropped: vrrpd has no virtual MAC for IPv6 instances yet; the addresses go on the interface itself")
+		in.VMAC, in.VMACInterface = false, ""
+	case in.VMAC && !xmitBase:
+		c.note(useVMAC, "adverts leave by the interface itself, as with keepalived's vmac_xmit_base; the virtual MAC carries the addresses")
 	}
 	if in.Accept == nil && c.strict {
 		f := false

@@ -176,6 +176,44 @@ vrrp_instance C { interface eth0
 	}
 }
 
+// TestVMAC: use_vmac carries over, with its interface name; without
+// vmac_xmit_base a note says adverts leave by the interface itself; an IPv6
+// instance loses it with a note.
+func TestVMAC(t *testing.T) {
+	r := importString(t, `
+vrrp_instance A { interface eth0
+  virtual_router_id 1
+  use_vmac vrrp.a
+  vmac_xmit_base
+  virtual_ipaddress { 10.1.1.1 }
+}
+vrrp_instance B { interface eth0
+  virtual_router_id 2
+  use_vmac
+  virtual_ipaddress { 10.1.1.2 }
+}
+vrrp_instance C { interface eth0
+  virtual_router_id 3
+  use_vmac
+  virtual_ipaddress { 2001:db8::1 }
+}
+`)
+	var got []string
+	for _, in := range r.Config.Instances {
+		got = append(got, fmt.Sprintf("%v %q", in.VMAC, in.VMACInterface))
+	}
+	if want := []string{`true "vrrp.a"`, `true ""`, `false ""`}; !slices.Equal(got, want) {
+		t.Errorf("vmac of A, B, C = %q, want %q", got, want)
+	}
+	var lines []int
+	for _, n := range r.Notes {
+		lines = append(lines, n.Line)
+	}
+	if want := []int{10, 15}; !slices.Equal(lines, want) {
+		t.Errorf("notes on lines %v, want %v: %v", lines, want, r.Notes)
+	}
+}
+
 func TestSyntaxErrors(t *testing.T) {
 	for name, src := range map[string]string{
 		"unclosed block": "vrrp_instance A {\n interface eth0\n",

@@ -1,12 +1,14 @@
 package vrrptest
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hachat/hachat/test/vrrp/vrrplab"
+	"github.com/hachat/hachat/vrrp"
 )
 
 // masterDown is RFC 5798 section 6.1's Master_Down_Interval for the backup
@@ -166,4 +168,56 @@ func TestPartitionAndHeal(t *testing.T) {
 			return !slices.Equal(h, []string{"lb1"})
 		})
 	})
+}
+
+// TestVMACFailover: with a virtual MAC (RFC 5798 §7.3) the client resolves
+// the VIP to 00:00:5e:00:01:33 and keeps that entry across a failover: only
+// the switch has to learn where the MAC went. The stopped master's macvlan
+// is gone, the new master's is up. Run with each implementation on both
+// routers and with the two mixed.
+func TestVMACFailover(t *testing.T) {
+	impls := map[string]func(*testing.T) vrrplab.Impl{"vrrpd": vrrpd, "keepalived": keepalived}
+	for _, names := range [][2]string{{"vrrpd", "vrrpd"}, {"keepalived", "keepalived"}, {"vrrpd", "keepalived"}, {"keepalived", "vrrpd"}} {
+		t.Run(names[0]+"-"+names[1], func(t *testing.T) {
+			vmacFailover(t, impls[names[0]](t), impls[names[1]](t))
+		})
+	}
+}
+
+func vmacFailover(t *testing.T, impl1, impl2 vrrplab.Impl) {
+	e := setup(t, impl1, impl2, true)
+	e.pair.Spec1.VMAC, e.pair.Spec2.VMAC = true, true
+	for i, impl := range []vrrplab.Impl{impl1, impl2} {
+		if impl.Name() == "keepalived" {
+			// keepalived leaves arp_announce to the operator: without it
+			// the base interface's ARP requests name the VIP as sender and
+			// point the client back at its own MAC. vrrpd sets it.
+			e.must(e.pair.Hosts()[i].Sysctl("net.ipv4.conf.eth0.arp_announce", "2"))
+		}
+	}
+	e.elect()
+	vmac := vrrp.VirtualMAC(vrrplab.VRID, false).String()
+	ifname := fmt.Sprintf("vrrp.%d", vrrplab.VRID)
+	neigh := func() string {
+		out, err := e.topo.Client.Run(e.ctx, "ip", "neigh", "show", e.topo.VIP.Addr().String(), "dev", e.topo.Ifname)
+		e.must(err)
+		return out
+	}
+	if n := neigh(); !strings.Contains(n, vmac) {
+		t.Fatalf("client's neighbour entry for the VIP: %q, want the virtual MAC %s", n, vmac)
+	}
+	stop := e.pr.Mark("stop lb1")
+	e.must(e.pair.R1.Stop(5 * time.Second))
+	e.pair.R1 = nil
+	e.answeredBy(stop, "lb2")
+	e.logGap("failover", stop, time.Time{})
+	if n := neigh(); !strings.Contains(n, vmac) {
+		t.Errorf("after the failover the client's entry is %q, want still %s", n, vmac)
+	}
+	if out, err := e.topo.LB1.Run(e.ctx, "ip", "link", "show", ifname); err == nil {
+		t.Errorf("lb1's %s still there after its daemon stopped:\n%s", ifname, out)
+	}
+	if out, err := e.topo.LB2.Run(e.ctx, "ip", "-br", "link", "show", ifname); err != nil || !strings.Contains(out, "UP") || !strings.Contains(out, vmac) {
+		t.Errorf("lb2's %s after takeover: %v %q, want up with %s", ifname, err, out, vmac)
+	}
 }

@@ -17,6 +17,9 @@ type Spec struct {
 	Advert   time.Duration // Advertisement_Interval, a multiple of 10 ms
 	Preempt  bool
 	VIP      netip.Prefix
+	// VMAC puts the VIP on a macvlan with the virtual router MAC
+	// (vrrpd's vmac, keepalived's use_vmac with vmac_xmit_base).
+	VMAC bool
 }
 
 // Impl starts routers of one implementation.

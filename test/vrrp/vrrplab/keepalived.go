@@ -41,6 +41,11 @@ func KeepalivedConfig(s Spec) string {
 	if !s.Preempt {
 		fmt.Fprintf(&b, "    nopreempt\n")
 	}
+	if s.VMAC {
+		// The VIP goes on the macvlan (vrrp.<VRID>); adverts by eth0, as vrrpd.
+		fmt.Fprintf(&b, "    use_vmac\n    vmac_xmit_base\n    virtual_ipaddress {\n        %s\n    }\n}\n", s.VIP)
+		return b.String()
+	}
 	fmt.Fprintf(&b, "    virtual_ipaddress {\n        %s dev %s\n    }\n}\n", s.VIP, s.Ifname)
 	return b.String()
 }

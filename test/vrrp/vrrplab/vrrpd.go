@@ -40,6 +40,9 @@ func VrrpdConfig(s Spec, sock string, rt *int) string {
 	}
 	fmt.Fprintf(&b, "instances:\n  - name: vi%d\n    interface: %s\n    vrid: %d\n    priority: %d\n", s.VRID, s.Ifname, s.VRID, s.Priority)
 	fmt.Fprintf(&b, "    advert_interval: %s\n    preempt: %t\n    virtual_addresses:\n      - %s\n", s.Advert, s.Preempt, s.VIP)
+	if s.VMAC {
+		fmt.Fprintf(&b, "    vmac: true\n")
+	}
 	return b.String()
 }
 
