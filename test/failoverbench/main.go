@@ -54,6 +54,7 @@ type options struct {
 	nice      int
 	capture   bool
 	vrrpdRT   int // -1: the daemon's default
+	vmac      bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -70,11 +71,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	logDir := fs.String("logdir", "", "keep daemon logs here (default: a temporary directory, removed)")
 	capture := fs.Bool("capture", false, "with -logdir: tcpdump ARP, VRRP and TCP SYN/RST on the switch into the log directory")
 	vrrpdRT := fs.Int("vrrpd-rt", -1, "vrrpd global.realtime_priority (0: ordinary scheduling; -1: the daemon's default)")
+	vmac := fs.Bool("vmac", false, "routers put the VIP on a virtual MAC interface (vrrpd vmac, keepalived use_vmac)")
 	nice := fs.Int("nice", 0, "nice value for the whole benchmark, daemons included (e.g. -10 on a busy shared machine)")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
-	o := options{reps: *reps, idle: *idle, interval: *interval, vrrpd: *vrrpd, keepalive: *ka, logDir: *logDir, nice: *nice, capture: *capture, vrrpdRT: *vrrpdRT}
+	o := options{reps: *reps, idle: *idle, interval: *interval, vrrpd: *vrrpd, keepalive: *ka, logDir: *logDir, nice: *nice, capture: *capture, vrrpdRT: *vrrpdRT, vmac: *vmac}
 	for _, s := range strings.Split(*impls, ",") {
 		switch s = strings.TrimSpace(s); s {
 		case "vrrpd", "keepalived":

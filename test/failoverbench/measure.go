@@ -29,6 +29,11 @@ func measure(ctx context.Context, o options, impl vrrplab.Impl, iv time.Duration
 	defer topo.Close()
 	pair := vrrplab.NewPair(ctx, topo, impl, impl, iv, true)
 	defer pair.StopAll(3 * time.Second)
+	if o.vmac {
+		if err := pair.UseVMAC(); err != nil {
+			return nil, err
+		}
+	}
 
 	pr, err := topo.StartProbe(ctx)
 	if err != nil {
@@ -84,6 +89,11 @@ func soak(ctx context.Context, o options, impl vrrplab.Impl, out io.Writer) erro
 	defer topo.Close()
 	pair := vrrplab.NewPair(ctx, topo, impl, impl, o.interval, true)
 	defer pair.StopAll(3 * time.Second)
+	if o.vmac {
+		if err := pair.UseVMAC(); err != nil {
+			return err
+		}
+	}
 	pr, err := topo.StartProbe(ctx)
 	if err != nil {
 		return err

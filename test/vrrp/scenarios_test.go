@@ -186,15 +186,7 @@ func TestVMACFailover(t *testing.T) {
 
 func vmacFailover(t *testing.T, impl1, impl2 vrrplab.Impl) {
 	e := setup(t, impl1, impl2, true)
-	e.pair.Spec1.VMAC, e.pair.Spec2.VMAC = true, true
-	for i, impl := range []vrrplab.Impl{impl1, impl2} {
-		if impl.Name() == "keepalived" {
-			// keepalived leaves arp_announce to the operator: without it
-			// the base interface's ARP requests name the VIP as sender and
-			// point the client back at its own MAC. vrrpd sets it.
-			e.must(e.pair.Hosts()[i].Sysctl("net.ipv4.conf.eth0.arp_announce", "2"))
-		}
-	}
+	e.must(e.pair.UseVMAC())
 	e.elect()
 	vmac := vrrp.VirtualMAC(vrrplab.VRID, false).String()
 	ifname := fmt.Sprintf("vrrp.%d", vrrplab.VRID)

@@ -33,6 +33,23 @@ func NewPair(life context.Context, t *Topology, impl1, impl2 Impl, advert time.D
 	return &Pair{Topo: t, Impl1: impl1, Impl2: impl2, Spec1: spec("lb1", 150), Spec2: spec("lb2", 100), life: life}
 }
 
+// UseVMAC makes both routers put the VIP on a virtual MAC interface. For
+// keepalived it sets arp_announce=2 on the router's interface, which
+// keepalived leaves to the operator (vrrpd sets it itself): without it the
+// interface's own ARP requests name the VIP as sender and point the
+// client back at the interface's MAC.
+func (p *Pair) UseVMAC() error {
+	p.Spec1.VMAC, p.Spec2.VMAC = true, true
+	for i, impl := range []Impl{p.Impl1, p.Impl2} {
+		if impl.Name() == "keepalived" {
+			if err := p.Hosts()[i].Sysctl("net.ipv4.conf."+p.Topo.Ifname+".arp_announce", "2"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // Start1 starts lb1's router.
 func (p *Pair) Start1() error {
 	r, err := p.Impl1.Start(p.life, p.Topo.LB1, p.Spec1)
