@@ -245,6 +245,16 @@ func newTopo(t *testing.T) *topo {
 	return tp
 }
 
+// balance starts a balancer for config y on the lb namespace's kernel IPVS
+// and reconciles it once.
+func (tp *topo) balance(t *testing.T, y string) *ipvs.Balancer {
+	t.Helper()
+	var b *ipvs.Balancer
+	tp.lb.Do(func() error { b = newBalancer(t, parse(t, y), openKernel(t), nil); return nil })
+	reconcile(t, b)
+	return b
+}
+
 func (tp *topo) serve(t *testing.T, h *netns.Host, addr, name string) {
 	t.Helper()
 	var s *probe.Server
@@ -313,9 +323,7 @@ func natTraffic(t *testing.T, tp *topo) {
     scheduler: rr
     real_servers: [{address: 198.18.2.21:8080}, {address: 198.18.2.22:8080}]
 `
-	var b *ipvs.Balancer
-	tp.lb.Do(func() error { b = newBalancer(t, parse(t, y), openKernel(t), nil); return nil })
-	reconcile(t, b)
+	b := tp.balance(t, y)
 	if got := tp.hit(t, "198.18.1.100:80", 10); got["rs1"] != 5 || got["rs2"] != 5 {
 		t.Errorf("rr over 10 connections: %v, want 5/5", got)
 	}
@@ -375,9 +383,7 @@ func drTraffic(t *testing.T, tp *topo) {
     forwarding: dr
     real_servers: [{address: 198.18.2.21:8080}, {address: 198.18.2.22:8080}]
 `
-	var b *ipvs.Balancer
-	tp.lb.Do(func() error { b = newBalancer(t, parse(t, y), openKernel(t), nil); return nil })
-	reconcile(t, b)
+	tp.balance(t, y)
 	if got := tp.hit(t, "198.18.1.100:8080", 6); got["rs1"] != 3 || got["rs2"] != 3 {
 		t.Errorf("DR rr over 6 connections: %v, want 3/3", got)
 	}
@@ -410,9 +416,7 @@ func acceptOffTraffic(t *testing.T, tp *topo) {
     forwarding: dr
     real_servers: [{address: 198.18.2.21:8080}, {address: 198.18.2.22:8080}]
 `
-	var b *ipvs.Balancer
-	tp.lb.Do(func() error { b = newBalancer(t, parse(t, y), openKernel(t), nil); return nil })
-	reconcile(t, b)
+	tp.balance(t, y)
 	var f *acceptmode.Filter
 	if err := tp.lb.Do(func() (err error) { f, err = acceptmode.Open(""); return err }); err != nil {
 		t.Fatal(err)

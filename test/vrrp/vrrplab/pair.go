@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hachat/hachat/test/netns"
@@ -172,10 +173,15 @@ func (p *Pair) Cycle(ctx context.Context, pr *probe.Prober, kind Kind, hold time
 
 	recover := pr.Mark("recover")
 	if kind == NodeLoss {
-		// A rebooted machine comes back without the addresses the killed
-		// daemon left behind, and with an empty ARP cache: entries that
-		// failed while the cable was out would delay its first replies.
-		if err := p.Topo.LB1.DelAddr(p.Topo.Ifname, p.Topo.VIP); err != nil {
+		// A rebooted machine comes back without the addresses (or the
+		// virtual MAC interface) the killed daemon left behind, and with an
+		// empty ARP cache: entries that failed while the cable was out
+		// would delay its first replies.
+		if p.Spec1.VMAC {
+			if out, err := p.Topo.LB1.Run(ctx, "ip", "link", "del", fmt.Sprintf("vrrp.%d", VRID)); err != nil && !strings.Contains(out, "Cannot find device") {
+				return c, err
+			}
+		} else if err := p.Topo.LB1.DelAddr(p.Topo.Ifname, p.Topo.VIP); err != nil {
 			if has, _ := p.Topo.LB1.HasAddr(p.Topo.VIP.Addr()); has {
 				return c, err
 			}
