@@ -27,8 +27,6 @@ func TestNFTables(t *testing.T) {
 		}
 	})
 	t.Run("rr ipv6", func(t *testing.T) {
-		// The first IPv6 attempts time out while the veths' link-local
-		// addresses finish duplicate address detection.
 		l.waitServing("[2001:2::100]:80")
 		got := tally(l.hit("[2001:2::100]:80", 10))
 		if diff := cmp.Diff(map[string]int{"app1": 5, "app2": 5}, got); diff != "" {

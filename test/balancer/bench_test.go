@@ -77,7 +77,7 @@ func BenchmarkDataPlanes(b *testing.B) {
 	if err := os.WriteFile(cfg, []byte(haproxyConfig(2)), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	lb3 := l.lab.MustHost("lb3")
+	lb3 := l.host("lb3")
 	l.lab.MustLink(lb3, l.sw, "eth0", netip.MustParsePrefix("198.18.1.13/24"), netip.MustParsePrefix("198.18.2.13/24"))
 	hp, err := lb3.Start(context.Background(), "haproxy", "haproxy", "-db", "-f", cfg)
 	if err != nil {

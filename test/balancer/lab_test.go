@@ -104,15 +104,15 @@ func newLab(t testing.TB) *lab {
 	sw := l.lab.MustSwitch("sw")
 	l.sw = sw
 	p := netip.MustParsePrefix
-	l.client = l.lab.MustHost("client")
+	l.client = l.host("client")
 	l.lab.MustLink(l.client, sw, "eth0", p("198.18.1.10/24"), p("198.18.2.10/24"))
-	l.lb1 = l.lab.MustHost("lb1")
+	l.lb1 = l.host("lb1")
 	l.lab.MustLink(l.lb1, sw, "eth0", p("198.18.1.11/24"), p("198.18.2.11/24"))
-	l.lb2 = l.lab.MustHost("lb2")
+	l.lb2 = l.host("lb2")
 	l.lab.MustLink(l.lb2, sw, "eth0", p("198.18.1.12/24"), p("198.18.2.12/24"))
-	l.app1 = l.lab.MustHost("app1")
+	l.app1 = l.host("app1")
 	l.lab.MustLink(l.app1, sw, "eth0", p("198.18.2.21/24"))
-	l.app2 = l.lab.MustHost("app2")
+	l.app2 = l.host("app2")
 	l.lab.MustLink(l.app2, sw, "eth0", p("198.18.2.22/24"))
 	ctx := context.Background()
 	for _, a := range []*netns.Host{l.app1, l.app2} {
@@ -194,6 +194,18 @@ func newLab(t testing.TB) *lab {
 	l.bal2 = l.startBalancer(l.lb2, self, cfg)
 	l.becomeMaster(l.lb1, nil)
 	return l
+}
+
+// host makes a host whose interfaces skip IPv6 duplicate address
+// detection: until it ends, a link-local address is tentative and neighbour
+// discovery from it waits, which on a loaded machine delayed the first
+// replies of IPv6 connections past the tests' one-second dial timeout.
+func (l *lab) host(name string) *netns.Host {
+	h := l.lab.MustHost(name)
+	if err := h.Sysctl("net.ipv6.conf.default.accept_dad", "0"); err != nil {
+		l.t.Fatal(err)
+	}
+	return h
 }
 
 func (l *lab) serve(h *netns.Host, addr, name string) *probe.Server {
