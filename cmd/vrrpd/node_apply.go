@@ -327,7 +327,7 @@ func (n *Node) AcceptDropped(family string) uint64 {
 	}
 	d, err := f.Dropped()
 	if err != nil {
-		n.log.Warn("accept mode: read counters", "err", err)
+		n.log.Debug("accept mode: read counters", "err", err)
 		return 0
 	}
 	return d[family]

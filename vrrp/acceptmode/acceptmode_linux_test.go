@@ -81,6 +81,13 @@ func TestRefusesVirtualAddressesOnly(t *testing.T) {
 		}
 	}
 
+	// Without addresses the table goes, and the counters read as none.
+	if err := f.Set(nil); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := f.Dropped(); err != nil || len(d) != 0 {
+		t.Errorf("counters without the table: %v, %v; want none and no error", d, err)
+	}
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
