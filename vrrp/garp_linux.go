@@ -62,7 +62,20 @@ func (r *RawAnnouncer) get(ifname string) (*rawIf, error) {
 
 // Announce implements Announcer: for IPv4 a gratuitous ARP request and
 // reply, for IPv6 one unsolicited NA (Router flag when forwarding is on).
+// A socket whose send fails is dropped and the announcement tried once on a
+// new one: the interface may have gone and come back under the same name
+// (a virtual MAC interface does, whenever its instance restarts), and the
+// old socket stays bound to the old interface index.
 func (r *RawAnnouncer) Announce(ifname string, addr netip.Addr) error {
+	err := r.announce(ifname, addr)
+	if err != nil {
+		r.Forget(ifname)
+		err = r.announce(ifname, addr)
+	}
+	return err
+}
+
+func (r *RawAnnouncer) announce(ifname string, addr netip.Addr) error {
 	ri, err := r.get(ifname)
 	if err != nil {
 		return fmt.Errorf("vrrp: announce %v on %s: %w", addr, ifname, err)

@@ -3,6 +3,7 @@
 package vrrp
 
 import (
+	"net/netip"
 	"os"
 	"strings"
 	"testing"
@@ -45,6 +46,26 @@ func TestNetlinkVMACInNamespace(t *testing.T) {
 		}
 		if l, _ := netlink.LinkByName("vrrp.51"); l == nil || l.Attrs().Flags&1 == 0 {
 			t.Error("vrrp.51 not up after SetUp")
+		}
+		// The announcer's socket for vrrp.51 must survive the interface
+		// being deleted and created again, as on an instance restart.
+		ann := NewRawAnnouncer()
+		defer ann.Close()
+		vip := netip.MustParseAddr("198.18.0.100")
+		if err := ann.Announce("vrrp.51", vip); err != nil {
+			t.Fatal(err)
+		}
+		if err := v.Delete("vrrp.51"); err != nil {
+			t.Fatal(err)
+		}
+		if err := v.Ensure("eth0", "vrrp.51", mac); err != nil {
+			t.Fatal(err)
+		}
+		if err := v.SetUp("vrrp.51", true); err != nil {
+			t.Fatal(err)
+		}
+		if err := ann.Announce("vrrp.51", vip); err != nil {
+			t.Errorf("announce on a re-created vrrp.51: %v", err)
 		}
 		if err := v.Ensure("eth0", "lo", mac); err == nil {
 			t.Error("Ensure accepted lo as a virtual MAC interface")
