@@ -19,8 +19,9 @@ func VirtualMAC(vrid uint8, ipv6 bool) net.HardwareAddr {
 // have to learn where it went, from the new Master's gratuitous ARP.
 type VMACLinks interface {
 	// Ensure creates the interface (down), or checks that the one there is
-	// a macvlan on base with mac, and sets what it needs: it answers ARP
-	// only for its own addresses, and base no longer answers for them.
+	// a macvlan on base with mac, and sets what it needs: for IPv4 it
+	// answers ARP only for its own addresses, and base no longer answers
+	// for them. The family is the MAC's (VirtualMAC).
 	Ensure(base, name string, mac net.HardwareAddr) error
 	// SetUp brings the interface up or down.
 	SetUp(name string, up bool) error

@@ -46,23 +46,33 @@ func (n *NetlinkVMAC) Ensure(base, name string, mac net.HardwareAddr) error {
 		}
 	}
 	// The virtual addresses live on the macvlan, which hears every
-	// broadcast base hears. arp_ignore=1 makes each answer ARP only for
-	// the addresses on itself: base no longer answers for the virtual
-	// addresses with its own MAC, the macvlan not for base's. Replies to
-	// the clients leave by base (its route came first), so base's own ARP
-	// requests must not name a virtual address as their sender, or every
-	// host that hears one points the address at base's MAC again:
-	// arp_announce=2 makes them name base's own address. rp_filter off:
-	// requests come in on the macvlan, replies leave by base. IPv6 off: a
-	// link-local address would make the backups' (down) macvlans nothing
-	// but noise, and this is an IPv4 instance.
-	for _, s := range []struct{ path, value string }{
+	// broadcast base hears. For IPv4, arp_ignore=1 makes each answer ARP
+	// only for the addresses on itself: base no longer answers for the
+	// virtual addresses with its own MAC, the macvlan not for base's.
+	// Replies to the clients leave by base (its route came first), so
+	// base's own ARP requests must not name a virtual address as their
+	// sender, or every host that hears one points the address at base's MAC
+	// again: arp_announce=2 makes them name base's own address. rp_filter
+	// off: requests come in on the macvlan, replies leave by base. IPv6
+	// off: a link-local address would only be noise. For IPv6 (the MAC
+	// says which, RFC 5798 §7.3) neighbour discovery already answers only
+	// for the receiving interface's addresses and solicits from a
+	// link-local one; the macvlan keeps IPv6 and skips duplicate address
+	// detection, as every router's macvlan has the same link-local address.
+	sysctls := []struct{ path, value string }{
 		{raise("ipv4/conf/"+base+"/arp_ignore", "1"), "1"},
 		{raise("ipv4/conf/"+base+"/arp_announce", "2"), "2"},
 		{"ipv4/conf/" + name + "/arp_ignore", "1"},
 		{"ipv4/conf/" + name + "/rp_filter", "0"},
 		{"ipv6/conf/" + name + "/disable_ipv6", "1"},
-	} {
+	}
+	if mac[4] == 2 {
+		sysctls = []struct{ path, value string }{
+			{"ipv6/conf/" + name + "/accept_dad", "0"},
+			{"ipv6/conf/" + name + "/disable_ipv6", "0"},
+		}
+	}
+	for _, s := range sysctls {
 		if s.path == "" {
 			continue
 		}

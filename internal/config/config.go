@@ -58,10 +58,10 @@ type Instance struct {
 	// refuses them with an nftables table (vrrp/acceptmode).
 	Accept *bool `yaml:"accept"`
 	// VMAC puts the virtual addresses on a macvlan interface with the
-	// virtual router MAC of RFC 5798 §7.3 (00:00:5e:00:01:VRID), up only
-	// while Master: hosts keep one MAC for the gateway across a failover.
-	// keepalived's use_vmac (with vmac_xmit_base: adverts leave by the
-	// interface itself). IPv4 only.
+	// virtual router MAC of RFC 5798 §7.3 (00:00:5e:00:01:VRID, or
+	// 00:00:5e:00:02:VRID for IPv6), up only while Master: hosts keep one
+	// MAC for the gateway across a failover. keepalived's use_vmac (with
+	// vmac_xmit_base: adverts leave by the interface itself).
 	VMAC bool `yaml:"vmac"`
 	// VMACInterface names the macvlan; default "vrrp.<vrid>".
 	VMACInterface string `yaml:"vmac_interface"`

@@ -80,8 +80,6 @@ func TestParseErrors(t *testing.T) {
 		{"unicast peer twice", base + "    unicast_peers:\n      - 198.18.1.2\n      - 198.18.1.2\n", []string{"9:instances[0].unicast_peers[1]: 198.18.1.2 is listed twice"}},
 		{"checksum v6", "instances:\n  - name: a\n    interface: eth0\n    vrid: 1\n    priority: 100\n    virtual_addresses: [2001:db8::1/64]\n    checksum_message_only: true\n",
 			[]string{"7:instances[0].checksum_message_only: applies to IPv4 only"}},
-		{"vmac v6", "instances:\n  - name: a\n    interface: eth0\n    vrid: 1\n    priority: 100\n    virtual_addresses: [2001:db8::1/64]\n    vmac: true\n",
-			[]string{"7:instances[0].vmac: IPv6 instances cannot use a virtual MAC"}},
 		{"vmac name without vmac", base + "    vmac_interface: vr1\n", []string{"7:instances[0].vmac_interface: set, but vmac is false"}},
 		{"vmac name too long", base + "    vmac: true\n    vmac_interface: a-very-long-interface\n", []string{"8:instances[0].vmac_interface: \"a-very-long-interface\" is not a usable interface name"}},
 		{"vmac name twice", base + "    vmac: true\n" + strings.TrimPrefix(strings.Replace(strings.Replace(strings.Replace(base, "vi1", "vi2", 1), "eth0", "eth1", 1), "198.18.1.100", "198.18.1.101", 1), "instances:\n") + "    vmac: true\n",

@@ -288,8 +288,6 @@ func (in *Instance) validate(v *validator, p string, scripts map[string]bool) {
 	}
 	if in.VMAC {
 		switch name := in.VMACName(); {
-		case is6:
-			v.errorf(p+".vmac", "IPv6 instances cannot use a virtual MAC yet: remove vmac")
 		case len(name) > 15 || strings.ContainsAny(name, "/ \t") || name == in.Interface:
 			v.errorf(p+".vmac_interface", "%q is not a usable interface name (at most 15 characters, no '/' or spaces, not the instance's interface)", name)
 		}

@@ -148,11 +148,7 @@ func (c *converter) instance(s *Stmt) {
 		c.note(preemptDelay, "dropped: it has no effect with nopreempt")
 		in.PreemptDelay = 0
 	}
-	switch {
-	case in.VMAC && in.IPv6():
-		c.note(useVMAC, "dropped: vrrpd has no virtual MAC for IPv6 instances yet; the addresses go on the interface itself")
-		in.VMAC, in.VMACInterface = false, ""
-	case in.VMAC && !xmitBase:
+	if in.VMAC && !xmitBase {
 		c.note(useVMAC, "adverts leave by the interface itself, as with keepalived's vmac_xmit_base; the virtual MAC carries the addresses")
 	}
 	if in.Accept == nil && c.strict {

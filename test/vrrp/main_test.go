@@ -94,6 +94,13 @@ type env struct {
 // not started.
 func setup(t *testing.T, impl1, impl2 vrrplab.Impl, preempt bool) *env {
 	t.Helper()
+	return setupFamily(t, impl1, impl2, preempt, false)
+}
+
+// setupFamily is setup, with an IPv6 VIP (2001:2::100/64) when v6 is set:
+// the hosts get IPv6 addresses and the probe targets the IPv6 VIP.
+func setupFamily(t *testing.T, impl1, impl2 vrrplab.Impl, preempt, v6 bool) *env {
+	t.Helper()
 	netns.RequireRoot(t)
 	lab := netns.NewT(t, "vrrp")
 	topo, err := vrrplab.Build(lab, 1)
@@ -101,6 +108,11 @@ func setup(t *testing.T, impl1, impl2 vrrplab.Impl, preempt bool) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(topo.Close)
+	if v6 {
+		if err := topo.AddIPv6(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	pair := vrrplab.NewPair(ctx, topo, impl1, impl2, advert, preempt)

@@ -179,16 +179,18 @@ func TestVMACFailover(t *testing.T) {
 	impls := map[string]func(*testing.T) vrrplab.Impl{"vrrpd": vrrpd, "keepalived": keepalived}
 	for _, names := range [][2]string{{"vrrpd", "vrrpd"}, {"keepalived", "keepalived"}, {"vrrpd", "keepalived"}, {"keepalived", "vrrpd"}} {
 		t.Run(names[0]+"-"+names[1], func(t *testing.T) {
-			vmacFailover(t, impls[names[0]](t), impls[names[1]](t))
+			vmacFailover(t, impls[names[0]](t), impls[names[1]](t), false)
 		})
 	}
+	// IPv6: 00:00:5e:00:02:33, vrrpd only.
+	t.Run("vrrpd-vrrpd-ipv6", func(t *testing.T) { vmacFailover(t, vrrpd(t), vrrpd(t), true) })
 }
 
-func vmacFailover(t *testing.T, impl1, impl2 vrrplab.Impl) {
-	e := setup(t, impl1, impl2, true)
+func vmacFailover(t *testing.T, impl1, impl2 vrrplab.Impl, v6 bool) {
+	e := setupFamily(t, impl1, impl2, true, v6)
 	e.must(e.pair.UseVMAC())
 	e.elect()
-	vmac := vrrp.VirtualMAC(vrrplab.VRID, false).String()
+	vmac := vrrp.VirtualMAC(vrrplab.VRID, v6).String()
 	ifname := fmt.Sprintf("vrrp.%d", vrrplab.VRID)
 	neigh := func() string {
 		out, err := e.topo.Client.Run(e.ctx, "ip", "neigh", "show", e.topo.VIP.Addr().String(), "dev", e.topo.Ifname)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"strings"
+	"time"
 
 	"github.com/hachat/hachat/test/netns"
 	"github.com/hachat/hachat/test/probe"
@@ -75,6 +77,37 @@ func Build(lab *netns.Lab, subnet int) (*Topology, error) {
 		t.servers = append(t.servers, s)
 	}
 	return t, nil
+}
+
+// AddIPv6 gives client, lb1 and lb2 the addresses 2001:2::10, ::11 and ::12
+// (RFC 5180's benchmarking range) and makes the VIP 2001:2::100/64. It
+// waits until the link-local addresses, which IPv6 adverts come from, are
+// past duplicate address detection.
+func (t *Topology) AddIPv6() error {
+	ctx := context.Background()
+	for i, h := range []*netns.Host{t.Client, t.LB1, t.LB2} {
+		if out, err := h.Run(ctx, "ip", "addr", "add", fmt.Sprintf("2001:2::%d/64", 10+i), "dev", t.Ifname, "nodad"); err != nil {
+			return fmt.Errorf("vrrplab: %w: %s", err, out)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, h := range []*netns.Host{t.Client, t.LB1, t.LB2} {
+		for {
+			out, err := h.Run(ctx, "ip", "-6", "addr", "show", "dev", t.Ifname, "tentative")
+			if err != nil {
+				return err
+			}
+			if strings.TrimSpace(out) == "" {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("vrrplab: %s: addresses still tentative after 10s: %s", h.Name(), out)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	t.VIP = netip.MustParsePrefix("2001:2::100/64")
+	return nil
 }
 
 // Close stops the probe responders (the lab removes everything else).
