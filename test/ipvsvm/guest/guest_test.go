@@ -353,6 +353,14 @@ func natTraffic(t *testing.T, tp *topo) {
 	t.Logf("ipvsadm -Ln --stats:\n%s", ipvsadm(t, tp.lb, "-Ln", "--stats"))
 }
 
+// drService is the DR virtual service of drTraffic and acceptOffTraffic.
+const drService = `  - name: dr
+    address: 198.18.1.100:8080
+    scheduler: rr
+    forwarding: dr
+    real_servers: [{address: 198.18.2.21:8080}, {address: 198.18.2.22:8080}]
+`
+
 // drTraffic: direct routing; the real servers hold the VIP on lo and
 // answer the client directly.
 func drTraffic(t *testing.T, tp *topo) {
@@ -376,14 +384,7 @@ func drTraffic(t *testing.T, tp *topo) {
 	}
 	tp.serve(t, tp.rs1, "198.18.1.100:8080", "rs1")
 	tp.serve(t, tp.rs2, "198.18.1.100:8080", "rs2")
-	y := `virtual_servers:
-  - name: dr
-    address: 198.18.1.100:8080
-    scheduler: rr
-    forwarding: dr
-    real_servers: [{address: 198.18.2.21:8080}, {address: 198.18.2.22:8080}]
-`
-	tp.balance(t, y)
+	tp.balance(t, "virtual_servers:\n"+drService)
 	if got := tp.hit(t, "198.18.1.100:8080", 6); got["rs1"] != 3 || got["rs2"] != 3 {
 		t.Errorf("DR rr over 6 connections: %v, want 3/3", got)
 	}
@@ -405,18 +406,12 @@ func acceptOffTraffic(t *testing.T, tp *topo) {
 	} {
 		tp.serve(t, s.h, s.addr, s.name)
 	}
-	y := `virtual_servers:
+	tp.balance(t, `virtual_servers:
   - name: nat
     address: 198.18.1.100:80
     scheduler: rr
     real_servers: [{address: 198.18.2.21:8080}, {address: 198.18.2.22:8080}]
-  - name: dr
-    address: 198.18.1.100:8080
-    scheduler: rr
-    forwarding: dr
-    real_servers: [{address: 198.18.2.21:8080}, {address: 198.18.2.22:8080}]
-`
-	tp.balance(t, y)
+`+drService)
 	var f *acceptmode.Filter
 	if err := tp.lb.Do(func() (err error) { f, err = acceptmode.Open(""); return err }); err != nil {
 		t.Fatal(err)
