@@ -286,11 +286,8 @@ func (in *Instance) validate(v *validator, p string, scripts map[string]bool) {
 	if in.VMACInterface != "" && !in.VMAC {
 		v.errorf(p+".vmac_interface", "set, but vmac is false: remove it or set vmac: true")
 	}
-	if in.VMAC {
-		switch name := in.VMACName(); {
-		case len(name) > 15 || strings.ContainsAny(name, "/ \t") || name == in.Interface:
-			v.errorf(p+".vmac_interface", "%q is not a usable interface name (at most 15 characters, no '/' or spaces, not the instance's interface)", name)
-		}
+	if name := in.VMACName(); in.VMAC && (len(name) > 15 || strings.ContainsAny(name, "/ \t") || name == in.Interface) {
+		v.errorf(p+".vmac_interface", "%q is not a usable interface name (at most 15 characters, no '/' or spaces, not the instance's interface)", name)
 	}
 
 	g := in.Gratuitous

@@ -38,7 +38,7 @@ func Main() {
 	if path == "" {
 		return
 	}
-	counter, err := mapCounter(path)
+	counter, _, err := mapCounter(path)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "cpusoak:", err)
 		os.Exit(1)
@@ -50,23 +50,25 @@ func Main() {
 	}
 }
 
-func mapCounter(path string) (*atomic.Uint64, error) {
+// mapCounter maps the shared file; the counter lives in the returned memory.
+func mapCounter(path string) (*atomic.Uint64, []byte, error) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
 	mem, err := unix.Mmap(int(f.Fd()), 0, 8, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
-		return nil, fmt.Errorf("mmap %s: %w", path, err)
+		return nil, nil, fmt.Errorf("mmap %s: %w", path, err)
 	}
-	return (*atomic.Uint64)(unsafe.Pointer(&mem[0])), nil
+	return (*atomic.Uint64)(unsafe.Pointer(&mem[0])), mem, nil
 }
 
 // Soaker is a running soaker child.
 type Soaker struct {
 	cmd     *exec.Cmd
 	counter *atomic.Uint64
+	mem     []byte
 	path    string
 }
 
@@ -88,7 +90,7 @@ func Start(cpu int) (*Soaker, error) {
 		os.Remove(path)
 		return nil, fmt.Errorf("cpusoak: %w", err)
 	}
-	counter, err := mapCounter(path)
+	counter, mem, err := mapCounter(path)
 	if err != nil {
 		os.Remove(path)
 		return nil, fmt.Errorf("cpusoak: %w", err)
@@ -98,10 +100,11 @@ func Start(cpu int) (*Soaker, error) {
 	cmd.Stderr = os.Stderr
 	cmd.SysProcAttr = &unix.SysProcAttr{Pdeathsig: unix.SIGKILL}
 	if err := cmd.Start(); err != nil {
+		unix.Munmap(mem)
 		os.Remove(path)
 		return nil, fmt.Errorf("cpusoak: %w", err)
 	}
-	s := &Soaker{cmd: cmd, counter: counter, path: path}
+	s := &Soaker{cmd: cmd, counter: counter, mem: mem, path: path}
 	// Wait until it counts: the first reading must not catch it starting.
 	for deadline := time.Now().Add(5 * time.Second); counter.Load() == 0; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -130,9 +133,12 @@ func Rate(a, b Reading) float64 {
 	return float64(b.N-a.N) / dt
 }
 
-// Stop kills the soaker and removes its file.
+// PID is the soaker's process ID (chrt and taskset exec it in place).
+func (s *Soaker) PID() int { return s.cmd.Process.Pid }
+
+// Stop kills the soaker, unmaps its counter and removes its file.
 func (s *Soaker) Stop() error {
 	s.cmd.Process.Kill()
 	s.cmd.Wait()
-	return os.Remove(s.path)
+	return errors.Join(unix.Munmap(s.mem), os.Remove(s.path))
 }

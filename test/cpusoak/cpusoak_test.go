@@ -1,10 +1,14 @@
 package cpusoak
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestMain(m *testing.M) {
@@ -12,8 +16,8 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// TestSoakerCountsAndStops: the child counts on the CPU it was given and
-// leaves nothing behind.
+// TestSoakerCountsAndStops: the child runs at SCHED_IDLE on the CPU it was
+// given, counts, and leaves nothing behind.
 func TestSoakerCountsAndStops(t *testing.T) {
 	for _, tool := range []string{"chrt", "taskset"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -23,6 +27,13 @@ func TestSoakerCountsAndStops(t *testing.T) {
 	s, err := Start(0)
 	if err != nil {
 		t.Fatal(err)
+	}
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.PID()))
+	if err != nil || !strings.Contains(string(status), "Cpus_allowed_list:\t0\n") {
+		t.Errorf("soaker's CPUs: %v\n%s, want CPU 0 only", err, status)
+	}
+	if policy, err := unix.SchedGetAttr(s.PID(), 0); err != nil || policy.Policy != unix.SCHED_IDLE {
+		t.Errorf("soaker's policy: %+v %v, want SCHED_IDLE", policy, err)
 	}
 	a := s.Read()
 	for s.Read().N == a.N {
