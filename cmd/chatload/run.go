@@ -83,6 +83,25 @@ func (c *common) check() error {
 }
 
 // writeOutputs writes the JSON and Markdown files asked for.
+// report prints a result (with text, or as Markdown when text is nil),
+// writes the -json and -md files, and, with -plots, runs plot into that
+// directory (nil plot: nothing to draw).
+func (c *common) report(stdout io.Writer, res chatload.MarkdownReport, text func(io.Writer) error, plot func(dir string) ([]string, error)) ([]string, error) {
+	if text == nil {
+		text = res.WriteMarkdown
+	}
+	if err := text(stdout); err != nil {
+		return nil, err
+	}
+	if err := c.writeOutputs(res, res); err != nil {
+		return nil, err
+	}
+	if c.plotDir == "" || plot == nil {
+		return nil, nil
+	}
+	return plot(c.plotDir)
+}
+
 func (c *common) writeOutputs(v any, md chatload.MarkdownReport) error {
 	if c.jsonPath != "" {
 		if err := chatload.WriteFile(c.jsonPath, func(w io.Writer) error { return chatload.WriteJSON(w, v) }); err != nil {
@@ -210,17 +229,13 @@ func runStorm(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		res, err := chatload.RunStorm(ctx, cfg)
 		pp.finish()
 		if res != nil {
-			if werr := res.WriteText(stdout); werr != nil {
-				return werr
-			}
-			if werr := f.writeOutputs(res, res); werr != nil {
-				return werr
-			}
-			if f.plotDir != "" && len(res.Timeline) > 0 {
+			var plot func(string) ([]string, error)
+			if len(res.Timeline) > 0 {
 				// One point makes no curve against load: draw the run over time.
-				if _, perr := chatload.PlotStorm(f.plotDir, res); perr != nil {
-					return perr
-				}
+				plot = func(dir string) ([]string, error) { return chatload.PlotStorm(dir, res) }
+			}
+			if _, werr := f.report(stdout, res, res.WriteText, plot); werr != nil {
+				return werr
 			}
 		}
 		return err
@@ -244,17 +259,15 @@ func runStorm(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	s.Label = *label
-	if werr := s.WriteMarkdown(stdout); werr != nil {
+	var plot func(string) ([]string, error)
+	if len(s.Points) > 0 {
+		plot = func(dir string) ([]string, error) { return chatload.PlotSeries(dir, s) }
+	}
+	files, werr := f.report(stdout, s, nil, plot)
+	if werr != nil {
 		return werr
 	}
-	if werr := f.writeOutputs(s, s); werr != nil {
-		return werr
-	}
-	if f.plotDir != "" && len(s.Points) > 0 {
-		files, perr := chatload.PlotSeries(f.plotDir, s)
-		if perr != nil {
-			return perr
-		}
+	if len(files) > 0 {
 		fmt.Fprintf(stderr, "chatload: plots %s\n", strings.Join(files, " "))
 	}
 	return err
@@ -300,16 +313,12 @@ func runCeiling(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if res == nil {
 		return err
 	}
-	if werr := res.WriteMarkdown(stdout); werr != nil {
-		return werr
+	var plot func(string) ([]string, error)
+	if len(res.Steps) > 0 {
+		plot = func(dir string) ([]string, error) { return chatload.PlotCeiling(dir, res) }
 	}
-	if werr := f.writeOutputs(res, res); werr != nil {
+	if _, werr := f.report(stdout, res, nil, plot); werr != nil {
 		return werr
-	}
-	if f.plotDir != "" && len(res.Steps) > 0 {
-		if _, perr := chatload.PlotCeiling(f.plotDir, res); perr != nil {
-			return perr
-		}
 	}
 	return err
 }

@@ -64,16 +64,8 @@ func runSteady(ctx context.Context, args []string, stdout, stderr io.Writer, fai
 		if res == nil {
 			return err
 		}
-		if werr := res.WriteMarkdown(stdout); werr != nil {
+		if _, werr := c.report(stdout, res, nil, func(dir string) ([]string, error) { return chatload.PlotSteady(dir, res) }); werr != nil {
 			return werr
-		}
-		if werr := c.writeOutputs(res, res); werr != nil {
-			return werr
-		}
-		if c.plotDir != "" {
-			if _, perr := chatload.PlotSteady(c.plotDir, res); perr != nil {
-				return perr
-			}
 		}
 		if err != nil {
 			return err
@@ -95,16 +87,8 @@ func runSteady(ctx context.Context, args []string, stdout, stderr io.Writer, fai
 	if res == nil {
 		return err
 	}
-	if werr := res.WriteMarkdown(stdout); werr != nil {
+	if _, werr := c.report(stdout, res, nil, func(dir string) ([]string, error) { return chatload.PlotFailover(dir, res) }); werr != nil {
 		return werr
-	}
-	if werr := c.writeOutputs(res, res); werr != nil {
-		return werr
-	}
-	if c.plotDir != "" {
-		if _, perr := chatload.PlotFailover(c.plotDir, res); perr != nil {
-			return perr
-		}
 	}
 	if err != nil {
 		return err
