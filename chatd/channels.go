@@ -100,10 +100,13 @@ func (s *Server) join(c *Client, u *user, name, key string, r *response) {
 	}, func(tx store.Tx) error {
 		modes, err := tx.Join(store.Member{Channel: name, SessionID: u.sid}, fresh)
 		ev.Params[1] = modes
+		if errors.Is(err, store.ErrExists) {
+			return errNoChange
+		}
 		return err
 	})
 	switch {
-	case errors.Is(err, store.ErrExists):
+	case errors.Is(err, errNoChange):
 		// Already in, by a JOIN this node has not applied yet.
 	case err != nil:
 		r.fail("JOIN", "TEMPORARILY_UNAVAILABLE", name, "Could not join, try again")
