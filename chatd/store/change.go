@@ -10,6 +10,11 @@ import (
 
 // txOps implements Tx on one write transaction. Every statement goes through the statement cache.
 //
+// Every read a change decides on is a locking read (FOR UPDATE on MySQL), which sees the latest
+// committed rows: a plain read in an InnoDB transaction sees the snapshot taken at the transaction's
+// first plain read, which in a batch may be older than a lock this change waited for, and a channel
+// could then be dropped while another node's JOIN had just added a member.
+//
 // Rows are locked in one order in every transaction: nodes, sessions, channels, members, channel_bans,
 // then the log counter (appendTx, last). Within a table, rows are locked in key order where a change
 // touches several (ReleaseSession, reap). A batch of changes (append.go) may still lock across changes
@@ -133,7 +138,7 @@ func (t txOps) ReleaseSession(sessionID string) error {
 
 // channelsOf returns the folded names of the channels a session is in, in order.
 func (t txOps) channelsOf(sessionID string) ([]string, error) {
-	rows, err := t.q().QueryContext(t.ctx, `SELECT channel_folded FROM members WHERE session_id = ? ORDER BY channel_folded`, sessionID)
+	rows, err := t.q().QueryContext(t.ctx, `SELECT channel_folded FROM members WHERE session_id = ? ORDER BY channel_folded`+t.s.d.forUpdate, sessionID)
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +157,7 @@ func (t txOps) channelsOf(sessionID string) ([]string, error) {
 // dropIfEmpty deletes a channel and its bans if it has no members left.
 func (t txOps) dropIfEmpty(folded string) error {
 	var one int
-	err := t.q().QueryRowContext(t.ctx, `SELECT 1 FROM members WHERE channel_folded = ? LIMIT 1`, folded).Scan(&one)
+	err := t.q().QueryRowContext(t.ctx, `SELECT 1 FROM members WHERE channel_folded = ? LIMIT 1`+t.s.d.forUpdate, folded).Scan(&one)
 	if err == nil {
 		return nil
 	}
@@ -291,7 +296,7 @@ func (t txOps) AddBan(b Ban, limit int) error {
 	}
 	if limit > 0 {
 		var n int
-		if err := t.q().QueryRowContext(t.ctx, `SELECT COUNT(*) FROM channel_bans WHERE channel_folded = ?`, folded).Scan(&n); err != nil {
+		if err := t.q().QueryRowContext(t.ctx, `SELECT COUNT(*) FROM channel_bans WHERE channel_folded = ?`+t.s.d.forUpdate, folded).Scan(&n); err != nil {
 			return fmt.Errorf("add ban %q on %q: %w", b.Mask, b.Channel, err)
 		}
 		if n >= limit {
