@@ -14,10 +14,19 @@ import (
 // commit is in flight; an Append alone is committed at once, as a batch of one. Every Append still
 // returns only after its own event is committed.
 
-// committers is the number of batches one Store may have in flight. Two let the next batch take the log
-// counter while the previous one waits for its log flush (InnoDB releases row locks before it flushes),
-// so a node is not limited to one flush per batch.
+// committers is the number of batches one MySQL store may have in flight. Two let the next batch take
+// the log counter while the previous one waits for its log flush (InnoDB releases row locks before it
+// flushes), so a node is not limited to one flush per batch. SQLite has one writer connection, so a
+// second committer could only wait for it holding a batch of one or two, while everything arriving
+// meanwhile waited behind it: with one committer, all of it goes into the next batch.
 const committers = 2
+
+func (d *dialect) committers() int {
+	if d.name == "sqlite" {
+		return 1
+	}
+	return committers
+}
 
 // maxBatch bounds the events of one transaction (and the placeholders of its INSERT).
 const maxBatch = 256
@@ -47,8 +56,8 @@ func (e *changeError) Unwrap() error { return e.err }
 func (s *sqlStore) startCommitter() {
 	s.appendCh = make(chan *appendReq)
 	s.quit = make(chan struct{})
-	s.committersDone.Add(committers)
-	for range committers {
+	s.committersDone.Add(s.d.committers())
+	for range s.d.committers() {
 		go s.commitLoop()
 	}
 }

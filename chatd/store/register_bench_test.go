@@ -51,6 +51,7 @@ func benchRegister(b *testing.B, s *sqlStore, par int, prepared bool) {
 		b.Fatal(err)
 	}
 	var seq atomic.Int64
+	b0, n0 := s.batches.Load(), s.batched.Load()
 	b.SetParallelism(par)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
@@ -72,4 +73,7 @@ func benchRegister(b *testing.B, s *sqlStore, par int, prepared bool) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "regs/s")
+	if nb := s.batches.Load() - b0; nb > 0 {
+		b.ReportMetric(float64(s.batched.Load()-n0)/float64(nb), "regs/tx")
+	}
 }
