@@ -71,6 +71,8 @@
 // a node's world is loaded from the tables and then kept by applying events, so the two must never
 // disagree. The invariant is kept by construction: the only writes to those tables are a change
 // committed with its event (Commit), the reaper's (ReapDeadQuit, with the QUITs), and migrations.
+// (The standalone ClaimNick, Join, Part, SaveChannel, AddBan... and ReapDead write without an event:
+// they serve tests and tools, never the nodes of a running cluster.)
 //
 //  1. Atomicity. Commit runs the change's statements and the INSERT of its event in one database
 //     transaction. If any statement fails (the change refuses, the event's INSERT fails, the commit

@@ -266,6 +266,10 @@ type Store interface {
 	// Heartbeat registers node and refreshes its liveness, using the database's clock. It returns
 	// ErrReaped (after re-registering) if the node had been declared dead meanwhile.
 	Heartbeat(ctx context.Context, node string) error
+	// The presence methods below (ClaimNick to SetMemberModes, and SaveChannel, AddBan, RemoveBan
+	// above) each run the Tx method of the same name in a transaction of its own, without an event:
+	// for tests and tools. A node changes the tables only with Commit (doc.go).
+
 	// ClaimNick registers session s with its nick: ErrNickInUse if another session holds Fold(s.Nick),
 	// ErrExists if s.ID is already registered.
 	ClaimNick(ctx context.Context, s Session) error
