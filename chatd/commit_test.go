@@ -97,7 +97,20 @@ type faultCase struct {
 // only the log changes, stays exactly the store's tables, and a node that
 // starts later loads the same world.
 func TestOneTransactionPerChange(t *testing.T) {
-	inner, err := store.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "tx.db"))
+	t.Run("sqlite", func(t *testing.T) {
+		oneTransactionPerChange(t, "sqlite:"+filepath.Join(t.TempDir(), "tx.db"))
+	})
+	t.Run("mariadb", func(t *testing.T) {
+		db := startMaria(t)
+		if err := db.CreateDatabase(context.Background(), "txfault"); err != nil {
+			t.Fatal(err)
+		}
+		oneTransactionPerChange(t, db.DSN("txfault"))
+	})
+}
+
+func oneTransactionPerChange(t *testing.T, dsn string) {
+	inner, err := store.Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
