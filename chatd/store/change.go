@@ -15,10 +15,12 @@ import (
 // first plain read, which in a batch may be older than a lock this change waited for, and a channel
 // could then be dropped while another node's JOIN had just added a member.
 //
-// Rows are locked in one order in every transaction: nodes, sessions, channels, members, channel_bans,
-// then the log counter (appendTx, last). Within a table, rows are locked in key order where a change
-// touches several (ReleaseSession, reap). A batch of changes (append.go) may still lock across changes
-// out of order; InnoDB then reports a deadlock and the batch is retried whole (inTx).
+// Rows are locked mostly in one order: nodes, sessions, channels, members, channel_bans, then the log
+// counter (appendTx, last). The exceptions: ReleaseSession reads a session's memberships with a locking
+// read before it locks their channels, dropIfEmpty locks a channel's remaining members after the
+// channel, and a batch of changes (append.go) locks across changes in any order. InnoDB then reports a
+// deadlock and the batch is retried whole (inTx): correctness never depends on the order, only how
+// often two nodes' batches collide does, and the counter, locked last, is never part of a cycle.
 type txOps struct {
 	s   *sqlStore
 	ctx context.Context
@@ -110,12 +112,18 @@ func (t txOps) lockChannel(folded string) (bool, error) {
 }
 
 func (t txOps) ReleaseSession(sessionID string) error {
-	if err := t.lockSession(sessionID); err != nil {
-		return fmt.Errorf("release session %q: %w", sessionID, err)
-	}
-	chans, err := t.channelsOf(sessionID)
+	// The DELETE locks the session row, first as in every transaction; a session in no channel
+	// costs two statements.
+	res, err := t.q().ExecContext(t.ctx, `DELETE FROM sessions WHERE id = ?`, sessionID)
 	if err != nil {
 		return fmt.Errorf("release session %q: %w", sessionID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("release session %q: %w", sessionID, ErrNotFound)
+	}
+	chans, err := t.channelsOf(sessionID)
+	if err != nil || len(chans) == 0 {
+		return err
 	}
 	for _, ch := range chans {
 		if _, err := t.lockChannel(ch); err != nil {
@@ -123,9 +131,6 @@ func (t txOps) ReleaseSession(sessionID string) error {
 		}
 	}
 	if _, err := t.q().ExecContext(t.ctx, `DELETE FROM members WHERE session_id = ?`, sessionID); err != nil {
-		return fmt.Errorf("release session %q: %w", sessionID, err)
-	}
-	if _, err := t.q().ExecContext(t.ctx, `DELETE FROM sessions WHERE id = ?`, sessionID); err != nil {
 		return fmt.Errorf("release session %q: %w", sessionID, err)
 	}
 	for _, ch := range chans {

@@ -82,8 +82,8 @@
 //     written in a transaction of their own: the undo of a failed append could delete a session whose
 //     event had in fact committed, and a failed append after a Join left a membership no running node
 //     would ever see but every node started later would load.
-//  2. Order. A change's statements take row locks (nodes, sessions, channels, members, channel_bans,
-//     then the log counter: change.go) held until commit, and its event's position is taken under the
+//  2. Order. A change's statements take row locks (on what they write, and every read they decide on
+//     is a locking read: change.go) held until commit, and its event's position is taken under the
 //     counter's lock, last. Two changes that touch a common row are therefore serialized, and the one
 //     that commits first has the lower position: the order of the events is an order in which the
 //     changes could have run one after the other. Changes to disjoint rows commute. So applying the
