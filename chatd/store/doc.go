@@ -115,9 +115,9 @@
 // locking read of the node rows, so two reapers never both report a session; ReapDeadQuit appends
 // their QUITs in the same transaction, so a reaper dying half way cannot lose them (with ReapDead the
 // caller appends them). A reaped node that beats again learns it with ErrReaped and must drop its
-// clients. Transactions lock in one order (nodes, sessions, channels, members, bans, then the log
-// counter), and the few deadlocks InnoDB may still report (a batch of changes locks across changes
-// out of order) are retried whole.
+// clients. Transactions lock mostly in one order (nodes, sessions, channels, members, bans, then the
+// log counter, always last; change.go lists the exceptions), and the deadlocks InnoDB may still report
+// are retried whole.
 //
 // Names (nicks, channels, targets, prefixes, accounts) must be valid UTF-8 (ErrInvalid otherwise);
 // free text (message bodies, topics, realnames) is stored as bytes, since IRC does not guarantee
