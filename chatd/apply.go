@@ -139,7 +139,10 @@ func (s *Server) applyLocked(ev *store.Event, op *pendingOp, f *fanout) {
 		s.leave(u, ch)
 	case store.KindKick:
 		ch := s.channels[store.Fold(ev.Target)]
-		victim := s.users[store.Fold(param(ev.Params, 0))]
+		victim := s.sessions[param(ev.Params, 1)] // Params: nick, session id
+		if victim == nil && param(ev.Params, 1) == "" {
+			victim = s.users[store.Fold(param(ev.Params, 0))] // logged before the id rode along
+		}
 		if ch == nil || victim == nil {
 			return
 		}

@@ -308,7 +308,10 @@ func handleKick(c *Client, m irc.Message, r *response) {
 		r.numeric(errUserNotInChan, nick, ch.name, "They aren't on that channel")
 		return
 	}
-	ev := &store.Event{Kind: store.KindKick, Target: ch.name, Sender: s.prefixOf(u), Account: u.acc, Text: reason, Params: []string{s.nickOf(victim)}}
+	// The victim's session id rides along (not shown to clients): every
+	// node removes the member the store removed, even if it was renamed
+	// meanwhile.
+	ev := &store.Event{Kind: store.KindKick, Target: ch.name, Sender: s.prefixOf(u), Account: u.acc, Text: reason, Params: []string{s.nickOf(victim), victim.sid}}
 	err := s.commitChange(ev, u, func(ev *store.Event) {
 		if msg, ok := eventMessage(ev, capSet(c.caps.Load())); ok {
 			r.add(msg)

@@ -130,11 +130,11 @@ func (t *faultTx) UpdateChannel(name string, f func(*store.Channel)) error {
 	return t.Tx.UpdateChannel(name, f)
 }
 
-func (t *faultTx) SetMemberModes(ch, sid string, f func(string) string) error {
+func (t *faultTx) SetMemberModes(ch, sid, nick string, f func(string) string) error {
 	if err := t.step(); err != nil {
 		return err
 	}
-	return t.Tx.SetMemberModes(ch, sid, f)
+	return t.Tx.SetMemberModes(ch, sid, nick, f)
 }
 
 func (t *faultTx) AddBan(b store.Ban, limit int) error {

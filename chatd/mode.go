@@ -309,14 +309,14 @@ func (mc *modeChange) store(tx store.Tx, channel, by string, at time.Time) (full
 			}
 		case 'o', 'v':
 			add, m := it.add, string(it.mode)
-			err = tx.SetMemberModes(channel, member[store.Fold(it.arg)], func(cur string) string {
+			err = tx.SetMemberModes(channel, member[store.Fold(it.arg)], it.arg, func(cur string) string {
 				if add {
 					return addModes(cur, m)
 				}
 				return delModes(cur, m)
 			})
 			if errors.Is(err, store.ErrNotFound) {
-				it.skip, err = true, nil // left or kicked meanwhile
+				it.skip, err = true, nil // left, kicked or renamed meanwhile
 			}
 		default:
 			flags = true

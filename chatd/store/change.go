@@ -261,10 +261,13 @@ func (t txOps) UpdateChannel(name string, f func(*Channel)) error {
 	return nil
 }
 
-func (t txOps) SetMemberModes(channel, sessionID string, f func(string) string) error {
-	var cur string
-	err := t.q().QueryRowContext(t.ctx, `SELECT modes FROM members WHERE channel_folded = ? AND session_id = ?`+t.s.d.forUpdate,
-		Fold(channel), sessionID).Scan(&cur)
+func (t txOps) SetMemberModes(channel, sessionID, nick string, f func(string) string) error {
+	var cur, folded string
+	err := t.q().QueryRowContext(t.ctx, `SELECT m.modes, s.nick_folded FROM members m JOIN sessions s ON s.id = m.session_id
+		WHERE m.channel_folded = ? AND m.session_id = ?`+t.s.d.forUpdate, Fold(channel), sessionID).Scan(&cur, &folded)
+	if err == nil && nick != "" && folded != Fold(nick) {
+		err = sql.ErrNoRows
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("set modes on %q session %q: %w", channel, sessionID, ErrNotFound)
 	}

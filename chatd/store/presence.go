@@ -88,7 +88,7 @@ func (s *sqlStore) Part(ctx context.Context, channel, sessionID string) error {
 
 func (s *sqlStore) SetMemberModes(ctx context.Context, channel, sessionID, modes string) error {
 	return s.change(ctx, func(t txOps) error {
-		return t.SetMemberModes(channel, sessionID, func(string) string { return modes })
+		return t.SetMemberModes(channel, sessionID, "", func(string) string { return modes })
 	})
 }
 

@@ -117,7 +117,7 @@ func (s *sqlStore) CreateAccount(ctx context.Context, name, passwordHash string)
 	if err := validNames(name, passwordHash); err != nil {
 		return fmt.Errorf("create account: %w", err)
 	}
-	_, err := s.w.ExecContext(ctx,
+	_, err := s.prepW().ExecContext(ctx,
 		`INSERT INTO accounts (name_folded, name, hash, created) VALUES (?, ?, ?, ?)`,
 		Fold(name), name, passwordHash, ms(s.now()))
 	if s.d.isDuplicate(err) {

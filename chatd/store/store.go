@@ -194,8 +194,10 @@ type Tx interface {
 	// UpdateChannel changes a channel's row by f (topic, modes, key, limit; not its name or creation
 	// time); ErrNotFound if the channel does not exist.
 	UpdateChannel(name string, f func(*Channel)) error
-	// SetMemberModes replaces a member's modes by f(current); ErrNotFound if not a member.
-	SetMemberModes(channel, sessionID string, f func(string) string) error
+	// SetMemberModes replaces a member's modes by f(current); ErrNotFound if not a member, or if nick
+	// is not empty and no longer the session's nick (events name members by nick, and every node
+	// finds them by it: a MODE +o for a nick that changed meanwhile changes nobody).
+	SetMemberModes(channel, sessionID, nick string, f func(string) string) error
 	// AddBan adds b unless a ban with the same folded mask exists (ErrExists) or the channel already
 	// has limit bans (limit > 0, ErrFull); ErrNotFound if the channel does not exist.
 	AddBan(b Ban, limit int) error
