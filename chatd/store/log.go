@@ -376,7 +376,7 @@ func (s *sqlStore) Targets(ctx context.Context, keys []string, from, to time.Tim
 }
 
 func (s *sqlStore) Conversations(ctx context.Context, nick string) ([]string, error) {
-	rows, err := s.prepR().QueryContext(ctx, `SELECT hkey FROM dm_index WHERE nick = ? ORDER BY hkey`, Fold(nick))
+	rows, err := s.r.QueryContext(ctx, `SELECT hkey FROM dm_index WHERE nick = ? ORDER BY hkey`, Fold(nick))
 	if err != nil {
 		return nil, fmt.Errorf("conversations of %q: %w", nick, err)
 	}
