@@ -5,7 +5,6 @@ package packaging
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,35 +45,39 @@ func run(t *testing.T, name string, args ...string) string {
 	return out.String()
 }
 
+// dists holds the package sets built so far, by version ("" is the checkout's
+// own version); tests share them, TestMain removes them.
 var (
-	distOnce sync.Once
-	distDir  string
-	distErr  error
+	distMu sync.Mutex
+	dists  = map[string]string{}
 )
 
-// buildPackages runs build.sh once per test binary; both tests share its output.
-func buildPackages(t *testing.T) string {
+// buildPackages runs build.sh once per version and test binary (VERSION
+// overrides the version git gives).
+func buildPackages(t *testing.T, version string) string {
 	t.Helper()
-	distOnce.Do(func() {
-		distDir, distErr = os.MkdirTemp("", "hachat-dist-")
-		if distErr != nil {
-			return
-		}
-		out, err := exec.Command("bash", "build.sh", distDir).CombinedOutput()
-		if err != nil {
-			distErr = fmt.Errorf("build.sh: %v\n%s", err, out)
-		}
-	})
-	if distErr != nil {
-		t.Fatal(distErr)
+	distMu.Lock()
+	defer distMu.Unlock()
+	if dir, ok := dists[version]; ok {
+		return dir
 	}
-	return distDir
+	dir, err := os.MkdirTemp("", "hachat-dist-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dists[version] = dir
+	cmd := exec.Command("bash", "build.sh", dir)
+	cmd.Env = append(os.Environ(), "VERSION="+version)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build.sh (VERSION=%q): %v\n%s", version, err, out)
+	}
+	return dir
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if distDir != "" {
-		os.RemoveAll(distDir)
+	for _, dir := range dists {
+		os.RemoveAll(dir)
 	}
 	os.Exit(code)
 }
@@ -106,7 +109,7 @@ func throwawayRoot(t *testing.T) string {
 
 func TestDebInstallVerifyRemovePurge(t *testing.T) {
 	need(t, "dpkg-deb", "debootstrap", "chroot", "systemd-analyze", "go")
-	dist := buildPackages(t)
+	dist := buildPackages(t, "")
 	root := throwawayRoot(t)
 	chroot := func(args ...string) string { return run(t, "chroot", append([]string{root}, args...)...) }
 
@@ -197,7 +200,7 @@ func securityExposure(t *testing.T, unit string) float64 {
 
 func TestRPMContents(t *testing.T) {
 	need(t, "rpm", "go")
-	dist := buildPackages(t)
+	dist := buildPackages(t, "")
 	want := map[string][]string{
 		"hachat-vrrpd":    {"/usr/sbin/vrrpd", "/usr/sbin/vrrpctl", "/usr/lib/systemd/system/vrrpd.service", "/etc/vrrpd/vrrpd.yaml", "/usr/share/man/man8/vrrpd.8.gz"},
 		"hachat-chatd":    {"/usr/bin/chatd", "/usr/lib/systemd/system/chatd.service", "/usr/lib/sysusers.d/chatd.conf", "/etc/chatd/chatd.yaml"},
