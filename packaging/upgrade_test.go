@@ -66,7 +66,7 @@ func markRunning(t *testing.T, root string, units ...string) {
 
 // A package's systemctl calls in each step of its life.
 type lifecycle struct {
-	pkg, unit                 string
+	pkg, unit                string
 	install, upgrade, remove []string
 }
 
@@ -157,4 +157,3 @@ func TestFedoraScriptletsUpgradeTryRestartNoStop(t *testing.T) {
 		}
 	}
 }
-
