@@ -140,6 +140,15 @@ func TestDebInstallVerifyRemovePurge(t *testing.T) {
 	if out := chroot("stat", "-c", "%U %a", "/var/lib/chatd"); strings.TrimSpace(out) != "chatd 700" {
 		t.Errorf("/var/lib/chatd: owner and mode %q, want chatd 700", out)
 	}
+	// Every binary reports the package's version (the linker flag of build.sh
+	// reaches them all).
+	version := strings.TrimSpace(run(t, "./version.sh"))
+	for _, bin := range []string{"/usr/sbin/vrrpd", "/usr/sbin/vrrpctl", "/usr/bin/chatd", "/usr/bin/chatload"} {
+		want := filepath.Base(bin) + " " + version + " ("
+		if out := chroot(bin, "--version"); !strings.HasPrefix(out, want) {
+			t.Errorf("%s --version: %q, want it to start %q", bin, out, want)
+		}
+	}
 	// The shipped configurations are valid for the shipped binaries.
 	chroot("/usr/sbin/vrrpd", "-t", "-f", "/etc/vrrpd/vrrpd.yaml")
 	chroot("/usr/bin/chatd", "-t", "-config", "/etc/chatd/chatd.yaml")
@@ -199,11 +208,11 @@ func securityExposure(t *testing.T, unit string) float64 {
 }
 
 func TestRPMContents(t *testing.T) {
-	need(t, "rpm", "go")
+	need(t, "rpm", "rpmbuild", "rpm2cpio", "cpio", "go")
 	dist := buildPackages(t, "")
 	want := map[string][]string{
-		"hachat-vrrpd":    {"/usr/sbin/vrrpd", "/usr/sbin/vrrpctl", "/usr/lib/systemd/system/vrrpd.service", "/etc/vrrpd/vrrpd.yaml", "/usr/share/man/man8/vrrpd.8.gz"},
-		"hachat-chatd":    {"/usr/bin/chatd", "/usr/lib/systemd/system/chatd.service", "/usr/lib/sysusers.d/chatd.conf", "/etc/chatd/chatd.yaml"},
+		"hachat-vrrpd":    {"/usr/sbin/vrrpd", "/usr/sbin/vrrpctl", "/usr/lib/systemd/system/vrrpd.service", "/etc/vrrpd", "/etc/vrrpd/vrrpd.yaml", "/usr/share/man/man8/vrrpd.8.gz"},
+		"hachat-chatd":    {"/usr/bin/chatd", "/usr/lib/systemd/system/chatd.service", "/usr/lib/sysusers.d/chatd.conf", "/etc/chatd", "/etc/chatd/chatd.yaml"},
 		"hachat-chatload": {"/usr/bin/chatload", "/usr/share/man/man1/chatload.1.gz"},
 	}
 	for name, files := range want {
@@ -224,5 +233,31 @@ func TestRPMContents(t *testing.T) {
 		if name == "hachat-chatd" && !strings.Contains(run(t, "rpm", "-qp", "--scripts", pkg), "sysusers") {
 			t.Errorf("%s: no postinstall creating the chatd user", name)
 		}
+		for _, f := range strings.Fields(list) {
+			if strings.HasPrefix(f, "/usr/share/man/") && !strings.Contains(run(t, "rpm", "-qpd", pkg), f+"\n") {
+				t.Errorf("%s: man page %s is not marked as documentation", name, f)
+			}
+		}
+		checkCpioPayload(t, pkg)
+	}
+}
+
+// checkCpioPayload: the payload names files ./usr/..., as rpmbuild writes it,
+// so `rpm2cpio x.rpm | cpio -id` unpacks into the current directory, not /.
+func checkCpioPayload(t *testing.T, pkg string) {
+	t.Helper()
+	for _, name := range strings.Fields(run(t, "sh", "-c", "rpm2cpio "+pkg+" | cpio -t --quiet")) {
+		if !strings.HasPrefix(name, "./") {
+			t.Errorf("%s: payload member %q is not relative (./...)", filepath.Base(pkg), name)
+		}
+	}
+	dir := t.TempDir()
+	cmd := exec.Command("sh", "-c", "rpm2cpio "+pkg+" | cpio -id --quiet")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("rpm2cpio | cpio -id: %v\n%s", err, out)
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, "usr/*bin/*")); len(m) == 0 {
+		t.Errorf("%s: rpm2cpio | cpio -id put no binary under the current directory", filepath.Base(pkg))
 	}
 }
