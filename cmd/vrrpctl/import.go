@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 
@@ -12,8 +13,14 @@ import (
 // every line it could not carry over on stderr. It exits 1 when the result is
 // not a valid vrrpd configuration, so a migration script can stop there.
 func importKeepalived(args []string, stdout, stderr io.Writer) int {
-	if len(args) != 1 {
-		fmt.Fprintln(stderr, "usage: vrrpctl import-keepalived KEEPALIVED.CONF > vrrpd.yaml")
+	fs := flag.NewFlagSet("vrrpctl import-keepalived", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintln(stderr, "usage: vrrpctl import-keepalived KEEPALIVED.CONF > vrrpd.yaml") }
+	if err := fs.Parse(args); err != nil {
+		return parseStatus(err)
+	}
+	if args = fs.Args(); len(args) != 1 {
+		fs.Usage()
 		return 2
 	}
 	r, err := kaimport.ImportFile(args[0])
