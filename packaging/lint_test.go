@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/hachat/hachat/internal/config"
+	"github.com/hachat/hachat/packaging/manpage"
 )
 
 // needLinter skips with a message when a linter is absent; the package build
@@ -97,5 +98,34 @@ func TestShippedVRRPDConfigExampleIsValid(t *testing.T) {
 	}
 	if len(cfg.Instances) != 1 || len(cfg.VirtualServers) != 1 {
 		t.Errorf("uncommented example: %d instances, %d virtual servers; want 1 and 1", len(cfg.Instances), len(cfg.VirtualServers))
+	}
+}
+
+// man-pages(7) "Sections within a manual page": EXAMPLES in every page, EXIT
+// STATUS in those of commands (sections 1 and 8).
+func TestManPagesHaveManPages7Sections(t *testing.T) {
+	pages, _ := filepath.Glob("man/*.md")
+	if len(pages) != 6 {
+		t.Fatalf("want 6 man pages, found %v", pages)
+	}
+	for _, p := range pages {
+		page := strings.TrimSuffix(filepath.Base(p), ".md")
+		md, err := manpage.Read(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"NAME", "EXAMPLES", "SEE ALSO"}
+		if strings.HasSuffix(page, ".1") || strings.HasSuffix(page, ".8") {
+			want = append(want, "SYNOPSIS", "EXIT STATUS")
+		}
+		have := map[string]bool{}
+		for _, s := range manpage.Sections(md) {
+			have[s] = true
+		}
+		for _, s := range want {
+			if !have[s] {
+				t.Errorf("%s has no %s section", page, s)
+			}
+		}
 	}
 }

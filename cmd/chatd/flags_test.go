@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"strings"
 	"testing"
 
 	"github.com/hachat/hachat/internal/buildinfo"
+	"github.com/hachat/hachat/packaging/manpage"
 )
 
 // chatd(8) EXIT STATUS: 0 for -h and -version, 2 for a bad command line, 1
@@ -49,4 +51,20 @@ func errorText(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// man-pages(7): chatd(8) documents exactly chatd's flags, both ways, so the
+// page cannot drift from the binary.
+func TestManPageChatd8ListsEveryFlag(t *testing.T) {
+	md, err := manpage.Read("chatd.8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errb bytes.Buffer
+	if err := run(context.Background(), []string{"-h"}, io.Discard, &errb); exitCode(err) != 0 {
+		t.Fatalf("-h: %v", err)
+	}
+	if diff := manpage.Compare(manpage.Flags(md), manpage.UsageFlags(errb.String())); diff != "" {
+		t.Errorf("chatd.8.md against chatd -h:\n%s", diff)
+	}
 }

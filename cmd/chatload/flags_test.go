@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/hachat/hachat/internal/buildinfo"
+	"github.com/hachat/hachat/packaging/manpage"
 )
 
 // chatload(1) EXIT STATUS: 0 for -h (of chatload and of every command) and
@@ -46,5 +47,25 @@ func TestExitStatusOfChatloadManPage(t *testing.T) {
 				t.Errorf("--version printed %q", stdout)
 			}
 		})
+	}
+}
+
+// man-pages(7): chatload(1) documents exactly the flags of its commands, both
+// ways, so the page cannot drift from the binary.
+func TestManPageChatload1ListsEveryFlag(t *testing.T) {
+	md, err := manpage.Read("chatload.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var usage strings.Builder
+	for _, cmd := range []string{"storm", "steady", "failover", "ceiling", "plot"} {
+		_, stderr, err := runCmd(t, cmd, "-h")
+		if exitCode(err) != 0 {
+			t.Fatalf("%s -h: %v", cmd, err)
+		}
+		usage.WriteString(stderr)
+	}
+	if diff := manpage.Compare(manpage.Flags(md), manpage.UsageFlags(usage.String())); diff != "" {
+		t.Errorf("chatload.1.md against the commands' -h:\n%s", diff)
 	}
 }

@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"path/filepath"
 	"testing"
 
 	"github.com/hachat/hachat/internal/buildinfo"
+	"github.com/hachat/hachat/packaging/manpage"
 )
 
 // vrrpctl(8) EXIT STATUS: 0 for -h (of vrrpctl and of every command) and
@@ -44,5 +46,24 @@ func TestExitStatusOfVrrpctlManPage(t *testing.T) {
 				t.Error("no message on stderr")
 			}
 		})
+	}
+}
+
+// man-pages(7): vrrpctl(8) documents exactly the flags of vrrpctl and of its
+// commands, both ways, so the page cannot drift from the binary.
+func TestManPageVrrpctl8ListsEveryFlag(t *testing.T) {
+	md, err := manpage.Read("vrrpctl.8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var usage bytes.Buffer
+	for _, args := range [][]string{{"-h"}, {"status", "-h"}, {"maintenance", "-h"}, {"reload", "-h"},
+		{"balancer", "-h"}, {"events", "-h"}, {"import-keepalived", "-h"}} {
+		if code := run(context.Background(), args, io.Discard, &usage); code != 0 {
+			t.Fatalf("%v: exit %d", args, code)
+		}
+	}
+	if diff := manpage.Compare(manpage.Flags(md), manpage.UsageFlags(usage.String())); diff != "" {
+		t.Errorf("vrrpctl.8.md against vrrpctl -h and its commands' -h:\n%s", diff)
 	}
 }

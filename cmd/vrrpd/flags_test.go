@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"path/filepath"
 	"testing"
 
 	"github.com/hachat/hachat/internal/buildinfo"
+	"github.com/hachat/hachat/packaging/manpage"
 )
 
 // vrrpd(8) EXIT STATUS: 0 for -h and -version, 2 for a bad command line, 1
@@ -40,5 +42,21 @@ func TestExitStatusOfVrrpdManPage(t *testing.T) {
 				t.Error("no message on stderr")
 			}
 		})
+	}
+}
+
+// man-pages(7): vrrpd(8) documents exactly vrrpd's flags, both ways, so the
+// page cannot drift from the binary.
+func TestManPageVrrpd8ListsEveryFlag(t *testing.T) {
+	md, err := manpage.Read("vrrpd.8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errb bytes.Buffer
+	if code := run(context.Background(), []string{"-h"}, io.Discard, &errb, runOptions{}); code != 0 {
+		t.Fatalf("-h: exit %d", code)
+	}
+	if diff := manpage.Compare(manpage.Flags(md), manpage.UsageFlags(errb.String())); diff != "" {
+		t.Errorf("vrrpd.8.md against vrrpd -h:\n%s", diff)
 	}
 }
