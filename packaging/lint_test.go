@@ -26,7 +26,7 @@ func needLinter(t *testing.T, tool string) {
 func TestDebianPolicyLintianClean(t *testing.T) {
 	need(t, "go", "dpkg-deb")
 	needLinter(t, "lintian")
-	dist := buildPackages(t, "")
+	dist, _ := buildPackages(t, "")
 	debs, _ := filepath.Glob(filepath.Join(dist, "*.deb"))
 	if len(debs) != 3 {
 		t.Fatalf("want 3 debs, got %v", debs)
@@ -49,7 +49,7 @@ func TestDebianPolicyLintianClean(t *testing.T) {
 func TestRPMLintNoErrors(t *testing.T) {
 	need(t, "go", "rpmbuild")
 	needLinter(t, "rpmlint")
-	dist := buildPackages(t, "")
+	dist, _ := buildPackages(t, "")
 	rpms, _ := filepath.Glob(filepath.Join(dist, "*.rpm"))
 	if len(rpms) != 3 {
 		t.Fatalf("want 3 rpms, got %v", rpms)

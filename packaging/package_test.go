@@ -45,39 +45,46 @@ func run(t *testing.T, name string, args ...string) string {
 	return out.String()
 }
 
-// dists holds the package sets built so far, by version ("" is the checkout's
-// own version); tests share them, TestMain removes them.
+// builds holds the package sets built so far, by requested version (""
+// for the checkout's own); tests share them, TestMain removes them.
 var (
-	distMu sync.Mutex
-	dists  = map[string]string{}
+	buildMu sync.Mutex
+	builds  = map[string]build{}
 )
 
-// buildPackages runs build.sh once per version and test binary (VERSION
-// overrides the version git gives).
-func buildPackages(t *testing.T, version string) string {
+type build struct{ dir, version string }
+
+// buildPackages runs build.sh once per version and test binary and returns
+// the directory of the packages and their version (VERSION overrides the one
+// git gives; that one is read once, so a commit during the run changes nothing).
+func buildPackages(t *testing.T, version string) (dir, builtVersion string) {
 	t.Helper()
-	distMu.Lock()
-	defer distMu.Unlock()
-	if dir, ok := dists[version]; ok {
-		return dir
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if b, ok := builds[version]; ok {
+		return b.dir, b.version
+	}
+	builtVersion = version
+	if builtVersion == "" {
+		builtVersion = strings.TrimSpace(run(t, "./version.sh"))
 	}
 	dir, err := os.MkdirTemp("", "hachat-dist-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	dists[version] = dir
+	builds[version] = build{dir, builtVersion}
 	cmd := exec.Command("bash", "build.sh", dir)
-	cmd.Env = append(os.Environ(), "VERSION="+version)
+	cmd.Env = append(os.Environ(), "VERSION="+builtVersion)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build.sh (VERSION=%q): %v\n%s", version, err, out)
+		t.Fatalf("build.sh (VERSION=%s): %v\n%s", builtVersion, err, out)
 	}
-	return dir
+	return dir, builtVersion
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	for _, dir := range dists {
-		os.RemoveAll(dir)
+	for _, b := range builds {
+		os.RemoveAll(b.dir)
 	}
 	os.Exit(code)
 }
@@ -109,7 +116,7 @@ func throwawayRoot(t *testing.T) string {
 
 func TestDebInstallVerifyRemovePurge(t *testing.T) {
 	need(t, "dpkg-deb", "debootstrap", "chroot", "systemd-analyze", "go")
-	dist := buildPackages(t, "")
+	dist, version := buildPackages(t, "")
 	root := throwawayRoot(t)
 	chroot := func(args ...string) string { return run(t, "chroot", append([]string{root}, args...)...) }
 
@@ -142,7 +149,6 @@ func TestDebInstallVerifyRemovePurge(t *testing.T) {
 	}
 	// Every binary reports the package's version (the linker flag of build.sh
 	// reaches them all).
-	version := strings.TrimSpace(run(t, "./version.sh"))
 	for _, bin := range []string{"/usr/sbin/vrrpd", "/usr/sbin/vrrpctl", "/usr/bin/chatd", "/usr/bin/chatload"} {
 		want := filepath.Base(bin) + " " + version + " ("
 		if out := chroot(bin, "--version"); !strings.HasPrefix(out, want) {
@@ -209,7 +215,7 @@ func securityExposure(t *testing.T, unit string) float64 {
 
 func TestRPMContents(t *testing.T) {
 	need(t, "rpm", "rpmbuild", "rpm2cpio", "cpio", "go")
-	dist := buildPackages(t, "")
+	dist, _ := buildPackages(t, "")
 	want := map[string][]string{
 		"hachat-vrrpd":    {"/usr/sbin/vrrpd", "/usr/sbin/vrrpctl", "/usr/lib/systemd/system/vrrpd.service", "/etc/vrrpd", "/etc/vrrpd/vrrpd.yaml", "/usr/share/man/man8/vrrpd.8.gz"},
 		"hachat-chatd":    {"/usr/bin/chatd", "/usr/lib/systemd/system/chatd.service", "/usr/lib/sysusers.d/chatd.conf", "/etc/chatd", "/etc/chatd/chatd.yaml"},

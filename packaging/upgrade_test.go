@@ -77,7 +77,8 @@ type lifecycle struct {
 // shipped configuration has no instance yet. Removal stops them.
 func TestDebPolicyMaintainerScriptsUpgradeTryRestartNoStop(t *testing.T) {
 	need(t, "dpkg-deb", "debootstrap", "chroot", "go")
-	oldDist, newDist := buildPackages(t, oldRelease), buildPackages(t, newRelease)
+	oldDist, _ := buildPackages(t, oldRelease)
+	newDist, _ := buildPackages(t, newRelease)
 	root := throwawayRoot(t)
 	calls := systemdStandIn(t, root)
 	preset := func(u string) string { return "--root=/ --system --preset-mode=enable-only preset " + u }
@@ -126,7 +127,8 @@ func TestDebPolicyMaintainerScriptsUpgradeTryRestartNoStop(t *testing.T) {
 // scriptlets chrooted into the throwaway root, where the stand-in records them.
 func TestFedoraScriptletsUpgradeTryRestartNoStop(t *testing.T) {
 	need(t, "rpm", "debootstrap", "chroot", "go")
-	oldDist, newDist := buildPackages(t, oldRelease), buildPackages(t, newRelease)
+	oldDist, _ := buildPackages(t, oldRelease)
+	newDist, _ := buildPackages(t, newRelease)
 	root := throwawayRoot(t)
 	calls := systemdStandIn(t, root)
 	run(t, "rpm", "--root", root, "--initdb")
