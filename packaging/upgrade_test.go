@@ -2,6 +2,7 @@ package packaging
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -9,10 +10,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// The two releases of the upgrade tests: any pair that sorts old < new in
-// dpkg and rpm, built from this checkout (the scripts under test are the new
-// ones: an upgrade runs the old prerm and the new postinst, both ours).
-const oldRelease, newRelease = "0.0.1", "0.0.2"
+// The old release of the upgrade tests, built from this checkout like the new
+// one (the checkout's own version, which sorts after it in dpkg and rpm): the
+// scripts under test are this checkout's either way, as an upgrade runs the old
+// prerm and the new postinst.
+const oldRelease = "0.0.1"
 
 // fakeSystemctl stands in for systemctl in a throwaway root: it records every
 // call, one line each, in /var/log/systemctl.calls, and answers is-active and
@@ -78,7 +80,10 @@ type lifecycle struct {
 func TestDebPolicyMaintainerScriptsUpgradeTryRestartNoStop(t *testing.T) {
 	need(t, "dpkg-deb", "debootstrap", "chroot", "go")
 	oldDist, _ := buildPackages(t, oldRelease)
-	newDist, _ := buildPackages(t, newRelease)
+	newDist, newRelease := buildPackages(t, "")
+	if err := exec.Command("dpkg", "--compare-versions", oldRelease, "lt", newRelease).Run(); err != nil {
+		t.Fatalf("the checkout's version %s does not sort after %s: change oldRelease", newRelease, oldRelease)
+	}
 	root := throwawayRoot(t)
 	calls := systemdStandIn(t, root)
 	preset := func(u string) string { return "--root=/ --system --preset-mode=enable-only preset " + u }
@@ -128,7 +133,7 @@ func TestDebPolicyMaintainerScriptsUpgradeTryRestartNoStop(t *testing.T) {
 func TestFedoraScriptletsUpgradeTryRestartNoStop(t *testing.T) {
 	need(t, "rpm", "debootstrap", "chroot", "go")
 	oldDist, _ := buildPackages(t, oldRelease)
-	newDist, _ := buildPackages(t, newRelease)
+	newDist, newRelease := buildPackages(t, "")
 	root := throwawayRoot(t)
 	calls := systemdStandIn(t, root)
 	run(t, "rpm", "--root", root, "--initdb")
