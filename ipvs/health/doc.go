@@ -55,7 +55,8 @@
 // after the failure began (the first Interval is the wait for the next
 // probe; a refused connection fails at once, a black hole only after
 // Timeout). Likewise a recovered server is back after Rise×Interval +
-// Timeout at most. Timeout may not exceed Interval; a probe that lasts past
+// Timeout at most (with Timeout up to Interval; a longer Timeout, which
+// keepalived allows, stretches the bound by the probes it delays). A probe that lasts past
 // its next tick delays that probe until it ends (counted as deferred), the
 // one way a target's probes fall behind the grid. TestMonitorDetectionBound
 // checks these bounds for many phases. With a RetryInterval (keepalived's

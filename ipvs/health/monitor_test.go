@@ -541,7 +541,6 @@ func TestMonitorAddValidates(t *testing.T) {
 		{"no prober", health.Target{ID: "x", Interval: time.Second}},
 		{"zero interval", health.Target{ID: "x", Prober: p}},
 		{"negative timeout", health.Target{ID: "x", Prober: p, Interval: time.Second, Timeout: -1}},
-		{"timeout above interval", health.Target{ID: "x", Prober: p, Interval: time.Second, Timeout: 2 * time.Second}},
 		{"retry above interval", health.Target{ID: "x", Prober: p, Interval: time.Second, RetryInterval: 2 * time.Second}},
 		{"negative retry", health.Target{ID: "x", Prober: p, Interval: time.Second, RetryInterval: -1}},
 		{"negative fall", health.Target{ID: "x", Prober: p, Interval: time.Second, Fall: -1}},
