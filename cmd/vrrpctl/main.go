@@ -55,10 +55,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	cmd, rest := fs.Arg(0), fs.Args()[1:]
 	if cmd == "import-keepalived" {
-		return importKeepalived(rest, stdout, stderr)
+		return importKeepalived(ctx, rest, stdout, stderr)
 	}
 	if cmd == "import-keepalived" { // works offline: no socket, no flags of its own
-		return importKeepalived(rest, stdout, stderr)
+		return importKeepalived(ctx, rest, stdout, stderr)
 	}
 	sub := flag.NewFlagSet("vrrpctl "+cmd, flag.ContinueOnError)
 	sub.SetOutput(stderr)

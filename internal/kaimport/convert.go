@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os/exec"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -97,13 +96,18 @@ type converter struct {
 	strict bool
 	// version is global_defs vrrp_version, keepalived's default 2.
 	version int
-	// mail holds the e-mail settings of global_defs and whether any
-	// smtp_alert turns alerts on: without one keepalived sends no mail.
-	mail      []*Stmt
-	alerts    []*Stmt
-	alertsOn  bool // global smtp_alert / smtp_alert_vrrp / smtp_alert_checker
-	groups    map[string]*Stmt
-	instances map[string]bool
+	// mail holds the e-mail settings of global_defs, alerts the
+	// smtp_alert lines that turn alerts on; checkerAlerts is global_defs'
+	// smtp_alert(_checker) when given; mailedServers are the checked real
+	// servers that keepalived mails about by default (keepalived.conf(5):
+	// a real server's smtp_alert defaults to yes).
+	mail          []*Stmt
+	alerts        []*Stmt
+	checkerAlerts *bool
+	mailedServers []*Stmt
+	groups        map[string]*Stmt
+	usedGroups    map[string]bool
+	instances     map[string]bool
 }
 
 // loss records a statement whose behaviour is not carried over.
@@ -133,7 +137,7 @@ func ConvertContext(ctx context.Context, stmts []*Stmt, o Options) (*Result, err
 		o.LookPath = exec.LookPath
 	}
 	c := &converter{opts: o, trackFiles: map[string]config.TrackFile{}, version: 2,
-		groups: map[string]*Stmt{}, instances: map[string]bool{}}
+		groups: map[string]*Stmt{}, usedGroups: map[string]bool{}, instances: map[string]bool{}}
 	// Track files, groups and global defaults first: instances and
 	// services refer to them whatever the order.
 	for _, s := range stmts {
@@ -178,6 +182,12 @@ func ConvertContext(ctx context.Context, stmts []*Stmt, o Options) (*Result, err
 			c.loss(s, "unknown top-level keyword")
 		}
 	}
+	for name, g := range c.groups {
+		if c.usedGroups[name] {
+			continue
+		}
+		c.info(g, "virtual_server_group %s is used by no virtual_server: keepalived ignores it too", name)
+	}
 	c.mailNotes()
 	// Notes in file order, whatever order the conversion visited the lines in.
 	for _, ns := range [][]Note{c.notes, c.refusals} {
@@ -191,21 +201,43 @@ func ConvertContext(ctx context.Context, stmts []*Stmt, o Options) (*Result, err
 	return &Result{Config: &c.cfg, Notes: c.notes, Refusals: c.refusals}, nil
 }
 
-// mailNotes classifies the e-mail settings: keepalived sends mail only where
-// smtp_alert is on (default off, keepalived.conf(5)), so the global
-// settings alone lose nothing; every alert that was on is a loss.
+// mailNotes classifies the e-mail settings. keepalived mails only with
+// notification_email set, and then where smtp_alert is on: off by default
+// for VRRP instances, on by default for real servers (keepalived.conf(5)).
+// vrrpd sends no mail, so every alert that keepalived would send is a loss.
 func (c *converter) mailNotes() {
-	if len(c.alerts) == 0 && !c.alertsOn {
+	var to *Stmt
+	for _, s := range c.mail {
+		if s.Key() == "notification_email" {
+			to = s
+		}
+	}
+	if to == nil {
+		for _, s := range c.alerts {
+			c.info(s, "no notification_email: keepalived has no one to mail")
+		}
 		for _, s := range c.mail {
-			c.info(s, "no e-mail is sent without smtp_alert (off by default), so nothing is lost; vrrpd reports through notify hooks and the event stream")
+			c.info(s, "no notification_email: keepalived sends no mail")
 		}
 		return
 	}
-	for _, s := range c.mail {
-		c.info(s, "e-mail settings: see the smtp_alert lines")
-	}
+	lost := len(c.alerts) > 0
 	for _, s := range c.alerts {
-		c.loss(s, "e-mail alerts are not supported: send them from a notify hook (for example with sendmail) or watch vrrpctl events")
+		c.loss(s, "e-mail alerts are not supported: send them from a notify hook (with sendmail, say) or from vrrpctl events")
+	}
+	if (c.checkerAlerts == nil || *c.checkerAlerts) && len(c.mailedServers) > 0 {
+		lost = true
+		c.loss(to, "keepalived mails these addresses whenever one of the %d checked real servers goes up or down (a real server's smtp_alert defaults to yes); vrrpd sends no mail: follow vrrpctl events or alert on the metrics", len(c.mailedServers))
+	}
+	for _, s := range c.mail {
+		if s == to && lost {
+			continue
+		}
+		if lost {
+			c.info(s, "e-mail settings: see the alerts noted as lost")
+		} else {
+			c.info(s, "no e-mail is sent: smtp_alert is off everywhere, so nothing is lost")
+		}
 	}
 }
 
@@ -254,9 +286,12 @@ func (c *converter) globalDefs(s *Stmt) {
 		case "notification_email", "notification_email_from", "smtp_server", "smtp_connect_timeout", "smtp_helo_name":
 			c.mail = append(c.mail, k)
 		case "smtp_alert", "smtp_alert_vrrp", "smtp_alert_checker":
-			if boolArg(k) {
-				c.alertsOn = true
+			on := boolArg(k)
+			if on {
 				c.alerts = append(c.alerts, k)
+			}
+			if k.Key() != "smtp_alert_vrrp" {
+				c.checkerAlerts = &on
 			}
 		case "vrrp_strict":
 			c.strict = true

@@ -2,7 +2,6 @@ package kaimport
 
 import (
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/hachat/hachat/internal/config"
@@ -15,6 +14,7 @@ func (c *converter) instance(s *Stmt) {
 	}
 	in := config.Instance{Name: s.Args()[0], AdvertInterval: time.Second, Gratuitous: c.garp, Version: c.version}
 	var preemptDelay, useVMAC, auth *Stmt
+	versionSet := false
 	seen := map[netip.Prefix]bool{}
 	xmitBase := false
 	for _, k := range s.Children {
@@ -127,6 +127,7 @@ func (c *converter) instance(s *Stmt) {
 		case "version":
 			if len(a) == 1 && (a[0] == "2" || a[0] == "3") {
 				in.Version = c.int(k, 1)
+				versionSet = true
 			} else {
 				c.refuse(k, "version must be 2 or 3")
 			}
@@ -165,6 +166,12 @@ func (c *converter) instance(s *Stmt) {
 	}
 	if in.VMAC && !xmitBase {
 		c.loss(useVMAC, "adverts leave by the interface itself, as with keepalived's vmac_xmit_base (keepalived sends them from the virtual MAC); the virtual MAC carries the addresses")
+	}
+	if in.IPv6() && in.Version == 2 && !versionSet {
+		in.Version = 3 // keepalived runs IPv6 instances as VRRPv3 whatever vrrp_version says
+	}
+	if in.Version == 2 && in.AdvertInterval%time.Second != 0 {
+		c.refuse(s, "VRRPv2 (keepalived's default without vrrp_version 3) has whole-second advert intervals (RFC 3768 §5.3.7), and keepalived rounds advert_int %v: say vrrp_version 3 (or version 3 in the instance) or a whole number of seconds", in.AdvertInterval)
 	}
 	if auth != nil {
 		c.authentication(auth)

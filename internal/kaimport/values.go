@@ -2,6 +2,7 @@ package kaimport
 
 import (
 	"math"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -10,12 +11,12 @@ import (
 // int reads the integer at word i of s; a bad one is noted and gives 0.
 func (c *converter) int(s *Stmt, i int) int {
 	if i >= len(s.Words) {
-		c.note(s, "missing number")
+		c.refuse(s, "missing number")
 		return 0
 	}
 	n, err := strconv.Atoi(s.Words[i])
 	if err != nil {
-		c.note(s, "not a whole number: %q", s.Words[i])
+		c.refuse(s, "not a whole number: %q", s.Words[i])
 		return 0
 	}
 	return n
@@ -25,12 +26,12 @@ func (c *converter) int(s *Stmt, i int) int {
 // possibly fractional: advert_int 0.1), rounded to the millisecond.
 func (c *converter) duration(s *Stmt, i int, unit time.Duration) time.Duration {
 	if i >= len(s.Words) {
-		c.note(s, "missing number")
+		c.refuse(s, "missing number")
 		return 0
 	}
 	f, err := strconv.ParseFloat(s.Words[i], 64)
 	if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
-		c.note(s, "not a non-negative number: %q", s.Words[i])
+		c.refuse(s, "not a non-negative number: %q", s.Words[i])
 		return 0
 	}
 	return time.Duration(math.Round(f*float64(unit)/float64(time.Millisecond))) * time.Millisecond
@@ -82,4 +83,18 @@ func (c *converter) command(s *Stmt) []string {
 		argv[0] = p
 	}
 	return argv
+}
+
+func (c *converter) addrPort(s *Stmt, ip, port string) (netip.AddrPort, bool) {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		c.refuse(s, "not an address: %v", err)
+		return netip.AddrPort{}, false
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		c.refuse(s, "not a port: %q", port)
+		return netip.AddrPort{}, false
+	}
+	return netip.AddrPortFrom(a, uint16(p)), true
 }
