@@ -69,9 +69,10 @@ func importKeepalived(ctx context.Context, args []string, stdout, stderr io.Writ
 		fmt.Fprintf(stderr, "vrrpctl: %s: not converted (%d reason(s) above); nothing written\n", src, len(r.Refusals))
 		return importRefused
 	}
+	// Render first: validation fills in the defaults, which the file leaves implicit.
 	yaml, err := r.YAML()
 	if err == nil {
-		_, err = config.Parse("converted from "+src, yaml)
+		err = config.Validate("converted from "+src, r.Config)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "vrrpctl: %s: the converted configuration is not valid for vrrpd, nothing written:\n%v\n", src, err)

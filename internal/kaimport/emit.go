@@ -124,11 +124,14 @@ func plainSafe(s string) bool {
 			return false
 		}
 	}
-	if _, err := strconv.ParseFloat(s, 64); err == nil {
-		return false
-	}
-	if _, err := strconv.ParseInt(s, 0, 64); err == nil {
-		return false
+	if c := s[0]; c >= '0' && c <= '9' || c == '.' || c == '+' {
+		// Only these can start a YAML number.
+		if _, err := strconv.ParseFloat(s, 64); err == nil {
+			return false
+		}
+		if _, err := strconv.ParseInt(s, 0, 64); err == nil {
+			return false
+		}
 	}
 	switch strings.ToLower(s) {
 	case "y", "n", "yes", "no", "on", "off", "true", "false", "null", ".inf", "-.inf", ".nan":

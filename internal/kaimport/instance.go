@@ -37,6 +37,9 @@ func (c *converter) instance(s *Stmt) {
 			}
 		case "advert_int":
 			in.AdvertInterval = c.duration(k, 1, time.Second)
+			if in.AdvertInterval <= 0 {
+				c.refuse(k, "advert_int must be positive")
+			}
 		case "virtual_ipaddress", "virtual_ipaddress_excluded":
 			for _, v := range k.Children {
 				p, ok := c.vip(v, in.Interface)

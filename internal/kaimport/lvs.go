@@ -53,6 +53,9 @@ func (c *converter) generic(k *Stmt, d *checkerDefaults) bool {
 	return true
 }
 
+// nameReplacer turns an address:port into a service name.
+var nameReplacer = strings.NewReplacer(".", "_", ":", "_", "[", "", "]", "")
+
 // vsEntry is one member of a virtual server: an address:port or a mark.
 type vsEntry struct {
 	addr   netip.AddrPort
@@ -109,7 +112,7 @@ func (c *converter) virtualServer(s *Stmt) {
 			vs.Name = fmt.Sprintf("fwmark-%d", e.fwmark)
 		} else {
 			vs.Address = e.addr
-			vs.Name = strings.NewReplacer(".", "_", ":", "_", "[", "", "]", "").Replace(e.addr.String())
+			vs.Name = nameReplacer.Replace(e.addr.String())
 			for i := range vs.RealServers {
 				if rs := &vs.RealServers[i]; rs.Address.Port() == 0 {
 					// keepalived: a real server without a port takes the service's.
