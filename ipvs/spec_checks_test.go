@@ -22,8 +22,8 @@ func TestProberPerCheckType(t *testing.T) {
 	}{
 		{config.Check{Type: "tcp"}, &health.TCP{Addr: "198.18.3.1:80"}},
 		{config.Check{Type: "tcp", Address: other, Port: 81}, &health.TCP{Addr: "198.18.3.9:81"}},
-		{config.Check{Type: "http", Path: "/x", Status: []config.StatusRange{{200, 299}, {503, 503}}, Digest: "9b3a0c85a887a256d6939da88aabd8cd"},
-			&health.HTTP{URL: "http://198.18.3.1:80/x", ExpectStatus: []health.StatusRange{{200, 299}, {503, 503}}, Digest: "9b3a0c85a887a256d6939da88aabd8cd"}},
+		{config.Check{Type: "http", Path: "/x", Status: []config.StatusRange{{Lo: 200, Hi: 299}, {Lo: 503, Hi: 503}}, Digest: "9b3a0c85a887a256d6939da88aabd8cd"},
+			&health.HTTP{URL: "http://198.18.3.1:80/x", ExpectStatus: []health.StatusRange{{Lo: 200, Hi: 299}, {Lo: 503, Hi: 503}}, Digest: "9b3a0c85a887a256d6939da88aabd8cd"}},
 		{config.Check{Type: "icmp"}, &health.ICMP{Addr: rs.Addr()}},
 		{config.Check{Type: "udp", Payload: "0a0b", RequireReply: true, Expect: "0c"}, &health.UDP{Addr: "198.18.3.1:80", Payload: []byte{10, 11}, RequireReply: true, Expect: []byte{12}}},
 		{config.Check{Type: "smtp", Port: 25, Helo: "lb"}, &health.SMTP{Addr: "198.18.3.1:25", Helo: "lb"}},

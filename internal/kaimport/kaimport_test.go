@@ -283,8 +283,16 @@ func FuzzImport(f *testing.F) {
 			return
 		}
 		r := Convert(stmts)
-		if _, err := r.YAML(); err != nil {
+		y, err := r.YAML()
+		if err != nil {
 			t.Fatalf("YAML: %v", err)
+		}
+		// The YAML says what the structure says: vrrpd accepts one
+		// exactly when it accepts the other.
+		_, perr := config.Parse("f.yaml", y)
+		verr := config.Validate("f.yaml", r.Config)
+		if (perr == nil) != (verr == nil) {
+			t.Fatalf("Parse of the YAML: %v; Validate of the structure: %v\n%s", perr, verr, y)
 		}
 	})
 }

@@ -22,6 +22,16 @@ func TestKeepalivedSamples(t *testing.T) {
 	// notification_email is set (a real server's smtp_alert defaults to
 	// yes); vrrpd sends no mail.
 	const mail = "smtp_alert defaults to yes"
+	tested := map[string]bool{}
+	defer func() {
+		// A new keepalived package with more samples must get verdicts here too.
+		all, _ := filepath.Glob(filepath.Join(samplesDir, "keepalived.conf.*"))
+		for _, p := range all {
+			if !tested[filepath.Base(p)] {
+				t.Errorf("sample %s has no expected verdict", filepath.Base(p))
+			}
+		}
+	}()
 	for _, tc := range []struct {
 		file    string
 		verdict string
@@ -56,6 +66,7 @@ func TestKeepalivedSamples(t *testing.T) {
 		{"keepalived.conf.vrrp.static_ipaddress", "lossy", []string{"static_ipaddress", "virtual_routes"}},
 		{"keepalived.conf.vrrp.sync", "whole", nil},
 	} {
+		tested[tc.file] = true
 		t.Run(tc.file, func(t *testing.T) {
 			path := filepath.Join(samplesDir, tc.file)
 			if _, err := os.Stat(path); err != nil {
