@@ -626,3 +626,22 @@ func TestMonitorTCPEndToEnd(t *testing.T) {
 	go serve(ln2)
 	reached(health.Up, "")
 }
+
+// TestMonitorTimeoutAboveInterval: keepalived lets a check's timeout exceed
+// its interval (a vrrp_script with interval 1 and timeout 10); the monitor
+// accepts such a target and gives each probe the whole timeout, while the
+// next tick waits for the running probe (TestMonitorDefersOverlappingTick).
+func TestMonitorTimeoutAboveInterval(t *testing.T) {
+	h := newHarness(t, health.MonitorConfig{})
+	left := make(chan time.Duration, 1)
+	p := health.ProberFunc(func(ctx context.Context) error {
+		dl, _ := ctx.Deadline()
+		left <- time.Until(dl)
+		return nil
+	})
+	h.add(health.Target{ID: "slow-script", Prober: p, Interval: time.Second, Timeout: 10 * time.Second, Initial: health.Up})
+	h.run()
+	if d := <-left; d <= time.Second {
+		t.Errorf("probe got %v to run, want the 10s timeout, more than the 1s interval", d)
+	}
+}
