@@ -405,11 +405,13 @@ func (c *converter) syncGroup(s *Stmt) {
 			for _, m := range k.Children {
 				g.Instances = append(g.Instances, m.Words...)
 			}
-		case c.notify(k, &g.Notify):
+		case c.notify(k, &g.Notify, "GROUP"):
 		case k.Key() == "smtp_alert":
 			if boolArg(k) {
 				c.alerts = append(c.alerts, k)
 			}
+		case k.Key() == "global_tracking":
+			c.info(k, "deprecated in keepalived 2, where each instance keeps its own trackers, as in vrrpd")
 		case !k.HasBlock && c.isInstanceName(k.Key()):
 			g.Instances = append(g.Instances, k.Words...)
 		default:
@@ -419,8 +421,13 @@ func (c *converter) syncGroup(s *Stmt) {
 	c.cfg.SyncGroups = append(c.cfg.SyncGroups, g)
 }
 
-// notify handles the notify_* keywords shared by instances and sync groups.
-func (c *converter) notify(k *Stmt, n *config.Notify) bool {
+// notify handles the notify_* keywords shared by instances and sync
+// groups; kind is INSTANCE or GROUP. keepalived runs the generic notify
+// script with TYPE NAME STATE PRIORITY after its own arguments, vrrpd with
+// NAME STATE PRIORITY: TYPE goes at the end of the command, so the script
+// sees what it saw. The state scripts get nothing from keepalived and the
+// same three from vrrpd, after their own arguments.
+func (c *converter) notify(k *Stmt, n *config.Notify, kind string) bool {
 	switch k.Key() {
 	case "notify_master":
 		n.Master = c.command(k)
@@ -431,9 +438,13 @@ func (c *converter) notify(k *Stmt, n *config.Notify) bool {
 	case "notify_stop":
 		n.Stop = c.command(k)
 	case "notify":
-		n.Any = c.command(k)
+		if n.Any = c.command(k); n.Any != nil {
+			n.Any = append(n.Any, kind)
+		}
+		return true
 	default:
 		return false
 	}
+	c.info(k, "vrrpd passes the name, state and priority after the script's own arguments, which a keepalived state script ignores")
 	return true
 }

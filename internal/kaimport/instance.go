@@ -157,7 +157,7 @@ func (c *converter) instance(s *Stmt) {
 		case "virtual_routes", "virtual_rules":
 			c.loss(k, "virtual routes and rules are not supported: add them from a notify master hook")
 		default:
-			if !c.notify(k, &in.Notify) {
+			if !c.notify(k, &in.Notify, "INSTANCE") {
 				c.loss(k, "vrrp_instance option not carried over")
 			}
 		}

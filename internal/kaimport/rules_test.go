@@ -58,6 +58,8 @@ func TestRules(t *testing.T) {
 		{"VRRP script/shell syntax", "vrrp_script chk {\n script \"</dev/tcp/127.0.0.1/80\"\n}\n" + vi + "}\n", "refused", []string{"shell syntax"}},
 		{"VRRP script/timeout above interval", "vrrp_script chk {\n script /bin/true\n interval 1\n timeout 10\n}\n" + vi + "}\n", "whole", []string{"interval: 1s\n    timeout: 10s"}},
 		{"VRRP synchronization group/group block", vi + "}\nvrrp_sync_group G {\n group {\n  VI_1\n }\n notify_master /bin/true\n}\n", "whole", []string{"instances:\n      - VI_1"}},
+		{"VRRP instance/notify gets TYPE first", vi + " notify \"/usr/local/bin/n arg\"\n}\n", "whole", []string{"any:\n        - /usr/local/bin/n\n        - arg\n        - INSTANCE\n"}},
+		{"VRRP synchronization group/notify gets GROUP", vi + "}\nvrrp_sync_group G {\n group {\n  VI_1\n }\n notify /usr/local/bin/n\n}\n", "whole", []string{"- /usr/local/bin/n\n        - GROUP\n"}},
 		{"VRRP synchronization group/legacy members", vi + "}\nvrrp_sync_group G {\n VI_1\n}\n", "whole", []string{"instances:\n      - VI_1"}},
 		{"LVS/virtual_server_group every member", "virtual_server_group G {\n 198.18.2.1 80\n 198.18.2.3-4 80\n fwmark 9\n}\nvirtual_server group G {\n lb_kind NAT\n protocol TCP\n real_server 198.18.3.1 80 {\n  TCP_CHECK {\n  }\n }\n}\n", "whole",
 			[]string{"address: 198.18.2.1:80", "address: 198.18.2.3:80", "address: 198.18.2.4:80", "fwmark: 9"}},
