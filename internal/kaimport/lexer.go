@@ -90,6 +90,12 @@ func (lx *lexer) lex(file, src string, depth int) error {
 		if err != nil {
 			return fmt.Errorf("%s:%d: %w", file, line, err)
 		}
+		if len(words) > 0 && (strings.HasPrefix(words[0], "$") || strings.HasPrefix(words[0], "~SEQ")) {
+			// keepalived's parameter substitution and sequences: a
+			// converter that kept "$NAME" as a literal would write it
+			// into the configuration, so refuse rather than guess.
+			return fmt.Errorf("%s:%d: %q: keepalived parameter substitution ($NAME=..., ~SEQ) is not supported: expand the configuration first", file, line, words[0])
+		}
 		if len(words) >= 1 && words[0] == "include" {
 			if err := lx.include(file, line, words, depth); err != nil {
 				return err

@@ -113,7 +113,8 @@ func TestRules(t *testing.T) {
 }
 
 // TestInclude follows keepalived.conf(5) "include": globs relative to the
-// including file's directory, and a name that matches nothing is an error.
+// including file's directory, and a name that matches nothing is an error;
+// so are parameter definitions and sequences, which are not expanded.
 func TestInclude(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, text string) string {
@@ -134,9 +135,9 @@ func TestInclude(t *testing.T) {
 	if len(r.Config.Instances) != 2 {
 		t.Errorf("instances %d, want both included files", len(r.Config.Instances))
 	}
-	for _, missing := range []string{"include nope.conf\n", "include none.d/*.conf\n"} {
+	for _, missing := range []string{"include nope.conf\n", "include none.d/*.conf\n", "$IF=eth0\n", "~SEQ(i, 1, 3) x\n"} {
 		p := write("missing.conf", missing)
-		if _, err := Import(t.Context(), p, Options{}); err == nil || !strings.Contains(err.Error(), "missing.conf:1: include") {
+		if _, err := Import(t.Context(), p, Options{}); err == nil || !strings.Contains(err.Error(), "missing.conf:1: ") {
 			t.Errorf("%q: err = %v, want an error naming the include line", missing, err)
 		}
 	}
