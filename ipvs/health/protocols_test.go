@@ -218,16 +218,19 @@ func TestAllChecks(t *testing.T) {
 	}
 }
 
-// TestICMPLoopback follows RFC 792's echo on 127.0.0.1, which always
-// answers; it needs a ping or raw socket.
+// TestICMPLoopback follows RFC 792's echo on 127.0.0.1 and RFC 4443 §4's on
+// ::1, which always answer; it needs a ping or raw socket.
 func TestICMPLoopback(t *testing.T) {
-	p := &ICMP{Addr: mustAddr("127.0.0.1")}
-	err := p.Probe(probeCtx(t))
-	if err != nil && strings.Contains(err.Error(), "no raw socket") {
-		t.Skipf("no ping or raw socket here: %v", err)
-	}
-	if err != nil {
-		t.Fatalf("ping 127.0.0.1: %v", err)
+	for _, a := range []string{"127.0.0.1", "::1"} {
+		t.Run(a, func(t *testing.T) {
+			err := (&ICMP{Addr: mustAddr(a)}).Probe(probeCtx(t))
+			if err != nil && strings.Contains(err.Error(), "no raw socket") {
+				t.Skipf("no ping or raw socket here: %v", err)
+			}
+			if err != nil {
+				t.Fatalf("ping %s: %v", a, err)
+			}
+		})
 	}
 }
 
