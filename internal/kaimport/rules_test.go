@@ -63,6 +63,8 @@ func TestRules(t *testing.T) {
 		{"VRRP synchronization group/legacy members", vi + "}\nvrrp_sync_group G {\n VI_1\n}\n", "whole", []string{"instances:\n      - VI_1"}},
 		{"LVS/virtual_server_group every member", "virtual_server_group G {\n 198.18.2.1 80\n 198.18.2.3-4 80\n fwmark 9\n}\nvirtual_server group G {\n lb_kind NAT\n protocol TCP\n real_server 198.18.3.1 80 {\n  TCP_CHECK {\n  }\n }\n}\n", "whole",
 			[]string{"address: 198.18.2.1:80", "address: 198.18.2.3:80", "address: 198.18.2.4:80", "fwmark: 9"}},
+		{"LVS/virtual_server_group IPv6 range", "virtual_server_group G {\n 2001:2::fe-101 80\n}\nvirtual_server group G {\n protocol TCP\n real_server 2001:2::1:1 80 {\n }\n}\n", "whole",
+			[]string{`address: "[2001:2::fe]:80"`, "[2001:2::ff]:80", "[2001:2::100]:80", "[2001:2::101]:80"}},
 		{"LVS/virtual_server_group unknown", "virtual_server group G {\n}\n", "refused", []string{"no virtual_server_group"}},
 		{"LVS/real_server without port on fwmark", "virtual_server fwmark 5 {\n protocol TCP\n real_server 198.18.3.1 {\n  TCP_CHECK {\n   connect_port 80\n  }\n }\n}\n", "whole", []string{"address: 198.18.3.1:0", "port: 80"}},
 		{"LVS/status_code ranges", "virtual_server 198.18.2.1 80 {\n real_server 198.18.3.1 80 {\n  HTTP_GET {\n   url {\n    path /\n    status_code 200-299 503\n   }\n  }\n }\n}\n", "whole", []string{"- 200-299\n", "- 503\n"}},
