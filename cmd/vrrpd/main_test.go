@@ -100,6 +100,7 @@ func (k *fakeKernel) Listen(ifname string, ipv6 bool) (vrrp.Conn, error) {
 	k.mu.Unlock()
 	return c, nil
 }
+
 // ListenVMAC gives a socket on a segment of its own: the fake segment has
 // no macvlan to divert frames from the virtual MAC.
 func (k *fakeKernel) ListenVMAC(string, bool, net.HardwareAddr) (vrrp.Conn, error) {
