@@ -22,6 +22,10 @@ type Config struct {
 	// LVSSync runs the kernel's IPVS connection-sync daemon, following the
 	// named instance: master daemon while MASTER, backup otherwise.
 	LVSSync *LVSSync `yaml:"lvs_sync"`
+
+	// source and lines locate fields for Warnings after Parse.
+	source string
+	lines  map[string]int
 }
 
 // Global holds process-wide settings.
@@ -44,9 +48,13 @@ type Global struct {
 
 // Instance is one VRRP virtual router on one interface.
 type Instance struct {
-	Name             string         `yaml:"name"`
-	Interface        string         `yaml:"interface"`
-	VRID             int            `yaml:"vrid"`
+	Name      string `yaml:"name"`
+	Interface string `yaml:"interface"`
+	VRID      int    `yaml:"vrid"`
+	// Version is the VRRP version spoken: 3 (RFC 5798, the default) or 2
+	// (RFC 3768, IPv4 only, whole-second intervals), keepalived's default.
+	Version int `yaml:"version"`
+	// Priority is 1-255; default DefaultPriority (100), as keepalived.
 	Priority         int            `yaml:"priority"`
 	AdvertInterval   time.Duration  `yaml:"advert_interval"`
 	VirtualAddresses []netip.Prefix `yaml:"virtual_addresses"`
