@@ -322,6 +322,13 @@ func ValidAdvertInterval(d time.Duration) bool {
 	return err == nil
 }
 
+// ValidAdvertIntervalV2 reports whether d can be sent as a VRRPv2 Adver
+// Int: whole seconds between 1 s and 255 s.
+func ValidAdvertIntervalV2(d time.Duration) bool {
+	_, err := intervalToSeconds(d)
+	return err == nil
+}
+
 // SameAddresses reports whether the advert lists exactly the addresses in
 // want, in any order. RFC 5798 §7.1 lets a receiver check this and log a
 // mismatch (a peer configured differently) without dropping the advert;

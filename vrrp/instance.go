@@ -37,9 +37,13 @@ type InstanceConfig struct {
 	VIPs    []netip.Prefix
 	// Peers switches to unicast adverts; adverts from other sources are
 	// dropped as DropUnknownPeer. Empty means the multicast group.
-	Peers      []netip.Addr
-	Checksum   ChecksumForm
-	Gratuitous Gratuitous
+	Peers []netip.Addr
+	// Checksum is the form of the IPv4 VRRPv3 checksum we send. Received
+	// IPv4 VRRPv3 adverts must use it too (DropChecksumForm), unless
+	// ChecksumLenient accepts both forms. VRRPv2 and IPv6 have one form.
+	Checksum        ChecksumForm
+	ChecksumLenient bool
+	Gratuitous      Gratuitous
 	// HandOverHold bounds how long a resigning Master keeps its addresses
 	// after its priority 0 advert, waiting for the new Master's advert, so
 	// that no packet finds the address on neither router. Zero means
@@ -140,6 +144,7 @@ type Instance struct {
 	group       *SyncGroup
 
 	status atomic.Pointer[Status]
+	dlog   dropLog
 }
 
 // NewInstance builds an instance; Run starts it.
@@ -177,7 +182,8 @@ func NewInstance(cfg InstanceConfig, deps InstanceDeps) (*Instance, error) {
 		ann:      announceSched{cfg: cfg.Gratuitous},
 		buf:      make([]byte, 0, headerLen+16*len(cfg.VIPs)),
 	}
-	in.adv = Advert{VRID: cfg.Machine.VRID, MaxAdvertInt: cfg.Machine.AdvertInterval}
+	in.dlog.log = deps.Logger
+	in.adv = Advert{Version: m.Config().Version, Type: TypeAdvertisement, VRID: cfg.Machine.VRID, MaxAdvertInt: cfg.Machine.AdvertInterval}
 	for _, p := range cfg.VIPs {
 		in.adv.Addresses = append(in.adv.Addresses, p.Addr())
 	}
@@ -195,24 +201,45 @@ func (in *Instance) Config() InstanceConfig { return in.cfg }
 func (in *Instance) Stats() *InstanceStats { return &in.stats }
 
 // Deliver hands a received advert that passed the interface-level checks
-// (TTL, parse, VRID) to the instance. It applies the instance-level checks
-// (unicast peer list, own echo) and never blocks: when the loop is behind,
-// the advert is dropped and counted as DropQueueFull.
-func (in *Instance) Deliver(a *Advert, src netip.Addr) {
+// (TTL, parse, VRID) to the instance, with the checksum form that verified.
+// It applies the instance-level checks (own echo, unicast peer list,
+// version, checksum form, VRRPv2 interval) and never blocks: when the loop
+// is behind, the advert is dropped and counted as DropQueueFull.
+func (in *Instance) Deliver(a *Advert, src netip.Addr, form ChecksumForm) {
 	s := src.Unmap().WithZone("")
-	if s == in.cfg.Machine.PrimaryAddr.Unmap().WithZone("") {
-		in.stats.Drops.Add(DropLocalEcho)
-		return
-	}
-	if len(in.cfg.Peers) > 0 && !slices.ContainsFunc(in.cfg.Peers, func(p netip.Addr) bool { return p.Unmap().WithZone("") == s }) {
-		in.stats.Drops.Add(DropUnknownPeer)
+	if r, ok := in.refuse(a, s, form); !ok {
+		in.drop(r, src, a)
 		return
 	}
 	select {
 	case in.rx <- received{a, s}:
 	default:
-		in.stats.Drops.Add(DropQueueFull)
+		in.drop(DropQueueFull, src, a)
 	}
+}
+
+// drop counts and logs (rate-limited, debug) one refused advert.
+func (in *Instance) drop(r DropReason, src netip.Addr, a *Advert) {
+	in.stats.Drops.Add(r)
+	in.dlog.note(in.deps.Now(), r, "instance", in.cfg.Name, "src", src, "version", a.Version, "priority", a.Priority, "interval", a.MaxAdvertInt)
+}
+
+// refuse applies the instance-level receive checks.
+func (in *Instance) refuse(a *Advert, src netip.Addr, form ChecksumForm) (DropReason, bool) {
+	mc := &in.cfg.Machine
+	switch {
+	case src == mc.PrimaryAddr.Unmap().WithZone(""):
+		return DropLocalEcho, false
+	case len(in.cfg.Peers) > 0 && !slices.ContainsFunc(in.cfg.Peers, func(p netip.Addr) bool { return p.Unmap().WithZone("") == src }):
+		return DropUnknownPeer, false
+	case a.Version != in.adv.Version:
+		return DropVersionMismatch, false
+	case a.Version == Version2 && a.MaxAdvertInt != mc.AdvertInterval:
+		return DropIntervalMismatch, false
+	case a.Version == Version3 && src.Is4() && form != in.cfg.Checksum && !in.cfg.ChecksumLenient:
+		return DropChecksumForm, false
+	}
+	return "", true
 }
 
 // post queues f to run on the loop goroutine. It never blocks, so

@@ -111,7 +111,7 @@ func (m *Machine) advertReceived(now time.Time, ev AdvertReceived) []Action {
 			return nil
 		}
 		if !m.preempting(now) || a.Priority >= m.prio {
-			m.mai = a.MaxAdvertInt
+			m.learn(a)
 			m.armMasterDown(now, m.MasterDownInterval())
 		}
 		// else: preempt and lower priority: discard, so that the
@@ -125,7 +125,7 @@ func (m *Machine) advertReceived(now time.Time, ev AdvertReceived) []Action {
 		}
 		if a.Priority > m.prio || (a.Priority == m.prio && src.Compare(m.cfg.PrimaryAddr) > 0) {
 			// §6.4.3: a better Master exists; learn its interval and back off.
-			m.mai = a.MaxAdvertInt
+			m.learn(a)
 			acts := m.enter(Backup, ReasonHigherPriority)
 			m.armMasterDown(now, m.MasterDownInterval())
 			return append(acts, Release{})
