@@ -145,6 +145,9 @@ type Instance struct {
 
 	status atomic.Pointer[Status]
 	dlog   dropLog
+	// rxInterval is the configured interval for the receive checks, which
+	// run on the demultiplexer's goroutine.
+	rxInterval atomic.Int64
 }
 
 // NewInstance builds an instance; Run starts it.
@@ -183,6 +186,7 @@ func NewInstance(cfg InstanceConfig, deps InstanceDeps) (*Instance, error) {
 		buf:      make([]byte, 0, headerLen+16*len(cfg.VIPs)),
 	}
 	in.dlog.log = deps.Logger
+	in.rxInterval.Store(int64(cfg.Machine.AdvertInterval))
 	in.adv = Advert{Version: m.Config().Version, Type: TypeAdvertisement, VRID: cfg.Machine.VRID, MaxAdvertInt: cfg.Machine.AdvertInterval}
 	for _, p := range cfg.VIPs {
 		in.adv.Addresses = append(in.adv.Addresses, p.Addr())
@@ -234,7 +238,7 @@ func (in *Instance) refuse(a *Advert, src netip.Addr, form ChecksumForm) (DropRe
 		return DropUnknownPeer, false
 	case a.Version != in.adv.Version:
 		return DropVersionMismatch, false
-	case a.Version == Version2 && a.MaxAdvertInt != mc.AdvertInterval:
+	case a.Version == Version2 && a.MaxAdvertInt != time.Duration(in.rxInterval.Load()):
 		return DropIntervalMismatch, false
 	case a.Version == Version3 && src.Is4() && form != in.cfg.Checksum && !in.cfg.ChecksumLenient:
 		return DropChecksumForm, false
@@ -289,6 +293,23 @@ func (in *Instance) SetBasePriority(p uint8) {
 	in.post(func(now time.Time) {
 		in.basePrio = p
 		in.recompute(now)
+	})
+}
+
+// SetAdvertInterval changes Advertisement_Interval in place (a reload): a
+// Master keeps its role and advertises the new interval at once.
+func (in *Instance) SetAdvertInterval(d time.Duration) {
+	in.post(func(now time.Time) {
+		old := in.adv.MaxAdvertInt
+		in.adv.MaxAdvertInt = d // the advert the machine sends at once carries it
+		in.step(now, IntervalChanged{Interval: d})
+		if in.m.Config().AdvertInterval != d { // invalid: the machine kept the old one
+			in.adv.MaxAdvertInt = old
+			return
+		}
+		in.cfg.Machine.AdvertInterval = d
+		in.rxInterval.Store(int64(d))
+		in.publish()
 	})
 }
 

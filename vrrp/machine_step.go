@@ -23,6 +23,8 @@ func (m *Machine) Step(now time.Time, ev Event) []Action {
 		return m.faultChanged(now, ev.Fault)
 	case MaintenanceChanged:
 		return m.maintenanceChanged(now, ev.On)
+	case IntervalChanged:
+		return m.intervalChanged(now, ev.Interval)
 	case ForceBackup:
 		switch m.state {
 		case Master:
@@ -216,4 +218,24 @@ func (m *Machine) armMasterDown(now time.Time, d time.Duration) {
 		return
 	}
 	m.masterDownAt = now.Add(d)
+}
+
+func (m *Machine) intervalChanged(now time.Time, d time.Duration) []Action {
+	valid := ValidAdvertInterval(d)
+	if m.cfg.Version == Version2 {
+		valid = ValidAdvertIntervalV2(d)
+	}
+	if !valid || d == m.cfg.AdvertInterval {
+		return nil
+	}
+	m.cfg.AdvertInterval = d
+	switch {
+	case m.state == Master:
+		m.mai = d
+		m.adverAt = now.Add(d)
+		return []Action{SendAdvert{Priority: m.prio}}
+	case m.cfg.Version == Version2:
+		m.mai = d // VRRPv2 times the Master out on its own interval
+	}
+	return nil
 }
