@@ -80,6 +80,11 @@ type Instance struct {
 	// ChecksumMessageOnly sends the RFC 9568 IPv4 checksum (message only)
 	// instead of the pseudo-header form keepalived and FRR send.
 	ChecksumMessageOnly bool `yaml:"checksum_message_only"`
+	// Checksum is how received IPv4 VRRPv3 checksums are checked: "strict"
+	// (the default) accepts only the form this instance sends (the
+	// pseudo-header form unless checksum_message_only), as keepalived does;
+	// "lenient" accepts both forms.
+	Checksum string `yaml:"checksum"`
 
 	Gratuitous      Gratuitous       `yaml:"gratuitous"`
 	TrackInterfaces []TrackInterface `yaml:"track_interfaces"`
