@@ -11,6 +11,18 @@ import (
 // and VIP on one segment, in both roles: one master at a time, failover
 // either way (node loss and graceful), and preempting failback.
 func TestKeepalivedInterop(t *testing.T) {
+	keepalivedInterop(t, 3, advert)
+}
+
+// TestRFC3768KeepalivedV2Interop is TestKeepalivedInterop with both
+// routers speaking VRRPv2 (RFC 3768), keepalived's default: vrrpd with
+// version: 2, keepalived with vrrp_version 2, one-second adverts (v2
+// counts whole seconds).
+func TestRFC3768KeepalivedV2Interop(t *testing.T) {
+	keepalivedInterop(t, 2, time.Second)
+}
+
+func keepalivedInterop(t *testing.T, version int, interval time.Duration) {
 	roles := []struct {
 		name         string
 		impl1, impl2 func(*testing.T) vrrplab.Impl
@@ -22,6 +34,9 @@ func TestKeepalivedInterop(t *testing.T) {
 		t.Run(r.name, func(t *testing.T) {
 			impl1, impl2 := r.impl1(t), r.impl2(t)
 			e := setup(t, impl1, impl2, true)
+			for _, s := range []*vrrplab.Spec{&e.pair.Spec1, &e.pair.Spec2} {
+				s.Version, s.Advert = version, interval
+			}
 			e.elect()
 			// vrrpd must parse every keepalived advert and agree on the master.
 			ours, peer, peerAddr := e.topo.LB2, "keepalived lb1", e.topo.Addr1.Addr()
@@ -42,7 +57,7 @@ func TestKeepalivedInterop(t *testing.T) {
 				}
 			}
 			for _, k := range []vrrplab.Kind{vrrplab.Graceful, vrrplab.NodeLoss} {
-				c, err := e.pair.Cycle(e.wctx(), e.pr, k, advert)
+				c, err := e.pair.Cycle(e.wctx(), e.pr, k, interval)
 				e.must(err)
 				e.holders("lb1")
 				t.Logf("%s: failover %v (lb2 after %v); failback %v (lb1 after %v)", k,

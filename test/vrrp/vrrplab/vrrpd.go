@@ -43,6 +43,9 @@ func VrrpdConfig(s Spec, sock string, rt *int) string {
 	if s.VMAC {
 		fmt.Fprintf(&b, "    vmac: true\n")
 	}
+	if s.Version != 0 {
+		fmt.Fprintf(&b, "    version: %d\n", s.Version)
+	}
 	return b.String()
 }
 
