@@ -337,10 +337,6 @@ func (in *Instance) handleAdvert(now time.Time, r received) {
 	in.stats.AdvertsReceived.Add(1)
 	in.recheckAt, in.graceEnd = time.Time{}, time.Time{}
 	if r.adv.Priority > 0 {
-		if in.masterAddr != r.src {
-			in.masterAddr = r.src
-			defer in.publish() // rare: only when the Master changes
-		}
 		if in.held && !in.releaseAt.IsZero() {
 			// A new Master advertises (it added the VIPs and announced them
 			// before its first advert): hand over now.
@@ -349,6 +345,12 @@ func (in *Instance) handleAdvert(now time.Time, r received) {
 	}
 	prev := in.m.State()
 	in.step(now, AdvertReceived{Advert: r.adv, Src: r.src})
+	// The sender is the Master we obey unless we stayed Master and ignored
+	// it (a lower priority router, RFC 5798 §6.4.3).
+	if r.adv.Priority > 0 && in.m.State() != Master && in.masterAddr != r.src {
+		in.masterAddr = r.src
+		defer in.publish() // rare: only when the Master changes
+	}
 	if prev == Master && r.adv.Priority > 0 {
 		in.stats.DualMaster.Add(1) // two routers advertised as Master at once
 	}

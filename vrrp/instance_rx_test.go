@@ -172,3 +172,25 @@ func TestDropsLoggedRateLimited(t *testing.T) {
 		t.Errorf("%d log lines for 100 drops within a second, want 1:\n%s", n, buf.String())
 	}
 }
+
+// TestRFC5798_6_4_3_MasterStatusShowsItself: a Master that hears and
+// ignores a lower-priority router (RFC 5798 §6.4.3) reports its own
+// address as the Master, not the ignored router's.
+func TestRFC5798_6_4_3_MasterStatusShowsItself(t *testing.T) {
+	r := newRecorder()
+	in, _ := newTestInstance(t, testConfig("vi", 200, srcA), r)
+	in.start(rt0)
+	in.handleTimer(in.m.Deadline())
+	if in.m.State() != Master {
+		t.Fatalf("state %v, want MASTER", in.m.State())
+	}
+	in.handleAdvert(in.m.Deadline().Add(-time.Millisecond), received{advert(100), srcB})
+	if st := in.Status(); st.State != "MASTER" || st.Master != srcA.String() {
+		t.Errorf("status %s master %q, want MASTER %v", st.State, st.Master, srcA)
+	}
+	// A higher priority one takes over: now it is the Master.
+	in.handleAdvert(in.m.Deadline().Add(-time.Millisecond), received{advert(250), srcB})
+	if st := in.Status(); st.State != "BACKUP" || st.Master != srcB.String() {
+		t.Errorf("status %s master %q, want BACKUP %v", st.State, st.Master, srcB)
+	}
+}

@@ -315,6 +315,7 @@ func (n *Node) demux(k demuxKey) (*runDemux, error) {
 	}
 	ctx, cancel := context.WithCancel(n.ctx)
 	dm := &runDemux{d: vrrp.NewDemux(k.ifname, c), cancel: cancel, users: 1}
+	dm.d.SetLogger(n.log) // refused packets at debug, rate-limited
 	n.demuxes[k] = dm
 	n.goRun(func() { n.runDemux(ctx, k, dm.d) })
 	return dm, nil
@@ -409,10 +410,31 @@ func (n *Node) Status() []vrrp.Status {
 	defer n.mu.Unlock()
 	var out []vrrp.Status
 	for _, ri := range n.insts {
-		out = append(out, ri.in.Status())
+		st := ri.in.Status()
+		// Packets refused before they reached an instance count for every
+		// instance of the interface: bad checksums and the like are what an
+		// operator looks at drops for.
+		for _, k := range []*demuxKey{&ri.dm, ri.vdm} {
+			if dm := n.demuxes[deref(k)]; k != nil && dm != nil {
+				for r, c := range dm.d.Drops().Snapshot() {
+					if st.InterfaceDrops == nil {
+						st.InterfaceDrops = map[vrrp.DropReason]uint64{}
+					}
+					st.InterfaceDrops[r] += c
+				}
+			}
+		}
+		out = append(out, st)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+func deref(k *demuxKey) demuxKey {
+	if k == nil {
+		return demuxKey{}
+	}
+	return *k
 }
 
 // ErrNoInstance is returned for an unknown instance name.

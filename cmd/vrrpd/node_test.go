@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hachat/hachat/internal/config"
+	"github.com/hachat/hachat/internal/control"
 	"github.com/hachat/hachat/ipvs"
 	"github.com/hachat/hachat/vrrp"
 	"github.com/prometheus/client_golang/prometheus"
@@ -327,3 +328,33 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	return s.b.Write(p)
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// TestStatusShowsInterfaceDrops: adverts refused on the interface before
+// any instance could take them (here a bad checksum) show in the status
+// and in vrrpctl status's DROPS column, not only in /metrics.
+func TestStatusShowsInterfaceDrops(t *testing.T) {
+	k := newFakeKernel(vrrp.NewFakeLink(), "198.18.1.11")
+	ctx, cancel := context.WithCancel(context.Background())
+	n := NewNode(ctx, k, slog.New(slog.DiscardHandler), nil)
+	defer func() { n.Shutdown(); cancel(); n.Wait() }()
+	if err := n.Apply(mustParse(t, fmt.Sprintf(withService, 100))); err != nil {
+		t.Fatal(err)
+	}
+	adv := &vrrp.Advert{VRID: 51, Priority: 254, MaxAdvertInt: 20 * time.Millisecond, Addresses: []netip.Addr{frontVIP.Addr()}}
+	src := netip.MustParseAddr("198.18.1.12")
+	b, err := adv.Marshal(src, vrrp.MulticastGroup4, vrrp.ChecksumPseudoHeader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[7] ^= 0xff
+	k.mu.Lock()
+	conn := k.conns[0]
+	k.mu.Unlock()
+	conn.Inject(vrrp.Packet{Src: src, Dst: vrrp.MulticastGroup4, TTL: 255, Payload: b})
+	waitFor(t, "interface drop in the status", func() bool { return n.Status()[0].InterfaceDrops[vrrp.DropChecksum] == 1 })
+	var out bytes.Buffer
+	control.FormatStatus(&out, control.Response{Instances: n.Status()}, time.Now())
+	if !strings.Contains(out.String(), "interface-drop bad_checksum=1") {
+		t.Errorf("vrrpctl status table:\n%s\nwant the interface drop in it", out.String())
+	}
+}
