@@ -37,7 +37,7 @@ type Status struct {
 	// unknown VRID...). The interface's instances share them. The daemon
 	// fills them in; Instance.Status leaves them empty.
 	InterfaceDrops map[DropReason]uint64 `json:"interface_drops,omitempty"`
-	LatenessMax     time.Duration         `json:"timer_lateness_max_ns"`
+	LatenessMax    time.Duration         `json:"timer_lateness_max_ns"`
 	// TakeoversDeferred counts takeovers that waited because the loop had
 	// been starved (see Instance.deferTakeover).
 	TakeoversDeferred uint64 `json:"takeovers_deferred"`
