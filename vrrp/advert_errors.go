@@ -33,6 +33,9 @@ const (
 	// DropIntervalMismatch: a VRRPv2 advert whose Adver Int is not the
 	// configured one (RFC 3768 §7.1: MUST discard).
 	DropIntervalMismatch DropReason = "interval_mismatch"
+	// DropV2Duplicate: in VRRPv2 compatibility (RFC 5798 §8.4.2), a VRRPv2
+	// advert from a router we also hear in VRRPv3.
+	DropV2Duplicate DropReason = "v2_duplicate"
 )
 
 // DropReasons lists every DropReason, so a metrics exporter can create each
@@ -40,7 +43,7 @@ const (
 var DropReasons = []DropReason{
 	DropTTL, DropChecksum, DropVersion, DropType, DropVRID, DropShort,
 	DropUnknownPeer, DropAddrFamily, DropInterval, DropLocalEcho, DropLength,
-	DropAddrCount, DropChecksumForm, DropVersionMismatch, DropIntervalMismatch,
+	DropAddrCount, DropChecksumForm, DropVersionMismatch, DropIntervalMismatch, DropV2Duplicate,
 }
 
 // DropError is the error for a refused packet. Callers count Reason and may

@@ -51,7 +51,7 @@ func TestRFC5798_7_1_ReceiveDrops(t *testing.T) {
 func TestDropReasonsComplete(t *testing.T) {
 	want := []DropReason{DropTTL, DropChecksum, DropVersion, DropType, DropVRID, DropShort,
 		DropUnknownPeer, DropAddrFamily, DropInterval, DropLocalEcho, DropLength, DropAddrCount,
-		DropChecksumForm, DropVersionMismatch, DropIntervalMismatch}
+		DropChecksumForm, DropVersionMismatch, DropIntervalMismatch, DropV2Duplicate}
 	seen := map[DropReason]bool{}
 	for _, r := range DropReasons {
 		if seen[r] {

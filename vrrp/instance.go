@@ -43,7 +43,13 @@ type InstanceConfig struct {
 	// ChecksumLenient accepts both forms. VRRPv2 and IPv6 have one form.
 	Checksum        ChecksumForm
 	ChecksumLenient bool
-	Gratuitous      Gratuitous
+	// V2Compat is the VRRPv2 compatibility of RFC 5798 §8.4.2 for a VRRPv3
+	// IPv4 instance: as Master it sends a VRRPv2 advert after each VRRPv3
+	// one, as Backup it also obeys VRRPv2 Masters (their interval in
+	// seconds), ignoring the VRRPv2 adverts of a Master it hears in VRRPv3.
+	// The interval must be whole seconds, as VRRPv2 carries it.
+	V2Compat   bool
+	Gratuitous Gratuitous
 	// HandOverHold bounds how long a resigning Master keeps its addresses
 	// after its priority 0 advert, waiting for the new Master's advert, so
 	// that no packet finds the address on neither router. Zero means
@@ -145,6 +151,10 @@ type Instance struct {
 
 	status atomic.Pointer[Status]
 	dlog   dropLog
+	// Loop-owned: the last VRRPv3 sender, for V2Compat.
+	lastV3Src netip.Addr
+	lastV3At  time.Time
+	adv2      Advert // the VRRPv2 twin of adv, for V2Compat
 	// rxInterval is the configured interval for the receive checks, which
 	// run on the demultiplexer's goroutine.
 	rxInterval atomic.Int64
@@ -164,6 +174,9 @@ func NewInstance(cfg InstanceConfig, deps InstanceDeps) (*Instance, error) {
 	m, err := NewMachine(cfg.Machine)
 	if err != nil {
 		return nil, fmt.Errorf("vrrp: new instance %q: %w", cfg.Name, err)
+	}
+	if cfg.V2Compat && (m.Config().Version != Version3 || !cfg.Machine.PrimaryAddr.Unmap().Is4() || !ValidAdvertIntervalV2(cfg.Machine.AdvertInterval)) {
+		return nil, fmt.Errorf("vrrp: new instance %q: VRRPv2 compatibility needs version 3, IPv4 and whole-second intervals: %w", cfg.Name, ErrConfig)
 	}
 	if deps.Now == nil {
 		deps.Now = time.Now
@@ -191,6 +204,8 @@ func NewInstance(cfg InstanceConfig, deps InstanceDeps) (*Instance, error) {
 	for _, p := range cfg.VIPs {
 		in.adv.Addresses = append(in.adv.Addresses, p.Addr())
 	}
+	in.adv2 = in.adv
+	in.adv2.Version = Version2
 	in.publish()
 	return in, nil
 }
@@ -222,6 +237,19 @@ func (in *Instance) Deliver(a *Advert, src netip.Addr, form ChecksumForm) {
 	}
 }
 
+// v2Duplicate reports whether r is a VRRPv2 advert from a router that also
+// sends VRRPv3 ones (RFC 5798 §8.4.2: a Backup "should ignore VRRPv2
+// advertisements from a current Master if it is also receiving VRRPv3
+// packets from it"). It remembers the last VRRPv3 sender only, so a flood
+// of sources cannot grow it.
+func (in *Instance) v2Duplicate(now time.Time, r received) bool {
+	if r.adv.Version == Version3 {
+		in.lastV3Src, in.lastV3At = r.src, now
+		return false
+	}
+	return r.src == in.lastV3Src && now.Sub(in.lastV3At) <= 3*in.m.MasterAdverInterval()
+}
+
 // drop counts and logs (rate-limited, debug) one refused advert.
 func (in *Instance) drop(r DropReason, src netip.Addr, a *Advert) {
 	in.stats.Drops.Add(r)
@@ -236,9 +264,9 @@ func (in *Instance) refuse(a *Advert, src netip.Addr, form ChecksumForm) (DropRe
 		return DropLocalEcho, false
 	case len(in.cfg.Peers) > 0 && !slices.ContainsFunc(in.cfg.Peers, func(p netip.Addr) bool { return p.Unmap().WithZone("") == src }):
 		return DropUnknownPeer, false
-	case a.Version != in.adv.Version:
+	case a.Version != in.adv.Version && !(in.cfg.V2Compat && a.Version == Version2):
 		return DropVersionMismatch, false
-	case a.Version == Version2 && a.MaxAdvertInt != time.Duration(in.rxInterval.Load()):
+	case a.Version == Version2 && in.adv.Version == Version2 && a.MaxAdvertInt != time.Duration(in.rxInterval.Load()):
 		return DropIntervalMismatch, false
 	case a.Version == Version3 && src.Is4() && form != in.cfg.Checksum && !in.cfg.ChecksumLenient:
 		return DropChecksumForm, false
@@ -300,6 +328,9 @@ func (in *Instance) SetBasePriority(p uint8) {
 // Master keeps its role and advertises the new interval at once.
 func (in *Instance) SetAdvertInterval(d time.Duration) {
 	in.post(func(now time.Time) {
+		if in.cfg.V2Compat && !ValidAdvertIntervalV2(d) {
+			return // its VRRPv2 adverts could not carry it
+		}
 		old := in.adv.MaxAdvertInt
 		in.adv.MaxAdvertInt = d // the advert the machine sends at once carries it
 		in.step(now, IntervalChanged{Interval: d})
@@ -334,6 +365,10 @@ func (in *Instance) start(now time.Time) {
 
 // handleAdvert steps the machine with an accepted advert.
 func (in *Instance) handleAdvert(now time.Time, r received) {
+	if in.cfg.V2Compat && in.v2Duplicate(now, r) {
+		in.drop(DropV2Duplicate, r.src, r.adv)
+		return
+	}
 	in.stats.AdvertsReceived.Add(1)
 	in.recheckAt, in.graceEnd = time.Time{}, time.Time{}
 	if r.adv.Priority > 0 {

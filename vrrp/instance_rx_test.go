@@ -194,3 +194,72 @@ func TestRFC5798_6_4_3_MasterStatusShowsItself(t *testing.T) {
 		t.Errorf("status %s master %q, want BACKUP %v", st.State, st.Master, srcB)
 	}
 }
+
+func compatInstance(t *testing.T, prio uint8, sent *[]*Advert) *Instance {
+	t.Helper()
+	cfg := testConfig("vi", prio, srcA)
+	cfg.Machine.AdvertInterval, cfg.V2Compat = time.Second, true
+	in, err := NewInstance(cfg, InstanceDeps{
+		Sender: senderFunc(func(b []byte) {
+			a, err := ParseAdvert(b, srcA, MulticastGroup4)
+			if err != nil {
+				t.Errorf("sent an advert that does not parse: %v", err)
+				return
+			}
+			*sent = append(*sent, a)
+		}),
+		Addrs: NewFakeAddrs(), Announcer: &FakeAnnouncer{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+// TestRFC5798_8_4_2_V2CompatMasterSendsBoth: a VRRPv3 Master configured for
+// VRRPv2 compatibility sends both a VRRPv3 and a VRRPv2 advert at its rate.
+func TestRFC5798_8_4_2_V2CompatMasterSendsBoth(t *testing.T) {
+	var sent []*Advert
+	in := compatInstance(t, 200, &sent)
+	in.start(rt0)
+	in.handleTimer(in.m.Deadline())
+	if in.m.State() != Master {
+		t.Fatalf("state %v, want MASTER", in.m.State())
+	}
+	if len(sent) != 2 || sent[0].Version != 3 || sent[1].Version != 2 || sent[1].MaxAdvertInt != time.Second || sent[1].Priority != 200 {
+		t.Fatalf("sent %+v, want a VRRPv3 then a VRRPv2 advert, priority 200, 1s", sent)
+	}
+	if _, err := NewInstance(func() InstanceConfig {
+		c := testConfig("vi", 100, srcA) // 100ms: VRRPv2 cannot carry it
+		c.V2Compat = true
+		return c
+	}(), InstanceDeps{Sender: senderFunc(func([]byte) {}), Addrs: NewFakeAddrs(), Announcer: &FakeAnnouncer{}}); err == nil {
+		t.Error("VRRPv2 compatibility with a 100ms interval accepted")
+	}
+}
+
+// TestRFC5798_8_4_2_V2CompatBackupObeysV2Master: a Backup in compatibility
+// takes VRRPv2 adverts, timing the Master out on the interval they carry in
+// seconds, and ignores the VRRPv2 adverts of a Master it hears in VRRPv3.
+func TestRFC5798_8_4_2_V2CompatBackupObeysV2Master(t *testing.T) {
+	var sent []*Advert
+	in := compatInstance(t, 100, &sent)
+	in.start(rt0)
+	v2 := &Advert{Version: 2, VRID: 51, Priority: 200, MaxAdvertInt: 3 * time.Second, Addresses: []netip.Addr{vip.Addr()}}
+	if !deliverThroughDemux(t, in, marshalFrom(t, v2, ChecksumMessageOnly)) {
+		t.Fatalf("VRRPv2 advert refused: drops %v", in.stats.Drops.Snapshot())
+	}
+	now := rt0.Add(time.Second)
+	in.handleAdvert(now, received{v2, srcB})
+	if in.m.State() != Backup || in.m.MasterAdverInterval() != 3*time.Second || !in.m.Deadline().Equal(now.Add(in.m.MasterDownInterval())) {
+		t.Errorf("state %v Master_Adver_Interval %v; want BACKUP timing the VRRPv2 Master on 3s", in.m.State(), in.m.MasterAdverInterval())
+	}
+	v3 := advert(200)
+	in.handleAdvert(now, received{v3, srcB})
+	before := in.stats.AdvertsReceived.Load()
+	in.handleAdvert(now.Add(time.Millisecond), received{v2, srcB})
+	if in.stats.AdvertsReceived.Load() != before || in.stats.Drops.Get(DropV2Duplicate) != 1 {
+		t.Errorf("VRRPv2 advert of a VRRPv3 Master: received %d->%d, %s %d; want it ignored",
+			before, in.stats.AdvertsReceived.Load(), DropV2Duplicate, in.stats.Drops.Get(DropV2Duplicate))
+	}
+}

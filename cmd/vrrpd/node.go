@@ -238,6 +238,7 @@ func (n *Node) start(cfg *config.Config, ic config.Instance, group string, subs 
 		Peers:           ic.UnicastPeers,
 		Checksum:        form,
 		ChecksumLenient: ic.Checksum == config.ChecksumLenient,
+		V2Compat:        ic.V2Compat,
 		Gratuitous:      gratuitous(ic.Gratuitous),
 	}, vrrp.InstanceDeps{
 		Sender:           dm.d,

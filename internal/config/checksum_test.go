@@ -31,3 +31,20 @@ func TestChecksumStrictness(t *testing.T) {
 		}
 	}
 }
+
+// TestV2CompatNeedsV3IPv4WholeSeconds: RFC 5798 §8.4.2 compatibility is a
+// VRRPv3 feature for IPv4, with an interval VRRPv2 can carry.
+func TestV2CompatNeedsV3IPv4WholeSeconds(t *testing.T) {
+	if _, err := Parse("ok.yaml", []byte(base+"    v2_compat: true\n")); err != nil {
+		t.Errorf("v2_compat with the default 1s: %v", err)
+	}
+	for _, tc := range []struct{ yaml, want string }{
+		{base + "    v2_compat: true\n    version: 2\n", "instances[0].v2_compat: applies to version 3 only"},
+		{base + "    v2_compat: true\n    advert_interval: 100ms\n", "instances[0].advert_interval: 100ms: with v2_compat"},
+	} {
+		_, err := Parse("t.yaml", []byte(tc.yaml))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: error %v, want %q", tc.yaml, err, tc.want)
+		}
+	}
+}

@@ -315,6 +315,16 @@ func (in *Instance) validate(v *validator, p string, scripts map[string]bool) {
 		}
 		v.errorf(p+f, "does not apply to version 2: a VRRPv2 checksum never covers the pseudo-header (RFC 3768 §5.3.8)")
 	}
+	if in.V2Compat {
+		switch {
+		case in.Version != 3:
+			v.errorf(p+".v2_compat", "applies to version 3 only: a version 2 instance speaks VRRPv2 already")
+		case is6:
+			v.errorf(p+".v2_compat", "applies to IPv4 only: VRRPv2 has no IPv6 (RFC 3768)")
+		case in.AdvertInterval%time.Second != 0 || in.AdvertInterval > 255*time.Second:
+			v.errorf(p+".advert_interval", "%v: with v2_compat it must be whole seconds up to 255s, as VRRPv2 adverts carry it (RFC 3768 §5.3.7)", in.AdvertInterval)
+		}
+	}
 	if in.ChecksumMessageOnly && is6 {
 		v.errorf(p+".checksum_message_only", "applies to IPv4 only: the IPv6 checksum always covers the pseudo-header")
 	}

@@ -27,6 +27,8 @@ type Spec struct {
 	VMACXmit bool
 	// Version is the VRRP version (2 or 3); 0 means 3.
 	Version int
+	// V2Compat is vrrpd's v2_compat (RFC 5798 §8.4.2); keepalived ignores it.
+	V2Compat bool
 }
 
 // Impl starts routers of one implementation.
