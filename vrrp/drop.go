@@ -16,6 +16,11 @@ const DropQueueFull DropReason = "receive_queue_full"
 // AllDropReasons is DropReasons plus the reasons only the runtime produces.
 var AllDropReasons = append(append([]DropReason(nil), DropReasons...), DropQueueFull)
 
+// InstanceDropReasons are the reasons an Instance counts itself (in
+// Deliver and its loop); the rest are counted by the Demux of the interface.
+var InstanceDropReasons = []DropReason{DropUnknownPeer, DropLocalEcho, DropQueueFull,
+	DropChecksumForm, DropVersionMismatch, DropIntervalMismatch, DropV2Duplicate}
+
 // dropIndex maps a reason to its slot in DropCounts.
 var dropIndex = func() map[DropReason]int {
 	m := make(map[DropReason]int, len(AllDropReasons))

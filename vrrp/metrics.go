@@ -84,7 +84,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ctr(c.recv, st.AdvertsReceived, n)
 		ctr(c.deferred, st.TakeoversDeferred, n)
 		ctr(c.dual, st.DualMaster, n)
-		for _, r := range []DropReason{DropUnknownPeer, DropLocalEcho, DropQueueFull} {
+		for _, r := range InstanceDropReasons {
 			ctr(c.drops, in.stats.Drops.Get(r), in.cfg.Interface, n, string(r))
 		}
 		for k, v := range in.stats.Transitions() {
