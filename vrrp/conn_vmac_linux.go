@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"syscall"
 
 	//lint:ignore SA1019 the project chose mdlayher/raw (a shim over mdlayher/packet on Linux)
 	"github.com/mdlayher/raw"
@@ -80,6 +81,11 @@ func vmacFilter(mac net.HardwareAddr, ipv6 bool) []bpf.Instruction {
 func (c *VMACConn) ReadPacket(buf []byte) (Packet, error) {
 	for {
 		n, _, err := c.conn.ReadFrom(buf)
+		if errors.Is(err, syscall.ENETDOWN) {
+			// The macvlan is down whenever we are not Master: the kernel
+			// reports that once per change, and the socket stays bound.
+			continue
+		}
 		if err != nil {
 			return Packet{}, err
 		}

@@ -218,14 +218,21 @@ func vmacFailoverXmit(t *testing.T, impl1, impl2 vrrplab.Impl, v6, xmit bool) {
 		e.elect()
 	}
 	for _, h := range []*netns.Host{e.topo.LB1, e.topo.LB2} {
-		if h == e.topo.LB1 && !isVrrpd(impl1) || h == e.topo.LB2 && !isVrrpd(impl2) {
+		if !xmit || h == e.topo.LB1 && !isVrrpd(impl1) || h == e.topo.LB2 && !isVrrpd(impl2) {
 			continue
 		}
-		// The vrrpd side must have heard keepalived: as Backup (lb2) it
-		// heard the Master; as Master (lb1) it heard the Backup's adverts
-		// while that one was Master before lb1 started.
+		// lb2 was Master before lb1 started: the vrrpd side heard the
+		// other, as lb2 the adverts that made it step down, as lb1 those
+		// of the Master it preempted.
 		if st := e.vrrpdState(h); st.AdvertsReceived == 0 {
 			t.Errorf("vrrpd on %s heard no adverts (state %s, drops %v)", h.Name(), st.State, st.Drops)
+		}
+	}
+	// The virtual MAC interface's receive socket lives through the
+	// macvlan going down and up (it is down on a Backup) without failing.
+	for _, r := range []vrrplab.Router{e.pair.R1, e.pair.R2} {
+		if strings.Contains(r.Log(), "VRRP socket failed") {
+			t.Errorf("a VRRP socket failed:\n%s", r.Log())
 		}
 	}
 	vmac := vrrp.VirtualMAC(vrrplab.VRID, v6).String()
