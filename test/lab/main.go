@@ -105,6 +105,7 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 	skip1 := fs.Bool("skip-table1", false, "skip experiment 1")
 	skip2 := fs.Bool("skip-failover", false, "skip experiment 2")
 	noCeil := fs.Bool("no-ceiling", false, "skip the ceiling search")
+	machineCPU := fs.String("machine-cpu", "", "CPU budget per lab machine, as `cpus[,machine=cpus...]`: 0.4 gives lb1, lb2, app1, app2 and db 0.4 CPU each (cgroup v1 cpu quota); add client=F to budget the load generator, db=0 to leave one unlimited (default: none, all share the box)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -131,6 +132,10 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 	if *noCeil {
 		plan.Table1.CeilMax = 0
 	}
+	mcpu, cerr := parseMachineCPU(*machineCPU)
+	if cerr != nil {
+		return cerr
+	}
 
 	started := time.Now()
 	dir := filepath.Join(*out, started.UTC().Format("20060102T150405Z"))
@@ -155,7 +160,7 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 	}
 
 	rep := &Report{Started: started, Plan: plan, Machine: machineInfo(), KernelIPVS: KernelHasIPVS(), Dir: dir}
-	topo := &Topology{Bin: binDir, log: logw}
+	topo := &Topology{Bin: binDir, log: logw, MachineCPU: mcpu}
 	// The deferred teardown runs on success, on error and after Ctrl-C
 	// (ctx cancelled: every step returns, then this runs).
 	defer func() {
@@ -201,6 +206,7 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 	}
 	rep.Finished = time.Now()
 	rep.Machine.LoadAvgEnd = loadAvg()
+	rep.CPU = topo.CPUReport()
 	rep.Problems = rep.judge()
 	if werr := rep.Write(); werr != nil {
 		err = errors.Join(err, werr)
