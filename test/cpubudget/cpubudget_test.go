@@ -82,6 +82,12 @@ func TestBudgetWritesQuotaAndPeriod(t *testing.T) {
 	if want := filepath.Join(root, "hachat-"+strconv.Itoa(os.Getpid())+"-lab-1-ab-app1"); s.Dir("app1") != want {
 		t.Errorf("dir %s, want %s", s.Dir("app1"), want)
 	}
+	if err := s.Realtime("app1", 0.1); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, filepath.Join(s.Dir("app1"), "cpu.rt_runtime_us")); got != "100000" {
+		t.Errorf("cpu.rt_runtime_us = %q, want 100000", got)
+	}
 	if err := s.Move("app1", 4242); err != nil {
 		t.Fatal(err)
 	}
@@ -157,6 +163,9 @@ func TestQuotaThrottlesBusyLoop(t *testing.T) {
 	}
 	s := New(root, "hachat-test", "busy")
 	if err := s.Budget("busy", 0.05); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Realtime("busy", 0.01); err != nil {
 		t.Fatal(err)
 	}
 	dir := s.Dir("busy")

@@ -19,7 +19,12 @@ import (
 // generator, is this process itself; it gets a budget only when named
 // (client=F), since a throttled client measures itself. Work the kernel
 // does in softirq (forwarding, the nftables data plane's NAT) is charged
-// to whichever process is running, not to a balancer's group.
+// to whichever process is running, not to a balancer's group: a balancer's
+// budget binds vrrpd, its control plane, only (and vrrpd is realtime, so
+// the binding budget is its realtime one, at most lbRealtime).
+
+// lbRealtime caps a balancer's realtime budget (of each CPU, per second).
+const lbRealtime = 0.1
 
 // serverMachines are the machines the default budget applies to.
 var serverMachines = []string{"lb1", "lb2", "app1", "app2", "db"}
@@ -146,6 +151,15 @@ func (t *Topology) setupBudgets() error {
 		if b, ok := budgets[n]; ok {
 			if err := t.cpu.Budget(n, b); err != nil {
 				return err
+			}
+			// vrrpd runs every thread SCHED_RR (adverts must not wait
+			// behind a busy host), so its CFS quota does not bind it;
+			// its realtime budget does: small, as the controller's
+			// groups share 0.95 of each CPU for realtime.
+			if strings.HasPrefix(n, "lb") {
+				if err := t.cpu.Realtime(n, min(b, lbRealtime)); err != nil {
+					return err
+				}
 			}
 		}
 	}
