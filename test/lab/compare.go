@@ -63,7 +63,9 @@ type PathRun struct {
 	CPU map[string]float64 `json:"cpu_s"`
 	// chatd counters during the storm, summed over both nodes.
 	Appends, AppendMsSum, Nudges float64
-	LoadAvg                      string `json:"loadavg"`
+	// MariaDB's global status counters during the storm.
+	DB      map[string]float64 `json:"db"`
+	LoadAvg string             `json:"loadavg"`
 }
 
 // ComparePaths runs the comparison and writes compare.md and compare.json
@@ -81,18 +83,24 @@ func ComparePaths(ctx context.Context, t *Topology, pt chatload.LoadPoint, reps 
 			cfg.Conns, cfg.Rate = pt.Conns, pt.Rate
 			cpu0 := t.processCPU()
 			m0 := t.chatdCounters(ctx)
+			d0 := t.dbStatus(ctx)
 			r, err := chatload.RunStorm(ctx, cfg)
 			if err != nil {
 				return runs, fmt.Errorf("compare %s: %w", setup, err)
 			}
 			cpu1 := t.processCPU()
 			m1 := t.chatdCounters(ctx)
+			d1 := t.dbStatus(ctx)
 			pr := PathRun{Setup: setup, Rep: rep, Figures: chatload.FiguresOf(r),
 				ConnectMs: r.ConnectTime.Avg, RegisterMs: r.Reply.Register.Avg, JoinMs: r.Reply.Join.Avg, MessageMs: r.Reply.Message.Avg,
 				CPU: map[string]float64{}, LoadAvg: loadAvg(),
 				Appends: m1["chatd_append_seconds_count"] - m0["chatd_append_seconds_count"],
 				Nudges:  m1["chatd_nudges_sent_total"] - m0["chatd_nudges_sent_total"]}
 			pr.AppendMsSum = 1000 * (m1["chatd_append_seconds_sum"] - m0["chatd_append_seconds_sum"])
+			pr.DB = map[string]float64{}
+			for k, v := range d1 {
+				pr.DB[k] = v - d0[k]
+			}
 			for k, v := range cpu1 {
 				pr.CPU[k] = v - cpu0[k]
 			}
@@ -189,6 +197,27 @@ func (t *Topology) chatdCounters(ctx context.Context) map[string]float64 {
 	return out
 }
 
+// dbStatus reads MariaDB's row-lock and commit counters (with the mariadb
+// client, in the db namespace).
+func (t *Topology) dbStatus(ctx context.Context) map[string]float64 {
+	out := map[string]float64{}
+	if t.DB == nil {
+		return out
+	}
+	s, err := t.Hosts["db"].Run(ctx, "mariadb", "--batch", "--skip-column-names", "-h", strings.Split(dbAddr, ":")[0],
+		"-u", t.DB.User, "-p"+t.DB.Password, "-e",
+		"SHOW GLOBAL STATUS WHERE Variable_name IN ('Innodb_row_lock_waits','Innodb_row_lock_time','Handler_commit')")
+	if err != nil {
+		return out
+	}
+	for _, l := range strings.Split(s, "\n") {
+		if f := strings.Fields(l); len(f) == 2 {
+			out[f[0]], _ = strconv.ParseFloat(f[1], 64)
+		}
+	}
+	return out
+}
+
 // writeCompare renders the medians, with min-max, per setup.
 func writeCompare(w io.Writer, pt chatload.LoadPoint, runs []PathRun) {
 	f := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
@@ -197,7 +226,8 @@ func writeCompare(w io.Writer, pt chatload.LoadPoint, runs []PathRun) {
 		f("- **%s**: %s\n", s.name, s.desc)
 	}
 	f("\nMedian (min–max) over the repetitions, interleaved. Reply times in ms; CPU in seconds per 1000 sessions; " +
-		"append = chatd's mean log append (commit) time; nudges per 1000 sessions, both nodes.\n\n")
+		"append = chatd's mean log append (commit) time; nudges per 1000 sessions, both nodes; " +
+		"MariaDB's Handler_commit, Innodb_row_lock_waits and Innodb_row_lock_time (ms) per 1000 sessions.\n\n")
 	cols := []struct {
 		name string
 		get  func(PathRun) float64
@@ -215,6 +245,9 @@ func writeCompare(w io.Writer, pt chatload.LoadPoint, runs []PathRun) {
 			return r.AppendMsSum / r.Appends
 		}},
 		{"nudges/1k", func(r PathRun) float64 { return 1000 * r.Nudges / float64(pt.Conns) }},
+		{"db commits/1k", func(r PathRun) float64 { return 1000 * r.DB["Handler_commit"] / float64(pt.Conns) }},
+		{"row-lock waits/1k", func(r PathRun) float64 { return 1000 * r.DB["Innodb_row_lock_waits"] / float64(pt.Conns) }},
+		{"row-lock ms/1k", func(r PathRun) float64 { return 1000 * r.DB["Innodb_row_lock_time"] / float64(pt.Conns) }},
 	}
 	for _, p := range cpuProcs {
 		cols = append(cols, struct {
