@@ -76,8 +76,11 @@ func TestIPVSInQEMU(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	// No network device (-nic none): every packet of the tests stays in the VM.
-	qemu := exec.CommandContext(ctx, "qemu-system-x86_64", "-m", "384", "-nographic", "-no-reboot", "-nic", "none",
+	// The VM's one NIC is a TAP on the bridge of namespaces this test
+	// creates (see hostSide): every packet stays in them or in the VM.
+	host := newHostSide(t)
+	qemu := host.sw.Command(ctx, "qemu-system-x86_64", "-m", "384", "-nographic", "-no-reboot",
+		"-netdev", "tap,id=n0,ifname="+tapName+",script=no,downscript=no", "-device", "virtio-net-pci,netdev=n0,mac=52:54:00:c6:12:01",
 		"-kernel", kt.vmlinux, "-initrd", initrd, "-append", "console=ttyS0 panic=-1 quiet")
 	qemu.Stdin = nil
 	var console bytes.Buffer
@@ -91,12 +94,21 @@ func TestIPVSInQEMU(t *testing.T) {
 	}
 	qemu.Stdout, qemu.Stderr = w, w
 	boot := time.Now()
+	stop := make(chan struct{})
+	hits := make(chan []string, 1)
+	go func() { hits <- host.dialVIP(stop) }()
 	err = qemu.Run()
+	close(stop)
+	got := <-hits
 	out := cleanConsole(console.String())
 	t.Logf("guest console (boot + tests took %v):\n%s", time.Since(boot).Round(100*time.Millisecond), out)
 	if err != nil {
 		t.Fatalf("qemu: %v", err)
 	}
+	if strings.Contains(out, "--- PASS: TestBalancerOverTAP") && len(got) != hostDials {
+		t.Errorf("the host's connections through the VM's VIP got %v, want %d answers from host-rs1", got, hostDials)
+	}
+	t.Logf("host → VM's IPVS → host: %v", got)
 	// QEMU exits 0 after poweroff whatever the tests did: only the
 	// guest's result line decides.
 	if !strings.Contains(out, "IPVSVM-RESULT: PASS") {
