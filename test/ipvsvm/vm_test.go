@@ -32,6 +32,9 @@ ln -s /run /var/run
 echo "VMINIT: kernel $(uname -r), /init at $(cut -d' ' -f1 /proc/uptime)s"
 for m in %s; do modprobe "$m" || echo "VMINIT: modprobe $m FAILED"; done
 /usr/sbin/ip link set lo up
+# The virtio NIC (the host's TAP) is lan0: Linux 6.1 refuses to create a
+# veth named eth0 in another namespace while this one has an eth0.
+/usr/sbin/ip link set eth0 name lan0 2>/dev/null
 echo 7 > /proc/sys/kernel/printk
 T1=$(cut -d' ' -f1 /proc/uptime)
 IPVS_VM=1 /guest.test -test.v -test.count=1 -test.timeout=240s %s

@@ -20,14 +20,14 @@ import (
 // the first step of the lab's -dataplane ipvs-vm (docs/lab.md).
 func TestBalancerOverTAP(t *testing.T) {
 	needVM(t)
-	if _, err := net.InterfaceByName("eth0"); err != nil {
-		t.Skip("no eth0: the VM was booted without a NIC")
+	if _, err := net.InterfaceByName("lan0"); err != nil {
+		t.Skip("no lan0: the VM was booted without a NIC")
 	}
 	for _, c := range [][]string{
-		{"ip", "link", "set", "eth0", "up"},
-		{"ip", "addr", "add", "198.18.1.11/24", "dev", "eth0"},
-		{"ip", "addr", "add", "198.18.1.100/24", "dev", "eth0"},
-		{"ip", "addr", "add", "198.18.2.254/24", "dev", "eth0"},
+		{"ip", "link", "set", "lan0", "up"},
+		{"ip", "addr", "add", "198.18.1.11/24", "dev", "lan0"},
+		{"ip", "addr", "add", "198.18.1.100/24", "dev", "lan0"},
+		{"ip", "addr", "add", "198.18.2.254/24", "dev", "lan0"},
 	} {
 		if out, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil {
 			t.Fatalf("%v: %v %s", c, err, out)
