@@ -5,7 +5,7 @@
 // Most guest tests build their topology in network namespaces inside the
 // VM. The VM's one NIC (virtio, lan0 in the guest) is a TAP on the bridge
 // of namespaces this test creates on the host (a client and a real
-// server), so TestBalancerOverTAP balances host connections through the
+// server), so TestVrrpdOverTAP balances host connections through the
 // VM's IPVS: the first step of the lab's -dataplane ipvs-vm. No packet
 // leaves the VM and those namespaces.
 //

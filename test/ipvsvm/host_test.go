@@ -17,7 +17,7 @@ import (
 const tapName = "lbvm"
 
 // hostDials is how many connections the host makes through the VM; the
-// guest's TestBalancerOverTAP waits for as many.
+// guest's TestVrrpdOverTAP waits for as many.
 const hostDials = 4
 
 // hostSide is what the VM balances between: a client and a real server in
@@ -57,7 +57,7 @@ func newHostSide(t *testing.T) *hostSide {
 
 // dialVIP connects to the VM's VIP from the client until hostDials
 // connections were answered or stop closes (the VM has powered off). The
-// VIP exists only while the guest's TestBalancerOverTAP runs, so failed
+// VIP exists only while the guest's TestVrrpdOverTAP runs, so failed
 // dials are retried.
 func (h *hostSide) dialVIP(stop <-chan struct{}) []string {
 	var got []string

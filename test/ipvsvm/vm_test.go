@@ -71,8 +71,15 @@ func TestIPVSInQEMU(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build guest tests: %v\n%s", err, out)
 	}
+	// vrrpd itself, for the guest's TestVrrpdOverTAP.
+	vrrpd := filepath.Join(work, "vrrpd")
+	build = exec.Command("go", "build", "-ldflags=-s -w", "-o", vrrpd, "github.com/hachat/hachat/cmd/vrrpd")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build vrrpd: %v\n%s", err, out)
+	}
 	initrd := filepath.Join(work, "initrd.gz")
-	if err := buildInitramfs(kt, guest, initrd, os.Getenv("IPVSVM_RUN")); err != nil {
+	if err := buildInitramfs(kt, guest, vrrpd, initrd, os.Getenv("IPVSVM_RUN")); err != nil {
 		t.Fatalf("initramfs: %v", err)
 	}
 	t.Logf("kernel %s, initramfs ready after %v", kt.version, time.Since(start).Round(100*time.Millisecond))
@@ -108,7 +115,7 @@ func TestIPVSInQEMU(t *testing.T) {
 	if err != nil {
 		t.Fatalf("qemu: %v", err)
 	}
-	if strings.Contains(out, "--- PASS: TestBalancerOverTAP") && len(got) != hostDials {
+	if strings.Contains(out, "--- PASS: TestVrrpdOverTAP") && len(got) != hostDials {
 		t.Errorf("the host's connections through the VM's VIP got %v, want %d answers from host-rs1", got, hostDials)
 	}
 	t.Logf("host → VM's IPVS → host: %v", got)
@@ -160,8 +167,9 @@ func ensureTools(t *testing.T) error {
 }
 
 // buildInitramfs writes the gzipped cpio: busybox, iproute2's ip and
-// ipvsadm with their libraries, the modules, /init and the guest tests.
-func buildInitramfs(kt *kernelTree, guest, out, run string) error {
+// ipvsadm with their libraries, the modules, /init, the guest tests and
+// vrrpd.
+func buildInitramfs(kt *kernelTree, guest, vrrpd, out, run string) error {
 	f, err := os.Create(out)
 	if err != nil {
 		return err
@@ -224,6 +232,7 @@ func buildInitramfs(kt *kernelTree, guest, out, run string) error {
 	}
 	c.File("/init", []byte(fmt.Sprintf(initScript, strings.Join(guestModules, " "), runArg)), 0o755)
 	c.CopyFile("/guest.test", guest)
+	c.CopyFile("/vrrpd", vrrpd)
 	if err := c.Close(); err != nil {
 		return err
 	}
