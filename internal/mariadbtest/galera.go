@@ -67,15 +67,14 @@ type ClusterOptions struct {
 type Cluster struct {
 	Nodes []*Node
 
-	name    string // wsrep_cluster_name: unique per run
-	lab     *netns.Lab
-	ownLab  bool
-	dir     string
-	ownDir  bool
-	o       ClusterOptions
-	gcomm   string
-	netMu   sync.Mutex
-	netRegs map[string]bool
+	name   string // wsrep_cluster_name: unique per run
+	lab    *netns.Lab
+	sw     *netns.Switch
+	ownLab bool
+	dir    string
+	ownDir bool
+	o      ClusterOptions
+	gcomm  string
 }
 
 // Node is one member of a Cluster. Its Server changes at every restart.
@@ -112,7 +111,7 @@ func StartCluster(ctx context.Context, o ClusterOptions) (*Cluster, error) {
 	if o.User == "" {
 		o.User, o.Password = "chatd", "chatd-pass"
 	}
-	c := &Cluster{o: o, lab: o.Lab, dir: o.Dir, netRegs: map[string]bool{}}
+	c := &Cluster{o: o, lab: o.Lab, dir: o.Dir}
 	ok := false
 	defer func() {
 		if !ok {
@@ -145,6 +144,7 @@ func StartCluster(ctx context.Context, o ClusterOptions) (*Cluster, error) {
 			return nil, fmt.Errorf("mariadbtest: galera: %w", err)
 		}
 	}
+	c.sw = sw
 	var ips []string
 	for i, name := range o.Names {
 		h, err := c.lab.Host(name)
@@ -179,6 +179,9 @@ func StartCluster(ctx context.Context, o ClusterOptions) (*Cluster, error) {
 
 // Lab is the lab holding the nodes' namespaces.
 func (c *Cluster) Lab() *netns.Lab { return c.lab }
+
+// Switch is the switch the nodes are linked to.
+func (c *Cluster) Switch() *netns.Switch { return c.sw }
 
 // Node returns the node called name, or nil.
 func (c *Cluster) Node(name string) *Node {
@@ -449,10 +452,26 @@ func (n *Node) DSN(db string) string {
 // is a dialer registered with the driver that connects from inside host's namespace, so the test
 // process reaches the nodes as a program on host would (and is cut off with it by a partition).
 func (c *Cluster) ClientDSN(from *netns.Host, db string) string {
+	var addrs []string
+	for _, n := range c.Nodes {
+		addrs = append(addrs, n.Addr)
+	}
+	return fmt.Sprintf("%s:%s@%s(%s)/%s", c.o.User, c.o.Password, DialNet(from), strings.Join(addrs, ","), db)
+}
+
+var (
+	netMu   sync.Mutex
+	netRegs = map[string]bool{}
+)
+
+// DialNet registers with the MySQL driver a network that dials from inside host's namespace and returns
+// its name, for the "NET(addr)" part of a DSN.
+func DialNet(from *netns.Host) string {
 	netName := "netns-" + from.Namespace()
-	c.netMu.Lock()
-	if !c.netRegs[netName] {
-		c.netRegs[netName] = true
+	netMu.Lock()
+	defer netMu.Unlock()
+	if !netRegs[netName] {
+		netRegs[netName] = true
 		mysql.RegisterDialContext(netName, func(ctx context.Context, addr string) (net.Conn, error) {
 			var conn net.Conn
 			err := from.Do(func() error {
@@ -464,12 +483,7 @@ func (c *Cluster) ClientDSN(from *netns.Host, db string) string {
 			return conn, err
 		})
 	}
-	c.netMu.Unlock()
-	var addrs []string
-	for _, n := range c.Nodes {
-		addrs = append(addrs, n.Addr)
-	}
-	return fmt.Sprintf("%s:%s@%s(%s)/%s", c.o.User, c.o.Password, netName, strings.Join(addrs, ","), db)
+	return netName
 }
 
 // TCPDSN is ClientDSN over plain TCP, for a program running inside one of the lab's namespaces.
