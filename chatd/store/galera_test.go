@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -329,8 +331,16 @@ func TestGaleraNodeRestartIST(t *testing.T) {
 	db3 := e.c.Nodes[2]
 	db3.Kill()
 	l.waitAcked(t, 100, "with db3 down")
+	logBefore, _ := os.ReadFile(filepath.Join(db3.Dir, "error.log"))
 	if err := db3.Start(ctx); err != nil {
 		t.Fatal(err)
+	}
+	// The node recovered its position (--wsrep-recover) and got only what it missed.
+	logAll, _ := os.ReadFile(filepath.Join(db3.Dir, "error.log"))
+	rejoin := string(logAll[len(logBefore):])
+	// (wsrep_sst_rsync logs "rsync IST completed on joiner" for an IST, "rsync SST completed" for a copy.)
+	if !strings.Contains(rejoin, "IST completed on joiner") || strings.Contains(rejoin, "SST completed on joiner") {
+		t.Errorf("db3 did not rejoin by IST alone; its log since the restart:\n%s", rejoin)
 	}
 	l.waitAcked(t, 60, "after db3 rejoined")
 	acked := l.finish()
