@@ -16,12 +16,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	vnetns "github.com/vishvananda/netns"
 
 	"github.com/hachat/hachat/test/netns"
 )
@@ -514,24 +516,51 @@ var (
 
 // DialNet registers with the MySQL driver a network that dials from inside host's namespace and returns
 // its name, for the "NET(addr)" part of a DSN.
-func DialNet(from *netns.Host) string {
-	netName := "netns-" + from.Namespace()
+func DialNet(from *netns.Host) string { return DialNetNamed(from.Namespace()) }
+
+// DialNetNamed is DialNet for a namespace known by its ip-netns name only (e.g. in a child process that
+// got the name from its parent). The name of the network is "netns-" + ns in every process.
+func DialNetNamed(ns string) string {
+	netName := "netns-" + ns
 	netMu.Lock()
 	defer netMu.Unlock()
 	if !netRegs[netName] {
 		netRegs[netName] = true
 		mysql.RegisterDialContext(netName, func(ctx context.Context, addr string) (net.Conn, error) {
-			var conn net.Conn
-			err := from.Do(func() error {
-				var d net.Dialer
-				var err error
-				conn, err = d.DialContext(ctx, "tcp", addr)
-				return err
-			})
-			return conn, err
+			return dialIn(ctx, ns, addr)
 		})
 	}
 	return netName
+}
+
+// dialIn connects to addr from inside namespace ns: the socket is made on an OS thread switched into
+// it, and stays there after the thread switches back.
+func dialIn(ctx context.Context, ns, addr string) (net.Conn, error) {
+	runtime.LockOSThread()
+	orig, err := vnetns.Get()
+	if err != nil {
+		runtime.UnlockOSThread()
+		return nil, err
+	}
+	defer orig.Close()
+	target, err := vnetns.GetFromName(ns)
+	if err != nil {
+		runtime.UnlockOSThread()
+		return nil, fmt.Errorf("namespace %s: %w", ns, err)
+	}
+	defer target.Close()
+	if err := vnetns.Set(target); err != nil {
+		runtime.UnlockOSThread()
+		return nil, fmt.Errorf("setns %s: %w", ns, err)
+	}
+	var d net.Dialer
+	conn, derr := d.DialContext(ctx, "tcp", addr)
+	if err := vnetns.Set(orig); err != nil {
+		// A thread left in the wrong namespace would move every later socket of this goroutine.
+		panic(fmt.Sprintf("mariadbtest: cannot return from namespace %s: %v", ns, err))
+	}
+	runtime.UnlockOSThread()
+	return conn, derr
 }
 
 // TCPDSN is ClientDSN over plain TCP, for a program running inside one of the lab's namespaces.
