@@ -94,8 +94,9 @@
 // so they agree without talking; when two briefly disagree (one has not seen a failure yet) the
 // certification argument in (1) keeps the log right and only costs retries. A pooled connection to a
 // node that is no longer the writer is dropped when reused or returned (driver.SessionResetter and
-// driver.Validator), so a failover moves every later statement at once; a connection error or a wsrep
-// refusal marks the node down without waiting for the next probe.
+// driver.Validator), so a failover moves every later statement at once. A failed dial or a wsrep
+// refusal marks the node down without waiting for the next probe; a connection that merely broke asks
+// for an immediate probe, so one stale connection cannot move the writer off a healthy node.
 //
 // A keepalived-style alternative puts the writer behind a VIP: vrrpd's balancer (or keepalived with a
 // check script running the same three SHOW STATUS tests) holds a database VIP on the host of the Synced

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"database/sql/driver"
+
 	"github.com/go-sql-driver/mysql"
 )
 
@@ -293,13 +295,18 @@ func (g *galera) elect() {
 	g.changed = make(chan struct{})
 }
 
-// suspect marks n unhealthy at once after a connection failure or a wsrep refusal, and asks for a probe:
-// the writer moves without waiting for the next round.
-func (g *galera) suspect(n *galeraNode, err error) {
-	n.mu.Lock()
-	n.healthy, n.why = false, err.Error()
-	n.mu.Unlock()
-	g.elect()
+// suspect asks for a probe of every node at once after a statement on n failed in a way that may mean
+// the node is gone. With down set (a refused dial, a wsrep refusal: the node itself is unusable) n is
+// also marked unhealthy at once, so the writer moves without waiting for the probe; a connection that
+// merely broke (an idle one the server closed) leaves the verdict to the probe, so one stale
+// connection cannot move the writer away from a healthy node.
+func (g *galera) suspect(n *galeraNode, err error, down bool) {
+	if down {
+		n.mu.Lock()
+		n.healthy, n.why = false, err.Error()
+		n.mu.Unlock()
+		g.elect()
+	}
 	select {
 	case g.kick <- struct{}{}:
 	default:
@@ -387,13 +394,16 @@ func classify(err error) int {
 	return txRetry
 }
 
-// nodeError reports whether err says the node itself is unusable (as opposed to a statement failing).
-func nodeError(err error) bool {
+// nodeError reports whether err may say the node is unusable (as opposed to a statement failing), and
+// whether the node said so itself (wsrep refusals).
+func nodeError(err error) (suspect, down bool) {
 	var me *mysql.MySQLError
 	if errors.As(err, &me) {
-		return me.Number == 1047 || me.Number == 1180
+		bad := me.Number == 1047 || me.Number == 1180
+		return bad, bad
 	}
-	return err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+	return err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) &&
+		!errors.Is(err, driver.ErrSkip), false
 }
 
 // runTx runs one transaction attempt until it commits, fails for good, or its outcome is unknown.

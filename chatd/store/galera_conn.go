@@ -48,8 +48,8 @@ func (c *galeraConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	}
 	dc, err := conn.Connect(ctx)
 	if err != nil {
-		if nodeError(err) {
-			c.g.suspect(n, err)
+		if suspect, _ := nodeError(err); suspect {
+			c.g.suspect(n, err, true) // a node that cannot be reached cannot be the writer
 		}
 		return nil, err
 	}
@@ -69,8 +69,8 @@ type galeraConn struct {
 var errNoInterface = errors.New("store: galera: driver connection lacks an interface")
 
 func (c *galeraConn) note(err error) error {
-	if err != nil && nodeError(err) && !errors.Is(err, driver.ErrSkip) {
-		c.g.suspect(c.n, err)
+	if suspect, down := nodeError(err); suspect {
+		c.g.suspect(c.n, err, down)
 	}
 	return err
 }
