@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -117,9 +118,9 @@ func GaleraStatsOf(st Store) (GaleraStats, bool) {
 // comma-separated, in the order of preference for the writer: "user:pass@tcp(a:3306,b:3306)/db". Every
 // chatd of the cluster should list them in the same order, so all pick the same writer.
 func openGalera(ctx context.Context, dsn string) (Store, error) {
-	cfg, err := mysql.ParseDSN(dsn)
+	cfg, addrs, err := parseGaleraDSN(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("open galera: parse DSN: %w", err)
+		return nil, fmt.Errorf("open galera: %w", err)
 	}
 	g := &galera{interval: defaultProbeInterval, wait: defaultWriterWait, changed: make(chan struct{}),
 		kick: make(chan struct{}, 1), quit: make(chan struct{})}
@@ -145,10 +146,7 @@ func openGalera(ctx context.Context, dsn string) (Store, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = probeTimeout
 	}
-	for _, addr := range strings.Split(cfg.Addr, ",") {
-		if addr = strings.TrimSpace(addr); addr == "" {
-			continue
-		}
+	for _, addr := range addrs {
 		n := &galeraNode{addr: addr, why: "not checked yet"}
 		n.w = cfg.Clone()
 		n.w.Addr = addr
@@ -165,9 +163,6 @@ func openGalera(ctx context.Context, dsn string) (Store, error) {
 		n.wc, n.rc = &lazyConnector{cfg: n.w}, &lazyConnector{cfg: n.r}
 		g.nodes = append(g.nodes, n)
 	}
-	if len(g.nodes) == 0 {
-		return nil, errors.New("open galera: no node address in the DSN")
-	}
 	g.probeAll()
 	g.done.Add(1)
 	go g.healthLoop()
@@ -179,8 +174,7 @@ func openGalera(ctx context.Context, dsn string) (Store, error) {
 	}
 	s, err := newSQLStore(ctx, mysqlDialect, w, r)
 	if err != nil {
-		r.Close()
-		g.close()
+		g.close() // newSQLStore closed w and r
 		return nil, err
 	}
 	s.galera = g
@@ -188,6 +182,42 @@ func openGalera(ctx context.Context, dsn string) (Store, error) {
 		return g.resolveAppend(ctx, s, evs, err, retry)
 	}, closeHook: g.close}
 	return s, nil
+}
+
+// parseGaleraDSN splits a DSN whose address part lists several nodes ("NET(a:3306,b,c:3307)") into the
+// driver's config (for the first node) and the node addresses, each with a port (3306 by default). The
+// driver's own parser cannot be given the list: it would take it for one host and bracket it.
+func parseGaleraDSN(dsn string) (*mysql.Config, []string, error) {
+	q, _, _ := strings.Cut(dsn, "?")
+	slash := strings.LastIndex(q, "/")
+	if slash < 0 {
+		return nil, nil, errors.New("DSN has no /dbname")
+	}
+	at := strings.LastIndex(q[:slash], "@") // the password may contain '@'; the address cannot
+	netAddr := q[at+1 : slash]
+	open := strings.IndexByte(netAddr, '(')
+	if open < 0 || !strings.HasSuffix(netAddr, ")") {
+		return nil, nil, fmt.Errorf("DSN address %q: want NET(host:port,host:port,...)", netAddr)
+	}
+	var addrs []string
+	for _, a := range strings.Split(netAddr[open+1:len(netAddr)-1], ",") {
+		if a = strings.TrimSpace(a); a == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			a = net.JoinHostPort(a, "3306")
+		}
+		addrs = append(addrs, a)
+	}
+	if len(addrs) == 0 {
+		return nil, nil, errors.New("DSN names no node")
+	}
+	first := dsn[:at+1] + netAddr[:open+1] + addrs[0] + ")" + dsn[slash:]
+	cfg, err := mysql.ParseDSN(first)
+	if err != nil {
+		return nil, nil, fmt.Errorf("parse DSN: %w", err)
+	}
+	return cfg, addrs, nil
 }
 
 func (g *galera) close() {

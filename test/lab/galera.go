@@ -125,6 +125,12 @@ func (t *Topology) killDBWriter() error {
 		cancel()
 		return fmt.Errorf("write probe: %w", err)
 	}
+	// The premise of the trial: with the chat servers' DSN order, db1 is the writer.
+	if gs, _ := store.GaleraStatsOf(st); gs.Writer != n.Addr {
+		st.Close()
+		cancel()
+		return fmt.Errorf("the writer is %q, not db1 (%s): the trial would kill a reader", gs.Writer, n.Addr)
+	}
 	killed := time.Now()
 	n.Kill()
 	t.dbProbe.Add(1)
