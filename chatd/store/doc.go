@@ -184,7 +184,9 @@
 //     that commits first has the lower position: the order of the events is an order in which the
 //     changes could have run one after the other. Changes to disjoint rows commute. So applying the
 //     events in Seq order to the tables at position p gives the tables at any later position.
-//     (SQLite has a single writer, so there every transaction is serialized whole.)
+//     (SQLite has a single writer, so there every transaction is serialized whole. On Galera, where
+//     row locks are local to a node, two changes that touch a common row, or merely the counter,
+//     conflict in certification and the later one is rolled back whole and retried: the same order.)
 //  3. Snapshots. Snapshot reads the counter and the tables in one read transaction (a consistent
 //     snapshot on InnoDB; one WAL read mark on SQLite), which sees a prefix 1..h of the log (the Tail
 //     argument) and, by (1), exactly the changes of that prefix. A node that loads a snapshot and tails
