@@ -64,7 +64,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	cmd, rest := fs.Arg(0), fs.Args()[1:]
 	if cmd == "import-keepalived" { // works offline: no socket
-		return importKeepalived(rest, stdout, stderr)
+		return importKeepalived(ctx, rest, stdout, stderr)
 	}
 	sub := flag.NewFlagSet("vrrpctl "+cmd, flag.ContinueOnError)
 	sub.SetOutput(stderr)

@@ -87,6 +87,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, o runOpti
 		return 1
 	}
 	if *test {
+		for _, w := range cfg.Warnings(config.InterfaceExists) {
+			fmt.Fprintln(stderr, "warning:", w)
+		}
 		fmt.Fprintf(stdout, "%s: configuration OK (%d instances, %d sync groups, %d virtual servers)\n",
 			path, len(cfg.Instances), len(cfg.SyncGroups), len(cfg.VirtualServers))
 		return 0
