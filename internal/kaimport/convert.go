@@ -202,22 +202,26 @@ func ConvertContext(ctx context.Context, stmts []*Stmt, o Options) (*Result, err
 }
 
 // mailNotes classifies the e-mail settings. keepalived mails only with
-// notification_email set, and then where smtp_alert is on: off by default
+// notification_email and smtp_server set, and then where smtp_alert is on: off by default
 // for VRRP instances, on by default for real servers (keepalived.conf(5)).
 // vrrpd sends no mail, so every alert that keepalived would send is a loss.
 func (c *converter) mailNotes() {
-	var to *Stmt
+	var to, server *Stmt
 	for _, s := range c.mail {
-		if s.Key() == "notification_email" {
+		switch s.Key() {
+		case "notification_email":
 			to = s
+		case "smtp_server":
+			server = s
 		}
 	}
-	if to == nil {
+	if to == nil || server == nil {
+		// keepalived's smtp_alert() returns at once without both.
 		for _, s := range c.alerts {
-			c.info(s, "no notification_email: keepalived has no one to mail")
+			c.info(s, "without notification_email and smtp_server keepalived sends no mail")
 		}
 		for _, s := range c.mail {
-			c.info(s, "no notification_email: keepalived sends no mail")
+			c.info(s, "without notification_email and smtp_server keepalived sends no mail")
 		}
 		return
 	}
