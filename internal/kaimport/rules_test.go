@@ -60,6 +60,8 @@ func TestRules(t *testing.T) {
 		{"VRRP synchronization group/group block", vi + "}\nvrrp_sync_group G {\n group {\n  VI_1\n }\n notify_master /bin/true\n}\n", "whole", []string{"instances:\n      - VI_1"}},
 		{"VRRP instance/notify gets TYPE first", vi + " notify \"/usr/local/bin/n arg\"\n}\n", "whole", []string{"any:\n        - /usr/local/bin/n\n        - arg\n        - INSTANCE\n"}},
 		{"VRRP synchronization group/notify gets GROUP", vi + "}\nvrrp_sync_group G {\n group {\n  VI_1\n }\n notify /usr/local/bin/n\n}\n", "whole", []string{"- /usr/local/bin/n\n        - GROUP\n"}},
+		{"VRRP synchronization group/track_interface", vi + "}\nvrrp_sync_group G {\n group {\n  VI_1\n }\n track_interface {\n  eth9\n }\n}\n", "whole", []string{"track_interfaces:\n      - name: eth9\n"}},
+		{"VRRP synchronization group/track_script weight", "vrrp_script chk {\n script /bin/true\n}\n" + vi + "}\nvrrp_sync_group G {\n group {\n  VI_1\n }\n track_script {\n  chk weight 10\n }\n}\n", "lossy", []string{"weights of a sync group", "track_scripts:\n      - name: chk\n        weight: 0\n"}},
 		{"VRRP synchronization group/legacy members", vi + "}\nvrrp_sync_group G {\n VI_1\n}\n", "whole", []string{"instances:\n      - VI_1"}},
 		{"LVS/virtual_server_group every member", "virtual_server_group G {\n 198.18.2.1 80\n 198.18.2.3-4 80\n fwmark 9\n}\nvirtual_server group G {\n lb_kind NAT\n protocol TCP\n real_server 198.18.3.1 80 {\n  TCP_CHECK {\n  }\n }\n}\n", "whole",
 			[]string{"address: 198.18.2.1:80", "address: 198.18.2.3:80", "address: 198.18.2.4:80", "fwmark: 9"}},
