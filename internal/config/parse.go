@@ -76,6 +76,21 @@ func Parse(name string, data []byte) (*Config, error) {
 	return &c, nil
 }
 
+// Validate applies the defaults to c and validates it, as Parse does after
+// decoding, for a configuration built in code (vrrpctl import-keepalived
+// builds one and writes it out). Errors name fields but no lines. c is
+// changed: call it after writing c out, if the defaults are to stay implicit.
+func Validate(name string, c *Config) error {
+	v := &validator{name: name, lines: map[string]int{}}
+	c.applyDefaults()
+	c.validate(v)
+	if len(v.errs) > 0 {
+		return v.errs
+	}
+	c.source, c.lines = name, v.lines
+	return nil
+}
+
 func syntaxError(name string, err error) *Error {
 	e := &Error{File: name, Msg: err.Error()}
 	var se yaml.Error

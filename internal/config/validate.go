@@ -220,8 +220,10 @@ func (s *Script) validate(v *validator, p string) {
 	if s.Interval < 10*time.Millisecond {
 		v.errorf(p+".interval", "%v is too short: at least 10ms", s.Interval)
 	}
-	if s.Timeout <= 0 || s.Timeout > s.Interval {
-		v.errorf(p+".timeout", "%v must be positive and at most the interval %v (a probe still running at the next tick is skipped)", s.Timeout, s.Interval)
+	// A timeout above the interval is allowed, as in keepalived (interval
+	// 1, timeout 10): the next run waits for the running one.
+	if s.Timeout <= 0 {
+		v.errorf(p+".timeout", "%v must be positive", s.Timeout)
 	}
 	if s.Rise < 1 || s.Rise > 100 {
 		v.errorf(p+".rise", "%d is out of range 1-100", s.Rise)

@@ -32,8 +32,17 @@ func isNoSuchInterface(err error) bool {
 // lvs_sync interface.
 func (c *Config) Warnings(exists func(name string) bool) []*Warning {
 	var out []*Warning
+	known := map[string]bool{} // one lookup per name: thousands of instances share a few interfaces
 	warn := func(path, name, what string) {
-		if name == "" || exists(name) {
+		if name == "" {
+			return
+		}
+		ok, seen := known[name]
+		if !seen {
+			ok = exists(name)
+			known[name] = ok
+		}
+		if ok {
 			return
 		}
 		out = append(out, &Warning{File: c.source, Line: c.line(path), Field: path,
