@@ -154,6 +154,9 @@ type Instance struct {
 	lastV3Src netip.Addr
 	lastV3At  time.Time
 	adv2      Advert // the VRRPv2 twin of adv, for V2Compat
+	// version is the VRRP version spoken; set once, read by the receive
+	// checks on the demultiplexer's goroutine.
+	version uint8
 	// rxInterval is the configured interval for the receive checks, which
 	// run on the demultiplexer's goroutine.
 	rxInterval atomic.Int64
@@ -203,6 +206,7 @@ func NewInstance(cfg InstanceConfig, deps InstanceDeps) (*Instance, error) {
 	for _, p := range cfg.VIPs {
 		in.adv.Addresses = append(in.adv.Addresses, p.Addr())
 	}
+	in.version = in.adv.Version
 	in.adv2 = in.adv
 	in.adv2.Version = Version2
 	in.publish()

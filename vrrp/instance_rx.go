@@ -55,9 +55,9 @@ func (in *Instance) refuse(a *Advert, src netip.Addr, form ChecksumForm) (DropRe
 		return DropLocalEcho, false
 	case len(in.cfg.Peers) > 0 && !slices.ContainsFunc(in.cfg.Peers, func(p netip.Addr) bool { return p.Unmap().WithZone("") == src }):
 		return DropUnknownPeer, false
-	case a.Version != in.adv.Version && !(in.cfg.V2Compat && a.Version == Version2):
+	case a.Version != in.version && !(in.cfg.V2Compat && a.Version == Version2):
 		return DropVersionMismatch, false
-	case a.Version == Version2 && in.adv.Version == Version2 && a.MaxAdvertInt != time.Duration(in.rxInterval.Load()):
+	case a.Version == Version2 && in.version == Version2 && a.MaxAdvertInt != time.Duration(in.rxInterval.Load()):
 		return DropIntervalMismatch, false
 	case a.Version == Version3 && src.Is4() && form != in.cfg.Checksum && !in.cfg.ChecksumLenient:
 		return DropChecksumForm, false
