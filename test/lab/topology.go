@@ -18,6 +18,7 @@ import (
 
 	"github.com/hachat/hachat/internal/mariadbtest"
 	"github.com/hachat/hachat/ipvs"
+	"github.com/hachat/hachat/test/cpubudget"
 	"github.com/hachat/hachat/test/netns"
 )
 
@@ -71,6 +72,9 @@ type Topology struct {
 	vrrpd   map[string]*netns.Proc
 	chatd   map[string]*netns.Proc
 	log     io.Writer
+	// MachineCPU is each machine's CPU budget (cpu.go); cpu its groups.
+	MachineCPU MachineCPU
+	cpu        *cpubudget.Set
 }
 
 // Client is the host the load and the probes run from.
@@ -114,6 +118,9 @@ func Up(ctx context.Context, t *Topology, logDir string) error {
 		t.Hosts[name] = h
 	}
 	fmt.Fprintf(t.log, "lab: namespaces %s-{client,lb1,lb2,app1,app2,db,sw}\n", lab.Name())
+	if err := t.setupBudgets(); err != nil {
+		return err
+	}
 	// The load generator needs ports and quick reuse; the chat servers a
 	// listen backlog that a 500/s storm does not overflow.
 	sysctls := map[string][][2]string{
@@ -142,6 +149,9 @@ func Up(ctx context.Context, t *Topology, logDir string) error {
 			return err
 		}
 	} else if err := t.startMariaDB(ctx); err != nil {
+		return err
+	}
+	if err := t.budget("db", t.DB.PID); err != nil {
 		return err
 	}
 	for _, app := range []string{"app1", "app2"} {
@@ -212,7 +222,7 @@ func (t *Topology) startChatd(ctx context.Context, app string) error {
 		return err
 	}
 	t.chatd[app] = p
-	return nil
+	return t.budget(app, p.PID())
 }
 
 // waitChatdReady polls the node's /readyz from the client until it says 200.
@@ -297,7 +307,7 @@ func (t *Topology) StartVrrpd(lb string) error {
 		return err
 	}
 	t.vrrpd[lb] = p
-	return nil
+	return t.budget(lb, p.PID())
 }
 
 // StopVrrpd stops lb's daemon gracefully (SIGTERM: priority-0 advert, then
@@ -441,6 +451,9 @@ func (t *Topology) Close() error {
 	}
 	if t.sockDir != "" {
 		os.RemoveAll(t.sockDir)
+	}
+	if err := t.closeBudgets(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
