@@ -63,6 +63,20 @@ func (t *Topology) startGalera(ctx context.Context) error {
 	return nil
 }
 
+// dbBudget moves the database servers into their machines' CPU budgets (cpu.go): the single server
+// into db's, each Galera node into its own.
+func (t *Topology) dbBudget() error {
+	if t.Galera == nil {
+		return t.budget("db", t.DB.PID)
+	}
+	for _, n := range t.Galera.Nodes {
+		if err := t.budget(n.Name, n.PID()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // dsn is what the chat servers get: the single server's, or every Galera node in preference order.
 func (t *Topology) dsn() string {
 	if t.Galera != nil {
@@ -162,7 +176,11 @@ func (t *Topology) killDBWriter() error {
 // trial has three nodes and db1 as the writer.
 func (t *Topology) restoreDBWriter(ctx context.Context) error {
 	t.dbProbe.Wait()
-	if err := t.Galera.Node("db1").Start(ctx); err != nil {
+	n := t.Galera.Node("db1")
+	if err := n.Start(ctx); err != nil {
+		return err
+	}
+	if err := t.budget(n.Name, n.PID()); err != nil {
 		return err
 	}
 	return t.Galera.WaitSize(ctx, 3)
