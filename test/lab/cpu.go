@@ -27,8 +27,7 @@ import (
 const lbRealtime = 0.1
 
 // serverMachines are the machines the default budget applies to.
-// db1..db3 are the Galera tier's (galera.go).
-var serverMachines = []string{"lb1", "lb2", "app1", "app2", "db", "db1", "db2", "db3"}
+var serverMachines = []string{"lb1", "lb2", "app1", "app2", "db"}
 
 // MachineCPU is the parsed -machine-cpu flag.
 type MachineCPU struct {

@@ -64,7 +64,9 @@ func (t *Topology) startGalera(ctx context.Context) error {
 }
 
 // dbBudget moves the database servers into their machines' CPU budgets (cpu.go): the single server
-// into db's, each Galera node into its own.
+// into db's. The Galera nodes are not among -machine-cpu's machines (each is a machine of its own, and
+// putting three in db's budget would starve them), so budget is a no-op for them until cpu.go names
+// them.
 func (t *Topology) dbBudget() error {
 	if t.Galera == nil {
 		return t.budget("db", t.DB.PID)
