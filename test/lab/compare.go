@@ -242,11 +242,11 @@ func (t *Topology) sampleLockWaits(ctx context.Context, d time.Duration) func() 
 	for range int(d / (250 * time.Millisecond)) {
 		script.WriteString(lockWaitQuery + "DO SLEEP(0.25);\n")
 	}
-	cmd := t.Hosts["db"].Command(ctx, "mariadb", "--batch", "--skip-column-names", "-h", strings.Split(dbAddr, ":")[0],
+	cmd := t.Hosts["db"].Command(ctx, "mariadb", "--batch", "--unbuffered", "--skip-column-names", "-h", strings.Split(dbAddr, ":")[0],
 		"-u", t.DB.User, "-p"+t.DB.Password)
 	cmd.Stdin = strings.NewReader(script.String())
-	var buf strings.Builder
-	cmd.Stdout = &buf
+	var buf, errBuf strings.Builder
+	cmd.Stdout, cmd.Stderr = &buf, &errBuf
 	if err := cmd.Start(); err != nil {
 		cancel()
 		return func() map[string]int { return out }
@@ -254,6 +254,9 @@ func (t *Topology) sampleLockWaits(ctx context.Context, d time.Duration) func() 
 	return func() map[string]int {
 		cancel()
 		cmd.Wait()
+		if e := strings.TrimSpace(errBuf.String()); e != "" {
+			out["sampler error: "+strings.SplitN(e, "\n", 2)[0]] = 0
+		}
 		for _, l := range strings.Split(buf.String(), "\n") {
 			if f := strings.Split(l, "\t"); len(f) == 3 {
 				n, _ := strconv.Atoi(f[2])
