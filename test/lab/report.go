@@ -64,6 +64,7 @@ type Report struct {
 	KernelIPVS bool           `json:"kernel_ipvs"`
 	DataPlane  string         `json:"dataplane"`
 	Namespaces string         `json:"namespaces"`
+	DB         string         `json:"db"` // database tier: mariadb or galera
 	Table1     *Table1Result  `json:"table1,omitempty"`
 	Failovers  []*ScenarioRun `json:"failovers,omitempty"`
 	Error      string         `json:"error,omitempty"`
@@ -202,6 +203,7 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 
 	r.writeTable1(w)
 	r.writeFailovers(w)
+	r.writeDBTrials(w)
 	if len(r.Plots) > 0 {
 		f("## Plots\n\n")
 		for _, p := range r.Plots {

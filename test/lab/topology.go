@@ -62,7 +62,10 @@ type Topology struct {
 	Switch *netns.Switch
 	Hosts  map[string]*netns.Host
 	DB     *mariadbtest.Server
-	Bin    string // directory holding vrrpd, vrrpctl, chatd
+	// DBKind is the database tier: dbMariaDB (one server, the paper's) or dbGalera (galera.go).
+	DBKind string
+	galeraState
+	Bin string // directory holding vrrpd, vrrpctl, chatd
 	// sockDir holds vrrpd's control sockets: a short path, since a unix
 	// socket path must fit in 108 bytes.
 	sockDir string
@@ -141,17 +144,12 @@ func Up(ctx context.Context, t *Topology, logDir string) error {
 	if err := ensureMariaDB(ctx, t.log); err != nil {
 		return err
 	}
-	fmt.Fprintf(t.log, "lab: MariaDB in %s at %s\n", t.Hosts["db"].Namespace(), dbAddr)
-	t.DB, err = mariadbtest.Launch(ctx, mariadbtest.Options{
-		Command:  []string{"ip", "netns", "exec", t.Hosts["db"].Namespace()},
-		Addr:     dbAddr,
-		Database: "chat",
-		// The paper's chat kept its state in one MySQL server; so does
-		// chatd, with up to two connections per storm connection.
-		ExtraArgs: []string{"--max-connections=1000"},
-	})
-	if err != nil {
-		return fmt.Errorf("mariadb: %w", err)
+	if t.DBKind == dbGalera {
+		if err := t.startGalera(ctx); err != nil {
+			return err
+		}
+	} else if err := t.startMariaDB(ctx); err != nil {
+		return err
 	}
 	if err := t.budget("db", t.DB.PID); err != nil {
 		return err
@@ -182,6 +180,24 @@ func Up(ctx context.Context, t *Topology, logDir string) error {
 	return t.WaitService(ctx, "lb1", 30*time.Second)
 }
 
+// startMariaDB starts the paper's single database server.
+func (t *Topology) startMariaDB(ctx context.Context) error {
+	var err error
+	fmt.Fprintf(t.log, "lab: MariaDB in %s at %s\n", t.Hosts["db"].Namespace(), dbAddr)
+	t.DB, err = mariadbtest.Launch(ctx, mariadbtest.Options{
+		Command:  []string{"ip", "netns", "exec", t.Hosts["db"].Namespace()},
+		Addr:     dbAddr,
+		Database: "chat",
+		// The paper's chat kept its state in one MySQL server; so does
+		// chatd, with up to two connections per storm connection.
+		ExtraArgs: []string{"--max-connections=1000"},
+	})
+	if err != nil {
+		return fmt.Errorf("mariadb: %w", err)
+	}
+	return nil
+}
+
 func (t *Topology) startChatd(ctx context.Context, app string) error {
 	ip := strings.TrimSuffix(hostAddrs[app][0], "/24")
 	peer := "198.18.2.22"
@@ -192,7 +208,7 @@ func (t *Topology) startChatd(ctx context.Context, app string) error {
 		"-node", app,
 		"-listen", net.JoinHostPort(ip, chatPort),
 		"-http", net.JoinHostPort(ip, httpPort),
-		"-dsn", t.DB.DSN("chat"),
+		"-dsn", t.dsn(),
 		"-nudge-listen", net.JoinHostPort(ip, nudgePort),
 		"-peers", net.JoinHostPort(peer, nudgePort),
 		// The load generator sends faster than a human; flood control
@@ -420,6 +436,12 @@ func (t *Topology) Close() error {
 	if t.DB != nil {
 		if err := t.DB.Stop(); err != nil {
 			errs = append(errs, fmt.Errorf("mariadb: %w", err))
+		}
+	}
+	if t.Galera != nil {
+		t.dbProbe.Wait()
+		if err := t.Galera.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("galera: %w", err))
 		}
 	}
 	if t.Lab != nil {
