@@ -75,6 +75,9 @@ type PathRun struct {
 // ComparePaths runs the comparison and writes compare.md and compare.json
 // into dir.
 func ComparePaths(ctx context.Context, t *Topology, pt chatload.LoadPoint, reps int, pause time.Duration, dir string, progress func(string)) ([]PathRun, error) {
+	if t.DB == nil {
+		return nil, fmt.Errorf("-compare-paths reads the single database server's counters: run it with -db %s", dbMariaDB)
+	}
 	var runs []PathRun
 	for rep := range reps {
 		for i := range pathSetups {

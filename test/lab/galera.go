@@ -165,6 +165,9 @@ func (t *Topology) restoreDBWriter(ctx context.Context) error {
 	if err := t.Galera.Node("db1").Start(ctx); err != nil {
 		return err
 	}
+	if err := t.budgetDB(); err != nil { // a new PID
+		return err
+	}
 	return t.Galera.WaitSize(ctx, 3)
 }
 
