@@ -151,7 +151,7 @@ func Up(ctx context.Context, t *Topology, logDir string) error {
 	} else if err := t.startMariaDB(ctx); err != nil {
 		return err
 	}
-	if err := t.dbBudget(); err != nil {
+	if err := t.budgetDB(); err != nil {
 		return err
 	}
 	for _, app := range []string{"app1", "app2"} {
