@@ -122,7 +122,9 @@ type child struct {
 func benchConfig(node string) chatd.Config {
 	return chatd.Config{
 		Node: node, Listen: []string{"127.0.0.1:0"}, HTTPListen: "127.0.0.1:0", Pprof: os.Getenv("BENCH_PPROF") != "",
-		Limits: chatd.Limits{MaxClients: -1, FloodRate: -1, SendQBytes: 1 << 20},
+		// The load generator is one tenant on loopback: exempt from the
+		// per-IP limits (connections, connection rate, queued bytes).
+		Limits: chatd.Limits{MaxClients: -1, FloodRate: -1, SendQBytes: 1 << 20, ExemptNetworks: []string{"127.0.0.0/8"}},
 		Timers: chatd.Timers{PingInterval: time.Hour, RegistrationTimeout: time.Hour},
 	}
 }
