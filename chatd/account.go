@@ -181,7 +181,7 @@ func (s *Server) registerAccount(c *Client, acct, password string) string {
 		return regError
 	}
 	net := s.netKey(c.ip)
-	if !s.logins.allowRegistration(time.Now(), net) {
+	if key := s.ipKey(c.ip); key != "" && !s.logins.allowRegistration(time.Now(), key) {
 		return regThrottled
 	}
 	wctx, wcancel := context.WithTimeout(ctx, s.cfg.Limits.LoginWait)
@@ -192,6 +192,7 @@ func (s *Server) registerAccount(c *Client, acct, password string) string {
 	}
 	hash, err := store.HashPassword(password)
 	s.logins.release()
+	s.m.argon2Runs.Inc()
 	if err == nil {
 		err = s.st.CreateAccount(ctx, acct, hash)
 	}

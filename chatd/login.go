@@ -289,6 +289,7 @@ func (s *Server) checkLogin(c *Client, account, password string) (string, string
 	}
 	ok, err := store.CheckPassword(hash, password)
 	g.release()
+	s.m.argon2Runs.Inc()
 	if err != nil || !ok || acct.Name == "" {
 		g.failed(time.Now(), net, account)
 		return "", loginBad

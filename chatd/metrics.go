@@ -60,6 +60,7 @@ type metrics struct {
 	historyWait     prometheus.Histogram
 	logins          *prometheus.CounterVec
 	registrations   *prometheus.CounterVec
+	argon2Runs      prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -88,7 +89,8 @@ func newMetrics() *metrics {
 	m.historyWait = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "chatd_history_wait_seconds", Help: "Time a CHATHISTORY request waited for its turn.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)})
 	m.logins = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "chatd_logins_total", Help: "SASL logins by result."}, []string{"result"})
 	m.registrations = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "chatd_account_registrations_total", Help: "REGISTER attempts by result."}, []string{"result"})
-	for _, c := range []prometheus.Collector{m.historyRejected, m.historyWait, m.logins, m.registrations, m.panics, m.reapRuns, m.clients, m.users, m.accepted, m.disconnects, m.dropped, m.commands,
+	m.argon2Runs = prometheus.NewCounter(prometheus.CounterOpts{Name: "chatd_argon2_runs_total", Help: "Password hashes computed (logins, missing accounts included, and registrations)."})
+	for _, c := range []prometheus.Collector{m.argon2Runs, m.historyRejected, m.historyWait, m.logins, m.registrations, m.panics, m.reapRuns, m.clients, m.users, m.accepted, m.disconnects, m.dropped, m.commands,
 		m.appended, m.appendErr, m.appendSecs, m.applied, m.deliveries, m.tailLag, m.tailErr, m.reaped, m.hbErr,
 		m.nudgesSent, m.nudgesRecv,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {

@@ -18,7 +18,7 @@ import (
 type sqlStore struct {
 	d       *dialect
 	w, r, t *sql.DB
-	now  func() time.Time // wall clock for hole ageing only (liveness uses the database's clock)
+	now     func() time.Time // wall clock for hole ageing only (liveness uses the database's clock)
 
 	// Group commit of appends (append.go).
 	appendCh       chan *appendReq
