@@ -7,6 +7,9 @@
 //	go run ./chatd/bench -mode fanout -members 500 -senders 4 -duration 10s
 //	go run ./chatd/bench -mode fanout -members 500 -rate 200 -duration 10s
 //	go run ./chatd/bench -mode crossnode -rate 1000 -duration 10s   (root, MariaDB)
+//	go run ./chatd/bench -mode historystorm -n 100 -reps 5 -duration 10s
+//	go run ./chatd/bench -mode nonreading -n 300 -queue-cap 67108864 -duration 20s
+//	go run ./chatd/bench -mode loginstorm -n 40 -attacker-ips 1 -duration 20s
 package main
 
 import (
@@ -44,7 +47,7 @@ func main() {
 
 func run(args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	mode := fs.String("mode", "clients", "clients, fanout or crossnode")
+	mode := fs.String("mode", "clients", "clients, fanout, crossnode, historystorm, nonreading or loginstorm")
 	n := fs.Int("n", 50000, "clients: number of registered clients")
 	parallel := fs.Int("parallel", 64, "clients: concurrent registrations")
 	members := fs.Int("members", 500, "fanout: channel members (senders included)")
@@ -55,6 +58,9 @@ func run(args []string) error {
 	nudge := fs.Bool("nudge", true, "crossnode: peers nudge each other over UDP")
 	poll := fs.Duration("tail-poll", 5*time.Millisecond, "crossnode/fanout: log poll interval")
 	dbArgs := fs.String("db-args", "", "crossnode: extra mariadbd arguments, comma-separated (e.g. --innodb-flush-log-at-trx-commit=2)")
+	reps := fs.Int("reps", 5, "historystorm, nonreading: CHATHISTORY LATEST 1000 requests per client")
+	queueCap := fs.Int("queue-cap", 64<<20, "nonreading: max_queued_bytes (-1 unbounded)")
+	attackerIPs := fs.Int("attacker-ips", 1, "loginstorm: addresses the attackers come from")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -70,6 +76,12 @@ func run(args []string) error {
 			extra = strings.Split(*dbArgs, ",")
 		}
 		return benchCrossNode(*rate, *senders, *duration, *nudge, *poll, extra)
+	case "historystorm":
+		return benchHistoryStorm(*n, *reps, *dsn, *duration)
+	case "nonreading":
+		return benchNonReading(*n, *reps, *queueCap, *duration)
+	case "loginstorm":
+		return benchLoginStorm(*n, *attackerIPs, *duration)
 	}
 	return fmt.Errorf("unknown -mode %q", *mode)
 }
