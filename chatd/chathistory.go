@@ -37,6 +37,7 @@ func handleChathistory(c *Client, m irc.Message, r *response) {
 		}
 		defer release()
 		s.historyTargets(c, u, from.Time, to.Time, min(limit, s.cfg.Limits.HistoryMax), r)
+		r.flush()
 		return
 	}
 	need := 4
@@ -82,13 +83,16 @@ func handleChathistory(c *Client, m irc.Message, r *response) {
 		r.fail("CHATHISTORY", "TEMPORARILY_UNAVAILABLE", sub, target, "Too many history requests, try again")
 		return
 	}
+	defer release()
 	evs, err := s.history(q, capSet(c.caps.Load()))
-	release()
 	if err != nil {
 		r.fail("CHATHISTORY", "MESSAGE_ERROR", sub, target, "History is unavailable right now")
 		return
 	}
 	s.historyBatch(c, r, "chathistory", []string{name}, evs)
+	// Rendering and queueing the reply is most of the work: it counts
+	// against history_concurrency too.
+	r.flush()
 }
 
 // historyTurn bounds history work. Per client: a client's commands run one

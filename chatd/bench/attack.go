@@ -90,9 +90,10 @@ func pct(h *hdrhistogram.Histogram) string {
 // benchHistoryStorm: clients each ask CHATHISTORY LATEST #c * 1000 reps
 // times (pipelined) and read the answers, while a bystander measures live
 // delivery; compared with the same bystander on an idle server.
-func benchHistoryStorm(clients, reps int, dsn string, d time.Duration) error {
+func benchHistoryStorm(clients, reps int, dsn string, d time.Duration, concurrency int) error {
 	cfg := benchConfig("hist")
 	cfg.DSN = dsn
+	cfg.Limits.HistoryConcurrency = concurrency
 	if dsn == "" {
 		dir, err := os.MkdirTemp("", "chatd-bench")
 		if err != nil {
@@ -116,6 +117,7 @@ func benchHistoryStorm(clients, reps int, dsn string, d time.Duration) error {
 	defer by.stop.Store(true)
 	time.Sleep(time.Second)
 	idle := by.window(d, nil)
+	fmt.Printf("history_concurrency %d (0: default); ", concurrency)
 	fmt.Printf("store %s; bystander idle: %s; load average %s\n", storeKind(cfg.DSN), pct(idle), loadAvg())
 
 	conns := make([]*ircConn, clients)

@@ -61,6 +61,7 @@ func run(args []string) error {
 	reps := fs.Int("reps", 5, "historystorm, nonreading: CHATHISTORY LATEST 1000 requests per client")
 	queueCap := fs.Int("queue-cap", 64<<20, "nonreading: max_queued_bytes (-1 unbounded)")
 	attackerIPs := fs.Int("attacker-ips", 1, "loginstorm: addresses the attackers come from")
+	histConc := fs.Int("history-concurrency", 0, "historystorm: the server's history_concurrency (0: default)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -77,7 +78,7 @@ func run(args []string) error {
 		}
 		return benchCrossNode(*rate, *senders, *duration, *nudge, *poll, extra)
 	case "historystorm":
-		return benchHistoryStorm(*n, *reps, *dsn, *duration)
+		return benchHistoryStorm(*n, *reps, *dsn, *duration, *histConc)
 	case "nonreading":
 		return benchNonReading(*n, *reps, *queueCap, *duration)
 	case "loginstorm":
