@@ -486,3 +486,19 @@ func TestChathistoryBannedNonMember(t *testing.T) {
 	good.send("CHATHISTORY LATEST #pub * 10")
 	good.expect("the message in history", func(m irc.Message) bool { return m.Command == "PRIVMSG" && m.Param(1) == "hello" })
 }
+
+// TestDummyHashCostsWhatARealOneCosts: the dummy hash checked for missing
+// accounts has the parameters of a real one (so the same cost) and parses.
+func TestDummyHashCostsWhatARealOneCosts(t *testing.T) {
+	real, err := store.HashPassword("x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(real, dummyParams) {
+		t.Fatalf("store hashes as %q, dummy parameters are %q", real[:strings.LastIndex(real[:strings.LastIndex(real, "$")], "$")+1], dummyParams)
+	}
+	g := newLoginGuard(Defaults().Limits)
+	if ok, err := store.CheckPassword(g.dummy, "x"); err != nil || ok {
+		t.Errorf("CheckPassword(dummy) = %v, %v; want false, nil", ok, err)
+	}
+}

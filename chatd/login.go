@@ -3,7 +3,7 @@ package chatd
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
+	"encoding/base64"
 	"errors"
 	"net/netip"
 	"sync"
@@ -79,8 +79,15 @@ type loginGuard struct {
 	regRate   float64
 	regBurst  int
 
-	dummy func() string // a hash to check passwords of missing accounts against
+	dummy string // a hash to check passwords of missing accounts against
 }
+
+// dummyParams are the argon2id parameters store.HashPassword uses
+// (TestDummyHashCostsWhatARealOneCosts keeps them equal). The dummy hash
+// is random bytes under them: checking a password against it costs what a
+// real check costs, and computing it costs nothing (a real hash would hold
+// 64 MiB at startup).
+const dummyParams = "$argon2id$v=19$m=65536,t=3,p=2$"
 
 type pwWaiter struct {
 	ch      chan struct{}
@@ -92,15 +99,11 @@ func newLoginGuard(l Limits) *loginGuard {
 		failRate: 1 / l.LoginFailureInterval.Seconds(), netBurst: l.LoginFailuresPerIP, acctBurst: l.LoginFailuresPerAccount,
 		netFails: map[string]*tokenBucket{}, acctFails: map[string]*tokenBucket{},
 		regs: map[string]*tokenBucket{}, regRate: 1 / l.RegistrationInterval.Seconds(), regBurst: l.RegistrationsPerIP}
-	g.dummy = sync.OnceValue(func() string {
-		b := make([]byte, 16)
-		_, _ = rand.Read(b)
-		h, err := store.HashPassword(hex.EncodeToString(b))
-		if err != nil {
-			panic("chatd: cannot hash a dummy password: " + err.Error())
-		}
-		return h
-	})
+	salt, key := make([]byte, 16), make([]byte, 32)
+	_, _ = rand.Read(salt)
+	_, _ = rand.Read(key)
+	b64 := base64.RawStdEncoding
+	g.dummy = dummyParams + b64.EncodeToString(salt) + "$" + b64.EncodeToString(key)
 	return g
 }
 
@@ -277,7 +280,7 @@ func (s *Server) checkLogin(c *Client, account, password string) (string, string
 	hash := acct.Hash
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		hash = g.dummy()
+		hash = g.dummy
 	case err != nil:
 		return "", loginError
 	}

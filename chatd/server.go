@@ -106,7 +106,6 @@ func NewWithStore(cfg Config, logger *slog.Logger, st store.Store) (*Server, err
 		kick: make(chan struct{}, 1), done: make(chan struct{}),
 	}
 	s.logins = newLoginGuard(cfg.Limits)
-	go s.logins.dummy() // hashed once, ahead of the first login for a missing account
 	s.m.registerServer(s)
 	ok := false
 	defer func() {

@@ -206,6 +206,9 @@ func benchNonReading(clients, reps int, capBytes int, d time.Duration) error {
 	}
 	req := []byte(strings.Repeat("CHATHISTORY LATEST #c * 1000\r\n", reps))
 	for _, c := range conns {
+		// A small receive window, like a slow link: what the server sends
+		// then stays in its memory rather than in this process's socket.
+		_ = c.conn.(*net.TCPConn).SetReadBuffer(4096)
 		_, _ = c.conn.Write(req) // and never read again
 	}
 	var peak, peakQueued float64
