@@ -188,6 +188,12 @@ func storeKind(dsn string) string {
 func benchNonReading(clients, reps int, capBytes int, d time.Duration) error {
 	cfg := benchConfig("nonread")
 	cfg.Limits.MaxQueuedBytes = capBytes
+	dir, err := os.MkdirTemp("", "chatd-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	cfg.DSN = "sqlite:" + filepath.Join(dir, "chatd.db")
 	srv, err := startServer(cfg)
 	if err != nil {
 		return err
@@ -218,8 +224,8 @@ func benchNonReading(clients, reps int, capBytes int, d time.Duration) error {
 		peakQueued = max(peakQueued, metric(srv.http, "chatd_queued_bytes"))
 		time.Sleep(100 * time.Millisecond)
 	}
-	fmt.Printf("%d non-reading clients x %d x LATEST 1000 (~450 KB each), max_queued_bytes %d: RSS %.0f -> peak %.0f MiB; peak queued %.1f MiB; load average %s\n",
-		clients, reps, capBytes, float64(base)/(1<<20), peak/(1<<20), peakQueued/(1<<20), loadAvg())
+	fmt.Printf("%d non-reading clients x %d x LATEST 1000 (~450 KB each) for %v, max_queued_bytes %d: RSS %.0f -> peak %.0f MiB; peak queued %.1f MiB; load average %s\n",
+		clients, reps, d, capBytes, float64(base)/(1<<20), peak/(1<<20), peakQueued/(1<<20), loadAvg())
 	for _, l := range metricLines(srv.http, "chatd_disconnects_total") {
 		fmt.Println("server:", l)
 	}
