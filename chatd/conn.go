@@ -327,11 +327,26 @@ func (c *Client) serve() {
 			c.badLine(err)
 			continue
 		}
-		c.handle(msg)
+		c.handleOffStack(msg)
 		if c.isClosing() {
 			return
 		}
 	}
+}
+
+// handleOffStack runs one command on a short-lived goroutine and waits
+// for it, so commands still run strictly in order. A handler (registration,
+// store calls into SQLite) grows a stack to 8-32 KiB; run on the reader
+// goroutine, that stack stayed with every idle client until the GC shrank
+// it, and was most of an idle client's memory. The reader itself only ever
+// blocks in Read, on a minimal stack. Costs a goroutine start per command.
+func (c *Client) handleOffStack(m irc.Message) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.handle(m)
+	}()
+	<-done
 }
 
 func (c *Client) isClosing() bool {
