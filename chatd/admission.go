@@ -178,12 +178,14 @@ func (s *Server) accountQueued(c *Client, n int) {
 // reclaim cuts the clients with the largest queues until the server and
 // every network are back under 90% of their bounds. One runs at a time; it
 // looks again after clearing the flag, so a bound crossed meanwhile is not
-// missed.
+// missed, but only if it cut someone: what is left over is then held by
+// writers of clients already cut, which let go of it at once, and the next
+// send over a bound starts a new pass.
 func (s *Server) reclaim() {
 	for {
-		s.reclaimOnce()
+		cut := s.reclaimOnce()
 		s.reclaiming.Store(false)
-		if !s.overQueued() || !s.reclaiming.CompareAndSwap(false, true) {
+		if !cut || !s.overQueued() || !s.reclaiming.CompareAndSwap(false, true) {
 			return
 		}
 	}
@@ -207,56 +209,62 @@ func (s *Server) overQueued() bool {
 	return false
 }
 
-func (s *Server) reclaimOnce() {
+func (s *Server) reclaimOnce() bool {
 	l := s.cfg.Limits
+	cut := false
 	if max := int64(l.MaxQueuedBytes); max > 0 && s.queued.Load() > max {
-		s.cutLargest(s.snapshotClients(), s.queued.Load()-max*9/10, discSendQServer)
+		cut = s.cutLargest(s.snapshotClients(), max*9/10, discSendQServer)
 	}
 	if l.MaxQueuedBytesPerIP <= 0 {
-		return
+		return cut
 	}
 	max := int64(l.MaxQueuedBytesPerIP)
-	type over struct {
-		excess int64
-		cs     []*Client
-	}
-	var overs []over
+	var overs [][]*Client
 	s.cmu.Lock()
 	for _, st := range s.ips {
-		if q := st.queued.Load(); q > max {
+		if st.queued.Load() > max {
 			var cs []*Client
 			for c := range st.clients {
 				cs = append(cs, c)
 			}
-			overs = append(overs, over{q - max*9/10, cs})
+			overs = append(overs, cs)
 		}
 	}
 	s.cmu.Unlock()
-	for _, o := range overs {
-		s.cutLargest(o.cs, o.excess, discSendQIP)
+	for _, cs := range overs {
+		if s.cutLargest(cs, max*9/10, discSendQIP) {
+			cut = true
+		}
 	}
+	return cut
 }
 
-// cutLargest disconnects clients of cs, largest queue first, until their
-// queues add up to excess bytes. Their queues are dropped at once.
-func (s *Server) cutLargest(cs []*Client, excess int64, reason string) {
+// cutLargest disconnects clients of cs, largest queue first, until what
+// the others hold is down to target bytes. Queues are read once, so the
+// total and the choice agree. It reports whether it cut anyone.
+func (s *Server) cutLargest(cs []*Client, target int64, reason string) bool {
 	type queue struct {
 		c *Client
 		n int
 	}
 	var qs []queue
+	var total int64
 	for _, c := range cs {
+		// A client already cut counts as freed: its writer lets go at once.
 		if n, closing := c.queuedBytes(); n > 0 && !closing {
 			qs = append(qs, queue{c, n})
+			total += int64(n)
 		}
 	}
 	slices.SortFunc(qs, func(a, b queue) int { return b.n - a.n })
-	var freed int64
+	cut := false
 	for _, q := range qs {
-		if freed >= excess {
-			return
+		if total <= target {
+			break
 		}
 		q.c.close("SendQ exceeded", reason)
-		freed += int64(q.n)
+		total -= int64(q.n)
+		cut = true
 	}
+	return cut
 }

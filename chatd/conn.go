@@ -209,8 +209,14 @@ func (c *Client) close(reason, metric string) {
 	if dropped > 0 {
 		c.s.accountQueued(c, -dropped)
 	}
-	// A writer blocked on a full socket must give up soon.
-	_ = c.conn.SetWriteDeadline(time.Now().Add(2 * time.Second))
+	// A writer blocked on a full socket must give up soon; at once when
+	// the client is cut to free memory (its ERROR line is then lost, but
+	// it was not reading).
+	grace := 2 * time.Second
+	if metric == discSendQServer || metric == discSendQIP {
+		grace = 0
+	}
+	_ = c.conn.SetWriteDeadline(time.Now().Add(grace))
 	if start {
 		go c.writeLoop()
 	}
@@ -288,63 +294,81 @@ func (c *Client) serve() {
 		_ = c.conn.SetReadDeadline(deadline)
 		line, err := lr.ReadLine()
 		if err != nil {
-			switch {
-			case errors.Is(err, irc.ErrLineTooLong):
-				// Charged like any line: 417 is no way around flood control.
-				if c.throttle(time.Now()) {
-					c.close("Excess Flood", discFlood)
-					return
-				}
-				s.m.dropped.WithLabelValues(dropTooLong).Inc()
-				c.sendMsg(s.numeric(c, errInputTooLong, "Input line was too long"))
-				continue
-			case errors.Is(err, errReadFlood):
-				c.close("Excess Flood", discFlood)
+			if c.readFailed(err) {
 				return
-			case errors.Is(err, os.ErrDeadlineExceeded):
-				if c.u.Load() == nil {
-					c.close("Registration timeout", discRegTimeout)
-					return
-				}
-				if c.pingSent {
-					c.close("Ping timeout: "+s.cfg.Timers.PingInterval.String()+" idle", discPingTimeout)
-					return
-				}
-				c.pingSent = true
-				c.sendMsg(irc.Message{Command: "PING", Params: []string{s.cfg.ServerName}})
-				continue
 			}
-			c.close("Connection closed", discClosed)
-			return
+			continue
 		}
 		c.pingSent = false
 		if now := time.Now(); c.throttle(now) {
 			c.close("Excess Flood", discFlood)
 			return
 		}
-		msg, err := irc.Parse(string(line))
-		if err != nil {
-			c.badLine(err)
-			continue
-		}
-		c.handleOffStack(msg)
+		text := string(line)
+		c.offStack(func() { c.dispatch(text) })
 		if c.isClosing() {
 			return
 		}
 	}
 }
 
-// handleOffStack runs one command on a short-lived goroutine and waits
+// readFailed handles a ReadLine error and reports whether the client is
+// done. Kept out of serve so the reader's own frame stays small.
+//
+//go:noinline
+func (c *Client) readFailed(err error) bool {
+	s := c.s
+	switch {
+	case errors.Is(err, irc.ErrLineTooLong):
+		// Charged like any line: 417 is no way around flood control.
+		if c.throttle(time.Now()) {
+			c.close("Excess Flood", discFlood)
+			return true
+		}
+		s.m.dropped.WithLabelValues(dropTooLong).Inc()
+		c.sendMsg(s.numeric(c, errInputTooLong, "Input line was too long"))
+		return false
+	case errors.Is(err, errReadFlood):
+		c.close("Excess Flood", discFlood)
+		return true
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		if c.u.Load() == nil {
+			c.close("Registration timeout", discRegTimeout)
+			return true
+		}
+		if c.pingSent {
+			c.close("Ping timeout: "+s.cfg.Timers.PingInterval.String()+" idle", discPingTimeout)
+			return true
+		}
+		c.pingSent = true
+		c.offStack(func() { c.sendMsg(irc.Message{Command: "PING", Params: []string{s.cfg.ServerName}}) })
+		return false
+	}
+	c.close("Connection closed", discClosed)
+	return true
+}
+
+// dispatch parses and handles one line.
+func (c *Client) dispatch(line string) {
+	msg, err := irc.Parse(line)
+	if err != nil {
+		c.badLine(err)
+		return
+	}
+	c.handle(msg)
+}
+
+// offStack runs one command on a short-lived goroutine and waits
 // for it, so commands still run strictly in order. A handler (registration,
 // store calls into SQLite) grows a stack to 8-32 KiB; run on the reader
 // goroutine, that stack stayed with every idle client until the GC shrank
 // it, and was most of an idle client's memory. The reader itself only ever
 // blocks in Read, on a minimal stack. Costs a goroutine start per command.
-func (c *Client) handleOffStack(m irc.Message) {
+func (c *Client) offStack(f func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		c.handle(m)
+		f()
 	}()
 	<-done
 }
