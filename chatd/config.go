@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
 )
 
 // Config is a chatd node's configuration. The zero value of every limit field
@@ -215,7 +217,7 @@ func (c *Config) Validate() error {
 	c.applyDefaults()
 	var errs []error
 	bad := func(field, format string, a ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, a...)))
+		errs = append(errs, &fieldError{Field: field, Msg: fmt.Sprintf(format, a...)})
 	}
 	if c.Node == "" || strings.ContainsAny(c.Node, " ,*?!@") {
 		bad("node", "%q is not a usable node name (set one without spaces or ,*?!@)", c.Node)
@@ -289,7 +291,58 @@ func ParseConfig(name string, data []byte) (Config, error) {
 		return Config{}, fmt.Errorf("%s: %s", name, yaml.FormatError(err, false, true))
 	}
 	if err := c.Validate(); err != nil {
-		return Config{}, fmt.Errorf("%s: %w", name, err)
+		return Config{}, locate(name, data, err)
 	}
 	return c, nil
+}
+
+// fieldError is one problem with one configuration field, named by its
+// YAML path (limits.sendq_bytes).
+type fieldError struct {
+	Field, Msg string
+}
+
+func (e *fieldError) Error() string { return e.Field + ": " + e.Msg }
+
+// locate prefixes each of Validate's errors with name and the line of its
+// field (or of the nearest parent present, for a field left out), the way
+// vrrpd reports its configuration errors: file:line: field: problem.
+func locate(name string, data []byte, err error) error {
+	var errs []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	} else {
+		errs = []error{err}
+	}
+	file, perr := parser.ParseBytes(data, 0)
+	var out []error
+	for _, e := range errs {
+		line := 0
+		var fe *fieldError
+		if errors.As(e, &fe) && perr == nil {
+			line = lineOf(file, fe.Field)
+		}
+		if line > 0 {
+			out = append(out, fmt.Errorf("%s:%d: %w", name, line, e))
+		} else {
+			out = append(out, fmt.Errorf("%s: %w", name, e))
+		}
+	}
+	return errors.Join(out...)
+}
+
+func lineOf(file *ast.File, field string) int {
+	for p := field; p != ""; {
+		if yp, err := yaml.PathString("$." + p); err == nil {
+			if n, err := yp.FilterFile(file); err == nil && n != nil && n.GetToken() != nil && n.GetToken().Position != nil {
+				return n.GetToken().Position.Line
+			}
+		}
+		i := strings.LastIndexByte(p, '.')
+		if i < 0 {
+			break
+		}
+		p = p[:i]
+	}
+	return 0
 }
