@@ -9,10 +9,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hachat/hachat/internal/buildinfo"
 	"github.com/hachat/hachat/vrrp"
 )
 
@@ -86,6 +88,10 @@ func TestReadinessMetricsAndStop(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+	// Prometheus naming (the *_build_info convention): which build runs.
+	if want := `vrrpd_build_info{goversion="` + runtime.Version() + `",version="` + buildinfo.Version() + `"} 1`; !strings.Contains(string(body), want+"\n") {
+		t.Errorf("/metrics lacks %s", want)
 	}
 
 	// SIGHUP: systemd's notify-reload protocol.

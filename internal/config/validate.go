@@ -13,6 +13,8 @@ import (
 const (
 	DefaultControlSocket  = "/run/vrrpd/vrrpd.sock"
 	DefaultAdvertInterval = time.Second
+	DefaultPriority       = 100 // keepalived's default, vrrpd.yaml(5)
+	DefaultVersion        = 3
 	DefaultNotifyTimeout  = 10 * time.Second
 	// DefaultRealtimePriority is low among realtime priorities: above every
 	// normal process, below the kernel's own threads and anything an
@@ -48,6 +50,12 @@ func (c *Config) applyDefaults() {
 		in := &c.Instances[i]
 		if in.AdvertInterval == 0 {
 			in.AdvertInterval = DefaultAdvertInterval
+		}
+		if in.Priority == 0 {
+			in.Priority = DefaultPriority
+		}
+		if in.Version == 0 {
+			in.Version = DefaultVersion
 		}
 		if in.Preempt == nil {
 			t := true
@@ -209,8 +217,10 @@ func (s *Script) validate(v *validator, p string) {
 	if s.Interval < 10*time.Millisecond {
 		v.errorf(p+".interval", "%v is too short: at least 10ms", s.Interval)
 	}
-	if s.Timeout <= 0 || s.Timeout > s.Interval {
-		v.errorf(p+".timeout", "%v must be positive and at most the interval %v (a probe still running at the next tick is skipped)", s.Timeout, s.Interval)
+	// A timeout above the interval is allowed, as in keepalived (interval
+	// 1, timeout 10): the next run waits for the running one.
+	if s.Timeout <= 0 {
+		v.errorf(p+".timeout", "%v must be positive", s.Timeout)
 	}
 	if s.Rise < 1 || s.Rise > 100 {
 		v.errorf(p+".rise", "%d is out of range 1-100", s.Rise)
@@ -235,8 +245,20 @@ func (in *Instance) validate(v *validator, p string, scripts map[string]bool) {
 	if in.Priority < 1 || in.Priority > 255 {
 		v.errorf(p+".priority", "%d is out of range 1-255 (255 means address owner)", in.Priority)
 	}
-	if in.AdvertInterval < 10*time.Millisecond || in.AdvertInterval > 40950*time.Millisecond || in.AdvertInterval%(10*time.Millisecond) != 0 {
-		v.errorf(p+".advert_interval", "%v must be a multiple of 10ms between 10ms and 40.95s (RFC 5798 §5.2.7)", in.AdvertInterval)
+	switch in.Version {
+	case 3:
+		if in.AdvertInterval < 10*time.Millisecond || in.AdvertInterval > 40950*time.Millisecond || in.AdvertInterval%(10*time.Millisecond) != 0 {
+			v.errorf(p+".advert_interval", "%v must be a multiple of 10ms between 10ms and 40.95s (RFC 5798 §5.2.7)", in.AdvertInterval)
+		}
+	case 2:
+		if in.AdvertInterval < time.Second || in.AdvertInterval > 255*time.Second || in.AdvertInterval%time.Second != 0 {
+			v.errorf(p+".advert_interval", "%v must be a whole number of seconds between 1s and 255s with version 2 (RFC 3768 §5.3.7)", in.AdvertInterval)
+		}
+		if in.IPv6() {
+			v.errorf(p+".version", "VRRPv2 carries IPv4 addresses only (RFC 3768): use version 3 for IPv6")
+		}
+	default:
+		v.errorf(p+".version", "%d is not a VRRP version vrrpd speaks: want 2 (RFC 3768) or 3 (RFC 5798)", in.Version)
 	}
 	if in.PreemptDelay < 0 || in.PreemptDelay > 1000*time.Second {
 		v.errorf(p+".preempt_delay", "%v is out of range 0-1000s", in.PreemptDelay)
