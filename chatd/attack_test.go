@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -286,12 +287,21 @@ func (c *tclient) sasl(account, pw string) irc.Message {
 	return m
 }
 
+// hashes caches one argon2id hash per password across tests: each costs
+// seconds on a busy machine.
+var hashes sync.Map
+
 func createAccount(t *testing.T, n *testNode, name, pw string) {
 	t.Helper()
-	hash, err := store.HashPassword(pw)
-	if err != nil {
-		t.Fatal(err)
+	h, ok := hashes.Load(pw)
+	if !ok {
+		hash, err := store.HashPassword(pw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, _ = hashes.LoadOrStore(pw, hash)
 	}
+	hash := h.(string)
 	if err := n.st.CreateAccount(context.Background(), name, hash); err != nil {
 		t.Fatal(err)
 	}
