@@ -3,6 +3,7 @@ package chatd
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -511,5 +512,30 @@ func TestDummyHashCostsWhatARealOneCosts(t *testing.T) {
 	g := newLoginGuard(Defaults().Limits)
 	if ok, err := store.CheckPassword(g.dummy, "x"); err != nil || ok {
 		t.Errorf("CheckPassword(dummy) = %v, %v; want false, nil", ok, err)
+	}
+}
+
+// TestLoginFailureTablesBounded: failures for ever new account names and
+// networks cannot grow the tables past maxTracked.
+func TestLoginFailureTablesBounded(t *testing.T) {
+	g := newLoginGuard(Defaults().Limits)
+	now := time.Unix(1e9, 0)
+	for i := 0; i < maxTracked+100; i++ {
+		g.failed(now, fmt.Sprintf("net%d", i), fmt.Sprintf("acct%d", i))
+		g.allowRegistration(now, fmt.Sprintf("net%d", i))
+	}
+	if len(g.netFails) > maxTracked || len(g.acctFails) > maxTracked || len(g.regs) > maxTracked {
+		t.Errorf("tables: %d networks, %d accounts, %d registrations; bound %d", len(g.netFails), len(g.acctFails), len(g.regs), maxTracked)
+	}
+	// A network that has just failed its whole budget is still refused:
+	// eviction takes refilled entries first.
+	for i := 0; i < Defaults().Limits.LoginFailuresPerIP; i++ {
+		g.failed(now, "attacker", "alice")
+	}
+	if !g.throttled(now, "attacker", "bob") {
+		t.Error("a network out of failures is not throttled")
+	}
+	if g.throttled(now.Add(time.Hour), "attacker", "bob") {
+		t.Error("a network is still throttled after its budget refilled")
 	}
 }
