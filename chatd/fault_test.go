@@ -109,6 +109,13 @@ func (t *faultTx) ReleaseSession(sid string) error {
 	return t.Tx.ReleaseSession(sid)
 }
 
+func (t *faultTx) SetAccount(sid, account string) error {
+	if err := t.step(); err != nil {
+		return err
+	}
+	return t.Tx.SetAccount(sid, account)
+}
+
 func (t *faultTx) Join(m store.Member, fresh store.Channel) (string, error) {
 	if err := t.step(); err != nil {
 		return "", err

@@ -91,6 +91,20 @@ func (t txOps) RenameNick(sessionID, newNick string) error {
 	return nil
 }
 
+func (t txOps) SetAccount(sessionID, account string) error {
+	if err := validNames(account); err != nil {
+		return fmt.Errorf("set account of session %q: %w", sessionID, err)
+	}
+	res, err := t.q().ExecContext(t.ctx, `UPDATE sessions SET account = ? WHERE id = ?`, account, sessionID)
+	if err != nil {
+		return fmt.Errorf("set account of session %q: %w", sessionID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("set account of session %q: %w", sessionID, ErrNotFound)
+	}
+	return nil
+}
+
 // lockSession takes the session row's lock; ErrNotFound if there is none.
 func (t txOps) lockSession(sessionID string) error {
 	var one int

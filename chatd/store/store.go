@@ -184,6 +184,8 @@ type Tx interface {
 	// ReleaseSession drops a session, its nick and memberships, and every channel it leaves empty.
 	// ErrNotFound if the session is unknown (a reaper took it, and committed its QUIT).
 	ReleaseSession(sessionID string) error
+	// SetAccount records the account a session logged in to; ErrNotFound if the session is unknown.
+	SetAccount(sessionID, account string) error
 	// Join adds m to its channel; if the channel does not exist it is created as fresh (Name from m)
 	// and m becomes its operator (m.Modes gets "o"). It returns the modes m joined with. ErrNotFound if
 	// the session is unknown, ErrExists if it is already a member.
