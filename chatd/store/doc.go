@@ -182,7 +182,9 @@
 //     This is what "Append may or may not have been committed" could not give when the tables were
 //     written in a transaction of their own: the undo of a failed append could delete a session whose
 //     event had in fact committed, and a failed append after a Join left a membership no running node
-//     would ever see but every node started later would load.
+//     would ever see but every node started later would load. Tests: TestCommitIsOneTransaction,
+//     chatd's TestOneTransactionPerChange (a failure injected at every step of every command),
+//     TestChangesSurviveDatabaseCrashWhole (MariaDB killed during a burst of registrations).
 //  2. Order. A change's statements take row locks (on what they write, and every read they decide on
 //     is a locking read: change.go) held until commit, and its event's position is taken under the
 //     counter's lock, last. Two changes that touch a common row are therefore serialized, and the one
