@@ -85,13 +85,21 @@ func (f *fanout) toPeers(u *user) {
 func (s *Server) applyLocked(ev *store.Event, op *pendingOp, f *fanout) {
 	switch ev.Kind {
 	case store.KindPrivmsg, store.KindNotice, store.KindTagmsg:
+		if ch, rank := s.statusTarget(ev.Target); ch != nil {
+			f.toStatus(ch, rank)
+			return
+		}
 		if store.IsChannel(ev.Target) {
 			if ch := s.channels[store.Fold(ev.Target)]; ch != nil {
 				f.toChannel(ch)
 			}
 			return
 		}
-		f.to(s.users[store.Fold(ev.Target)])
+		to := s.users[store.Fold(ev.Target)]
+		if to != nil && to == f.except {
+			f.except = nil // to oneself: the delivery, beside the echo (echo-message)
+		}
+		f.to(to)
 	case store.KindNick:
 		s.applyNick(ev, op, f)
 	case store.KindQuit:
@@ -100,6 +108,7 @@ func (s *Server) applyLocked(ev *store.Event, op *pendingOp, f *fanout) {
 			return
 		}
 		f.toPeers(u)
+		s.beforeRemove(u, ev, op)
 		s.removeUser(u)
 	case store.KindJoin:
 		u := s.sessions[param(ev.Params, 0)]
@@ -120,6 +129,7 @@ func (s *Server) applyLocked(ev *store.Event, op *pendingOp, f *fanout) {
 		}
 		u.channels[ch.key] = ch
 		f.toChannel(ch)
+		s.afterJoin(ch, u, f)
 	case store.KindPart:
 		u := s.sessions[param(ev.Params, 0)]
 		ch := s.channels[store.Fold(ev.Target)]
@@ -161,13 +171,20 @@ func (s *Server) applyLocked(ev *store.Event, op *pendingOp, f *fanout) {
 		}
 		to.invited[store.Fold(param(ev.Params, 0))] = true
 		f.to(to)
+		s.inviteNotify(ev, to, f)
 	case store.KindMode:
+		if !store.IsChannel(ev.Target) {
+			s.applyUserMode(ev, f)
+			return
+		}
 		ch := s.channels[store.Fold(ev.Target)]
 		if ch == nil {
 			return
 		}
 		s.applyChannelModes(ch, ev)
 		f.toChannel(ch)
+	default:
+		s.applyFeature(ev, op, f)
 	}
 }
 
@@ -204,9 +221,11 @@ func (s *Server) applyNick(ev *store.Event, op *pendingOp, f *fanout) {
 				channels: make(map[string]*channel)}
 		}
 		s.addSession(u)
+		s.afterRegister(u)
 	case evAccount:
 		if u := s.sessions[param(ev.Params, 1)]; u != nil {
 			u.acc = param(ev.Params, 2)
+			s.afterAccount(u)
 		}
 	default:
 		u := s.sessions[param(ev.Params, 0)]
@@ -214,6 +233,7 @@ func (s *Server) applyNick(ev *store.Event, op *pendingOp, f *fanout) {
 			return
 		}
 		f.toPeers(u)
+		s.beforeNickChange(u, ev)
 		if cur := s.users[store.Fold(u.nick)]; cur == u {
 			delete(s.users, store.Fold(u.nick))
 		}
@@ -223,6 +243,7 @@ func (s *Server) applyNick(ev *store.Event, op *pendingOp, f *fanout) {
 			nick := u.nick
 			u.client.nick.Store(&nick)
 		}
+		s.afterNickChange(u)
 	}
 }
 

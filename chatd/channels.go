@@ -101,8 +101,12 @@ func (s *Server) join(c *Client, u *user, name, key string, r *response) {
 		r.fail("JOIN", "TEMPORARILY_UNAVAILABLE", name, "Could not join, try again")
 		return
 	}
-	ev := &store.Event{Kind: store.KindJoin, Target: name, Sender: s.prefixOf(u), Account: u.acc,
-		Params: []string{u.sid, modes}}
+	s.mu.RLock()
+	prefix, realname := u.prefix(), u.realname
+	s.mu.RUnlock()
+	// The realname rides along for extended-join.
+	ev := &store.Event{Kind: store.KindJoin, Target: name, Sender: prefix, Account: u.acc,
+		Params: []string{u.sid, modes, realname}}
 	err := s.commit(ev, u, func(ev *store.Event) {
 		ch := s.channels[fold]
 		if ch == nil {
@@ -142,6 +146,7 @@ func (s *Server) topicReply(r *response, ch *channel, explicit bool) {
 
 // namesReply sends 353s and 366, splitting lines below 512 bytes. s.mu held.
 func (s *Server) namesReply(r *response, ch *channel) {
+	multi, uhnames := r.c.hasCap(capMultiPrefix), r.c.hasCap(capUserhostInNames)
 	symbol := "="
 	if ch.hasMode('s') {
 		symbol = "@"
@@ -155,7 +160,10 @@ func (s *Server) namesReply(r *response, ch *channel) {
 		}
 	}
 	for _, m := range ch.sortedMembers() {
-		name := memberPrefix(ch.members[m]) + m.nick
+		name := prefixes(ch.members[m], multi) + m.nick
+		if uhnames {
+			name += "!" + m.ident + "@" + m.host
+		}
 		if n+len(name)+1 > 400 {
 			flush()
 		}
@@ -287,15 +295,36 @@ func handleNames(c *Client, m irc.Message, r *response) {
 	}
 }
 
+// maxKickTargets bounds the nicks of one KICK (ISUPPORT TARGMAX KICK:4).
+const maxKickTargets = 4
+
+// handleKick implements KICK <channel> <nick>[,<nick>] [<comment>] (RFC 2812
+// §3.2.8; modern.ircdocs: the default comment is the kicker's nick). Several
+// channels pair with as many nicks; one channel takes several nicks.
 func handleKick(c *Client, m irc.Message, r *response) {
-	s := c.s
-	u := c.u.Load()
-	name, nick := m.Params[0], m.Params[1]
-	reason := m.Param(2)
-	if reason == "" {
-		reason = nick
+	chans := strings.Split(m.Params[0], ",")
+	nicks := strings.Split(m.Params[1], ",")
+	if len(nicks) > maxKickTargets {
+		nicks = nicks[:maxKickTargets]
 	}
+	for i, nick := range nicks {
+		name := chans[0]
+		if len(chans) > 1 {
+			if i >= len(chans) {
+				break
+			}
+			name = chans[i]
+		}
+		c.s.kickOne(c, name, nick, m.Param(2), r)
+	}
+}
+
+func (s *Server) kickOne(c *Client, name, nick, reason string, r *response) {
+	u := c.u.Load()
 	s.mu.RLock()
+	if reason == "" {
+		reason = u.nick
+	}
 	ch := s.channels[store.Fold(name)]
 	var victim *user
 	var member, op, victimIn bool
@@ -318,9 +347,15 @@ func handleKick(c *Client, m irc.Message, r *response) {
 	case !op:
 		r.numeric(errChanOpPrivsNeed, ch.name, "You're not channel operator")
 		return
+	case victim == nil:
+		r.numeric(errNoSuchNick, nick, "No such nick/channel")
+		return
 	case !victimIn:
 		r.numeric(errUserNotInChan, nick, ch.name, "They aren't on that channel")
 		return
+	}
+	if len(reason) > kickLen {
+		reason = truncateUTF8(reason, kickLen)
 	}
 	ctx, cancel := s.storeCtx()
 	err := s.st.Part(ctx, ch.name, victim.sid)
@@ -339,15 +374,21 @@ func handleKick(c *Client, m irc.Message, r *response) {
 	}
 }
 
+// kickLen is ISUPPORT KICKLEN.
+const kickLen = 390
+
 func (s *Server) nickOf(u *user) string {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return u.nick
 }
 
+// handleList implements LIST [<elist>[,...]] (RFC 2812 §3.2.6 with ELIST
+// M, N and U: masks, "!mask" negations, ">n" and "<n" user counts).
 func handleList(c *Client, m irc.Message, r *response) {
 	s := c.s
 	u := c.u.Load()
+	f := parseElist(m.Param(0))
 	r.numeric(rplListStart, "Channel", "Users  Name")
 	s.mu.RLock()
 	for _, ch := range s.sortedChannels() {
@@ -357,10 +398,62 @@ func handleList(c *Client, m irc.Message, r *response) {
 		if _, member := ch.members[u]; !member && ch.hasMode('s') {
 			continue
 		}
-		r.numeric(rplList, ch.name, itoa(len(ch.members)), ch.topic)
+		if !f.match(ch) {
+			continue
+		}
+		topic := ch.topic
+		r.numeric(rplList, ch.name, itoa(len(ch.members)), topic)
 	}
 	s.mu.RUnlock()
 	r.numeric(rplListEnd, "End of /LIST")
+}
+
+// elist is a parsed LIST filter.
+type elist struct {
+	masks, nots []string // folded globs
+	min, max    int      // user count strictly above min / below max; -1 = none
+}
+
+func parseElist(p string) elist {
+	f := elist{min: -1, max: -1}
+	if p == "" {
+		return f
+	}
+	for _, t := range strings.Split(p, ",") {
+		switch {
+		case t == "":
+		case t[0] == '>':
+			f.min = atoi(t[1:])
+		case t[0] == '<':
+			f.max = atoi(t[1:])
+		case t[0] == '!':
+			f.nots = append(f.nots, store.Fold(t[1:]))
+		default:
+			f.masks = append(f.masks, store.Fold(t))
+		}
+	}
+	return f
+}
+
+func (f elist) match(ch *channel) bool {
+	n := len(ch.members)
+	if (f.min >= 0 && n <= f.min) || (f.max >= 0 && n >= f.max) {
+		return false
+	}
+	for _, p := range f.nots {
+		if globMatch(p, ch.key) {
+			return false
+		}
+	}
+	if len(f.masks) == 0 {
+		return true
+	}
+	for _, p := range f.masks {
+		if globMatch(p, ch.key) {
+			return true
+		}
+	}
+	return false
 }
 
 // kindInvite is a chatd event kind beside the store's: an INVITE travels

@@ -25,30 +25,22 @@ func handleMode(c *Client, m irc.Message, r *response) {
 	u := c.u.Load()
 	target := m.Params[0]
 	if !store.IsChannel(target) {
-		s.mu.RLock()
-		self := store.Fold(target) == store.Fold(u.nick)
-		_, exists := s.users[store.Fold(target)]
-		s.mu.RUnlock()
-		switch {
-		case !exists:
-			r.numeric(errNoSuchNick, target, "No such nick/channel")
-		case !self:
-			r.numeric(errUsersDontMatch, "Can't change mode for other users")
-		default:
-			// User modes are not kept; +i is what clients ask for and
-			// everyone is effectively invisible to WHO without a channel.
-			r.numeric(rplUmodeIs, "+i")
-		}
+		handleUserMode(c, m, r)
 		return
 	}
 	s.mu.RLock()
 	ch := s.channels[store.Fold(target)]
-	if ch == nil {
+	var member bool
+	if ch != nil {
+		_, member = ch.members[u]
+	}
+	if ch == nil || (!member && ch.hasMode('s')) {
+		// A secret channel's modes are not shown to outsiders, as its
+		// topic and names are not (RFC 2812 §4.2.6).
 		s.mu.RUnlock()
 		r.numeric(errNoSuchChannel, target, "No such channel")
 		return
 	}
-	_, member := ch.members[u]
 	op := ch.isOp(u)
 	if len(m.Params) == 1 {
 		r.numeric(rplChannelModeIs, append([]string{ch.name}, ch.modeString(member)...)...)
@@ -115,6 +107,16 @@ type modeChange struct {
 // reported and dropped, so every node applies the same change.
 func (s *Server) parseModeChange(ch *channel, modes string, args []string) modeChange {
 	mc := modeChange{saved: ch.toStore()}
+	seenErr := map[string]bool{}
+	report := func(e ...string) {
+		// One reply per distinct error: a 430-byte line of bad letters or
+		// nicks gets a handful of numerics, not hundreds.
+		k := strings.Join(e, " ")
+		if !seenErr[k] {
+			seenErr[k] = true
+			mc.errs = append(mc.errs, e)
+		}
+	}
 	add := true
 	memberModes := map[*user]string{}
 	emit := func(m byte, arg ...string) {
@@ -134,8 +136,13 @@ func (s *Server) parseModeChange(ch *channel, modes string, args []string) modeC
 		args = args[1:]
 		return a, true
 	}
+	// ISUPPORT MODES bounds the changes that take a parameter; the rest of
+	// the line is ignored, as on Ergo. Flags cost nothing and are kept.
 	nchanges := 0
-	for i := 0; i < len(modes) && nchanges < 4; i++ {
+	for i := 0; i < len(modes) && i < maxModeLetters; i++ {
+		if nchanges == maxModes && modeTakesArg(modes[i], add) {
+			continue
+		}
 		switch m := modes[i]; m {
 		case '+':
 			add = true
@@ -149,7 +156,7 @@ func (s *Server) parseModeChange(ch *channel, modes string, args []string) modeC
 			}
 			mask, ok := canonMask(arg)
 			if !ok {
-				mc.errs = append(mc.errs, []string{"696", ch.name, "b", arg, "Invalid ban mask"})
+				report("696", ch.name, "b", arg, "Invalid ban mask")
 				continue
 			}
 			f := store.Fold(mask)
@@ -158,7 +165,7 @@ func (s *Server) parseModeChange(ch *channel, modes string, args []string) modeC
 				continue // already (un)banned: nothing to change, as on other servers
 			}
 			if add && nbans >= maxBans {
-				mc.errs = append(mc.errs, []string{errBanListFull, ch.name, "b", "Channel ban list is full"})
+				report(errBanListFull, ch.name, "b", "Channel ban list is full")
 				continue
 			}
 			if add {
@@ -173,17 +180,24 @@ func (s *Server) parseModeChange(ch *channel, modes string, args []string) modeC
 		case 'o', 'v':
 			nick, ok := next()
 			if !ok {
-				mc.errs = append(mc.errs, []string{errNeedMoreParams, "MODE", "Not enough parameters"})
+				report(errNeedMoreParams, "MODE", "Not enough parameters")
 				continue
 			}
 			u := s.users[store.Fold(nick)]
 			cur, member := ch.members[u]
-			if u == nil || !member {
-				mc.errs = append(mc.errs, []string{errUserNotInChan, nick, ch.name, "They aren't on that channel"})
+			switch {
+			case u == nil:
+				report(errNoSuchNick, nick, "No such nick/channel")
+				continue
+			case !member:
+				report(errUserNotInChan, nick, ch.name, "They aren't on that channel")
 				continue
 			}
 			if mm, seen := memberModes[u]; seen {
 				cur = mm
+			}
+			if has := strings.IndexByte(cur, m) >= 0; has == add {
+				continue // no change: not broadcast, not logged
 			}
 			if add {
 				memberModes[u] = addModes(cur, string(m))
@@ -196,13 +210,19 @@ func (s *Server) parseModeChange(ch *channel, modes string, args []string) modeC
 			if add {
 				key, ok := next()
 				if !ok || key == "" || strings.ContainsAny(key, " ,:") {
-					mc.errs = append(mc.errs, []string{"696", ch.name, "k", "*", "Invalid key"})
+					report("696", ch.name, "k", "*", "Invalid key")
+					continue
+				}
+				if key == mc.saved.Key {
 					continue
 				}
 				mc.saved.Key = key
 				emit(m, key)
 			} else {
 				next() // RFC 2812 takes the key as argument; any value clears it
+				if mc.saved.Key == "" {
+					continue
+				}
 				mc.saved.Key = ""
 				emit(m)
 			}
@@ -212,26 +232,34 @@ func (s *Server) parseModeChange(ch *channel, modes string, args []string) modeC
 				v, _ := next()
 				n := atoi(v)
 				if n <= 0 {
-					mc.errs = append(mc.errs, []string{"696", ch.name, "l", v, "Invalid limit"})
+					report("696", ch.name, "l", v, "Invalid limit")
+					continue
+				}
+				if n == mc.saved.Limit {
 					continue
 				}
 				mc.saved.Limit = n
 				emit(m, itoa(n))
 			} else {
+				if mc.saved.Limit == 0 {
+					continue
+				}
 				mc.saved.Limit = 0
 				emit(m)
 			}
 			nchanges++
 		case 'i', 'm', 'n', 's', 't':
+			if has := strings.IndexByte(mc.saved.Modes, m) >= 0; has == add {
+				continue // already so: not broadcast, not logged
+			}
 			if add {
 				mc.saved.Modes = addModes(mc.saved.Modes, string(m))
 			} else {
 				mc.saved.Modes = delModes(mc.saved.Modes, string(m))
 			}
 			emit(m)
-			nchanges++
 		default:
-			mc.errs = append(mc.errs, []string{errUnknownMode, string(m), "is an unknown mode char to me"})
+			report(errUnknownMode, string(m), "is an unknown mode char to me")
 		}
 	}
 	for u, mm := range memberModes {
@@ -239,6 +267,24 @@ func (s *Server) parseModeChange(ch *channel, modes string, args []string) modeC
 	}
 	sort.Slice(mc.members, func(i, j int) bool { return mc.members[i].SessionID < mc.members[j].SessionID })
 	return mc
+}
+
+// maxModes is ISUPPORT MODES: the mode changes with a parameter one MODE
+// command may make.
+const maxModes = 4
+
+// maxModeLetters bounds the letters of one mode string that are looked at.
+const maxModeLetters = 64
+
+// modeTakesArg reports whether a mode letter consumes a parameter.
+func modeTakesArg(m byte, add bool) bool {
+	switch m {
+	case 'o', 'v', 'b':
+		return true
+	case 'k', 'l':
+		return add
+	}
+	return false
 }
 
 // modeItem is one letter of a mode change with its argument, if any.

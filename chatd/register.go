@@ -164,6 +164,11 @@ func handleUser(c *Client, m irc.Message, r *response) {
 		r.numeric(errAlreadyRegist, "You may not reregister")
 		return
 	}
+	if m.Params[3] == "" {
+		// An empty realname is a missing parameter (modern.ircdocs §USER).
+		r.numeric(errNeedMoreParams, "USER", "Not enough parameters")
+		return
+	}
 	ident := m.Params[0]
 	if len(ident) > 16 {
 		ident = ident[:16]
@@ -246,7 +251,7 @@ func (s *Server) welcome(c *Client, u *user, r *response) {
 	r.numeric(rplWelcome, "Welcome to the "+s.cfg.Network+" IRC Network "+u.prefix())
 	r.numeric(rplYourHost, "Your host is "+s.cfg.ServerName+", running version "+Version)
 	r.numeric(rplCreated, "This server was created "+s.created.UTC().Format(time.RFC1123))
-	r.numeric(rplMyInfo, s.cfg.ServerName, Version, "i", "biklmnostv", "bklov")
+	r.numeric(rplMyInfo, s.cfg.ServerName, Version, "iow", "bklmnostv", "bklov")
 	for _, tokens := range s.isupport() {
 		r.numeric(rplISupport, append(tokens, "are supported by this server")...)
 	}
@@ -260,9 +265,9 @@ func (s *Server) isupport() [][]string {
 		"CASEMAPPING=ascii", "CHANLIMIT=#&:" + itoa(l.MaxChannels), "CHANMODES=b,k,l,imnst", "CHANNELLEN=64",
 		"CHANTYPES=#&", "CHATHISTORY=" + itoa(l.HistoryMax), "MSGREFTYPES=msgid,timestamp",
 		"NETWORK=" + s.cfg.Network, "NICKLEN=" + itoa(l.NickLen), "PREFIX=(ov)@+", "TOPICLEN=" + itoa(l.TopicLen),
-		"MAXTARGETS=4", "MODES=4", "MAXLIST=b:" + itoa(maxBans), "UTF8ONLY", "AWAYLEN=200", "KICKLEN=390", "ACCOUNTEXTBAN=", "LINELEN=512",
+		"MAXTARGETS=4", "MODES=" + itoa(maxModes), "MAXLIST=b:" + itoa(maxBans), "UTF8ONLY", "AWAYLEN=" + itoa(awayLen), "KICKLEN=390",
+		"WHOX", "MONITOR=" + itoa(maxMonitor), "STATUSMSG=@+", "ELIST=MNU", "TARGMAX=KICK:4,MONITOR:,NAMES:,PRIVMSG:4,NOTICE:4,TAGMSG:4,WHOIS:1",
 	}
-	all = all[:len(all)-2] // no extbans; LINELEN is the default
 	var out [][]string
 	for len(all) > 0 {
 		n := min(len(all), 12)
@@ -275,12 +280,13 @@ func (s *Server) isupport() [][]string {
 }
 
 func (s *Server) motd(r *response) {
-	if s.cfg.MOTD == "" {
+	motd := s.liveConfig().motd
+	if motd == "" {
 		r.numeric(errNoMotd, "MOTD File is missing")
 		return
 	}
 	r.numeric(rplMotdStart, "- "+s.cfg.ServerName+" Message of the day - ")
-	for _, l := range strings.Split(strings.TrimRight(s.cfg.MOTD, "\n"), "\n") {
+	for _, l := range strings.Split(strings.TrimRight(motd, "\n"), "\n") {
 		r.numeric(rplMotd, "- "+l)
 	}
 	r.numeric(rplEndOfMotd, "End of /MOTD command.")
@@ -304,6 +310,12 @@ func handleQuit(c *Client, m irc.Message, r *response) {
 // of a late QUIT cannot hurt a new owner of the nick, since it matches the
 // session id.
 func (s *Server) quitUser(u *user, reason string) {
+	s.mu.RLock()
+	gone := s.sessions[u.sid] != u
+	s.mu.RUnlock()
+	if gone {
+		return // KILLed: the killer released the session and committed the QUIT
+	}
 	ctx, cancel := s.storeCtx()
 	if err := s.st.ReleaseSession(ctx, u.sid); err != nil {
 		s.warnLimited("release session", "sid", u.sid, "err", err)

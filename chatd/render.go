@@ -21,6 +21,14 @@ func eventMessage(ev *store.Event, caps capSet) (irc.Message, bool) {
 		m.Params = []string{ev.Target}
 	case store.KindJoin:
 		m.Params = []string{ev.Target}
+		if caps&capExtendedJoin != 0 {
+			// IRCv3 extended-join: account ("*" for none) and realname.
+			acc := ev.Account
+			if acc == "" {
+				acc = "*"
+			}
+			m.Params = append(m.Params, acc, param(ev.Params, 2))
+		}
 	case store.KindPart:
 		m.Params = []string{ev.Target}
 		if ev.Text != "" {
@@ -41,6 +49,12 @@ func eventMessage(ev *store.Event, caps capSet) (irc.Message, bool) {
 		m.Params = []string{ev.Target, param(ev.Params, 0), ev.Text}
 	case kindInvite:
 		m.Params = []string{ev.Target, param(ev.Params, 0)}
+	case store.KindAway:
+		if ev.Text != "" {
+			m.Params = []string{ev.Text}
+		}
+	case store.KindSetname, store.KindWallops:
+		m.Params = []string{ev.Text}
 	default:
 		return m, false
 	}
@@ -74,18 +88,39 @@ func param(ps []string, i int) string {
 }
 
 // messageCache encodes one event once per rendering variant, so a broadcast
-// to 500 members costs at most 8 encodings and shares the bytes.
+// to 500 members costs at most 16 encodings and shares the bytes.
 type messageCache struct {
 	ev   *store.Event
-	wire [tagCaps + 1][]byte
-	done [tagCaps + 1]bool
+	wire [renderVariants][]byte
+	done [renderVariants]bool
+}
+
+// renderVariants is the number of distinct renderCaps subsets.
+const renderVariants = 16
+
+// renderKey packs the four render capabilities into 0..15.
+func renderKey(caps capSet) int {
+	k := 0
+	if caps&capServerTime != 0 {
+		k |= 1
+	}
+	if caps&capMessageTags != 0 {
+		k |= 2
+	}
+	if caps&capAccountTag != 0 {
+		k |= 4
+	}
+	if caps&capExtendedJoin != 0 {
+		k |= 8
+	}
+	return k
 }
 
 func (mc *messageCache) bytes(caps capSet) []byte {
-	k := caps & tagCaps
+	k := renderKey(caps)
 	if !mc.done[k] {
 		mc.done[k] = true
-		if m, ok := eventMessage(mc.ev, k); ok {
+		if m, ok := eventMessage(mc.ev, caps&renderCaps); ok {
 			mc.wire[k], _ = m.Bytes()
 		}
 	}

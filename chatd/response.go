@@ -21,11 +21,22 @@ const (
 	capChathistory
 	capAccountRegistration
 	capAccountTag
+	capCapNotify
+	capMultiPrefix
+	capUserhostInNames
+	capAwayNotify
+	capAccountNotify
+	capExtendedJoin
+	capChghost
+	capSetname
+	capInviteNotify
+	capStandardReplies
+	capExtendedMonitor
 )
 
-// tagCaps are the capabilities that change how a broadcast is rendered;
-// the message cache keys on them.
-const tagCaps = capServerTime | capMessageTags | capAccountTag
+// renderCaps are the capabilities that change how a broadcast is rendered;
+// the message cache keys on them (see renderKey).
+const renderCaps = capServerTime | capMessageTags | capAccountTag | capExtendedJoin
 
 type capInfo struct {
 	name  string
@@ -34,15 +45,26 @@ type capInfo struct {
 }
 
 var supportedCaps = []capInfo{
+	{name: "account-notify", bit: capAccountNotify},
 	{name: "account-tag", bit: capAccountTag},
+	{name: "away-notify", bit: capAwayNotify},
 	{name: "batch", bit: capBatch},
+	{name: "cap-notify", bit: capCapNotify},
+	{name: "chghost", bit: capChghost},
 	{name: "draft/account-registration", bit: capAccountRegistration, value: func(*Server) string { return "before-connect" }},
 	{name: "draft/chathistory", bit: capChathistory},
 	{name: "echo-message", bit: capEchoMessage},
+	{name: "extended-join", bit: capExtendedJoin},
+	{name: "extended-monitor", bit: capExtendedMonitor},
+	{name: "invite-notify", bit: capInviteNotify},
 	{name: "labeled-response", bit: capLabeledResponse},
 	{name: "message-tags", bit: capMessageTags},
+	{name: "multi-prefix", bit: capMultiPrefix},
 	{name: "sasl", bit: capSASL, value: func(*Server) string { return "PLAIN" }},
 	{name: "server-time", bit: capServerTime},
+	{name: "setname", bit: capSetname},
+	{name: "standard-replies", bit: capStandardReplies},
+	{name: "userhost-in-names", bit: capUserhostInNames},
 }
 
 func lookupCap(name string) (capInfo, bool) {

@@ -3,6 +3,7 @@ package chatd
 import (
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hachat/hachat/chatd/store"
@@ -18,7 +19,14 @@ type user struct {
 	channels                         map[string]*channel
 	away                             string
 	invited                          map[string]bool // folded channel names this user was INVITEd to
+	modes                            string          // user modes, sorted letters of "iow"
+	// lastActive is when the user last sent PRIVMSG or NOTICE (unix
+	// seconds; local users only), for WHOIS idle time.
+	lastActive atomic.Int64
+	monitoring map[string]string // local users: MONITOR list, folded -> as given
 }
+
+func (u *user) hasMode(m byte) bool { return strings.IndexByte(u.modes, m) >= 0 }
 
 func (u *user) prefix() string { return u.nick + "!" + u.ident + "@" + u.host }
 

@@ -46,7 +46,7 @@ func TestParse(t *testing.T) {
 		{name: "source only", line: ":nick", err: ErrNoCommand},
 		{name: "empty source", line: ": PING", err: ErrBadSource},
 		{name: "bad command", line: "PRIV-MSG x", err: ErrBadCommand},
-		{name: "two-digit numeric", line: "01 x", err: ErrBadCommand},
+		{name: "punctuation in command", line: "PRIV.MSG x", err: ErrBadCommand},
 		{name: "NUL", line: "PRIVMSG #a :a\x00b", err: ErrControlChar},
 		{name: "bare CR inside", line: "PRIVMSG #a :a\rb", err: ErrControlChar},
 		{name: "invalid UTF-8", line: "PRIVMSG #a :\xff\xfe", err: ErrInvalidUTF8},

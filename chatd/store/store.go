@@ -41,6 +41,10 @@ const (
 	KindTopic   Kind = "TOPIC"
 	KindMode    Kind = "MODE"
 	KindKick    Kind = "KICK"
+	// Presence and operator events (chatd features; no history key).
+	KindAway    Kind = "AWAY"    // Params: session id; Text: away message, "" = back
+	KindSetname Kind = "SETNAME" // Params: session id; Text: new realname
+	KindWallops Kind = "WALLOPS" // Text: the message, to users with user mode +w
 )
 
 // Event is one entry of the shared log. Every event is delivered to every node through Tail; events with a

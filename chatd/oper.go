@@ -1,0 +1,246 @@
+package chatd
+
+import (
+	"crypto/subtle"
+	"errors"
+	"strings"
+
+	"github.com/hachat/hachat/chatd/irc"
+	"github.com/hachat/hachat/chatd/store"
+)
+
+// Operator is an IRC operator account (OPER name password).
+type Operator struct {
+	Name string `yaml:"name"`
+	// Password is an argon2id PHC hash, as printed by `chatd -hash-password`.
+	Password string `yaml:"password"`
+}
+
+// handleOper implements OPER <name> <password> (RFC 2812 §3.1.4). Success
+// sets user mode +o through the log, so every node shows the user as an
+// operator (WHO '*', LUSERS 252).
+func handleOper(c *Client, m irc.Message, r *response) {
+	s := c.s
+	u := c.u.Load()
+	name, pw := m.Params[0], m.Params[1]
+	var hash string
+	for _, o := range s.liveConfig().operators {
+		if subtle.ConstantTimeCompare([]byte(o.Name), []byte(name)) == 1 {
+			hash = o.Password
+		}
+	}
+	ok := false
+	if hash != "" {
+		s.pwSem <- struct{}{} // argon2id costs 64 MiB: bounded like SASL
+		ok, _ = store.CheckPassword(hash, pw)
+		<-s.pwSem
+	}
+	if !ok {
+		r.numeric(errPasswdMismatch, "Password incorrect")
+		return
+	}
+	s.mu.RLock()
+	already := u.hasMode('o')
+	s.mu.RUnlock()
+	if already {
+		r.numeric(rplYoureOper, "You are now an IRC operator")
+		return
+	}
+	s.changeUserModes(c, u, "+o", r, func() { r.numeric(rplYoureOper, "You are now an IRC operator") })
+}
+
+// changeUserModes commits a user MODE change of u and answers with the MODE
+// (and extra, if set) once applied.
+func (s *Server) changeUserModes(c *Client, u *user, change string, r *response, extra func()) {
+	s.mu.RLock()
+	prefix, nick := u.prefix(), u.nick
+	s.mu.RUnlock()
+	ev := &store.Event{Kind: store.KindMode, Target: nick, Sender: prefix, Account: u.acc, Text: change}
+	if err := s.commit(ev, u, func(ev *store.Event) {
+		if msg, ok := eventMessage(ev, capSet(c.caps.Load())); ok {
+			r.add(msg)
+		}
+		if extra != nil {
+			extra()
+		}
+	}); err != nil {
+		r.fail("MODE", "TEMPORARILY_UNAVAILABLE", nick, "Could not change modes, try again")
+	}
+}
+
+// handleUserMode is MODE <nick> [changes] (RFC 2812 §3.1.5): +i invisible,
+// +w wallops; +o only through OPER, -o drops it.
+func handleUserMode(c *Client, m irc.Message, r *response) {
+	s := c.s
+	u := c.u.Load()
+	target := m.Params[0]
+	s.mu.RLock()
+	self := store.Fold(target) == store.Fold(u.nick)
+	_, exists := s.users[store.Fold(target)]
+	cur := u.modes
+	s.mu.RUnlock()
+	switch {
+	case !exists:
+		r.numeric(errNoSuchNick, target, "No such nick/channel")
+		return
+	case !self:
+		r.numeric(errUsersDontMatch, "Can't change mode for other users")
+		return
+	case len(m.Params) == 1:
+		r.numeric(rplUmodeIs, "+"+cur)
+		return
+	}
+	add := true
+	var plus, minus []byte
+	unknown := false
+	for _, ch := range []byte(m.Params[1]) {
+		switch ch {
+		case '+':
+			add = true
+		case '-':
+			add = false
+		case 'i', 'w', 'o':
+			has := strings.IndexByte(cur, ch) >= 0
+			switch {
+			case add && ch == 'o': // only OPER grants it
+			case add && !has && !containsByte(plus, ch):
+				plus = append(plus, ch)
+			case !add && has && !containsByte(minus, ch):
+				minus = append(minus, ch)
+			}
+		default:
+			unknown = true
+		}
+	}
+	if unknown {
+		r.numeric(errUmodeUnknownFlag, "Unknown MODE flag")
+	}
+	var change string
+	if len(plus) > 0 {
+		change += "+" + string(plus)
+	}
+	if len(minus) > 0 {
+		change += "-" + string(minus)
+	}
+	if change == "" {
+		return // nothing changes: no event, no MODE
+	}
+	s.changeUserModes(c, u, change, r, nil)
+}
+
+func containsByte(b []byte, c byte) bool {
+	for _, x := range b {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+// isOper reports whether u has user mode +o.
+func (s *Server) isOper(u *user) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return u.hasMode('o')
+}
+
+// handleKill implements KILL <nick> <reason> (RFC 2812 §3.7.1). It works
+// on any node's user: the victim's session is released and its QUIT goes
+// through the log; the node serving the victim disconnects it on applying
+// that QUIT.
+func handleKill(c *Client, m irc.Message, r *response) {
+	s := c.s
+	u := c.u.Load()
+	if !s.isOper(u) {
+		r.numeric(errNoPrivileges, "Permission Denied- You're not an IRC operator")
+		return
+	}
+	nick, reason := m.Params[0], m.Param(1)
+	s.mu.RLock()
+	victim := s.users[store.Fold(nick)]
+	var vprefix, vsid, vacc string
+	if victim != nil {
+		vprefix, vsid, vacc = victim.prefix(), victim.sid, victim.acc
+	}
+	killer := u.nick
+	s.mu.RUnlock()
+	if victim == nil {
+		r.numeric(errNoSuchNick, nick, "No such nick/channel")
+		return
+	}
+	ctx, cancel := s.storeCtx()
+	err := s.st.ReleaseSession(ctx, vsid)
+	cancel()
+	if err != nil {
+		r.fail("KILL", "TEMPORARILY_UNAVAILABLE", nick, "Could not kill, try again")
+		return
+	}
+	text := "Killed (" + killer + " (" + reason + "))"
+	ev := &store.Event{Kind: store.KindQuit, Sender: vprefix, Account: vacc, Text: text, Params: []string{vsid}}
+	if err := s.commit(ev, nil, nil); err != nil {
+		r.fail("KILL", "TEMPORARILY_UNAVAILABLE", nick, "Could not kill, try again")
+	}
+}
+
+// handleWallops implements WALLOPS <text> (RFC 2812 §4.7): operators only,
+// delivered on every node to users with user mode +w.
+func handleWallops(c *Client, m irc.Message, r *response) {
+	s := c.s
+	u := c.u.Load()
+	if !s.isOper(u) {
+		r.numeric(errNoPrivileges, "Permission Denied- You're not an IRC operator")
+		return
+	}
+	ev := &store.Event{Kind: store.KindWallops, Sender: s.prefixOf(u), Account: u.acc, Text: m.Params[0]}
+	if err := s.commit(ev, nil, nil); err != nil {
+		r.fail("WALLOPS", "TEMPORARILY_UNAVAILABLE", "Could not send, try again")
+	}
+}
+
+// handleRehash implements REHASH (RFC 2812 §4.2): operators only; reloads
+// the operator list and the MOTD.
+func handleRehash(c *Client, m irc.Message, r *response) {
+	s := c.s
+	if !s.isOper(c.u.Load()) {
+		r.numeric(errNoPrivileges, "Permission Denied- You're not an IRC operator")
+		return
+	}
+	if err := s.Rehash(); err != nil {
+		r.fail("REHASH", "CANNOT_REHASH", err.Error())
+		return
+	}
+	r.numeric(rplRehashing, "chatd.yaml", "Rehashing")
+}
+
+// handleInfo implements INFO (RFC 2812 §3.4.10).
+func handleInfo(c *Client, m irc.Message, r *response) {
+	for _, l := range []string{
+		Version + ": an IRC server whose nodes share one SQL log",
+		"Every node applies every event in log order; any node serves any client.",
+		"Server started " + c.s.created.UTC().Format("2006-01-02 15:04:05 MST"),
+	} {
+		r.numeric(rplInfo, l)
+	}
+	r.numeric(rplEndOfInfo, "End of /INFO list")
+}
+
+// validateOperators checks the operator list: names unique and usable,
+// passwords argon2id hashes (not plain text).
+func validateOperators(ops []Operator) []error {
+	var errs []error
+	seen := map[string]bool{}
+	for i, o := range ops {
+		field := "operators[" + itoa(i) + "]"
+		switch {
+		case o.Name == "" || strings.ContainsAny(o.Name, " \t\r\n"):
+			errs = append(errs, errors.New(field+".name: must be one word"))
+		case seen[o.Name]:
+			errs = append(errs, errors.New(field+".name: "+o.Name+" is listed twice"))
+		}
+		seen[o.Name] = true
+		if !strings.HasPrefix(o.Password, "$argon2id$") || strings.Count(o.Password, "$") != 5 {
+			errs = append(errs, errors.New(field+".password: not an argon2id hash; make one with `chatd -hash-password`"))
+		}
+	}
+	return errs
+}

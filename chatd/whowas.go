@@ -1,0 +1,77 @@
+package chatd
+
+import (
+	"time"
+
+	"github.com/hachat/hachat/chatd/irc"
+	"github.com/hachat/hachat/chatd/store"
+)
+
+// whowasMax bounds the WHOWAS history every node keeps.
+const whowasMax = 1024
+
+// whowasEntry is a nick as it was when its user quit or changed nick.
+type whowasEntry struct {
+	folded, nick, ident, host, realname, server string
+	at                                          time.Time
+}
+
+// whowasRing keeps the newest whowasMax entries. Every node fills it from
+// the NICK and QUIT events its tailer applies, so WHOWAS answers the same
+// on every node for whatever happened since the node started.
+type whowasRing struct {
+	entries []whowasEntry
+	next    int
+}
+
+func (w *whowasRing) add(u *user, server string, at time.Time) {
+	e := whowasEntry{folded: store.Fold(u.nick), nick: u.nick, ident: u.ident, host: u.host,
+		realname: u.realname, server: server, at: at}
+	if len(w.entries) < whowasMax {
+		w.entries = append(w.entries, e)
+		return
+	}
+	w.entries[w.next] = e
+	w.next = (w.next + 1) % whowasMax
+}
+
+// lookup returns up to limit entries for nick, newest first (limit <= 0:
+// all of them).
+func (w *whowasRing) lookup(nick string, limit int) []whowasEntry {
+	f := store.Fold(nick)
+	var out []whowasEntry
+	n := len(w.entries)
+	for i := 0; i < n; i++ {
+		// Newest first: the slot before next, backwards.
+		e := w.entries[((w.next-1-i)%n+n)%n]
+		if e.folded == f {
+			out = append(out, e)
+			if limit > 0 && len(out) == limit {
+				break
+			}
+		}
+	}
+	return out
+}
+
+// handleWhowas implements WHOWAS <nick>[,<nick>] [<count>] (RFC 2812 §3.6.3).
+func handleWhowas(c *Client, m irc.Message, r *response) {
+	s := c.s
+	limit := atoi(m.Param(1))
+	nick := m.Params[0]
+	if nick == "" {
+		r.numeric(errNoNicknameGiven, "No nickname given")
+		return
+	}
+	s.mu.RLock()
+	es := s.feat.whowas.lookup(nick, limit)
+	s.mu.RUnlock()
+	if len(es) == 0 {
+		r.numeric(errWasNoSuchNick, nick, "There was no such nickname")
+	}
+	for _, e := range es {
+		r.numeric(rplWhowasUser, e.nick, e.ident, e.host, "*", e.realname)
+		r.numeric(rplWhoisServer, e.nick, e.server, e.at.UTC().Format(time.RFC1123))
+	}
+	r.numeric(rplEndOfWhowas, nick, "End of WHOWAS")
+}
