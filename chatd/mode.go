@@ -139,7 +139,7 @@ func (s *Server) parseModeChange(ch *channel, modes string, args []string) modeC
 	// ISUPPORT MODES bounds the changes that take a parameter; the rest of
 	// the line is ignored, as on Ergo. Flags cost nothing and are kept.
 	nchanges := 0
-	for i := 0; i < len(modes) && i < maxModeLetters; i++ {
+	for i := 0; i < len(modes); i++ {
 		if nchanges == maxModes && modeTakesArg(modes[i], add) {
 			continue
 		}
@@ -272,9 +272,6 @@ func (s *Server) parseModeChange(ch *channel, modes string, args []string) modeC
 // maxModes is ISUPPORT MODES: the mode changes with a parameter one MODE
 // command may make.
 const maxModes = 4
-
-// maxModeLetters bounds the letters of one mode string that are looked at.
-const maxModeLetters = 64
 
 // modeTakesArg reports whether a mode letter consumes a parameter.
 func modeTakesArg(m byte, add bool) bool {
