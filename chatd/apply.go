@@ -312,11 +312,11 @@ func (s *Server) applyChannelModes(ch *channel, ev *store.Event) {
 					ch.members[u] = delModes(cur, string(m))
 				}
 			}
-		case 'b':
+		case 'b', 'e', 'I':
 			if add {
-				ch.addBan(next(), ev.Sender, ev.Time)
+				ch.addMask(m, next(), ev.Sender, ev.Time)
 			} else {
-				ch.delBan(next())
+				ch.delMask(m, next())
 			}
 		case 'k':
 			if add {

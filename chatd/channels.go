@@ -2,6 +2,7 @@ package chatd
 
 import (
 	"errors"
+	"sort"
 	"strings"
 	"time"
 
@@ -62,7 +63,7 @@ func (s *Server) join(c *Client, u *user, name, key string, r *response) {
 			errCode, errText = errBadChannelKey, "Cannot join channel (+k)"
 		case ch.limit > 0 && len(ch.members) >= ch.limit:
 			errCode, errText = errChannelIsFull, "Cannot join channel (+l)"
-		case ch.hasMode('i') && !u.invited[fold]:
+		case ch.hasMode('i') && !u.invited[fold] && !ch.invexed(u):
 			errCode, errText = errInviteOnlyChan, "Cannot join channel (+i)"
 		case !u.invited[fold] && ch.banned(u):
 			// An operator's INVITE lets a banned user in, as on most servers.
@@ -466,6 +467,14 @@ const kindInvite store.Kind = "INVITE"
 func handleInvite(c *Client, m irc.Message, r *response) {
 	s := c.s
 	u := c.u.Load()
+	switch len(m.Params) {
+	case 0:
+		inviteList(c, u, r)
+		return
+	case 1:
+		r.numeric(errNeedMoreParams, "INVITE", "Not enough parameters")
+		return
+	}
 	nick, name := m.Params[0], m.Params[1]
 	s.mu.RLock()
 	ch := s.channels[store.Fold(name)]
@@ -501,4 +510,26 @@ func handleInvite(c *Client, m irc.Message, r *response) {
 	if err := s.commit(ev, u, func(*store.Event) { r.numeric(rplInviting, nick, name) }); err != nil {
 		r.fail("INVITE", "TEMPORARILY_UNAVAILABLE", nick, "Could not invite, try again")
 	}
+}
+
+// inviteList answers INVITE without parameters: the channels the user is
+// invited to (RPL_INVITELIST 336, RPL_ENDOFINVITELIST 337, as Ergo and
+// other modern servers do).
+func inviteList(c *Client, u *user, r *response) {
+	s := c.s
+	s.mu.RLock()
+	var names []string
+	for f := range u.invited {
+		name := f
+		if ch := s.channels[f]; ch != nil {
+			name = ch.name
+		}
+		names = append(names, name)
+	}
+	s.mu.RUnlock()
+	sort.Strings(names)
+	for _, n := range names {
+		r.numeric(rplInviteListUser, n)
+	}
+	r.numeric(rplEndOfInviteListUser, "End of /INVITE list")
 }

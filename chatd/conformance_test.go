@@ -627,3 +627,65 @@ func TestLIST_modern_isupport_ELIST(t *testing.T) {
 		t.Errorf("LIST #sm* = %v, want #small", names)
 	}
 }
+
+func TestMODE_modern_ban_exception_e(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	op := client(t, n, "op")
+	friend := client(t, n, "friend")
+	op.join("#x")
+	op.send("MODE #x +be *!*@* friend")
+	op.expectCmd("MODE", "#x", "+be", "*!*@*", "friend!*@*")
+	friend.join("#x") // banned by *!*@*, let in by the exception
+	op.send("MODE #x e")
+	op.expectCmd(rplExceptList, "op", "#x", "friend!*@*")
+	op.expectCmd(rplEndOfExceptList, "op", "#x")
+}
+
+func TestMODE_modern_invite_exception_I(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	op := client(t, n, "op")
+	guest := client(t, n, "guest")
+	other := client(t, n, "other")
+	op.join("#x")
+	op.send("MODE #x +iI guest")
+	op.expectCmd("MODE", "#x", "+iI", "guest!*@*")
+	guest.join("#x")
+	other.send("JOIN #x")
+	other.expectCmd(errInviteOnlyChan, "other", "#x")
+	op.send("MODE #x I")
+	op.expectCmd(rplInviteList, "op", "#x", "guest!*@*")
+	op.expectCmd(rplEndOfInviteList, "op", "#x")
+}
+
+func TestMODE_modern_exception_lists_survive_restart(t *testing.T) {
+	st, err := store.Open(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	a := startNode(t, testConfig("app1"), st)
+	op := client(t, a, "op")
+	op.join("#x")
+	op.send("MODE #x +eI friend guest")
+	op.expectCmd("MODE", "#x", "+eI", "friend!*@*", "guest!*@*")
+	// A node starting now loads the lists from the store.
+	b := startNode(t, testConfig("app2"), st)
+	c := client(t, b, "asker")
+	c.send("MODE #x e")
+	c.expectCmd(rplExceptList, "asker", "#x", "friend!*@*")
+	c.send("MODE #x I")
+	c.expectCmd(rplInviteList, "asker", "#x", "guest!*@*")
+}
+
+func TestINVITE_modern_list_336(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	op := client(t, n, "op")
+	guest := client(t, n, "guest")
+	op.join("#x")
+	op.send("INVITE guest #x")
+	op.expectCmd(rplInviting, "op", "guest", "#x")
+	guest.expectCmd("INVITE", "guest", "#x")
+	guest.send("INVITE")
+	guest.expectCmd(rplInviteListUser, "guest", "#x")
+	guest.expectCmd(rplEndOfInviteListUser, "guest")
+}

@@ -114,6 +114,10 @@ func (s *Server) bootstrap(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("chatd: load bans: %w", err)
 	}
+	masks, err := s.loadMasks(sctx)
+	if err != nil {
+		return err
+	}
 	sessions, err := s.st.Sessions(sctx)
 	if err != nil {
 		return fmt.Errorf("chatd: load sessions: %w", err)
@@ -129,6 +133,7 @@ func (s *Server) bootstrap(ctx context.Context) error {
 			ch.addBan(b.Mask, b.SetBy, b.SetAt)
 		}
 	}
+	s.applyMasks(masks)
 	for _, ss := range sessions {
 		if ss.Node == s.cfg.Node {
 			stale = append(stale, ss) // our previous incarnation's; nobody serves them

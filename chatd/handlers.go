@@ -37,7 +37,7 @@ func init() {
 		"NAMES":        {fn: handleNames},
 		"MODE":         {fn: handleMode, minParams: 1},
 		"KICK":         {fn: handleKick, minParams: 2},
-		"INVITE":       {fn: handleInvite, minParams: 2},
+		"INVITE":       {fn: handleInvite},
 		"WHO":          {fn: handleWho},
 		"WHOIS":        {fn: handleWhois, minParams: 1},
 		"WHOWAS":       {fn: handleWhowas, minParams: 1},

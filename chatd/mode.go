@@ -52,8 +52,8 @@ func handleMode(c *Client, m irc.Message, r *response) {
 	for _, e := range mc.errs {
 		r.numeric(e[0], e[1:]...)
 	}
-	if mc.listBans {
-		banListReply(r, ch)
+	for _, l := range mc.lists {
+		maskListReply(r, ch, l)
 	}
 	s.mu.RUnlock()
 	if len(mc.items) == 0 {
@@ -95,11 +95,11 @@ func handleMode(c *Client, m irc.Message, r *response) {
 
 // modeChange is a validated MODE request in canonical form.
 type modeChange struct {
-	items    []modeItem // rendered as e.g. "+o-k" and the arguments in order
-	saved    store.Channel
-	members  []store.Member // new member modes to persist
-	errs     [][]string     // numerics to send
-	listBans bool
+	items   []modeItem // rendered as e.g. "+o-k" and the arguments in order
+	saved   store.Channel
+	members []store.Member // new member modes to persist
+	errs    [][]string     // numerics to send
+	lists   []byte         // mask lists asked for (MODE #c b, e, I)
 }
 
 // parseModeChange validates a channel MODE against the current state (s.mu
@@ -126,8 +126,8 @@ func (s *Server) parseModeChange(ch *channel, modes string, args []string) modeC
 		}
 		mc.items = append(mc.items, it)
 	}
-	nbans := len(ch.bans)
-	banChanged := map[string]bool{} // folded masks this request already changes
+	nmasks := map[byte]int{}        // entries per mask list after this change
+	banChanged := map[string]bool{} // list letter + folded masks this request already changes
 	next := func() (string, bool) {
 		if len(args) == 0 {
 			return "", false
@@ -148,31 +148,37 @@ func (s *Server) parseModeChange(ch *channel, modes string, args []string) modeC
 			add = true
 		case '-':
 			add = false
-		case 'b':
+		case 'b', 'e', 'I':
 			arg, ok := next()
 			if !ok {
-				mc.listBans = true
+				if !containsByte(mc.lists, m) {
+					mc.lists = append(mc.lists, m)
+				}
 				continue
 			}
 			mask, ok := canonMask(arg)
 			if !ok {
-				report("696", ch.name, "b", arg, "Invalid ban mask")
+				report("696", ch.name, string(m), arg, "Invalid mask")
 				continue
 			}
-			f := store.Fold(mask)
-			exists := ch.banIndex(mask) >= 0
-			if banChanged[f] || exists == add {
-				continue // already (un)banned: nothing to change, as on other servers
+			list := *ch.maskList(m)
+			if _, counted := nmasks[m]; !counted {
+				nmasks[m] = len(list)
 			}
-			if add && nbans >= maxBans {
-				report(errBanListFull, ch.name, "b", "Channel ban list is full")
+			f := string(m) + store.Fold(mask)
+			idx := maskIndex(list, mask)
+			if banChanged[f] || (idx >= 0) == add {
+				continue // already so: nothing to change, as on other servers
+			}
+			if add && nmasks[m] >= maxBans {
+				report(errBanListFull, ch.name, string(m), "Channel list is full")
 				continue
 			}
 			if add {
-				nbans++
+				nmasks[m]++
 			} else {
-				nbans--
-				mask = ch.bans[ch.banIndex(mask)].mask // as set, so every node finds it
+				nmasks[m]--
+				mask = list[idx].mask // as set, so every node finds it
 			}
 			banChanged[f] = true
 			emit(m, mask)
@@ -276,7 +282,7 @@ const maxModes = 4
 // modeTakesArg reports whether a mode letter consumes a parameter.
 func modeTakesArg(m byte, add bool) bool {
 	switch m {
-	case 'o', 'v', 'b':
+	case 'o', 'v', 'b', 'e', 'I':
 		return true
 	case 'k', 'l':
 		return add
@@ -326,21 +332,26 @@ func (s *Server) saveBans(ctx context.Context, channel string, u *user, at time.
 	by := s.prefixOf(u)
 	for i := range mc.items {
 		it := &mc.items[i]
-		if it.mode != 'b' {
-			continue
-		}
 		var err error
-		if it.add {
-			err = s.st.AddBan(ctx, store.Ban{Channel: channel, Mask: it.arg, SetBy: by, SetAt: at}, maxBans)
-		} else {
+		b := store.Ban{Channel: channel, Mask: it.arg, SetBy: by, SetAt: at}
+		switch {
+		case it.mode == 'b' && it.add:
+			err = s.st.AddBan(ctx, b, maxBans)
+		case it.mode == 'b':
 			err = s.st.RemoveBan(ctx, channel, it.arg)
+		case it.mode != 'e' && it.mode != 'I':
+			continue
+		case it.add:
+			err = s.st.AddMask(ctx, string(it.mode), b, maxBans)
+		default:
+			err = s.st.RemoveMask(ctx, string(it.mode), channel, it.arg)
 		}
 		switch {
 		case errors.Is(err, store.ErrExists), errors.Is(err, store.ErrNotFound):
 			it.skip = true
 		case errors.Is(err, store.ErrFull):
 			it.skip = true
-			r.numeric(errBanListFull, channel, "b", "Channel ban list is full")
+			r.numeric(errBanListFull, channel, string(it.mode), "Channel list is full")
 		case err != nil:
 			return err
 		}

@@ -42,6 +42,8 @@ type channel struct {
 	chanKey    string           // +k
 	limit      int              // +l
 	bans       []ban            // +b, in the order set
+	excepts    []ban            // +e: ban exceptions
+	invex      []ban            // +I: invite exceptions
 	members    map[*user]string // user -> member modes ("o", "v", "ov", "")
 	localCount int
 }

@@ -107,6 +107,19 @@ var migrations = []migration{
 			PRIMARY KEY (channel_folded, mask_folded)
 		) {{table}}`,
 	}},
+	{3, []string{
+		// Ban exceptions (+e) and invite exceptions (+I), as channel_bans with the list letter.
+		`CREATE TABLE IF NOT EXISTS channel_masks (
+			channel_folded VARCHAR(255) NOT NULL,
+			list           CHAR(1) NOT NULL,
+			mask_folded    VARCHAR(255) NOT NULL,
+			channel        VARCHAR(255) NOT NULL,
+			mask           VARCHAR(255) NOT NULL,
+			set_by         VARCHAR(512) NOT NULL,
+			set_at         BIGINT NOT NULL,
+			PRIMARY KEY (channel_folded, list, mask_folded)
+		) {{table}}`,
+	}},
 }
 
 // latestVersion is the schema version this binary expects.

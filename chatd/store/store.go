@@ -213,6 +213,11 @@ type Store interface {
 	// Bans returns the bans of channel, or of every channel if channel is "", ordered by folded
 	// channel name, then time set, then folded mask.
 	Bans(ctx context.Context, channel string) ([]Ban, error)
+	// AddMask, RemoveMask and Masks are AddBan, RemoveBan and Bans for the other mask lists
+	// (ListExcept, ListInvex; lists.go).
+	AddMask(ctx context.Context, list string, b Ban, limit int) error
+	RemoveMask(ctx context.Context, list, channel, mask string) error
+	Masks(ctx context.Context, list, channel string) ([]Ban, error)
 
 	// Heartbeat registers node and refreshes its liveness, using the database's clock. It returns
 	// ErrReaped (after re-registering) if the node had been declared dead meanwhile.
