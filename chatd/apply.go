@@ -234,6 +234,7 @@ func (s *Server) applyNick(ev *store.Event, op *pendingOp, f *fanout) {
 		}
 		f.toPeers(u)
 		s.beforeNickChange(u, ev)
+		old := u.nick
 		if cur := s.users[store.Fold(u.nick)]; cur == u {
 			delete(s.users, store.Fold(u.nick))
 		}
@@ -243,7 +244,7 @@ func (s *Server) applyNick(ev *store.Event, op *pendingOp, f *fanout) {
 			nick := u.nick
 			u.client.nick.Store(&nick)
 		}
-		s.afterNickChange(u)
+		s.afterNickChange(u, old)
 	}
 }
 

@@ -689,3 +689,68 @@ func TestINVITE_modern_list_336(t *testing.T) {
 	guest.expectCmd(rplInviteListUser, "guest", "#x")
 	guest.expectCmd(rplEndOfInviteListUser, "guest")
 }
+
+func TestAWAY_ircv3_away_notify_on_join(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	foo := client(t, n, "foo", "away-notify")
+	foo.join("#chan")
+	bar := client(t, n, "bar")
+	bar.send("AWAY :already away")
+	bar.expectCmd(rplNowAway, "bar")
+	bar.join("#chan")
+	foo.expectCmd("JOIN", "#chan")
+	m := foo.expectCmd("AWAY", "already away")
+	if !strings.HasPrefix(m.Source, "bar!") {
+		t.Errorf("AWAY source %q", m.Source)
+	}
+}
+
+func TestMONITOR_ircv3_extended_monitor_away(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	foo := client(t, n, "foo", "extended-monitor", "away-notify")
+	bar := client(t, n, "bar")
+	foo.send("MONITOR + bar")
+	foo.expectCmd(rplMonOnline, "foo")
+	bar.send("AWAY :afk")
+	bar.expectCmd(rplNowAway, "bar")
+	m := foo.expectCmd("AWAY", "afk")
+	if !strings.HasPrefix(m.Source, "bar!") {
+		t.Errorf("AWAY source %q", m.Source)
+	}
+}
+
+func TestMONITOR_ircv3_monitor_nick_change(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	w := client(t, n, "bar")
+	w.send("MONITOR + qux")
+	w.expectCmd(rplMonOffline, "bar", "qux")
+	baz := client(t, n, "baz")
+	baz.send("NICK qux")
+	if m := w.expectCmd(rplMonOnline, "bar"); !strings.HasPrefix(m.Param(1), "qux!") {
+		t.Errorf("730 = %q", m.Param(1))
+	}
+	baz.send("NICK QUX") // a change of case: no numeric
+	baz.expectCmd("NICK", "QUX")
+	baz.send("NICK bazbat")
+	m, before := w.expect("731", func(m irc.Message) bool { return m.Command == rplMonOffline })
+	if m.Param(1) != "QUX" || len(before) != 0 {
+		t.Errorf("731 %q after %v; want QUX and nothing before", m.Param(1), cmdNames(before))
+	}
+}
+
+func TestLUSERS_modern_252_operators(t *testing.T) {
+	n := startNode(t, operConfig(t, ""), nil)
+	bar := client(t, n, "bar")
+	bar.send("OPER root hunter2")
+	bar.expectCmd(rplYoureOper, "bar")
+	bar.send("LUSERS")
+	if m := bar.expectCmd(rplLuserOp, "bar"); m.Param(1) != "1" {
+		t.Errorf("252 = %q after OPER, want 1", m.Param(1))
+	}
+	bar.send("MODE bar -o")
+	bar.expectCmd("MODE", "bar", "-o")
+	bar.send("LUSERS")
+	if m := bar.expectCmd(rplLuserOp, "bar"); m.Param(1) != "0" {
+		t.Errorf("252 = %q after MODE -o, want 0", m.Param(1))
+	}
+}

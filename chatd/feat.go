@@ -96,13 +96,20 @@ func (s *Server) beforeRemove(u *user, ev *store.Event, op *pendingOp) {
 	}
 }
 
-// beforeNickChange and afterNickChange bracket a nick change.
+// beforeNickChange and afterNickChange bracket a nick change. A change
+// of case only is the same nick to MONITOR: no 731/730.
 func (s *Server) beforeNickChange(u *user, ev *store.Event) {
 	s.feat.whowas.add(u, s.cfg.ServerName, ev.Time)
-	s.monitorNotify(u, false)
+	if store.Fold(u.nick) != store.Fold(ev.Text) {
+		s.monitorNotify(u, false)
+	}
 }
 
-func (s *Server) afterNickChange(u *user) { s.monitorNotify(u, true) }
+func (s *Server) afterNickChange(u *user, old string) {
+	if store.Fold(old) != store.Fold(u.nick) {
+		s.monitorNotify(u, true)
+	}
+}
 
 // afterJoin tells away-notify members that the joining user is away
 // (IRCv3 away-notify).

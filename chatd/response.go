@@ -56,6 +56,7 @@ var supportedCaps = []capInfo{
 	{name: "echo-message", bit: capEchoMessage},
 	{name: "extended-join", bit: capExtendedJoin},
 	{name: "extended-monitor", bit: capExtendedMonitor},
+	{name: "draft/extended-monitor", bit: capExtendedMonitor}, // the name before ratification, still asked for
 	{name: "invite-notify", bit: capInviteNotify},
 	{name: "labeled-response", bit: capLabeledResponse},
 	{name: "message-tags", bit: capMessageTags},
