@@ -86,13 +86,19 @@ func (s *Server) afterRegister(u *user) {
 // someone else (KILL, a reaper).
 func (s *Server) beforeRemove(u *user, ev *store.Event, op *pendingOp) {
 	s.feat.whowas.add(u, s.cfg.ServerName, ev.Time)
+	s.forgetUser(u)
+	if u.client != nil && (op == nil || op.origin != u) {
+		u.client.close(ev.Text, discKilled)
+	}
+}
+
+// forgetUser drops what this file keeps about a user leaving the world:
+// its watchers hear it went offline, its own watches and modes go.
+func (s *Server) forgetUser(u *user) {
 	s.monitorNotify(u, false)
 	s.setUserModes(u, "")
 	for f := range u.monitoring {
 		s.unmonitor(u, f)
-	}
-	if u.client != nil && (op == nil || op.origin != u) {
-		u.client.close(ev.Text, discKilled)
 	}
 }
 

@@ -31,9 +31,13 @@ func handleOper(c *Client, m irc.Message, r *response) {
 	}
 	ok := false
 	if hash != "" {
-		s.pwSem <- struct{}{} // argon2id costs 64 MiB: bounded like SASL
-		ok, _ = store.CheckPassword(hash, pw)
-		<-s.pwSem
+		// argon2id costs 64 MiB: bounded like SASL.
+		ctx, cancel := s.storeCtx()
+		if s.acquirePw(ctx) {
+			ok, _ = store.CheckPassword(hash, pw)
+			<-s.pwSem
+		}
+		cancel()
 	}
 	if !ok {
 		r.numeric(errPasswdMismatch, "Password incorrect")

@@ -336,6 +336,7 @@ func (s *Server) dropLocal(u *user) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.sessions[u.sid] == u {
+		s.forgetUser(u)
 		s.removeUser(u)
 	}
 }
