@@ -754,3 +754,17 @@ func TestLUSERS_modern_252_operators(t *testing.T) {
 		t.Errorf("252 = %q after MODE -o, want 0", m.Param(1))
 	}
 }
+
+func TestAccountNotify_ircv3_account_notify(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	peer := client(t, n, "peer", "account-notify")
+	u := client(t, n, "newbie")
+	peer.join("#a")
+	u.join("#a")
+	u.send("REGISTER newacct * :long enough password")
+	u.expectCmd(rplLoggedIn, "newbie")
+	m := peer.expectCmd("ACCOUNT", "newacct")
+	if !strings.HasPrefix(m.Source, "newbie!") {
+		t.Errorf("ACCOUNT source %q", m.Source)
+	}
+}
