@@ -768,3 +768,29 @@ func TestAccountNotify_ircv3_account_notify(t *testing.T) {
 		t.Errorf("ACCOUNT source %q", m.Source)
 	}
 }
+
+func TestWHOWAS_rfc2812_3_6_3_from_the_log_after_restart(t *testing.T) {
+	st, err := store.Open(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	a := startNode(t, testConfig("app1"), st)
+	c := client(t, a, "early")
+	c.send("NICK renamed")
+	c.expectCmd("NICK", "renamed")
+	c.send("QUIT")
+	c.expectClosed()
+	waitFor(t, "renamed's QUIT applied", func() bool {
+		a.mu.RLock()
+		defer a.mu.RUnlock()
+		return a.users["renamed"] == nil
+	})
+	// A node that starts now rebuilds WHOWAS from the log.
+	b := startNode(t, testConfig("app2"), st)
+	asker := client(t, b, "asker")
+	asker.send("WHOWAS early")
+	asker.expectCmd(rplWhowasUser, "asker", "early", "~early", "127.0.0.1", "*", "Real early")
+	asker.send("WHOWAS renamed")
+	asker.expectCmd(rplWhowasUser, "asker", "renamed", "~early", "127.0.0.1", "*", "Real early")
+}

@@ -106,6 +106,9 @@ func (s *Server) bootstrap(ctx context.Context) error {
 		return fmt.Errorf("chatd: log head: %w", err)
 	}
 	s.cursor = head
+	if err := s.seedWhowas(sctx, head); err != nil {
+		s.log.Warn("WHOWAS starts empty", "err", err)
+	}
 	chans, err := s.st.Channels(sctx)
 	if err != nil {
 		return fmt.Errorf("chatd: load channels: %w", err)

@@ -162,9 +162,9 @@ func handleKill(c *Client, m irc.Message, r *response) {
 	nick, reason := m.Params[0], m.Param(1)
 	s.mu.RLock()
 	victim := s.users[store.Fold(nick)]
-	var vprefix, vsid, vacc string
+	var vprefix, vsid, vacc, vreal string
 	if victim != nil {
-		vprefix, vsid, vacc = victim.prefix(), victim.sid, victim.acc
+		vprefix, vsid, vacc, vreal = victim.prefix(), victim.sid, victim.acc, victim.realname
 	}
 	killer := u.nick
 	s.mu.RUnlock()
@@ -180,7 +180,7 @@ func handleKill(c *Client, m irc.Message, r *response) {
 		return
 	}
 	text := "Killed (" + killer + " (" + reason + "))"
-	ev := &store.Event{Kind: store.KindQuit, Sender: vprefix, Account: vacc, Text: text, Params: []string{vsid}}
+	ev := &store.Event{Kind: store.KindQuit, Sender: vprefix, Account: vacc, Text: text, Params: []string{vsid, vreal}}
 	if err := s.commit(ev, nil, nil); err != nil {
 		r.fail("KILL", "TEMPORARILY_UNAVAILABLE", nick, "Could not kill, try again")
 	}

@@ -148,7 +148,11 @@ func handleNick(c *Client, m irc.Message, r *response) {
 		r.fail("NICK", "TEMPORARILY_UNAVAILABLE", nick, "Could not change nick, try again")
 		return
 	}
-	ev := &store.Event{Kind: store.KindNick, Sender: prefix, Account: u.acc, Text: nick, Params: []string{u.sid}}
+	s.mu.RLock()
+	realname := u.realname
+	s.mu.RUnlock()
+	// The realname rides along so WHOWAS can be rebuilt from the log.
+	ev := &store.Event{Kind: store.KindNick, Sender: prefix, Account: u.acc, Text: nick, Params: []string{u.sid, realname}}
 	if err := s.commit(ev, u, func(ev *store.Event) {
 		if msg, ok := eventMessage(ev, capSet(c.caps.Load())); ok {
 			r.add(msg)
@@ -322,9 +326,10 @@ func (s *Server) quitUser(u *user, reason string) {
 	}
 	cancel()
 	s.mu.RLock()
-	prefix := u.prefix()
+	prefix, realname := u.prefix(), u.realname
 	s.mu.RUnlock()
-	ev := &store.Event{Kind: store.KindQuit, Sender: prefix, Account: u.acc, Text: reason, Params: []string{u.sid}}
+	// The realname rides along so WHOWAS can be rebuilt from the log.
+	ev := &store.Event{Kind: store.KindQuit, Sender: prefix, Account: u.acc, Text: reason, Params: []string{u.sid, realname}}
 	if err := s.commit(ev, u, nil); err != nil {
 		s.warnLimited("could not commit QUIT", "nick", u.nick, "err", err)
 		s.dropLocal(u)

@@ -1,6 +1,9 @@
 package chatd
 
 import (
+	"context"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hachat/hachat/chatd/irc"
@@ -25,8 +28,11 @@ type whowasRing struct {
 }
 
 func (w *whowasRing) add(u *user, server string, at time.Time) {
-	e := whowasEntry{folded: store.Fold(u.nick), nick: u.nick, ident: u.ident, host: u.host,
-		realname: u.realname, server: server, at: at}
+	w.put(whowasEntry{folded: store.Fold(u.nick), nick: u.nick, ident: u.ident, host: u.host,
+		realname: u.realname, server: server, at: at})
+}
+
+func (w *whowasRing) put(e whowasEntry) {
 	if len(w.entries) < whowasMax {
 		w.entries = append(w.entries, e)
 		return
@@ -74,4 +80,63 @@ func handleWhowas(c *Client, m irc.Message, r *response) {
 		r.numeric(rplWhoisServer, e.nick, e.server, e.at.UTC().Format(time.RFC1123))
 	}
 	r.numeric(rplEndOfWhowas, nick, "End of WHOWAS")
+}
+
+// whowasSeed is how many of the newest log events a starting node reads to
+// fill its WHOWAS ring, so WHOWAS answers the same right after a restart.
+const whowasSeed = 4 * whowasMax
+
+// seedWhowas fills the ring from the NICK and QUIT events among the last
+// whowasSeed events before head. Their realname is in Params[1] (chatd
+// puts it there; events without it show "*"), or in the registration
+// event of the same session if that is in the window.
+func (s *Server) seedWhowas(ctx context.Context, head store.Cursor) error {
+	cur := max(0, head-whowasSeed)
+	realnames := map[string]string{} // session id -> realname, from registrations
+	for cur < head {
+		evs, next, err := s.st.Tail(ctx, cur, tailBatch)
+		if err != nil {
+			return fmt.Errorf("chatd: seed WHOWAS: %w", err)
+		}
+		if len(evs) == 0 {
+			break
+		}
+		s.mu.Lock()
+		for i := range evs {
+			if evs[i].Seq > int64(head) {
+				break
+			}
+			s.seedWhowasEvent(&evs[i], realnames)
+		}
+		s.mu.Unlock()
+		cur = next
+	}
+	return nil
+}
+
+func (s *Server) seedWhowasEvent(ev *store.Event, realnames map[string]string) {
+	switch {
+	case ev.Kind == store.KindNick && param(ev.Params, 0) == evRegister:
+		realnames[param(ev.Params, 1)] = param(ev.Params, 2)
+		return
+	case ev.Kind == store.KindNick && isInternalNick(ev):
+		return
+	case ev.Kind != store.KindNick && ev.Kind != store.KindQuit:
+		return
+	}
+	sid := param(ev.Params, 0)
+	real := param(ev.Params, 1)
+	if real == "" {
+		real = realnames[sid]
+	}
+	if real == "" {
+		real = "*"
+	}
+	if ev.Kind == store.KindNick {
+		realnames[sid] = real
+	}
+	nick, rest, _ := strings.Cut(ev.Sender, "!")
+	ident, host, _ := strings.Cut(rest, "@")
+	s.feat.whowas.put(whowasEntry{folded: store.Fold(nick), nick: nick, ident: ident, host: host,
+		realname: real, server: s.cfg.ServerName, at: ev.Time})
 }
