@@ -794,3 +794,21 @@ func TestWHOWAS_rfc2812_3_6_3_from_the_log_after_restart(t *testing.T) {
 	asker.send("WHOWAS renamed")
 	asker.expectCmd(rplWhowasUser, "asker", "renamed", "~early", "127.0.0.1", "*", "Real early")
 }
+
+func TestWHOIS_modern_invisible_hides_channels(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	one := client(t, n, "userOne")
+	two := client(t, n, "userTwo")
+	one.join("#xyz")
+	one.send("MODE userOne +i")
+	one.expectCmd("MODE", "userOne", "+i")
+	two.send("WHOIS userOne")
+	if got := two.sync(); countCmd(got, rplWhoisChannels) != 0 {
+		t.Errorf("WHOIS of a +i user showed its channels to an outsider: %v", cmdNames(got))
+	}
+	two.join("#xyz")
+	two.send("WHOIS userOne")
+	if got := two.sync(); countCmd(got, rplWhoisChannels) != 1 {
+		t.Errorf("WHOIS of a +i user sharing a channel: %v, want 319", cmdNames(got))
+	}
+}

@@ -24,7 +24,9 @@ func handleWhois(c *Client, m irc.Message, r *response) {
 	r.numeric(rplWhoisUser, o.nick, o.ident, o.host, "*", o.realname)
 	var chans []string
 	for _, ch := range o.channels {
-		if _, shared := ch.members[u]; ch.hasMode('s') && !shared {
+		// A +s channel, or any channel of a +i user, shows only to
+		// someone sharing it.
+		if _, shared := ch.members[u]; (ch.hasMode('s') || (o.hasMode('i') && o != u)) && !shared {
 			continue
 		}
 		chans = append(chans, prefixes(ch.members[o], multi)+ch.name)
