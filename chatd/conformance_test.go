@@ -812,3 +812,15 @@ func TestWHOIS_modern_invisible_hides_channels(t *testing.T) {
 		t.Errorf("WHOIS of a +i user sharing a channel: %v, want 319", cmdNames(got))
 	}
 }
+
+func TestKILL_modern_one_argument(t *testing.T) {
+	n := startNode(t, operConfig(t, ""), nil)
+	op := client(t, n, "ircop")
+	alice := client(t, n, "alice")
+	op.send("OPER root hunter2")
+	op.expectCmd(rplYoureOper, "ircop")
+	op.send("KILL alice")
+	if reason := alice.expectClosed(); !strings.Contains(reason, "Killed (ircop)") {
+		t.Errorf("ERROR = %q", reason)
+	}
+}

@@ -53,7 +53,7 @@ func init() {
 		"MONITOR":      {fn: handleMonitor, minParams: 1},
 		"SETNAME":      {fn: handleSetname, minParams: 1},
 		"OPER":         {fn: handleOper, minParams: 2},
-		"KILL":         {fn: handleKill, minParams: 2},
+		"KILL":         {fn: handleKill, minParams: 1},
 		"WALLOPS":      {fn: handleWallops, minParams: 1},
 		"REHASH":       {fn: handleRehash},
 		"INFO":         {fn: handleInfo},

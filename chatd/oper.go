@@ -179,7 +179,10 @@ func handleKill(c *Client, m irc.Message, r *response) {
 		r.fail("KILL", "TEMPORARILY_UNAVAILABLE", nick, "Could not kill, try again")
 		return
 	}
-	text := "Killed (" + killer + " (" + reason + "))"
+	text := "Killed (" + killer + ")" // KILL <nick> alone is accepted, as Ergo does
+	if reason != "" {
+		text = "Killed (" + killer + " (" + reason + "))"
+	}
 	ev := &store.Event{Kind: store.KindQuit, Sender: vprefix, Account: vacc, Text: text, Params: []string{vsid, vreal}}
 	if err := s.commit(ev, nil, nil); err != nil {
 		r.fail("KILL", "TEMPORARILY_UNAVAILABLE", nick, "Could not kill, try again")
