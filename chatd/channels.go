@@ -385,11 +385,14 @@ func (s *Server) nickOf(u *user) string {
 }
 
 // handleList implements LIST [<elist>[,...]] (RFC 2812 §3.2.6 with ELIST
-// M, N and U: masks, "!mask" negations, ">n" and "<n" user counts).
+// M, N, U, C and T: masks, "!mask" negations, ">n" and "<n" user counts,
+// "C<m"/"C>m" created less/more than m minutes ago, "T<m"/"T>m" the same
+// for the topic).
 func handleList(c *Client, m irc.Message, r *response) {
 	s := c.s
 	u := c.u.Load()
 	f := parseElist(m.Param(0))
+	now := time.Now()
 	r.numeric(rplListStart, "Channel", "Users  Name")
 	s.mu.RLock()
 	for _, ch := range s.sortedChannels() {
@@ -399,7 +402,7 @@ func handleList(c *Client, m irc.Message, r *response) {
 		if _, member := ch.members[u]; !member && ch.hasMode('s') {
 			continue
 		}
-		if !f.match(ch) {
+		if !f.match(ch, now) {
 			continue
 		}
 		topic := ch.topic
@@ -413,16 +416,31 @@ func handleList(c *Client, m irc.Message, r *response) {
 type elist struct {
 	masks, nots []string // folded globs
 	min, max    int      // user count strictly above min / below max; -1 = none
+	// Ages in minutes: created (C) or topic set (T) less than ...Lt or
+	// more than ...Gt minutes ago; -1 = none.
+	cLt, cGt, tLt, tGt int
 }
 
 func parseElist(p string) elist {
-	f := elist{min: -1, max: -1}
+	f := elist{min: -1, max: -1, cLt: -1, cGt: -1, tLt: -1, tGt: -1}
 	if p == "" {
 		return f
 	}
 	for _, t := range strings.Split(p, ",") {
 		switch {
 		case t == "":
+		case len(t) > 2 && (t[0] == 'C' || t[0] == 'T') && (t[1] == '<' || t[1] == '>'):
+			v := atoi(t[2:])
+			switch t[:2] {
+			case "C<":
+				f.cLt = v
+			case "C>":
+				f.cGt = v
+			case "T<":
+				f.tLt = v
+			case "T>":
+				f.tGt = v
+			}
 		case t[0] == '>':
 			f.min = atoi(t[1:])
 		case t[0] == '<':
@@ -436,9 +454,12 @@ func parseElist(p string) elist {
 	return f
 }
 
-func (f elist) match(ch *channel) bool {
+func (f elist) match(ch *channel, now time.Time) bool {
 	n := len(ch.members)
 	if (f.min >= 0 && n <= f.min) || (f.max >= 0 && n >= f.max) {
+		return false
+	}
+	if !ageOK(now.Sub(ch.created), f.cLt, f.cGt) || !ageOK(now.Sub(ch.topicAt), f.tLt, f.tGt) {
 		return false
 	}
 	for _, p := range f.nots {
@@ -532,4 +553,13 @@ func inviteList(c *Client, u *user, r *response) {
 		r.numeric(rplInviteListUser, n)
 	}
 	r.numeric(rplEndOfInviteListUser, "End of /INVITE list")
+}
+
+// ageOK applies an ELIST C or T bound: age below lt minutes, above gt
+// minutes (-1: no bound).
+func ageOK(age time.Duration, lt, gt int) bool {
+	if lt >= 0 && age >= time.Duration(lt)*time.Minute {
+		return false
+	}
+	return gt < 0 || age > time.Duration(gt)*time.Minute
 }

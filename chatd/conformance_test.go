@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hachat/hachat/chatd/irc"
 	"github.com/hachat/hachat/chatd/store"
@@ -595,6 +596,34 @@ func TestSTATUSMSG_modern_isupport_to_ops_only(t *testing.T) {
 	_, before := plain.expect("everyone", func(m irc.Message) bool { return m.Command == "PRIVMSG" && m.Param(1) == "everyone" })
 	if countCmd(before, "PRIVMSG") != 0 {
 		t.Errorf("a non-op got the STATUSMSG: %v", before)
+	}
+}
+
+func TestLIST_modern_isupport_ELIST_C_T(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	a := client(t, n, "la")
+	a.join("#old")
+	a.join("#new")
+	a.send("TOPIC #old :topic")
+	a.expectCmd("TOPIC", "#old", "topic")
+	n.mu.Lock()
+	n.channels["#old"].created = time.Now().Add(-3 * time.Minute)
+	n.channels["#old"].topicAt = time.Now().Add(-3 * time.Minute)
+	n.mu.Unlock()
+	list := func(q string) string {
+		a.send("LIST %s", q)
+		var names []string
+		for _, m := range a.sync() {
+			if m.Command == rplList {
+				names = append(names, m.Param(1))
+			}
+		}
+		return strings.Join(names, ",")
+	}
+	for q, want := range map[string]string{"C>2": "#old", "C<2": "#new", "C<0": "", "C>0": "#new,#old", "T>2": "#new,#old"} {
+		if got := list(q); got != want {
+			t.Errorf("LIST %s = %q, want %q", q, got, want)
+		}
 	}
 }
 
