@@ -55,3 +55,16 @@ func BenchmarkApplyFanout(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRegister measures one client's registration over loopback TCP
+// on an in-memory SQLite node: NICK and USER to the end of the MOTD (the
+// welcome burst, LUSERS and ISUPPORT included).
+func BenchmarkRegister(b *testing.B) {
+	n := startNode(b, testConfig(""), nil)
+	b.ResetTimer()
+	for i := range b.N {
+		c := dial(b, n.Addr(), "r")
+		c.register(fmt.Sprintf("r%d", i))
+		c.conn.Close()
+	}
+}
