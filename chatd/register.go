@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/hachat/hachat/chatd/caps"
 	"github.com/hachat/hachat/chatd/irc"
 	"github.com/hachat/hachat/chatd/store"
 )
@@ -27,19 +28,19 @@ func handleCap(c *Client, m irc.Message, r *response) {
 			c.capBlocking = true
 		}
 		var names []string
-		for _, ci := range supportedCaps {
-			n := ci.name
-			if c.capVersion >= 302 && ci.value != nil {
-				n += "=" + ci.value(c.s)
+		for _, ci := range caps.Supported {
+			n := ci.Name
+			if c.capVersion >= 302 && ci.Value != "" {
+				n += "=" + ci.Value
 			}
 			names = append(names, n)
 		}
 		r.add(c.s.serverMsg("CAP", c.nickOrStar(), "LS", strings.Join(names, " ")))
 	case "LIST":
 		var names []string
-		for _, ci := range supportedCaps {
-			if c.hasCap(ci.bit) {
-				names = append(names, ci.name)
+		for _, ci := range caps.Supported {
+			if c.hasCap(ci.Bit) {
+				names = append(names, ci.Name)
 			}
 		}
 		r.add(c.s.serverMsg("CAP", c.nickOrStar(), "LIST", strings.Join(names, " ")))
@@ -48,22 +49,22 @@ func handleCap(c *Client, m irc.Message, r *response) {
 			c.capBlocking = true
 		}
 		req := m.Param(1)
-		caps := capSet(c.caps.Load())
+		set := capSet(c.caps.Load())
 		// All or nothing (IRCv3 Capability Negotiation, CAP REQ).
 		for _, name := range strings.Fields(req) {
 			remove := strings.HasPrefix(name, "-")
-			ci, ok := lookupCap(strings.TrimPrefix(name, "-"))
+			ci, ok := caps.Lookup(strings.TrimPrefix(name, "-"))
 			if !ok {
 				r.add(c.s.serverMsg("CAP", c.nickOrStar(), "NAK", req))
 				return
 			}
 			if remove {
-				caps &^= ci.bit
+				set &^= ci.Bit
 			} else {
-				caps |= ci.bit
+				set |= ci.Bit
 			}
 		}
-		c.caps.Store(uint32(caps))
+		c.caps.Store(uint32(set))
 		r.add(c.s.serverMsg("CAP", c.nickOrStar(), "ACK", req))
 	case "END":
 		if !registered {

@@ -3,6 +3,7 @@ package chatd
 import (
 	"sort"
 
+	"github.com/hachat/hachat/chatd/caps"
 	"github.com/hachat/hachat/chatd/irc"
 	"github.com/hachat/hachat/chatd/store"
 )
@@ -91,36 +92,15 @@ func param(ps []string, i int) string {
 // to 500 members costs at most 16 encodings and shares the bytes.
 type messageCache struct {
 	ev   *store.Event
-	wire [renderVariants][]byte
-	done [renderVariants]bool
+	wire [caps.RenderVariants][]byte
+	done [caps.RenderVariants]bool
 }
 
-// renderVariants is the number of distinct renderCaps subsets.
-const renderVariants = 16
-
-// renderKey packs the four render capabilities into 0..15.
-func renderKey(caps capSet) int {
-	k := 0
-	if caps&capServerTime != 0 {
-		k |= 1
-	}
-	if caps&capMessageTags != 0 {
-		k |= 2
-	}
-	if caps&capAccountTag != 0 {
-		k |= 4
-	}
-	if caps&capExtendedJoin != 0 {
-		k |= 8
-	}
-	return k
-}
-
-func (mc *messageCache) bytes(caps capSet) []byte {
-	k := renderKey(caps)
+func (mc *messageCache) bytes(cs capSet) []byte {
+	k := caps.RenderKey(cs)
 	if !mc.done[k] {
 		mc.done[k] = true
-		if m, ok := eventMessage(mc.ev, caps&renderCaps); ok {
+		if m, ok := eventMessage(mc.ev, cs&renderCaps); ok {
 			mc.wire[k], _ = m.Bytes()
 		}
 	}
