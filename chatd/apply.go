@@ -3,6 +3,7 @@ package chatd
 import (
 	"strings"
 
+	"github.com/hachat/hachat/chatd/modes"
 	"github.com/hachat/hachat/chatd/store"
 )
 
@@ -285,57 +286,44 @@ func (s *Server) addSession(u *user) {
 // applyChannelModes applies a MODE change string (RFC 2812 §3.2.3) whose
 // arguments were validated by the node that committed it.
 func (s *Server) applyChannelModes(ch *channel, ev *store.Event) {
-	modes, args := ev.Text, ev.Params
-	add := true
-	next := func() string {
-		if len(args) == 0 {
-			return ""
-		}
-		a := args[0]
-		args = args[1:]
-		return a
-	}
-	for i := 0; i < len(modes); i++ {
-		switch m := modes[i]; m {
-		case '+':
-			add = true
-		case '-':
-			add = false
+	for _, c := range modes.Channel.Parse(ev.Text, ev.Params) {
+		add, m := c.Add, c.Mode
+		switch m {
 		case 'o', 'v':
-			u := s.users[store.Fold(next())]
+			u := s.users[store.Fold(c.Arg)]
 			if u == nil {
 				continue
 			}
 			if cur, ok := ch.members[u]; ok {
 				if add {
-					ch.members[u] = addModes(cur, string(m))
+					ch.members[u] = modes.Add(cur, string(m))
 				} else {
-					ch.members[u] = delModes(cur, string(m))
+					ch.members[u] = modes.Remove(cur, string(m))
 				}
 			}
 		case 'b', 'e', 'I':
 			if add {
-				ch.addMask(m, next(), ev.Sender, ev.Time)
+				ch.addMask(m, c.Arg, ev.Sender, ev.Time)
 			} else {
-				ch.delMask(m, next())
+				ch.delMask(m, c.Arg)
 			}
 		case 'k':
 			if add {
-				ch.chanKey = next()
+				ch.chanKey = c.Arg
 			} else {
 				ch.chanKey = ""
 			}
 		case 'l':
 			if add {
-				ch.limit = atoi(next())
+				ch.limit = atoi(c.Arg)
 			} else {
 				ch.limit = 0
 			}
 		default:
 			if add {
-				ch.modes = addModes(ch.modes, string(m))
+				ch.modes = modes.Add(ch.modes, string(m))
 			} else {
-				ch.modes = delModes(ch.modes, string(m))
+				ch.modes = modes.Remove(ch.modes, string(m))
 			}
 		}
 	}

@@ -853,3 +853,25 @@ func TestKILL_modern_one_argument(t *testing.T) {
 		t.Errorf("ERROR = %q", reason)
 	}
 }
+
+func TestMODE_rfc2812_3_2_3_unset_key_keeps_argument_order(t *testing.T) {
+	a, b := twoNodes(t)
+	op := client(t, a, "op")
+	bob := client(t, b, "bob")
+	op.join("#k")
+	bob.join("#k")
+	op.send("MODE #k +k secret")
+	op.expectCmd("MODE", "#k", "+k", "secret")
+	op.send("MODE #k -k+o secret bob")
+	op.expectCmd("MODE", "#k", "-k+o", "*", "bob")
+	bob.expectCmd("MODE", "#k", "-k+o", "*", "bob")
+	// On bob's node the change was applied with its arguments in place.
+	bob.send("NAMES #k")
+	if m := bob.expectCmd(rplNamReply, "bob"); !strings.Contains(" "+m.Param(3)+" ", " @bob ") {
+		t.Errorf("NAMES on bob's node = %q, want @bob", m.Param(3))
+	}
+	bob.send("MODE #k")
+	if m := bob.expectCmd(rplChannelModeIs, "bob", "#k"); strings.Contains(m.Param(2), "k") {
+		t.Errorf("modes on bob's node = %q, key still set", m.Param(2))
+	}
+}

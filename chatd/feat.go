@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hachat/hachat/chatd/irc"
+	"github.com/hachat/hachat/chatd/modes"
 	"github.com/hachat/hachat/chatd/store"
 )
 
@@ -217,28 +218,20 @@ func (s *Server) applyUserMode(ev *store.Event, f *fanout) {
 	if u == nil {
 		return
 	}
-	modes := u.modes
-	add := true
-	for i := 0; i < len(ev.Text); i++ {
-		switch m := ev.Text[i]; m {
-		case '+':
-			add = true
-		case '-':
-			add = false
-		default:
-			if add {
-				modes = addModes(modes, string(m))
-			} else {
-				modes = delModes(modes, string(m))
-			}
+	set := u.modes
+	for _, c := range modes.User.Parse(ev.Text, nil) {
+		if c.Add {
+			set = modes.Add(set, string(c.Mode))
+		} else {
+			set = modes.Remove(set, string(c.Mode))
 		}
 	}
-	s.setUserModes(u, modes)
+	s.setUserModes(u, set)
 	f.to(u)
 }
 
 // setUserModes changes u's modes and the LUSERS counters.
-func (s *Server) setUserModes(u *user, modes string) {
+func (s *Server) setUserModes(u *user, set string) {
 	count := func(m string, sign int) {
 		if strings.IndexByte(m, 'i') >= 0 {
 			s.feat.invisible += sign
@@ -248,8 +241,8 @@ func (s *Server) setUserModes(u *user, modes string) {
 		}
 	}
 	count(u.modes, -1)
-	count(modes, +1)
-	u.modes = modes
+	count(set, +1)
+	u.modes = set
 }
 
 func mustBytes(m irc.Message) []byte {

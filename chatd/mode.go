@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hachat/hachat/chatd/irc"
+	"github.com/hachat/hachat/chatd/modes"
 	"github.com/hachat/hachat/chatd/store"
 )
 
@@ -105,7 +106,7 @@ type modeChange struct {
 // parseModeChange validates a channel MODE against the current state (s.mu
 // held) and returns it canonical: unknown letters and missing arguments are
 // reported and dropped, so every node applies the same change.
-func (s *Server) parseModeChange(ch *channel, modes string, args []string) modeChange {
+func (s *Server) parseModeChange(ch *channel, change string, args []string) modeChange {
 	mc := modeChange{saved: ch.toStore()}
 	seenErr := map[string]bool{}
 	report := func(e ...string) {
@@ -128,26 +129,16 @@ func (s *Server) parseModeChange(ch *channel, modes string, args []string) modeC
 	}
 	nmasks := map[byte]int{}        // entries per mask list after this change
 	banChanged := map[string]bool{} // list letter + folded masks this request already changes
-	next := func() (string, bool) {
-		if len(args) == 0 {
-			return "", false
-		}
-		a := args[0]
-		args = args[1:]
-		return a, true
-	}
 	// ISUPPORT MODES bounds the changes that take a parameter; the rest of
 	// the line is ignored, as on Ergo. Flags cost nothing and are kept.
 	nchanges := 0
-	for i := 0; i < len(modes); i++ {
-		if nchanges == maxModes && modeTakesArg(modes[i], add) {
+	for _, c := range modes.Channel.Parse(change, args) {
+		add = c.Add
+		if nchanges == maxModes && modes.Channel.TakesArg(c.Mode, add) {
 			continue
 		}
-		switch m := modes[i]; m {
-		case '+':
-			add = true
-		case '-':
-			add = false
+		next := func() (string, bool) { return c.Arg, c.HasArg }
+		switch m := c.Mode; m {
 		case 'b', 'e', 'I':
 			arg, ok := next()
 			if !ok {
@@ -225,12 +216,14 @@ func (s *Server) parseModeChange(ch *channel, modes string, args []string) modeC
 				mc.saved.Key = key
 				emit(m, key)
 			} else {
-				next() // RFC 2812 takes the key as argument; any value clears it
+				// RFC 2812 takes the key as argument; any value clears
+				// it. The event carries "*" so the letter keeps its
+				// argument slot (modes.Always) wherever it is parsed.
 				if mc.saved.Key == "" {
 					continue
 				}
 				mc.saved.Key = ""
-				emit(m)
+				emit(m, "*")
 			}
 			nchanges++
 		case 'l':
@@ -279,17 +272,6 @@ func (s *Server) parseModeChange(ch *channel, modes string, args []string) modeC
 // command may make.
 const maxModes = 4
 
-// modeTakesArg reports whether a mode letter consumes a parameter.
-func modeTakesArg(m byte, add bool) bool {
-	switch m {
-	case 'o', 'v', 'b', 'e', 'I':
-		return true
-	case 'k', 'l':
-		return add
-	}
-	return false
-}
-
 // modeItem is one letter of a mode change with its argument, if any.
 type modeItem struct {
 	add    bool
@@ -301,27 +283,13 @@ type modeItem struct {
 
 // render returns the change string ("+o-k") and its arguments in order.
 func (mc *modeChange) render() (string, []string) {
-	var b []byte
-	var args []string
-	sign := byte(0)
+	cs := make([]modes.Change, 0, len(mc.items))
 	for _, it := range mc.items {
-		if it.skip {
-			continue
-		}
-		want := byte('-')
-		if it.add {
-			want = '+'
-		}
-		if sign != want {
-			b = append(b, want)
-			sign = want
-		}
-		b = append(b, it.mode)
-		if it.hasArg {
-			args = append(args, it.arg)
+		if !it.skip {
+			cs = append(cs, modes.Change{Add: it.add, Mode: it.mode, Arg: it.arg, HasArg: it.hasArg})
 		}
 	}
-	return string(b), args
+	return modes.Render(cs)
 }
 
 // saveBans persists the ban changes of mc. A ban another node added (or

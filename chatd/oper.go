@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hachat/hachat/chatd/irc"
+	"github.com/hachat/hachat/chatd/modes"
 	"github.com/hachat/hachat/chatd/store"
 )
 
@@ -94,26 +95,20 @@ func handleUserMode(c *Client, m irc.Message, r *response) {
 		r.numeric(rplUmodeIs, "+"+cur)
 		return
 	}
-	add := true
 	var plus, minus []byte
 	unknown := false
-	for _, ch := range []byte(m.Params[1]) {
-		switch ch {
-		case '+':
-			add = true
-		case '-':
-			add = false
-		case 'i', 'w', 'o':
-			has := strings.IndexByte(cur, ch) >= 0
-			switch {
-			case add && ch == 'o': // only OPER grants it
-			case add && !has && !containsByte(plus, ch):
-				plus = append(plus, ch)
-			case !add && has && !containsByte(minus, ch):
-				minus = append(minus, ch)
-			}
-		default:
+	for _, c := range modes.User.Parse(m.Params[1], nil) {
+		if modes.User.Type(c.Mode) == modes.Unknown {
 			unknown = true
+			continue
+		}
+		has := strings.IndexByte(cur, c.Mode) >= 0
+		switch {
+		case c.Add && c.Mode == 'o': // only OPER grants it
+		case c.Add && !has && !containsByte(plus, c.Mode):
+			plus = append(plus, c.Mode)
+		case !c.Add && has && !containsByte(minus, c.Mode):
+			minus = append(minus, c.Mode)
 		}
 	}
 	if unknown {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hachat/hachat/chatd/caps"
 	"github.com/hachat/hachat/chatd/irc"
+	"github.com/hachat/hachat/chatd/modes"
 	"github.com/hachat/hachat/chatd/store"
 )
 
@@ -267,7 +268,7 @@ func (s *Server) welcome(c *Client, u *user, r *response) {
 func (s *Server) isupport() [][]string {
 	l := s.cfg.Limits
 	all := []string{
-		"CASEMAPPING=ascii", "CHANLIMIT=#&:" + itoa(l.MaxChannels), "CHANMODES=beI,k,l,imnst", "CHANNELLEN=64",
+		"CASEMAPPING=ascii", "CHANLIMIT=#&:" + itoa(l.MaxChannels), "CHANMODES=" + modes.Channel.Chanmodes(), "CHANNELLEN=64",
 		"CHANTYPES=#&", "CHATHISTORY=" + itoa(l.HistoryMax), "MSGREFTYPES=msgid,timestamp",
 		"NETWORK=" + s.cfg.Network, "NICKLEN=" + itoa(l.NickLen), "PREFIX=(ov)@+", "TOPICLEN=" + itoa(l.TopicLen),
 		"MAXTARGETS=4", "MODES=" + itoa(maxModes), "MAXLIST=b:" + itoa(maxBans) + ",e:" + itoa(maxBans) + ",I:" + itoa(maxBans), "EXCEPTS=e", "INVEX=I", "UTF8ONLY", "AWAYLEN=" + itoa(awayLen), "KICKLEN=390",

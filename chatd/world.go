@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hachat/hachat/chatd/modes"
 	"github.com/hachat/hachat/chatd/store"
 )
 
@@ -117,25 +118,8 @@ func (ch *channel) sortedMembers() []*user {
 }
 
 // addModes merges flag letters into a sorted set; delModes removes them.
-func addModes(set, add string) string {
-	for i := 0; i < len(add); i++ {
-		if strings.IndexByte(set, add[i]) < 0 {
-			set += add[i : i+1]
-		}
-	}
-	b := []byte(set)
-	sort.Slice(b, func(i, j int) bool { return b[i] < b[j] })
-	return string(b)
-}
-
-func delModes(set, del string) string {
-	return strings.Map(func(r rune) rune {
-		if strings.ContainsRune(del, r) {
-			return -1
-		}
-		return r
-	}, set)
-}
+func addModes(set, add string) string { return modes.Add(set, add) }
+func delModes(set, del string) string { return modes.Remove(set, del) }
 
 func itoa(n int) string {
 	if n == 0 {
