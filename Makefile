@@ -5,11 +5,14 @@
 
 GO       ?= go
 BIN      := bin
-VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS  := -s -w -X main.version=$(VERSION)
+# The same version string as the packages (packaging/version.sh); every binary
+# prints it with --version and exports it as <daemon>_build_info.
+VERSION  ?= $(shell packaging/version.sh)
+LDFLAGS  := -s -w -X github.com/hachat/hachat/internal/buildinfo.version=$(VERSION)
 CMDS     := vrrpd vrrpctl chatd chatload
 QUICK    ?=
 TESTFLAGS ?= -timeout 30m
+MD2MAN   := github.com/cpuguy83/go-md2man/v2@v2.0.7
 
 .PHONY: all build deps test test-short lint bench bench-failover lab packages man clean
 
@@ -49,8 +52,18 @@ bench-failover: deps
 lab: deps
 	$(GO) run ./test/lab $(if $(QUICK),-quick)
 
+# deb and rpm packages of vrrpd, chatd and chatload in dist/ (packaging/build.sh).
 packages: deps
-	$(GO) run ./packaging/cmd/mkpkg -version $(VERSION) -out dist
+	VERSION=$(VERSION) packaging/build.sh dist
+
+# The man pages rendered to roff in bin/man/, to read before packaging:
+# man -l bin/man/vrrpd.8
+man:
+	@mkdir -p $(BIN)/man
+	@for md in packaging/man/*.md; do \
+		GOFLAGS= $(GO) run $(MD2MAN) -in $$md -out $(BIN)/man/$$(basename $$md .md) || exit 1; \
+	done
+	@ls $(BIN)/man
 
 clean:
 	rm -rf $(BIN) dist

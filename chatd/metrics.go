@@ -1,6 +1,7 @@
 package chatd
 
 import (
+	"github.com/hachat/hachat/internal/buildinfo"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -79,7 +80,8 @@ func newMetrics() *metrics {
 	for _, c := range []prometheus.Collector{m.panics, m.reapRuns, m.clients, m.users, m.accepted, m.disconnects, m.dropped, m.commands,
 		m.appended, m.appendErr, m.appendSecs, m.applied, m.deliveries, m.tailLag, m.tailErr, m.reaped, m.hbErr,
 		m.nudgesSent, m.nudgesRecv,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		buildinfo.Collector("chatd")} {
 		f(c)
 	}
 	return m

@@ -3,8 +3,6 @@ package ipvs
 import (
 	"fmt"
 	"net/netip"
-	"os"
-	"strconv"
 	"time"
 
 	"github.com/hachat/hachat/internal/config"
@@ -28,7 +26,8 @@ type vsSpec struct {
 // rsSpec is one real server with its check.
 type rsSpec struct {
 	dest    table.Destination
-	check   *config.Check // nil: no health check, always up
+	check   *config.Check   // the first check; nil: no health check, always up
+	checks  []*config.Check // every check, check first: up while all are
 	initial health.State
 	id      string // health target ID
 }
@@ -71,11 +70,14 @@ func specs(cfg *config.Config) []vsSpec {
 				UpperThreshold: rs.UpperThreshold,
 				LowerThreshold: rs.LowerThreshold,
 			}
-			r := rsSpec{dest: d, check: vs.EffectiveCheck(rs), initial: health.Up}
+			r := rsSpec{dest: d, check: vs.EffectiveCheck(rs), checks: vs.EffectiveChecks(rs), initial: health.Up}
+			if r.check == nil && len(r.checks) > 0 {
+				r.check = r.checks[0]
+			}
 			if rs.InitiallyUp != nil && !*rs.InitiallyUp {
 				r.initial = health.Down
 			}
-			r.id = fmt.Sprintf("vs %s rs %s", s.svc.ServiceKey, rs.Address)
+			r.id = healthID(s.svc.ServiceKey, rs.Address)
 			s.reals = append(s.reals, r)
 			s.svc.Destinations = append(s.svc.Destinations, d)
 		}
@@ -85,35 +87,29 @@ func specs(cfg *config.Config) []vsSpec {
 }
 
 // target builds the health target of a real server, or false when it has
-// no check.
+// no check. Several checks run together as one probe that fails when any
+// fails, on the schedule of the first (config requires them to share it).
 func (r rsSpec) target() (health.Target, bool, error) {
 	ch := r.check
 	if ch == nil {
 		return health.Target{}, false, nil
 	}
-	port := int(r.dest.Address.Port())
-	if ch.Port != 0 {
-		port = ch.Port
-	}
-	hostport := netip.AddrPortFrom(r.dest.Address.Addr(), uint16(port)).String()
-	var p health.Prober
-	switch ch.Type {
-	case "tcp":
-		p = &health.TCP{Addr: hostport}
-	case "http", "https":
-		h := &health.HTTP{URL: ch.Type + "://" + hostport + ch.Path, Host: ch.Host, SNI: ch.SNI}
-		for _, s := range ch.Status {
-			h.ExpectStatus = append(h.ExpectStatus, health.StatusRange{Lo: s, Hi: s})
+	var all health.All
+	timeout := ch.Timeout
+	for _, c := range r.checks {
+		p, err := prober(c, r.dest.Address)
+		if err != nil {
+			return health.Target{}, false, err
 		}
-		p = h
-	case "exec":
-		p = &health.Exec{Argv: ch.Command, Env: append(os.Environ(),
-			"REAL_SERVER="+r.dest.Address.Addr().String(), "REAL_PORT="+strconv.Itoa(port))}
-	default:
-		return health.Target{}, false, fmt.Errorf("check type %q", ch.Type)
+		all = append(all, p)
+		timeout = max(timeout, c.Timeout)
+	}
+	var p health.Prober = all
+	if len(all) == 1 {
+		p = all[0]
 	}
 	return health.Target{
-		ID: r.id, Prober: p, Interval: ch.Interval, Timeout: ch.Timeout,
+		ID: r.id, Prober: p, Interval: ch.Interval, Timeout: timeout, RetryInterval: ch.RetryInterval,
 		Rise: ch.Rise, Fall: ch.Fall, Initial: r.initial,
 	}, true, nil
 }
@@ -145,3 +141,7 @@ func (s vsSpec) desired(up func(id string) bool, prev health.QuorumState) (table
 	}
 	return out, dec
 }
+
+// healthID names a real server's health check target; splitHealthID reads
+// it back into metric labels.
+func healthID(service, realServer any) string { return fmt.Sprintf("vs %s rs %s", service, realServer) }

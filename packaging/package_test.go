@@ -5,7 +5,6 @@ package packaging
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,35 +45,46 @@ func run(t *testing.T, name string, args ...string) string {
 	return out.String()
 }
 
+// builds holds the package sets built so far, by requested version (""
+// for the checkout's own); tests share them, TestMain removes them.
 var (
-	distOnce sync.Once
-	distDir  string
-	distErr  error
+	buildMu sync.Mutex
+	builds  = map[string]build{}
 )
 
-// buildPackages runs build.sh once per test binary; both tests share its output.
-func buildPackages(t *testing.T) string {
+type build struct{ dir, version string }
+
+// buildPackages runs build.sh once per version and test binary and returns
+// the directory of the packages and their version (VERSION overrides the one
+// git gives; that one is read once, so a commit during the run changes nothing).
+func buildPackages(t *testing.T, version string) (dir, builtVersion string) {
 	t.Helper()
-	distOnce.Do(func() {
-		distDir, distErr = os.MkdirTemp("", "hachat-dist-")
-		if distErr != nil {
-			return
-		}
-		out, err := exec.Command("bash", "build.sh", distDir).CombinedOutput()
-		if err != nil {
-			distErr = fmt.Errorf("build.sh: %v\n%s", err, out)
-		}
-	})
-	if distErr != nil {
-		t.Fatal(distErr)
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if b, ok := builds[version]; ok {
+		return b.dir, b.version
 	}
-	return distDir
+	builtVersion = version
+	if builtVersion == "" {
+		builtVersion = strings.TrimSpace(run(t, "./version.sh"))
+	}
+	dir, err := os.MkdirTemp("", "hachat-dist-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	builds[version] = build{dir, builtVersion}
+	cmd := exec.Command("bash", "build.sh", dir)
+	cmd.Env = append(os.Environ(), "VERSION="+builtVersion)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build.sh (VERSION=%s): %v\n%s", builtVersion, err, out)
+	}
+	return dir, builtVersion
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if distDir != "" {
-		os.RemoveAll(distDir)
+	for _, b := range builds {
+		os.RemoveAll(b.dir)
 	}
 	os.Exit(code)
 }
@@ -106,7 +116,7 @@ func throwawayRoot(t *testing.T) string {
 
 func TestDebInstallVerifyRemovePurge(t *testing.T) {
 	need(t, "dpkg-deb", "debootstrap", "chroot", "systemd-analyze", "go")
-	dist := buildPackages(t)
+	dist, version := buildPackages(t, "")
 	root := throwawayRoot(t)
 	chroot := func(args ...string) string { return run(t, "chroot", append([]string{root}, args...)...) }
 
@@ -136,6 +146,14 @@ func TestDebInstallVerifyRemovePurge(t *testing.T) {
 	}
 	if out := chroot("stat", "-c", "%U %a", "/var/lib/chatd"); strings.TrimSpace(out) != "chatd 700" {
 		t.Errorf("/var/lib/chatd: owner and mode %q, want chatd 700", out)
+	}
+	// Every binary reports the package's version (the linker flag of build.sh
+	// reaches them all).
+	for _, bin := range []string{"/usr/sbin/vrrpd", "/usr/sbin/vrrpctl", "/usr/bin/chatd", "/usr/bin/chatload"} {
+		want := filepath.Base(bin) + " " + version + " ("
+		if out := chroot(bin, "--version"); !strings.HasPrefix(out, want) {
+			t.Errorf("%s --version: %q, want it to start %q", bin, out, want)
+		}
 	}
 	// The shipped configurations are valid for the shipped binaries.
 	chroot("/usr/sbin/vrrpd", "-t", "-f", "/etc/vrrpd/vrrpd.yaml")
@@ -196,11 +214,11 @@ func securityExposure(t *testing.T, unit string) float64 {
 }
 
 func TestRPMContents(t *testing.T) {
-	need(t, "rpm", "go")
-	dist := buildPackages(t)
+	need(t, "rpm", "rpmbuild", "rpm2cpio", "cpio", "go")
+	dist, _ := buildPackages(t, "")
 	want := map[string][]string{
-		"hachat-vrrpd":    {"/usr/sbin/vrrpd", "/usr/sbin/vrrpctl", "/usr/lib/systemd/system/vrrpd.service", "/etc/vrrpd/vrrpd.yaml", "/usr/share/man/man8/vrrpd.8.gz"},
-		"hachat-chatd":    {"/usr/bin/chatd", "/usr/lib/systemd/system/chatd.service", "/usr/lib/sysusers.d/chatd.conf", "/etc/chatd/chatd.yaml"},
+		"hachat-vrrpd":    {"/usr/sbin/vrrpd", "/usr/sbin/vrrpctl", "/usr/lib/systemd/system/vrrpd.service", "/etc/vrrpd", "/etc/vrrpd/vrrpd.yaml", "/usr/share/man/man8/vrrpd.8.gz"},
+		"hachat-chatd":    {"/usr/bin/chatd", "/usr/lib/systemd/system/chatd.service", "/usr/lib/sysusers.d/chatd.conf", "/etc/chatd", "/etc/chatd/chatd.yaml"},
 		"hachat-chatload": {"/usr/bin/chatload", "/usr/share/man/man1/chatload.1.gz"},
 	}
 	for name, files := range want {
@@ -221,5 +239,31 @@ func TestRPMContents(t *testing.T) {
 		if name == "hachat-chatd" && !strings.Contains(run(t, "rpm", "-qp", "--scripts", pkg), "sysusers") {
 			t.Errorf("%s: no postinstall creating the chatd user", name)
 		}
+		for _, f := range strings.Fields(list) {
+			if strings.HasPrefix(f, "/usr/share/man/") && !strings.Contains(run(t, "rpm", "-qpd", pkg), f+"\n") {
+				t.Errorf("%s: man page %s is not marked as documentation", name, f)
+			}
+		}
+		checkCpioPayload(t, pkg)
+	}
+}
+
+// checkCpioPayload: the payload names files ./usr/..., as rpmbuild writes it,
+// so `rpm2cpio x.rpm | cpio -id` unpacks into the current directory, not /.
+func checkCpioPayload(t *testing.T, pkg string) {
+	t.Helper()
+	for _, name := range strings.Fields(run(t, "sh", "-c", "rpm2cpio "+pkg+" | cpio -t --quiet")) {
+		if !strings.HasPrefix(name, "./") {
+			t.Errorf("%s: payload member %q is not relative (./...)", filepath.Base(pkg), name)
+		}
+	}
+	dir := t.TempDir()
+	cmd := exec.Command("sh", "-c", "rpm2cpio "+pkg+" | cpio -id --quiet")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("rpm2cpio | cpio -id: %v\n%s", err, out)
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, "usr/*bin/*")); len(m) == 0 {
+		t.Errorf("%s: rpm2cpio | cpio -id put no binary under the current directory", filepath.Base(pkg))
 	}
 }

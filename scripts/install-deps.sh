@@ -10,7 +10,7 @@ pkgs=(
 	keepalived ipvsadm haproxy httperf wrk
 	mariadb-server mariadb-client
 	qemu-system-x86 busybox-static xz-utils cpio
-	systemd rpm dpkg-dev debootstrap fakeroot
+	systemd rpm dpkg-dev debootstrap fakeroot lintian rpmlint rpm2cpio
 	man-db groff-base
 	weechat-headless weechat-plugins
 )

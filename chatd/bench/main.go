@@ -7,6 +7,7 @@
 //	go run ./chatd/bench -mode fanout -members 500 -senders 4 -duration 10s
 //	go run ./chatd/bench -mode fanout -members 500 -rate 200 -duration 10s
 //	go run ./chatd/bench -mode crossnode -rate 1000 -duration 10s   (root, MariaDB)
+//	go run ./chatd/bench -mode crossnode -db galera -rate 1000      (root, MariaDB and galera-4)
 package main
 
 import (
@@ -55,6 +56,8 @@ func run(args []string) error {
 	nudge := fs.Bool("nudge", true, "crossnode: peers nudge each other over UDP")
 	poll := fs.Duration("tail-poll", 5*time.Millisecond, "crossnode/fanout: log poll interval")
 	dbArgs := fs.String("db-args", "", "crossnode: extra mariadbd arguments, comma-separated (e.g. --innodb-flush-log-at-trx-commit=2)")
+	db := fs.String("db", "mariadb", "crossnode: mariadb (one server on loopback), or galera (one server and a three-node Galera cluster, "+
+		"each in namespaces, measured in the same run)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -68,6 +71,9 @@ func run(args []string) error {
 		var extra []string
 		if *dbArgs != "" {
 			extra = strings.Split(*dbArgs, ",")
+		}
+		if *db == "galera" {
+			return benchCrossNodeGalera(*rate, *senders, *duration, *nudge, *poll)
 		}
 		return benchCrossNode(*rate, *senders, *duration, *nudge, *poll, extra)
 	}
@@ -101,6 +107,7 @@ func serve(js string) {
 		fmt.Fprintln(os.Stderr, "serve:", err)
 		os.Exit(2)
 	}
+	registerNetns() // galera.go
 	srv, err := chatd.New(cfg, nil)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "serve:", err)

@@ -140,6 +140,11 @@ func (s *sqlStore) commitEvents(reqs []*appendReq) error {
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
 	err := s.inTx(ctx, func(tx *sql.Tx) error { return s.appendTx(ctx, tx, evs) })
+	if err != nil && s.resolveAppend != nil {
+		err = s.resolveAppend(ctx, evs, err, func() error {
+			return s.inTx(ctx, func(tx *sql.Tx) error { return s.appendTx(ctx, tx, evs) })
+		})
+	}
 	if err == nil {
 		return nil
 	}

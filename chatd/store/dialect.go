@@ -134,6 +134,18 @@ func openMySQL(ctx context.Context, dsn string) (Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open mysql: parse DSN: %w", err)
 	}
+	mysqlOptions(cfg)
+	db, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		return nil, fmt.Errorf("open mysql: %w", err)
+	}
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(32)
+	return newSQLStore(ctx, mysqlDialect, db, db)
+}
+
+// mysqlOptions forces the connection options the store relies on.
+func mysqlOptions(cfg *mysql.Config) {
 	if cfg.Params == nil {
 		cfg.Params = map[string]string{}
 	}
@@ -145,13 +157,6 @@ func openMySQL(ctx context.Context, dsn string) (Store, error) {
 	// of prepare + execute, which matters most inside the append transaction, while the log counter is
 	// locked.
 	cfg.InterpolateParams = true
-	db, err := sql.Open("mysql", cfg.FormatDSN())
-	if err != nil {
-		return nil, fmt.Errorf("open mysql: %w", err)
-	}
-	db.SetMaxOpenConns(32)
-	db.SetMaxIdleConns(32)
-	return newSQLStore(ctx, mysqlDialect, db, db)
 }
 
 // openSQLite opens (creating if needed) an SQLite database at path, or an in-memory one for ":memory:".

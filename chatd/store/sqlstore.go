@@ -29,6 +29,9 @@ type sqlStore struct {
 
 	holeMu sync.Mutex
 	holes  map[int64]time.Time // first time Tail saw a missing Seq right after its cursor
+
+	hooks          // galera.go: set on a Galera cluster, zero otherwise
+	galera *galera // galera.go: nil unless on a Galera cluster
 }
 
 // holeTimeout is how long Tail waits for a missing log position before declaring it gone (see doc.go).
@@ -55,12 +58,18 @@ func (s *sqlStore) Close() error {
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
 	}
+	if s.closeHook != nil {
+		s.closeHook()
+	}
 	return err
 }
 
 // inTx runs f in a write transaction, retrying a few times when the database reports a deadlock or a
 // busy lock (the transaction was rolled back whole, so a retry is safe).
 func (s *sqlStore) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
+	if s.txRetry != nil {
+		return s.txRetry(ctx, func() error { return s.tryTx(ctx, f) })
+	}
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
 		err = s.tryTx(ctx, f)
@@ -80,7 +89,10 @@ func (s *sqlStore) tryTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 		tx.Rollback()
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return &commitError{err}
+	}
+	return nil
 }
 
 // ms and fromMS convert times to the stored integer milliseconds; the zero time is stored as 0.

@@ -328,13 +328,18 @@ func DefaultHistoryKey(ev *Event) string {
 // Open connects to the database named by dsn and applies pending migrations.
 //
 //   - "" or "sqlite:PATH" (PATH may be ":memory:"): embedded SQLite, for a single node;
-//   - "mysql://DSN" or a bare go-sql-driver DSN ("user:pass@tcp(host:port)/db?..."): MySQL/MariaDB.
+//   - "mysql://DSN" or a bare go-sql-driver DSN ("user:pass@tcp(host:port)/db?..."): MySQL/MariaDB;
+//   - "galera://DSN" with every node in the address ("user:pass@tcp(a:3306,b:3306,c:3306)/db"): a
+//     MariaDB Galera cluster, written through one node at a time (doc.go, galera.go); galera_probe and
+//     galera_wait (durations) tune the health checks and how long a write waits for a writer.
 func Open(ctx context.Context, dsn string) (Store, error) {
 	switch {
 	case dsn == "":
 		return openSQLite(ctx, ":memory:")
 	case strings.HasPrefix(dsn, "sqlite:"):
 		return openSQLite(ctx, strings.TrimPrefix(dsn, "sqlite:"))
+	case strings.HasPrefix(dsn, "galera://"):
+		return openGalera(ctx, strings.TrimPrefix(dsn, "galera://"))
 	case strings.HasPrefix(dsn, "mysql://"):
 		return openMySQL(ctx, strings.TrimPrefix(dsn, "mysql://"))
 	default:

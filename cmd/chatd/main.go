@@ -25,22 +25,40 @@ import (
 
 	"github.com/hachat/hachat/chatd"
 	"github.com/hachat/hachat/chatd/store"
+	"github.com/hachat/hachat/internal/buildinfo"
 )
 
 // stdin is where -hash-password reads the password (a test replaces it).
 var stdin io.Reader = os.Stdin
 
-// version is set at build time (-ldflags "-X main.version=...").
-var version = "dev"
-
 func main() {
-	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(2)
-		}
+	err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)
+	code := exitCode(err)
+	var u usageError
+	if code == 1 || (code == 2 && errors.As(err, &u) && !u.printed) {
 		fmt.Fprintln(os.Stderr, "chatd:", err)
-		os.Exit(1)
 	}
+	os.Exit(code)
+}
+
+// usageError is a command line that does not parse; printed says the flag
+// package has shown it with the usage already.
+type usageError struct {
+	error
+	printed bool
+}
+
+// exitCode is chatd's exit status (chatd(8) EXIT STATUS): 0 on success and
+// for -h, 2 for a bad command line, 1 for anything else.
+func exitCode(err error) int {
+	var u usageError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &u):
+		return 2
+	}
+	return 1
 }
 
 type listFlag []string
@@ -135,14 +153,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	dur("lameduck-drain", "time between failing readiness and disconnecting clients", func(c *chatd.Config) *time.Duration { return &c.Timers.LameduckDrain })
 	dur("lameduck-grace", "bound on the whole shutdown", func(c *chatd.Config) *time.Duration { return &c.Timers.LameduckGrace })
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err, true}
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
+		return usageError{fmt.Errorf("unexpected arguments %q", fs.Args()), false}
 	}
-	chatd.Version = "chatd-" + version
+	chatd.Version = "chatd-" + buildinfo.Version()
 	if *showVersion {
-		fmt.Fprintln(stdout, chatd.Version)
+		fmt.Fprintln(stdout, buildinfo.String("chatd"))
 		return nil
 	}
 	if *hashPassword {

@@ -14,9 +14,11 @@ import (
 	"time"
 
 	"github.com/hachat/hachat/chatload"
+	"github.com/hachat/hachat/internal/buildinfo"
 )
 
-const usage = `usage: chatload <storm|steady|failover|ceiling> [flags]
+const usage = `usage: chatload <storm|steady|failover|ceiling|plot> [flags]
+       chatload --version
 
   storm     open-loop connection storm with httperf's figures
             (--series conns:rate,... --reps N for the paper's table and plots)
@@ -119,7 +121,7 @@ func (c *common) writeOutputs(v any, md chatload.MarkdownReport) error {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, usage)
-		return errors.New("no command")
+		return usageError{errors.New("no command"), false}
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
@@ -136,9 +138,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "-h", "-help", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return nil
+	case "-version", "--version", "version":
+		fmt.Fprintln(stdout, buildinfo.String("chatload"))
+		return nil
 	}
 	fmt.Fprintln(stderr, usage)
-	return fmt.Errorf("unknown command %q", cmd)
+	return usageError{fmt.Errorf("unknown command %q", cmd), false}
 }
 
 // stormFlags are shared by storm and ceiling.
@@ -187,10 +192,10 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 
 func parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
-		return err
+		return flagError(err)
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0)), false}
 	}
 	return nil
 }
@@ -329,10 +334,10 @@ func runPlot(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("plot", stderr)
 	out := fs.String("out", "", "directory for the PNG and SVG files (required)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return flagError(err)
 	}
 	if *out == "" || fs.NArg() == 0 {
-		return errors.New("plot needs --out DIR and at least one series JSON file (from storm --series ... --json FILE)")
+		return usageError{errors.New("plot needs --out DIR and at least one series JSON file (from storm --series ... --json FILE)"), false}
 	}
 	var all []*chatload.Series
 	for _, path := range fs.Args() {

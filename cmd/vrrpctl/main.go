@@ -11,6 +11,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -20,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hachat/hachat/internal/buildinfo"
 	"github.com/hachat/hachat/internal/config"
 	"github.com/hachat/hachat/internal/control"
 	"github.com/hachat/hachat/vrrp"
@@ -32,6 +34,7 @@ func main() {
 }
 
 const usage = `usage: vrrpctl [-s socket] command
+       vrrpctl -version
 commands:
   status [--json]               instance states as a table, or JSON
   maintenance on|off INSTANCE   graceful hand-over to the backup, and back
@@ -46,25 +49,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
 	sock := fs.String("s", config.DefaultControlSocket, "vrrpd control `socket`")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	// Exit status (vrrpctl(8)): 0 for -h, 2 for a bad command line.
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseStatus(err)
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, buildinfo.String("vrrpctl"))
+		return 0
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
 		return 2
 	}
 	cmd, rest := fs.Arg(0), fs.Args()[1:]
-	if cmd == "import-keepalived" {
-		return importKeepalived(rest, stdout, stderr)
-	}
-	if cmd == "import-keepalived" { // works offline: no socket, no flags of its own
-		return importKeepalived(rest, stdout, stderr)
+	if cmd == "import-keepalived" { // works offline: no socket
+		return importKeepalived(ctx, rest, stdout, stderr)
 	}
 	sub := flag.NewFlagSet("vrrpctl "+cmd, flag.ContinueOnError)
 	sub.SetOutput(stderr)
 	asJSON := sub.Bool("json", false, "print JSON")
 	if err := sub.Parse(rest); err != nil {
-		return 2
+		return parseStatus(err)
 	}
 	rest = sub.Args()
 	fail := func(err error) int { fmt.Fprintln(stderr, "vrrpctl:", err); return 1 }
@@ -130,6 +136,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	return 0
+}
+
+// parseStatus is the exit status after a FlagSet.Parse error, which the flag
+// package printed with the usage: 0 for -h, 2 otherwise.
+func parseStatus(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	return 2
 }
 
 func printJSON(w io.Writer, v any) int {

@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
+	"github.com/hachat/hachat/internal/buildinfo"
 	"github.com/hachat/hachat/internal/config"
 	"github.com/hachat/hachat/internal/control"
 	"github.com/hachat/hachat/vrrp"
@@ -64,12 +65,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, o runOpti
 	fs.StringVar(&path, "config", defaultConfig, "configuration `file` (same as -f)")
 	test := fs.Bool("t", false, "check the configuration and exit: 0 if valid, 1 with every error otherwise")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	// Exit status (vrrpd(8)): 0 for -h, 2 for a bad command line.
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "vrrpd: unexpected argument %q\n", fs.Arg(0))
 		return 2
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, buildinfo.String("vrrpd"))
+		return 0
 	}
 	cfg, err := config.Load(path)
 	if err != nil {
@@ -77,6 +87,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, o runOpti
 		return 1
 	}
 	if *test {
+		for _, w := range cfg.Warnings(config.InterfaceExists) {
+			fmt.Fprintln(stderr, "warning:", w)
+		}
 		fmt.Fprintf(stdout, "%s: configuration OK (%d instances, %d sync groups, %d virtual servers)\n",
 			path, len(cfg.Instances), len(cfg.SyncGroups), len(cfg.VirtualServers))
 		return 0
@@ -118,7 +131,7 @@ func serve(ctx context.Context, path string, cfg *config.Config, log *slog.Logge
 	}
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildinfo.Collector("vrrpd"))
 	node := NewNode(bg, k, log, nb)
 	node.onBalancer = func(b Balancer) {
 		for _, c := range b.Collectors() {

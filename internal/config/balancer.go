@@ -1,9 +1,12 @@
 package config
 
 import (
+	"crypto/md5"
+	"encoding/hex"
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -66,6 +69,9 @@ func (c *Config) applyBalancerDefaults() {
 				rs.Forwarding = vs.Forwarding
 			}
 			rs.Check.applyDefaults()
+			for k := range rs.Checks {
+				rs.Checks[k].applyDefaults()
+			}
 		}
 	}
 	if s := c.LVSSync; s != nil && s.SyncID == 0 {
@@ -96,6 +102,14 @@ func (ch *Check) applyDefaults() {
 	if (ch.Type == "http" || ch.Type == "https") && ch.Path == "" {
 		ch.Path = DefaultCheckPath
 	}
+	if ch.Type == "dns" {
+		if ch.QueryName == "" {
+			ch.QueryName = "."
+		}
+		if ch.QueryType == "" {
+			ch.QueryType = "SOA"
+		}
+	}
 }
 
 // EffectiveCheck is the check of rs: its own, else the service's, else nil.
@@ -104,6 +118,19 @@ func (vs *VirtualServer) EffectiveCheck(rs *RealServer) *Check {
 		return rs.Check
 	}
 	return vs.Check
+}
+
+// EffectiveChecks are every check of rs: EffectiveCheck, then rs.Checks.
+// The server is up while all of them are.
+func (vs *VirtualServer) EffectiveChecks(rs *RealServer) []*Check {
+	var out []*Check
+	if c := vs.EffectiveCheck(rs); c != nil {
+		out = append(out, c)
+	}
+	for k := range rs.Checks {
+		out = append(out, &rs.Checks[k])
+	}
+	return out
 }
 
 // validateBalancer checks the virtual_servers and lvs_sync sections.
@@ -260,6 +287,26 @@ func (vs *VirtualServer) validate(v *validator, p, dataplane string, instances m
 			v.errorf(q+".forwarding", "the nftables data plane needs one forwarding method per service (%s here)", vs.Forwarding)
 		}
 		rs.Check.validate(v, q+".check")
+		for k := range rs.Checks {
+			rs.Checks[k].validate(v, fmt.Sprintf("%s.checks[%d]", q, k))
+		}
+		if all := vs.EffectiveChecks(rs); len(all) > 1 {
+			first := all[0]
+			for k := range rs.Checks {
+				ch := &rs.Checks[k]
+				if ch.Interval != first.Interval || ch.RetryInterval != first.RetryInterval || ch.Rise != first.Rise || ch.Fall != first.Fall {
+					v.errorf(fmt.Sprintf("%s.checks[%d]", q, k), "the checks of one real server probe together: give them the interval, retry_interval, rise and fall of the first (%v, %v, %d, %d)",
+						first.Interval, first.RetryInterval, first.Rise, first.Fall)
+				}
+			}
+		}
+		if rs.Address.Port() == 0 {
+			for k, ch := range vs.EffectiveChecks(rs) {
+				if ch.Port == 0 && ch.Type != "exec" && ch.Type != "icmp" {
+					v.errorf(fmt.Sprintf("%s.checks[%d].port", q, k), "missing: the real server has no port (fwmark service), so the %s check needs one", ch.Type)
+				}
+			}
+		}
 	}
 }
 
@@ -277,7 +324,7 @@ func (ch *Check) validate(v *validator, p string) {
 		return
 	}
 	switch ch.Type {
-	case "tcp", "http", "https":
+	case "tcp", "http", "https", "icmp", "udp", "smtp", "dns":
 		if len(ch.Command) > 0 {
 			v.errorf(p+".command", "only an exec check runs a command")
 		}
@@ -286,21 +333,32 @@ func (ch *Check) validate(v *validator, p string) {
 			v.errorf(p+".command", "missing: the command to run, as a list such as [/usr/bin/check, arg]")
 		}
 	default:
-		v.errorf(p+".type", "unknown check type %q: want tcp, http, https or exec", ch.Type)
+		v.errorf(p+".type", "unknown check type %q: want tcp, http, https, exec, icmp, udp, smtp or dns", ch.Type)
 	}
 	if ch.Port < 0 || ch.Port > 65535 {
 		v.errorf(p+".port", "%d is out of range 0-65535 (0: the real server's port)", ch.Port)
 	}
 	for k, s := range ch.Status {
-		if s < 100 || s > 599 {
-			v.errorf(fmt.Sprintf("%s.status[%d]", p, k), "%d is not an HTTP status code", s)
+		if s.Lo < 100 || s.Hi > 599 || s.Hi < s.Lo {
+			v.errorf(fmt.Sprintf("%s.status[%d]", p, k), "%v is not an HTTP status code or range of them (100-599)", s)
 		}
 	}
+	if ch.Digest != "" {
+		if b, err := hex.DecodeString(ch.Digest); err != nil || len(b) != md5.Size {
+			v.errorf(p+".digest", "%q is not an MD5 digest (32 hex digits, as genhash prints)", ch.Digest)
+		}
+	}
+	ch.validateProtocol(v, p)
 	if ch.Interval < 10*time.Millisecond {
 		v.errorf(p+".interval", "%v is too short: at least 10ms", ch.Interval)
 	}
-	if ch.Timeout <= 0 || ch.Timeout > ch.Interval {
-		v.errorf(p+".timeout", "%v must be positive and at most the interval %v", ch.Timeout, ch.Interval)
+	// A timeout above the interval is allowed, as in keepalived: the next
+	// probe waits for the running one (ipvs/health counts it as deferred).
+	if ch.Timeout <= 0 {
+		v.errorf(p+".timeout", "%v must be positive", ch.Timeout)
+	}
+	if ch.RetryInterval < 0 || ch.RetryInterval > ch.Interval {
+		v.errorf(p+".retry_interval", "%v must be between 0 and the interval %v", ch.RetryInterval, ch.Interval)
 	}
 	if ch.Rise < 1 || ch.Rise > 100 {
 		v.errorf(p+".rise", "%d is out of range 1-100", ch.Rise)
@@ -309,6 +367,42 @@ func (ch *Check) validate(v *validator, p string) {
 		v.errorf(p+".fall", "%d is out of range 1-100", ch.Fall)
 	}
 }
+
+// validateProtocol checks the fields of one check type and refuses those
+// of the others, so a field that would be ignored is never written.
+func (ch *Check) validateProtocol(v *validator, p string) {
+	only := func(field string, set bool, types ...string) {
+		if set && !slices.Contains(types, ch.Type) {
+			v.errorf(p+"."+field, "applies to %v checks only", types)
+		}
+	}
+	only("path", ch.Path != "", "http", "https")
+	only("status", len(ch.Status) > 0, "http", "https")
+	only("digest", ch.Digest != "", "http", "https")
+	only("helo", ch.Helo != "", "smtp")
+	only("query_name", ch.QueryName != "", "dns")
+	only("query_type", ch.QueryType != "", "dns")
+	only("payload", ch.Payload != "", "udp")
+	only("require_reply", ch.RequireReply, "udp")
+	only("expect", ch.Expect != "", "udp")
+	for _, f := range []struct{ name, val string }{{"payload", ch.Payload}, {"expect", ch.Expect}} {
+		if _, err := hex.DecodeString(f.val); err != nil {
+			v.errorf(p+"."+f.name, "%q is not hex bytes such as 0a1b2c", f.val)
+		}
+	}
+	if ch.Expect != "" && !ch.RequireReply {
+		v.errorf(p+".expect", "set, but require_reply is false: the reply is not read")
+	}
+	if ch.Type == "dns" && !slices.Contains(DNSQueryTypes, strings.ToUpper(ch.QueryType)) {
+		v.errorf(p+".query_type", "unknown query type %q: want one of %v", ch.QueryType, DNSQueryTypes)
+	}
+	if ch.Address.IsValid() && ch.Source.IsValid() && ch.Address.Is4() != ch.Source.Is4() {
+		v.errorf(p+".source", "%v is not of the family of the checked address %v", ch.Source, ch.Address)
+	}
+}
+
+// DNSQueryTypes are the query types of keepalived's DNS_CHECK.
+var DNSQueryTypes = []string{"A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA"}
 
 // maskBits returns the prefix length of a contiguous netmask.
 func maskBits(m netip.Addr) (int, bool) {

@@ -78,7 +78,7 @@ func TestBalancerErrors(t *testing.T) {
 		{"weight", strings.Replace(lbBase, "weight: 3", "weight: 70000", 1), "virtual_servers[0].real_servers[1].weight: 70000 is out of range"},
 		{"thresholds", strings.Replace(lbBase, "weight: 3", "weight: 3\n        upper_threshold: 5\n        lower_threshold: 9", 1), "lower_threshold: 9 is above the upper threshold 5"},
 		{"check type", strings.Replace(lbBase, "type: tcp", "type: ping", 1), "virtual_servers[0].check.type: unknown check type \"ping\""},
-		{"check timeout", strings.Replace(lbBase, "interval: 1s}", "interval: 1s, timeout: 3s}", 1), "virtual_servers[0].check.timeout: 3s must be positive and at most the interval"},
+		{"check timeout", strings.Replace(lbBase, "interval: 1s}", "interval: 1s, timeout: -3s}", 1), "virtual_servers[0].check.timeout: -3s must be positive"},
 		{"exec without command", strings.Replace(lbBase, "type: tcp", "type: exec", 1), "virtual_servers[0].check.command: missing"},
 		{"persistence seconds", lbBase + "    persistence: {timeout: 1500ms}\n", "virtual_servers[0].persistence.timeout: 1.5s must be a positive whole number of seconds"},
 		{"persistence mask", lbBase + "    persistence: {timeout: 60s, netmask: 255.0.255.0}\n", "virtual_servers[0].persistence.netmask: 255.0.255.0 is not a contiguous netmask"},

@@ -9,6 +9,8 @@ package config
 import (
 	"fmt"
 	"net/netip"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -22,6 +24,10 @@ type Config struct {
 	// LVSSync runs the kernel's IPVS connection-sync daemon, following the
 	// named instance: master daemon while MASTER, backup otherwise.
 	LVSSync *LVSSync `yaml:"lvs_sync"`
+
+	// source and lines locate fields for Warnings after Parse.
+	source string
+	lines  map[string]int
 }
 
 // Global holds process-wide settings.
@@ -44,9 +50,13 @@ type Global struct {
 
 // Instance is one VRRP virtual router on one interface.
 type Instance struct {
-	Name             string         `yaml:"name"`
-	Interface        string         `yaml:"interface"`
-	VRID             int            `yaml:"vrid"`
+	Name      string `yaml:"name"`
+	Interface string `yaml:"interface"`
+	VRID      int    `yaml:"vrid"`
+	// Version is the VRRP version spoken: 3 (RFC 5798, the default) or 2
+	// (RFC 3768, IPv4 only, whole-second intervals), keepalived's default.
+	Version int `yaml:"version"`
+	// Priority is 1-255; default DefaultPriority (100), as keepalived.
 	Priority         int            `yaml:"priority"`
 	AdvertInterval   time.Duration  `yaml:"advert_interval"`
 	VirtualAddresses []netip.Prefix `yaml:"virtual_addresses"`
@@ -72,6 +82,16 @@ type Instance struct {
 	// ChecksumMessageOnly sends the RFC 9568 IPv4 checksum (message only)
 	// instead of the pseudo-header form keepalived and FRR send.
 	ChecksumMessageOnly bool `yaml:"checksum_message_only"`
+	// Checksum is how received IPv4 VRRPv3 checksums are checked: "strict"
+	// (the default) accepts only the form this instance sends (the
+	// pseudo-header form unless checksum_message_only), as keepalived does;
+	// "lenient" accepts both forms.
+	Checksum string `yaml:"checksum"`
+	// V2Compat is RFC 5798 §8.4.2's VRRPv2 compatibility for a version 3
+	// IPv4 instance: send VRRPv2 adverts beside the VRRPv3 ones and obey
+	// VRRPv2 Masters, for a migration from VRRPv2 routers. Whole-second
+	// advert_interval only.
+	V2Compat bool `yaml:"v2_compat"`
 
 	Gratuitous      Gratuitous       `yaml:"gratuitous"`
 	TrackInterfaces []TrackInterface `yaml:"track_interfaces"`
@@ -192,20 +212,75 @@ type RealServer struct {
 	Forwarding     string         `yaml:"forwarding"` // overrides the service's
 	InitiallyUp    *bool          `yaml:"initially_up"`
 	Check          *Check         `yaml:"check"` // overrides the service's
+	// Checks are further checks: the server is up while all are.
+	Checks []Check `yaml:"checks"`
 }
 
-// Check is a health check.
+// Check is a health check. A real server is up while every one of its
+// checks is (keepalived: every checker of a real_server).
 type Check struct {
-	Type             string        `yaml:"type"` // tcp, http, https, exec
-	Port             int           `yaml:"port"` // default: the real server's port
-	Path             string        `yaml:"path"`
-	Status           []int         `yaml:"status"`
-	Host             string        `yaml:"host"`
-	SNI              string        `yaml:"sni"`
-	Command          []string      `yaml:"command"`
-	Interval         time.Duration `yaml:"interval"`
-	Timeout          time.Duration `yaml:"timeout"`
+	Type string `yaml:"type"` // tcp, http, https, exec, icmp, udp, smtp, dns
+	Port int    `yaml:"port"` // default: the real server's port
+	// Address is the address to check instead of the real server's
+	// (keepalived's connect_ip); Source binds the probe's source address
+	// (bindto).
+	Address netip.Addr    `yaml:"address"`
+	Source  netip.Addr    `yaml:"source"`
+	Path    string        `yaml:"path"`
+	Status  []StatusRange `yaml:"status"` // codes or ranges: [200, "300-399"]
+	// Digest is the hex MD5 of the body an http check expects
+	// (keepalived's digest, as genhash prints it).
+	Digest  string   `yaml:"digest"`
+	Host    string   `yaml:"host"`
+	SNI     string   `yaml:"sni"`
+	Command []string `yaml:"command"`
+	// Helo is the name an smtp check sends in HELO; default the host name.
+	Helo string `yaml:"helo"`
+	// QueryName and QueryType are what a dns check asks; defaults "." and SOA.
+	QueryName string `yaml:"query_name"`
+	QueryType string `yaml:"query_type"`
+	// Payload is what a udp check sends, in hex; RequireReply makes it
+	// wait for an answer, which must start with Expect (hex) when set.
+	// Without RequireReply only an ICMP port unreachable fails it.
+	Payload      string        `yaml:"payload"`
+	RequireReply bool          `yaml:"require_reply"`
+	Expect       string        `yaml:"expect"`
+	Interval     time.Duration `yaml:"interval"`
+	Timeout      time.Duration `yaml:"timeout"`
+	// RetryInterval is the time between probes while an up server is
+	// failing but has not failed Fall times (keepalived's
+	// delay_before_retry); 0: every Interval.
+	RetryInterval    time.Duration `yaml:"retry_interval"`
 	Rise             int           `yaml:"rise"`
 	Fall             int           `yaml:"fall"`
 	InhibitOnFailure bool          `yaml:"inhibit_on_failure"`
+}
+
+// StatusRange is an HTTP status code or an inclusive range of them,
+// written 200 or "200-299" (keepalived's status_code).
+type StatusRange struct{ Lo, Hi int }
+
+// UnmarshalText reads "200" or "200-299".
+func (r *StatusRange) UnmarshalText(b []byte) error {
+	lo, hi, isRange := strings.Cut(string(b), "-")
+	l, err := strconv.Atoi(strings.TrimSpace(lo))
+	if err != nil {
+		return err
+	}
+	h := l
+	if isRange {
+		if h, err = strconv.Atoi(strings.TrimSpace(hi)); err != nil {
+			return err
+		}
+	}
+	*r = StatusRange{l, h}
+	return nil
+}
+
+// MarshalText writes "200" or "200-299".
+func (r StatusRange) MarshalText() ([]byte, error) {
+	if r.Lo == r.Hi {
+		return []byte(strconv.Itoa(r.Lo)), nil
+	}
+	return []byte(fmt.Sprintf("%d-%d", r.Lo, r.Hi)), nil
 }

@@ -61,22 +61,34 @@ func Parse(name string, data []byte) (*Config, error) {
 	if err != nil {
 		return nil, Errors{syntaxError(name, err)}
 	}
-	v := &validator{name: name, file: file}
-	// The schema walk finds type errors and unknown fields with their line
-	// and path, which the decoder alone does not give.
-	checkSchema(v)
+	v := &validator{name: name, file: file, lines: map[string]int{}}
+	decode(v, &c)
 	if len(v.errs) > 0 {
 		return nil, v.errs
 	}
-	if err := yaml.UnmarshalWithOptions(data, &c, yaml.Strict(), yaml.DisallowUnknownField()); err != nil {
-		return nil, Errors{syntaxError(name, err)}
-	}
+	c.explicitZeros(v)
 	c.applyDefaults()
 	c.validate(v)
 	if len(v.errs) > 0 {
 		return nil, v.errs
 	}
+	c.source, c.lines = name, v.lines
 	return &c, nil
+}
+
+// Validate applies the defaults to c and validates it, as Parse does after
+// decoding, for a configuration built in code (vrrpctl import-keepalived
+// builds one and writes it out). Errors name fields but no lines. c is
+// changed: call it after writing c out, if the defaults are to stay implicit.
+func Validate(name string, c *Config) error {
+	v := &validator{name: name, lines: map[string]int{}}
+	c.applyDefaults()
+	c.validate(v)
+	if len(v.errs) > 0 {
+		return v.errs
+	}
+	c.source, c.lines = name, v.lines
+	return nil
 }
 
 func syntaxError(name string, err error) *Error {
@@ -96,6 +108,8 @@ type validator struct {
 	name string
 	file *ast.File
 	errs Errors
+	// lines holds the line of every field the decoder saw, by path.
+	lines map[string]int
 }
 
 // errorf records a problem with the field at path, given in YAML path syntax
@@ -108,13 +122,8 @@ func (v *validator) errorf(path, format string, args ...any) {
 // field is absent (a missing field is reported where it should have been).
 func (v *validator) line(path string) int {
 	for p := path; p != ""; p = parent(p) {
-		yp, err := yaml.PathString("$." + p)
-		if err != nil {
-			continue
-		}
-		n, err := yp.FilterFile(v.file)
-		if err == nil && n != nil && n.GetToken() != nil && n.GetToken().Position != nil {
-			return n.GetToken().Position.Line
+		if l, ok := v.lines[p]; ok {
+			return l
 		}
 	}
 	return 0

@@ -91,7 +91,7 @@ func TestParseErrors(t *testing.T) {
 		{"track iface weight", base + "    track_interfaces:\n      - {name: eth1, weight: 300}\n", []string{"8:instances[0].track_interfaces[0].weight: 300 is out of range"}},
 		{"track file relative", base + "    track_files:\n      - path: relative/file\n", []string{"8:instances[0].track_files[0].path: \"relative/file\" must be an absolute path"}},
 		{"notify relative", base + "    notify:\n      master: [notify.sh]\n", []string{"8:instances[0].notify.master: \"notify.sh\" must be an absolute path"}},
-		{"script timeout", base + "scripts:\n  - name: chk\n    command: [/bin/true]\n    interval: 1s\n    timeout: 2s\n", []string{"11:scripts[0].timeout: 2s must be positive and at most the interval"}},
+		{"script timeout", base + "scripts:\n  - name: chk\n    command: [/bin/true]\n    interval: 1s\n    timeout: -2s\n", []string{"11:scripts[0].timeout: -2s must be positive"}},
 		{"script no command", base + "scripts:\n  - name: chk\n", []string{"8:scripts[0].command: missing"}},
 		{"script dup", base + "scripts:\n  - {name: chk, command: [/bin/true]}\n  - {name: chk, command: [/bin/true]}\n", []string{"9:scripts[1].name: script \"chk\" is defined twice"}},
 		{"sync group unknown", base + "sync_groups:\n  - name: g\n    instances: [vi1, vi9]\n", []string{"9:sync_groups[0].instances[1]: no instance is named \"vi9\""}},

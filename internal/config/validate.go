@@ -13,7 +13,12 @@ import (
 const (
 	DefaultControlSocket  = "/run/vrrpd/vrrpd.sock"
 	DefaultAdvertInterval = time.Second
-	DefaultNotifyTimeout  = 10 * time.Second
+	DefaultPriority       = 100 // keepalived's default, vrrpd.yaml(5)
+	DefaultVersion        = 3
+	// Values of Instance.Checksum.
+	ChecksumStrict       = "strict"
+	ChecksumLenient      = "lenient"
+	DefaultNotifyTimeout = 10 * time.Second
 	// DefaultRealtimePriority is low among realtime priorities: above every
 	// normal process, below the kernel's own threads and anything an
 	// operator has raised on purpose.
@@ -48,6 +53,12 @@ func (c *Config) applyDefaults() {
 		in := &c.Instances[i]
 		if in.AdvertInterval == 0 {
 			in.AdvertInterval = DefaultAdvertInterval
+		}
+		if in.Priority == 0 {
+			in.Priority = DefaultPriority
+		}
+		if in.Version == 0 {
+			in.Version = DefaultVersion
 		}
 		if in.Preempt == nil {
 			t := true
@@ -209,8 +220,10 @@ func (s *Script) validate(v *validator, p string) {
 	if s.Interval < 10*time.Millisecond {
 		v.errorf(p+".interval", "%v is too short: at least 10ms", s.Interval)
 	}
-	if s.Timeout <= 0 || s.Timeout > s.Interval {
-		v.errorf(p+".timeout", "%v must be positive and at most the interval %v (a probe still running at the next tick is skipped)", s.Timeout, s.Interval)
+	// A timeout above the interval is allowed, as in keepalived (interval
+	// 1, timeout 10): the next run waits for the running one.
+	if s.Timeout <= 0 {
+		v.errorf(p+".timeout", "%v must be positive", s.Timeout)
 	}
 	if s.Rise < 1 || s.Rise > 100 {
 		v.errorf(p+".rise", "%d is out of range 1-100", s.Rise)
@@ -235,8 +248,20 @@ func (in *Instance) validate(v *validator, p string, scripts map[string]bool) {
 	if in.Priority < 1 || in.Priority > 255 {
 		v.errorf(p+".priority", "%d is out of range 1-255 (255 means address owner)", in.Priority)
 	}
-	if in.AdvertInterval < 10*time.Millisecond || in.AdvertInterval > 40950*time.Millisecond || in.AdvertInterval%(10*time.Millisecond) != 0 {
-		v.errorf(p+".advert_interval", "%v must be a multiple of 10ms between 10ms and 40.95s (RFC 5798 §5.2.7)", in.AdvertInterval)
+	switch in.Version {
+	case 3:
+		if in.AdvertInterval < 10*time.Millisecond || in.AdvertInterval > 40950*time.Millisecond || in.AdvertInterval%(10*time.Millisecond) != 0 {
+			v.errorf(p+".advert_interval", "%v must be a multiple of 10ms between 10ms and 40.95s (RFC 5798 §5.2.7)", in.AdvertInterval)
+		}
+	case 2:
+		if in.AdvertInterval < time.Second || in.AdvertInterval > 255*time.Second || in.AdvertInterval%time.Second != 0 {
+			v.errorf(p+".advert_interval", "%v must be a whole number of seconds between 1s and 255s with version 2 (RFC 3768 §5.3.7)", in.AdvertInterval)
+		}
+		if in.IPv6() {
+			v.errorf(p+".version", "VRRPv2 carries IPv4 addresses only (RFC 3768): use version 3 for IPv6")
+		}
+	default:
+		v.errorf(p+".version", "%d is not a VRRP version vrrpd speaks: want 2 (RFC 3768) or 3 (RFC 5798)", in.Version)
 	}
 	if in.PreemptDelay < 0 || in.PreemptDelay > 1000*time.Second {
 		v.errorf(p+".preempt_delay", "%v is out of range 0-1000s", in.PreemptDelay)
@@ -279,6 +304,28 @@ func (in *Instance) validate(v *validator, p string, scripts map[string]bool) {
 			v.errorf(q, "%v is our own unicast_source", a)
 		}
 		seen[a] = true
+	}
+	switch in.Checksum {
+	case "", ChecksumStrict, ChecksumLenient:
+	default:
+		v.errorf(p+".checksum", "%q: want strict (the default) or lenient", in.Checksum)
+	}
+	if in.Version == 2 && (in.ChecksumMessageOnly || in.Checksum != "") {
+		f := ".checksum"
+		if in.ChecksumMessageOnly {
+			f = ".checksum_message_only"
+		}
+		v.errorf(p+f, "does not apply to version 2: a VRRPv2 checksum never covers the pseudo-header (RFC 3768 §5.3.8)")
+	}
+	if in.V2Compat {
+		switch {
+		case in.Version != 3:
+			v.errorf(p+".v2_compat", "applies to version 3 only: a version 2 instance speaks VRRPv2 already")
+		case is6:
+			v.errorf(p+".v2_compat", "applies to IPv4 only: VRRPv2 has no IPv6 (RFC 3768)")
+		case in.AdvertInterval%time.Second != 0 || in.AdvertInterval > 255*time.Second:
+			v.errorf(p+".advert_interval", "%v: with v2_compat it must be whole seconds up to 255s, as VRRPv2 adverts carry it (RFC 3768 §5.3.7)", in.AdvertInterval)
+		}
 	}
 	if in.ChecksumMessageOnly && is6 {
 		v.errorf(p+".checksum_message_only", "applies to IPv4 only: the IPv6 checksum always covers the pseudo-header")

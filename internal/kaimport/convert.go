@@ -1,9 +1,10 @@
 package kaimport
 
 import (
+	"context"
 	"fmt"
+	"os/exec"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +18,10 @@ type Note struct {
 	Line   int
 	Text   string // the statement as written
 	Reason string
+	// Loss is true when the converted configuration behaves differently
+	// (a check not run, an alert not sent); false when the note only
+	// explains a difference of form with the same behaviour.
+	Loss bool
 }
 
 func (n Note) String() string { return fmt.Sprintf("%s:%d: %s: %s", n.File, n.Line, n.Text, n.Reason) }
@@ -25,25 +30,63 @@ func (n Note) String() string { return fmt.Sprintf("%s:%d: %s: %s", n.File, n.Li
 type Result struct {
 	Config *config.Config
 	Notes  []Note
+	// Refusals are reasons the input cannot be converted at all: a
+	// configuration written from it would not do what keepalived did, nor
+	// fail in a way its author would recognise.
+	Refusals []Note
+}
+
+// Losses are the notes of behaviour not carried over.
+func (r *Result) Losses() []Note {
+	var out []Note
+	for _, n := range r.Notes {
+		if n.Loss {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// Options tune a conversion.
+type Options struct {
+	// ConfigID selects keepalived's conditional lines (@ID, @^ID), as
+	// keepalived -i does; keepalived's default is the host name up to the
+	// first dot.
+	ConfigID string
+	// LookPath resolves a bare command name in a script to an absolute
+	// path, as keepalived does through PATH at run time; default
+	// exec.LookPath on the importing host.
+	LookPath func(name string) (string, error)
 }
 
 // ImportFile reads a keepalived.conf (and its includes) and converts it.
 func ImportFile(path string) (*Result, error) {
-	toks, err := lexFile(path, 0)
+	return Import(context.Background(), path, Options{})
+}
+
+// Import reads a keepalived.conf (and its includes) and converts it. It
+// stops with ctx's error when ctx is done. Time and memory are linear in
+// the size of the input.
+func Import(ctx context.Context, path string, o Options) (*Result, error) {
+	lx := &lexer{ctx: ctx, configID: o.ConfigID}
+	if err := lx.lexFile(path, 0); err != nil {
+		return nil, fmt.Errorf("kaimport: %w", err)
+	}
+	stmts, err := parseContext(ctx, lx.out)
 	if err != nil {
 		return nil, fmt.Errorf("kaimport: %w", err)
 	}
-	stmts, err := parse(toks)
-	if err != nil {
-		return nil, fmt.Errorf("kaimport: %w", err)
-	}
-	return Convert(stmts), nil
+	lx.out = nil
+	return ConvertContext(ctx, stmts, o)
 }
 
 // converter carries the state of one conversion.
 type converter struct {
+	opts  Options
 	cfg   config.Config
 	notes []Note
+	// refusals are reasons not to convert at all.
+	refusals []Note
 	// trackFiles maps vrrp_track_file names to their paths and weights.
 	trackFiles map[string]config.TrackFile
 	// garp holds global_defs vrrp_garp_* defaults, applied to instances that set none.
@@ -51,27 +94,76 @@ type converter struct {
 	// strict is global_defs vrrp_strict: instances that say neither accept
 	// nor no_accept get no_accept, as in keepalived.
 	strict bool
+	// version is global_defs vrrp_version, keepalived's default 2.
+	version int
+	// mail holds the e-mail settings of global_defs, alerts the
+	// smtp_alert lines that turn alerts on; checkerAlerts is global_defs'
+	// smtp_alert(_checker) when given; mailedServers are the checked real
+	// servers that keepalived mails about by default (keepalived.conf(5):
+	// a real server's smtp_alert defaults to yes).
+	mail          []*Stmt
+	alerts        []*Stmt
+	checkerAlerts *bool
+	mailedServers []*Stmt
+	groups        map[string]*Stmt
+	usedGroups    map[string]bool
+	instances     map[string]bool
 }
 
-func (c *converter) note(s *Stmt, format string, args ...any) {
+// loss records a statement whose behaviour is not carried over.
+func (c *converter) loss(s *Stmt, format string, args ...any) {
+	c.notes = append(c.notes, Note{File: s.File, Line: s.Line, Text: strings.Join(s.Words, " "), Reason: fmt.Sprintf(format, args...), Loss: true})
+}
+
+// info records a statement carried over in another form, same behaviour.
+func (c *converter) info(s *Stmt, format string, args ...any) {
 	c.notes = append(c.notes, Note{File: s.File, Line: s.Line, Text: strings.Join(s.Words, " "), Reason: fmt.Sprintf(format, args...)})
+}
+
+// refuse records a reason the input cannot be converted.
+func (c *converter) refuse(s *Stmt, format string, args ...any) {
+	c.refusals = append(c.refusals, Note{File: s.File, Line: s.Line, Text: strings.Join(s.Words, " "), Reason: fmt.Sprintf(format, args...), Loss: true})
 }
 
 // Convert turns parsed keepalived statements into a vrrpd configuration.
 func Convert(stmts []*Stmt) *Result {
-	c := &converter{trackFiles: map[string]config.TrackFile{}}
-	// Track files and global defaults first: instances refer to them whatever the order.
+	r, _ := ConvertContext(context.Background(), stmts, Options{})
+	return r
+}
+
+// ConvertContext is Convert with options, stopping when ctx is done.
+func ConvertContext(ctx context.Context, stmts []*Stmt, o Options) (*Result, error) {
+	if o.LookPath == nil {
+		o.LookPath = exec.LookPath
+	}
+	c := &converter{opts: o, trackFiles: map[string]config.TrackFile{}, version: 2,
+		groups: map[string]*Stmt{}, usedGroups: map[string]bool{}, instances: map[string]bool{}}
+	// Track files, groups and global defaults first: instances and
+	// services refer to them whatever the order.
 	for _, s := range stmts {
 		switch s.Key() {
 		case "vrrp_track_file":
 			c.trackFile(s)
 		case "global_defs":
 			c.globalDefs(s)
+		case "vrrp_instance":
+			if len(s.Args()) == 1 {
+				c.instances[s.Args()[0]] = true
+			}
+		case "virtual_server_group":
+			if len(s.Args()) == 1 {
+				c.groups[s.Args()[0]] = s
+			} else {
+				c.refuse(s, "virtual_server_group needs a name")
+			}
 		}
 	}
-	for _, s := range stmts {
+	for i, s := range stmts {
+		if i%1024 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		switch s.Key() {
-		case "vrrp_track_file", "global_defs":
+		case "vrrp_track_file", "global_defs", "virtual_server_group":
 		case "vrrp_instance":
 			c.instance(s)
 		case "vrrp_sync_group":
@@ -80,24 +172,88 @@ func Convert(stmts []*Stmt) *Result {
 			c.script(s)
 		case "virtual_server":
 			c.virtualServer(s)
-		case "virtual_server_group":
-			c.note(s, "virtual_server_group is not supported: write one virtual server per address, or use a fwmark service")
 		case "static_ipaddress", "static_routes", "static_rules":
-			c.note(s, "static addresses and routes belong to the system's network configuration, not vrrpd")
+			c.loss(s, "static addresses, routes and rules belong to the system's network configuration (ifupdown, systemd-networkd): move them there")
+		case "net_namespace":
+			c.loss(s, "vrrpd does not enter a network namespace itself: start it inside the namespace (systemd NetworkNamespacePath=/run/netns/%s, or ip netns exec)", strings.Join(s.Args(), " "))
 		case "bfd_instance":
-			c.note(s, "BFD is not supported")
+			c.loss(s, "BFD is not supported")
 		default:
-			c.note(s, "unknown top-level keyword")
+			c.loss(s, "unknown top-level keyword")
 		}
 	}
-	// Notes in file order, whatever order the conversion visited the lines in.
-	sort.SliceStable(c.notes, func(i, j int) bool {
-		if c.notes[i].File != c.notes[j].File {
-			return c.notes[i].File < c.notes[j].File
+	for name, g := range c.groups {
+		if c.usedGroups[name] {
+			continue
 		}
-		return c.notes[i].Line < c.notes[j].Line
-	})
-	return &Result{Config: &c.cfg, Notes: c.notes}
+		c.info(g, "virtual_server_group %s is used by no virtual_server: keepalived ignores it too", name)
+	}
+	c.mailNotes()
+	// Notes in file order, whatever order the conversion visited the lines in.
+	for _, ns := range [][]Note{c.notes, c.refusals} {
+		sort.SliceStable(ns, func(i, j int) bool {
+			if ns[i].File != ns[j].File {
+				return ns[i].File < ns[j].File
+			}
+			return ns[i].Line < ns[j].Line
+		})
+	}
+	return &Result{Config: &c.cfg, Notes: c.notes, Refusals: c.refusals}, nil
+}
+
+// mailNotes classifies the e-mail settings. keepalived mails only with
+// notification_email set, and then where smtp_alert is on: off by default
+// for VRRP instances, on by default for real servers (keepalived.conf(5)).
+// vrrpd sends no mail, so every alert that keepalived would send is a loss.
+func (c *converter) mailNotes() {
+	var to *Stmt
+	for _, s := range c.mail {
+		if s.Key() == "notification_email" {
+			to = s
+		}
+	}
+	if to == nil {
+		for _, s := range c.alerts {
+			c.info(s, "no notification_email: keepalived has no one to mail")
+		}
+		for _, s := range c.mail {
+			c.info(s, "no notification_email: keepalived sends no mail")
+		}
+		return
+	}
+	lost := len(c.alerts) > 0
+	for _, s := range c.alerts {
+		c.loss(s, "e-mail alerts are not supported: send them from a notify hook (with sendmail, say) or from vrrpctl events")
+	}
+	if (c.checkerAlerts == nil || *c.checkerAlerts) && len(c.mailedServers) > 0 {
+		lost = true
+		c.loss(to, "keepalived mails these addresses whenever one of the %d checked real servers goes up or down (a real server's smtp_alert defaults to yes); vrrpd sends no mail: follow vrrpctl events or alert on the metrics", len(c.mailedServers))
+	}
+	for _, s := range c.mail {
+		if s == to && lost {
+			continue
+		}
+		if lost {
+			c.info(s, "e-mail settings: see the alerts noted as lost")
+		} else {
+			c.info(s, "no e-mail is sent: smtp_alert is off everywhere, so nothing is lost")
+		}
+	}
+}
+
+func (c *converter) isInstanceName(name string) bool { return c.instances[name] }
+
+// boolArg reads keepalived's optional <BOOL> argument: absent means true.
+func boolArg(s *Stmt) bool {
+	a := s.Args()
+	if len(a) == 0 {
+		return true
+	}
+	switch strings.ToLower(a[0]) {
+	case "false", "no", "off", "0":
+		return false
+	}
+	return true
 }
 
 func (c *converter) globalDefs(s *Stmt) {
@@ -119,38 +275,56 @@ func (c *converter) globalDefs(s *Stmt) {
 		case "vrrp_garp_interval":
 			c.garp.Interval = c.duration(k, 1, time.Second)
 		case "lvs_sync_daemon":
-			if len(a) >= 2 {
-				c.cfg.LVSSync = &config.LVSSync{Interface: a[0], Instance: a[1]}
-				for i := 2; i+1 < len(a); i += 2 {
-					if a[i] == "id" {
-						c.cfg.LVSSync.SyncID, _ = strconv.Atoi(a[i+1])
-					} else {
-						c.note(k, "lvs_sync_daemon option %q is not supported", a[i])
-					}
-				}
-			} else {
-				c.note(k, "lvs_sync_daemon needs an interface and a VRRP instance")
-			}
+			c.lvsSyncDaemon(k)
 		case "vrrp_version":
-			if len(a) == 1 && a[0] != "3" {
-				c.note(k, "vrrpd speaks VRRPv3 only (RFC 5798); VRRPv2 peers will not interoperate")
+			switch {
+			case len(a) == 1 && (a[0] == "2" || a[0] == "3"):
+				c.version = c.int(k, 1)
+			default:
+				c.refuse(k, "vrrp_version must be 2 or 3")
 			}
-		case "notification_email", "notification_email_from", "smtp_server", "smtp_connect_timeout", "smtp_alert":
-			c.note(k, "e-mail alerts are not supported: use notify hooks or the event stream")
+		case "notification_email", "notification_email_from", "smtp_server", "smtp_connect_timeout", "smtp_helo_name":
+			c.mail = append(c.mail, k)
+		case "smtp_alert", "smtp_alert_vrrp", "smtp_alert_checker":
+			on := boolArg(k)
+			if on {
+				c.alerts = append(c.alerts, k)
+			}
+			if k.Key() != "smtp_alert_vrrp" {
+				c.checkerAlerts = &on
+			}
 		case "vrrp_strict":
 			c.strict = true
-			c.note(k, "carried over as accept: false on instances that do not say accept; the rest of strict mode (no unicast peers, no authentication) is up to the configuration")
+			c.info(k, "carried over as accept: false on instances that say neither accept nor no_accept; the rest of strict mode only refuses configurations (unicast, authentication) keepalived already accepted")
 		case "enable_script_security", "script_user":
-			c.note(k, "scripts run as vrrpd's user; restrict them with the systemd unit instead")
+			c.loss(k, "scripts run as vrrpd's user: restrict them with the systemd unit (User=, ProtectSystem=) instead")
 		default:
-			c.note(k, "global setting not carried over")
+			c.loss(k, "global setting not carried over")
+		}
+	}
+}
+
+// lvsSyncDaemon reads "lvs_sync_daemon IFACE INSTANCE [id N] ...".
+func (c *converter) lvsSyncDaemon(k *Stmt) {
+	a := k.Args()
+	if len(a) < 2 {
+		c.refuse(k, "lvs_sync_daemon needs an interface and a VRRP instance")
+		return
+	}
+	c.cfg.LVSSync = &config.LVSSync{Interface: a[0], Instance: a[1]}
+	for i := 2; i < len(a); i++ {
+		if a[i] == "id" && i+1 < len(a) {
+			c.cfg.LVSSync.SyncID = c.int(k, i+2)
+			i++
+		} else {
+			c.loss(k, "lvs_sync_daemon option %q is not supported", a[i])
 		}
 	}
 }
 
 func (c *converter) trackFile(s *Stmt) {
 	if len(s.Args()) != 1 {
-		c.note(s, "vrrp_track_file needs a name")
+		c.refuse(s, "vrrp_track_file needs a name")
 		return
 	}
 	tf := config.TrackFile{}
@@ -162,10 +336,13 @@ func (c *converter) trackFile(s *Stmt) {
 			}
 		case "weight":
 			tf.Weight = c.int(k, 1)
+			if len(k.Args()) > 1 {
+				c.loss(k, "the 'reverse' weight modifier is not supported")
+			}
 		case "init_file":
-			c.note(k, "init_file is not supported: create the file before starting vrrpd")
+			c.loss(k, "init_file is not supported: create the file before starting vrrpd")
 		default:
-			c.note(k, "vrrp_track_file option not carried over")
+			c.loss(k, "vrrp_track_file option not carried over")
 		}
 	}
 	c.trackFiles[s.Args()[0]] = tf
@@ -173,14 +350,16 @@ func (c *converter) trackFile(s *Stmt) {
 
 func (c *converter) script(s *Stmt) {
 	if len(s.Args()) != 1 {
-		c.note(s, "vrrp_script needs a name")
+		c.refuse(s, "vrrp_script needs a name")
 		return
 	}
 	sc := config.Script{Name: s.Args()[0], Interval: time.Second, Rise: 1, Fall: 1}
+	var cmd *Stmt
 	for _, k := range s.Children {
 		switch k.Key() {
 		case "script":
-			sc.Command = c.argv(k)
+			cmd = k
+			sc.Command = c.command(k)
 		case "interval":
 			sc.Interval = c.duration(k, 1, time.Second)
 		case "timeout":
@@ -188,19 +367,22 @@ func (c *converter) script(s *Stmt) {
 		case "weight":
 			sc.Weight = c.int(k, 1)
 			if len(k.Args()) > 1 {
-				c.note(k, "the 'reverse' weight modifier is not supported")
+				c.loss(k, "the 'reverse' weight modifier is not supported")
 			}
 		case "rise":
 			sc.Rise = c.int(k, 1)
 		case "fall":
 			sc.Fall = c.int(k, 1)
 		case "user":
-			c.note(k, "scripts run as vrrpd's user")
+			c.loss(k, "scripts run as vrrpd's user")
 		case "init_fail":
-			c.note(k, "init_fail is not supported: scripts start as not yet failed until fall is reached")
+			c.loss(k, "init_fail is not supported: scripts start as not yet failed until fall is reached")
 		default:
-			c.note(k, "vrrp_script option not carried over")
+			c.loss(k, "vrrp_script option not carried over")
 		}
+	}
+	if cmd == nil {
+		c.refuse(s, "vrrp_script has no script line (a conditional @ID line? pass the keepalived config id with -config-id)")
 	}
 	if sc.Timeout == 0 {
 		sc.Timeout = sc.Interval // keepalived's default
@@ -208,42 +390,61 @@ func (c *converter) script(s *Stmt) {
 	c.cfg.Scripts = append(c.cfg.Scripts, sc)
 }
 
+// syncGroup reads "vrrp_sync_group NAME { group { A B ... } notify... }";
+// the members may stand one per line or several on a line, and the
+// keepalived 1.x form lists them straight in the block without "group".
 func (c *converter) syncGroup(s *Stmt) {
 	if len(s.Args()) != 1 {
-		c.note(s, "vrrp_sync_group needs a name")
+		c.refuse(s, "vrrp_sync_group needs a name")
 		return
 	}
 	g := config.SyncGroup{Name: s.Args()[0]}
 	for _, k := range s.Children {
-		switch k.Key() {
-		case "group":
+		switch {
+		case k.Key() == "group":
 			for _, m := range k.Children {
 				g.Instances = append(g.Instances, m.Words...)
 			}
-		default:
-			if !c.notify(k, &g.Notify) {
-				c.note(k, "vrrp_sync_group option not carried over")
+		case c.notify(k, &g.Notify, "GROUP"):
+		case k.Key() == "smtp_alert":
+			if boolArg(k) {
+				c.alerts = append(c.alerts, k)
 			}
+		case k.Key() == "global_tracking":
+			c.info(k, "deprecated in keepalived 2, where each instance keeps its own trackers, as in vrrpd")
+		case !k.HasBlock && c.isInstanceName(k.Key()):
+			g.Instances = append(g.Instances, k.Words...)
+		default:
+			c.loss(k, "vrrp_sync_group option not carried over")
 		}
 	}
 	c.cfg.SyncGroups = append(c.cfg.SyncGroups, g)
 }
 
-// notify handles the notify_* keywords shared by instances and sync groups.
-func (c *converter) notify(k *Stmt, n *config.Notify) bool {
+// notify handles the notify_* keywords shared by instances and sync
+// groups; kind is INSTANCE or GROUP. keepalived runs the generic notify
+// script with TYPE NAME STATE PRIORITY after its own arguments, vrrpd with
+// NAME STATE PRIORITY: TYPE goes at the end of the command, so the script
+// sees what it saw. The state scripts get nothing from keepalived and the
+// same three from vrrpd, after their own arguments.
+func (c *converter) notify(k *Stmt, n *config.Notify, kind string) bool {
 	switch k.Key() {
 	case "notify_master":
-		n.Master = c.argv(k)
+		n.Master = c.command(k)
 	case "notify_backup":
-		n.Backup = c.argv(k)
+		n.Backup = c.command(k)
 	case "notify_fault":
-		n.Fault = c.argv(k)
+		n.Fault = c.command(k)
 	case "notify_stop":
-		n.Stop = c.argv(k)
+		n.Stop = c.command(k)
 	case "notify":
-		n.Any = c.argv(k)
+		if n.Any = c.command(k); n.Any != nil {
+			n.Any = append(n.Any, kind)
+		}
+		return true
 	default:
 		return false
 	}
+	c.info(k, "vrrpd passes the name, state and priority after the script's own arguments, which a keepalived state script ignores")
 	return true
 }

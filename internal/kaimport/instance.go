@@ -2,7 +2,6 @@ package kaimport
 
 import (
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/hachat/hachat/internal/config"
@@ -10,18 +9,20 @@ import (
 
 func (c *converter) instance(s *Stmt) {
 	if len(s.Args()) != 1 {
-		c.note(s, "vrrp_instance needs a name")
+		c.refuse(s, "vrrp_instance needs a name")
 		return
 	}
-	in := config.Instance{Name: s.Args()[0], AdvertInterval: time.Second, Gratuitous: c.garp}
-	var preemptDelay, useVMAC *Stmt
+	in := config.Instance{Name: s.Args()[0], AdvertInterval: time.Second, Gratuitous: c.garp, Version: c.version}
+	var preemptDelay, useVMAC, auth *Stmt
+	versionSet := false
+	seen := map[netip.Prefix]bool{}
 	xmitBase := false
 	for _, k := range s.Children {
 		a := k.Args()
 		switch k.Key() {
 		case "state":
 			if len(a) == 1 && a[0] == "MASTER" {
-				c.note(k, "initial state is not carried over: vrrpd starts as backup and elects by priority within Master_Down_Interval (priority 255, the address owner, takes over at once)")
+				c.info(k, "the initial state only shortens the first election: vrrpd starts as backup and the highest priority is master within Master_Down_Interval, as keepalived ends up (priority 255, the address owner, takes over at once)")
 			}
 		case "interface":
 			if len(a) == 1 {
@@ -31,16 +32,29 @@ func (c *converter) instance(s *Stmt) {
 			in.VRID = c.int(k, 1)
 		case "priority":
 			in.Priority = c.int(k, 1)
+			if in.Priority < 1 || in.Priority > 255 {
+				c.refuse(k, "priority must be 1-255")
+			}
 		case "advert_int":
 			in.AdvertInterval = c.duration(k, 1, time.Second)
+			if in.AdvertInterval <= 0 {
+				c.refuse(k, "advert_int must be positive")
+			}
 		case "virtual_ipaddress", "virtual_ipaddress_excluded":
 			for _, v := range k.Children {
-				if p, ok := c.vip(v, in.Interface); ok {
+				p, ok := c.vip(v, in.Interface)
+				switch {
+				case !ok:
+				case seen[p]:
+					// keepalived adds the address once; the second add fails (EEXIST).
+					c.info(v, "%v is listed twice: added once, as keepalived ends up doing", p)
+				default:
+					seen[p] = true
 					in.VirtualAddresses = append(in.VirtualAddresses, p)
 				}
 			}
 			if k.Key() == "virtual_ipaddress_excluded" {
-				c.note(k, "excluded addresses are carried over as ordinary virtual addresses (they are advertised too)")
+				c.info(k, "excluded addresses are carried over as ordinary virtual addresses: added and removed with the others, and listed in adverts too")
 			}
 		case "nopreempt":
 			f := false
@@ -64,7 +78,7 @@ func (c *converter) instance(s *Stmt) {
 		case "unicast_peer":
 			for _, p := range k.Children {
 				if len(p.Words) > 1 {
-					c.note(p, "per-peer options are not supported; the address is kept")
+					c.loss(p, "per-peer options are not supported; the address is kept")
 				}
 				if len(p.Words) > 0 {
 					if ad := c.addr(p, p.Words[0]); ad.IsValid() {
@@ -93,7 +107,7 @@ func (c *converter) instance(s *Stmt) {
 			for _, t := range k.Children {
 				tf, ok := c.trackFiles[t.Key()]
 				if !ok {
-					c.note(t, "no vrrp_track_file of that name")
+					c.refuse(t, "no vrrp_track_file of that name")
 					continue
 				}
 				if len(t.Words) >= 3 && t.Words[1] == "weight" {
@@ -112,17 +126,20 @@ func (c *converter) instance(s *Stmt) {
 		case "garp_interval", "gna_interval":
 			in.Gratuitous.Interval = c.duration(k, 1, time.Second)
 		case "authentication":
-			c.note(k, "VRRPv3 has no authentication (RFC 5798 §9 removed it); dropped")
+			auth = k
 		case "version":
-			if len(a) == 1 && a[0] != "3" {
-				c.note(k, "vrrpd speaks VRRPv3 only; this instance was VRRPv%s", a[0])
+			if len(a) == 1 && (a[0] == "2" || a[0] == "3") {
+				in.Version = c.int(k, 1)
+				versionSet = true
+			} else {
+				c.refuse(k, "version must be 2 or 3")
 			}
 		case "lvs_sync_daemon_interface":
 			if len(a) == 1 {
 				c.cfg.LVSSync = &config.LVSSync{Interface: a[0], Instance: in.Name}
 			}
 		case "mcast_src_ip":
-			c.note(k, "the advert source is the interface's primary address; use unicast_source with unicast peers to pin it")
+			c.loss(k, "multicast adverts leave from the interface's primary address; use unicast_source with unicast peers to pin the source")
 		case "use_vmac":
 			useVMAC = k
 			in.VMAC = true
@@ -132,24 +149,35 @@ func (c *converter) instance(s *Stmt) {
 		case "vmac_xmit_base":
 			xmitBase = true
 		case "dont_track_primary":
-			c.note(k, "vrrpd always tracks the instance's own interface")
+			c.loss(k, "vrrpd always tracks the instance's own interface: the instance faults when it goes down")
 		case "smtp_alert":
-			c.note(k, "e-mail alerts are not supported: use notify hooks or the event stream")
+			if boolArg(k) {
+				c.alerts = append(c.alerts, k)
+			}
 		case "virtual_routes", "virtual_rules":
-			c.note(k, "virtual routes and rules are not supported: add them from a notify_master hook")
+			c.loss(k, "virtual routes and rules are not supported: add them from a notify master hook")
 		default:
-			if !c.notify(k, &in.Notify) {
-				c.note(k, "vrrp_instance option not carried over")
+			if !c.notify(k, &in.Notify, "INSTANCE") {
+				c.loss(k, "vrrp_instance option not carried over")
 			}
 		}
 	}
 	if in.Preempt != nil && !*in.Preempt && in.PreemptDelay > 0 {
 		// keepalived ignores preempt_delay under nopreempt; vrrpd refuses the pair.
-		c.note(preemptDelay, "dropped: it has no effect with nopreempt")
+		c.info(preemptDelay, "dropped: it has no effect with nopreempt")
 		in.PreemptDelay = 0
 	}
 	if in.VMAC && !xmitBase {
-		c.note(useVMAC, "adverts leave by the interface itself, as with keepalived's vmac_xmit_base; the virtual MAC carries the addresses")
+		c.loss(useVMAC, "adverts leave by the interface itself, as with keepalived's vmac_xmit_base (keepalived sends them from the virtual MAC); the virtual MAC carries the addresses")
+	}
+	if in.IPv6() && in.Version == 2 && !versionSet {
+		in.Version = 3 // keepalived runs IPv6 instances as VRRPv3 whatever vrrp_version says
+	}
+	if in.Version == 2 && in.AdvertInterval%time.Second != 0 {
+		c.refuse(s, "VRRPv2 (keepalived's default without vrrp_version 3) has whole-second advert intervals (RFC 3768 §5.3.7), and keepalived rounds advert_int %v: say vrrp_version 3 (or version 3 in the instance) or a whole number of seconds", in.AdvertInterval)
+	}
+	if auth != nil {
+		c.authentication(auth)
 	}
 	if in.Accept == nil && c.strict {
 		f := false
@@ -167,7 +195,7 @@ func (c *converter) vip(v *Stmt, iface string) (netip.Prefix, bool) {
 	if err != nil {
 		a, aerr := netip.ParseAddr(v.Words[0])
 		if aerr != nil {
-			c.note(v, "not an address: %v", err)
+			c.refuse(v, "not an address: %v", err)
 			return netip.Prefix{}, false
 		}
 		p = netip.PrefixFrom(a, a.BitLen()) // keepalived's default: a host address
@@ -176,12 +204,18 @@ func (c *converter) vip(v *Stmt, iface string) (netip.Prefix, bool) {
 		switch v.Words[i] {
 		case "dev":
 			if v.Words[i+1] != iface {
-				c.note(v, "the address is added to the instance's interface %s, not %s", iface, v.Words[i+1])
+				c.loss(v, "the address is added to the instance's interface %s, not %s: give it an instance of its own on %s", iface, v.Words[i+1], v.Words[i+1])
 			}
-		case "label", "scope", "brd", "broadcast":
-			c.note(v, "%s is not carried over; vrrpd adds the address with defaults", v.Words[i])
+		case "label":
+			c.info(v, "the label only names the address for ifconfig (%s); the address itself is carried over", v.Words[i+1])
+		case "brd", "broadcast":
+			c.info(v, "the broadcast address is derived from the prefix, as ip addr add does with brd +")
+		case "scope":
+			if v.Words[i+1] != "global" {
+				c.loss(v, "scope %s is not carried over: vrrpd adds addresses with scope global", v.Words[i+1])
+			}
 		default:
-			c.note(v, "option %q not carried over", v.Words[i])
+			c.loss(v, "option %q not carried over", v.Words[i])
 		}
 	}
 	return p, true
@@ -190,28 +224,14 @@ func (c *converter) vip(v *Stmt, iface string) (netip.Prefix, bool) {
 func (c *converter) addr(s *Stmt, w string) netip.Addr {
 	a, err := netip.ParseAddr(w)
 	if err != nil {
-		c.note(s, "not an address: %v", err)
+		c.refuse(s, "not an address: %v", err)
 	}
 	return a
 }
 
-// argv splits a keepalived script string ("/path/to/x arg1 'arg 2'") into an argv.
-func (c *converter) argv(s *Stmt) []string {
-	if len(s.Args()) == 0 {
-		c.note(s, "no command given")
-		return nil
-	}
-	// The lexer already grouped double-quoted words; a quoted whole command is one word to split again.
-	var out []string
-	for _, w := range s.Args() {
-		if strings.ContainsAny(w, " \t") {
-			parts, err := splitLine(strings.ReplaceAll(w, "'", "\""))
-			if err == nil {
-				out = append(out, parts...)
-				continue
-			}
-		}
-		out = append(out, w)
-	}
-	return out
+// authentication is VRRPv2's auth_type PASS or AH (RFC 2338), which RFC
+// 3768 removed and VRRPv3 never had: vrrpd sends no authentication, and a
+// keepalived peer that still has it configured drops vrrpd's adverts.
+func (c *converter) authentication(k *Stmt) {
+	c.loss(k, "authentication is not supported (RFC 3768 removed it; VRRPv3 has none): a keepalived peer that keeps auth_type drops vrrpd's adverts, so remove it from the keepalived side before a mixed cluster runs")
 }

@@ -1,9 +1,12 @@
 package kaimport
 
 import (
+	"context"
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -11,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/hachat/hachat/internal/config"
 )
@@ -54,6 +58,21 @@ func TestGolden(t *testing.T) {
 	}
 }
 
+// lex tokenizes src as the file named file, following no includes deeper than maxIncludeDepth-depth.
+func lex(file, src string, depth int) ([]token, error) {
+	lx := &lexer{ctx: context.Background()}
+	err := lx.lex(file, src, depth)
+	return lx.out, err
+}
+
+// fakePath resolves bare names as /usr/bin/NAME, except "missing".
+func fakePath(name string) (string, error) {
+	if name == "missing" {
+		return "", exec.ErrNotFound
+	}
+	return "/usr/bin/" + name, nil
+}
+
 func importString(t *testing.T, src string) *Result {
 	t.Helper()
 	toks, err := lex("keepalived.conf", src, 0)
@@ -64,7 +83,11 @@ func importString(t *testing.T, src string) *Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Convert(stmts)
+	r, err := ConvertContext(context.Background(), stmts, Options{LookPath: fakePath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 func TestNotesNameLineAndReason(t *testing.T) {
@@ -86,7 +109,7 @@ func TestNotesNameLineAndReason(t *testing.T) {
 		got = append(got, n.String())
 	}
 	want := []string{
-		"keepalived.conf:5: authentication: VRRPv3 has no authentication (RFC 5798 §9 removed it); dropped",
+		"keepalived.conf:5: authentication: authentication is not supported (RFC 3768 removed it; VRRPv3 has none): a keepalived peer that keeps auth_type drops vrrpd's adverts, so remove it from the keepalived side before a mixed cluster runs",
 		"keepalived.conf:8: frobnicate yes: vrrp_instance option not carried over",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -123,8 +146,8 @@ virtual_server 10.1.1.1 6667 {
 		t.Errorf("address without a length: %s, want a host prefix as keepalived", got)
 	}
 	rs := r.Config.VirtualServers[0].RealServers[0]
-	want := &config.Check{Type: "tcp", Interval: 3 * time.Second, Timeout: time.Second, Rise: 1, Fall: 3, InhibitOnFailure: true}
-	if diff := cmp.Diff(want, rs.Check); diff != "" {
+	want := &config.Check{Type: "tcp", Interval: 3 * time.Second, Timeout: time.Second, RetryInterval: time.Second, Rise: 1, Fall: 3, InhibitOnFailure: true}
+	if diff := cmp.Diff(want, rs.Check, cmpopts.EquateComparable(netip.Addr{})); diff != "" {
 		t.Errorf("check (-want +got):\n%s", diff)
 	}
 	if len(r.Notes) != 0 {
@@ -260,8 +283,16 @@ func FuzzImport(f *testing.F) {
 			return
 		}
 		r := Convert(stmts)
-		if _, err := r.YAML(); err != nil {
+		y, err := r.YAML()
+		if err != nil {
 			t.Fatalf("YAML: %v", err)
+		}
+		// The YAML says what the structure says: vrrpd accepts one
+		// exactly when it accepts the other.
+		_, perr := config.Parse("f.yaml", y)
+		verr := config.Validate("f.yaml", r.Config)
+		if (perr == nil) != (verr == nil) {
+			t.Fatalf("Parse of the YAML: %v; Validate of the structure: %v\n%s", perr, verr, y)
 		}
 	})
 }

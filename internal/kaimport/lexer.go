@@ -1,6 +1,7 @@
 package kaimport
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -53,44 +54,51 @@ type token struct {
 // a loop must end with an error, not a stack overflow).
 const maxIncludeDepth = 8
 
+// lexer turns files into one token stream, following include lines and
+// keeping or dropping keepalived's conditional lines (@ID, @^ID).
+type lexer struct {
+	ctx      context.Context
+	configID string
+	out      []token
+	lines    int // lines read, to poll ctx every few thousand
+}
+
 // lexFile tokenizes a file, splicing in the files its include lines name.
-func lexFile(path string, depth int) ([]token, error) {
+func (lx *lexer) lexFile(path string, depth int) error {
 	if depth > maxIncludeDepth {
-		return nil, fmt.Errorf("%s: includes nested deeper than %d (a loop?)", path, maxIncludeDepth)
+		return fmt.Errorf("%s: includes nested deeper than %d (a loop?)", path, maxIncludeDepth)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return lex(path, string(data), depth)
+	return lx.lex(path, string(data), depth)
 }
 
-func lex(file, src string, depth int) ([]token, error) {
-	var out []token
-	for i, raw := range strings.Split(src, "\n") {
-		line := i + 1
+func (lx *lexer) lex(file, src string, depth int) error {
+	for line := 1; len(src) > 0; line++ {
+		raw, rest, _ := strings.Cut(src, "\n")
+		src = rest
+		if lx.lines++; lx.lines%4096 == 0 && lx.ctx.Err() != nil {
+			return lx.ctx.Err()
+		}
+		raw, keep := lx.conditional(raw)
+		if !keep {
+			continue
+		}
 		words, err := splitLine(raw)
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", file, line, err)
+			return fmt.Errorf("%s:%d: %w", file, line, err)
+		}
+		if len(words) > 0 && (strings.HasPrefix(words[0], "$") || strings.HasPrefix(words[0], "~SEQ")) {
+			// keepalived's parameter substitution and sequences: a
+			// converter that kept "$NAME" as a literal would write it
+			// into the configuration, so refuse rather than guess.
+			return fmt.Errorf("%s:%d: %q: keepalived parameter substitution ($NAME=..., ~SEQ) is not supported: expand the configuration first", file, line, words[0])
 		}
 		if len(words) >= 1 && words[0] == "include" {
-			if len(words) != 2 {
-				return nil, fmt.Errorf("%s:%d: include takes one file name or glob", file, line)
-			}
-			pattern := words[1]
-			if !filepath.IsAbs(pattern) {
-				pattern = filepath.Join(filepath.Dir(file), pattern)
-			}
-			matches, err := filepath.Glob(pattern)
-			if err != nil {
-				return nil, fmt.Errorf("%s:%d: include %q: %w", file, line, words[1], err)
-			}
-			for _, m := range matches {
-				toks, err := lexFile(m, depth+1)
-				if err != nil {
-					return nil, fmt.Errorf("%s:%d: include: %w", file, line, err)
-				}
-				out = append(out, toks...)
+			if err := lx.include(file, line, words, depth); err != nil {
+				return err
 			}
 			continue
 		}
@@ -102,11 +110,56 @@ func lex(file, src string, depth int) ([]token, error) {
 			case "}":
 				k = tokClose
 			}
-			out = append(out, token{kind: k, text: w, file: file, line: line})
+			lx.out = append(lx.out, token{kind: k, text: w, file: file, line: line})
 		}
-		out = append(out, token{kind: tokEOL, file: file, line: line})
+		lx.out = append(lx.out, token{kind: tokEOL, file: file, line: line})
 	}
-	return out, nil
+	return nil
+}
+
+// conditional applies keepalived's conditional configuration: a line
+// starting "@ID" is read only when keepalived runs with config id ID (-i,
+// default the host name), "@^ID" only when it does not.
+func (lx *lexer) conditional(raw string) (string, bool) {
+	t := strings.TrimLeft(raw, " \t")
+	if !strings.HasPrefix(t, "@") {
+		return raw, true
+	}
+	id, rest, _ := strings.Cut(t[1:], " ")
+	if i := strings.IndexByte(id, '\t'); i >= 0 {
+		id, rest = id[:i], id[i+1:]+" "+rest
+	}
+	if neg, ok := strings.CutPrefix(id, "^"); ok {
+		return rest, neg != lx.configID
+	}
+	return rest, id == lx.configID
+}
+
+// include splices in every file a glob names, relative to the including
+// file's directory as keepalived does. A name that matches nothing is an
+// error: keepalived would run without those lines, and so would the
+// converted configuration, silently.
+func (lx *lexer) include(file string, line int, words []string, depth int) error {
+	if len(words) != 2 {
+		return fmt.Errorf("%s:%d: include takes one file name or glob", file, line)
+	}
+	pattern := words[1]
+	if !filepath.IsAbs(pattern) {
+		pattern = filepath.Join(filepath.Dir(file), pattern)
+	}
+	matches, err := filepath.Glob(pattern)
+	if err != nil {
+		return fmt.Errorf("%s:%d: include %q: %w", file, line, words[1], err)
+	}
+	if len(matches) == 0 {
+		return fmt.Errorf("%s:%d: include %q: no such file (looked for %s)", file, line, words[1], pattern)
+	}
+	for _, m := range matches {
+		if err := lx.lexFile(m, depth+1); err != nil {
+			return fmt.Errorf("%s:%d: include: %w", file, line, err)
+		}
+	}
+	return nil
 }
 
 // splitLine splits a line into words: braces are words of their own, "#" and
@@ -157,7 +210,11 @@ func splitLine(s string) ([]string, error) {
 
 // parse builds the statement tree of a token stream.
 func parse(toks []token) ([]*Stmt, error) {
-	p := &parser{toks: toks}
+	return parseContext(context.Background(), toks)
+}
+
+func parseContext(ctx context.Context, toks []token) ([]*Stmt, error) {
+	p := &parser{toks: toks, ctx: ctx}
 	stmts, err := p.block(false)
 	if err != nil {
 		return nil, err
@@ -166,6 +223,7 @@ func parse(toks []token) ([]*Stmt, error) {
 }
 
 type parser struct {
+	ctx  context.Context
 	toks []token
 	pos  int
 }
@@ -176,6 +234,9 @@ func (p *parser) block(nested bool) ([]*Stmt, error) {
 	for p.pos < len(p.toks) {
 		t := p.toks[p.pos]
 		p.pos++
+		if p.pos%65536 == 0 && p.ctx.Err() != nil {
+			return nil, p.ctx.Err()
+		}
 		switch t.kind {
 		case tokWord:
 			if cur == nil {

@@ -1,6 +1,7 @@
 // Package health is the health-check engine of the hachat L4 balancer: the
 // "checkers" half of keepalived (keepalived.conf(5), "LVS CONFIGURATION":
-// TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK), rebuilt as small Go parts that
+// TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK, PING_CHECK, UDP_CHECK,
+// SMTP_CHECK, DNS_CHECK), rebuilt as small Go parts that
 // the IPVS reconciler and vrrpd's track_script both reuse.
 //
 // The parts, from the wire up:
@@ -13,7 +14,13 @@
 //     (RFC 6066 §3), and judges the status code, and optionally the body by
 //     regular expression or keepalived-style MD5 digest; [Exec] runs a script
 //     whose exit status 0 means up, in its own process group so that a
-//     timeout kills the script and everything it spawned. Every probe takes
+//     timeout kills the script and everything it spawned; [ICMP] sends one
+//     echo request (RFC 792, RFC 4443) over a ping socket or a raw one;
+//     [UDP] sends a datagram and fails on an ICMP error or, when a reply is
+//     required, on silence or other bytes; [SMTP] wants a 220 greeting and
+//     a 250 to HELO (RFC 5321); [DNS] wants a NOERROR answer to its
+//     question (RFC 1035); [All] runs several probes of one server and
+//     fails when any fails. Every probe takes
 //     its deadline from its context. Failures are classified by [Classify]
 //     into a [FailureKind] so that metrics can say why checks fail.
 //
@@ -55,7 +62,8 @@
 // after the failure began (the first Interval is the wait for the next
 // probe; a refused connection fails at once, a black hole only after
 // Timeout). Likewise a recovered server is back after Rise×Interval +
-// Timeout at most. Timeout may not exceed Interval; a probe that lasts past
+// Timeout at most (with Timeout up to Interval; a longer Timeout, which
+// keepalived allows, stretches the bound by the probes it delays). A probe that lasts past
 // its next tick delays that probe until it ends (counted as deferred), the
 // one way a target's probes fall behind the grid. TestMonitorDetectionBound
 // checks these bounds for many phases. With a RetryInterval (keepalived's

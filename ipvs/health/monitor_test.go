@@ -541,7 +541,6 @@ func TestMonitorAddValidates(t *testing.T) {
 		{"no prober", health.Target{ID: "x", Interval: time.Second}},
 		{"zero interval", health.Target{ID: "x", Prober: p}},
 		{"negative timeout", health.Target{ID: "x", Prober: p, Interval: time.Second, Timeout: -1}},
-		{"timeout above interval", health.Target{ID: "x", Prober: p, Interval: time.Second, Timeout: 2 * time.Second}},
 		{"retry above interval", health.Target{ID: "x", Prober: p, Interval: time.Second, RetryInterval: 2 * time.Second}},
 		{"negative retry", health.Target{ID: "x", Prober: p, Interval: time.Second, RetryInterval: -1}},
 		{"negative fall", health.Target{ID: "x", Prober: p, Interval: time.Second, Fall: -1}},
@@ -626,4 +625,23 @@ func TestMonitorTCPEndToEnd(t *testing.T) {
 	defer ln2.Close()
 	go serve(ln2)
 	reached(health.Up, "")
+}
+
+// TestMonitorTimeoutAboveInterval: keepalived lets a check's timeout exceed
+// its interval (a vrrp_script with interval 1 and timeout 10); the monitor
+// accepts such a target and gives each probe the whole timeout, while the
+// next tick waits for the running probe (TestMonitorDefersOverlappingTick).
+func TestMonitorTimeoutAboveInterval(t *testing.T) {
+	h := newHarness(t, health.MonitorConfig{})
+	left := make(chan time.Duration, 1)
+	p := health.ProberFunc(func(ctx context.Context) error {
+		dl, _ := ctx.Deadline()
+		left <- time.Until(dl)
+		return nil
+	})
+	h.add(health.Target{ID: "slow-script", Prober: p, Interval: time.Second, Timeout: 10 * time.Second, Initial: health.Up})
+	h.run()
+	if d := <-left; d <= time.Second {
+		t.Errorf("probe got %v to run, want the 10s timeout, more than the 1s interval", d)
+	}
 }

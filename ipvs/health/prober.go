@@ -33,6 +33,9 @@ var (
 	// ErrBodyMismatch means an HTTP check's body, or a TCP check's reply,
 	// did not match the expected regular expression or digest.
 	ErrBodyMismatch = errors.New("HTTP body does not match")
+	// ErrBadReply means an SMTP, DNS or UDP check got an answer, but not
+	// the one a healthy server gives (a 554 greeting, SERVFAIL, other bytes).
+	ErrBadReply = errors.New("unexpected reply")
 	// ErrExitStatus means a script exited with a non-zero status.
 	ErrExitStatus = errors.New("script exited with non-zero status")
 	// ErrInvalidTarget means a target's configuration cannot be probed.
@@ -50,7 +53,7 @@ const (
 	KindUnreachable FailureKind = "unreachable" // no route, host or network unreachable
 	KindTLS         FailureKind = "tls"         // handshake or certificate failure
 	KindStatus      FailureKind = "status"      // unexpected HTTP status code
-	KindBody        FailureKind = "body"        // HTTP body or TCP reply does not match
+	KindBody        FailureKind = "body"        // HTTP body, TCP, SMTP, DNS or UDP reply does not match
 	KindExit        FailureKind = "exit"        // script exited non-zero or was killed
 	KindSpawn       FailureKind = "spawn"       // script could not be started
 	KindCanceled    FailureKind = "canceled"    // the monitor stopped the probe
@@ -85,7 +88,7 @@ func Classify(err error) FailureKind {
 		return KindConfig
 	case errors.Is(err, ErrUnexpectedStatus):
 		return KindStatus
-	case errors.Is(err, ErrBodyMismatch):
+	case errors.Is(err, ErrBodyMismatch), errors.Is(err, ErrBadReply):
 		return KindBody
 	case errors.Is(err, ErrExitStatus):
 		return KindExit

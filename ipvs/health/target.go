@@ -21,8 +21,10 @@ type Target struct {
 	// delay_loop, vrrp_script's interval). Required.
 	Interval time.Duration
 	// Timeout bounds one probe (connect_timeout, vrrp_script's timeout).
-	// Zero means the smaller of Interval and DefaultTimeout. It may not
-	// exceed Interval.
+	// Zero means the smaller of Interval and DefaultTimeout. It may
+	// exceed Interval, as keepalived allows (a vrrp_script with interval 1
+	// and timeout 10): probes of one target never overlap, a tick that
+	// finds the previous probe running waits for it (see Monitor).
 	Timeout time.Duration
 	// RetryInterval, when set, replaces Interval while an up target is
 	// failing but has not yet failed Fall times (keepalived's
@@ -51,9 +53,6 @@ func (t Target) normalize() (Target, error) {
 		return t, fmt.Errorf("health target %q: interval %v must be positive: %w", t.ID, t.Interval, ErrInvalidTarget)
 	case t.Timeout < 0:
 		return t, fmt.Errorf("health target %q: timeout %v is negative: %w", t.ID, t.Timeout, ErrInvalidTarget)
-	case t.Timeout > t.Interval:
-		return t, fmt.Errorf("health target %q: timeout %v exceeds interval %v, so probes would overlap: %w",
-			t.ID, t.Timeout, t.Interval, ErrInvalidTarget)
 	case t.RetryInterval < 0 || t.RetryInterval > t.Interval:
 		return t, fmt.Errorf("health target %q: retry interval %v must be between 0 and the interval %v: %w",
 			t.ID, t.RetryInterval, t.Interval, ErrInvalidTarget)

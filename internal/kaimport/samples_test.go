@@ -1,0 +1,103 @@
+package kaimport
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hachat/hachat/internal/config"
+)
+
+// samplesDir holds the sample configurations of Debian's keepalived package
+// (GPL-2, so read in place, never copied here).
+const samplesDir = "/usr/share/doc/keepalived/samples"
+
+// TestKeepalivedSamples converts each of the 25 keepalived.conf samples and
+// checks the verdict: whole (exit 0), lossy (exit 3, every loss one a
+// keepalived user would recognise as something vrrpd does not do) or
+// refused (exit 1), and the reason, for the lossy and refused ones.
+func TestKeepalivedSamples(t *testing.T) {
+	// Mail: keepalived mails on every real server state change when
+	// notification_email is set (a real server's smtp_alert defaults to
+	// yes); vrrpd sends no mail.
+	const mail = "smtp_alert defaults to yes"
+	tested := map[string]bool{}
+	defer func() {
+		// A new keepalived package with more samples must get verdicts here too.
+		all, _ := filepath.Glob(filepath.Join(samplesDir, "keepalived.conf.*"))
+		for _, p := range all {
+			if !tested[filepath.Base(p)] {
+				t.Errorf("sample %s has no expected verdict", filepath.Base(p))
+			}
+		}
+	}()
+	for _, tc := range []struct {
+		file    string
+		verdict string
+		why     []string // a substring of each loss or refusal, in order
+	}{
+		{"keepalived.conf.HTTP_GET.port", "lossy", []string{mail}},
+		{"keepalived.conf.IPv6", "whole", nil},
+		{"keepalived.conf.PING_CHECK", "lossy", []string{mail}},
+		{"keepalived.conf.SMTP_CHECK", "lossy", []string{mail}},
+		{"keepalived.conf.SSL_GET", "lossy", []string{mail, "auth_type"}},
+		{"keepalived.conf.UDP_CHECK", "lossy", []string{mail}},
+		// Its @high/@low lines select nothing on a host of another name
+		// (keepalived -i): the script has no command.
+		{"keepalived.conf.conditional_conf", "refused", []string{"no script line"}},
+		{"keepalived.conf.fwmark", "whole", nil},
+		{"keepalived.conf.inhibit", "lossy", []string{mail}},
+		{"keepalived.conf.misc_check", "lossy", []string{mail}},
+		{"keepalived.conf.misc_check_arg", "lossy", []string{mail}},
+		{"keepalived.conf.quorum", "lossy", []string{"omega", "quorum_up", "quorum_down"}},
+		{"keepalived.conf.sample", "lossy", []string{mail}},
+		{"keepalived.conf.status_code", "lossy", []string{mail}},
+		{"keepalived.conf.track_interface", "lossy", []string{"static_routes", "not eth1", "not eth2", "virtual_routes"}},
+		{"keepalived.conf.virtual_server_group", "lossy", []string{mail}},
+		{"keepalived.conf.virtualhost", "lossy", []string{mail}},
+		{"keepalived.conf.vrrp", "lossy", []string{"e-mail", "auth_type", "e-mail", "e-mail", "auth_type", "e-mail"}},
+		// "</dev/tcp/..." needs bash as /bin/sh, as the sample itself warns.
+		{"keepalived.conf.vrrp.localcheck", "refused", []string{"shell syntax", "shell syntax", "shell syntax"}},
+		{"keepalived.conf.vrrp.lvs_syncd", "lossy", []string{"auth_type"}},
+		{"keepalived.conf.vrrp.routes", "lossy", []string{"static_routes", "not eth1", "not eth2", "virtual_routes"}},
+		{"keepalived.conf.vrrp.rules", "lossy", []string{"static_rules", "not eth1", "not eth2", "virtual_rules"}},
+		{"keepalived.conf.vrrp.scripts", "lossy", []string{"auth_type"}},
+		{"keepalived.conf.vrrp.static_ipaddress", "lossy", []string{"static_ipaddress", "virtual_routes"}},
+		{"keepalived.conf.vrrp.sync", "whole", nil},
+	} {
+		tested[tc.file] = true
+		t.Run(tc.file, func(t *testing.T) {
+			path := filepath.Join(samplesDir, tc.file)
+			if _, err := os.Stat(path); err != nil {
+				t.Skipf("keepalived's samples are not installed (apt install keepalived): %v", err)
+			}
+			r, err := Import(t.Context(), path, Options{ConfigID: "hachat-test", LookPath: fakePath})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, why := verdict(r)
+			if got != tc.verdict {
+				t.Fatalf("verdict %s, want %s: %v", got, tc.verdict, why)
+			}
+			if len(why) != len(tc.why) {
+				t.Fatalf("%d reasons, want %d:\n%s", len(why), len(tc.why), strings.Join(why, "\n"))
+			}
+			for i, w := range tc.why {
+				if !strings.Contains(why[i], w) {
+					t.Errorf("reason %d = %q, want it to mention %q", i, why[i], w)
+				}
+			}
+			if got == "refused" {
+				return
+			}
+			y, err := r.YAML()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := config.Parse(tc.file+".yaml", y); err != nil {
+				t.Errorf("vrrpd rejects the conversion: %v", err)
+			}
+		})
+	}
+}
