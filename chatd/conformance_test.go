@@ -875,3 +875,16 @@ func TestMODE_rfc2812_3_2_3_unset_key_keeps_argument_order(t *testing.T) {
 		t.Errorf("modes on bob's node = %q, key still set", m.Param(2))
 	}
 }
+
+func TestLUSERS_modern_253_unregistered(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	bar := client(t, n, "bar")
+	qux := dial(t, n.Addr(), "qux")
+	qux.send("NICK qux")
+	qux.send("PING x")
+	qux.expectCmd("PONG")
+	bar.send("LUSERS")
+	if m := bar.expectCmd(rplLuserUnknown, "bar"); m.Param(1) != "1" {
+		t.Errorf("253 = %q, want 1", m.Param(1))
+	}
+}

@@ -68,6 +68,12 @@ func (s *Server) lusers(r *response) {
 	inv := s.feat.invisible
 	r.numeric(rplLuserClient, "There are "+itoa(total-inv)+" users and "+itoa(inv)+" invisible on "+itoa(nodes)+" servers")
 	r.numeric(rplLuserOp, itoa(s.feat.opers), "operator(s) online")
+	s.cmu.Lock()
+	unknown := len(s.clients) - s.nlocal // this node's connections not registered yet
+	s.cmu.Unlock()
+	if unknown > 0 {
+		r.numeric(rplLuserUnknown, itoa(unknown), "unknown connection(s)")
+	}
 	r.numeric(rplLuserChannels, itoa(s.nonEmpty), "channels formed")
 	r.numeric(rplLuserMe, "I have "+itoa(s.nlocal)+" clients and "+itoa(nodes-1)+" servers")
 	maxLocal, maxGlobal := max(s.nlocal, s.feat.peakLocal), max(total, s.feat.peakGlobal)
