@@ -48,6 +48,7 @@ func TestRealClient_weechat(t *testing.T) {
 	}, ";")
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, "--dir", dir, "-r", setup)
+	cmd.Env = append(os.Environ(), "LANG=C", "LC_ALL=C") // the log lines checked below are WeeChat's English
 	out := &strings.Builder{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
