@@ -1,8 +1,6 @@
 package chatd
 
 import (
-	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -165,32 +163,13 @@ func maskListReply(r *response, ch *channel, mode byte) {
 	r.numeric(end, ch.name, text)
 }
 
-// maskEntry is a stored +e or +I entry with its list letter.
-type maskEntry struct {
-	mode byte
-	b    store.Ban
-}
-
-// loadMasks reads every channel's +e and +I lists (bootstrap).
-func (s *Server) loadMasks(ctx context.Context) ([]maskEntry, error) {
-	var out []maskEntry
-	for _, l := range []string{store.ListExcept, store.ListInvex} {
-		bs, err := s.st.Masks(ctx, l, "")
-		if err != nil {
-			return nil, fmt.Errorf("chatd: load +%s lists: %w", l, err)
-		}
-		for _, b := range bs {
-			out = append(out, maskEntry{mode: l[0], b: b})
-		}
-	}
-	return out, nil
-}
-
-// applyMasks adds loaded entries to the channels. s.mu held.
-func (s *Server) applyMasks(es []maskEntry) {
-	for _, e := range es {
-		if ch := s.channels[store.Fold(e.b.Channel)]; ch != nil {
-			ch.addMask(e.mode, e.b.Mask, e.b.SetBy, e.b.SetAt)
+// applyMasks adds a snapshot's +e and +I entries to the channels. s.mu held.
+func (s *Server) applyMasks(snap store.Snapshot) {
+	for mode, list := range map[byte][]store.Ban{'e': snap.Excepts, 'I': snap.Invex} {
+		for _, b := range list {
+			if ch := s.channels[store.Fold(b.Channel)]; ch != nil {
+				ch.addMask(mode, b.Mask, b.SetBy, b.SetAt)
+			}
 		}
 	}
 }

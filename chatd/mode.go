@@ -1,7 +1,7 @@
 package chatd
 
 import (
-	"context"
+	"bytes"
 	"errors"
 	"sort"
 	"strings"
@@ -64,32 +64,36 @@ func handleMode(c *Client, m irc.Message, r *response) {
 		r.numeric(errChanOpPrivsNeed, ch.name, "You're not channel operator")
 		return
 	}
-	ctx, cancel := s.storeCtx()
-	defer cancel()
-	err := s.st.SaveChannel(ctx, mc.saved)
-	for i := 0; err == nil && i < len(mc.members); i++ {
-		err = s.st.SetMemberModes(ctx, ch.name, mc.members[i].SessionID, mc.members[i].Modes)
-	}
 	// One time for the stored bans and the event, so every node (from the
 	// event) and every restarted node (from the store) lists the same one.
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	if err == nil {
-		err = s.saveBans(ctx, ch.name, u, now, &mc, r)
-	}
-	if err != nil {
-		r.fail("MODE", "TEMPORARILY_UNAVAILABLE", ch.name, "Could not change modes, try again")
-		return
-	}
-	change, args := mc.render()
-	if change == "" {
-		return // only ban changes, all of them lost a race with another node
-	}
-	ev := &store.Event{Kind: store.KindMode, Time: now, Target: ch.name, Sender: s.prefixOf(u), Account: u.acc, Text: change, Params: args}
-	if err := s.commit(ev, u, func(ev *store.Event) {
+	by := s.prefixOf(u)
+	ev := &store.Event{Kind: store.KindMode, Time: now, Target: ch.name, Sender: by, Account: u.acc}
+	var full []byte // mask lists found full
+	err := s.commitChange(ev, u, func(ev *store.Event) {
 		if msg, ok := eventMessage(ev, capSet(c.caps.Load())); ok {
 			r.add(msg)
 		}
-	}); err != nil {
+	}, func(tx store.Tx) error {
+		var err error
+		full, err = mc.store(tx, ch.name, by, now)
+		if err != nil {
+			return err
+		}
+		ev.Text, ev.Params = mc.render()
+		if ev.Text == "" {
+			return errNoChange // only ban changes, all of them lost a race with another node
+		}
+		return nil
+	})
+	for _, l := range full {
+		r.numeric(errBanListFull, ch.name, string(l), "Channel list is full")
+	}
+	switch {
+	case errors.Is(err, errNoChange):
+	case errors.Is(err, store.ErrNotFound):
+		r.numeric(errNoSuchChannel, ch.name, "No such channel")
+	case err != nil:
 		r.fail("MODE", "TEMPORARILY_UNAVAILABLE", ch.name, "Could not change modes, try again")
 	}
 }
@@ -98,7 +102,7 @@ func handleMode(c *Client, m irc.Message, r *response) {
 type modeChange struct {
 	items   []modeItem // rendered as e.g. "+o-k" and the arguments in order
 	saved   store.Channel
-	members []store.Member // new member modes to persist
+	members []store.Member // the members whose modes change (store uses Nick and SessionID)
 	errs    [][]string     // numerics to send
 	lists   []byte         // mask lists asked for (MODE #c b, e, I)
 }
@@ -262,7 +266,7 @@ func (s *Server) parseModeChange(ch *channel, change string, args []string) mode
 		}
 	}
 	for u, mm := range memberModes {
-		mc.members = append(mc.members, store.Member{Channel: ch.name, SessionID: u.sid, Modes: mm})
+		mc.members = append(mc.members, store.Member{Channel: ch.name, SessionID: u.sid, Nick: u.nick, Modes: mm})
 	}
 	sort.Slice(mc.members, func(i, j int) bool { return mc.members[i].SessionID < mc.members[j].SessionID })
 	return mc
@@ -292,37 +296,86 @@ func (mc *modeChange) render() (string, []string) {
 	return modes.Render(cs)
 }
 
-// saveBans persists the ban changes of mc. A ban another node added (or
-// removed) meanwhile is dropped from the change rather than failing it, and
-// a list another node filled meanwhile gets ERR_BANLISTFULL: the store, not
-// this node's possibly lagging view, has the last word.
-func (s *Server) saveBans(ctx context.Context, channel string, u *user, at time.Time, mc *modeChange, r *response) error {
-	by := s.prefixOf(u)
+// store applies mc to the stored channel inside the MODE's transaction, as a
+// change against the stored state rather than this node's possibly lagging
+// view: flags, key and limit are set on the stored row, member modes added
+// to or removed from the stored ones. A ban another node added (or removed)
+// meanwhile is dropped from the change rather than failing it, and a list
+// another node filled meanwhile drops the ban and reports full: the store
+// has the last word. It may run more than once (a retried transaction).
+func (mc *modeChange) store(tx store.Tx, channel, by string, at time.Time) (full []byte, err error) {
+	member := map[string]string{} // nick -> session id, from the view (parseModeChange)
+	for _, m := range mc.members {
+		member[store.Fold(m.Nick)] = m.SessionID
+	}
+	flags := false
 	for i := range mc.items {
 		it := &mc.items[i]
-		var err error
-		b := store.Ban{Channel: channel, Mask: it.arg, SetBy: by, SetAt: at}
-		switch {
-		case it.mode == 'b' && it.add:
-			err = s.st.AddBan(ctx, b, maxBans)
-		case it.mode == 'b':
-			err = s.st.RemoveBan(ctx, channel, it.arg)
-		case it.mode != 'e' && it.mode != 'I':
-			continue
-		case it.add:
-			err = s.st.AddMask(ctx, string(it.mode), b, maxBans)
+		it.skip = false
+		switch it.mode {
+		case 'b', 'e', 'I':
+			b := store.Ban{Channel: channel, Mask: it.arg, SetBy: by, SetAt: at}
+			switch {
+			case it.mode == 'b' && it.add:
+				err = tx.AddBan(b, maxBans)
+			case it.mode == 'b':
+				err = tx.RemoveBan(channel, it.arg)
+			case it.add:
+				err = tx.AddMask(string(it.mode), b, maxBans)
+			default:
+				err = tx.RemoveMask(string(it.mode), channel, it.arg)
+			}
+			switch {
+			case errors.Is(err, store.ErrExists), errors.Is(err, store.ErrNotFound) && !it.add:
+				it.skip, err = true, nil
+			case errors.Is(err, store.ErrFull):
+				it.skip, err = true, nil
+				if !bytes.ContainsRune(full, rune(it.mode)) {
+					full = append(full, it.mode)
+				}
+			}
+		case 'o', 'v':
+			add, m := it.add, string(it.mode)
+			err = tx.SetMemberModes(channel, member[store.Fold(it.arg)], func(cur string) string {
+				if add {
+					return addModes(cur, m)
+				}
+				return delModes(cur, m)
+			})
+			if errors.Is(err, store.ErrNotFound) {
+				it.skip, err = true, nil // left or kicked meanwhile
+			}
 		default:
-			err = s.st.RemoveMask(ctx, string(it.mode), channel, it.arg)
+			flags = true
 		}
-		switch {
-		case errors.Is(err, store.ErrExists), errors.Is(err, store.ErrNotFound):
-			it.skip = true
-		case errors.Is(err, store.ErrFull):
-			it.skip = true
-			r.numeric(errBanListFull, channel, string(it.mode), "Channel list is full")
-		case err != nil:
-			return err
+		if err != nil {
+			return full, err
 		}
 	}
-	return nil
+	if !flags {
+		return full, nil
+	}
+	return full, tx.UpdateChannel(channel, func(c *store.Channel) {
+		for _, it := range mc.items {
+			switch it.mode {
+			case 'k':
+				c.Key = ""
+				if it.add {
+					c.Key = it.arg
+				}
+			case 'l':
+				c.Limit = 0
+				if it.add {
+					c.Limit = atoi(it.arg)
+				}
+			case 'b', 'e', 'I', 'o', 'v':
+			default:
+				if it.add {
+					c.Modes = addModes(c.Modes, string(it.mode))
+				} else {
+					c.Modes = delModes(c.Modes, string(it.mode))
+				}
+			}
+		}
+	})
 }

@@ -167,19 +167,17 @@ func handleKill(c *Client, m irc.Message, r *response) {
 		r.numeric(errNoSuchNick, nick, "No such nick/channel")
 		return
 	}
-	ctx, cancel := s.storeCtx()
-	err := s.st.ReleaseSession(ctx, vsid)
-	cancel()
-	if err != nil {
-		r.fail("KILL", "TEMPORARILY_UNAVAILABLE", nick, "Could not kill, try again")
-		return
-	}
 	text := "Killed (" + killer + ")" // KILL <nick> alone is accepted, as Ergo does
 	if reason != "" {
 		text = "Killed (" + killer + " (" + reason + "))"
 	}
+	// The victim's QUIT and the release of its session are one change.
 	ev := &store.Event{Kind: store.KindQuit, Sender: vprefix, Account: vacc, Text: text, Params: []string{vsid, vreal}}
-	if err := s.commit(ev, nil, nil); err != nil {
+	err := s.commitChange(ev, nil, nil, func(tx store.Tx) error { return tx.ReleaseSession(vsid) })
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		r.numeric(errNoSuchNick, nick, "No such nick/channel") // quit meanwhile
+	case err != nil:
 		r.fail("KILL", "TEMPORARILY_UNAVAILABLE", nick, "Could not kill, try again")
 	}
 }

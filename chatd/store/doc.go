@@ -158,6 +158,48 @@
 // Limit events are counted in Seq order, because times are not monotonic in Seq and a client pages on
 // from the msgid of the last event it got (TestHistoryPagingSkewedTimes).
 //
+// # One transaction per change
+//
+// The presence tables (sessions, members, channels, channel_bans) are a cache of the log: at every
+// commit point they are exactly the effect of the events 1..h, applied in order. Nodes rely on it:
+// a node's world is loaded from the tables and then kept by applying events, so the two must never
+// disagree. The invariant is kept by construction: the only writes to those tables are a change
+// committed with its event (Commit), the reaper's (ReapDeadQuit, with the QUITs), and migrations.
+// (The standalone ClaimNick, Join, Part, SaveChannel, AddBan... and ReapDead write without an event:
+// they serve tests and tools, never the nodes of a running cluster.)
+//
+//  1. Atomicity. Commit runs the change's statements and the INSERT of its event in one database
+//     transaction. If any statement fails (the change refuses, the event's INSERT fails, the commit
+//     fails, the process dies), the transaction rolls back whole, so there is no state in which the
+//     tables hold a change whose event is missing, or the log holds an event whose change is missing.
+//     This is what "Append may or may not have been committed" could not give when the tables were
+//     written in a transaction of their own: the undo of a failed append could delete a session whose
+//     event had in fact committed, and a failed append after a Join left a membership no running node
+//     would ever see but every node started later would load.
+//  2. Order. A change's statements take row locks (on what they write, and every read they decide on
+//     is a locking read: change.go) held until commit, and its event's position is taken under the
+//     counter's lock, last. Two changes that touch a common row are therefore serialized, and the one
+//     that commits first has the lower position: the order of the events is an order in which the
+//     changes could have run one after the other. Changes to disjoint rows commute. So applying the
+//     events in Seq order to the tables at position p gives the tables at any later position.
+//     (SQLite has a single writer, so there every transaction is serialized whole.)
+//  3. Snapshots. Snapshot reads the counter and the tables in one read transaction (a consistent
+//     snapshot on InnoDB; one WAL read mark on SQLite), which sees a prefix 1..h of the log (the Tail
+//     argument) and, by (1), exactly the changes of that prefix. A node that loads a snapshot and tails
+//     from its Head applies every later event once, to the state it was committed against.
+//
+// Changes are group-committed like events: concurrent Commits of one Store run in one transaction, one
+// after the other, followed by one multi-row INSERT of their events. A change that fails is answered
+// with its error and the batch is run again without it (a failed statement's effects go with the
+// rolled back transaction; a change may therefore run more than once and must set, not accumulate,
+// what it reports). A registration storm thus costs one transaction per batch, not three per client.
+//
+// A change is decided against the stored rows, not the caller's view, which may lag the log: whether
+// a JOIN creates the channel (and makes the joiner its operator), the member modes a MODE +o adds to,
+// the ban count checked against the limit. A channel row exists exactly while it has members (RFC 2812
+// §1.3): Part, ReleaseSession and the reaper delete a channel, with its bans, in the transaction that
+// removes its last member, and Join creates it afresh.
+//
 // # Presence
 //
 // Nick uniqueness across nodes is the unique index on the casefolded nick of the sessions table. Each
@@ -167,8 +209,9 @@
 // locking read of the node rows, so two reapers never both report a session; ReapDeadQuit appends
 // their QUITs in the same transaction, so a reaper dying half way cannot lose them (with ReapDead the
 // caller appends them). A reaped node that beats again learns it with ErrReaped and must drop its
-// clients. Transactions lock in one order (nodes, sessions, members, then the log counter), and the
-// few deadlocks InnoDB may still report are retried whole.
+// clients. Transactions lock mostly in one order (nodes, sessions, channels, members, bans, then the
+// log counter, always last; change.go lists the exceptions), and the deadlocks InnoDB may still report
+// are retried whole.
 //
 // Names (nicks, channels, targets, prefixes, accounts) must be valid UTF-8 (ErrInvalid otherwise);
 // free text (message bodies, topics, realnames) is stored as bytes, since IRC does not guarantee

@@ -2,14 +2,13 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 )
 
 // Mask lists beside the ban list (+b, bans.go): ban exceptions (+e) and
 // invite exceptions (+I), https://modern.ircdocs.horse/#exception-channel-mode.
-// They are stored like bans, one row per mask, in channel_masks (schema
-// version 3), keyed by list letter.
+// They are kept like bans, one row per mask, in channel_masks (schema
+// version 4), keyed by list letter, and go with their channel.
 const (
 	ListExcept = "e"
 	ListInvex  = "I"
@@ -17,39 +16,45 @@ const (
 
 func validList(list string) bool { return list == ListExcept || list == ListInvex }
 
-func (s *sqlStore) AddMask(ctx context.Context, list string, b Ban, limit int) error {
+func (t txOps) AddMask(list string, b Ban, limit int) error {
 	if !validList(list) || !IsChannel(b.Channel) || b.Mask == "" {
 		return fmt.Errorf("add +%s mask: %w: channel %q, mask %q", list, ErrInvalid, b.Channel, b.Mask)
 	}
 	if err := validNames(b.Channel, b.Mask, b.SetBy); err != nil {
 		return fmt.Errorf("add +%s mask: %w", list, err)
 	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if limit > 0 {
-			var n int
-			if err := s.prepTx(tx).QueryRowContext(ctx, `SELECT COUNT(*) FROM channel_masks WHERE channel_folded = ? AND list = ?`+s.d.forUpdate,
-				Fold(b.Channel), list).Scan(&n); err != nil {
-				return err
-			}
-			if n >= limit {
-				return ErrFull
-			}
-		}
-		_, err := s.prepTx(tx).ExecContext(ctx, `INSERT INTO channel_masks (channel_folded, list, mask_folded, channel, mask, set_by, set_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, Fold(b.Channel), list, Fold(b.Mask), b.Channel, b.Mask, b.SetBy, ms(b.SetAt))
-		return err
-	})
-	if s.d.isDuplicate(err) {
-		return fmt.Errorf("add +%s %q on %q: %w", list, b.Mask, b.Channel, ErrExists)
-	}
+	folded := Fold(b.Channel)
+	// The channel row's lock serializes two nodes adding the last free slot, as for bans.
+	exists, err := t.lockChannel(folded)
 	if err != nil {
 		return fmt.Errorf("add +%s %q on %q: %w", list, b.Mask, b.Channel, err)
+	}
+	if !exists {
+		return fmt.Errorf("add +%s %q on %q: %w", list, b.Mask, b.Channel, ErrNotFound)
+	}
+	if limit > 0 {
+		var n int
+		if err := t.q().QueryRowContext(t.ctx, `SELECT COUNT(*) FROM channel_masks WHERE channel_folded = ? AND list = ?`+t.s.d.forUpdate,
+			folded, list).Scan(&n); err != nil {
+			return fmt.Errorf("add +%s %q on %q: %w", list, b.Mask, b.Channel, err)
+		}
+		if n >= limit {
+			return fmt.Errorf("add +%s %q on %q: %w", list, b.Mask, b.Channel, ErrFull)
+		}
+	}
+	res, err := t.q().ExecContext(t.ctx, t.s.d.expand(`{{insert_ignore}} INTO channel_masks (channel_folded, list, mask_folded, channel, mask, set_by, set_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`), folded, list, Fold(b.Mask), b.Channel, b.Mask, b.SetBy, ms(b.SetAt))
+	if err != nil {
+		return fmt.Errorf("add +%s %q on %q: %w", list, b.Mask, b.Channel, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("add +%s %q on %q: %w", list, b.Mask, b.Channel, ErrExists)
 	}
 	return nil
 }
 
-func (s *sqlStore) RemoveMask(ctx context.Context, list, channel, mask string) error {
-	res, err := s.prepW().ExecContext(ctx, `DELETE FROM channel_masks WHERE channel_folded = ? AND list = ? AND mask_folded = ?`,
+func (t txOps) RemoveMask(list, channel, mask string) error {
+	res, err := t.q().ExecContext(t.ctx, `DELETE FROM channel_masks WHERE channel_folded = ? AND list = ? AND mask_folded = ?`,
 		Fold(channel), list, Fold(mask))
 	if err != nil {
 		return fmt.Errorf("remove +%s %q on %q: %w", list, mask, channel, err)
@@ -60,17 +65,43 @@ func (s *sqlStore) RemoveMask(ctx context.Context, list, channel, mask string) e
 	return nil
 }
 
+func (s *sqlStore) AddMask(ctx context.Context, list string, b Ban, limit int) error {
+	return s.change(ctx, func(t txOps) error { return t.AddMask(list, b, limit) })
+}
+
+func (s *sqlStore) RemoveMask(ctx context.Context, list, channel, mask string) error {
+	return s.change(ctx, func(t txOps) error { return t.RemoveMask(list, channel, mask) })
+}
+
+// maskQuery selects entries of one list, of every channel or of one.
+const maskQuery = `SELECT channel, mask, set_by, set_at FROM channel_masks WHERE list = ?`
+
+// maskOrder is the order of Masks and of Snapshot.Excepts and Invex.
+const maskOrder = ` ORDER BY channel_folded, set_at, mask_folded`
+
 func (s *sqlStore) Masks(ctx context.Context, list, channel string) ([]Ban, error) {
-	q := `SELECT channel, mask, set_by, set_at FROM channel_masks WHERE list = ?`
-	args := []any{list}
+	q, args := maskQuery, []any{list}
 	if channel != "" {
 		q += ` AND channel_folded = ?`
 		args = append(args, Fold(channel))
 	}
-	q += ` ORDER BY channel_folded, set_at, mask_folded`
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	out, err := scanMasks(s.r.QueryContext(ctx, q+maskOrder, args...))
 	if err != nil {
 		return nil, fmt.Errorf("+%s masks of %q: %w", list, channel, err)
+	}
+	return out, nil
+}
+
+type rowsScanner interface {
+	Next() bool
+	Scan(...any) error
+	Close() error
+	Err() error
+}
+
+func scanMasks[R rowsScanner](rows R, err error) ([]Ban, error) {
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []Ban
@@ -78,13 +109,10 @@ func (s *sqlStore) Masks(ctx context.Context, list, channel string) ([]Ban, erro
 		var b Ban
 		var at int64
 		if err := rows.Scan(&b.Channel, &b.Mask, &b.SetBy, &at); err != nil {
-			return nil, fmt.Errorf("+%s masks of %q: %w", list, channel, err)
+			return nil, err
 		}
 		b.SetAt = fromMS(at)
 		out = append(out, b)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("+%s masks of %q: %w", list, channel, err)
-	}
-	return out, nil
+	return out, rows.Err()
 }

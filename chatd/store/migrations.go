@@ -108,7 +108,15 @@ var migrations = []migration{
 		) {{table}}`,
 	}},
 	{3, []string{
-		// Ban exceptions (+e) and invite exceptions (+I), as channel_bans with the list letter.
+		// A channel exists exactly while it has members (RFC 2812 §1.3), since changes and their events
+		// commit together (doc.go). Channels that earlier versions kept after their last member left go,
+		// with their bans.
+		`DELETE FROM channels WHERE name_folded NOT IN (SELECT channel_folded FROM members)`,
+		`DELETE FROM channel_bans WHERE channel_folded NOT IN (SELECT name_folded FROM channels)`,
+	}},
+	{4, []string{
+		// Ban exceptions (+e) and invite exceptions (+I), as channel_bans with the list letter
+		// (lists.go). They go with their channel, as bans do.
 		`CREATE TABLE IF NOT EXISTS channel_masks (
 			channel_folded VARCHAR(255) NOT NULL,
 			list           CHAR(1) NOT NULL,

@@ -211,3 +211,93 @@ func (s *sqlStore) Channels(ctx context.Context) ([]Channel, error) {
 	}
 	return out, nil
 }
+
+// Snapshot reads the head and the presence tables in one read transaction. On MySQL a consistent
+// snapshot (REPEATABLE READ, taken at the first read) sees exactly the transactions committed before
+// it; every table change commits with its events (Commit), so the tables are the effect of the events
+// 1..Head. SQLite's read transaction in WAL sees one commit point likewise.
+func (s *sqlStore) Snapshot(ctx context.Context) (Snapshot, error) {
+	var snap Snapshot
+	var opts *sql.TxOptions // SQLite: a read transaction is a snapshot already
+	if s.d.name == "mysql" {
+		opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+	}
+	tx, err := s.r.BeginTx(ctx, opts)
+	if err != nil {
+		return snap, fmt.Errorf("snapshot: %w", err)
+	}
+	defer tx.Rollback()
+	if err := s.snapshotTx(ctx, tx, &snap); err != nil {
+		return Snapshot{}, fmt.Errorf("snapshot: %w", err)
+	}
+	return snap, nil
+}
+
+func (s *sqlStore) snapshotTx(ctx context.Context, tx *sql.Tx, snap *Snapshot) error {
+	var n int64
+	if err := tx.QueryRowContext(ctx, `SELECT n FROM log_seq WHERE id = 1`).Scan(&n); err != nil {
+		return err
+	}
+	snap.Head = Cursor(n)
+	rows, err := tx.QueryContext(ctx, `SELECT `+channelCols+` FROM channels ORDER BY name_folded`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		c, err := scanChannel(rows)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		snap.Channels = append(snap.Channels, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows, err = tx.QueryContext(ctx, `SELECT channel, mask, set_by, set_at FROM channel_bans ORDER BY channel_folded, set_at, mask_folded`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var b Ban
+		var at int64
+		if err := rows.Scan(&b.Channel, &b.Mask, &b.SetBy, &at); err != nil {
+			rows.Close()
+			return err
+		}
+		b.SetAt = fromMS(at)
+		snap.Bans = append(snap.Bans, b)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if snap.Excepts, err = scanMasks(tx.QueryContext(ctx, maskQuery+maskOrder, ListExcept)); err != nil {
+		return err
+	}
+	if snap.Invex, err = scanMasks(tx.QueryContext(ctx, maskQuery+maskOrder, ListInvex)); err != nil {
+		return err
+	}
+	rows, err = tx.QueryContext(ctx, `SELECT `+sessionCols+` FROM sessions ORDER BY id`)
+	if err != nil {
+		return err
+	}
+	if snap.Sessions, err = scanSessions(rows); err != nil {
+		return err
+	}
+	rows, err = tx.QueryContext(ctx, `SELECT m.channel, m.session_id, s.nick, m.modes
+		FROM members m JOIN sessions s ON s.id = m.session_id ORDER BY m.channel_folded, s.nick_folded`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var m Member
+		if err := rows.Scan(&m.Channel, &m.SessionID, &m.Nick, &m.Modes); err != nil {
+			return err
+		}
+		snap.Members = append(snap.Members, m)
+	}
+	return rows.Err()
+}
