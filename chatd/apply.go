@@ -86,23 +86,7 @@ func (f *fanout) toPeers(u *user) {
 func (s *Server) applyLocked(ev *store.Event, op *pendingOp, f *fanout) {
 	switch ev.Kind {
 	case store.KindPrivmsg, store.KindNotice, store.KindTagmsg:
-		if ch, rank := s.statusTarget(ev.Target); ch != nil {
-			f.toStatus(ch, rank)
-			return
-		}
-		if store.IsChannel(ev.Target) {
-			if ch := s.channels[store.Fold(ev.Target)]; ch != nil {
-				f.toChannel(ch)
-			}
-			return
-		}
-		to := s.users[store.Fold(ev.Target)]
-		if to != nil && to == f.except {
-			// A message to oneself is delivered to its target like any
-			// other; the origin's echo-message copy (the hook) is separate.
-			f.except = nil
-		}
-		f.to(to)
+		s.applyMessage(ev, f)
 	case store.KindNick:
 		s.applyNick(ev, op, f)
 	case store.KindQuit:
@@ -189,6 +173,28 @@ func (s *Server) applyLocked(ev *store.Event, op *pendingOp, f *fanout) {
 	default:
 		s.applyFeature(ev, op, f)
 	}
+}
+
+// applyMessage delivers a PRIVMSG, NOTICE or TAGMSG: to a channel's
+// members, to those with a prefix (STATUSMSG "@#chan"), or to one user.
+func (s *Server) applyMessage(ev *store.Event, f *fanout) {
+	if ch, rank := s.statusTarget(ev.Target); ch != nil {
+		f.toStatus(ch, rank)
+		return
+	}
+	if store.IsChannel(ev.Target) {
+		if ch := s.channels[store.Fold(ev.Target)]; ch != nil {
+			f.toChannel(ch)
+		}
+		return
+	}
+	to := s.users[store.Fold(ev.Target)]
+	if to != nil && to == f.except {
+		// A message to oneself is delivered to its target like any
+		// other; the origin's echo-message copy (the hook) is separate.
+		f.except = nil
+	}
+	f.to(to)
 }
 
 // channelFor returns the channel an event names, creating it with the

@@ -111,165 +111,191 @@ type modeChange struct {
 // held) and returns it canonical: unknown letters and missing arguments are
 // reported and dropped, so every node applies the same change.
 func (s *Server) parseModeChange(ch *channel, change string, args []string) modeChange {
-	mc := modeChange{saved: ch.toStore()}
-	seenErr := map[string]bool{}
-	report := func(e ...string) {
-		// One reply per distinct error: a 430-byte line of bad letters or
-		// nicks gets a handful of numerics, not hundreds.
-		k := strings.Join(e, " ")
-		if !seenErr[k] {
-			seenErr[k] = true
-			mc.errs = append(mc.errs, e)
-		}
-	}
-	add := true
-	memberModes := map[*user]string{}
-	emit := func(m byte, arg ...string) {
-		it := modeItem{add: add, mode: m}
-		if len(arg) > 0 {
-			it.arg, it.hasArg = arg[0], true
-		}
-		mc.items = append(mc.items, it)
-	}
-	nmasks := map[byte]int{}        // entries per mask list after this change
-	banChanged := map[string]bool{} // list letter + folded masks this request already changes
+	p := modeParser{s: s, ch: ch, mc: modeChange{saved: ch.toStore()}, seenErr: map[string]bool{},
+		memberModes: map[*user]string{}, nmasks: map[byte]int{}, changed: map[string]bool{}}
 	// ISUPPORT MODES bounds the changes that take a parameter; the rest of
 	// the line is ignored, as on Ergo. Flags cost nothing and are kept.
-	nchanges := 0
 	for _, c := range modes.Channel.Parse(change, args) {
-		add = c.Add
-		if nchanges == maxModes && modes.Channel.TakesArg(c.Mode, add) {
+		if p.nchanges == maxModes && modes.Channel.TakesArg(c.Mode, c.Add) {
 			continue
 		}
-		next := func() (string, bool) { return c.Arg, c.HasArg }
-		switch m := c.Mode; m {
-		case 'b', 'e', 'I':
-			arg, ok := next()
-			if !ok {
-				if !containsByte(mc.lists, m) {
-					mc.lists = append(mc.lists, m)
-				}
-				continue
-			}
-			mask, ok := canonMask(arg)
-			if !ok {
-				report("696", ch.name, string(m), arg, "Invalid mask")
-				continue
-			}
-			list := *ch.maskList(m)
-			if _, counted := nmasks[m]; !counted {
-				nmasks[m] = len(list)
-			}
-			f := string(m) + store.Fold(mask)
-			idx := maskIndex(list, mask)
-			if banChanged[f] || (idx >= 0) == add {
-				continue // already so: nothing to change, as on other servers
-			}
-			if add && nmasks[m] >= maxBans {
-				report(errBanListFull, ch.name, string(m), "Channel list is full")
-				continue
-			}
-			if add {
-				nmasks[m]++
-			} else {
-				nmasks[m]--
-				mask = list[idx].mask // as set, so every node finds it
-			}
-			banChanged[f] = true
-			emit(m, mask)
-			nchanges++
-		case 'o', 'v':
-			nick, ok := next()
-			if !ok {
-				report(errNeedMoreParams, "MODE", "Not enough parameters")
-				continue
-			}
-			u := s.users[store.Fold(nick)]
-			cur, member := ch.members[u]
-			switch {
-			case u == nil:
-				report(errNoSuchNick, nick, "No such nick/channel")
-				continue
-			case !member:
-				report(errUserNotInChan, nick, ch.name, "They aren't on that channel")
-				continue
-			}
-			if mm, seen := memberModes[u]; seen {
-				cur = mm
-			}
-			if has := strings.IndexByte(cur, m) >= 0; has == add {
-				continue // no change: not broadcast, not logged
-			}
-			if add {
-				memberModes[u] = addModes(cur, string(m))
-			} else {
-				memberModes[u] = delModes(cur, string(m))
-			}
-			emit(m, u.nick)
-			nchanges++
-		case 'k':
-			if add {
-				key, ok := next()
-				if !ok || key == "" || strings.ContainsAny(key, " ,:") {
-					report("696", ch.name, "k", "*", "Invalid key")
-					continue
-				}
-				if key == mc.saved.Key {
-					continue
-				}
-				mc.saved.Key = key
-				emit(m, key)
-			} else {
-				// RFC 2812 takes the key as argument; any value clears
-				// it. The event carries "*" so the letter keeps its
-				// argument slot (modes.Always) wherever it is parsed.
-				if mc.saved.Key == "" {
-					continue
-				}
-				mc.saved.Key = ""
-				emit(m, "*")
-			}
-			nchanges++
-		case 'l':
-			if add {
-				v, _ := next()
-				n := atoi(v)
-				if n <= 0 {
-					report("696", ch.name, "l", v, "Invalid limit")
-					continue
-				}
-				if n == mc.saved.Limit {
-					continue
-				}
-				mc.saved.Limit = n
-				emit(m, itoa(n))
-			} else {
-				if mc.saved.Limit == 0 {
-					continue
-				}
-				mc.saved.Limit = 0
-				emit(m)
-			}
-			nchanges++
-		case 'i', 'm', 'n', 's', 't':
-			if has := strings.IndexByte(mc.saved.Modes, m) >= 0; has == add {
-				continue // already so: not broadcast, not logged
-			}
-			if add {
-				mc.saved.Modes = addModes(mc.saved.Modes, string(m))
-			} else {
-				mc.saved.Modes = delModes(mc.saved.Modes, string(m))
-			}
-			emit(m)
+		switch modes.Channel.Type(c.Mode) {
+		case modes.List:
+			p.mask(c)
+		case modes.Member:
+			p.member(c)
+		case modes.Always, modes.SetOnly:
+			p.param(c)
+		case modes.Flag:
+			p.flag(c)
 		default:
-			report(errUnknownMode, string(m), "is an unknown mode char to me")
+			p.report(errUnknownMode, string(c.Mode), "is an unknown mode char to me")
 		}
 	}
-	for u, mm := range memberModes {
+	mc := p.mc
+	for u, mm := range p.memberModes {
 		mc.members = append(mc.members, store.Member{Channel: ch.name, SessionID: u.sid, Nick: u.nick, Modes: mm})
 	}
 	sort.Slice(mc.members, func(i, j int) bool { return mc.members[i].SessionID < mc.members[j].SessionID })
 	return mc
+}
+
+// modeParser is the state of one parseModeChange.
+type modeParser struct {
+	s           *Server
+	ch          *channel
+	mc          modeChange
+	seenErr     map[string]bool
+	memberModes map[*user]string // member modes after this change
+	nmasks      map[byte]int     // entries per mask list after this change
+	changed     map[string]bool  // list letter + folded masks this change already touches
+	nchanges    int              // changes with a parameter so far
+}
+
+// report queues an error numeric once: a 430-byte line of bad letters or
+// nicks gets a handful of numerics, not hundreds.
+func (p *modeParser) report(e ...string) {
+	k := strings.Join(e, " ")
+	if !p.seenErr[k] {
+		p.seenErr[k] = true
+		p.mc.errs = append(p.mc.errs, e)
+	}
+}
+
+func (p *modeParser) emit(c modes.Change, arg ...string) {
+	it := modeItem{add: c.Add, mode: c.Mode}
+	if len(arg) > 0 {
+		it.arg, it.hasArg = arg[0], true
+	}
+	p.mc.items = append(p.mc.items, it)
+}
+
+// mask handles b, e and I: a list query, or a mask to add or remove.
+func (p *modeParser) mask(c modes.Change) {
+	ch, m := p.ch, c.Mode
+	if !c.HasArg {
+		if !containsByte(p.mc.lists, m) {
+			p.mc.lists = append(p.mc.lists, m)
+		}
+		return
+	}
+	mask, ok := canonMask(c.Arg)
+	if !ok {
+		p.report("696", ch.name, string(m), c.Arg, "Invalid mask")
+		return
+	}
+	list := *ch.maskList(m)
+	if _, counted := p.nmasks[m]; !counted {
+		p.nmasks[m] = len(list)
+	}
+	f := string(m) + store.Fold(mask)
+	idx := maskIndex(list, mask)
+	if p.changed[f] || (idx >= 0) == c.Add {
+		return // already so: nothing to change, as on other servers
+	}
+	if c.Add && p.nmasks[m] >= maxBans {
+		p.report(errBanListFull, ch.name, string(m), "Channel list is full")
+		return
+	}
+	if c.Add {
+		p.nmasks[m]++
+	} else {
+		p.nmasks[m]--
+		mask = list[idx].mask // as set, so every node finds it
+	}
+	p.changed[f] = true
+	p.emit(c, mask)
+	p.nchanges++
+}
+
+// member handles o and v.
+func (p *modeParser) member(c modes.Change) {
+	ch, m := p.ch, c.Mode
+	if !c.HasArg {
+		p.report(errNeedMoreParams, "MODE", "Not enough parameters")
+		return
+	}
+	u := p.s.users[store.Fold(c.Arg)]
+	cur, member := ch.members[u]
+	switch {
+	case u == nil:
+		p.report(errNoSuchNick, c.Arg, "No such nick/channel")
+		return
+	case !member:
+		p.report(errUserNotInChan, c.Arg, ch.name, "They aren't on that channel")
+		return
+	}
+	if mm, seen := p.memberModes[u]; seen {
+		cur = mm
+	}
+	if has := strings.IndexByte(cur, m) >= 0; has == c.Add {
+		return // no change: not broadcast, not logged
+	}
+	if c.Add {
+		p.memberModes[u] = addModes(cur, string(m))
+	} else {
+		p.memberModes[u] = delModes(cur, string(m))
+	}
+	p.emit(c, u.nick)
+	p.nchanges++
+}
+
+// param handles k and l.
+func (p *modeParser) param(c modes.Change) {
+	saved := &p.mc.saved
+	switch {
+	case c.Mode == 'k' && c.Add:
+		if !c.HasArg || c.Arg == "" || strings.ContainsAny(c.Arg, " ,:") {
+			p.report("696", p.ch.name, "k", "*", "Invalid key")
+			return
+		}
+		if c.Arg == saved.Key {
+			return
+		}
+		saved.Key = c.Arg
+		p.emit(c, c.Arg)
+	case c.Mode == 'k':
+		// RFC 2812 takes the key as argument; any value clears it. The
+		// event carries "*" so the letter keeps its argument slot
+		// (modes.Always) wherever it is parsed.
+		if saved.Key == "" {
+			return
+		}
+		saved.Key = ""
+		p.emit(c, "*")
+	case c.Add: // l
+		n := atoi(c.Arg)
+		if n <= 0 {
+			p.report("696", p.ch.name, "l", c.Arg, "Invalid limit")
+			return
+		}
+		if n == saved.Limit {
+			return
+		}
+		saved.Limit = n
+		p.emit(c, itoa(n))
+	default:
+		if saved.Limit == 0 {
+			return
+		}
+		saved.Limit = 0
+		p.emit(c)
+	}
+	p.nchanges++
+}
+
+// flag handles imnst.
+func (p *modeParser) flag(c modes.Change) {
+	saved := &p.mc.saved
+	if has := strings.IndexByte(saved.Modes, c.Mode) >= 0; has == c.Add {
+		return // already so: not broadcast, not logged
+	}
+	if c.Add {
+		saved.Modes = addModes(saved.Modes, string(c.Mode))
+	} else {
+		saved.Modes = delModes(saved.Modes, string(c.Mode))
+	}
+	p.emit(c)
 }
 
 // maxModes is ISUPPORT MODES: the mode changes with a parameter one MODE
