@@ -1,9 +1,11 @@
 package chatd
 
 import (
+	"context"
 	"crypto/subtle"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/hachat/hachat/chatd/irc"
 	"github.com/hachat/hachat/chatd/modes"
@@ -23,24 +25,12 @@ type Operator struct {
 func handleOper(c *Client, m irc.Message, r *response) {
 	s := c.s
 	u := c.u.Load()
-	name, pw := m.Params[0], m.Params[1]
-	var hash string
-	for _, o := range s.liveConfig().operators {
-		if subtle.ConstantTimeCompare([]byte(o.Name), []byte(name)) == 1 {
-			hash = o.Password
-		}
-	}
-	ok := false
-	if hash != "" {
-		// argon2id costs 64 MiB: bounded like SASL.
-		ctx, cancel := s.storeCtx()
-		if s.acquirePw(ctx) {
-			ok, _ = store.CheckPassword(hash, pw)
-			<-s.pwSem
-		}
-		cancel()
-	}
-	if !ok {
+	switch s.checkOper(c, m.Params[0], m.Params[1]) {
+	case loginOK:
+	case loginBusy:
+		r.fail("OPER", "TEMPORARILY_UNAVAILABLE", "Password checks are busy, try again")
+		return
+	default:
 		r.numeric(errPasswdMismatch, "Password incorrect")
 		return
 	}
@@ -52,6 +42,39 @@ func handleOper(c *Client, m irc.Message, r *response) {
 		return
 	}
 	s.changeUserModes(c, u, "+o", r, func() { r.numeric(rplYoureOper, "You are now an IRC operator") })
+}
+
+// checkOper verifies an OPER under the same guard as SASL logins
+// (login.go): a bounded, per-network fair password check slot, failure
+// limits per network and per operator name, and a dummy hash for a name
+// that is not configured, so OPER is no oracle for operator names. It
+// returns a chatd_logins_total outcome.
+func (s *Server) checkOper(c *Client, name, pw string) string {
+	g := s.logins
+	net, key := s.netKey(c.ip), "oper:"+name // ':' is in no account name
+	if g.throttled(time.Now(), net, key) {
+		return loginThrottled
+	}
+	hash, known := g.dummy, false
+	for _, o := range s.liveConfig().operators {
+		if subtle.ConstantTimeCompare([]byte(o.Name), []byte(name)) == 1 {
+			hash, known = o.Password, true
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Limits.LoginWait)
+	err := g.acquire(ctx, net)
+	cancel()
+	if err != nil {
+		return loginBusy
+	}
+	ok, err := store.CheckPassword(hash, pw)
+	g.release()
+	s.m.argon2Runs.Inc()
+	if err != nil || !ok || !known {
+		g.failed(time.Now(), net, key)
+		return loginBad
+	}
+	return loginOK
 }
 
 // changeUserModes commits a user MODE change of u and answers with the MODE
