@@ -888,3 +888,12 @@ func TestLUSERS_modern_253_unregistered(t *testing.T) {
 		t.Errorf("253 = %q, want 1", m.Param(1))
 	}
 }
+
+func TestOPER_modern_unknown_name_464(t *testing.T) {
+	n := startNode(t, operConfig(t, ""), nil)
+	c := client(t, n, "op")
+	c.send("OPER nosuchoper hunter2")
+	c.expectCmd(errPasswdMismatch, "op")
+	c.send("MODE op")
+	c.expectCmd(rplUmodeIs, "op", "+")
+}
