@@ -897,3 +897,29 @@ func TestOPER_modern_unknown_name_464(t *testing.T) {
 	c.send("MODE op")
 	c.expectCmd(rplUmodeIs, "op", "+")
 }
+
+func TestAWAY_rfc2812_4_1_known_to_a_node_started_later(t *testing.T) {
+	st, err := store.Open(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	a := startNode(t, testConfig("app1"), st)
+	u := client(t, a, "early", "setname")
+	u.send("AWAY :gone fishing")
+	u.expectCmd(rplNowAway, "early")
+	u.send("MODE early +i")
+	u.expectCmd("MODE", "early", "+i")
+	u.send("SETNAME :New Name")
+	u.expectCmd("SETNAME", "New Name")
+	// A node starting now loads them with the cluster state.
+	b := startNode(t, testConfig("app2"), st)
+	c := client(t, b, "asker")
+	c.send("WHOIS early")
+	c.expectCmd(rplWhoisUser, "asker", "early", "~early", "127.0.0.1", "*", "New Name")
+	c.expectCmd(rplAway, "asker", "early", "gone fishing")
+	c.send("LUSERS")
+	if m := c.expectCmd(rplLuserClient, "asker"); !strings.Contains(m.Param(1), "1 invisible") {
+		t.Errorf("251 on the new node = %q, want early counted invisible", m.Param(1))
+	}
+}

@@ -152,8 +152,10 @@ func (s *Server) bootstrap(ctx context.Context) error {
 			stale = append(stale, ss)
 		}
 		u := &user{sid: ss.ID, node: ss.Node, nick: ss.Nick, ident: ss.User, host: ss.Host,
-			realname: ss.Realname, acc: ss.Account, since: ss.Since, channels: make(map[string]*channel)}
+			realname: ss.Realname, acc: ss.Account, since: ss.Since, channels: make(map[string]*channel),
+			away: ss.Away}
 		s.addSession(u)
+		s.setUserModes(u, ss.Modes) // and the LUSERS counters (feat.go)
 	}
 	for _, m := range snap.Members {
 		ch := s.channels[store.Fold(m.Channel)]

@@ -218,16 +218,20 @@ func (s *Server) applyUserMode(ev *store.Event, f *fanout) {
 	if u == nil {
 		return
 	}
-	set := u.modes
-	for _, c := range modes.User.Parse(ev.Text, nil) {
+	s.setUserModes(u, userModesAfter(u.modes, ev.Text))
+	f.to(u)
+}
+
+// userModesAfter is the user mode set after a change string ("+i-w").
+func userModesAfter(set, change string) string {
+	for _, c := range modes.User.Parse(change, nil) {
 		if c.Add {
 			set = modes.Add(set, string(c.Mode))
 		} else {
 			set = modes.Remove(set, string(c.Mode))
 		}
 	}
-	s.setUserModes(u, set)
-	f.to(u)
+	return set
 }
 
 // setUserModes changes u's modes and the LUSERS counters.

@@ -84,13 +84,16 @@ func (s *Server) changeUserModes(c *Client, u *user, change string, r *response,
 	prefix, nick := u.prefix(), u.nick
 	s.mu.RUnlock()
 	ev := &store.Event{Kind: store.KindMode, Target: nick, Sender: prefix, Account: u.acc, Text: change}
-	if err := s.commit(ev, u, func(ev *store.Event) {
+	if err := s.commitChange(ev, u, func(ev *store.Event) {
 		if msg, ok := eventMessage(ev, capSet(c.caps.Load())); ok {
 			r.add(msg)
 		}
 		if extra != nil {
 			extra()
 		}
+	}, func(tx store.Tx) error {
+		// Kept with the session too, so a node that starts later knows it.
+		return tx.UpdateSession(u.sid, func(ss *store.Session) { ss.Modes = userModesAfter(ss.Modes, change) })
 	}); err != nil {
 		r.fail("MODE", "TEMPORARILY_UNAVAILABLE", nick, "Could not change modes, try again")
 	}

@@ -36,7 +36,10 @@ func handleAway(c *Client, m irc.Message, r *response) {
 		return
 	}
 	ev := &store.Event{Kind: store.KindAway, Sender: prefix, Account: u.acc, Text: msg, Params: []string{u.sid}}
-	if err := s.commit(ev, u, func(*store.Event) { reply() }); err != nil {
+	// Kept with the session too, so a node that starts later knows it.
+	if err := s.commitChange(ev, u, func(*store.Event) { reply() }, func(tx store.Tx) error {
+		return tx.UpdateSession(u.sid, func(ss *store.Session) { ss.Away = msg })
+	}); err != nil {
 		r.fail("AWAY", "TEMPORARILY_UNAVAILABLE", "Could not set away, try again")
 	}
 }
@@ -52,12 +55,14 @@ func handleSetname(c *Client, m irc.Message, r *response) {
 	}
 	prefix := s.prefixOf(u)
 	ev := &store.Event{Kind: store.KindSetname, Sender: prefix, Account: u.acc, Text: name, Params: []string{u.sid}}
-	if err := s.commit(ev, u, func(ev *store.Event) {
+	if err := s.commitChange(ev, u, func(ev *store.Event) {
 		if c.hasCap(capSetname) {
 			if msg, ok := eventMessage(ev, capSet(c.caps.Load())); ok {
 				r.add(msg)
 			}
 		}
+	}, func(tx store.Tx) error {
+		return tx.UpdateSession(u.sid, func(ss *store.Session) { ss.Realname = name })
 	}); err != nil {
 		r.fail("SETNAME", "CANNOT_CHANGE_REALNAME", "Could not change realname, try again")
 	}

@@ -121,6 +121,9 @@ func (t txOps) ReleaseSession(sessionID string) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("release session %q: %w", sessionID, ErrNotFound)
 	}
+	if _, err := t.q().ExecContext(t.ctx, `DELETE FROM session_presence WHERE session_id = ?`, sessionID); err != nil {
+		return fmt.Errorf("release session %q: %w", sessionID, err)
+	}
 	chans, err := t.channelsOf(sessionID)
 	if err != nil || len(chans) == 0 {
 		return err

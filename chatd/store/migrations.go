@@ -128,6 +128,15 @@ var migrations = []migration{
 			PRIMARY KEY (channel_folded, list, mask_folded)
 		) {{table}}`,
 	}},
+	{5, []string{
+		// A session's away message and user modes (sessionpresence.go), beside its row so that
+		// registration, the hot path, writes nothing more.
+		`CREATE TABLE IF NOT EXISTS session_presence (
+			session_id VARCHAR(64) NOT NULL PRIMARY KEY,
+			away       BLOB NOT NULL,
+			umodes     VARCHAR(32) NOT NULL
+		) {{table}}`,
+	}},
 }
 
 // latestVersion is the schema version this binary expects.

@@ -296,6 +296,9 @@ func (s *sqlStore) snapshotTx(ctx context.Context, tx *sql.Tx, snap *Snapshot) e
 	if snap.Sessions, err = scanSessions(rows); err != nil {
 		return err
 	}
+	if err := attachPresence(ctx, tx, snap.Sessions); err != nil {
+		return err
+	}
 	rows, err = tx.QueryContext(ctx, `SELECT m.channel, m.session_id, s.nick, m.modes
 		FROM members m JOIN sessions s ON s.id = m.session_id ORDER BY m.channel_folded, s.nick_folded`)
 	if err != nil {

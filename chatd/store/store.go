@@ -154,6 +154,9 @@ type Account struct {
 type Session struct {
 	ID, Node, Nick, User, Host, Account, Realname string
 	Since                                         time.Time
+	// Away and Modes (user modes, sorted letters) change after registration
+	// (UpdateSession); Snapshot fills them, the other readers leave them "".
+	Away, Modes string
 }
 
 // Member is a session's membership of a channel.
@@ -208,6 +211,9 @@ type Tx interface {
 	// AddMask and RemoveMask are AddBan and RemoveBan for the lists ListExcept and ListInvex.
 	AddMask(list string, b Ban, limit int) error
 	RemoveMask(list, channel, mask string) error
+	// UpdateSession changes a session's Realname, Away and Modes by f (the other fields are
+	// ignored); ErrNotFound if the session is unknown.
+	UpdateSession(sessionID string, f func(*Session)) error
 }
 
 // Snapshot is the cluster state at one log position: the presence tables exactly as the events up to
