@@ -60,26 +60,32 @@ func (w *whowasRing) lookup(nick string, limit int) []whowasEntry {
 	return out
 }
 
-// handleWhowas implements WHOWAS <nick>[,<nick>] [<count>] (RFC 2812 §3.6.3).
+// handleWhowas implements WHOWAS <nick>[,<nick>...] [<count>] (RFC 2812
+// §3.6.3): newest first, at most count entries per nick (all if 0).
 func handleWhowas(c *Client, m irc.Message, r *response) {
 	s := c.s
 	limit := atoi(m.Param(1))
-	nick := m.Params[0]
-	if nick == "" {
+	if m.Params[0] == "" {
 		r.numeric(errNoNicknameGiven, "No nickname given")
 		return
 	}
-	s.mu.RLock()
-	es := s.feat.whowas.lookup(nick, limit)
-	s.mu.RUnlock()
-	if len(es) == 0 {
-		r.numeric(errWasNoSuchNick, nick, "There was no such nickname")
+	nicks := strings.Split(m.Params[0], ",")
+	if len(nicks) > maxTargets {
+		nicks = nicks[:maxTargets]
 	}
-	for _, e := range es {
-		r.numeric(rplWhowasUser, e.nick, e.ident, e.host, "*", e.realname)
-		r.numeric(rplWhoisServer, e.nick, e.server, e.at.UTC().Format(time.RFC1123))
+	for _, nick := range nicks {
+		s.mu.RLock()
+		es := s.feat.whowas.lookup(nick, limit)
+		s.mu.RUnlock()
+		if len(es) == 0 {
+			r.numeric(errWasNoSuchNick, nick, "There was no such nickname")
+		}
+		for _, e := range es {
+			r.numeric(rplWhowasUser, e.nick, e.ident, e.host, "*", e.realname)
+			r.numeric(rplWhoisServer, e.nick, e.server, e.at.UTC().Format(time.RFC1123))
+		}
 	}
-	r.numeric(rplEndOfWhowas, nick, "End of WHOWAS")
+	r.numeric(rplEndOfWhowas, m.Params[0], "End of WHOWAS")
 }
 
 // whowasSeed is how many of the newest log events a starting node reads to
