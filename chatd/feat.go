@@ -13,8 +13,9 @@ import (
 
 // features is the node state behind the commands of this file's siblings
 // (oper.go, monitor.go, whowas.go, presence.go). The fields marked "s.mu"
-// are part of the world: only the tailer writes them, while applying an
-// event, so every node derives the same values from the log.
+// are part of the world, guarded by it: the counters and WHOWAS are written
+// only by the tailer, applying events, so every node derives the same
+// values from the log; MONITOR's watch lists also by the MONITOR command.
 type features struct {
 	peakLocal, peakGlobal int                           // s.mu: the most users seen (LUSERS 265/266)
 	invisible, opers      int                           // s.mu: users with user mode +i, +o
