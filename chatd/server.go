@@ -76,6 +76,7 @@ type Server struct {
 	reaped    atomic.Bool // heartbeat said we were declared dead
 
 	staleAtStart []store.Session // own sessions found by bootstrap
+	feat         features        // user modes, MONITOR, WHOWAS, operators (feat.go)
 	runCtx       context.Context
 	stop         context.CancelFunc
 	done         chan struct{}

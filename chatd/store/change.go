@@ -135,6 +135,9 @@ func (t txOps) ReleaseSession(sessionID string) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("release session %q: %w", sessionID, ErrNotFound)
 	}
+	if _, err := t.q().ExecContext(t.ctx, `DELETE FROM session_presence WHERE session_id = ?`, sessionID); err != nil {
+		return fmt.Errorf("release session %q: %w", sessionID, err)
+	}
 	chans, err := t.channelsOf(sessionID)
 	if err != nil || len(chans) == 0 {
 		return err
@@ -173,7 +176,7 @@ func (t txOps) channelsOf(sessionID string) ([]string, error) {
 	return out, rows.Err()
 }
 
-// dropIfEmpty deletes a channel and its bans if it has no members left.
+// dropIfEmpty deletes a channel and its bans (and +e/+I lists) if it has no members left.
 func (t txOps) dropIfEmpty(folded string) error {
 	var one int
 	err := t.q().QueryRowContext(t.ctx, `SELECT 1 FROM members WHERE channel_folded = ? LIMIT 1`+t.s.d.forUpdate, folded).Scan(&one)
@@ -186,7 +189,10 @@ func (t txOps) dropIfEmpty(folded string) error {
 	if _, err := t.q().ExecContext(t.ctx, `DELETE FROM channels WHERE name_folded = ?`, folded); err != nil {
 		return err
 	}
-	_, err = t.q().ExecContext(t.ctx, `DELETE FROM channel_bans WHERE channel_folded = ?`, folded)
+	if _, err = t.q().ExecContext(t.ctx, `DELETE FROM channel_bans WHERE channel_folded = ?`, folded); err != nil {
+		return err
+	}
+	_, err = t.q().ExecContext(t.ctx, `DELETE FROM channel_masks WHERE channel_folded = ?`, folded)
 	return err
 }
 

@@ -240,6 +240,9 @@ func (s *sqlStore) ReapDeadQuit(ctx context.Context, self string, staleAfter tim
 			if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id IN `+sin, ids...); err != nil {
 				return err
 			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM session_presence WHERE session_id IN `+sin, ids...); err != nil {
+				return err
+			}
 			// A channel whose last members were the dead node's users ceases to exist with their
 			// QUITs, as it does on every node that applies them.
 			for _, ch := range touched {

@@ -283,11 +283,20 @@ func (s *sqlStore) snapshotTx(ctx context.Context, tx *sql.Tx, snap *Snapshot) e
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	if snap.Excepts, err = scanMasks(tx.QueryContext(ctx, maskQuery+maskOrder, ListExcept)); err != nil {
+		return err
+	}
+	if snap.Invex, err = scanMasks(tx.QueryContext(ctx, maskQuery+maskOrder, ListInvex)); err != nil {
+		return err
+	}
 	rows, err = tx.QueryContext(ctx, `SELECT `+sessionCols+` FROM sessions ORDER BY id`)
 	if err != nil {
 		return err
 	}
 	if snap.Sessions, err = scanSessions(rows); err != nil {
+		return err
+	}
+	if err := attachPresence(ctx, tx, snap.Sessions); err != nil {
 		return err
 	}
 	rows, err = tx.QueryContext(ctx, `SELECT m.channel, m.session_id, s.nick, m.modes

@@ -41,6 +41,10 @@ const (
 	KindTopic   Kind = "TOPIC"
 	KindMode    Kind = "MODE"
 	KindKick    Kind = "KICK"
+	// Presence and operator events (chatd features; no history key).
+	KindAway    Kind = "AWAY"    // Params: session id; Text: away message, "" = back
+	KindSetname Kind = "SETNAME" // Params: session id; Text: new realname
+	KindWallops Kind = "WALLOPS" // Text: the message, to users with user mode +w
 )
 
 // Event is one entry of the shared log. Every event is delivered to every node through Tail; events with a
@@ -150,6 +154,9 @@ type Account struct {
 type Session struct {
 	ID, Node, Nick, User, Host, Account, Realname string
 	Since                                         time.Time
+	// Away and Modes (user modes, sorted letters) change after registration
+	// (UpdateSession); Snapshot fills them, the other readers leave them "".
+	Away, Modes string
 }
 
 // Member is a session's membership of a channel.
@@ -205,6 +212,12 @@ type Tx interface {
 	AddBan(b Ban, limit int) error
 	// RemoveBan drops the ban of channel whose mask folds like mask; ErrNotFound if none.
 	RemoveBan(channel, mask string) error
+	// AddMask and RemoveMask are AddBan and RemoveBan for the lists ListExcept and ListInvex.
+	AddMask(list string, b Ban, limit int) error
+	RemoveMask(list, channel, mask string) error
+	// UpdateSession changes a session's Realname, Away and Modes by f (the other fields are
+	// ignored); ErrNotFound if the session is unknown.
+	UpdateSession(sessionID string, f func(*Session)) error
 }
 
 // Snapshot is the cluster state at one log position: the presence tables exactly as the events up to
@@ -213,6 +226,8 @@ type Snapshot struct {
 	Head     Cursor
 	Channels []Channel // ordered by folded name
 	Bans     []Ban     // ordered as Bans("")
+	Excepts  []Ban     // +e, ordered as Masks(ListExcept, "")
+	Invex    []Ban     // +I, ordered as Masks(ListInvex, "")
 	Sessions []Session // ordered by ID
 	Members  []Member  // ordered as AllMembers
 }
@@ -266,6 +281,11 @@ type Store interface {
 	// Bans returns the bans of channel, or of every channel if channel is "", ordered by folded
 	// channel name, then time set, then folded mask.
 	Bans(ctx context.Context, channel string) ([]Ban, error)
+	// AddMask, RemoveMask and Masks are AddBan, RemoveBan and Bans for the other mask lists
+	// (ListExcept, ListInvex; lists.go).
+	AddMask(ctx context.Context, list string, b Ban, limit int) error
+	RemoveMask(ctx context.Context, list, channel, mask string) error
+	Masks(ctx context.Context, list, channel string) ([]Ban, error)
 
 	// Heartbeat registers node and refreshes its liveness, using the database's clock. It returns
 	// ErrReaped (after re-registering) if the node had been declared dead meanwhile.
