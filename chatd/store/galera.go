@@ -174,9 +174,13 @@ func openGalera(ctx context.Context, dsn string) (Store, error) {
 		db.SetMaxOpenConns(32)
 		db.SetMaxIdleConns(32)
 	}
-	s, err := newSQLStore(ctx, mysqlDialect, w, r)
+	// The tailer's own causal-read connections, as openMySQL's (history must not starve it).
+	t := sql.OpenDB(&galeraConnector{g: g, read: true})
+	t.SetMaxOpenConns(tailConns)
+	t.SetMaxIdleConns(tailConns)
+	s, err := newSQLStore(ctx, mysqlDialect, w, r, t)
 	if err != nil {
-		g.close() // newSQLStore closed w and r
+		g.close() // newSQLStore closed w, r and t
 		return nil, err
 	}
 	s.galera = g
