@@ -51,6 +51,9 @@ func TestGaleraMinorityFailsThenResumes(t *testing.T) {
 	waitWriter(ctx, t, chat3.st, "")
 	alice.send("PRIVMSG #load :refused")
 	alice.expectCmd("FAIL", "PRIVMSG", "MESSAGE_ERROR", "#load")
+	if n := gatheredCounter(t, chat3, "chatd_galera_no_writer_total"); n < 1 {
+		t.Errorf("chatd_galera_no_writer_total = %v after a refused write, want >= 1", n)
+	}
 	bob.send("PRIVMSG #load :majority")
 	bob.expectCmd("PRIVMSG", "#load", "majority")
 
@@ -100,4 +103,20 @@ func waitWriter(ctx context.Context, t *testing.T, st store.Store, addr string) 
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// gatheredCounter reads a counter by name from the node's metrics registry.
+func gatheredCounter(t *testing.T, n *testNode, name string) float64 {
+	t.Helper()
+	mfs, err := n.m.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("metric %s not registered", name)
+	return 0
 }
