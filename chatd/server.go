@@ -123,6 +123,7 @@ func NewWithStore(cfg Config, logger *slog.Logger, st store.Store) (*Server, err
 		}
 		s.ownsSt = true
 	}
+	s.m.registerGalera(s.st) // galera_metrics.go
 	for _, a := range cfg.Listen {
 		ln, err := net.Listen("tcp", a)
 		if err != nil {

@@ -141,8 +141,9 @@
 // every node of the primary component, so the nodes run with innodb_flush_log_at_trx_commit=2 (a
 // killed mariadbd loses nothing the kernel already has; losing every node's OS at once could lose up to
 // a second, the usual Galera trade). Tests: TestGaleraWriterKilled, TestGaleraPartitionedMinority,
-// TestGaleraUnknownCommitResolved, and behind HACHAT_GALERA_LONG=1 TestGaleraNodeRestartIST and
-// TestGaleraWholeClusterRestart.
+// TestGaleraUnknownCommitResolved, TestGaleraRetryClassification, and behind HACHAT_GALERA_LONG=1
+// TestGaleraNodeRestartIST and TestGaleraWholeClusterRestart; in chatd, TestGaleraMinorityFailsThenResumes
+// (the FAIL a client gets, and CHATHISTORY on both sides after the heal).
 //
 // The same design on MySQL InnoDB Cluster (Group Replication, single-primary mode): the group elects
 // the primary itself and the others run read-only (super_read_only), so the election above becomes
