@@ -2,7 +2,6 @@ package ipvsvm
 
 import (
 	"bufio"
-	"bytes"
 	"compress/gzip"
 	"context"
 	"fmt"
@@ -93,20 +92,20 @@ func TestIPVSInQEMU(t *testing.T) {
 		"-netdev", "tap,id=n0,ifname="+tapName+",script=no,downscript=no", "-device", "virtio-net-pci,netdev=n0,mac=52:54:00:c6:12:01",
 		"-kernel", kt.vmlinux, "-initrd", initrd, "-append", "console=ttyS0 panic=-1 quiet")
 	qemu.Stdin = nil
-	var console bytes.Buffer
+	console := newConsoleWatch(tapPhases...)
 	// Also stream the console to a file, to follow a long run live.
 	logPath := filepath.Join(CacheDir, "console.log")
-	var w io.Writer = &console
+	var w io.Writer = console
 	if f, err := os.Create(logPath); err == nil {
 		defer f.Close()
-		w = io.MultiWriter(&console, f)
+		w = io.MultiWriter(console, f)
 		t.Logf("guest console streams to %s", logPath)
 	}
 	qemu.Stdout, qemu.Stderr = w, w
 	boot := time.Now()
 	stop := make(chan struct{})
-	hits := make(chan []string, 1)
-	go func() { hits <- host.dialVIP(stop) }()
+	hits := make(chan map[string][]string, 1)
+	go func() { hits <- host.dialPhases(console, stop) }()
 	err = qemu.Run()
 	close(stop)
 	got := <-hits
@@ -115,8 +114,10 @@ func TestIPVSInQEMU(t *testing.T) {
 	if err != nil {
 		t.Fatalf("qemu: %v", err)
 	}
-	if strings.Contains(out, "--- PASS: TestVrrpdOverTAP") && len(got) != hostDials {
-		t.Errorf("the host's connections through the VM's VIP got %v, want %d answers from host-rs1", got, hostDials)
+	for _, ph := range tapPhases {
+		if strings.Contains(out, "--- PASS: "+ph.test) && len(got[ph.name]) != hostDials {
+			t.Errorf("%s: the host's connections through the VM's VIP got %v, want %d answers from host-rs1", ph.name, got[ph.name], hostDials)
+		}
 	}
 	t.Logf("host → VM's IPVS → host: %v", got)
 	// QEMU exits 0 after poweroff whatever the tests did: only the
@@ -166,8 +167,8 @@ func ensureTools(t *testing.T) error {
 	return nil
 }
 
-// buildInitramfs writes the gzipped cpio: busybox, iproute2's ip and
-// ipvsadm with their libraries, the modules, /init, the guest tests and
+// buildInitramfs writes the gzipped cpio: busybox, iproute2's ip,
+// ipvsadm and (when installed) keepalived with their libraries, the modules, /init, the guest tests and
 // vrrpd.
 func buildInitramfs(kt *kernelTree, guest, vrrpd, out, run string) error {
 	f, err := os.Create(out)
@@ -188,8 +189,11 @@ func buildInitramfs(kt *kernelTree, guest, vrrpd, out, run string) error {
 	}
 	c.CopyFile("/bin/busybox", bb)
 	libs := map[string]string{}
-	for _, tool := range []string{"ip", "ipvsadm"} {
+	for _, tool := range []string{"ip", "ipvsadm", "keepalived"} {
 		p, err := exec.LookPath(tool)
+		if tool == "keepalived" && err != nil {
+			continue // optional: the guest's keepalived test skips without it
+		}
 		if err != nil {
 			return err
 		}
