@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/hachat/hachat/chatd/irc"
 	"github.com/hachat/hachat/chatd/store"
@@ -66,9 +67,28 @@ func handleAuthenticate(c *Client, m irc.Message, r *response) {
 		r.numeric(errSaslFail, "SASL authentication failed: malformed PLAIN message")
 		return
 	}
-	acct, ok := s.checkLogin(parts[1], parts[2])
-	if !ok {
+	acct, result := s.checkLogin(c, parts[1], parts[2])
+	s.m.logins.WithLabelValues(result).Inc()
+	switch result {
+	case loginOK:
+	case loginBusy, loginThrottled, loginError:
+		// Not 904: the password may well be right. sasl-3.1 has no numeric
+		// for "try again", so a standard reply says why and 906 ends the
+		// exchange the way an abort does.
+		text := "Too many logins in progress, try again in a few seconds"
+		if result == loginThrottled {
+			text = "Too many failed logins from your address or for this account, try again later"
+		}
+		r.fail("AUTHENTICATE", "TEMPORARILY_UNAVAILABLE", text)
+		r.numeric(errSaslAborted, "SASL authentication aborted")
+		return
+	default:
 		r.numeric(errSaslFail, "SASL authentication failed: invalid account or password")
+		c.loginFails++
+		if c.loginFails >= s.cfg.Limits.LoginFailuresPerConn {
+			r.flush()
+			c.close("Too many failed logins", discLoginFailures)
+		}
 		return
 	}
 	c.account = acct
@@ -81,33 +101,6 @@ func (c *Client) userOrStar() string {
 		return "*"
 	}
 	return c.user
-}
-
-// checkLogin verifies a password, bounding concurrent argon2id runs.
-func (s *Server) checkLogin(account, password string) (string, bool) {
-	ctx, cancel := s.storeCtx()
-	defer cancel()
-	acct, err := s.st.Account(ctx, account)
-	if err != nil {
-		return "", false
-	}
-	if !s.acquirePw(ctx) {
-		return "", false
-	}
-	defer func() { <-s.pwSem }()
-	ok, err := store.CheckPassword(acct.Hash, password)
-	// The registered spelling, not the client's: it is what account-tag,
-	// 900 and WHOIS show, and it must not vary with how one typed it.
-	return acct.Name, err == nil && ok
-}
-
-func (s *Server) acquirePw(ctx context.Context) bool {
-	select {
-	case s.pwSem <- struct{}{}:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 // handleRegister implements draft/account-registration REGISTER.
@@ -129,25 +122,21 @@ func handleRegister(c *Client, m irc.Message, r *response) {
 		r.fail("REGISTER", "UNACCEPTABLE_PASSWORD", acct, "Passwords must be 8 to 300 bytes long")
 		return
 	}
-	ctx, cancel := s.storeCtx()
-	defer cancel()
-	if !s.acquirePw(ctx) {
-		r.fail("REGISTER", "TEMPORARILY_UNAVAILABLE", acct, "Try again later")
+	if result := s.registerAccount(c, acct, password); result != regOK {
+		s.m.registrations.WithLabelValues(result).Inc()
+		switch result {
+		case regExists:
+			r.fail("REGISTER", "ACCOUNT_EXISTS", acct, "Account already exists")
+		case regOnePerConn:
+			r.fail("REGISTER", "TEMPORARILY_UNAVAILABLE", acct, "One account per connection")
+		case regThrottled:
+			r.fail("REGISTER", "TEMPORARILY_UNAVAILABLE", acct, "Too many accounts registered from your address, try again later")
+		default:
+			r.fail("REGISTER", "TEMPORARILY_UNAVAILABLE", acct, "Could not create the account, try again")
+		}
 		return
 	}
-	hash, err := store.HashPassword(password)
-	<-s.pwSem
-	if err == nil {
-		err = s.st.CreateAccount(ctx, acct, hash)
-	}
-	switch {
-	case errors.Is(err, store.ErrExists):
-		r.fail("REGISTER", "ACCOUNT_EXISTS", acct, "Account already exists")
-		return
-	case err != nil:
-		r.fail("REGISTER", "TEMPORARILY_UNAVAILABLE", acct, "Could not create the account, try again")
-		return
-	}
+	s.m.registrations.WithLabelValues(regOK).Inc()
 	r.add(s.serverMsg("REGISTER", "SUCCESS", acct, "Account created"))
 	u := c.u.Load()
 	if u == nil {
@@ -162,4 +151,57 @@ func handleRegister(c *Client, m irc.Message, r *response) {
 	if err := s.commit(ev, u, nil); err == nil {
 		r.numeric(rplLoggedIn, prefix, acct, "You are now logged in as "+acct)
 	}
+}
+
+// REGISTER outcomes, the labels of chatd_account_registrations_total.
+const (
+	regOK         = "ok"
+	regExists     = "exists"
+	regOnePerConn = "one_per_connection"
+	regThrottled  = "throttled" // registrations_per_ip used up
+	regBusy       = "busy"
+	regError      = "store_error"
+)
+
+// registerAccount creates an account for c: one per connection, and
+// registrations_per_ip per network then one per registration_interval
+// (draft/account-registration leaves limits to the server; REGISTER is
+// allowed before connection registration, so these are what stop a script
+// from minting accounts). A name already taken is refused before the
+// expensive hash.
+func (s *Server) registerAccount(c *Client, acct, password string) string {
+	if c.registered {
+		return regOnePerConn
+	}
+	ctx, cancel := s.storeCtx()
+	defer cancel()
+	if _, err := s.st.Account(ctx, acct); err == nil {
+		return regExists
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return regError
+	}
+	net := s.netKey(c.ip)
+	if key := s.ipKey(c.ip); key != "" && !s.logins.allowRegistration(time.Now(), key) {
+		return regThrottled
+	}
+	wctx, wcancel := context.WithTimeout(ctx, s.cfg.Limits.LoginWait)
+	err := s.logins.acquire(wctx, net)
+	wcancel()
+	if err != nil {
+		return regBusy
+	}
+	hash, err := store.HashPassword(password)
+	s.logins.release()
+	s.m.argon2Runs.Inc()
+	if err == nil {
+		err = s.st.CreateAccount(ctx, acct, hash)
+	}
+	switch {
+	case errors.Is(err, store.ErrExists):
+		return regExists
+	case err != nil:
+		return regError
+	}
+	c.registered = true
+	return regOK
 }

@@ -30,7 +30,14 @@ func handleChathistory(c *Client, m irc.Message, r *response) {
 			bad("TARGETS takes timestamp= references and a positive limit")
 			return
 		}
+		release, ok := s.historyTurn(c)
+		if !ok {
+			r.fail("CHATHISTORY", "TEMPORARILY_UNAVAILABLE", sub, "*", "Too many history requests, try again")
+			return
+		}
+		defer release()
 		s.historyTargets(c, u, from.Time, to.Time, min(limit, s.cfg.Limits.HistoryMax), r)
+		r.flush()
 		return
 	}
 	need := 4
@@ -71,12 +78,51 @@ func handleChathistory(c *Client, m irc.Message, r *response) {
 		return
 	}
 	q.Target = key
+	release, ok := s.historyTurn(c)
+	if !ok {
+		r.fail("CHATHISTORY", "TEMPORARILY_UNAVAILABLE", sub, target, "Too many history requests, try again")
+		return
+	}
+	defer release()
 	evs, err := s.history(q, capSet(c.caps.Load()))
 	if err != nil {
 		r.fail("CHATHISTORY", "MESSAGE_ERROR", sub, target, "History is unavailable right now")
 		return
 	}
 	s.historyBatch(c, r, "chathistory", []string{name}, evs)
+	// Rendering and queueing the reply is most of the work: it counts
+	// against history_concurrency too.
+	r.flush()
+}
+
+// historyTurn bounds history work. Per client: a client's commands run one
+// at a time, and its next query waits until the previous reply has drained
+// to sendq_bytes, so one client has one reply in memory, not one per
+// request. Per node: history_concurrency queries at once, so a storm
+// cannot take every store connection or core. Both waits together last at
+// most history_wait; then the client is told to try again (and the reason
+// counted).
+func (s *Server) historyTurn(c *Client) (release func(), ok bool) {
+	start := time.Now()
+	deadline := start.Add(s.cfg.Limits.HistoryWait)
+	if !c.waitDrained(s.cfg.Limits.SendQBytes, deadline) {
+		s.m.historyRejected.WithLabelValues("client_backlog").Inc()
+		return nil, false
+	}
+	select {
+	case s.histSem <- struct{}{}:
+	default:
+		t := time.NewTimer(time.Until(deadline))
+		defer t.Stop()
+		select {
+		case s.histSem <- struct{}{}:
+		case <-t.C:
+			s.m.historyRejected.WithLabelValues("server_busy").Inc()
+			return nil, false
+		}
+	}
+	s.m.historyWait.Observe(time.Since(start).Seconds())
+	return func() { <-s.histSem }, true
 }
 
 // history runs q for a client without draft/event-playback: only messages
@@ -127,7 +173,9 @@ func (s *Server) historyKey(u *user, target string) (key, name string, ok bool) 
 			return "", "", false
 		}
 		_, member := ch.members[u]
-		if !member && (ch.hasMode('s') || ch.hasMode('i') || ch.chanKey != "") {
+		// A non-member reads only what it could see by joining: not a
+		// secret, invite-only or keyed channel, nor one it is banned from.
+		if !member && (ch.hasMode('s') || ch.hasMode('i') || ch.chanKey != "" || ch.banned(u)) {
 			return "", "", false
 		}
 		return ch.key, ch.name, true

@@ -3,11 +3,15 @@ package chatd
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
 	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
 )
 
 // Config is a chatd node's configuration. The zero value of every limit field
@@ -48,10 +52,26 @@ type Config struct {
 	Timers Timers `yaml:"timers"`
 }
 
-// Limits bound what one client or the whole node may use.
+// Limits bound what one client or the whole node may use. Per-IP limits
+// count an IPv6 client by its /IPv6Prefix network (one host usually holds a
+// whole /64); clients in ExemptNetworks are not counted per IP at all.
 type Limits struct {
 	MaxClients      int `yaml:"max_clients"`        // default 60000; -1 = unlimited
-	MaxClientsPerIP int `yaml:"max_clients_per_ip"` // default 0 = unlimited
+	MaxClientsPerIP int `yaml:"max_clients_per_ip"` // default 32; -1 = unlimited
+	// ExemptNetworks are CIDRs free of the per-IP limits (connections,
+	// connection rate, queued bytes). Default loopback (127.0.0.0/8, ::1);
+	// an explicit list replaces it, [] exempts nothing.
+	ExemptNetworks []string `yaml:"exempt_networks"`
+	IPv6Prefix     int      `yaml:"ipv6_prefix"` // default 64
+	// ConnectBurst connections from one IP may arrive at once, then
+	// ConnectRate per second (a token bucket). ConnectRate < 0: no throttle.
+	ConnectBurst int     `yaml:"connect_burst"` // default 16
+	ConnectRate  float64 `yaml:"connect_rate"`  // default 1
+	// MaxQueuedBytes bounds the bytes queued to all clients together, and
+	// MaxQueuedBytesPerIP to the clients of one IP; over either, the
+	// largest queues are cut ("SendQ exceeded") first. -1: unbounded.
+	MaxQueuedBytes      int `yaml:"max_queued_bytes"`        // default 256 MiB
+	MaxQueuedBytesPerIP int `yaml:"max_queued_bytes_per_ip"` // default 32 MiB
 	// LineBytes is the longest line accepted, tags included (IRCv3: 4096 of
 	// tags plus 512 of body). Longer lines get 417 and are dropped.
 	LineBytes   int `yaml:"line_bytes"`
@@ -67,8 +87,35 @@ type Limits struct {
 	// MaxFloodDelay is how long a client may keep sending faster than
 	// FloodRate (its lines are delayed meanwhile) before it is disconnected.
 	MaxFloodDelay time.Duration `yaml:"max_flood_delay"` // default 10s
+	// ReadBytesBurst bytes may arrive at once, then ReadBytesRate per
+	// second; a client over it is slowed down and, after MaxFloodDelay,
+	// disconnected like a line flood. Off with flood_rate < 0.
+	ReadBytesBurst int `yaml:"read_bytes_burst"` // default 64 KiB
+	ReadBytesRate  int `yaml:"read_bytes_rate"`  // default 16 KiB
+	// HistoryConcurrency bounds the CHATHISTORY queries running at once on
+	// this node; one waits at most HistoryWait for its turn, then is told
+	// to try again (FAIL CHATHISTORY TEMPORARILY_UNAVAILABLE).
+	HistoryConcurrency int           `yaml:"history_concurrency"` // default a quarter of the cores, at least 1
+	HistoryWait        time.Duration `yaml:"history_wait"`        // default 2s
 	// PasswordChecks bounds concurrent argon2id verifications (64 MiB each).
 	PasswordChecks int `yaml:"password_checks"` // default 2
+	// LoginWait is how long a login waits for a password check slot
+	// (served round-robin between IPs) before it is told to try again;
+	// LoginQueuePerIP logins of one IP may wait at once.
+	LoginWait       time.Duration `yaml:"login_wait"`         // default 5s
+	LoginQueuePerIP int           `yaml:"login_queue_per_ip"` // default 4
+	// LoginFailuresPerConn failed logins disconnect a client. One IP (and
+	// one account, counting only IPs that failed on it) may fail
+	// LoginFailuresPerIP (LoginFailuresPerAccount) times at once, then once
+	// per LoginFailureInterval; beyond, logins are refused unchecked.
+	LoginFailuresPerConn    int           `yaml:"login_failures_per_conn"`    // default 3
+	LoginFailuresPerIP      int           `yaml:"login_failures_per_ip"`      // default 10
+	LoginFailuresPerAccount int           `yaml:"login_failures_per_account"` // default 10
+	LoginFailureInterval    time.Duration `yaml:"login_failure_interval"`     // default 10s
+	// RegistrationsPerIP accounts may be registered from one IP at once,
+	// then one per RegistrationInterval; one per connection.
+	RegistrationsPerIP   int           `yaml:"registrations_per_ip"`  // default 3
+	RegistrationInterval time.Duration `yaml:"registration_interval"` // default 10m
 }
 
 // Timers are the protocol and cluster timeouts.
@@ -109,6 +156,32 @@ func (c *Config) applyDefaults() {
 	}
 	l := &c.Limits
 	setDefault(&l.MaxClients, 60000)
+	setDefault(&l.MaxClientsPerIP, 32)
+	if l.ExemptNetworks == nil {
+		l.ExemptNetworks = []string{"127.0.0.0/8", "::1/128"}
+	}
+	setDefault(&l.IPv6Prefix, 64)
+	setDefault(&l.ConnectBurst, 16)
+	if l.ConnectRate == 0 {
+		l.ConnectRate = 1
+	}
+	setDefault(&l.MaxQueuedBytes, 256<<20)
+	setDefault(&l.MaxQueuedBytesPerIP, 32<<20)
+	setDefault(&l.ReadBytesBurst, 64<<10)
+	setDefault(&l.ReadBytesRate, 16<<10)
+	// History rendering is CPU: a quarter of the cores leaves the rest to
+	// live delivery (on 2 cores, 1 running query kept a bystander's p99
+	// at 5x idle during a storm; 4 made it 20x).
+	setDefault(&l.HistoryConcurrency, max(1, runtime.GOMAXPROCS(0)/4))
+	setDefault(&l.HistoryWait, 2*time.Second)
+	setDefault(&l.LoginWait, 5*time.Second)
+	setDefault(&l.LoginQueuePerIP, 4)
+	setDefault(&l.LoginFailuresPerConn, 3)
+	setDefault(&l.LoginFailuresPerIP, 10)
+	setDefault(&l.LoginFailuresPerAccount, 10)
+	setDefault(&l.LoginFailureInterval, 10*time.Second)
+	setDefault(&l.RegistrationsPerIP, 3)
+	setDefault(&l.RegistrationInterval, 10*time.Minute)
 	setDefault(&l.LineBytes, 4096+512)
 	setDefault(&l.SendQBytes, 96<<10)
 	setDefault(&l.MaxChannels, 50)
@@ -144,7 +217,7 @@ func (c *Config) Validate() error {
 	c.applyDefaults()
 	var errs []error
 	bad := func(field, format string, a ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, a...)))
+		errs = append(errs, &fieldError{Field: field, Msg: fmt.Sprintf(format, a...)})
 	}
 	if c.Node == "" || strings.ContainsAny(c.Node, " ,*?!@") {
 		bad("node", "%q is not a usable node name (set one without spaces or ,*?!@)", c.Node)
@@ -166,6 +239,29 @@ func (c *Config) Validate() error {
 	}
 	if c.Limits.FloodBurst < 1 {
 		bad("limits.flood_burst", "must be at least 1")
+	}
+	for _, n := range c.Limits.ExemptNetworks {
+		if _, err := netip.ParsePrefix(n); err != nil {
+			bad("limits.exempt_networks", "%q is not a CIDR network like 198.18.0.0/15", n)
+		}
+	}
+	if p := c.Limits.IPv6Prefix; p < 1 || p > 128 {
+		bad("limits.ipv6_prefix", "%d is outside 1..128", p)
+	}
+	for _, v := range []struct {
+		name string
+		n    int
+	}{{"history_concurrency", c.Limits.HistoryConcurrency}, {"password_checks", c.Limits.PasswordChecks},
+		{"login_queue_per_ip", c.Limits.LoginQueuePerIP}, {"login_failures_per_conn", c.Limits.LoginFailuresPerConn},
+		{"login_failures_per_ip", c.Limits.LoginFailuresPerIP}, {"login_failures_per_account", c.Limits.LoginFailuresPerAccount},
+		{"registrations_per_ip", c.Limits.RegistrationsPerIP}, {"connect_burst", c.Limits.ConnectBurst},
+		{"read_bytes_burst", c.Limits.ReadBytesBurst}, {"read_bytes_rate", c.Limits.ReadBytesRate}} {
+		if v.n < 1 {
+			bad("limits."+v.name, "%d: must be at least 1", v.n)
+		}
+	}
+	if c.Limits.ReadBytesBurst > 0 && c.Limits.ReadBytesBurst < c.Limits.LineBytes {
+		bad("limits.read_bytes_burst", "%d is below limits.line_bytes %d: one full line must fit", c.Limits.ReadBytesBurst, c.Limits.LineBytes)
 	}
 	if c.Timers.DeadAfter < 2*c.Timers.Heartbeat {
 		bad("timers.dead_after", "%v must be at least twice timers.heartbeat (%v), or live nodes get reaped", c.Timers.DeadAfter, c.Timers.Heartbeat)
@@ -195,7 +291,58 @@ func ParseConfig(name string, data []byte) (Config, error) {
 		return Config{}, fmt.Errorf("%s: %s", name, yaml.FormatError(err, false, true))
 	}
 	if err := c.Validate(); err != nil {
-		return Config{}, fmt.Errorf("%s: %w", name, err)
+		return Config{}, locate(name, data, err)
 	}
 	return c, nil
+}
+
+// fieldError is one problem with one configuration field, named by its
+// YAML path (limits.sendq_bytes).
+type fieldError struct {
+	Field, Msg string
+}
+
+func (e *fieldError) Error() string { return e.Field + ": " + e.Msg }
+
+// locate prefixes each of Validate's errors with name and the line of its
+// field (or of the nearest parent present, for a field left out), the way
+// vrrpd reports its configuration errors: file:line: field: problem.
+func locate(name string, data []byte, err error) error {
+	var errs []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	} else {
+		errs = []error{err}
+	}
+	file, perr := parser.ParseBytes(data, 0)
+	var out []error
+	for _, e := range errs {
+		line := 0
+		var fe *fieldError
+		if errors.As(e, &fe) && perr == nil {
+			line = lineOf(file, fe.Field)
+		}
+		if line > 0 {
+			out = append(out, fmt.Errorf("%s:%d: %w", name, line, e))
+		} else {
+			out = append(out, fmt.Errorf("%s: %w", name, e))
+		}
+	}
+	return errors.Join(out...)
+}
+
+func lineOf(file *ast.File, field string) int {
+	for p := field; p != ""; {
+		if yp, err := yaml.PathString("$." + p); err == nil {
+			if n, err := yp.FilterFile(file); err == nil && n != nil && n.GetToken() != nil && n.GetToken().Position != nil {
+				return n.GetToken().Position.Line
+			}
+		}
+		i := strings.LastIndexByte(p, '.')
+		if i < 0 {
+			break
+		}
+		p = p[:i]
+	}
+	return 0
 }

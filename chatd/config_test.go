@@ -41,8 +41,11 @@ timers:
 		{name: "unknown field", yaml: "node: a\nlisen: [x]\n", wantErr: "lisen"},
 		{name: "wrong type", yaml: "node: a\nlimits:\n  max_clients: lots\n", wantErr: "max_clients"},
 		{name: "bad node", yaml: "node: 'a b'\n", wantErr: "node:"},
-		{name: "tiny sendq", yaml: "node: a\nlimits:\n  sendq_bytes: 100\n", wantErr: "limits.sendq_bytes"},
-		{name: "grace shorter than drain", yaml: "node: a\ntimers:\n  lameduck_drain: 5s\n  lameduck_grace: 1s\n", wantErr: "timers.lameduck_grace"},
+		{name: "tiny sendq", yaml: "node: a\nlimits:\n  sendq_bytes: 100\n", wantErr: "test.yaml:3: limits.sendq_bytes"},
+		{name: "bad exempt network, with its line", yaml: "node: a\nlimits:\n  max_clients: 10\n  exempt_networks: [\"10.0.0.0/33\"]\n", wantErr: "test.yaml:4: limits.exempt_networks"},
+		{name: "read burst below a line", yaml: "node: a\nlimits:\n  flood_burst: 1\n  read_bytes_burst: 100\n", wantErr: "test.yaml:4: limits.read_bytes_burst"},
+		{name: "grace shorter than drain", yaml: "node: a\ntimers:\n  lameduck_drain: 5s\n  lameduck_grace: 1s\n", wantErr: "test.yaml:4: timers.lameduck_grace"},
+		{name: "missing field located in its section", yaml: "node: a\ntimers:\n  heartbeat: 4s\n", wantErr: "test.yaml:3: timers.dead_after"},
 		{name: "two errors at once", yaml: "node: a\nlimits:\n  nick_len: 3\n  line_bytes: 10\n", wantErr: "limits.nick_len"},
 	}
 	for _, tt := range tests {

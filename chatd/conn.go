@@ -2,6 +2,7 @@ package chatd
 
 import (
 	"errors"
+	"io"
 	"net"
 	"os"
 	"strings"
@@ -20,6 +21,7 @@ type Client struct {
 	s    *Server
 	conn net.Conn
 	ip   string
+	ipst *ipState // per-IP limits; nil for an exempt network
 
 	caps atomic.Uint32 // capSet
 	nick atomic.Pointer[string]
@@ -36,6 +38,8 @@ type Client struct {
 	pingSent    bool
 	bucket      tokenBucket
 	floodSince  time.Time // start of the current run of throttled lines
+	loginFails  int       // failed SASL logins on this connection
+	registered  bool      // an account was registered on this connection
 	quitReason  string
 	quitMetric  string
 	connectedAt time.Time
@@ -44,7 +48,9 @@ type Client struct {
 	mu          sync.Mutex
 	sendq       [][]byte
 	sendqBytes  int
-	replyCredit int // reply bytes queued since the queue was last empty
+	inflight    int           // bytes the writer took and is writing (still in memory)
+	replyCredit int           // reply bytes queued since the queue was last empty
+	drained     chan struct{} // closed when the writer finishes a batch, for waitDrained
 	writing     bool
 	closing     bool // no more sends; the writer closes the conn after flushing
 	closed      bool
@@ -106,8 +112,57 @@ func (c *Client) enqueue(b []byte, reply bool) {
 	start := !c.writing
 	c.writing = true
 	c.mu.Unlock()
+	c.s.accountQueued(c, len(b))
 	if start {
 		go c.writeLoop()
+	}
+}
+
+// queuedBytes is what c holds in memory for sending, and whether it is
+// closing.
+func (c *Client) queuedBytes() (int, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sendqBytes + c.inflight, c.closing
+}
+
+// waitDrained waits until at most limit bytes are queued to c, or the
+// deadline. It reports false on the deadline or if c is closing.
+func (c *Client) waitDrained(limit int, deadline time.Time) bool {
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		c.mu.Lock()
+		if c.closing || c.sendqBytes+c.inflight <= limit {
+			closing := c.closing
+			c.mu.Unlock()
+			return !closing
+		}
+		if c.drained == nil {
+			c.drained = make(chan struct{})
+		}
+		ch := c.drained
+		c.mu.Unlock()
+		if timer == nil {
+			timer = time.NewTimer(time.Until(deadline))
+		}
+		select {
+		case <-ch:
+		case <-timer.C:
+			return false
+		}
+	}
+}
+
+// wakeDrained wakes waitDrained. c.mu held.
+func (c *Client) wakeDrained() {
+	if c.drained != nil {
+		close(c.drained)
+		c.drained = nil
 	}
 }
 
@@ -137,19 +192,31 @@ func (c *Client) close(reason, metric string) {
 	}
 	c.closing = true
 	c.quitReason, c.quitMetric = reason, metric
-	overflow := metric == discSendQ
+	overflow := metric == discSendQ || metric == discSendQServer || metric == discSendQIP
+	dropped := 0
 	if overflow {
 		// Whatever is queued will not be read in time: drop it.
+		dropped = c.sendqBytes
 		c.sendq, c.sendqBytes = nil, 0
 	}
+	c.wakeDrained()
 	m := irc.Message{Command: "ERROR", Params: []string{"Closing link: " + reason}}
 	b, _ := m.Bytes()
 	c.sendq = append(c.sendq, b)
 	start := !c.writing
 	c.writing = true
 	c.mu.Unlock()
-	// A writer blocked on a full socket must give up soon.
-	_ = c.conn.SetWriteDeadline(time.Now().Add(2 * time.Second))
+	if dropped > 0 {
+		c.s.accountQueued(c, -dropped)
+	}
+	// A writer blocked on a full socket must give up soon; at once when
+	// the client is cut to free memory (its ERROR line is then lost, but
+	// it was not reading).
+	grace := 2 * time.Second
+	if metric == discSendQServer || metric == discSendQIP {
+		grace = 0
+	}
+	_ = c.conn.SetWriteDeadline(time.Now().Add(grace))
 	if start {
 		go c.writeLoop()
 	}
@@ -158,7 +225,13 @@ func (c *Client) close(reason, metric string) {
 func (c *Client) writeLoop() {
 	for {
 		c.mu.Lock()
+		if c.inflight > 0 {
+			c.s.accountQueued(c, -c.inflight)
+			c.inflight = 0
+		}
+		c.wakeDrained()
 		q := c.sendq
+		c.inflight = c.sendqBytes
 		c.sendq, c.sendqBytes = nil, 0
 		if len(q) == 0 {
 			c.replyCredit = 0
@@ -186,8 +259,11 @@ func (c *Client) writeLoop() {
 				c.quitReason, c.quitMetric = "Write error", discWriteError
 			}
 			c.closed = true
-			c.sendq, c.sendqBytes, c.writing = nil, 0, false
+			freed := c.sendqBytes + c.inflight
+			c.sendq, c.sendqBytes, c.inflight, c.writing = nil, 0, 0, false
+			c.wakeDrained()
 			c.mu.Unlock()
+			c.s.accountQueued(c, -freed)
 			_ = c.conn.Close()
 			return
 		}
@@ -198,7 +274,12 @@ func (c *Client) writeLoop() {
 func (c *Client) serve() {
 	defer c.cleanup()
 	s := c.s
-	lr := irc.NewLineReader(c.conn, s.cfg.Limits.LineBytes)
+	var src io.Reader = c.conn
+	if l := s.cfg.Limits; l.FloodRate > 0 {
+		src = &meteredReader{c: c, r: c.conn, bucket: tokenBucket{rate: float64(l.ReadBytesRate),
+			burst: float64(l.ReadBytesBurst), tokens: float64(l.ReadBytesBurst), last: c.connectedAt}}
+	}
+	lr := irc.NewLineReader(src, s.cfg.Limits.LineBytes)
 	regDeadline := c.connectedAt.Add(s.cfg.Timers.RegistrationTimeout)
 	for {
 		var deadline time.Time
@@ -213,42 +294,83 @@ func (c *Client) serve() {
 		_ = c.conn.SetReadDeadline(deadline)
 		line, err := lr.ReadLine()
 		if err != nil {
-			switch {
-			case errors.Is(err, irc.ErrLineTooLong):
-				s.m.dropped.WithLabelValues(dropTooLong).Inc()
-				c.sendMsg(s.numeric(c, errInputTooLong, "Input line was too long"))
-				continue
-			case errors.Is(err, os.ErrDeadlineExceeded):
-				if c.u.Load() == nil {
-					c.close("Registration timeout", discRegTimeout)
-					return
-				}
-				if c.pingSent {
-					c.close("Ping timeout: "+s.cfg.Timers.PingInterval.String()+" idle", discPingTimeout)
-					return
-				}
-				c.pingSent = true
-				c.sendMsg(irc.Message{Command: "PING", Params: []string{s.cfg.ServerName}})
-				continue
+			if c.readFailed(err) {
+				return
 			}
-			c.close("Connection closed", discClosed)
-			return
+			continue
 		}
 		c.pingSent = false
 		if now := time.Now(); c.throttle(now) {
 			c.close("Excess Flood", discFlood)
 			return
 		}
-		msg, err := irc.Parse(string(line))
-		if err != nil {
-			c.badLine(err)
-			continue
-		}
-		c.handle(msg)
+		text := string(line)
+		c.offStack(func() { c.dispatch(text) })
 		if c.isClosing() {
 			return
 		}
 	}
+}
+
+// readFailed handles a ReadLine error and reports whether the client is
+// done. Kept out of serve so the reader's own frame stays small.
+//
+//go:noinline
+func (c *Client) readFailed(err error) bool {
+	s := c.s
+	switch {
+	case errors.Is(err, irc.ErrLineTooLong):
+		// Charged like any line: 417 is no way around flood control.
+		if c.throttle(time.Now()) {
+			c.close("Excess Flood", discFlood)
+			return true
+		}
+		s.m.dropped.WithLabelValues(dropTooLong).Inc()
+		c.sendMsg(s.numeric(c, errInputTooLong, "Input line was too long"))
+		return false
+	case errors.Is(err, errReadFlood):
+		c.close("Excess Flood", discFlood)
+		return true
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		if c.u.Load() == nil {
+			c.close("Registration timeout", discRegTimeout)
+			return true
+		}
+		if c.pingSent {
+			c.close("Ping timeout: "+s.cfg.Timers.PingInterval.String()+" idle", discPingTimeout)
+			return true
+		}
+		c.pingSent = true
+		c.offStack(func() { c.sendMsg(irc.Message{Command: "PING", Params: []string{s.cfg.ServerName}}) })
+		return false
+	}
+	c.close("Connection closed", discClosed)
+	return true
+}
+
+// dispatch parses and handles one line.
+func (c *Client) dispatch(line string) {
+	msg, err := irc.Parse(line)
+	if err != nil {
+		c.badLine(err)
+		return
+	}
+	c.handle(msg)
+}
+
+// offStack runs one command on a short-lived goroutine and waits
+// for it, so commands still run strictly in order. A handler (registration,
+// store calls into SQLite) grows a stack to 8-32 KiB; run on the reader
+// goroutine, that stack stayed with every idle client until the GC shrank
+// it, and was most of an idle client's memory. The reader itself only ever
+// blocks in Read, on a minimal stack. Costs a goroutine start per command.
+func (c *Client) offStack(f func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	<-done
 }
 
 func (c *Client) isClosing() bool {
@@ -309,6 +431,46 @@ func (c *Client) throttle(now time.Time) bool {
 	return false
 }
 
+// errReadFlood is what meteredReader returns for a client that has sent
+// faster than read_bytes_rate for longer than max_flood_delay.
+var errReadFlood = errors.New("chatd: read flood")
+
+// meteredReader bounds the bytes a client may send per second, whatever
+// they are (a line with no end never reaches the line throttle): over the
+// rate it delays reading (TCP pushes back), and a client that stays over it
+// for MaxFloodDelay gets errReadFlood.
+type meteredReader struct {
+	c      *Client
+	r      io.Reader
+	bucket tokenBucket
+	since  time.Time // start of the current run over the rate
+}
+
+func (m *meteredReader) Read(p []byte) (int, error) {
+	// Never read more than the burst at once, so one read cannot overdraw
+	// the bucket by more than a burst.
+	if len(p) > int(m.bucket.burst) {
+		p = p[:int(m.bucket.burst)]
+	}
+	n, err := m.r.Read(p)
+	if n > 0 {
+		now := time.Now()
+		d := m.bucket.takeN(now, float64(n))
+		switch {
+		case d <= 0:
+			m.since = time.Time{}
+		case m.since.IsZero():
+			m.since = now
+			time.Sleep(d)
+		case now.Sub(m.since) > m.c.s.cfg.Limits.MaxFloodDelay:
+			return n, errReadFlood
+		default:
+			time.Sleep(d)
+		}
+	}
+	return n, err
+}
+
 // tokenBucket is the flood limiter: burst lines at once, then rate per
 // second. take returns how long the caller must wait for its token.
 type tokenBucket struct {
@@ -316,13 +478,16 @@ type tokenBucket struct {
 	last                time.Time
 }
 
-func (b *tokenBucket) take(now time.Time) time.Duration {
+func (b *tokenBucket) take(now time.Time) time.Duration { return b.takeN(now, 1) }
+
+// takeN takes n tokens, going into debt if need be, and returns how long
+// the debt takes to repay.
+func (b *tokenBucket) takeN(now time.Time, n float64) time.Duration {
 	if b.rate <= 0 {
 		return 0
 	}
-	b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
-	b.last = now
-	b.tokens--
+	b.refill(now)
+	b.tokens -= n
 	if b.tokens >= 0 {
 		return 0
 	}

@@ -16,19 +16,23 @@ const (
 	dropUnknown     = "unknown_command"
 	dropEmpty       = "empty"
 
-	discSendQ        = "sendq_exceeded"
-	discFlood        = "excess_flood"
-	discPingTimeout  = "ping_timeout"
-	discRegTimeout   = "registration_timeout"
-	discQuit         = "quit"
-	discClosed       = "connection_closed"
-	discWriteError   = "write_error"
-	discShutdown     = "shutdown"
-	discReaped       = "node_reaped"
-	discTooMany      = "too_many_clients"
-	discTooManyPerIP = "too_many_clients_per_ip"
-	discBadPassword  = "bad_password"
-	discInternal     = "internal_error"
+	discSendQ            = "sendq_exceeded"
+	discSendQServer      = "sendq_server_bound" // cut to bring the node under max_queued_bytes
+	discSendQIP          = "sendq_ip_bound"     // cut to bring its network under max_queued_bytes_per_ip
+	discConnectThrottled = "connect_throttled"
+	discLoginFailures    = "login_failures"
+	discFlood            = "excess_flood"
+	discPingTimeout      = "ping_timeout"
+	discRegTimeout       = "registration_timeout"
+	discQuit             = "quit"
+	discClosed           = "connection_closed"
+	discWriteError       = "write_error"
+	discShutdown         = "shutdown"
+	discReaped           = "node_reaped"
+	discTooMany          = "too_many_clients"
+	discTooManyPerIP     = "too_many_clients_per_ip"
+	discBadPassword      = "bad_password"
+	discInternal         = "internal_error"
 )
 
 type metrics struct {
@@ -52,6 +56,12 @@ type metrics struct {
 	nudgesRecv  prometheus.Counter
 	panics      prometheus.Counter
 	reapRuns    prometheus.Counter
+	// Attack surface (see the chatd README "Under attack").
+	historyRejected *prometheus.CounterVec
+	historyWait     prometheus.Histogram
+	logins          *prometheus.CounterVec
+	registrations   *prometheus.CounterVec
+	argon2Runs      prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -76,7 +86,12 @@ func newMetrics() *metrics {
 	m.nudgesRecv = prometheus.NewCounter(prometheus.CounterOpts{Name: "chatd_nudges_received_total", Help: "Peer nudges received."})
 	m.panics = prometheus.NewCounter(prometheus.CounterOpts{Name: "chatd_handler_panics_total", Help: "Command handlers that panicked (bugs); the client was disconnected."})
 	m.reapRuns = prometheus.NewCounter(prometheus.CounterOpts{Name: "chatd_reap_runs_total", Help: "Looks for dead peers (skipped while our own heartbeat is not yet trusted)."})
-	for _, c := range []prometheus.Collector{m.panics, m.reapRuns, m.clients, m.users, m.accepted, m.disconnects, m.dropped, m.commands,
+	m.historyRejected = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "chatd_history_rejected_total", Help: "CHATHISTORY requests told to try again, by reason."}, []string{"reason"})
+	m.historyWait = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "chatd_history_wait_seconds", Help: "Time a CHATHISTORY request waited for its turn.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)})
+	m.logins = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "chatd_logins_total", Help: "SASL logins by result."}, []string{"result"})
+	m.registrations = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "chatd_account_registrations_total", Help: "REGISTER attempts by result."}, []string{"result"})
+	m.argon2Runs = prometheus.NewCounter(prometheus.CounterOpts{Name: "chatd_argon2_runs_total", Help: "Password hashes computed (logins, missing accounts included, and registrations)."})
+	for _, c := range []prometheus.Collector{m.argon2Runs, m.historyRejected, m.historyWait, m.logins, m.registrations, m.panics, m.reapRuns, m.clients, m.users, m.accepted, m.disconnects, m.dropped, m.commands,
 		m.appended, m.appendErr, m.appendSecs, m.applied, m.deliveries, m.tailLag, m.tailErr, m.reaped, m.hbErr,
 		m.nudgesSent, m.nudgesRecv,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -84,4 +99,16 @@ func newMetrics() *metrics {
 		f(c)
 	}
 	return m
+}
+
+// registerServer adds the gauges that read the server's own state.
+func (m *metrics) registerServer(s *Server) {
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "chatd_queued_bytes", Help: "Bytes queued to clients, not yet written (bounded by max_queued_bytes)."},
+			func() float64 { return float64(s.queued.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "chatd_history_running", Help: "CHATHISTORY queries running (bounded by history_concurrency)."},
+			func() float64 { return float64(len(s.histSem)) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "chatd_password_checks_waiting", Help: "Logins waiting for a password check slot."},
+			func() float64 { return float64(s.logins.waiting()) }),
+	)
 }

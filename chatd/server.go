@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -39,10 +40,19 @@ type Server struct {
 	nodeUsers map[string]int // users per node
 	nonEmpty  int            // channels with members
 
-	// cmu guards the set of connections (registered or not).
-	cmu     sync.Mutex
-	clients map[*Client]struct{}
-	perIP   map[string]int
+	// cmu guards the set of connections (registered or not) and the
+	// per-IP table (admission.go).
+	cmu      sync.Mutex
+	clients  map[*Client]struct{}
+	ips      map[string]*ipState
+	ipsSwept time.Time
+	exempt   []netip.Prefix
+	// queued is the bytes queued to all clients; over max_queued_bytes
+	// the reclaimer (one at a time) cuts the largest queues.
+	queued     atomic.Int64
+	reclaiming atomic.Bool
+	histSem    chan struct{} // running CHATHISTORY queries
+	logins     *loginGuard
 
 	pendMu  sync.Mutex
 	pending map[string]*pendingOp // by msgid, own events awaiting apply
@@ -55,7 +65,6 @@ type Server struct {
 	listeners []net.Listener
 	httpLn    net.Listener
 	httpSrv   *http.Server
-	pwSem     chan struct{}
 	rlog      rateLog
 
 	ready   atomic.Bool
@@ -92,9 +101,12 @@ func NewWithStore(cfg Config, logger *slog.Logger, st store.Store) (*Server, err
 		cfg: cfg, log: logger.With("node", cfg.Node), st: st, created: time.Now(), m: newMetrics(),
 		users: make(map[string]*user), sessions: make(map[string]*user), channels: make(map[string]*channel),
 		nodeUsers: make(map[string]int),
-		clients:   make(map[*Client]struct{}), perIP: make(map[string]int), pending: make(map[string]*pendingOp),
-		kick: make(chan struct{}, 1), pwSem: make(chan struct{}, cfg.Limits.PasswordChecks), done: make(chan struct{}),
+		clients:   make(map[*Client]struct{}), ips: make(map[string]*ipState), pending: make(map[string]*pendingOp),
+		exempt: parseExempt(cfg.Limits.ExemptNetworks), histSem: make(chan struct{}, cfg.Limits.HistoryConcurrency),
+		kick: make(chan struct{}, 1), done: make(chan struct{}),
 	}
+	s.logins = newLoginGuard(cfg.Limits)
+	s.m.registerServer(s)
 	ok := false
 	defer func() {
 		if !ok {
@@ -397,7 +409,7 @@ func (s *Server) acceptLoop(ctx context.Context, ln net.Listener) {
 		if reason := s.admit(c); reason != "" {
 			s.m.disconnects.WithLabelValues(reason).Inc()
 			_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
-			_, _ = conn.Write([]byte("ERROR :Closing link: too many connections (" + reason + ")\r\n"))
+			_, _ = conn.Write([]byte("ERROR :Closing link: " + refusal(reason) + "\r\n"))
 			_ = conn.Close()
 			continue
 		}
@@ -415,38 +427,6 @@ func (s *Server) ServeConn(conn net.Conn) {
 		return
 	}
 	go c.serve()
-}
-
-// admit applies the connection limits and records the client.
-func (s *Server) admit(c *Client) string {
-	s.cmu.Lock()
-	defer s.cmu.Unlock()
-	if s.lameduck.Load() {
-		return discShutdown
-	}
-	if max := s.cfg.Limits.MaxClients; max > 0 && len(s.clients) >= max {
-		return discTooMany
-	}
-	if max := s.cfg.Limits.MaxClientsPerIP; max > 0 && s.perIP[c.ip] >= max {
-		return discTooManyPerIP
-	}
-	s.clients[c] = struct{}{}
-	s.perIP[c.ip]++
-	s.m.clients.Inc()
-	return ""
-}
-
-func (s *Server) forget(c *Client) {
-	s.cmu.Lock()
-	defer s.cmu.Unlock()
-	if _, ok := s.clients[c]; !ok {
-		return
-	}
-	delete(s.clients, c)
-	if s.perIP[c.ip]--; s.perIP[c.ip] <= 0 {
-		delete(s.perIP, c.ip)
-	}
-	s.m.clients.Dec()
 }
 
 func (s *Server) snapshotClients() []*Client {

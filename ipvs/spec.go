@@ -101,12 +101,12 @@ func (r rsSpec) target() (health.Target, bool, error) {
 		if err != nil {
 			return health.Target{}, false, err
 		}
-		all = append(all, p)
+		all = append(all, health.Bounded{Prober: p, Timeout: c.Timeout})
 		timeout = max(timeout, c.Timeout)
 	}
 	var p health.Prober = all
 	if len(all) == 1 {
-		p = all[0]
+		p = all[0].(health.Bounded).Prober // the target's timeout is the check's
 	}
 	return health.Target{
 		ID: r.id, Prober: p, Interval: ch.Interval, Timeout: timeout, RetryInterval: ch.RetryInterval,

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -155,6 +154,9 @@ type Instance struct {
 	lastV3Src netip.Addr
 	lastV3At  time.Time
 	adv2      Advert // the VRRPv2 twin of adv, for V2Compat
+	// version is the VRRP version spoken; set once, read by the receive
+	// checks on the demultiplexer's goroutine.
+	version uint8
 	// rxInterval is the configured interval for the receive checks, which
 	// run on the demultiplexer's goroutine.
 	rxInterval atomic.Int64
@@ -204,6 +206,7 @@ func NewInstance(cfg InstanceConfig, deps InstanceDeps) (*Instance, error) {
 	for _, p := range cfg.VIPs {
 		in.adv.Addresses = append(in.adv.Addresses, p.Addr())
 	}
+	in.version = in.adv.Version
 	in.adv2 = in.adv
 	in.adv2.Version = Version2
 	in.publish()
@@ -218,61 +221,6 @@ func (in *Instance) Config() InstanceConfig { return in.cfg }
 
 // Stats returns the live counters.
 func (in *Instance) Stats() *InstanceStats { return &in.stats }
-
-// Deliver hands a received advert that passed the interface-level checks
-// (TTL, parse, VRID) to the instance, with the checksum form that verified.
-// It applies the instance-level checks (own echo, unicast peer list,
-// version, checksum form, VRRPv2 interval) and never blocks: when the loop
-// is behind, the advert is dropped and counted as DropQueueFull.
-func (in *Instance) Deliver(a *Advert, src netip.Addr, form ChecksumForm) {
-	s := src.Unmap().WithZone("")
-	if r, ok := in.refuse(a, s, form); !ok {
-		in.drop(r, src, a)
-		return
-	}
-	select {
-	case in.rx <- received{a, s}:
-	default:
-		in.drop(DropQueueFull, src, a)
-	}
-}
-
-// v2Duplicate reports whether r is a VRRPv2 advert from a router that also
-// sends VRRPv3 ones (RFC 5798 §8.4.2: a Backup "should ignore VRRPv2
-// advertisements from a current Master if it is also receiving VRRPv3
-// packets from it"). It remembers the last VRRPv3 sender only, so a flood
-// of sources cannot grow it.
-func (in *Instance) v2Duplicate(now time.Time, r received) bool {
-	if r.adv.Version == Version3 {
-		in.lastV3Src, in.lastV3At = r.src, now
-		return false
-	}
-	return r.src == in.lastV3Src && now.Sub(in.lastV3At) <= 3*in.m.MasterAdverInterval()
-}
-
-// drop counts and logs (rate-limited, debug) one refused advert.
-func (in *Instance) drop(r DropReason, src netip.Addr, a *Advert) {
-	in.stats.Drops.Add(r)
-	in.dlog.note(in.deps.Now(), r, "instance", in.cfg.Name, "src", src, "version", a.Version, "priority", a.Priority, "interval", a.MaxAdvertInt)
-}
-
-// refuse applies the instance-level receive checks.
-func (in *Instance) refuse(a *Advert, src netip.Addr, form ChecksumForm) (DropReason, bool) {
-	mc := &in.cfg.Machine
-	switch {
-	case src == mc.PrimaryAddr.Unmap().WithZone(""):
-		return DropLocalEcho, false
-	case len(in.cfg.Peers) > 0 && !slices.ContainsFunc(in.cfg.Peers, func(p netip.Addr) bool { return p.Unmap().WithZone("") == src }):
-		return DropUnknownPeer, false
-	case a.Version != in.adv.Version && !(in.cfg.V2Compat && a.Version == Version2):
-		return DropVersionMismatch, false
-	case a.Version == Version2 && in.adv.Version == Version2 && a.MaxAdvertInt != time.Duration(in.rxInterval.Load()):
-		return DropIntervalMismatch, false
-	case a.Version == Version3 && src.Is4() && form != in.cfg.Checksum && !in.cfg.ChecksumLenient:
-		return DropChecksumForm, false
-	}
-	return "", true
-}
 
 // post queues f to run on the loop goroutine. It never blocks, so
 // instances of a sync group can post to each other freely.

@@ -10,6 +10,8 @@ type Status struct {
 	Name                string         `json:"name"`
 	Interface           string         `json:"interface"`
 	VRID                uint8          `json:"vrid"`
+	Version             uint8          `json:"version"`             // VRRP version spoken: 3 or 2
+	V2Compat            bool           `json:"v2_compat,omitempty"` // VRRPv3 sending VRRPv2 too (RFC 5798 §8.4.2)
 	State               string         `json:"state"`
 	Priority            uint8          `json:"priority"`
 	BasePriority        uint8          `json:"base_priority"`
@@ -51,6 +53,8 @@ func (in *Instance) publish() {
 		Name:                in.cfg.Name,
 		Interface:           in.cfg.Interface,
 		VRID:                in.cfg.Machine.VRID,
+		Version:             in.adv.Version,
+		V2Compat:            in.cfg.V2Compat,
 		State:               in.m.State().String(),
 		Priority:            in.m.EffectivePriority(),
 		BasePriority:        in.basePrio,

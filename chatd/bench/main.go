@@ -8,6 +8,9 @@
 //	go run ./chatd/bench -mode fanout -members 500 -rate 200 -duration 10s
 //	go run ./chatd/bench -mode crossnode -rate 1000 -duration 10s   (root, MariaDB)
 //	go run ./chatd/bench -mode crossnode -db galera -rate 1000      (root, MariaDB and galera-4)
+//	go run ./chatd/bench -mode historystorm -n 100 -reps 5 -duration 10s
+//	go run ./chatd/bench -mode nonreading -n 300 -queue-cap 67108864 -duration 20s
+//	go run ./chatd/bench -mode loginstorm -n 40 -attacker-ips 1 -duration 20s
 package main
 
 import (
@@ -45,7 +48,7 @@ func main() {
 
 func run(args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	mode := fs.String("mode", "clients", "clients, fanout or crossnode")
+	mode := fs.String("mode", "clients", "clients, fanout, crossnode, historystorm, nonreading or loginstorm")
 	n := fs.Int("n", 50000, "clients: number of registered clients")
 	parallel := fs.Int("parallel", 64, "clients: concurrent registrations")
 	members := fs.Int("members", 500, "fanout: channel members (senders included)")
@@ -58,6 +61,10 @@ func run(args []string) error {
 	dbArgs := fs.String("db-args", "", "crossnode: extra mariadbd arguments, comma-separated (e.g. --innodb-flush-log-at-trx-commit=2)")
 	db := fs.String("db", "mariadb", "crossnode: mariadb (one server on loopback), or galera (one server and a three-node Galera cluster, "+
 		"each in namespaces, measured in the same run)")
+	reps := fs.Int("reps", 5, "historystorm, nonreading: CHATHISTORY LATEST 1000 requests per client")
+	queueCap := fs.Int("queue-cap", 64<<20, "nonreading: max_queued_bytes (-1 unbounded)")
+	attackerIPs := fs.Int("attacker-ips", 1, "loginstorm: addresses the attackers come from")
+	histConc := fs.Int("history-concurrency", 0, "historystorm: the server's history_concurrency (0: default)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -76,6 +83,12 @@ func run(args []string) error {
 			return benchCrossNodeGalera(*rate, *senders, *duration, *nudge, *poll)
 		}
 		return benchCrossNode(*rate, *senders, *duration, *nudge, *poll, extra)
+	case "historystorm":
+		return benchHistoryStorm(*n, *reps, *dsn, *duration, *histConc)
+	case "nonreading":
+		return benchNonReading(*n, *reps, *queueCap, *duration)
+	case "loginstorm":
+		return benchLoginStorm(*n, *attackerIPs, *duration)
 	}
 	return fmt.Errorf("unknown -mode %q", *mode)
 }
@@ -129,7 +142,9 @@ type child struct {
 func benchConfig(node string) chatd.Config {
 	return chatd.Config{
 		Node: node, Listen: []string{"127.0.0.1:0"}, HTTPListen: "127.0.0.1:0", Pprof: os.Getenv("BENCH_PPROF") != "",
-		Limits: chatd.Limits{MaxClients: -1, FloodRate: -1, SendQBytes: 1 << 20},
+		// The load generator is one tenant on loopback: exempt from the
+		// per-IP limits (connections, connection rate, queued bytes).
+		Limits: chatd.Limits{MaxClients: -1, FloodRate: -1, SendQBytes: 1 << 20, ExemptNetworks: []string{"127.0.0.0/8"}},
 		Timers: chatd.Timers{PingInterval: time.Hour, RegistrationTimeout: time.Hour},
 	}
 }

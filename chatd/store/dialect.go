@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strings"
 	"time"
 
@@ -141,7 +143,16 @@ func openMySQL(ctx context.Context, dsn string) (Store, error) {
 	}
 	db.SetMaxOpenConns(32)
 	db.SetMaxIdleConns(32)
-	return newSQLStore(ctx, mysqlDialect, db, db)
+	// The tailer's own connections: with History on the shared pool, 32 slow history queries would make
+	// live delivery wait (sqlStore.t).
+	tail, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open mysql: %w", err)
+	}
+	tail.SetMaxOpenConns(tailConns)
+	tail.SetMaxIdleConns(tailConns)
+	return newSQLStore(ctx, mysqlDialect, db, db, tail)
 }
 
 // mysqlOptions forces the connection options the store relies on.
@@ -159,6 +170,9 @@ func mysqlOptions(cfg *mysql.Config) {
 	cfg.InterpolateParams = true
 }
 
+// tailConns is the size of the pool Tail and Head use alone: one tailer per node, one spare for Head.
+const tailConns = 2
+
 // openSQLite opens (creating if needed) an SQLite database at path, or an in-memory one for ":memory:".
 // Writes go through one connection in BEGIN IMMEDIATE mode (SQLite has one writer anyway, and an
 // immediate write lock keeps the log counter commit-ordered); a file database gets a separate pool of
@@ -175,7 +189,10 @@ func openSQLite(ctx context.Context, path string) (Store, error) {
 		db.SetMaxOpenConns(1)
 		db.SetConnMaxLifetime(0)
 		db.SetConnMaxIdleTime(0)
-		return newSQLStore(ctx, sqliteDialect, db, db)
+		return newSQLStore(ctx, sqliteDialect, db, db, nil)
+	}
+	if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	base := "file:" + path + "?" + pragmas
 	w, err := sql.Open("sqlite", base+"&_pragma=synchronous(NORMAL)&_txlock=immediate")
@@ -193,11 +210,43 @@ func openSQLite(ctx context.Context, path string) (Store, error) {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(4)
-	s, err := newSQLStore(ctx, sqliteDialect, w, r)
+	tail, err := sql.Open("sqlite", base+"&_query_only=1")
 	if err != nil {
+		w.Close()
 		r.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	return s, err
+	tail.SetMaxOpenConns(1)
+	return newSQLStore(ctx, sqliteDialect, w, r, tail)
+}
+
+// createPrivate creates the database file with mode 0600 whatever the umask, and takes group and other
+// permissions away from an existing one and its -wal and -shm companions: they hold password hashes.
+// SQLite creates a missing -wal or -shm with the mode of the database file (unix VFS, robust_open), so
+// they stay private after a checkpoint removes them too.
+func createPrivate(path string) error {
+	for i, p := range []string{path, path + "-wal", path + "-shm"} {
+		flag := os.O_RDWR
+		if i == 0 {
+			flag |= os.O_CREATE
+		}
+		f, err := os.OpenFile(p, flag, 0o600)
+		if i > 0 && errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		fi, err := f.Stat()
+		if err == nil && fi.Mode().Perm()&0o077 != 0 {
+			err = f.Chmod(fi.Mode().Perm() &^ 0o077)
+		}
+		f.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // enableWAL switches the database file to WAL mode (persistent: done once per file). Switching needs

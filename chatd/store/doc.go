@@ -130,6 +130,11 @@
 // an append that returned an error may or may not be, as with any lost reply. Other writes (presence,
 // accounts) return ErrOutcomeUnknown and the caller's usual error path handles them.
 //
+// Any node's crash, the writer's or not, stops commits everywhere until the survivors evict it
+// (evs.suspect_timeout plus a view change, about 5 s in the lab): until then the total order cannot
+// advance past the silent member. So the outage of a writer failover is Galera's eviction time; the
+// store's own part (probe, new connections, retry) is a fraction of a second.
+//
 // Durability moves from the writer's disk to the cluster: an acknowledged commit is in the memory of
 // every node of the primary component, so the nodes run with innodb_flush_log_at_trx_commit=2 (a
 // killed mariadbd loses nothing the kernel already has; losing every node's OS at once could lose up to

@@ -9,10 +9,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"database/sql/driver"
@@ -172,9 +174,13 @@ func openGalera(ctx context.Context, dsn string) (Store, error) {
 		db.SetMaxOpenConns(32)
 		db.SetMaxIdleConns(32)
 	}
-	s, err := newSQLStore(ctx, mysqlDialect, w, r)
+	// The tailer's own causal-read connections, as openMySQL's (history must not starve it).
+	t := sql.OpenDB(&galeraConnector{g: g, read: true})
+	t.SetMaxOpenConns(tailConns)
+	t.SetMaxIdleConns(tailConns)
+	s, err := newSQLStore(ctx, mysqlDialect, w, r, t)
 	if err != nil {
-		g.close() // newSQLStore closed w and r
+		g.close() // newSQLStore closed w, r and t
 		return nil, err
 	}
 	s.galera = g
@@ -393,10 +399,11 @@ const (
 
 // classify sorts the error of one attempt. Certification failures and brute-force aborts come back as
 // ER_LOCK_DEADLOCK (1213); a node that left the primary component refuses with ER_UNKNOWN_COM_ERROR
-// (1047, "WSREP has not yet prepared node for application use"); 1205 is a lock wait timeout. All of them
-// roll the transaction back. A lost connection before COMMIT rolls back too; at COMMIT it leaves the
-// outcome unknown, as does ER_ERROR_DURING_COMMIT (1180), which Galera reports when the node lost the
-// primary component while replicating.
+// (1047, "WSREP has not yet prepared node for application use"); 1205 is a lock wait timeout; 1053 and
+// 1927 a server shutting down or killing the connection. All of them roll the transaction back. A lost
+// connection before COMMIT rolls back too; at COMMIT it leaves the outcome unknown, as does
+// ER_ERROR_DURING_COMMIT (1180), which Galera reports when the node lost the primary component while
+// replicating. Anything else (a duplicate key, ErrNickInUse from a change, ...) is the caller's answer.
 func classify(err error) int {
 	atCommit := errors.As(err, new(*commitError))
 	var me *mysql.MySQLError
@@ -404,7 +411,7 @@ func classify(err error) int {
 		switch me.Number {
 		case 1213, 1205:
 			return txRetry
-		case 1047, 1180:
+		case 1047, 1180, 1053, 1927:
 			if atCommit {
 				return txUnknown
 			}
@@ -412,16 +419,22 @@ func classify(err error) int {
 		}
 		return txFatal
 	}
-	if errors.Is(err, ErrNoWriter) || errors.Is(err, ErrClosed) || errors.Is(err, context.Canceled) ||
-		errors.Is(err, context.DeadlineExceeded) && !atCommit {
+	if !isConnError(err) {
 		return txFatal
 	}
-	// Anything else is the connection or the node going away (EOF, reset, invalid connection, i/o
-	// timeout, bad connection).
 	if atCommit {
 		return txUnknown
 	}
 	return txRetry
+}
+
+// isConnError reports whether err is the connection or the node going away (reset, EOF, timeout,
+// refused dial, the driver's invalid or bad connection), as opposed to an answer from the database.
+func isConnError(err error) bool {
+	var ne net.Error
+	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, mysql.ErrInvalidConn) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, sql.ErrConnDone) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.As(err, &ne)
 }
 
 // nodeError reports whether err may say the node is unusable (as opposed to a statement failing), and
@@ -432,8 +445,7 @@ func nodeError(err error) (suspect, down bool) {
 		bad := me.Number == 1047 || me.Number == 1180
 		return bad, bad
 	}
-	return err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) &&
-		!errors.Is(err, driver.ErrSkip), false
+	return err != nil && isConnError(err), false
 }
 
 // runTx runs one transaction attempt until it commits, fails for good, or its outcome is unknown.

@@ -137,7 +137,7 @@ func scanEvents(rows *sql.Rows) ([]Event, error) {
 
 func (s *sqlStore) Head(ctx context.Context) (Cursor, error) {
 	var n int64
-	if err := s.prepR().QueryRowContext(ctx, `SELECT n FROM log_seq WHERE id = 1`).Scan(&n); err != nil {
+	if err := s.prepT().QueryRowContext(ctx, `SELECT n FROM log_seq WHERE id = 1`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("head: %w", err)
 	}
 	return Cursor(n), nil
@@ -152,7 +152,8 @@ func (s *sqlStore) Tail(ctx context.Context, after Cursor, limit int) ([]Event, 
 	if limit <= 0 || limit > maxLimit {
 		limit = maxLimit
 	}
-	rows, err := s.prepR().QueryContext(ctx, `SELECT `+eventCols+` FROM events WHERE seq > ? ORDER BY seq LIMIT ?`,
+	// Its own pool (sqlStore.t): live delivery never queues behind History.
+	rows, err := s.prepT().QueryContext(ctx, `SELECT `+eventCols+` FROM events WHERE seq > ? ORDER BY seq LIMIT ?`,
 		int64(after), limit)
 	if err != nil {
 		return nil, after, fmt.Errorf("tail: %w", err)

@@ -11,11 +11,14 @@ import (
 )
 
 // sqlStore implements Store over database/sql for both dialects. w takes every write; r serves reads
-// (the same pool except for a file SQLite database, whose readers run beside the single writer in WAL).
+// (the same pool except for a file SQLite database, whose readers run beside the single writer in WAL);
+// t serves Tail and Head alone, so live delivery never waits for a connection behind History queries
+// (a storm of CHATHISTORY once held all four SQLite readers and the tailer timed out). Only the
+// in-memory SQLite database, one connection for everything, has t == r == w.
 type sqlStore struct {
-	d    *dialect
-	w, r *sql.DB
-	now  func() time.Time // wall clock for hole ageing only (liveness uses the database's clock)
+	d       *dialect
+	w, r, t *sql.DB
+	now     func() time.Time // wall clock for hole ageing only (liveness uses the database's clock)
 
 	// Group commit of appends (append.go).
 	appendCh       chan *appendReq
@@ -37,8 +40,12 @@ type sqlStore struct {
 // holeTimeout is how long Tail waits for a missing log position before declaring it gone (see doc.go).
 const holeTimeout = 10 * time.Second
 
-func newSQLStore(ctx context.Context, d *dialect, w, r *sql.DB) (*sqlStore, error) {
-	s := &sqlStore{d: d, w: w, r: r, now: time.Now, holes: map[int64]time.Time{}}
+// newSQLStore takes ownership of w, r and t (t nil: Tail shares r).
+func newSQLStore(ctx context.Context, d *dialect, w, r, t *sql.DB) (*sqlStore, error) {
+	if t == nil {
+		t = r
+	}
+	s := &sqlStore{d: d, w: w, r: r, t: t, now: time.Now, holes: map[int64]time.Time{}}
 	s.startCommitter()
 	if err := w.PingContext(ctx); err != nil {
 		s.Close()
@@ -57,6 +64,9 @@ func (s *sqlStore) Close() error {
 	err := s.w.Close()
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
+	}
+	if s.t != s.r && s.t != s.w {
+		err = errors.Join(err, s.t.Close())
 	}
 	if s.closeHook != nil {
 		s.closeHook()

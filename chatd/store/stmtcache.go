@@ -108,6 +108,7 @@ type prep struct {
 
 func (s *sqlStore) prepW() prep            { return prep{s: s, db: s.w} }
 func (s *sqlStore) prepR() prep            { return prep{s: s, db: s.r} }
+func (s *sqlStore) prepT() prep            { return prep{s: s, db: s.t} }
 func (s *sqlStore) prepTx(tx *sql.Tx) prep { return prep{s: s, db: s.w, tx: tx} }
 
 // txFixed is prepTx(tx) for a statement whose text varies with its arguments (a multi-row INSERT) when

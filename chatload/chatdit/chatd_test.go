@@ -44,8 +44,9 @@ func startChatdWith(t *testing.T, st store.Store, mod func(*chatd.Config)) *node
 	cfg := chatd.Config{
 		Node:   fmt.Sprintf("it%d", seq.Add(1)),
 		Listen: []string{"127.0.0.1:0"},
-		// No flood control or client cap: chatload is the only client.
-		Limits: chatd.Limits{FloodRate: -1, MaxClients: -1},
+		// No flood control or client cap: chatload is the only client, and
+		// its loopback network is exempt from the per-IP limits.
+		Limits: chatd.Limits{FloodRate: -1, MaxClients: -1, ExemptNetworks: []string{"127.0.0.0/8"}},
 		Timers: chatd.Timers{Heartbeat: 100 * time.Millisecond, DeadAfter: 600 * time.Millisecond,
 			LameduckDrain: 10 * time.Millisecond, LameduckGrace: 5 * time.Second},
 	}

@@ -123,7 +123,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	str("nudge-listen", "UDP address peers nudge after commits", func(c *chatd.Config) *string { return &c.NudgeListen })
 	str("motd", "message of the day", func(c *chatd.Config) *string { return &c.MOTD })
 	num("max-clients", "connection limit (0 or -1: unlimited)", func(c *chatd.Config) *int { return &c.Limits.MaxClients }, -1)
-	num("max-clients-per-ip", "per-IP connection limit (0: unlimited)", func(c *chatd.Config) *int { return &c.Limits.MaxClientsPerIP }, 0)
+	num("max-clients-per-ip", "per-IP connection limit (0 or -1: unlimited)", func(c *chatd.Config) *int { return &c.Limits.MaxClientsPerIP }, -1)
+	fs.Func("exempt-networks", "CIDRs free of per-IP limits, comma-separated (replaces the default, loopback)", func(v string) error {
+		nets := []string{}
+		for _, n := range strings.Split(v, ",") {
+			if n = strings.TrimSpace(n); n != "" {
+				nets = append(nets, n)
+			}
+		}
+		sets = append(sets, func(c *chatd.Config) error { c.Limits.ExemptNetworks = nets; return nil })
+		return nil
+	})
 	num("line-bytes", "longest accepted line, tags included", func(c *chatd.Config) *int { return &c.Limits.LineBytes }, 0)
 	num("sendq-bytes", "per-client send queue bound", func(c *chatd.Config) *int { return &c.Limits.SendQBytes }, 0)
 	num("flood-burst", "lines a client may send at once", func(c *chatd.Config) *int { return &c.Limits.FloodBurst }, 0)

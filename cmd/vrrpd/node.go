@@ -217,30 +217,13 @@ func (n *Node) start(cfg *config.Config, ic config.Instance, group string, subs 
 		}
 	}
 	name := ic.Name
-	form := vrrp.ChecksumPseudoHeader
-	if ic.ChecksumMessageOnly {
-		form = vrrp.ChecksumMessageOnly
-	}
 	ctx, cancel := context.WithCancel(n.ctx)
 	roles := n.newRoleReporter(ctx, name, ic.AdvertInterval)
 	onRole := roles.set
 	if ic.VMAC {
 		onRole = n.vmacRole(addrIface, roles.set)
 	}
-	in, err := vrrp.NewInstance(vrrp.InstanceConfig{
-		Name:      name,
-		Interface: addrIface,
-		Machine: vrrp.MachineConfig{
-			Version: uint8(ic.Version), VRID: uint8(ic.VRID), Priority: uint8(ic.Priority), AdvertInterval: ic.AdvertInterval,
-			Preempt: *ic.Preempt, PreemptDelay: ic.PreemptDelay, Accept: *ic.Accept, PrimaryAddr: src,
-		},
-		VIPs:            ic.VirtualAddresses,
-		Peers:           ic.UnicastPeers,
-		Checksum:        form,
-		ChecksumLenient: ic.Checksum == config.ChecksumLenient,
-		V2Compat:        ic.V2Compat,
-		Gratuitous:      gratuitous(ic.Gratuitous),
-	}, vrrp.InstanceDeps{
+	in, err := vrrp.NewInstance(instanceConfig(ic, addrIface, src), vrrp.InstanceDeps{
 		Sender:           dm.d,
 		Pending:          dm.d.Pending,
 		Addrs:            n.k.Addrs(),
@@ -255,18 +238,10 @@ func (n *Node) start(cfg *config.Config, ic config.Instance, group string, subs 
 		release()
 		return err
 	}
-	if err := dm.d.Register(in); err != nil {
+	if err := register(in, dm, vdm); err != nil {
 		cancel()
 		release()
 		return err
-	}
-	if vdm != nil {
-		if err := vdm.d.Register(in); err != nil {
-			cancel()
-			dm.d.Unregister(in)
-			release()
-			return err
-		}
 	}
 	if group != "" {
 		n.groups[group].Join(in)
@@ -282,6 +257,43 @@ func (n *Node) start(cfg *config.Config, ic config.Instance, group string, subs 
 	}()
 	n.log.Info("instance started", "instance", name, "interface", ic.Interface, "vrid", ic.VRID, "source", src, "priority", ic.Priority, "advert_interval", ic.AdvertInterval)
 	return nil
+}
+
+// register routes in's adverts from its sockets (vdm may be nil).
+func register(in *vrrp.Instance, dm, vdm *runDemux) error {
+	if err := dm.d.Register(in); err != nil {
+		return err
+	}
+	if vdm != nil {
+		if err := vdm.d.Register(in); err != nil {
+			dm.d.Unregister(in)
+			return err
+		}
+	}
+	return nil
+}
+
+// instanceConfig is the runtime configuration of ic, its addresses on
+// addrIface and its adverts from src.
+func instanceConfig(ic config.Instance, addrIface string, src netip.Addr) vrrp.InstanceConfig {
+	form := vrrp.ChecksumPseudoHeader
+	if ic.ChecksumMessageOnly {
+		form = vrrp.ChecksumMessageOnly
+	}
+	return vrrp.InstanceConfig{
+		Name:      ic.Name,
+		Interface: addrIface,
+		Machine: vrrp.MachineConfig{
+			Version: uint8(ic.Version), VRID: uint8(ic.VRID), Priority: uint8(ic.Priority), AdvertInterval: ic.AdvertInterval,
+			Preempt: *ic.Preempt, PreemptDelay: ic.PreemptDelay, Accept: *ic.Accept, PrimaryAddr: src,
+		},
+		VIPs:            ic.VirtualAddresses,
+		Peers:           ic.UnicastPeers,
+		Checksum:        form,
+		ChecksumLenient: ic.Checksum == config.ChecksumLenient,
+		V2Compat:        ic.V2Compat,
+		Gratuitous:      gratuitous(ic.Gratuitous),
+	}
 }
 
 // vmacRole brings the virtual MAC interface up before the instance adds
@@ -415,8 +427,12 @@ func (n *Node) Status() []vrrp.Status {
 		// Packets refused before they reached an instance count for every
 		// instance of the interface: bad checksums and the like are what an
 		// operator looks at drops for.
-		for _, k := range []*demuxKey{&ri.dm, ri.vdm} {
-			if dm := n.demuxes[deref(k)]; k != nil && dm != nil {
+		keys := []demuxKey{ri.dm}
+		if ri.vdm != nil {
+			keys = append(keys, *ri.vdm)
+		}
+		for _, k := range keys {
+			if dm := n.demuxes[k]; dm != nil {
 				for r, c := range dm.d.Drops().Snapshot() {
 					if st.InterfaceDrops == nil {
 						st.InterfaceDrops = map[vrrp.DropReason]uint64{}
@@ -429,13 +445,6 @@ func (n *Node) Status() []vrrp.Status {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
-}
-
-func deref(k *demuxKey) demuxKey {
-	if k == nil {
-		return demuxKey{}
-	}
-	return *k
 }
 
 // ErrNoInstance is returned for an unknown instance name.

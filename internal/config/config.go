@@ -278,9 +278,11 @@ func (r *StatusRange) UnmarshalText(b []byte) error {
 }
 
 // MarshalText writes "200" or "200-299".
-func (r StatusRange) MarshalText() ([]byte, error) {
+func (r StatusRange) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+func (r StatusRange) String() string {
 	if r.Lo == r.Hi {
-		return []byte(strconv.Itoa(r.Lo)), nil
+		return strconv.Itoa(r.Lo)
 	}
-	return []byte(fmt.Sprintf("%d-%d", r.Lo, r.Hi)), nil
+	return fmt.Sprintf("%d-%d", r.Lo, r.Hi)
 }

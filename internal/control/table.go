@@ -57,6 +57,12 @@ func dash(s string) string {
 
 func notes(s vrrp.Status) string {
 	var n []string
+	switch {
+	case s.Version == 2:
+		n = append(n, "vrrpv2")
+	case s.V2Compat:
+		n = append(n, "v2-compat")
+	}
 	if s.Maintenance {
 		n = append(n, "maintenance")
 	}

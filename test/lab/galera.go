@@ -162,7 +162,11 @@ func (t *Topology) killDBWriter() error {
 // trial has three nodes and db1 as the writer.
 func (t *Topology) restoreDBWriter(ctx context.Context) error {
 	t.dbProbe.Wait()
-	if err := t.Galera.Node("db1").Start(ctx); err != nil {
+	n := t.Galera.Node("db1")
+	if err := n.Start(ctx); err != nil {
+		return err
+	}
+	if err := t.budget(n.Name, n.PID()); err != nil {
 		return err
 	}
 	if err := t.budgetDB(); err != nil { // a new PID

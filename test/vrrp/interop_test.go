@@ -61,6 +61,13 @@ func keepalivedInterop(t *testing.T, version int, interval time.Duration, compat
 				ours, peer, peerAddr, wantState = e.topo.LB1, "keepalived lb2", e.topo.Addr2.Addr(), "MASTER"
 			}
 			st := e.vrrpdState(ours)
+			wantV := uint8(version)
+			if compat {
+				wantV = 3
+			}
+			if st.Version != wantV || st.V2Compat != compat {
+				t.Errorf("vrrpd speaks version %d (v2_compat %v), want %d (v2_compat %v)", st.Version, st.V2Compat, wantV, compat)
+			}
 			if st.State != wantState {
 				t.Errorf("vrrpd on %s is %s, want %s", ours.Name(), st.State, wantState)
 			}

@@ -193,8 +193,9 @@ func TestVMACFailover(t *testing.T) {
 			vmacFailoverXmit(t, impls[names[0]](t), impls[names[1]](t), false, true)
 		})
 	}
-	// IPv6: 00:00:5e:00:02:33, vrrpd only.
+	// IPv6: 00:00:5e:00:02:33.
 	t.Run("vrrpd-vrrpd-ipv6", func(t *testing.T) { vmacFailover(t, vrrpd(t), vrrpd(t), true) })
+	t.Run("keepalived-vrrpd-ipv6-xmit-vmac", func(t *testing.T) { vmacFailoverXmit(t, keepalived(t), vrrpd(t), true, true) })
 }
 
 func vmacFailover(t *testing.T, impl1, impl2 vrrplab.Impl, v6 bool) {

@@ -1,0 +1,334 @@
+package main
+
+import (
+	"bufio"
+	"encoding/base64"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Attack load shapes (issue 12): a history storm beside a live-latency
+// bystander, clients that ask for history and never read, and a login storm
+// beside a legitimate user.
+
+// seedHistory has one client send n messages of size bytes to ch.
+func seedHistory(addr, ch string, n, size int) error {
+	c, err := dialIRC(addr, 0, "seeder", "")
+	if err != nil {
+		return err
+	}
+	defer c.conn.Close()
+	if err := c.join(ch); err != nil {
+		return err
+	}
+	body := strings.Repeat("x", size)
+	w := bufio.NewWriter(c.conn)
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(w, "PRIVMSG %s :%d %s\r\n", ch, i, body)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	// The last message is in history once our PING is answered after it.
+	if _, err := c.conn.Write([]byte("PING :seeded\r\n")); err != nil {
+		return err
+	}
+	return c.waitFor("seeded")
+}
+
+// bystander sends stamped messages to its own channel at rate and times its
+// own echoes (echo-message): the live delivery path, through the log.
+type bystander struct {
+	c    *ircConn
+	rc   *receiver
+	stop atomic.Bool
+	sent atomic.Int64
+}
+
+func startBystander(addr string, rate float64) (*bystander, error) {
+	c, err := dialIRC(addr, 1, "bystander", "echo-message")
+	if err != nil {
+		return nil, err
+	}
+	if err := c.join("#live"); err != nil {
+		return nil, err
+	}
+	b := &bystander{c: c, rc: newReceiver()}
+	go b.rc.read(c)
+	go sendLoop(c, "#live", rate, &b.stop, &b.sent, nil)
+	return b, nil
+}
+
+// window records the bystander's latencies for d and returns them.
+func (b *bystander) window(d time.Duration, during func()) *hdrhistogram.Histogram {
+	b.rc.mu.Lock()
+	b.rc.hist.Reset()
+	b.rc.mu.Unlock()
+	b.rc.on.Store(true)
+	if during != nil {
+		during()
+	} else {
+		time.Sleep(d)
+	}
+	b.rc.on.Store(false)
+	h, _ := merge([]*receiver{b.rc})
+	return h
+}
+
+func pct(h *hdrhistogram.Histogram) string {
+	return fmt.Sprintf("p50 %s, p99 %s, max %s (%d samples)", ms(h.ValueAtQuantile(50)), ms(h.ValueAtQuantile(99)), ms(h.Max()), h.TotalCount())
+}
+
+// benchHistoryStorm: clients each ask CHATHISTORY LATEST #c * 1000 reps
+// times (pipelined) and read the answers, while a bystander measures live
+// delivery; compared with the same bystander on an idle server.
+func benchHistoryStorm(clients, reps int, dsn string, d time.Duration, concurrency int) error {
+	cfg := benchConfig("hist")
+	cfg.DSN = dsn
+	cfg.Limits.HistoryConcurrency = concurrency
+	if dsn == "" {
+		dir, err := os.MkdirTemp("", "chatd-bench")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		cfg.DSN = "sqlite:" + filepath.Join(dir, "chatd.db") // the packaged default store
+	}
+	srv, err := startServer(cfg)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	if err := seedHistory(srv.addr, "#c", 2000, 200); err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	by, err := startBystander(srv.addr, 20)
+	if err != nil {
+		return err
+	}
+	defer by.stop.Store(true)
+	time.Sleep(time.Second)
+	idle := by.window(d, nil)
+	fmt.Printf("history_concurrency %d (0: default); ", concurrency)
+	fmt.Printf("store %s; bystander idle: %s; load average %s\n", storeKind(cfg.DSN), pct(idle), loadAvg())
+
+	conns := make([]*ircConn, clients)
+	for i := range conns {
+		if conns[i], err = dialIRC(srv.addr, 10+i, fmt.Sprintf("h%d", i), "draft/chathistory batch server-time"); err != nil {
+			return err
+		}
+	}
+	var lines, fails atomic.Int64
+	start := time.Now()
+	storm := by.window(0, func() {
+		var wg sync.WaitGroup
+		for _, c := range conns {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				req := strings.Repeat("CHATHISTORY LATEST #c * 1000\r\n", reps)
+				if _, err := c.conn.Write([]byte(req)); err != nil {
+					return
+				}
+				// Each request ends in BATCH -<id> or a FAIL.
+				for done := 0; done < reps; {
+					_ = c.conn.SetReadDeadline(time.Now().Add(60 * time.Second))
+					line, err := c.r.ReadString('\n')
+					if err != nil {
+						return
+					}
+					lines.Add(1)
+					switch {
+					case strings.Contains(line, "BATCH -"):
+						done++
+					case strings.HasPrefix(line, ":") && strings.Contains(line, " FAIL CHATHISTORY"), strings.HasPrefix(line, "FAIL"):
+						fails.Add(1)
+						done++
+					}
+				}
+			}()
+		}
+		wg.Wait()
+	})
+	el := time.Since(start)
+	fmt.Printf("storm: %d clients x %d x LATEST 1000 in %v: %d lines received, %d told to try again\n", clients, reps, el.Round(time.Millisecond), lines.Load(), fails.Load())
+	fmt.Printf("bystander during the storm: %s; load average %s\n", pct(storm), loadAvg())
+	if idle.ValueAtQuantile(99) > 0 {
+		fmt.Printf("bystander p99 storm/idle: %.2fx\n", float64(storm.ValueAtQuantile(99))/float64(idle.ValueAtQuantile(99)))
+	}
+	for _, l := range append(metricLines(srv.http, "chatd_history_rejected_total"), metricLines(srv.http, "chatd_tail_errors_total")...) {
+		fmt.Println("server:", l)
+	}
+	for _, c := range conns {
+		c.conn.Close()
+	}
+	return nil
+}
+
+func storeKind(dsn string) string {
+	if strings.HasPrefix(dsn, "sqlite:") {
+		return dsn
+	}
+	if dsn == "" {
+		return "in-memory sqlite"
+	}
+	return "mysql"
+}
+
+// benchNonReading: clients ask for history and never read; the server's RSS
+// is sampled for d. capBytes is max_queued_bytes (-1: unbounded).
+func benchNonReading(clients, reps int, capBytes int, d time.Duration) error {
+	cfg := benchConfig("nonread")
+	cfg.Limits.MaxQueuedBytes = capBytes
+	dir, err := os.MkdirTemp("", "chatd-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	cfg.DSN = "sqlite:" + filepath.Join(dir, "chatd.db")
+	srv, err := startServer(cfg)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	if err := seedHistory(srv.addr, "#c", 1000, 400); err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	time.Sleep(time.Second)
+	base := rssBytes(srv.cmd.Process.Pid)
+	conns := make([]*ircConn, clients)
+	for i := range conns {
+		if conns[i], err = dialIRC(srv.addr, 10+i, fmt.Sprintf("n%d", i), "draft/chathistory batch"); err != nil {
+			return err
+		}
+	}
+	req := []byte(strings.Repeat("CHATHISTORY LATEST #c * 1000\r\n", reps))
+	for _, c := range conns {
+		// A small receive window, like a slow link: what the server sends
+		// then stays in its memory rather than in this process's socket.
+		_ = c.conn.(*net.TCPConn).SetReadBuffer(4096)
+		_, _ = c.conn.Write(req) // and never read again
+	}
+	var peak, peakQueued float64
+	end := time.Now().Add(d)
+	for time.Now().Before(end) {
+		peak = max(peak, float64(rssBytes(srv.cmd.Process.Pid)))
+		peakQueued = max(peakQueued, metric(srv.http, "chatd_queued_bytes"))
+		time.Sleep(100 * time.Millisecond)
+	}
+	fmt.Printf("%d non-reading clients x %d x LATEST 1000 (~450 KB each) for %v, max_queued_bytes %d: RSS %.0f -> peak %.0f MiB; peak queued %.1f MiB; load average %s\n",
+		clients, reps, d, capBytes, float64(base)/(1<<20), peak/(1<<20), peakQueued/(1<<20), loadAvg())
+	for _, l := range metricLines(srv.http, "chatd_disconnects_total") {
+		fmt.Println("server:", l)
+	}
+	for _, c := range conns {
+		c.conn.Close()
+	}
+	return nil
+}
+
+// saslLogin connects from src and logs in with SASL PLAIN; it returns the
+// numeric that ended the exchange (903 success, 904 wrong, 906 try again)
+// and how long the server took from the credentials to it.
+func saslLogin(addr string, src net.IP, account, pw string) (string, time.Duration, error) {
+	dl := net.Dialer{LocalAddr: &net.TCPAddr{IP: src}, Timeout: 10 * time.Second}
+	conn, err := dl.Dial("tcp", addr)
+	if err != nil {
+		return "", 0, err
+	}
+	defer conn.Close()
+	c := &ircConn{conn: conn, r: bufio.NewReader(conn)}
+	if _, err := conn.Write([]byte("CAP REQ :sasl\r\nAUTHENTICATE PLAIN\r\n")); err != nil {
+		return "", 0, err
+	}
+	if err := c.waitFor("AUTHENTICATE +"); err != nil {
+		return "", 0, err
+	}
+	start := time.Now()
+	payload := base64.StdEncoding.EncodeToString([]byte("\x00" + account + "\x00" + pw))
+	if _, err := conn.Write([]byte("AUTHENTICATE " + payload + "\r\n")); err != nil {
+		return "", 0, err
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	for {
+		line, err := c.r.ReadString('\n')
+		if err != nil {
+			return "", time.Since(start), err
+		}
+		for _, code := range []string{" 903 ", " 904 ", " 906 "} {
+			if strings.Contains(line, code) {
+				return strings.TrimSpace(code), time.Since(start), nil
+			}
+		}
+	}
+}
+
+// benchLoginStorm: attackers (from attackerIPs addresses) guess passwords in
+// a loop while a user logs in with the right one every second.
+func benchLoginStorm(attackers, attackerIPs int, d time.Duration) error {
+	cfg := benchConfig("login")
+	srv, err := startServer(cfg)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	user := net.IPv4(127, 0, 200, 1)
+	// The account: registered by the user itself.
+	if c, err := dialIRC(srv.addr, 0, "alice", "draft/account-registration"); err != nil {
+		return err
+	} else {
+		_, _ = c.conn.Write([]byte("REGISTER alice * :correct horse battery\r\n"))
+		if err := c.waitFor("REGISTER SUCCESS"); err != nil {
+			return fmt.Errorf("register: %w", err)
+		}
+		c.conn.Close()
+	}
+	code, t, err := saslLogin(srv.addr, user, "alice", "correct horse battery")
+	fmt.Printf("idle login: %s in %v; load average %s\n", code, t.Round(time.Millisecond), loadAvg())
+	var stop atomic.Bool
+	var tries atomic.Int64
+	var wg sync.WaitGroup
+	for i := 0; i < attackers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			src := net.IPv4(127, 0, 100, byte(1+i%attackerIPs))
+			for n := 0; !stop.Load(); n++ {
+				if _, _, err := saslLogin(srv.addr, src, "alice", fmt.Sprintf("guess %d-%d", i, n)); err == nil {
+					tries.Add(1)
+				}
+			}
+		}()
+	}
+	time.Sleep(2 * time.Second) // the storm builds up
+	h := hdrhistogram.New(1, 60_000_000, 3)
+	results := map[string]int{}
+	end := time.Now().Add(d)
+	for time.Now().Before(end) {
+		code, t, err := saslLogin(srv.addr, user, "alice", "correct horse battery")
+		if err != nil {
+			code = "error"
+		}
+		results[code]++
+		if code == "903" {
+			_ = h.RecordValue(t.Microseconds())
+		}
+		time.Sleep(time.Second)
+	}
+	stop.Store(true)
+	wg.Wait()
+	fmt.Printf("%d attackers from %d addresses, %d attempts answered in %v; load average %s\n", attackers, attackerIPs, tries.Load(), d, loadAvg())
+	fmt.Printf("legitimate logins: %v; successful ones took %s\n", results, pct(h))
+	for _, l := range append(metricLines(srv.http, "chatd_logins_total"), metricLines(srv.http, "chatd_argon2_runs_total")...) {
+		fmt.Println("server:", l)
+	}
+	return nil
+}
