@@ -105,11 +105,25 @@ func (t *Topology) startVMBalancers(ctx context.Context) error {
 	return nil
 }
 
-// waitVMService waits until the chat service answers through the VIP:
-// a TCG boot takes tens of seconds on a busy machine.
+// waitVMService waits until lb1 is VRRP master and the chat service
+// answers through the VIP: a TCG boot takes tens of seconds on a busy
+// machine. lb1 first: the VMs boot side by side, and when lb2's timer runs
+// out first it is master until lb1 preempts it; a session opened on lb2
+// then dies at the takeover, since kernel IPVS schedules only a SYN
+// (net.ipv4.vs.sloppy_tcp=0) and lb2 did not sync the connection.
 func (t *Topology) waitVMService(ctx context.Context, d time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
+	for !strings.Contains(t.vms["lb1"].Log(), "to=MASTER") {
+		if t.vms["lb1"].Exited() {
+			return fmt.Errorf("lb1's VM exited:\n%s", tail(t.vms["lb1"].Log(), 20))
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("lb1's vrrpd never became master:\n%s", tail(t.vms["lb1"].Log(), 20))
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 	if err := waitReachable(ctx, t.Client(), vipChat); err != nil {
 		var logs []string
 		for lb, p := range t.vms {
