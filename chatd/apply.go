@@ -91,7 +91,13 @@ func (s *Server) applyLocked(ev *store.Event, op *pendingOp, f *fanout) {
 			}
 			return
 		}
-		f.to(s.users[store.Fold(ev.Target)])
+		to := s.users[store.Fold(ev.Target)]
+		if to != nil && to == f.except {
+			// A message to oneself is delivered to its target like any
+			// other; the origin's echo-message copy (the hook) is separate.
+			f.except = nil
+		}
+		f.to(to)
 	case store.KindNick:
 		s.applyNick(ev, op, f)
 	case store.KindQuit:
@@ -226,10 +232,16 @@ func (s *Server) applyNick(ev *store.Event, op *pendingOp, f *fanout) {
 	}
 }
 
+// leave removes u from ch. A channel whose last member leaves ceases to
+// exist (RFC 2812 §1.3), as its row did in the transaction of this event:
+// the next JOIN creates it afresh.
 func (s *Server) leave(u *user, ch *channel) {
 	delete(ch.members, u)
 	if len(ch.members) == 0 {
 		s.nonEmpty--
+		if s.channels[ch.key] == ch {
+			delete(s.channels, ch.key)
+		}
 	}
 	delete(u.channels, ch.key)
 	if u.client != nil {

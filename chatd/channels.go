@@ -51,11 +51,7 @@ func (s *Server) join(c *Client, u *user, name, key string, r *response) {
 	ch := s.channels[fold]
 	_, already := u.channels[fold]
 	nchans := len(u.channels)
-	var modes string
 	var errCode, errText string
-	if ch == nil || len(ch.members) == 0 {
-		modes = "o" // a new (or empty) channel's first member is its operator
-	}
 	if ch != nil && !already {
 		switch {
 		case ch.chanKey != "" && key != ch.chanKey:
@@ -81,29 +77,14 @@ func (s *Server) join(c *Client, u *user, name, key string, r *response) {
 		r.numeric(errTooManyChannels, name, "You have joined too many channels")
 		return
 	}
-	ctx, cancel := s.storeCtx()
-	defer cancel()
-	if modes != "" {
-		// Our view may lag the log: ask the store whether another node's
-		// user is already in, so only a channel's real first member gets +o.
-		if ms, err := s.st.Members(ctx, name); err == nil && len(ms) > 0 {
-			modes = ""
-		}
-	}
-	if ch == nil {
-		err := s.st.SaveChannel(ctx, store.Channel{Name: name, Modes: defaultChannelModes, Created: time.Now().UTC().Truncate(time.Millisecond)})
-		if err != nil {
-			r.fail("JOIN", "TEMPORARILY_UNAVAILABLE", name, "Could not create the channel, try again")
-			return
-		}
-	}
-	if err := s.st.Join(ctx, store.Member{Channel: name, SessionID: u.sid, Modes: modes}); err != nil {
-		r.fail("JOIN", "TEMPORARILY_UNAVAILABLE", name, "Could not join, try again")
-		return
-	}
+	// Whether the channel is new, so the joiner becomes its operator, is
+	// decided by the store in the transaction that commits the JOIN: this
+	// node's view may lag the log.
 	ev := &store.Event{Kind: store.KindJoin, Target: name, Sender: s.prefixOf(u), Account: u.acc,
-		Params: []string{u.sid, modes}}
-	err := s.commit(ev, u, func(ev *store.Event) {
+		Params: []string{u.sid, ""}}
+	ev.Time = time.Now().UTC().Truncate(time.Millisecond)
+	fresh := store.Channel{Name: name, Modes: defaultChannelModes, Created: ev.Time}
+	err := s.commitChange(ev, u, func(ev *store.Event) {
 		ch := s.channels[fold]
 		if ch == nil {
 			return
@@ -116,8 +97,18 @@ func (s *Server) join(c *Client, u *user, name, key string, r *response) {
 		}
 		s.topicReply(r, ch, false)
 		s.namesReply(r, ch)
+	}, func(tx store.Tx) error {
+		modes, err := tx.Join(store.Member{Channel: name, SessionID: u.sid}, fresh)
+		ev.Params[1] = modes
+		if errors.Is(err, store.ErrExists) {
+			return errNoChange
+		}
+		return err
 	})
-	if err != nil {
+	switch {
+	case errors.Is(err, errNoChange):
+		// Already in, by a JOIN this node has not applied yet.
+	case err != nil:
 		r.fail("JOIN", "TEMPORARILY_UNAVAILABLE", name, "Could not join, try again")
 	}
 }
@@ -187,19 +178,16 @@ func (s *Server) part(c *Client, u *user, name, reason string, r *response) {
 		r.numeric(errNotOnChannel, name, "You're not on that channel")
 		return
 	}
-	ctx, cancel := s.storeCtx()
-	err := s.st.Part(ctx, ch.name, u.sid)
-	cancel()
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		r.fail("PART", "TEMPORARILY_UNAVAILABLE", name, "Could not part, try again")
-		return
-	}
 	ev := &store.Event{Kind: store.KindPart, Target: ch.name, Sender: s.prefixOf(u), Account: u.acc, Text: reason, Params: []string{u.sid}}
-	if err := s.commit(ev, u, func(ev *store.Event) {
+	err := s.commitChange(ev, u, func(ev *store.Event) {
 		if msg, ok := eventMessage(ev, capSet(c.caps.Load())); ok {
 			r.add(msg)
 		}
-	}); err != nil {
+	}, func(tx store.Tx) error { return tx.Part(ch.name, u.sid) })
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		// Already out, by a PART or KICK this node has not applied yet.
+	case err != nil:
 		r.fail("PART", "TEMPORARILY_UNAVAILABLE", name, "Could not part, try again")
 	}
 }
@@ -225,7 +213,6 @@ func handleTopic(c *Client, m irc.Message, r *response) {
 		s.mu.RUnlock()
 		return
 	}
-	saved := ch.toStore()
 	s.mu.RUnlock()
 	switch {
 	case !member:
@@ -239,20 +226,19 @@ func handleTopic(c *Client, m irc.Message, r *response) {
 	if len(topic) > s.cfg.Limits.TopicLen {
 		topic = truncateUTF8(topic, s.cfg.Limits.TopicLen)
 	}
-	saved.Topic, saved.TopicBy, saved.TopicAt = topic, s.prefixOf(u), time.Now().UTC().Truncate(time.Millisecond)
-	ctx, cancel := s.storeCtx()
-	err := s.st.SaveChannel(ctx, saved)
-	cancel()
-	if err != nil {
-		r.fail("TOPIC", "TEMPORARILY_UNAVAILABLE", ch.name, "Could not set the topic, try again")
-		return
-	}
-	ev := &store.Event{Kind: store.KindTopic, Target: ch.name, Sender: saved.TopicBy, Account: u.acc, Text: topic}
-	if err := s.commit(ev, u, func(ev *store.Event) {
+	by, at := s.prefixOf(u), time.Now().UTC().Truncate(time.Millisecond)
+	ev := &store.Event{Kind: store.KindTopic, Time: at, Target: ch.name, Sender: by, Account: u.acc, Text: topic}
+	err := s.commitChange(ev, u, func(ev *store.Event) {
 		if msg, ok := eventMessage(ev, capSet(c.caps.Load())); ok {
 			r.add(msg)
 		}
-	}); err != nil {
+	}, func(tx store.Tx) error {
+		return tx.UpdateChannel(ch.name, func(c *store.Channel) { c.Topic, c.TopicBy, c.TopicAt = topic, by, at })
+	})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		r.numeric(errNoSuchChannel, name, "No such channel")
+	case err != nil:
 		r.fail("TOPIC", "TEMPORARILY_UNAVAILABLE", ch.name, "Could not set the topic, try again")
 	}
 }
@@ -322,19 +308,16 @@ func handleKick(c *Client, m irc.Message, r *response) {
 		r.numeric(errUserNotInChan, nick, ch.name, "They aren't on that channel")
 		return
 	}
-	ctx, cancel := s.storeCtx()
-	err := s.st.Part(ctx, ch.name, victim.sid)
-	cancel()
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		r.fail("KICK", "TEMPORARILY_UNAVAILABLE", ch.name, "Could not kick, try again")
-		return
-	}
 	ev := &store.Event{Kind: store.KindKick, Target: ch.name, Sender: s.prefixOf(u), Account: u.acc, Text: reason, Params: []string{s.nickOf(victim)}}
-	if err := s.commit(ev, u, func(ev *store.Event) {
+	err := s.commitChange(ev, u, func(ev *store.Event) {
 		if msg, ok := eventMessage(ev, capSet(c.caps.Load())); ok {
 			r.add(msg)
 		}
-	}); err != nil {
+	}, func(tx store.Tx) error { return tx.Part(ch.name, victim.sid) })
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		r.numeric(errUserNotInChan, nick, ch.name, "They aren't on that channel")
+	case err != nil:
 		r.fail("KICK", "TEMPORARILY_UNAVAILABLE", ch.name, "Could not kick, try again")
 	}
 }

@@ -13,8 +13,10 @@ import (
 const tailBatch = 1000
 
 // tailLoop reads the shared log in order and applies every event, own and
-// remote. It polls every TailPoll, and at once when woken by a local commit
-// or a peer's nudge.
+// remote. It reads at once when woken by a local commit or a peer's nudge,
+// and otherwise every TailPoll (500 ms by default): only a safety net for a
+// lost nudge or a peer without one, so an idle node costs the database one
+// small query per TailPoll.
 func (s *Server) tailLoop(ctx context.Context) {
 	poll := time.NewTimer(s.cfg.Timers.TailPoll)
 	defer poll.Stop()
@@ -173,17 +175,16 @@ func (s *Server) commitQuits(rs []store.Reaped, reason string) {
 }
 
 func (s *Server) quitSession(ss store.Session, reason string) {
-	ctx, cancel := s.storeCtx()
-	if err := s.st.ReleaseSession(ctx, ss.ID); err != nil {
-		s.warnLimited("release stale session", "sid", ss.ID, "err", err)
-	}
-	cancel()
 	ev := s.quitEvent(ss, reason)
-	if err := s.commit(ev, nil, nil); err != nil {
+	err := s.commitChange(ev, nil, nil, func(tx store.Tx) error { return tx.ReleaseSession(ss.ID) })
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		// A peer reaped it first, and committed its QUIT with the release.
+	case err != nil:
 		s.warnLimited("could not commit QUIT of a dead session", "sid", ss.ID, "err", err)
-		return
+	default:
+		s.m.reaped.Inc()
 	}
-	s.m.reaped.Inc()
 }
 
 // nudgePeers pokes every peer's tailer. Best effort: a lost datagram costs

@@ -125,7 +125,7 @@ type Timers struct {
 	PingTimeout         time.Duration `yaml:"ping_timeout"`         // default 60s
 	Heartbeat           time.Duration `yaml:"heartbeat"`            // default 1s
 	DeadAfter           time.Duration `yaml:"dead_after"`           // stale heartbeat => node dead; default 5s
-	TailPoll            time.Duration `yaml:"tail_poll"`            // default 5ms
+	TailPoll            time.Duration `yaml:"tail_poll"`            // default 500ms: a safety net, commits and nudges wake the tailer
 	StoreTimeout        time.Duration `yaml:"store_timeout"`        // one store call; default 10s
 	// LameduckDrain is how long, after readiness fails, we keep serving so
 	// the balancer stops sending new clients; then clients are told to
@@ -200,7 +200,7 @@ func (c *Config) applyDefaults() {
 	setDefault(&t.PingTimeout, 60*time.Second)
 	setDefault(&t.Heartbeat, time.Second)
 	setDefault(&t.DeadAfter, 5*time.Second)
-	setDefault(&t.TailPoll, 5*time.Millisecond)
+	setDefault(&t.TailPoll, 500*time.Millisecond)
 	setDefault(&t.StoreTimeout, 10*time.Second)
 	setDefault(&t.LameduckDrain, 2*time.Second)
 	setDefault(&t.LameduckGrace, 10*time.Second)

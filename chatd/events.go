@@ -45,8 +45,17 @@ func newMsgID() string {
 // commit appends ev to the shared log and waits until this node's tailer has
 // applied it (and run hook). Delivery only ever happens in the tailer: a
 // client never sees an event that is not committed. ev.Time is now unless
-// the caller set it (to the time it stored elsewhere, as MODE +b does).
+// the caller set it.
 func (s *Server) commit(ev *store.Event, origin *user, hook func(*store.Event)) error {
+	return s.commitChange(ev, origin, hook, nil)
+}
+
+// commitChange is commit with the command's table changes: change runs in
+// the transaction that appends ev (store.Commit), so the presence tables and
+// the log never disagree, whatever fails. An error of change (a nick in use,
+// a vanished channel) is returned as is, to test with errors.Is; nothing of
+// it was committed. change may run more than once and must not block.
+func (s *Server) commitChange(ev *store.Event, origin *user, hook func(*store.Event), change func(store.Tx) error) error {
 	ev.MsgID = newMsgID()
 	if ev.Time.IsZero() {
 		ev.Time = time.Now().UTC().Truncate(time.Millisecond)
@@ -58,15 +67,17 @@ func (s *Server) commit(ev *store.Event, origin *user, hook func(*store.Event)) 
 	s.pendMu.Unlock()
 	ctx, cancel := s.storeCtx()
 	start := time.Now()
-	err := s.st.Append(ctx, ev)
+	err := s.st.Commit(ctx, ev, change)
 	cancel()
 	s.m.appendSecs.Observe(time.Since(start).Seconds())
 	if err != nil {
 		s.pendMu.Lock()
 		delete(s.pending, ev.MsgID)
 		s.pendMu.Unlock()
-		s.m.appendErr.Inc()
-		return fmt.Errorf("append %s: %w", ev.Kind, err)
+		if !isRefusal(err) {
+			s.m.appendErr.Inc()
+		}
+		return fmt.Errorf("commit %s: %w", ev.Kind, err)
 	}
 	s.m.appended.WithLabelValues(string(ev.Kind)).Inc()
 	s.wake()
@@ -84,6 +95,17 @@ func (s *Server) commit(ev *store.Event, origin *user, hook func(*store.Event)) 
 	return nil
 }
 
+// isRefusal reports whether a commit failed because the store refused the
+// change (the command's answer is a numeric), not because it is unavailable.
+func isRefusal(err error) bool {
+	return errors.Is(err, store.ErrNickInUse) || errors.Is(err, store.ErrNotFound) ||
+		errors.Is(err, store.ErrExists) || errors.Is(err, store.ErrFull) || errors.Is(err, errNoChange)
+}
+
+// errNoChange is returned by a change that found nothing to do; it commits
+// nothing, like any failed change.
+var errNoChange = errors.New("nothing to change")
+
 func (s *Server) wake() {
 	select {
 	case s.kick <- struct{}{}:
@@ -91,9 +113,10 @@ func (s *Server) wake() {
 	}
 }
 
-// bootstrap registers the node and loads the cluster's users and channels.
-// The tailer starts at the log head read before the snapshot, so events that
-// race with the snapshot are applied again; apply is idempotent for them.
+// bootstrap registers the node and loads the cluster's users and channels
+// from one consistent snapshot of the store; the tailer starts at the
+// snapshot's head, so every later event is applied once, to exactly the
+// state it was committed against.
 func (s *Server) bootstrap(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(ctx, 4*s.cfg.Timers.StoreTimeout)
 	defer cancel()
@@ -101,50 +124,34 @@ func (s *Server) bootstrap(ctx context.Context) error {
 		return fmt.Errorf("chatd: register node: %w", err)
 	}
 	s.hbOKSince.Store(time.Now().UnixNano())
-	head, err := s.st.Head(sctx)
+	snap, err := s.st.Snapshot(sctx)
 	if err != nil {
-		return fmt.Errorf("chatd: log head: %w", err)
+		return fmt.Errorf("chatd: load cluster state: %w", err)
 	}
-	s.cursor = head
-	chans, err := s.st.Channels(sctx)
-	if err != nil {
-		return fmt.Errorf("chatd: load channels: %w", err)
-	}
-	bans, err := s.st.Bans(sctx, "")
-	if err != nil {
-		return fmt.Errorf("chatd: load bans: %w", err)
-	}
-	sessions, err := s.st.Sessions(sctx)
-	if err != nil {
-		return fmt.Errorf("chatd: load sessions: %w", err)
-	}
+	s.cursor = snap.Head
 	var stale []store.Session
 	s.mu.Lock()
-	for _, c := range chans {
+	for _, c := range snap.Channels {
 		ch := channelFromStore(c)
 		s.channels[ch.key] = ch
 	}
-	for _, b := range bans {
+	for _, b := range snap.Bans {
 		if ch := s.channels[store.Fold(b.Channel)]; ch != nil {
 			ch.addBan(b.Mask, b.SetBy, b.SetAt)
 		}
 	}
-	for _, ss := range sessions {
+	for _, ss := range snap.Sessions {
 		if ss.Node == s.cfg.Node {
-			stale = append(stale, ss) // our previous incarnation's; nobody serves them
-			continue
+			// Our previous incarnation's: nobody serves them. They stay in the
+			// world (clientless) until their QUITs, which commitQuits commits
+			// at start, are applied like anyone's.
+			stale = append(stale, ss)
 		}
 		u := &user{sid: ss.ID, node: ss.Node, nick: ss.Nick, ident: ss.User, host: ss.Host,
 			realname: ss.Realname, acc: ss.Account, since: ss.Since, channels: make(map[string]*channel)}
 		s.addSession(u)
 	}
-	s.mu.Unlock()
-	members, err := s.st.AllMembers(sctx)
-	if err != nil {
-		return fmt.Errorf("chatd: load members: %w", err)
-	}
-	s.mu.Lock()
-	for _, m := range members {
+	for _, m := range snap.Members {
 		ch := s.channels[store.Fold(m.Channel)]
 		u := s.sessions[m.SessionID]
 		if ch == nil || u == nil {

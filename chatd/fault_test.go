@@ -17,15 +17,138 @@ import (
 type faultyStore struct {
 	store.Store
 	failAppend, failHeartbeat atomic.Bool
+	// failStep n > 0 makes the next change fail once, at its n-th step: its
+	// n-th Tx call, or (n = calls+1) after all of them, before its event is
+	// appended. dupEvent makes the next event's INSERT fail in the database,
+	// after the change's table writes, by giving it a msgid already logged.
+	failStep atomic.Int64
+	dupEvent atomic.Bool
+	fired    atomic.Bool // a failStep or dupEvent fault took effect
+	lastID   atomic.Value
 }
 
 var errOutage = errors.New("injected outage")
 
 func (f *faultyStore) Append(ctx context.Context, ev *store.Event) error {
+	return f.Commit(ctx, ev, nil)
+}
+
+func (f *faultyStore) Commit(ctx context.Context, ev *store.Event, change func(store.Tx) error) error {
 	if f.failAppend.Load() {
 		return errOutage
 	}
-	return f.Store.Append(ctx, ev)
+	if change != nil {
+		if n := f.failStep.Load(); n > 0 {
+			inner := change
+			change = func(tx store.Tx) error {
+				ft := &faultTx{Tx: tx, f: f, failAt: n}
+				if err := inner(ft); err != nil {
+					return err
+				}
+				if ft.calls+1 == n && f.failStep.CompareAndSwap(n, 0) {
+					f.fired.Store(true)
+					return errOutage
+				}
+				return nil
+			}
+		}
+	}
+	if last, ok := f.lastID.Load().(string); ok && ev != nil && f.dupEvent.CompareAndSwap(true, false) {
+		f.fired.Store(true)
+		id := ev.MsgID
+		ev.MsgID = last
+		err := f.Store.Commit(ctx, ev, change)
+		ev.MsgID = id
+		if err == nil {
+			panic("a duplicate msgid was committed")
+		}
+		return err
+	}
+	err := f.Store.Commit(ctx, ev, change)
+	if err == nil && ev != nil {
+		f.lastID.Store(ev.MsgID)
+	}
+	return err
+}
+
+// faultTx fails the failAt-th call of a change (once).
+type faultTx struct {
+	store.Tx
+	f      *faultyStore
+	failAt int64
+	calls  int64
+}
+
+func (t *faultTx) step() error {
+	t.calls++
+	if t.calls == t.failAt && t.f.failStep.CompareAndSwap(t.failAt, 0) {
+		t.f.fired.Store(true)
+		return errOutage
+	}
+	return nil
+}
+
+func (t *faultTx) ClaimNick(s store.Session) error {
+	if err := t.step(); err != nil {
+		return err
+	}
+	return t.Tx.ClaimNick(s)
+}
+
+func (t *faultTx) RenameNick(sid, nick string) error {
+	if err := t.step(); err != nil {
+		return err
+	}
+	return t.Tx.RenameNick(sid, nick)
+}
+
+func (t *faultTx) ReleaseSession(sid string) error {
+	if err := t.step(); err != nil {
+		return err
+	}
+	return t.Tx.ReleaseSession(sid)
+}
+
+func (t *faultTx) Join(m store.Member, fresh store.Channel) (string, error) {
+	if err := t.step(); err != nil {
+		return "", err
+	}
+	return t.Tx.Join(m, fresh)
+}
+
+func (t *faultTx) Part(ch, sid string) error {
+	if err := t.step(); err != nil {
+		return err
+	}
+	return t.Tx.Part(ch, sid)
+}
+
+func (t *faultTx) UpdateChannel(name string, f func(*store.Channel)) error {
+	if err := t.step(); err != nil {
+		return err
+	}
+	return t.Tx.UpdateChannel(name, f)
+}
+
+func (t *faultTx) SetMemberModes(ch, sid string, f func(string) string) error {
+	if err := t.step(); err != nil {
+		return err
+	}
+	return t.Tx.SetMemberModes(ch, sid, f)
+}
+
+func (t *faultTx) AddBan(b store.Ban, limit int) error {
+	if err := t.step(); err != nil {
+		return err
+	}
+	return t.Tx.AddBan(b, limit)
+}
+
+func (t *faultTx) RemoveBan(ch, mask string) error {
+	if err := t.step(); err != nil {
+		return err
+	}
+	return t.Tx.RemoveBan(ch, mask)
 }
 
 func (f *faultyStore) Heartbeat(ctx context.Context, node string) error {

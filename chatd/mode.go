@@ -1,7 +1,6 @@
 package chatd
 
 import (
-	"context"
 	"errors"
 	"sort"
 	"strings"
@@ -71,32 +70,36 @@ func handleMode(c *Client, m irc.Message, r *response) {
 		r.numeric(errChanOpPrivsNeed, ch.name, "You're not channel operator")
 		return
 	}
-	ctx, cancel := s.storeCtx()
-	defer cancel()
-	err := s.st.SaveChannel(ctx, mc.saved)
-	for i := 0; err == nil && i < len(mc.members); i++ {
-		err = s.st.SetMemberModes(ctx, ch.name, mc.members[i].SessionID, mc.members[i].Modes)
-	}
 	// One time for the stored bans and the event, so every node (from the
 	// event) and every restarted node (from the store) lists the same one.
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	if err == nil {
-		err = s.saveBans(ctx, ch.name, u, now, &mc, r)
-	}
-	if err != nil {
-		r.fail("MODE", "TEMPORARILY_UNAVAILABLE", ch.name, "Could not change modes, try again")
-		return
-	}
-	change, args := mc.render()
-	if change == "" {
-		return // only ban changes, all of them lost a race with another node
-	}
-	ev := &store.Event{Kind: store.KindMode, Time: now, Target: ch.name, Sender: s.prefixOf(u), Account: u.acc, Text: change, Params: args}
-	if err := s.commit(ev, u, func(ev *store.Event) {
+	by := s.prefixOf(u)
+	ev := &store.Event{Kind: store.KindMode, Time: now, Target: ch.name, Sender: by, Account: u.acc}
+	var full bool
+	err := s.commitChange(ev, u, func(ev *store.Event) {
 		if msg, ok := eventMessage(ev, capSet(c.caps.Load())); ok {
 			r.add(msg)
 		}
-	}); err != nil {
+	}, func(tx store.Tx) error {
+		var err error
+		full, err = mc.store(tx, ch.name, by, now)
+		if err != nil {
+			return err
+		}
+		ev.Text, ev.Params = mc.render()
+		if ev.Text == "" {
+			return errNoChange // only ban changes, all of them lost a race with another node
+		}
+		return nil
+	})
+	if full {
+		r.numeric(errBanListFull, ch.name, "b", "Channel ban list is full")
+	}
+	switch {
+	case errors.Is(err, errNoChange):
+	case errors.Is(err, store.ErrNotFound):
+		r.numeric(errNoSuchChannel, ch.name, "No such channel")
+	case err != nil:
 		r.fail("MODE", "TEMPORARILY_UNAVAILABLE", ch.name, "Could not change modes, try again")
 	}
 }
@@ -105,7 +108,7 @@ func handleMode(c *Client, m irc.Message, r *response) {
 type modeChange struct {
 	items    []modeItem // rendered as e.g. "+o-k" and the arguments in order
 	saved    store.Channel
-	members  []store.Member // new member modes to persist
+	members  []store.Member // the members whose modes change (store uses Nick and SessionID)
 	errs     [][]string     // numerics to send
 	listBans bool
 }
@@ -235,7 +238,7 @@ func (s *Server) parseModeChange(ch *channel, modes string, args []string) modeC
 		}
 	}
 	for u, mm := range memberModes {
-		mc.members = append(mc.members, store.Member{Channel: ch.name, SessionID: u.sid, Modes: mm})
+		mc.members = append(mc.members, store.Member{Channel: ch.name, SessionID: u.sid, Nick: u.nick, Modes: mm})
 	}
 	sort.Slice(mc.members, func(i, j int) bool { return mc.members[i].SessionID < mc.members[j].SessionID })
 	return mc
@@ -275,32 +278,77 @@ func (mc *modeChange) render() (string, []string) {
 	return string(b), args
 }
 
-// saveBans persists the ban changes of mc. A ban another node added (or
-// removed) meanwhile is dropped from the change rather than failing it, and
-// a list another node filled meanwhile gets ERR_BANLISTFULL: the store, not
-// this node's possibly lagging view, has the last word.
-func (s *Server) saveBans(ctx context.Context, channel string, u *user, at time.Time, mc *modeChange, r *response) error {
-	by := s.prefixOf(u)
+// store applies mc to the stored channel inside the MODE's transaction, as a
+// change against the stored state rather than this node's possibly lagging
+// view: flags, key and limit are set on the stored row, member modes added
+// to or removed from the stored ones. A ban another node added (or removed)
+// meanwhile is dropped from the change rather than failing it, and a list
+// another node filled meanwhile drops the ban and reports full: the store
+// has the last word. It may run more than once (a retried transaction).
+func (mc *modeChange) store(tx store.Tx, channel, by string, at time.Time) (full bool, err error) {
+	member := map[string]string{} // nick -> session id, from the view (parseModeChange)
+	for _, m := range mc.members {
+		member[store.Fold(m.Nick)] = m.SessionID
+	}
+	flags := false
 	for i := range mc.items {
 		it := &mc.items[i]
-		if it.mode != 'b' {
-			continue
+		it.skip = false
+		switch it.mode {
+		case 'b':
+			if it.add {
+				err = tx.AddBan(store.Ban{Channel: channel, Mask: it.arg, SetBy: by, SetAt: at}, maxBans)
+			} else {
+				err = tx.RemoveBan(channel, it.arg)
+			}
+			switch {
+			case errors.Is(err, store.ErrExists), errors.Is(err, store.ErrNotFound) && !it.add:
+				it.skip, err = true, nil
+			case errors.Is(err, store.ErrFull):
+				it.skip, full, err = true, true, nil
+			}
+		case 'o', 'v':
+			add, m := it.add, string(it.mode)
+			err = tx.SetMemberModes(channel, member[store.Fold(it.arg)], func(cur string) string {
+				if add {
+					return addModes(cur, m)
+				}
+				return delModes(cur, m)
+			})
+			if errors.Is(err, store.ErrNotFound) {
+				it.skip, err = true, nil // left or kicked meanwhile
+			}
+		default:
+			flags = true
 		}
-		var err error
-		if it.add {
-			err = s.st.AddBan(ctx, store.Ban{Channel: channel, Mask: it.arg, SetBy: by, SetAt: at}, maxBans)
-		} else {
-			err = s.st.RemoveBan(ctx, channel, it.arg)
-		}
-		switch {
-		case errors.Is(err, store.ErrExists), errors.Is(err, store.ErrNotFound):
-			it.skip = true
-		case errors.Is(err, store.ErrFull):
-			it.skip = true
-			r.numeric(errBanListFull, channel, "b", "Channel ban list is full")
-		case err != nil:
-			return err
+		if err != nil {
+			return full, err
 		}
 	}
-	return nil
+	if !flags {
+		return full, nil
+	}
+	return full, tx.UpdateChannel(channel, func(c *store.Channel) {
+		for _, it := range mc.items {
+			switch it.mode {
+			case 'k':
+				c.Key = ""
+				if it.add {
+					c.Key = it.arg
+				}
+			case 'l':
+				c.Limit = 0
+				if it.add {
+					c.Limit = atoi(it.arg)
+				}
+			case 'b', 'o', 'v':
+			default:
+				if it.add {
+					c.Modes = addModes(c.Modes, string(it.mode))
+				} else {
+					c.Modes = delModes(c.Modes, string(it.mode))
+				}
+			}
+		}
+	})
 }

@@ -137,24 +137,17 @@ func handleNick(c *Client, m irc.Message, r *response) {
 		r.numeric(errBanNickChange, nick, bannedIn, "Cannot change nickname while banned on channel")
 		return
 	}
-	ctx, cancel := s.storeCtx()
-	err := s.st.RenameNick(ctx, u.sid, nick)
-	cancel()
-	switch {
-	case errors.Is(err, store.ErrNickInUse):
-		r.numeric(errNicknameInUse, nick, "Nickname is already in use")
-		return
-	case err != nil:
-		r.fail("NICK", "TEMPORARILY_UNAVAILABLE", nick, "Could not change nick, try again")
-		return
-	}
 	ev := &store.Event{Kind: store.KindNick, Sender: prefix, Account: u.acc, Text: nick, Params: []string{u.sid}}
-	if err := s.commit(ev, u, func(ev *store.Event) {
+	err := s.commitChange(ev, u, func(ev *store.Event) {
 		if msg, ok := eventMessage(ev, capSet(c.caps.Load())); ok {
 			r.add(msg)
 		}
 		r.flush()
-	}); err != nil {
+	}, func(tx store.Tx) error { return tx.RenameNick(u.sid, nick) })
+	switch {
+	case errors.Is(err, store.ErrNickInUse):
+		r.numeric(errNicknameInUse, nick, "Nickname is already in use")
+	case err != nil:
 		r.fail("NICK", "TEMPORARILY_UNAVAILABLE", nick, "Could not change nick, try again")
 	}
 }
@@ -209,34 +202,26 @@ func (c *Client) tryRegister(r *response) {
 	}
 	u := &user{sid: uuid.NewString(), node: s.cfg.Node, nick: nick, ident: c.user, host: hostOf(c.ip),
 		realname: c.realname, acc: c.account, since: time.Now(), client: c, channels: make(map[string]*channel)}
-	ctx, cancel := s.storeCtx()
-	err := s.st.ClaimNick(ctx, store.Session{ID: u.sid, Node: u.node, Nick: u.nick, User: u.ident, Host: u.host,
-		Account: u.acc, Realname: u.realname, Since: u.since})
-	cancel()
-	switch {
-	case errors.Is(err, store.ErrNickInUse):
-		r.numeric(errNicknameInUse, nick, "Nickname is already in use")
-		star := "*"
-		c.nick.Store(&star)
-		return
-	case err != nil:
-		s.warnLimited("claim nick failed", "err", err)
-		r.fail("NICK", "TEMPORARILY_UNAVAILABLE", nick, "Server cannot register you right now, try again")
-		return
-	}
+	ss := store.Session{ID: u.sid, Node: u.node, Nick: u.nick, User: u.ident, Host: u.host,
+		Account: u.acc, Realname: u.realname, Since: u.since}
 	ev := &store.Event{Kind: store.KindNick, Sender: u.prefix(), Account: u.acc, Text: u.nick,
 		Params: []string{evRegister, u.sid, u.realname, u.acc}}
-	err = s.commit(ev, u, func(*store.Event) {
+	// The nick claim and the event that tells every node commit together,
+	// group-committed with other registrations and messages.
+	err := s.commitChange(ev, u, func(*store.Event) {
 		// In the tailer, with the world locked: nothing reaches the client
 		// before its 001.
 		c.u.Store(u)
 		s.welcome(c, u, r)
 		r.flush()
-	})
-	if err != nil {
-		ctx, cancel := s.storeCtx()
-		_ = s.st.ReleaseSession(ctx, u.sid)
-		cancel()
+	}, func(tx store.Tx) error { return tx.ClaimNick(ss) })
+	switch {
+	case errors.Is(err, store.ErrNickInUse):
+		r.numeric(errNicknameInUse, nick, "Nickname is already in use")
+		star := "*"
+		c.nick.Store(&star)
+	case err != nil:
+		s.warnLimited("register failed", "err", err)
 		r.fail("NICK", "TEMPORARILY_UNAVAILABLE", nick, "Server cannot register you right now, try again")
 	}
 }
@@ -299,24 +284,52 @@ func handleQuit(c *Client, m irc.Message, r *response) {
 	c.close(reason, discQuit)
 }
 
-// quitUser releases a local user's session, then commits its QUIT. In that
-// order, a client that sees the QUIT can claim the nick at once; the apply
-// of a late QUIT cannot hurt a new owner of the nick, since it matches the
-// session id.
+// quitUser releases a local user's session and commits its QUIT in one
+// transaction. A client that sees the QUIT can claim the nick at once.
+//
+// If the store is unavailable the QUIT is retried in the background until it
+// commits: meanwhile the user stays in this node's world (clientless), just
+// as its session stays in the store, so the world never disagrees with the
+// tables. If this node stops first, its next start or a peer's reaper
+// releases the session.
 func (s *Server) quitUser(u *user, reason string) {
-	ctx, cancel := s.storeCtx()
-	if err := s.st.ReleaseSession(ctx, u.sid); err != nil {
-		s.warnLimited("release session", "sid", u.sid, "err", err)
-	}
-	cancel()
 	s.mu.RLock()
 	prefix := u.prefix()
 	s.mu.RUnlock()
-	ev := &store.Event{Kind: store.KindQuit, Sender: prefix, Account: u.acc, Text: reason, Params: []string{u.sid}}
-	if err := s.commit(ev, u, nil); err != nil {
-		s.warnLimited("could not commit QUIT", "nick", u.nick, "err", err)
-		s.dropLocal(u)
+	if s.tryQuit(u, prefix, reason) {
+		return
 	}
+	go func() { // not goLoop: it may start while Run waits for its loops
+		backoff := 100 * time.Millisecond
+		for {
+			select {
+			case <-s.runCtx.Done():
+				s.dropLocal(u)
+				return
+			case <-time.After(backoff):
+			}
+			if s.tryQuit(u, prefix, reason) {
+				return
+			}
+			backoff = min(2*backoff, 5*time.Second)
+		}
+	}()
+}
+
+// tryQuit commits u's QUIT with the release of its session; false if the
+// store could not be reached.
+func (s *Server) tryQuit(u *user, prefix, reason string) bool {
+	ev := &store.Event{Kind: store.KindQuit, Sender: prefix, Account: u.acc, Text: reason, Params: []string{u.sid}}
+	err := s.commitChange(ev, u, nil, func(tx store.Tx) error { return tx.ReleaseSession(u.sid) })
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		// Reaped: a peer committed our QUIT with the release already.
+		s.dropLocal(u)
+	case err != nil:
+		s.warnLimited("could not commit QUIT, will retry", "nick", u.nick, "err", err)
+		return false
+	}
+	return true
 }
 
 // dropLocal removes a local user from this node's world without an event.

@@ -47,6 +47,16 @@ func TestParseMessageGolden(t *testing.T) {
 			line: "TOPIC #c :",
 			want: Message{Command: "TOPIC", Params: []string{"#c", ""}},
 		},
+		{
+			name: "a repeated tag: the last occurrence wins (message-tags §Rules)",
+			line: "@a=1;a=2 PING x",
+			want: Message{Tags: []Tag{{Key: "a", Value: "1"}, {Key: "a", Value: "2"}}, Command: "PING", Params: []string{"x"}},
+		},
+		{
+			name: "lenient: a malformed tag key is skipped, not the line",
+			line: "@=x;ok=1;b@d=2 :s NOTICE * :hi",
+			want: Message{Tags: []Tag{{Key: "ok", Value: "1"}}, Source: "s", Command: "NOTICE", Params: []string{"*", "hi"}},
+		},
 		{name: "empty", line: "\r\n", err: ErrEmptyLine},
 		{name: "only source", line: ":src", err: ErrMissingCommand},
 	}
@@ -58,6 +68,9 @@ func TestParseMessageGolden(t *testing.T) {
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("ParseMessage(%q) (-want +got):\n%s", tt.line, diff)
+			}
+			if v, ok := got.Tag("a"); ok && v != "2" {
+				t.Errorf("Tag(a) = %q, want the last occurrence", v)
 			}
 		})
 	}
@@ -71,7 +84,7 @@ func TestMessageAppendGolden(t *testing.T) {
 		Params:  []string{"#chan", ":starts with colon"},
 	}
 	want := "@msgid=x\\:y\\sz;draft/flag :a!b@c PRIVMSG #chan ::starts with colon\r\n"
-	if got := string(m.Append(nil)); got != want {
+	if got := string(m.AppendUnchecked(nil)); got != want {
 		t.Errorf("Append = %q, want %q", got, want)
 	}
 }
@@ -95,7 +108,7 @@ func FuzzMessageRoundTrip(f *testing.F) {
 		if err != nil {
 			return
 		}
-		wire := m.Append(nil)
+		wire := m.AppendUnchecked(nil)
 		m2, err := ParseMessage(string(wire))
 		if err != nil {
 			t.Fatalf("re-parse of %q (from %q): %v", wire, line, err)

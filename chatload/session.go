@@ -187,7 +187,7 @@ func (s *session) write(msgs ...Message) error {
 	defer s.wmu.Unlock()
 	s.wbuf = s.wbuf[:0]
 	for _, m := range msgs {
-		s.wbuf = m.Append(s.wbuf)
+		s.wbuf = m.AppendUnchecked(s.wbuf)
 	}
 	if err := s.conn.SetWriteDeadline(time.Now().Add(s.timeout)); err != nil {
 		return err
@@ -294,7 +294,7 @@ func refusal(m Message) error {
 		"403", "405", "471", "473", "474", "475", // cannot join
 		"404", "401", // cannot send
 		"451", "461", "462", "464", "465", "421":
-		return &ServerError{Command: m.Command, Line: m.String()}
+		return &ServerError{Command: m.Command, Line: wireString(&m)}
 	}
 	return nil
 }

@@ -375,7 +375,7 @@ func TestCollectors(t *testing.T) {
 	for _, mf := range mfs {
 		names[mf.GetName()] = len(mf.GetMetric())
 	}
-	if names["hachat_lb_real_server_weight"] != 2 || names["hachat_lb_service_programmed"] != 1 {
+	if names["vrrpd_lb_real_server_weight"] != 2 || names["vrrpd_lb_service_programmed"] != 1 {
 		t.Errorf("metrics: %v", names)
 	}
 }

@@ -77,7 +77,7 @@ func specs(cfg *config.Config) []vsSpec {
 			if rs.InitiallyUp != nil && !*rs.InitiallyUp {
 				r.initial = health.Down
 			}
-			r.id = fmt.Sprintf("vs %s rs %s", s.svc.ServiceKey, rs.Address)
+			r.id = healthID(s.svc.ServiceKey, rs.Address)
 			s.reals = append(s.reals, r)
 			s.svc.Destinations = append(s.svc.Destinations, d)
 		}
@@ -101,12 +101,12 @@ func (r rsSpec) target() (health.Target, bool, error) {
 		if err != nil {
 			return health.Target{}, false, err
 		}
-		all = append(all, p)
+		all = append(all, health.Bounded{Prober: p, Timeout: c.Timeout})
 		timeout = max(timeout, c.Timeout)
 	}
 	var p health.Prober = all
 	if len(all) == 1 {
-		p = all[0]
+		p = all[0].(health.Bounded).Prober // the target's timeout is the check's
 	}
 	return health.Target{
 		ID: r.id, Prober: p, Interval: ch.Interval, Timeout: timeout, RetryInterval: ch.RetryInterval,
@@ -141,3 +141,7 @@ func (s vsSpec) desired(up func(id string) bool, prev health.QuorumState) (table
 	}
 	return out, dec
 }
+
+// healthID names a real server's health check target; splitHealthID reads
+// it back into metric labels.
+func healthID(service, realServer any) string { return fmt.Sprintf("vs %s rs %s", service, realServer) }

@@ -3,6 +3,7 @@ package ipvs
 import (
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -38,5 +39,37 @@ func TestProberPerCheckType(t *testing.T) {
 				t.Errorf("prober (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestTargetAllChecks: a real server with several checks is one health
+// target probing all of them (up while every one passes, keepalived's rule
+// for several checkers), with the first check's schedule, the retry
+// interval, and the longest timeout.
+func TestTargetAllChecks(t *testing.T) {
+	c := parse(t, cfgBase+`        check: {type: tcp, interval: 5s, timeout: 1s, retry_interval: 2s, fall: 3}
+        checks:
+          - {type: icmp, interval: 5s, timeout: 3s, retry_interval: 2s, fall: 3}
+`)
+	s := specs(c)
+	tg, ok, err := s[0].reals[1].target()
+	if err != nil || !ok {
+		t.Fatalf("target: %v %v", ok, err)
+	}
+	all, isAll := tg.Prober.(health.All)
+	if !isAll || len(all) != 2 {
+		t.Fatalf("prober %#v, want health.All of the tcp and icmp checks", tg.Prober)
+	}
+	if b, ok := all[1].(health.Bounded); !ok || b.Timeout != 3*time.Second {
+		t.Errorf("second probe %#v, want the icmp check bounded by its 3s timeout", all[1])
+	} else if _, ok := b.Prober.(*health.ICMP); !ok {
+		t.Errorf("second probe %T, want *health.ICMP", b.Prober)
+	}
+	got := []time.Duration{tg.Interval, tg.Timeout, tg.RetryInterval}
+	if diff := cmp.Diff([]time.Duration{5 * time.Second, 3 * time.Second, 2 * time.Second}, got); diff != "" || tg.Fall != 3 {
+		t.Errorf("interval, timeout, retry (-want +got):\n%s fall %d", diff, tg.Fall)
+	}
+	if tg, ok, _ := s[0].reals[0].target(); ok {
+		t.Errorf("a real server without checks has a target: %+v", tg)
 	}
 }

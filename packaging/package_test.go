@@ -140,7 +140,15 @@ func TestDebInstallVerifyRemovePurge(t *testing.T) {
 			t.Errorf("installed package lacks /%s: %v", f, err)
 		}
 	}
-	// Maintainer scripts: the chatd user exists and owns its state directory.
+	// Maintainer scripts: both units are enabled on install (deb-systemd-helper
+	// makes the links itself where systemctl is absent).
+	wants := []string{"etc/systemd/system/multi-user.target.wants/vrrpd.service", "etc/systemd/system/multi-user.target.wants/chatd.service"}
+	for _, l := range wants {
+		if _, err := os.Lstat(filepath.Join(root, l)); err != nil {
+			t.Errorf("unit not enabled on install: %v", err)
+		}
+	}
+	// The chatd user exists and owns its state directory.
 	if out := chroot("getent", "passwd", "chatd"); !strings.Contains(out, "/usr/sbin/nologin") {
 		t.Errorf("chatd user: %q", out)
 	}
@@ -192,8 +200,8 @@ func TestDebInstallVerifyRemovePurge(t *testing.T) {
 		t.Errorf("dpkg -r removed the conffile /etc/chatd/chatd.yaml: %v", err)
 	}
 	chroot("dpkg", "-P", "hachat-vrrpd", "hachat-chatd", "hachat-chatload")
-	for _, f := range []string{"etc/chatd", "etc/vrrpd", "var/lib/chatd"} {
-		if _, err := os.Stat(filepath.Join(root, f)); err == nil {
+	for _, f := range append([]string{"etc/chatd", "etc/vrrpd", "var/lib/chatd"}, wants...) {
+		if _, err := os.Lstat(filepath.Join(root, f)); err == nil { // Lstat: the links point into the root
 			t.Errorf("/%s still there after dpkg -P", f)
 		}
 	}

@@ -68,8 +68,16 @@ func markRunning(t *testing.T, root string, units ...string) {
 
 // A package's systemctl calls in each step of its life.
 type lifecycle struct {
-	pkg, unit                string
+	pkg, unit, conf          string
 	install, upgrade, remove []string
+}
+
+// breakConf makes a package's configuration one its binary's -t rejects.
+func breakConf(t *testing.T, root, conf string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(root, conf), []byte("no_such_setting: 1\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // dh_installsystemd(1) and Debian Policy §6.5/§6.6: an upgrade must not stop
@@ -88,13 +96,13 @@ func TestDebPolicyMaintainerScriptsUpgradeTryRestartNoStop(t *testing.T) {
 	calls := systemdStandIn(t, root)
 	preset := func(u string) string { return "--root=/ --system --preset-mode=enable-only preset " + u }
 	for _, tc := range []lifecycle{{
-		pkg: "hachat-vrrpd", unit: "vrrpd.service",
+		pkg: "hachat-vrrpd", unit: "vrrpd.service", conf: "etc/vrrpd/vrrpd.yaml",
 		install: []string{preset("vrrpd.service"), "--system daemon-reload"},
 		upgrade: []string{"--system daemon-reload", "try-restart vrrpd.service"},
 		// the second reload is deb-systemd-helper's, after masking the unit
 		remove: []string{"stop vrrpd.service", "--system daemon-reload", "daemon-reload"},
 	}, {
-		pkg: "hachat-chatd", unit: "chatd.service",
+		pkg: "hachat-chatd", unit: "chatd.service", conf: "etc/chatd/chatd.yaml",
 		install: []string{preset("chatd.service"), "--system daemon-reload",
 			"--system is-enabled -- chatd.service", "--system --quiet is-active -- chatd.service",
 			"--quiet --system start chatd.service"},
@@ -119,6 +127,13 @@ func TestDebPolicyMaintainerScriptsUpgradeTryRestartNoStop(t *testing.T) {
 			if out := run(t, "chroot", root, "dpkg-query", "-W", tc.pkg); !strings.Contains(out, newRelease) {
 				t.Fatalf("no upgrade happened: %s", out)
 			}
+			// A configuration the new binary rejects: no restart into a
+			// failing unit; the running daemon stays.
+			breakConf(t, root, tc.conf)
+			dpkgI(newDist)
+			if diff := cmp.Diff([]string{"--system daemon-reload"}, calls()); diff != "" {
+				t.Errorf("reinstall with a rejected configuration: systemctl calls (-want +got):\n%s", diff)
+			}
 			run(t, "chroot", root, "dpkg", "-r", tc.pkg)
 			if diff := cmp.Diff(tc.remove, calls()); diff != "" {
 				t.Errorf("remove: systemctl calls (-want +got):\n%s", diff)
@@ -138,8 +153,8 @@ func TestFedoraScriptletsUpgradeTryRestartNoStop(t *testing.T) {
 	calls := systemdStandIn(t, root)
 	run(t, "rpm", "--root", root, "--initdb")
 	for _, tc := range []lifecycle{
-		{pkg: "hachat-vrrpd", unit: "vrrpd.service"},
-		{pkg: "hachat-chatd", unit: "chatd.service"},
+		{pkg: "hachat-vrrpd", unit: "vrrpd.service", conf: "etc/vrrpd/vrrpd.yaml"},
+		{pkg: "hachat-chatd", unit: "chatd.service", conf: "etc/chatd/chatd.yaml"},
 	} {
 		t.Run(tc.pkg, func(t *testing.T) {
 			rpmRoot := func(args ...string) { run(t, "rpm", append([]string{"--root", root, "--nodeps"}, args...)...) }
@@ -152,13 +167,18 @@ func TestFedoraScriptletsUpgradeTryRestartNoStop(t *testing.T) {
 			if diff := cmp.Diff([]string{"daemon-reload", "try-restart " + tc.unit}, calls()); diff != "" {
 				t.Errorf("upgrade %s -> %s: systemctl calls (-want +got):\n%s", oldRelease, newRelease, diff)
 			}
+			breakConf(t, root, tc.conf)
+			rpmRoot("-U", "--replacepkgs", findPkg(t, newDist, tc.pkg, ".rpm"))
+			if diff := cmp.Diff([]string{"daemon-reload"}, calls()); diff != "" {
+				t.Errorf("reinstall with a rejected configuration: systemctl calls (-want +got):\n%s", diff)
+			}
 			rpmRoot("-e", tc.pkg)
 			if diff := cmp.Diff([]string{"--no-reload disable --now " + tc.unit, "daemon-reload"}, calls()); diff != "" {
 				t.Errorf("erase: systemctl calls (-want +got):\n%s", diff)
 			}
 		})
 	}
-	for _, f := range []string{"etc/vrrpd/vrrpd.yaml.rpmsave", "usr/sbin/vrrpd"} {
+	for _, f := range []string{"usr/sbin/vrrpd", "usr/bin/chatd", "usr/lib/systemd/system/vrrpd.service"} {
 		if _, err := os.Stat(filepath.Join(root, f)); err == nil {
 			t.Errorf("/%s left after rpm -e", f)
 		}

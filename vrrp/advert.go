@@ -12,12 +12,20 @@ import (
 // IPProtocolVRRP is the IP protocol number of VRRP (RFC 5798 §5.1.1.4).
 const IPProtocolVRRP = 112
 
-// Header constants of RFC 5798 §5.2.
+// Header constants of RFC 5798 §5.2 and RFC 3768 §5.3.
 const (
+	Version2          = 2      // RFC 3768 §5.3.1
 	Version3          = 3      // §5.2.1
 	TypeAdvertisement = 1      // §5.2.2: the only type defined
 	headerLen         = 8      // version/type, VRID, priority, count, rsvd/interval, checksum
 	maxIntervalCS     = 0x0fff // 12 bits of centiseconds = 40.95 s
+	v2AuthLen         = 8      // RFC 3768 §5.3.10: Authentication Data, two words
+)
+
+// Interval limits of the 8-bit whole-second VRRPv2 Adver Int (RFC 3768 §5.3.7).
+const (
+	MinAdvertIntervalV2 = time.Second
+	MaxAdvertIntervalV2 = 255 * time.Second
 )
 
 // Interval limits of the 12-bit centisecond Max Adver Int (RFC 5798 §5.2.7).
@@ -38,28 +46,55 @@ const (
 //	|                    IPvX Address(es) (4 or 16 bytes each)      |
 //	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 //
+// A VRRPv2 ADVERTISEMENT (RFC 3768 §5.1) has the same first word; the
+// second carries an 8-bit Auth Type and an 8-bit Adver Int in whole
+// seconds instead of the reserved bits and the 12-bit centiseconds; the
+// addresses (IPv4 only) are followed by 8 bytes of Authentication Data:
+//
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|Version| Type  | Virtual Rtr ID|   Priority    | Count IP Addrs|
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|   Auth Type   |   Adver Int   |          Checksum             |
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|                 IP Address(es) (4 bytes each)                 |
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|                     Authentication Data (1)                   |
+//	|                     Authentication Data (2)                   |
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//
+// Its checksum never covers a pseudo-header (RFC 3768 §5.3.8).
+// Authentication was removed by RFC 3768 (§10); as keepalived without
+// authentication configured, we send type 0 with zero data and ignore both
+// on receipt, but keep them in the Advert so a packet round-trips.
+//
 // It is pure data; Marshal and ParseAdvert convert it to and from the IP
 // payload. The address family is that of the IP header carrying it.
 type Advert struct {
-	Version      uint8         // 3; Marshal fills in a zero value
+	Version      uint8         // 3 or 2; Marshal fills in a zero value with 3
 	Type         uint8         // 1 = ADVERTISEMENT; Marshal fills in a zero value
 	VRID         uint8         // 1..255
 	Priority     uint8         // 0 = resigning Master, 255 = address owner
-	MaxAdvertInt time.Duration // on wire: 12-bit centiseconds; a multiple of 10ms, 10ms..40950ms
+	MaxAdvertInt time.Duration // v3: 12-bit centiseconds, 10ms..40950ms; v2: 8-bit seconds, 1s..255s
 	Checksum     uint16        // as read, or as computed by Marshal
-	Addresses    []netip.Addr  // all IPv4 or all IPv6, same family as the IP header
+	Addresses    []netip.Addr  // all IPv4 or all IPv6, same family as the IP header; v2: IPv4 only
+	AuthType     uint8         // v2 only: Auth Type, ignored on receipt
+	AuthData     [8]byte       // v2 only: Authentication Data, ignored on receipt
 }
 
 // Errors returned by Marshal; test with errors.Is.
 var (
-	ErrBadInterval = errors.New("max advert interval must be a multiple of 10ms in 10ms..40.95s")
-	ErrAddrFamily  = errors.New("addresses must all be of the family of the IP source and destination")
-	ErrAddrCount   = errors.New("an advert carries 1..255 addresses")
-	ErrBadHeader   = errors.New("version must be 3 and type 1")
+	ErrBadInterval  = errors.New("max advert interval must be a multiple of 10ms in 10ms..40.95s")
+	ErrAddrFamily   = errors.New("addresses must all be of the family of the IP source and destination")
+	ErrAddrCount    = errors.New("an advert carries 1..255 addresses")
+	ErrBadHeader    = errors.New("version must be 2 or 3 and type 1")
+	ErrBadInterval2 = errors.New("VRRPv2 advert interval must be a whole number of seconds in 1s..255s")
 )
 
 // Len is the length of the marshalled message in bytes for the given family.
 func (a *Advert) Len(is4 bool) int {
+	if a.Version == Version2 {
+		return headerLen + 4*len(a.Addresses) + v2AuthLen
+	}
 	if is4 {
 		return headerLen + 4*len(a.Addresses)
 	}
@@ -68,7 +103,7 @@ func (a *Advert) Len(is4 bool) int {
 
 // Marshal returns the VRRP message (the IP payload) for an IP packet from src
 // to dst, with the checksum computed in the given form (IPv6 always uses the
-// pseudo-header). It stores the checksum in a.Checksum and fills in a zero
+// pseudo-header, VRRPv2 never). It stores the checksum in a.Checksum and fills in a zero
 // Version or Type, so concurrent Marshals of one Advert must not share it.
 func (a *Advert) Marshal(src, dst netip.Addr, form ChecksumForm) ([]byte, error) {
 	b := make([]byte, 0, headerLen+16*len(a.Addresses))
@@ -84,6 +119,12 @@ func (a *Advert) AppendMarshal(b []byte, src, dst netip.Addr, form ChecksumForm)
 	src, dst = src.Unmap(), dst.Unmap()
 	if !src.IsValid() || !dst.IsValid() || dst.Is4() != src.Is4() {
 		return b, fmt.Errorf("vrrp: marshal advert: src %v dst %v: %w", src, dst, ErrAddrFamily)
+	}
+	if a.Version == Version2 {
+		if !src.Is4() {
+			return b, fmt.Errorf("vrrp: marshal VRRPv2 advert: src %v: %w", src, ErrAddrFamily)
+		}
+		form = ChecksumMessageOnly // RFC 3768 §5.3.8
 	}
 	start := len(b)
 	a.Checksum = 0
@@ -107,10 +148,21 @@ func (a *Advert) appendMessage(b []byte, is4 bool) ([]byte, error) {
 	if a.Type == 0 {
 		a.Type = TypeAdvertisement
 	}
-	if a.Version != Version3 || a.Type != TypeAdvertisement {
+	if (a.Version != Version3 && a.Version != Version2) || a.Type != TypeAdvertisement {
 		return b, fmt.Errorf("vrrp: marshal advert: version %d type %d: %w", a.Version, a.Type, ErrBadHeader)
 	}
-	cs, err := intervalToCentis(a.MaxAdvertInt)
+	var cs uint16
+	var err error
+	if a.Version == Version2 {
+		if !is4 {
+			return b, fmt.Errorf("vrrp: marshal VRRPv2 advert: IPv6: %w", ErrAddrFamily)
+		}
+		var sec uint8
+		sec, err = intervalToSeconds(a.MaxAdvertInt)
+		cs = uint16(a.AuthType)<<8 | uint16(sec)
+	} else {
+		cs, err = intervalToCentis(a.MaxAdvertInt)
+	}
 	if err != nil {
 		return b, fmt.Errorf("vrrp: marshal advert: interval %v: %w", a.MaxAdvertInt, err)
 	}
@@ -134,12 +186,17 @@ func (a *Advert) appendMessage(b []byte, is4 bool) ([]byte, error) {
 			b = append(b, a16[:]...)
 		}
 	}
+	if a.Version == Version2 {
+		b = append(b, a.AuthData[:]...)
+	}
 	return b, nil
 }
 
 // ParseAdvert decodes and checks the VRRP message b (the IP payload) of a
-// packet from src to dst, following RFC 5798 §7.1: version, type, length and
-// checksum (for IPv4 either form of ChecksumForm is accepted). TTL, VRID and
+// packet from src to dst, following RFC 5798 §7.1 (RFC 3768 §7.1 for
+// version 2): version, type, length and checksum (for IPv4 VRRPv3 either
+// form of ChecksumForm is accepted; the receiver decides which it takes,
+// see ParseAdvertForm). TTL, VRID and
 // source checks need context the message does not have; the caller does
 // them. Every error is a *DropError. The returned Advert does not alias b.
 func ParseAdvert(b []byte, src, dst netip.Addr) (*Advert, error) {
@@ -158,6 +215,12 @@ func ParseAdvertForm(b []byte, src, dst netip.Addr) (*Advert, ChecksumForm, erro
 	if err := a.decode(b, src.Is4()); err != nil {
 		return nil, 0, err
 	}
+	if a.Version == Version2 {
+		if verifyChecksum(b, src, dst, ChecksumMessageOnly) {
+			return a, ChecksumMessageOnly, nil
+		}
+		return nil, 0, dropf(DropChecksum, "VRRPv2 checksum %#04x from %v to %v", a.Checksum, src, dst)
+	}
 	switch {
 	case verifyChecksum(b, src, dst, ChecksumPseudoHeader):
 		return a, ChecksumPseudoHeader, nil
@@ -173,39 +236,56 @@ func (a *Advert) decode(b []byte, is4 bool) error {
 	if len(b) < headerLen {
 		return dropf(DropShort, "%d bytes, header needs %d", len(b), headerLen)
 	}
-	if v := b[0] >> 4; v != Version3 {
+	v := b[0] >> 4
+	if v != Version3 && v != Version2 {
 		return dropf(DropVersion, "version %d", v)
 	}
 	if t := b[0] & 0x0f; t != TypeAdvertisement {
 		return dropf(DropType, "type %d", t)
 	}
+	if v == Version2 && !is4 {
+		return dropf(DropAddrFamily, "VRRPv2 over IPv6 (RFC 3768 is IPv4 only)")
+	}
 	count := int(b[3])
 	if count == 0 {
 		return dropf(DropAddrCount, "count 0")
 	}
-	alen := 16
+	alen, tail := 16, 0
 	if is4 {
 		alen = 4
 	}
-	switch want := headerLen + count*alen; {
+	if v == Version2 {
+		tail = v2AuthLen
+	}
+	switch want := headerLen + count*alen + tail; {
 	case len(b) < want:
 		return dropf(DropShort, "%d bytes, %d addresses of %d bytes need %d", len(b), count, alen, want)
 	case len(b) > want:
 		return dropf(DropLength, "%d bytes, %d addresses of %d bytes need %d", len(b), count, alen, want)
 	}
-	cs := binary.BigEndian.Uint16(b[4:6]) & maxIntervalCS // top 4 bits are reserved: ignored on receive (§5.2.6)
-	if cs == 0 {
+	var interval time.Duration
+	if v == Version2 {
+		interval = time.Duration(b[5]) * time.Second // RFC 3768 §5.3.7: seconds
+	} else {
+		cs := binary.BigEndian.Uint16(b[4:6]) & maxIntervalCS // top 4 bits are reserved: ignored on receive (§5.2.6)
+		interval = time.Duration(cs) * 10 * time.Millisecond
+	}
+	if interval == 0 {
 		return dropf(DropInterval, "max advert interval 0")
 	}
 	*a = Advert{
-		Version:      b[0] >> 4,
+		Version:      v,
 		Type:         b[0] & 0x0f,
 		VRID:         b[1],
 		Priority:     b[2],
-		MaxAdvertInt: time.Duration(cs) * 10 * time.Millisecond,
+		MaxAdvertInt: interval,
 		Checksum:     binary.BigEndian.Uint16(b[6:8]),
 		// Reuse the slice, so a DecodingLayer decodes without allocating.
 		Addresses: slices.Grow(a.Addresses[:0], count)[:count],
+	}
+	if v == Version2 {
+		a.AuthType = b[4]
+		a.AuthData = [8]byte(b[len(b)-v2AuthLen:])
 	}
 	for i := range count {
 		p := b[headerLen+i*alen:]
@@ -227,10 +307,25 @@ func intervalToCentis(d time.Duration) (uint16, error) {
 	return uint16(d / cs), nil
 }
 
+// intervalToSeconds converts d to the 8-bit VRRPv2 wire value.
+func intervalToSeconds(d time.Duration) (uint8, error) {
+	if d < MinAdvertIntervalV2 || d > MaxAdvertIntervalV2 || d%time.Second != 0 {
+		return 0, ErrBadInterval2
+	}
+	return uint8(d / time.Second), nil
+}
+
 // ValidAdvertInterval reports whether d can be sent as a VRRPv3 Max Adver
 // Int: a multiple of 10 ms between 10 ms and 40.95 s.
 func ValidAdvertInterval(d time.Duration) bool {
 	_, err := intervalToCentis(d)
+	return err == nil
+}
+
+// ValidAdvertIntervalV2 reports whether d can be sent as a VRRPv2 Adver
+// Int: whole seconds between 1 s and 255 s.
+func ValidAdvertIntervalV2(d time.Duration) bool {
+	_, err := intervalToSeconds(d)
 	return err == nil
 }
 

@@ -21,6 +21,21 @@ const (
 	DropLocalEcho   DropReason = "own_packet"              // our own advert looped back
 	DropLength      DropReason = "bad_length"              // more bytes than the header and its addresses
 	DropAddrCount   DropReason = "bad_address_count"       // Count IPvX Addr of zero (RFC 5798 §5.2.5: minimum 1)
+	// DropChecksumForm: an IPv4 VRRPv3 checksum that verifies only in the
+	// form this instance does not send (by default: without the IPv4
+	// pseudo-header), refused unless the instance is lenient. keepalived
+	// refuses it too; accepting it let forged adverts through.
+	DropChecksumForm DropReason = "checksum_form_refused"
+	// DropVersionMismatch: a valid advert of the other VRRP version than
+	// the instance speaks (RFC 5798 §7.1 and RFC 3768 §7.1: the version
+	// must be the router's).
+	DropVersionMismatch DropReason = "version_mismatch"
+	// DropIntervalMismatch: a VRRPv2 advert whose Adver Int is not the
+	// configured one (RFC 3768 §7.1: MUST discard).
+	DropIntervalMismatch DropReason = "interval_mismatch"
+	// DropV2Duplicate: in VRRPv2 compatibility (RFC 5798 §8.4.2), a VRRPv2
+	// advert from a router we also hear in VRRPv3.
+	DropV2Duplicate DropReason = "v2_duplicate"
 )
 
 // DropReasons lists every DropReason, so a metrics exporter can create each
@@ -28,7 +43,7 @@ const (
 var DropReasons = []DropReason{
 	DropTTL, DropChecksum, DropVersion, DropType, DropVRID, DropShort,
 	DropUnknownPeer, DropAddrFamily, DropInterval, DropLocalEcho, DropLength,
-	DropAddrCount,
+	DropAddrCount, DropChecksumForm, DropVersionMismatch, DropIntervalMismatch, DropV2Duplicate,
 }
 
 // DropError is the error for a refused packet. Callers count Reason and may

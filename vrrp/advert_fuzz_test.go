@@ -45,7 +45,8 @@ func FuzzParseAdvert(f *testing.F) {
 		if err != nil {
 			t.Fatalf("Marshal of a parsed advert %+v: %v", a, err)
 		}
-		if b[4]&0xf0 == 0 && !bytes.Equal(b, b2) {
+		// The v3 reserved bits are not kept; v2's Auth Type in their place is.
+		if (a.Version == Version2 || b[4]&0xf0 == 0) && !bytes.Equal(b, b2) {
 			t.Fatalf("round trip changed bytes:\n in %x\nout %x", b, b2)
 		}
 		back, err := ParseAdvert(b2, src, dst)
@@ -105,6 +106,32 @@ func FuzzMarshalAdvert(f *testing.F) {
 			}
 		} else if gotForm != want {
 			t.Errorf("form %v, want %v", gotForm, want)
+		}
+	})
+}
+
+// FuzzMarshalAdvertV2 is FuzzMarshalAdvert for VRRPv2 (RFC 3768): whatever
+// Marshal accepts, ParseAdvert returns unchanged, Auth fields included.
+func FuzzMarshalAdvertV2(f *testing.F) {
+	f.Add(uint8(51), uint8(100), uint8(1), uint8(0), []byte{198, 18, 0, 100, 198, 18, 0, 101}, []byte{})
+	f.Add(uint8(1), uint8(0), uint8(255), uint8(1), []byte{198, 18, 0, 1}, []byte("password"))
+	f.Fuzz(func(t *testing.T, vrid, prio, secs, authType uint8, raw, auth []byte) {
+		a := Advert{Version: Version2, VRID: vrid, Priority: prio, MaxAdvertInt: time.Duration(secs) * time.Second, AuthType: authType}
+		copy(a.AuthData[:], auth)
+		for i := 0; i+4 <= len(raw) && len(a.Addresses) < 255; i += 4 {
+			a.Addresses = append(a.Addresses, netip.AddrFrom4([4]byte(raw[i:i+4])))
+		}
+		b, err := a.Marshal(v4Src, v4Dst, ChecksumPseudoHeader) // the form is ignored: v2 has none
+		if err != nil {
+			return
+		}
+		got, form, err := ParseAdvertForm(b, v4Src, v4Dst)
+		if err != nil || form != ChecksumMessageOnly {
+			t.Fatalf("ParseAdvert of %x: form %v err %v", b, form, err)
+		}
+		a.Type = TypeAdvertisement
+		if diff := cmp.Diff(&a, got, cmp.Comparer(func(x, y netip.Addr) bool { return x == y })); diff != "" {
+			t.Fatalf("round trip (-sent +parsed):\n%s", diff)
 		}
 	})
 }

@@ -25,22 +25,29 @@ type RxPolicy struct {
 // Limit, b the IP payload. The order is that of RFC 5798 §7.1 (TTL first),
 // with the cheap source checks before parsing. Every error is a *DropError.
 func (p *RxPolicy) Check(b []byte, src, dst netip.Addr, ttl int) (*Advert, error) {
+	a, _, err := p.CheckForm(b, src, dst, ttl)
+	return a, err
+}
+
+// CheckForm is Check that also reports the checksum form that verified, for
+// the instance's own strictness (InstanceConfig.ChecksumLenient).
+func (p *RxPolicy) CheckForm(b []byte, src, dst netip.Addr, ttl int) (*Advert, ChecksumForm, error) {
 	if ttl != 255 {
-		return nil, dropf(DropTTL, "TTL/hop limit %d from %v", ttl, src)
+		return nil, 0, dropf(DropTTL, "TTL/hop limit %d from %v", ttl, src)
 	}
 	s := src.Unmap().WithZone("")
 	if slices.ContainsFunc(p.Local, func(a netip.Addr) bool { return a.Unmap().WithZone("") == s }) {
-		return nil, dropf(DropLocalEcho, "from our own address %v", src)
+		return nil, 0, dropf(DropLocalEcho, "from our own address %v", src)
 	}
 	if len(p.Peers) > 0 && !slices.ContainsFunc(p.Peers, func(a netip.Addr) bool { return a.Unmap().WithZone("") == s }) {
-		return nil, dropf(DropUnknownPeer, "source %v is not a configured unicast peer", src)
+		return nil, 0, dropf(DropUnknownPeer, "source %v is not a configured unicast peer", src)
 	}
-	a, err := ParseAdvert(b, src, dst)
+	a, form, err := ParseAdvertForm(b, src, dst)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if p.KnownVRID != nil && !p.KnownVRID(a.VRID) {
-		return nil, dropf(DropVRID, "VRID %d from %v is not configured here", a.VRID, src)
+		return nil, 0, dropf(DropVRID, "VRID %d from %v is not configured here", a.VRID, src)
 	}
-	return a, nil
+	return a, form, nil
 }

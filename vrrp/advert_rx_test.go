@@ -50,7 +50,8 @@ func TestRFC5798_7_1_ReceiveDrops(t *testing.T) {
 // a metrics exporter that pre-creates counters from it misses none.
 func TestDropReasonsComplete(t *testing.T) {
 	want := []DropReason{DropTTL, DropChecksum, DropVersion, DropType, DropVRID, DropShort,
-		DropUnknownPeer, DropAddrFamily, DropInterval, DropLocalEcho, DropLength, DropAddrCount}
+		DropUnknownPeer, DropAddrFamily, DropInterval, DropLocalEcho, DropLength, DropAddrCount,
+		DropChecksumForm, DropVersionMismatch, DropIntervalMismatch, DropV2Duplicate}
 	seen := map[DropReason]bool{}
 	for _, r := range DropReasons {
 		if seen[r] {

@@ -42,6 +42,12 @@ func addrs(ss ...string) []netip.Addr {
 // c612 0065 is 0x22286, folded 0x2288, complemented 0xdd77. Adding the
 // pseudo-header words c612 0001 e000 0012 0070 0010 (sum 0x1a6a5) gives
 // 0x3c92b, folded 0xc92e, complemented 0x36d1: keepalived's value.
+//
+// The VRRPv2 rows are keepalived 2.2.7 with vrrp_version 2
+// (testdata/keepalived-2.2.7-vrrpv2.*): interval in seconds, Auth Type 0,
+// eight zero bytes of Authentication Data, and a checksum over the message
+// alone (RFC 3768 §5.3.8): the words 2133 6402 0001 0000 c612 0064 c612 0065
+// sum to 0x21225, folded 0x1227, complemented 0xedda.
 var goldenAdverts = []struct {
 	name     string
 	src, dst netip.Addr
@@ -68,6 +74,20 @@ var goldenAdverts = []struct {
 		src:  v4Src, dst: v4Dst, form: ChecksumMessageOnly,
 		hex: "313364020064dd77c6120064c6120065",
 		want: Advert{Version: 3, Type: 1, VRID: 51, Priority: 100, MaxAdvertInt: time.Second, Checksum: 0xdd77,
+			Addresses: addrs("198.18.0.100", "198.18.0.101")},
+	},
+	{
+		name: "keepalived VRRPv2 prio 100 1s two addresses",
+		src:  v4Src, dst: v4Dst, form: ChecksumMessageOnly,
+		hex: "213364020001eddac6120064c6120065" + "0000000000000000",
+		want: Advert{Version: 2, Type: 1, VRID: 51, Priority: 100, MaxAdvertInt: time.Second, Checksum: 0xedda,
+			Addresses: addrs("198.18.0.100", "198.18.0.101")},
+	},
+	{
+		name: "keepalived VRRPv2 shutdown prio 0",
+		src:  v4Src, dst: v4Dst, form: ChecksumMessageOnly,
+		hex: "21330002000151dbc6120064c6120065" + "0000000000000000",
+		want: Advert{Version: 2, Type: 1, VRID: 51, Priority: 0, MaxAdvertInt: time.Second, Checksum: 0x51db,
 			Addresses: addrs("198.18.0.100", "198.18.0.101")},
 	},
 	{
@@ -108,7 +128,10 @@ func TestGoldenMarshal(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			a := tc.want
 			a.Checksum = 0
-			a.Version, a.Type = 0, 0 // Marshal fills these in
+			a.Type = 0 // Marshal fills these in
+			if a.Version == Version3 {
+				a.Version = 0
+			}
 			got, err := a.Marshal(tc.src, tc.dst, tc.form)
 			if err != nil {
 				t.Fatal(err)
@@ -175,6 +198,13 @@ func TestRFC5798_7_1_ParseDrops(t *testing.T) {
 		b[6], b[7] = byte(c>>8), byte(c)
 		return b
 	}
+	fixV2 := func(h string) []byte {
+		b := mustHex(t, h)
+		b[6], b[7] = 0, 0
+		c := checksum(b, v4Src, v4Dst, ChecksumMessageOnly)
+		b[6], b[7] = byte(c>>8), byte(c)
+		return b
+	}
 	tests := []struct {
 		name     string
 		b        []byte
@@ -186,7 +216,11 @@ func TestRFC5798_7_1_ParseDrops(t *testing.T) {
 		{"address cut", mustHex(t, good)[:14], v4Src, v4Dst, DropShort},
 		{"IPv6 addresses announced in an IPv4 packet", mustHex(t, good), v6Src, v6Dst, DropShort},
 		{"trailing byte", append(mustHex(t, good), 0), v4Src, v4Dst, DropLength},
-		{"version 2", fix("2133640200640000c6120064c6120065"), v4Src, v4Dst, DropVersion},
+		{"version 4", fix("4133640200640000c6120064c6120065"), v4Src, v4Dst, DropVersion},
+		{"version 2 without authentication data", fix("2133640200010000c6120064c6120065"), v4Src, v4Dst, DropShort},
+		{"version 2 interval 0", fixV2("213364020000" + "0000c6120064c6120065" + "0000000000000000"), v4Src, v4Dst, DropInterval},
+		{"version 2 over IPv6", mustHex(t, "213364010001000020010db8000000000000000000000100"+"0000000000000000"), v6Src, v6Dst, DropAddrFamily},
+		{"version 2 checksum with the pseudo-header", fix("213364020001" + "0000c6120064c6120065" + "0000000000000000"), v4Src, v4Dst, DropChecksum},
 		{"version 0", fix("0133640200640000c6120064c6120065"), v4Src, v4Dst, DropVersion},
 		{"type 2", fix("3233640200640000c6120064c6120065"), v4Src, v4Dst, DropType},
 		{"count 0", fix("313364000064" + "0000"), v4Src, v4Dst, DropAddrCount},
@@ -231,7 +265,10 @@ func TestMarshalErrors(t *testing.T) {
 		{"IPv6 address in IPv4 advert", func(a *Advert) { a.Addresses = addrs("2001:db8::1") }, v4Src, v4Dst, ErrAddrFamily},
 		{"invalid address", func(a *Advert) { a.Addresses = []netip.Addr{{}} }, v4Src, v4Dst, ErrAddrFamily},
 		{"mixed src dst", func(a *Advert) {}, v4Src, v6Dst, ErrAddrFamily},
-		{"version 2", func(a *Advert) { a.Version = 2 }, v4Src, v4Dst, ErrBadHeader},
+		{"version 4", func(a *Advert) { a.Version = 4 }, v4Src, v4Dst, ErrBadHeader},
+		{"version 2 interval 1.5s", func(a *Advert) { a.Version, a.MaxAdvertInt = 2, 1500*time.Millisecond }, v4Src, v4Dst, ErrBadInterval2},
+		{"version 2 interval 256s", func(a *Advert) { a.Version, a.MaxAdvertInt = 2, 256*time.Second }, v4Src, v4Dst, ErrBadInterval2},
+		{"version 2 over IPv6", func(a *Advert) { a.Version, a.Addresses = 2, addrs("2001:db8::1") }, v6Src, v6Dst, ErrAddrFamily},
 		{"type 3", func(a *Advert) { a.Type = 3 }, v4Src, v4Dst, ErrBadHeader},
 	}
 	for _, tc := range tests {

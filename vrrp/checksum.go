@@ -11,7 +11,8 @@ import (
 // §5.2.8 keeps it for IPv6 but drops it for IPv4, where the checksum covers
 // the VRRP message alone (the VRRPv2 rule). Deployed keepalived and FRR send
 // the pseudo-header form for IPv4 unless told otherwise, so that is what we
-// send; on receive both forms are accepted for IPv4.
+// send. Both forms parse; an Instance takes only the form it sends unless
+// InstanceConfig.ChecksumLenient (DropChecksumForm).
 type ChecksumForm int
 
 const (

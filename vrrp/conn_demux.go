@@ -3,9 +3,11 @@ package vrrp
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Demux owns the Conn of one interface and address family and hands each
@@ -21,6 +23,7 @@ type Demux struct {
 	drops  DropCounts
 	pol    RxPolicy
 	busy   atomic.Bool // a packet is between the socket and an instance
+	dlog   dropLog
 
 	mu    sync.RWMutex
 	byID  [256]*Instance
@@ -33,6 +36,10 @@ func NewDemux(ifname string, conn Conn) *Demux {
 	d.pol = RxPolicy{KnownVRID: d.known}
 	return d
 }
+
+// SetLogger makes the demultiplexer log refused packets at debug level,
+// rate-limited per reason. Call it before Run.
+func (d *Demux) SetLogger(l *slog.Logger) { d.dlog.log = l }
 
 // Pending reports whether a received packet has not reached its instance
 // yet: queued in the socket, or being checked. InstanceDeps.Pending.
@@ -126,9 +133,11 @@ func (d *Demux) Run(ctx context.Context) error {
 // Handle checks one packet and delivers it, or counts why not. It is
 // exported for tests that feed packets without a Conn.
 func (d *Demux) Handle(p Packet) {
-	a, err := d.pol.Check(p.Payload, p.Src, p.Dst, p.TTL)
+	a, form, err := d.pol.CheckForm(p.Payload, p.Src, p.Dst, p.TTL)
 	if err != nil {
-		d.drops.AddErr(err)
+		if r, ok := d.drops.AddErr(err); ok {
+			d.dlog.note(time.Now(), r, "interface", d.ifname, "src", p.Src, "err", err)
+		}
 		return
 	}
 	d.mu.RLock()
@@ -136,9 +145,10 @@ func (d *Demux) Handle(p Packet) {
 	d.mu.RUnlock()
 	if in == nil { // unregistered between the check and now
 		d.drops.Add(DropVRID)
+		d.dlog.note(time.Now(), DropVRID, "interface", d.ifname, "src", p.Src, "vrid", a.VRID)
 		return
 	}
-	in.Deliver(a, p.Src)
+	in.Deliver(a, p.Src, form)
 }
 
 func (d *Demux) known(vrid uint8) bool {

@@ -1,15 +1,20 @@
-// Package vrrp implements VRRPv3 as described in RFC 5798 and RFC 9568.
+// Package vrrp implements VRRPv3 as described in RFC 5798 and RFC 9568,
+// and VRRPv2 (RFC 3768) for peers that speak only that, keepalived's
+// default: an instance speaks one version, or VRRPv3 with the VRRPv2
+// compatibility of RFC 5798 §8.4.2.
 //
 // The package has two halves. The protocol, pure and without I/O:
 //
-//   - [Advert] is one VRRPv3 ADVERTISEMENT (RFC 5798 §5.1/§5.2) as pure data.
+//   - [Advert] is one VRRPv3 ADVERTISEMENT (RFC 5798 §5.1/§5.2), or VRRPv2
+//     one (RFC 3768 §5), as pure data.
 //     [Advert.Marshal] and [ParseAdvert] convert it to and from the bytes of
 //     the IP payload; [VRRPv3] is the same message as a gopacket layer,
 //     registered for IP protocol 112.
 //   - The IPv4 checksum is sent with the IPv4 pseudo-header, as RFC 5798 §5.2.8
 //     says and as keepalived and FRR still do by default. RFC 9568 §5.2.8
-//     changed it to cover the VRRP message only, so both forms are accepted on
-//     receive (see [ChecksumForm]).
+//     changed it to cover the VRRP message only (VRRPv2's rule). Both forms
+//     parse; an instance takes only the form it sends unless told to be
+//     lenient, as keepalived (see [ChecksumForm], [DropChecksumForm]).
 //   - Every reason a received advert is refused is a named [DropReason],
 //     returned as a [*DropError] so the daemon can count it. [RxPolicy.Check]
 //     applies all the receive checks of RFC 5798 §7.1 (TTL 255, own echo,

@@ -1,8 +1,12 @@
 package vrrp
 
 import (
+	"context"
 	"errors"
+	"log/slog"
+	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // DropQueueFull is counted when an instance's receive queue is full: its
@@ -11,6 +15,11 @@ const DropQueueFull DropReason = "receive_queue_full"
 
 // AllDropReasons is DropReasons plus the reasons only the runtime produces.
 var AllDropReasons = append(append([]DropReason(nil), DropReasons...), DropQueueFull)
+
+// InstanceDropReasons are the reasons an Instance counts itself (in
+// Deliver and its loop); the rest are counted by the Demux of the interface.
+var InstanceDropReasons = []DropReason{DropUnknownPeer, DropLocalEcho, DropQueueFull,
+	DropChecksumForm, DropVersionMismatch, DropIntervalMismatch, DropV2Duplicate}
 
 // dropIndex maps a reason to its slot in DropCounts.
 var dropIndex = func() map[DropReason]int {
@@ -62,4 +71,38 @@ func (d *DropCounts) Snapshot() map[DropReason]uint64 {
 		}
 	}
 	return m
+}
+
+// dropLog logs refused packets at debug level, at most one line per reason
+// every dropLogEvery, with how many were not logged since: a flood of bad
+// packets must not turn into a flood of log lines. Safe for concurrent use.
+type dropLog struct {
+	log  *slog.Logger
+	mu   sync.Mutex
+	last map[DropReason]time.Time
+	skip map[DropReason]uint64
+}
+
+const dropLogEvery = 5 * time.Second
+
+// note logs one drop of reason r if the logger takes debug lines and the
+// reason was not logged within dropLogEvery before now.
+func (l *dropLog) note(now time.Time, r DropReason, attrs ...any) {
+	if l == nil || l.log == nil || !l.log.Enabled(context.Background(), slog.LevelDebug) {
+		return
+	}
+	l.mu.Lock()
+	if l.last == nil {
+		l.last, l.skip = map[DropReason]time.Time{}, map[DropReason]uint64{}
+	}
+	if t, ok := l.last[r]; ok && now.Sub(t) < dropLogEvery {
+		l.skip[r]++
+		l.mu.Unlock()
+		return
+	}
+	skipped := l.skip[r]
+	l.last[r], l.skip[r] = now, 0
+	l.mu.Unlock()
+	l.log.Debug("vrrp advert dropped (one line per reason every 5s)",
+		append([]any{"reason", string(r), "not_logged_since", skipped}, attrs...)...)
 }

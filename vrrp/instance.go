@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,8 +36,18 @@ type InstanceConfig struct {
 	VIPs    []netip.Prefix
 	// Peers switches to unicast adverts; adverts from other sources are
 	// dropped as DropUnknownPeer. Empty means the multicast group.
-	Peers      []netip.Addr
-	Checksum   ChecksumForm
+	Peers []netip.Addr
+	// Checksum is the form of the IPv4 VRRPv3 checksum we send. Received
+	// IPv4 VRRPv3 adverts must use it too (DropChecksumForm), unless
+	// ChecksumLenient accepts both forms. VRRPv2 and IPv6 have one form.
+	Checksum        ChecksumForm
+	ChecksumLenient bool
+	// V2Compat is the VRRPv2 compatibility of RFC 5798 §8.4.2 for a VRRPv3
+	// IPv4 instance: as Master it sends a VRRPv2 advert after each VRRPv3
+	// one, as Backup it also obeys VRRPv2 Masters (their interval in
+	// seconds), ignoring the VRRPv2 adverts of a Master it hears in VRRPv3.
+	// The interval must be whole seconds, as VRRPv2 carries it.
+	V2Compat   bool
 	Gratuitous Gratuitous
 	// HandOverHold bounds how long a resigning Master keeps its addresses
 	// after its priority 0 advert, waiting for the new Master's advert, so
@@ -140,6 +149,17 @@ type Instance struct {
 	group       *SyncGroup
 
 	status atomic.Pointer[Status]
+	dlog   dropLog
+	// Loop-owned: the last VRRPv3 sender, for V2Compat.
+	lastV3Src netip.Addr
+	lastV3At  time.Time
+	adv2      Advert // the VRRPv2 twin of adv, for V2Compat
+	// version is the VRRP version spoken; set once, read by the receive
+	// checks on the demultiplexer's goroutine.
+	version uint8
+	// rxInterval is the configured interval for the receive checks, which
+	// run on the demultiplexer's goroutine.
+	rxInterval atomic.Int64
 }
 
 // NewInstance builds an instance; Run starts it.
@@ -156,6 +176,9 @@ func NewInstance(cfg InstanceConfig, deps InstanceDeps) (*Instance, error) {
 	m, err := NewMachine(cfg.Machine)
 	if err != nil {
 		return nil, fmt.Errorf("vrrp: new instance %q: %w", cfg.Name, err)
+	}
+	if cfg.V2Compat && (m.Config().Version != Version3 || !cfg.Machine.PrimaryAddr.Unmap().Is4() || !ValidAdvertIntervalV2(cfg.Machine.AdvertInterval)) {
+		return nil, fmt.Errorf("vrrp: new instance %q: VRRPv2 compatibility needs version 3, IPv4 and whole-second intervals: %w", cfg.Name, ErrConfig)
 	}
 	if deps.Now == nil {
 		deps.Now = time.Now
@@ -177,10 +200,15 @@ func NewInstance(cfg InstanceConfig, deps InstanceDeps) (*Instance, error) {
 		ann:      announceSched{cfg: cfg.Gratuitous},
 		buf:      make([]byte, 0, headerLen+16*len(cfg.VIPs)),
 	}
-	in.adv = Advert{VRID: cfg.Machine.VRID, MaxAdvertInt: cfg.Machine.AdvertInterval}
+	in.dlog.log = deps.Logger
+	in.rxInterval.Store(int64(cfg.Machine.AdvertInterval))
+	in.adv = Advert{Version: m.Config().Version, Type: TypeAdvertisement, VRID: cfg.Machine.VRID, MaxAdvertInt: cfg.Machine.AdvertInterval}
 	for _, p := range cfg.VIPs {
 		in.adv.Addresses = append(in.adv.Addresses, p.Addr())
 	}
+	in.version = in.adv.Version
+	in.adv2 = in.adv
+	in.adv2.Version = Version2
 	in.publish()
 	return in, nil
 }
@@ -193,27 +221,6 @@ func (in *Instance) Config() InstanceConfig { return in.cfg }
 
 // Stats returns the live counters.
 func (in *Instance) Stats() *InstanceStats { return &in.stats }
-
-// Deliver hands a received advert that passed the interface-level checks
-// (TTL, parse, VRID) to the instance. It applies the instance-level checks
-// (unicast peer list, own echo) and never blocks: when the loop is behind,
-// the advert is dropped and counted as DropQueueFull.
-func (in *Instance) Deliver(a *Advert, src netip.Addr) {
-	s := src.Unmap().WithZone("")
-	if s == in.cfg.Machine.PrimaryAddr.Unmap().WithZone("") {
-		in.stats.Drops.Add(DropLocalEcho)
-		return
-	}
-	if len(in.cfg.Peers) > 0 && !slices.ContainsFunc(in.cfg.Peers, func(p netip.Addr) bool { return p.Unmap().WithZone("") == s }) {
-		in.stats.Drops.Add(DropUnknownPeer)
-		return
-	}
-	select {
-	case in.rx <- received{a, s}:
-	default:
-		in.stats.Drops.Add(DropQueueFull)
-	}
-}
 
 // post queues f to run on the loop goroutine. It never blocks, so
 // instances of a sync group can post to each other freely.
@@ -265,6 +272,26 @@ func (in *Instance) SetBasePriority(p uint8) {
 	})
 }
 
+// SetAdvertInterval changes Advertisement_Interval in place (a reload): a
+// Master keeps its role and advertises the new interval at once.
+func (in *Instance) SetAdvertInterval(d time.Duration) {
+	in.post(func(now time.Time) {
+		if in.cfg.V2Compat && !ValidAdvertIntervalV2(d) {
+			return // its VRRPv2 adverts could not carry it
+		}
+		old := in.adv.MaxAdvertInt
+		in.adv.MaxAdvertInt = d // the advert the machine sends at once carries it
+		in.step(now, IntervalChanged{Interval: d})
+		if in.m.Config().AdvertInterval != d { // invalid: the machine kept the old one
+			in.adv.MaxAdvertInt = old
+			return
+		}
+		in.cfg.Machine.AdvertInterval = d
+		in.rxInterval.Store(int64(d))
+		in.publish()
+	})
+}
+
 // SetGratuitous changes the announcement schedule (a reload); it applies
 // from the next takeover.
 func (in *Instance) SetGratuitous(g Gratuitous) {
@@ -286,13 +313,13 @@ func (in *Instance) start(now time.Time) {
 
 // handleAdvert steps the machine with an accepted advert.
 func (in *Instance) handleAdvert(now time.Time, r received) {
+	if in.cfg.V2Compat && in.v2Duplicate(now, r) {
+		in.drop(DropV2Duplicate, r.src, r.adv)
+		return
+	}
 	in.stats.AdvertsReceived.Add(1)
 	in.recheckAt, in.graceEnd = time.Time{}, time.Time{}
 	if r.adv.Priority > 0 {
-		if in.masterAddr != r.src {
-			in.masterAddr = r.src
-			defer in.publish() // rare: only when the Master changes
-		}
 		if in.held && !in.releaseAt.IsZero() {
 			// A new Master advertises (it added the VIPs and announced them
 			// before its first advert): hand over now.
@@ -301,6 +328,12 @@ func (in *Instance) handleAdvert(now time.Time, r received) {
 	}
 	prev := in.m.State()
 	in.step(now, AdvertReceived{Advert: r.adv, Src: r.src})
+	// The sender is the Master we obey unless we stayed Master and ignored
+	// it (a lower priority router, RFC 5798 §6.4.3).
+	if r.adv.Priority > 0 && in.m.State() != Master && in.masterAddr != r.src {
+		in.masterAddr = r.src
+		defer in.publish() // rare: only when the Master changes
+	}
 	if prev == Master && r.adv.Priority > 0 {
 		in.stats.DualMaster.Add(1) // two routers advertised as Master at once
 	}

@@ -66,14 +66,23 @@ func (in *Instance) emit(now time.Time, ev InstanceEvent) {
 }
 
 func (in *Instance) sendAdvert(prio uint8) {
-	in.adv.Priority = prio
+	in.sendOne(&in.adv, prio)
+	if in.cfg.V2Compat {
+		// RFC 5798 §8.4.2: a Master in VRRPv2 compatibility sends both.
+		in.adv2.MaxAdvertInt = in.adv.MaxAdvertInt
+		in.sendOne(&in.adv2, prio)
+	}
+}
+
+func (in *Instance) sendOne(adv *Advert, prio uint8) {
+	adv.Priority = prio
 	src := in.cfg.Machine.PrimaryAddr
 	dsts := in.cfg.Peers
 	if len(dsts) == 0 {
 		dsts = []netip.Addr{GroupFor(src)}
 	}
 	for _, dst := range dsts {
-		b, err := in.adv.AppendMarshal(in.buf[:0], src, dst, in.cfg.Checksum)
+		b, err := adv.AppendMarshal(in.buf[:0], src, dst, in.cfg.Checksum)
 		if err == nil {
 			in.buf = b[:0]
 			err = in.deps.Sender.WritePacket(b, src, dst)

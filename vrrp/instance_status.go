@@ -10,13 +10,15 @@ type Status struct {
 	Name                string         `json:"name"`
 	Interface           string         `json:"interface"`
 	VRID                uint8          `json:"vrid"`
+	Version             uint8          `json:"version"`             // VRRP version spoken: 3 or 2
+	V2Compat            bool           `json:"v2_compat,omitempty"` // VRRPv3 sending VRRPv2 too (RFC 5798 §8.4.2)
 	State               string         `json:"state"`
 	Priority            uint8          `json:"priority"`
 	BasePriority        uint8          `json:"base_priority"`
 	AdvertInterval      time.Duration  `json:"advert_interval_ns"`
 	MasterAdverInterval time.Duration  `json:"master_adver_interval_ns"`
 	MasterDownInterval  time.Duration  `json:"master_down_interval_ns"`
-	Master              string         `json:"master,omitempty"` // address of the last Master heard
+	Master              string         `json:"master,omitempty"` // our own address while Master, else the last Master heard
 	VIPs                []netip.Prefix `json:"virtual_addresses"`
 	HoldingVIPs         bool           `json:"holding_virtual_addresses"`
 	Unicast             []netip.Addr   `json:"unicast_peers,omitempty"`
@@ -32,7 +34,12 @@ type Status struct {
 	AdvertsSent     uint64                `json:"adverts_sent"`
 	AdvertsReceived uint64                `json:"adverts_received"`
 	Drops           map[DropReason]uint64 `json:"drops,omitempty"`
-	LatenessMax     time.Duration         `json:"timer_lateness_max_ns"`
+	// InterfaceDrops are the packets refused on the instance's interface
+	// before they could be told apart by instance (TTL, checksum, length,
+	// unknown VRID...). The interface's instances share them. The daemon
+	// fills them in; Instance.Status leaves them empty.
+	InterfaceDrops map[DropReason]uint64 `json:"interface_drops,omitempty"`
+	LatenessMax    time.Duration         `json:"timer_lateness_max_ns"`
 	// TakeoversDeferred counts takeovers that waited because the loop had
 	// been starved (see Instance.deferTakeover).
 	TakeoversDeferred uint64 `json:"takeovers_deferred"`
@@ -46,6 +53,8 @@ func (in *Instance) publish() {
 		Name:                in.cfg.Name,
 		Interface:           in.cfg.Interface,
 		VRID:                in.cfg.Machine.VRID,
+		Version:             in.adv.Version,
+		V2Compat:            in.cfg.V2Compat,
 		State:               in.m.State().String(),
 		Priority:            in.m.EffectivePriority(),
 		BasePriority:        in.basePrio,
@@ -62,7 +71,10 @@ func (in *Instance) publish() {
 		LastTransition:      in.lastChange,
 		LastReason:          in.lastReason,
 	}
-	if in.masterAddr.IsValid() {
+	switch {
+	case in.m.State() == Master:
+		s.Master = in.cfg.Machine.PrimaryAddr.String() // we are; whatever else we heard
+	case in.masterAddr.IsValid():
 		s.Master = in.masterAddr.String()
 	}
 	if in.group != nil {

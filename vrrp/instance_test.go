@@ -355,7 +355,7 @@ func TestDropsNeverChangeState(t *testing.T) {
 	badSum := good(advert(100), srcB)
 	badSum[7] ^= 0xff
 	badVer := good(advert(100), srcB)
-	badVer[0] = 0x21
+	badVer[0] = 0x41
 	for _, tc := range []struct {
 		name   string
 		p      Packet

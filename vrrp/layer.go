@@ -40,7 +40,8 @@ func decodeVRRP(data []byte, p gopacket.PacketBuilder) error {
 	return nil
 }
 
-// VRRPv3 is an Advert as a gopacket layer: a DecodingLayer and a
+// VRRPv3 is an Advert as a gopacket layer (either version: the name is
+// historical; packet decoding still hands version 2 to gopacket's layer): a DecodingLayer and a
 // SerializableLayer. Decoding does not verify the checksum, because the IP
 // addresses are not known to the layer; call VerifyChecksum, or use
 // ParseAdvert which does all the RFC 5798 §7.1 checks.
@@ -92,6 +93,9 @@ func (v *VRRPv3) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error 
 // arrived with and reports which form verified.
 func (v *VRRPv3) VerifyChecksum(src, dst netip.Addr) (ChecksumForm, bool) {
 	src, dst = src.Unmap(), dst.Unmap()
+	if v.Version == Version2 { // RFC 3768 §5.3.8: never a pseudo-header
+		return ChecksumMessageOnly, src.Is4() && verifyChecksum(v.Contents, src, dst, ChecksumMessageOnly)
+	}
 	switch {
 	case verifyChecksum(v.Contents, src, dst, ChecksumPseudoHeader):
 		return ChecksumPseudoHeader, true

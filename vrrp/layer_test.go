@@ -19,7 +19,12 @@ import (
 // readCapture returns the Ethernet frames of the keepalived capture.
 func readCapture(t *testing.T) [][]byte {
 	t.Helper()
-	f, err := os.Open("testdata/keepalived-2.2.7-vrrpv3.pcap")
+	return readPcap(t, "testdata/keepalived-2.2.7-vrrpv3.pcap")
+}
+
+func readPcap(t *testing.T, name string) [][]byte {
+	t.Helper()
+	f, err := os.Open(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +201,8 @@ func TestLayerDecodeErrors(t *testing.T) {
 	}{
 		{"3133", DropShort},
 		{"31336402006436d1c6120064c612", DropShort},
-		{"2133640200640000c6120064c6120065", DropVersion},
+		{"4133640200640000c6120064c6120065", DropVersion},
+		{"2133640200640000c6120064c6120065", DropShort}, // VRRPv2 without its Authentication Data
 	} {
 		if err := v.DecodeFromBytes(mustHex(t, tc.hex), gopacket.NilDecodeFeedback); dropReason(err) != tc.want {
 			t.Errorf("%s: %v, want %s", tc.hex, err, tc.want)
@@ -218,6 +224,36 @@ func TestLayerMarksTruncation(t *testing.T) {
 		p := gopacket.NewPacket(mustHex(t, tc.hex), LayerTypeVRRPv3, gopacket.Default)
 		if got := p.Metadata().Truncated; got != tc.truncated {
 			t.Errorf("%s: truncated %v, want %v", tc.hex, got, tc.truncated)
+		}
+	}
+}
+
+// TestRFC3768_5_KeepalivedV2CaptureDecodes reads every VRRPv2 advert of the
+// keepalived capture (vrrp_version 2) with our layer and ParseAdvert: the
+// layout of RFC 3768 §5.1 and its checksum without pseudo-header (§5.3.8).
+func TestRFC3768_5_KeepalivedV2CaptureDecodes(t *testing.T) {
+	frames := readPcap(t, "testdata/keepalived-2.2.7-vrrpv2.pcap")
+	if len(frames) != 4 {
+		t.Fatalf("capture has %d frames, want 4", len(frames))
+	}
+	for i, data := range frames {
+		p := gopacket.NewPacket(data, layers.LayerTypeEthernet, gopacket.Default)
+		ip, ok := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+		if !ok {
+			t.Fatalf("frame %d: no IPv4 layer", i)
+		}
+		src, _ := netip.AddrFromSlice(ip.SrcIP.To4())
+		dst, _ := netip.AddrFromSlice(ip.DstIP.To4())
+		var l VRRPv3
+		if err := l.DecodeFromBytes(ip.Payload, gopacket.NilDecodeFeedback); err != nil {
+			t.Fatalf("frame %d: layer: %v", i, err)
+		}
+		if form, ok := l.VerifyChecksum(src, dst); !ok || form != ChecksumMessageOnly {
+			t.Errorf("frame %d: checksum verifies %v as %v, want the message-only form", i, ok, form)
+		}
+		a, err := ParseAdvert(ip.Payload, src, dst)
+		if err != nil || a.Version != 2 || a.VRID != 51 || a.MaxAdvertInt != time.Second || len(a.Addresses) != 2 {
+			t.Errorf("frame %d: %+v, %v; want VRRPv2 VRID 51, 1s, two addresses", i, a, err)
 		}
 	}
 }

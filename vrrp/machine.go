@@ -35,6 +35,9 @@ func (s State) String() string {
 
 // MachineConfig is the per-virtual-router configuration of RFC 5798 §6.1.
 type MachineConfig struct {
+	// Version is 3 (RFC 5798, also for zero) or 2 (RFC 3768: whole-second
+	// intervals, Skew_Time in seconds, no Master_Adver_Interval to learn).
+	Version        uint8
 	VRID           uint8         // 1..255
 	Priority       uint8         // configured priority, 1..255 (255 = address owner)
 	AdvertInterval time.Duration // Advertisement_Interval; a valid Max Adver Int (10ms..40.95s, 10ms steps)
@@ -77,7 +80,11 @@ func NewMachine(cfg MachineConfig) (*Machine, error) {
 		return nil, fmt.Errorf("vrrp: new machine: VRID 0: must be 1..255: %w", ErrConfig)
 	case cfg.Priority == 0:
 		return nil, fmt.Errorf("vrrp: new machine VRID %d: priority 0 is reserved for resigning: use 1..255: %w", cfg.VRID, ErrConfig)
-	case !ValidAdvertInterval(cfg.AdvertInterval):
+	case cfg.Version != 0 && cfg.Version != Version2 && cfg.Version != Version3:
+		return nil, fmt.Errorf("vrrp: new machine VRID %d: version %d: want 2 or 3: %w", cfg.VRID, cfg.Version, ErrConfig)
+	case cfg.Version == Version2 && !ValidAdvertIntervalV2(cfg.AdvertInterval):
+		return nil, fmt.Errorf("vrrp: new machine VRID %d: VRRPv2 advert interval %v: must be whole seconds in 1s..255s: %w", cfg.VRID, cfg.AdvertInterval, ErrConfig)
+	case cfg.Version != Version2 && !ValidAdvertInterval(cfg.AdvertInterval):
 		return nil, fmt.Errorf("vrrp: new machine VRID %d: advert interval %v: must be a multiple of 10ms in 10ms..40.95s: %w", cfg.VRID, cfg.AdvertInterval, ErrConfig)
 	case cfg.PreemptDelay < 0:
 		return nil, fmt.Errorf("vrrp: new machine VRID %d: negative preempt delay %v: %w", cfg.VRID, cfg.PreemptDelay, ErrConfig)
@@ -85,6 +92,9 @@ func NewMachine(cfg MachineConfig) (*Machine, error) {
 		return nil, fmt.Errorf("vrrp: new machine VRID %d: no primary address for the tie-break: %w", cfg.VRID, ErrConfig)
 	}
 	cfg.PrimaryAddr = cfg.PrimaryAddr.Unmap().WithZone("")
+	if cfg.Version == 0 {
+		cfg.Version = Version3
+	}
 	return &Machine{cfg: cfg, state: Initialize, prio: cfg.Priority, mai: cfg.AdvertInterval}, nil
 }
 
@@ -101,12 +111,27 @@ func (m *Machine) EffectivePriority() uint8 { return m.prio }
 // until a Master's advert is accepted, and while we are Master).
 func (m *Machine) MasterAdverInterval() time.Duration { return m.mai }
 
-// SkewTime is Skew_Time for the effective priority and learned interval.
-func (m *Machine) SkewTime() time.Duration { return SkewTime(m.prio, m.mai) }
+// SkewTime is Skew_Time for the effective priority and learned interval
+// (RFC 5798 §6.1), or VRRPv2's (RFC 3768 §6.1).
+func (m *Machine) SkewTime() time.Duration {
+	if m.cfg.Version == Version2 {
+		return SkewTimeV2(m.prio)
+	}
+	return SkewTime(m.prio, m.mai)
+}
 
 // MasterDownInterval is Master_Down_Interval for the effective priority and
-// learned interval.
-func (m *Machine) MasterDownInterval() time.Duration { return MasterDownInterval(m.prio, m.mai) }
+// learned interval: 3 × interval + Skew_Time in both versions.
+func (m *Machine) MasterDownInterval() time.Duration { return 3*m.mai + m.SkewTime() }
+
+// learn takes a Master's interval as Master_Adver_Interval (RFC 5798
+// §6.4.2). VRRPv2 has no such variable: its receive check refuses adverts
+// whose interval is not ours (RFC 3768 §7.1), so ours stays.
+func (m *Machine) learn(a *Advert) {
+	if m.cfg.Version != Version2 {
+		m.mai = a.MaxAdvertInt
+	}
+}
 
 // Accept reports whether the runtime should accept packets addressed to the
 // virtual addresses while Master: Accept_Mode, or always for the address

@@ -1,5 +1,7 @@
 package vrrp
 
+import "time"
+
 import "net/netip"
 
 // Event is an input to Machine.Step.
@@ -57,6 +59,15 @@ type ForceBackup struct{}
 // Fault or in other states.
 type ForceMaster struct{}
 
+// IntervalChanged sets Advertisement_Interval in place (a reload). RFC 5798
+// lets a Master change it at any time: a Backup learns it from the next
+// advert as Master_Adver_Interval (§6.4.2). A Master therefore sends one
+// advert with the new interval at once, so that no Backup times out on the
+// old one if the new one is longer. The interval must be valid for the
+// machine's version; an invalid one is ignored.
+type IntervalChanged struct{ Interval time.Duration }
+
+func (IntervalChanged) isEvent()    {}
 func (Startup) isEvent()            {}
 func (Shutdown) isEvent()           {}
 func (TimerExpired) isEvent()       {}

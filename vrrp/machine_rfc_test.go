@@ -248,3 +248,26 @@ func TestOwnAdvertIgnored(t *testing.T) {
 		{at: down100 + 2, ev: AdvertReceived{Advert: nil, Src: upper4}, state: Master, deadline: down100 + time.Second},
 	})
 }
+
+// TestRFC5798_6_4_3_MasterChangesIntervalInPlace: a Master given a new
+// Advertisement_Interval stays Master, advertises at once (so a Backup
+// learns the new Master_Adver_Interval before its old timer could run out)
+// and then every new interval.
+func TestRFC5798_6_4_3_MasterChangesIntervalInPlace(t *testing.T) {
+	m, err := NewMachine(MachineConfig{VRID: 51, Priority: 255, AdvertInterval: 100 * time.Millisecond, PrimaryAddr: netip.MustParseAddr("198.18.0.1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Step(rt0, Startup{})
+	now := rt0.Add(30 * time.Millisecond)
+	acts := m.Step(now, IntervalChanged{Interval: time.Second})
+	if len(acts) != 1 || acts[0] != (SendAdvert{Priority: 255}) {
+		t.Fatalf("actions %v, want one advert", acts)
+	}
+	if m.State() != Master || !m.Deadline().Equal(now.Add(time.Second)) || m.MasterAdverInterval() != time.Second {
+		t.Errorf("state %v deadline %v mai %v; want MASTER, next advert after 1s", m.State(), m.Deadline().Sub(now), m.MasterAdverInterval())
+	}
+	if acts := m.Step(now, IntervalChanged{Interval: 15 * time.Millisecond}); acts != nil || m.Config().AdvertInterval != time.Second {
+		t.Errorf("invalid interval: actions %v, interval %v; want it ignored", acts, m.Config().AdvertInterval)
+	}
+}

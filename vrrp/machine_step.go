@@ -23,6 +23,8 @@ func (m *Machine) Step(now time.Time, ev Event) []Action {
 		return m.faultChanged(now, ev.Fault)
 	case MaintenanceChanged:
 		return m.maintenanceChanged(now, ev.On)
+	case IntervalChanged:
+		return m.intervalChanged(now, ev.Interval)
 	case ForceBackup:
 		switch m.state {
 		case Master:
@@ -111,7 +113,7 @@ func (m *Machine) advertReceived(now time.Time, ev AdvertReceived) []Action {
 			return nil
 		}
 		if !m.preempting(now) || a.Priority >= m.prio {
-			m.mai = a.MaxAdvertInt
+			m.learn(a)
 			m.armMasterDown(now, m.MasterDownInterval())
 		}
 		// else: preempt and lower priority: discard, so that the
@@ -125,7 +127,7 @@ func (m *Machine) advertReceived(now time.Time, ev AdvertReceived) []Action {
 		}
 		if a.Priority > m.prio || (a.Priority == m.prio && src.Compare(m.cfg.PrimaryAddr) > 0) {
 			// §6.4.3: a better Master exists; learn its interval and back off.
-			m.mai = a.MaxAdvertInt
+			m.learn(a)
 			acts := m.enter(Backup, ReasonHigherPriority)
 			m.armMasterDown(now, m.MasterDownInterval())
 			return append(acts, Release{})
@@ -216,4 +218,24 @@ func (m *Machine) armMasterDown(now time.Time, d time.Duration) {
 		return
 	}
 	m.masterDownAt = now.Add(d)
+}
+
+func (m *Machine) intervalChanged(now time.Time, d time.Duration) []Action {
+	valid := ValidAdvertInterval(d)
+	if m.cfg.Version == Version2 {
+		valid = ValidAdvertIntervalV2(d)
+	}
+	if !valid || d == m.cfg.AdvertInterval {
+		return nil
+	}
+	m.cfg.AdvertInterval = d
+	switch {
+	case m.state == Master:
+		m.mai = d
+		m.adverAt = now.Add(d)
+		return []Action{SendAdvert{Priority: m.prio}}
+	case m.cfg.Version == Version2:
+		m.mai = d // VRRPv2 times the Master out on its own interval
+	}
+	return nil
 }

@@ -10,7 +10,8 @@ type MetricsSource interface {
 	MetricDemuxes() []*Demux
 }
 
-// Collector exports the runtime's counters to Prometheus. It reads the
+// Collector exports the runtime's counters to Prometheus, named vrrpd_*
+// like every metric of the daemon. It reads the
 // lock-free counters at scrape time, so the packet path never touches a
 // Prometheus metric.
 type Collector struct {
@@ -23,7 +24,7 @@ type Collector struct {
 // registry.
 func NewCollector(src MetricsSource) *Collector {
 	d := func(name, help string, labels ...string) *prometheus.Desc {
-		return prometheus.NewDesc("vrrp_"+name, help, labels, nil)
+		return prometheus.NewDesc("vrrpd_"+name, help, labels, nil)
 	}
 	return &Collector{
 		src:      src,
@@ -32,7 +33,7 @@ func NewCollector(src MetricsSource) *Collector {
 		held:     d("virtual_addresses_held", "1 while the instance holds its virtual addresses.", "instance"),
 		sent:     d("adverts_sent_total", "Adverts sent.", "instance"),
 		recv:     d("adverts_received_total", "Adverts accepted and given to the state machine.", "instance"),
-		drops:    d("drops_total", "Received VRRP packets dropped, by reason; instance is empty for interface-level drops.", "interface", "instance", "reason"),
+		drops:    d("dropped_packets_total", "Received VRRP packets dropped, by reason; instance is empty for interface-level drops.", "interface", "instance", "reason"),
 		trans:    d("transitions_total", "State transitions.", "instance", "from", "to"),
 		errs:     d("errors_total", "Kernel operation failures by kind (send, address, announce).", "instance", "kind"),
 		late:     d("timer_lateness_seconds", "How late the loop delivered timer expiries after their deadline.", "instance"),
@@ -83,7 +84,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ctr(c.recv, st.AdvertsReceived, n)
 		ctr(c.deferred, st.TakeoversDeferred, n)
 		ctr(c.dual, st.DualMaster, n)
-		for _, r := range []DropReason{DropUnknownPeer, DropLocalEcho, DropQueueFull} {
+		for _, r := range InstanceDropReasons {
 			ctr(c.drops, in.stats.Drops.Get(r), in.cfg.Interface, n, string(r))
 		}
 		for k, v := range in.stats.Transitions() {

@@ -57,18 +57,20 @@ func TestCollector(t *testing.T) {
 	reg.MustRegister(NewCollector(staticSource{[]*Instance{in}, []*Demux{d}}))
 	got := gathered(t, reg)
 	for k, want := range map[string]float64{
-		"vrrp_adverts_sent_total{instance=vi}":                           1,
-		"vrrp_state{instance=vi,state=MASTER}":                           1,
-		"vrrp_state{instance=vi,state=BACKUP}":                           0,
-		"vrrp_transitions_total{from=INIT,instance=vi,to=BACKUP}":        1,
-		"vrrp_transitions_total{from=BACKUP,instance=vi,to=MASTER}":      1,
-		"vrrp_drops_total{instance=,interface=eth0,reason=ttl_not_255}":  1,
-		"vrrp_drops_total{instance=,interface=eth0,reason=bad_checksum}": 0,
-		"vrrp_drops_total{instance=vi,interface=eth0,reason=own_packet}": 0,
-		"vrrp_timer_lateness_seconds{instance=vi}":                       1,
-		"vrrp_virtual_addresses_held{instance=vi}":                       1,
-		"vrrp_effective_priority{instance=vi}":                           100,
-		"vrrp_errors_total{instance=vi,kind=address}":                    0,
+		"vrrpd_adverts_sent_total{instance=vi}":                                                1,
+		"vrrpd_state{instance=vi,state=MASTER}":                                                1,
+		"vrrpd_state{instance=vi,state=BACKUP}":                                                0,
+		"vrrpd_transitions_total{from=INIT,instance=vi,to=BACKUP}":                             1,
+		"vrrpd_transitions_total{from=BACKUP,instance=vi,to=MASTER}":                           1,
+		"vrrpd_dropped_packets_total{instance=,interface=eth0,reason=ttl_not_255}":             1,
+		"vrrpd_dropped_packets_total{instance=,interface=eth0,reason=bad_checksum}":            0,
+		"vrrpd_dropped_packets_total{instance=vi,interface=eth0,reason=own_packet}":            0,
+		"vrrpd_dropped_packets_total{instance=vi,interface=eth0,reason=checksum_form_refused}": 0,
+		"vrrpd_dropped_packets_total{instance=vi,interface=eth0,reason=v2_duplicate}":          0,
+		"vrrpd_timer_lateness_seconds{instance=vi}":                                            1,
+		"vrrpd_virtual_addresses_held{instance=vi}":                                            1,
+		"vrrpd_effective_priority{instance=vi}":                                                100,
+		"vrrpd_errors_total{instance=vi,kind=address}":                                         0,
 	} {
 		if v, ok := got[k]; !ok || v != want {
 			t.Errorf("%s = %v (present %v), want %v", k, v, ok, want)

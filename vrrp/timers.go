@@ -17,3 +17,9 @@ func SkewTime(priority uint8, masterAdverInterval time.Duration) time.Duration {
 func MasterDownInterval(priority uint8, masterAdverInterval time.Duration) time.Duration {
 	return 3*masterAdverInterval + SkewTime(priority, masterAdverInterval)
 }
+
+// SkewTimeV2 is VRRPv2's Skew_Time, ((256 - Priority) / 256) seconds
+// (RFC 3768 §6.1): it does not scale with the advert interval.
+func SkewTimeV2(priority uint8) time.Duration {
+	return time.Duration(256-int64(priority)) * time.Second / 256
+}

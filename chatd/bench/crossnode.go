@@ -36,6 +36,14 @@ func benchCrossNode(rate float64, senders int, d time.Duration, nudge bool, poll
 		return err
 	}
 	defer db.Stop()
+	fmt.Printf("MariaDB extra args %q\n", dbArgs)
+	return crossNode("two nodes on one MariaDB", db.DSN("bench"), "", db.DSN("bench"), "", rate, senders, d, nudge, poll)
+}
+
+// crossNode runs node-a on dsnA and node-b on dsnB (each dialing its database from inside namespace
+// nsA / nsB when not empty) and measures send-to-receive latency from senders on A to a receiver on A
+// and one on B.
+func crossNode(label, dsnA, nsA, dsnB, nsB string, rate float64, senders int, d time.Duration, nudge bool, poll time.Duration) error {
 	ua, err := freeUDP()
 	if err != nil {
 		return err
@@ -48,20 +56,21 @@ func benchCrossNode(rate float64, senders int, d time.Duration, nudge bool, poll
 	for _, c := range []*struct {
 		cfg        *chatd.Config
 		self, peer string
-	}{{&ca, ua, ub}, {&cb, ub, ua}} {
-		c.cfg.DSN = db.DSN("bench")
+		dsn        string
+	}{{&ca, ua, ub, dsnA}, {&cb, ub, ua, dsnB}} {
+		c.cfg.DSN = c.dsn
 		c.cfg.Timers.TailPoll = poll
 		if nudge {
 			c.cfg.NudgeListen = c.self
 			c.cfg.Peers = []string{c.peer}
 		}
 	}
-	a, err := startServer(ca)
+	a, err := startServerIn(ca, nsA)
 	if err != nil {
 		return err
 	}
 	defer a.stop()
-	b, err := startServer(cb)
+	b, err := startServerIn(cb, nsB)
 	if err != nil {
 		return err
 	}
@@ -108,9 +117,8 @@ func benchCrossNode(rate float64, senders int, d time.Duration, nudge bool, poll
 	rl.on.Store(false)
 	rr.on.Store(false)
 	stop.Store(true)
-	fmt.Printf("MariaDB extra args %q\n", dbArgs)
-	fmt.Printf("two nodes on one MariaDB, nudge %v, tail poll %v, %d senders on node-a, %.0f msg/s in total for %v (%d sent); load average %s\n",
-		nudge, poll, senders, rate, d, sent.Load()-sent0, loadAvg())
+	fmt.Printf("%s, nudge %v, tail poll %v, %d senders on node-a, %.0f msg/s in total for %v (%d sent); load average %s\n",
+		label, nudge, poll, senders, rate, d, sent.Load()-sent0, loadAvg())
 	for _, x := range []struct {
 		name string
 		r    *receiver

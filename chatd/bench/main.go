@@ -10,6 +10,7 @@
 //	go run ./chatd/bench -mode historystorm -n 100 -reps 5 -duration 10s
 //	go run ./chatd/bench -mode nonreading -n 300 -queue-cap 67108864 -duration 20s
 //	go run ./chatd/bench -mode loginstorm -n 40 -attacker-ips 1 -duration 20s
+//	go run ./chatd/bench -mode crossnode -db galera -rate 1000      (root, MariaDB and galera-4)
 package main
 
 import (
@@ -62,6 +63,8 @@ func run(args []string) error {
 	queueCap := fs.Int("queue-cap", 64<<20, "nonreading: max_queued_bytes (-1 unbounded)")
 	attackerIPs := fs.Int("attacker-ips", 1, "loginstorm: addresses the attackers come from")
 	histConc := fs.Int("history-concurrency", 0, "historystorm: the server's history_concurrency (0: default)")
+	db := fs.String("db", "mariadb", "crossnode: mariadb (one server on loopback), or galera (one server and a three-node Galera cluster, "+
+		"each in namespaces, measured in the same run)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -75,6 +78,9 @@ func run(args []string) error {
 		var extra []string
 		if *dbArgs != "" {
 			extra = strings.Split(*dbArgs, ",")
+		}
+		if *db == "galera" {
+			return benchCrossNodeGalera(*rate, *senders, *duration, *nudge, *poll)
 		}
 		return benchCrossNode(*rate, *senders, *duration, *nudge, *poll, extra)
 	case "historystorm":
@@ -114,6 +120,7 @@ func serve(js string) {
 		fmt.Fprintln(os.Stderr, "serve:", err)
 		os.Exit(2)
 	}
+	registerNetns() // galera.go
 	srv, err := chatd.New(cfg, nil)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "serve:", err)

@@ -72,24 +72,38 @@ func (m *Message) Param(i int) string {
 // stripped). It enforces the byte limits above and requires valid UTF-8 in the
 // body, since every client this server speaks to sends UTF-8 (modern.ircdocs
 // §Character Encodings) and history must store text, not bytes.
-func Parse(line string) (Message, error) {
+func Parse(line string) (Message, error) { return parse(line, false) }
+
+// ParseLenient parses one line as a client must take what a server sends:
+// no length limits, no UTF-8 or parameter-count check, a command of any
+// letters or digits, and a tag whose key is malformed skipped rather than the
+// line refused. Tags keep their wire order; Tag returns the last occurrence.
+// It is what the load generator (chatload) reads servers with.
+func ParseLenient(line string) (Message, error) { return parse(line, true) }
+
+func parse(line string, lenient bool) (Message, error) {
 	line = strings.TrimRight(line, "\r\n")
-	if strings.ContainsAny(line, "\x00\r\n") {
-		return Message{}, ErrControlChar
-	}
-	if !utf8.ValidString(line) {
-		return Message{}, ErrInvalidUTF8
+	if !lenient {
+		if strings.ContainsAny(line, "\x00\r\n") {
+			return Message{}, ErrControlChar
+		}
+		if !utf8.ValidString(line) {
+			return Message{}, ErrInvalidUTF8
+		}
 	}
 	var m Message
+	if lenient {
+		line = trimSpaces(line)
+	}
 	if strings.HasPrefix(line, "@") {
 		end := strings.IndexByte(line, ' ')
 		if end < 0 {
 			return Message{}, ErrNoCommand
 		}
-		if end+1 > MaxTagBytes {
+		if end+1 > MaxTagBytes && !lenient {
 			return Message{}, ErrTagsTooLong
 		}
-		tags, err := parseTags(line[1:end])
+		tags, err := parseTags(line[1:end], lenient)
 		if err != nil {
 			return Message{}, err
 		}
@@ -97,7 +111,7 @@ func Parse(line string) (Message, error) {
 		line = trimSpaces(line[end:])
 	}
 	// The body limit includes CRLF, which the caller already removed.
-	if len(line)+2 > MaxBodyBytes {
+	if len(line)+2 > MaxBodyBytes && !lenient {
 		return Message{}, ErrBodyTooLong
 	}
 	if line == "" {
@@ -121,12 +135,12 @@ func Parse(line string) (Message, error) {
 	if cmd == "" {
 		return Message{}, ErrNoCommand
 	}
-	if !validCommand(cmd) {
+	if !validCommand(cmd) && !(lenient && alnum(cmd)) {
 		return Message{}, ErrBadCommand
 	}
 	m.Command = strings.ToUpper(cmd)
 	for rest = trimSpaces(rest); rest != ""; rest = trimSpaces(rest) {
-		if len(m.Params) == MaxParams {
+		if len(m.Params) == MaxParams && !lenient {
 			return Message{}, ErrTooManyParams
 		}
 		if rest[0] == ':' {
@@ -138,6 +152,30 @@ func Parse(line string) (Message, error) {
 		m.Params = append(m.Params, p)
 	}
 	return m, nil
+}
+
+func alnum(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isAlnum(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// Last returns the last parameter (usually the trailing one), or "".
+func (m *Message) Last() string {
+	if len(m.Params) == 0 {
+		return ""
+	}
+	return m.Params[len(m.Params)-1]
+}
+
+// Nick returns the nickname part of the source (nick!user@host).
+func (m *Message) Nick() string {
+	n, _, _ := strings.Cut(m.Source, "!")
+	n, _, _ = strings.Cut(n, "@")
+	return n
 }
 
 func trimSpaces(s string) string {

@@ -131,3 +131,27 @@ func BenchmarkAppend(b *testing.B) {
 		buf, _ = m.Append(buf[:0])
 	}
 }
+
+// TestParseLenient: what a client must take from a server even though this
+// server would refuse it from a client (limits, UTF-8, a malformed tag),
+// and what no parser can make sense of.
+func TestParseLenient(t *testing.T) {
+	long := "PRIVMSG #c :" + strings.Repeat("x", 600)
+	for _, line := range []string{long, "PRIVMSG #c :\xff\xfe", "@b@d=1;ok=2 PING x", "SOMECMD1 a"} {
+		if _, err := Parse(line); err == nil {
+			t.Errorf("Parse(%.40q) accepted it; the case tests nothing", line)
+		}
+		if _, err := ParseLenient(line); err != nil {
+			t.Errorf("ParseLenient(%.40q): %v", line, err)
+		}
+	}
+	m, _ := ParseLenient("@b@d=1;ok=2 PING x")
+	if len(m.Tags) != 1 || m.Tags[0] != (Tag{Key: "ok", Value: "2"}) {
+		t.Errorf("tags = %v, want the malformed one skipped", m.Tags)
+	}
+	for _, line := range []string{"", ":src", "@a=1"} {
+		if _, err := ParseLenient(line); err == nil {
+			t.Errorf("ParseLenient(%q) accepted a line without a command", line)
+		}
+	}
+}

@@ -4,9 +4,10 @@ import "strings"
 
 // parseTags parses the tag section without its '@'. Keys follow message-tags
 // §Format: an optional '+' (client-only), an optional vendor prefix ending in
-// '/', and a name of letters, digits and '-'.
-func parseTags(s string) ([]Tag, error) {
-	if s == "" {
+// '/', and a name of letters, digits and '-'. lenient skips a malformed tag
+// instead of refusing the line.
+func parseTags(s string, lenient bool) ([]Tag, error) {
+	if s == "" && !lenient {
 		return nil, ErrBadTags
 	}
 	var tags []Tag
@@ -18,11 +19,14 @@ func parseTags(s string) ([]Tag, error) {
 		}
 		k, v, _ := strings.Cut(kv, "=")
 		if !validTagKey(k) {
+			if lenient {
+				continue
+			}
 			return nil, ErrBadTags
 		}
 		tags = append(tags, Tag{Key: k, Value: UnescapeTag(v)})
 	}
-	if len(tags) == 0 {
+	if len(tags) == 0 && !lenient {
 		return nil, ErrBadTags
 	}
 	return tags, nil

@@ -15,6 +15,14 @@ func TestBans(t *testing.T) {
 		b1 := Ban{Channel: "#Go", Mask: "*!*@Evil.example", SetBy: "op!u@h", SetAt: base}
 		b2 := Ban{Channel: "#Go", Mask: "troll!*@*", SetBy: "op!u@h", SetAt: base.Add(time.Second)}
 		other := Ban{Channel: "#zed", Mask: "*!*@*", SetBy: "z!u@h", SetAt: base}
+		if err := s.AddBan(ctx, b1, 0); !errors.Is(err, ErrNotFound) {
+			t.Errorf("AddBan on a channel that does not exist: %v, want ErrNotFound", err)
+		}
+		for _, c := range []string{"#Go", "#zed"} {
+			if err := s.SaveChannel(ctx, Channel{Name: c, Modes: "nt"}); err != nil {
+				t.Fatal(err)
+			}
+		}
 		for _, x := range []Ban{b2, b1, other} {
 			if err := s.AddBan(ctx, x, 2); err != nil {
 				t.Fatalf("AddBan(%+v): %v", x, err)

@@ -136,17 +136,7 @@ func openMySQL(ctx context.Context, dsn string) (Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open mysql: parse DSN: %w", err)
 	}
-	if cfg.Params == nil {
-		cfg.Params = map[string]string{}
-	}
-	cfg.Params["time_zone"] = "'+00:00'"
-	cfg.Collation = "utf8mb4_bin"
-	// UPDATE reports matched rather than changed rows, so "0 rows" means "no such row" in both dialects.
-	cfg.ClientFoundRows = true
-	// Placeholders are filled in by the driver (safe with utf8mb4): one round trip per statement instead
-	// of prepare + execute, which matters most inside the append transaction, while the log counter is
-	// locked.
-	cfg.InterpolateParams = true
+	mysqlOptions(cfg)
 	db, err := sql.Open("mysql", cfg.FormatDSN())
 	if err != nil {
 		return nil, fmt.Errorf("open mysql: %w", err)
@@ -163,6 +153,21 @@ func openMySQL(ctx context.Context, dsn string) (Store, error) {
 	tail.SetMaxOpenConns(tailConns)
 	tail.SetMaxIdleConns(tailConns)
 	return newSQLStore(ctx, mysqlDialect, db, db, tail)
+}
+
+// mysqlOptions forces the connection options the store relies on.
+func mysqlOptions(cfg *mysql.Config) {
+	if cfg.Params == nil {
+		cfg.Params = map[string]string{}
+	}
+	cfg.Params["time_zone"] = "'+00:00'"
+	cfg.Collation = "utf8mb4_bin"
+	// UPDATE reports matched rather than changed rows, so "0 rows" means "no such row" in both dialects.
+	cfg.ClientFoundRows = true
+	// Placeholders are filled in by the driver (safe with utf8mb4): one round trip per statement instead
+	// of prepare + execute, which matters most inside the append transaction, while the log counter is
+	// locked.
+	cfg.InterpolateParams = true
 }
 
 // tailConns is the size of the pool Tail and Head use alone: one tailer per node, one spare for Head.

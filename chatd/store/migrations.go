@@ -107,6 +107,13 @@ var migrations = []migration{
 			PRIMARY KEY (channel_folded, mask_folded)
 		) {{table}}`,
 	}},
+	{3, []string{
+		// A channel exists exactly while it has members (RFC 2812 §1.3), since changes and their events
+		// commit together (doc.go). Channels that earlier versions kept after their last member left go,
+		// with their bans.
+		`DELETE FROM channels WHERE name_folded NOT IN (SELECT channel_folded FROM members)`,
+		`DELETE FROM channel_bans WHERE channel_folded NOT IN (SELECT name_folded FROM channels)`,
+	}},
 }
 
 // latestVersion is the schema version this binary expects.

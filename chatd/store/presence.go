@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -54,131 +55,41 @@ func scanSessions(rows *sql.Rows) ([]Session, error) {
 }
 
 func (s *sqlStore) ClaimNick(ctx context.Context, ss Session) error {
-	if ss.ID == "" || ss.Node == "" || ss.Nick == "" {
-		return fmt.Errorf("claim nick %q: %w: session needs ID, Node and Nick", ss.Nick, ErrInvalid)
-	}
-	if err := validNames(ss.ID, ss.Node, ss.Nick, ss.User, ss.Host, ss.Account); err != nil {
-		return fmt.Errorf("claim nick: %w", err)
-	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var one int
-		err := s.prepTx(tx).QueryRowContext(ctx, `SELECT 1 FROM sessions WHERE id = ?`, ss.ID).Scan(&one)
-		if err == nil {
-			return ErrExists
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		_, err = s.prepTx(tx).ExecContext(ctx, `INSERT INTO sessions (nick_folded, `+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			Fold(ss.Nick), ss.ID, ss.Node, ss.Nick, ss.User, ss.Host, ss.Account, ss.Realname, ms(ss.Since))
-		if s.d.isDuplicate(err) {
-			// The id is free (checked above, and ids are unique per node), so the unique nick index
-			// is what refused the row.
-			return ErrNickInUse
-		}
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("claim nick %q for session %q: %w", ss.Nick, ss.ID, err)
-	}
-	return nil
+	return s.change(ctx, func(t txOps) error { return t.ClaimNick(ss) })
 }
 
 func (s *sqlStore) RenameNick(ctx context.Context, sessionID, newNick string) error {
-	if newNick == "" {
-		return fmt.Errorf("rename session %q: %w: empty nick", sessionID, ErrInvalid)
-	}
-	if err := validNames(newNick); err != nil {
-		return fmt.Errorf("rename session %q: %w", sessionID, err)
-	}
-	res, err := s.prepW().ExecContext(ctx, `UPDATE sessions SET nick = ?, nick_folded = ? WHERE id = ?`,
-		newNick, Fold(newNick), sessionID)
-	if s.d.isDuplicate(err) {
-		return fmt.Errorf("rename session %q to %q: %w", sessionID, newNick, ErrNickInUse)
-	}
-	if err != nil {
-		return fmt.Errorf("rename session %q to %q: %w", sessionID, newNick, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("rename session %q: %w", sessionID, ErrNotFound)
-	}
-	return nil
+	return s.change(ctx, func(t txOps) error { return t.RenameNick(sessionID, newNick) })
 }
 
 func (s *sqlStore) ReleaseSession(ctx context.Context, sessionID string) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		// Session row first, then memberships: the lock order of Join and ReapDead, so the three never
-		// deadlock each other.
-		var one int
-		err := s.prepTx(tx).QueryRowContext(ctx, `SELECT 1 FROM sessions WHERE id = ?`+s.d.forUpdate, sessionID).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if _, err := s.prepTx(tx).ExecContext(ctx, `DELETE FROM members WHERE session_id = ?`, sessionID); err != nil {
-			return err
-		}
-		_, err = s.prepTx(tx).ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, sessionID)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("release session %q: %w", sessionID, err)
+	err := s.change(ctx, func(t txOps) error { return t.ReleaseSession(sessionID) })
+	if errors.Is(err, ErrNotFound) {
+		return nil
 	}
-	return nil
+	return err
 }
 
 func (s *sqlStore) Join(ctx context.Context, m Member) error {
-	if !IsChannel(m.Channel) {
-		return fmt.Errorf("join %q: %w: not a channel name", m.Channel, ErrInvalid)
-	}
-	if err := validNames(m.Channel, m.Modes); err != nil {
-		return fmt.Errorf("join: %w", err)
-	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		// Lock the session row so a concurrent ReleaseSession or ReapDead cannot leave an orphan
-		// membership behind.
-		var one int
-		err := s.prepTx(tx).QueryRowContext(ctx, `SELECT 1 FROM sessions WHERE id = ?`+s.d.forUpdate, m.SessionID).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
-		}
-		if err != nil {
-			return err
-		}
-		_, err = s.prepTx(tx).ExecContext(ctx, s.d.expand(`{{insert_ignore}} INTO members (channel_folded, session_id, channel, modes)
-			VALUES (?, ?, ?, ?)`), Fold(m.Channel), m.SessionID, m.Channel, m.Modes)
+	fresh := Channel{Name: m.Channel, Created: s.now().UTC().Truncate(time.Millisecond)}
+	err := s.change(ctx, func(t txOps) error {
+		_, err := t.Join(m, fresh)
 		return err
 	})
-	if err != nil {
-		return fmt.Errorf("join %q session %q: %w", m.Channel, m.SessionID, err)
+	if errors.Is(err, ErrExists) {
+		return nil
 	}
-	return nil
+	return err
 }
 
 func (s *sqlStore) Part(ctx context.Context, channel, sessionID string) error {
-	res, err := s.prepW().ExecContext(ctx, `DELETE FROM members WHERE channel_folded = ? AND session_id = ?`,
-		Fold(channel), sessionID)
-	if err != nil {
-		return fmt.Errorf("part %q session %q: %w", channel, sessionID, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("part %q session %q: %w", channel, sessionID, ErrNotFound)
-	}
-	return nil
+	return s.change(ctx, func(t txOps) error { return t.Part(channel, sessionID) })
 }
 
 func (s *sqlStore) SetMemberModes(ctx context.Context, channel, sessionID, modes string) error {
-	res, err := s.prepW().ExecContext(ctx, `UPDATE members SET modes = ? WHERE channel_folded = ? AND session_id = ?`,
-		modes, Fold(channel), sessionID)
-	if err != nil {
-		return fmt.Errorf("set modes %q on %q session %q: %w", modes, channel, sessionID, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("set modes on %q session %q: %w", channel, sessionID, ErrNotFound)
-	}
-	return nil
+	return s.change(ctx, func(t txOps) error {
+		return t.SetMemberModes(channel, sessionID, func(string) string { return modes })
+	})
 }
 
 func (s *sqlStore) Sessions(ctx context.Context) ([]Session, error) {
@@ -283,28 +194,45 @@ func (s *sqlStore) ReapDeadQuit(ctx context.Context, self string, staleAfter tim
 				out = append(out, Reaped{Session: ss})
 			}
 			sin := "(" + placeholders(len(ids)) + ")"
-			rows, err := tx.QueryContext(ctx, `SELECT session_id, channel FROM members WHERE session_id IN `+sin+
+			rows, err := tx.QueryContext(ctx, `SELECT session_id, channel, channel_folded FROM members WHERE session_id IN `+sin+
 				` ORDER BY session_id, channel_folded`, ids...)
 			if err != nil {
 				return err
 			}
+			var touched []string
 			for rows.Next() {
-				var id, ch string
-				if err := rows.Scan(&id, &ch); err != nil {
+				var id, ch, folded string
+				if err := rows.Scan(&id, &ch, &folded); err != nil {
 					rows.Close()
 					return err
 				}
 				out[idx[id]].Channels = append(out[idx[id]].Channels, ch)
+				touched = append(touched, folded)
 			}
 			rows.Close()
 			if err := rows.Err(); err != nil {
 				return err
+			}
+			slices.Sort(touched)
+			touched = slices.Compact(touched)
+			t := txOps{s: s, ctx: ctx, tx: tx}
+			for _, ch := range touched { // channels before members: the lock order (change.go)
+				if _, err := t.lockChannel(ch); err != nil {
+					return err
+				}
 			}
 			if _, err := tx.ExecContext(ctx, `DELETE FROM members WHERE session_id IN `+sin, ids...); err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id IN `+sin, ids...); err != nil {
 				return err
+			}
+			// A channel whose last members were the dead node's users ceases to exist with their
+			// QUITs, as it does on every node that applies them.
+			for _, ch := range touched {
+				if err := t.dropIfEmpty(ch); err != nil {
+					return err
+				}
 			}
 		}
 		if _, err = tx.ExecContext(ctx, `UPDATE nodes SET reaped = 1 WHERE node IN `+in, nodes...); err != nil {

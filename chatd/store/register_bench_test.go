@@ -10,7 +10,8 @@ import (
 )
 
 // BenchmarkRegister is what a chatd node asks of the store for one client registration: claim the nick
-// (ClaimNick), commit the NICK event (Append), and the tailer's read of it (Tail). Run with
+// and commit the NICK event in one group-committed transaction (Commit), and the tailer's read of it
+// (Tail). Run with
 //
 //	go test -run '^$' -bench Register -cpuprofile /tmp/reg.prof ./chatd/store/
 //
@@ -50,6 +51,7 @@ func benchRegister(b *testing.B, s *sqlStore, par int, prepared bool) {
 		b.Fatal(err)
 	}
 	var seq atomic.Int64
+	b0, n0 := s.batches.Load(), s.batched.Load()
 	b.SetParallelism(par)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
@@ -58,13 +60,9 @@ func benchRegister(b *testing.B, s *sqlStore, par int, prepared bool) {
 			id, nick := fmt.Sprintf("sid-%d", n), fmt.Sprintf("nick%d", n)
 			ss := Session{ID: id, Node: "n0", Nick: nick, User: "~u", Host: "198.18.0.1",
 				Realname: "Real Name", Since: time.Now()}
-			if err := s.ClaimNick(ctx, ss); err != nil {
-				b.Error(err)
-				return
-			}
 			ev := &Event{MsgID: "m-" + id, Time: time.Now(), Node: "n0", Kind: KindNick,
 				Sender: nick + "!~u@198.18.0.1", Text: nick, Params: []string{"register", id, "Real Name", ""}}
-			if err := s.Append(ctx, ev); err != nil {
+			if err := s.Commit(ctx, ev, func(tx Tx) error { return tx.ClaimNick(ss) }); err != nil {
 				b.Error(err)
 				return
 			}
@@ -75,4 +73,7 @@ func benchRegister(b *testing.B, s *sqlStore, par int, prepared bool) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "regs/s")
+	if nb := s.batches.Load() - b0; nb > 0 {
+		b.ReportMetric(float64(s.batched.Load()-n0)/float64(nb), "regs/tx")
+	}
 }

@@ -32,6 +32,9 @@ type sqlStore struct {
 
 	holeMu sync.Mutex
 	holes  map[int64]time.Time // first time Tail saw a missing Seq right after its cursor
+
+	hooks          // galera.go: set on a Galera cluster, zero otherwise
+	galera *galera // galera.go: nil unless on a Galera cluster
 }
 
 // holeTimeout is how long Tail waits for a missing log position before declaring it gone (see doc.go).
@@ -65,12 +68,18 @@ func (s *sqlStore) Close() error {
 	if s.t != s.r && s.t != s.w {
 		err = errors.Join(err, s.t.Close())
 	}
+	if s.closeHook != nil {
+		s.closeHook()
+	}
 	return err
 }
 
 // inTx runs f in a write transaction, retrying a few times when the database reports a deadlock or a
 // busy lock (the transaction was rolled back whole, so a retry is safe).
 func (s *sqlStore) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
+	if s.txRetry != nil {
+		return s.txRetry(ctx, func() error { return s.tryTx(ctx, f) })
+	}
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
 		err = s.tryTx(ctx, f)
@@ -90,7 +99,10 @@ func (s *sqlStore) tryTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 		tx.Rollback()
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return &commitError{err}
+	}
+	return nil
 }
 
 // ms and fromMS convert times to the stored integer milliseconds; the zero time is stored as 0.
@@ -208,4 +220,88 @@ func (s *sqlStore) Channels(ctx context.Context) ([]Channel, error) {
 		return nil, fmt.Errorf("channels: %w", err)
 	}
 	return out, nil
+}
+
+// Snapshot reads the head and the presence tables in one read transaction. On MySQL a consistent
+// snapshot (REPEATABLE READ, taken at the first read) sees exactly the transactions committed before
+// it; every table change commits with its events (Commit), so the tables are the effect of the events
+// 1..Head. SQLite's read transaction in WAL sees one commit point likewise.
+func (s *sqlStore) Snapshot(ctx context.Context) (Snapshot, error) {
+	var snap Snapshot
+	var opts *sql.TxOptions // SQLite: a read transaction is a snapshot already
+	if s.d.name == "mysql" {
+		opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+	}
+	tx, err := s.r.BeginTx(ctx, opts)
+	if err != nil {
+		return snap, fmt.Errorf("snapshot: %w", err)
+	}
+	defer tx.Rollback()
+	if err := s.snapshotTx(ctx, tx, &snap); err != nil {
+		return Snapshot{}, fmt.Errorf("snapshot: %w", err)
+	}
+	return snap, nil
+}
+
+func (s *sqlStore) snapshotTx(ctx context.Context, tx *sql.Tx, snap *Snapshot) error {
+	var n int64
+	if err := tx.QueryRowContext(ctx, `SELECT n FROM log_seq WHERE id = 1`).Scan(&n); err != nil {
+		return err
+	}
+	snap.Head = Cursor(n)
+	rows, err := tx.QueryContext(ctx, `SELECT `+channelCols+` FROM channels ORDER BY name_folded`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		c, err := scanChannel(rows)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		snap.Channels = append(snap.Channels, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows, err = tx.QueryContext(ctx, `SELECT channel, mask, set_by, set_at FROM channel_bans ORDER BY channel_folded, set_at, mask_folded`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var b Ban
+		var at int64
+		if err := rows.Scan(&b.Channel, &b.Mask, &b.SetBy, &at); err != nil {
+			rows.Close()
+			return err
+		}
+		b.SetAt = fromMS(at)
+		snap.Bans = append(snap.Bans, b)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows, err = tx.QueryContext(ctx, `SELECT `+sessionCols+` FROM sessions ORDER BY id`)
+	if err != nil {
+		return err
+	}
+	if snap.Sessions, err = scanSessions(rows); err != nil {
+		return err
+	}
+	rows, err = tx.QueryContext(ctx, `SELECT m.channel, m.session_id, s.nick, m.modes
+		FROM members m JOIN sessions s ON s.id = m.session_id ORDER BY m.channel_folded, s.nick_folded`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var m Member
+		if err := rows.Scan(&m.Channel, &m.SessionID, &m.Nick, &m.Modes); err != nil {
+			return err
+		}
+		snap.Members = append(snap.Members, m)
+	}
+	return rows.Err()
 }

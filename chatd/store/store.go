@@ -170,12 +170,65 @@ type Reaped struct {
 	Quit     *Event // the event appended by ReapDeadQuit (with its Seq), nil otherwise
 }
 
+// Tx is the table side of one change, run inside the transaction that appends the change's event
+// (Store.Commit). Its methods keep the presence tables in the state the log describes: a channel row
+// exists exactly while it has members (RFC 2812 §1.3: a channel is created when its first client joins
+// and ceases to exist when the last one leaves), and its bans go with it.
+type Tx interface {
+	// ClaimNick registers session s with its nick: ErrNickInUse if another session holds Fold(s.Nick),
+	// ErrExists if s.ID is already registered.
+	ClaimNick(s Session) error
+	// RenameNick changes a session's nick: ErrNickInUse if another session holds it, ErrNotFound if the
+	// session is unknown. A change of case only is allowed.
+	RenameNick(sessionID, newNick string) error
+	// ReleaseSession drops a session, its nick and memberships, and every channel it leaves empty.
+	// ErrNotFound if the session is unknown (a reaper took it, and committed its QUIT).
+	ReleaseSession(sessionID string) error
+	// Join adds m to its channel; if the channel does not exist it is created as fresh (Name from m)
+	// and m becomes its operator (m.Modes gets "o"). It returns the modes m joined with. ErrNotFound if
+	// the session is unknown, ErrExists if it is already a member.
+	Join(m Member, fresh Channel) (string, error)
+	// Part drops a membership, and the channel with its bans if it is left empty; ErrNotFound if there
+	// was none.
+	Part(channel, sessionID string) error
+	// UpdateChannel changes a channel's row by f (topic, modes, key, limit; not its name or creation
+	// time); ErrNotFound if the channel does not exist.
+	UpdateChannel(name string, f func(*Channel)) error
+	// SetMemberModes replaces a member's modes by f(current); ErrNotFound if not a member.
+	SetMemberModes(channel, sessionID string, f func(string) string) error
+	// AddBan adds b unless a ban with the same folded mask exists (ErrExists) or the channel already
+	// has limit bans (limit > 0, ErrFull); ErrNotFound if the channel does not exist.
+	AddBan(b Ban, limit int) error
+	// RemoveBan drops the ban of channel whose mask folds like mask; ErrNotFound if none.
+	RemoveBan(channel, mask string) error
+}
+
+// Snapshot is the cluster state at one log position: the presence tables exactly as the events up to
+// Head left them (doc.go, "One transaction per change").
+type Snapshot struct {
+	Head     Cursor
+	Channels []Channel // ordered by folded name
+	Bans     []Ban     // ordered as Bans("")
+	Sessions []Session // ordered by ID
+	Members  []Member  // ordered as AllMembers
+}
+
 // Store is the shared database of a chatd cluster: the message log and history, accounts, channels and
 // cluster presence. Implementations are safe for concurrent use.
 type Store interface {
 	// Append commits ev to the log and sets ev.Seq (and ev.HistoryKey if empty). When it returns nil the
-	// event is durable and visible to History and to every node's Tail.
+	// event is durable and visible to History and to every node's Tail. It is Commit(ctx, ev, nil).
 	Append(ctx context.Context, ev *Event) error
+	// Commit runs change (if not nil) and appends ev (if not nil) in one transaction: both commit or
+	// neither does. If change returns an error, nothing of it is committed and Commit returns that
+	// error (test it with errors.Is). change may set ev's Text and Params from what it found; it runs
+	// in the store's committer, together with other callers' changes, so it must not block or call the
+	// Store, and it may run more than once (a retried transaction): it must set, not accumulate. Like
+	// Append, Commit returns only after the commit; if ctx ends first the outcome is unknown.
+	Commit(ctx context.Context, ev *Event, change func(Tx) error) error
+	// Snapshot reads the presence tables and the log head in one consistent read: a node that loads
+	// it and tails from Head applies every later change exactly once.
+	Snapshot(ctx context.Context) (Snapshot, error)
 	// History returns the events of q.Target selected by q, oldest first, at most q.Limit.
 	History(ctx context.Context, q HistoryQuery) ([]Event, error)
 	// Targets returns, among keys, those with a PRIVMSG or NOTICE whose time lies between from and to
@@ -213,6 +266,10 @@ type Store interface {
 	// Heartbeat registers node and refreshes its liveness, using the database's clock. It returns
 	// ErrReaped (after re-registering) if the node had been declared dead meanwhile.
 	Heartbeat(ctx context.Context, node string) error
+	// The presence methods below (ClaimNick to SetMemberModes, and SaveChannel, AddBan, RemoveBan
+	// above) each run the Tx method of the same name in a transaction of its own, without an event:
+	// for tests and tools. A node changes the tables only with Commit (doc.go).
+
 	// ClaimNick registers session s with its nick: ErrNickInUse if another session holds Fold(s.Nick),
 	// ErrExists if s.ID is already registered.
 	ClaimNick(ctx context.Context, s Session) error
@@ -319,13 +376,18 @@ func DefaultHistoryKey(ev *Event) string {
 // Open connects to the database named by dsn and applies pending migrations.
 //
 //   - "" or "sqlite:PATH" (PATH may be ":memory:"): embedded SQLite, for a single node;
-//   - "mysql://DSN" or a bare go-sql-driver DSN ("user:pass@tcp(host:port)/db?..."): MySQL/MariaDB.
+//   - "mysql://DSN" or a bare go-sql-driver DSN ("user:pass@tcp(host:port)/db?..."): MySQL/MariaDB;
+//   - "galera://DSN" with every node in the address ("user:pass@tcp(a:3306,b:3306,c:3306)/db"): a
+//     MariaDB Galera cluster, written through one node at a time (doc.go, galera.go); galera_probe and
+//     galera_wait (durations) tune the health checks and how long a write waits for a writer.
 func Open(ctx context.Context, dsn string) (Store, error) {
 	switch {
 	case dsn == "":
 		return openSQLite(ctx, ":memory:")
 	case strings.HasPrefix(dsn, "sqlite:"):
 		return openSQLite(ctx, strings.TrimPrefix(dsn, "sqlite:"))
+	case strings.HasPrefix(dsn, "galera://"):
+		return openGalera(ctx, strings.TrimPrefix(dsn, "galera://"))
 	case strings.HasPrefix(dsn, "mysql://"):
 		return openMySQL(ctx, strings.TrimPrefix(dsn, "mysql://"))
 	default:

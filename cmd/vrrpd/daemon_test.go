@@ -77,11 +77,11 @@ func TestReadinessMetricsAndStop(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	for _, want := range []string{
-		`vrrp_state{instance="vi",state="MASTER"} 1`,
-		`vrrp_transitions_total{from="BACKUP",instance="vi",to="MASTER"} 1`,
-		`vrrp_drops_total{instance="",interface="eth0",reason="ttl_not_255"} 0`,
-		`vrrp_timer_lateness_seconds_bucket{instance="vi",le="0.001"}`,
-		`vrrp_adverts_sent_total{instance="vi"}`,
+		`vrrpd_state{instance="vi",state="MASTER"} 1`,
+		`vrrpd_transitions_total{from="BACKUP",instance="vi",to="MASTER"} 1`,
+		`vrrpd_dropped_packets_total{instance="",interface="eth0",reason="ttl_not_255"} 0`,
+		`vrrpd_timer_lateness_seconds_bucket{instance="vi",le="0.001"}`,
+		`vrrpd_adverts_sent_total{instance="vi"}`,
 		"go_goroutines",
 		"vrrpd_notify_runs_total 0",
 	} {
@@ -92,6 +92,16 @@ func TestReadinessMetricsAndStop(t *testing.T) {
 	// Prometheus naming (the *_build_info convention): which build runs.
 	if want := `vrrpd_build_info{goversion="` + runtime.Version() + `",version="` + buildinfo.Version() + `"} 1`; !strings.Contains(string(body), want+"\n") {
 		t.Errorf("/metrics lacks %s", want)
+	}
+
+	// One prefix for the whole daemon, Prometheus-style: every metric of
+	// ours is vrrpd_* (the Go runtime's and the process's aside).
+	for _, line := range strings.Split(string(body), "\n") {
+		name, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(line, "# HELP "), "# TYPE "), " ")
+		name, _, _ = strings.Cut(name, "{")
+		if name != "" && !strings.HasPrefix(name, "vrrpd_") && !strings.HasPrefix(name, "go_") && !strings.HasPrefix(name, "process_") && !strings.HasPrefix(name, "promhttp_") {
+			t.Errorf("metric %q lacks the vrrpd_ prefix", name)
+		}
 	}
 
 	// SIGHUP: systemd's notify-reload protocol.

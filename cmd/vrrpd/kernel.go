@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net"
 	"net/netip"
 
 	"github.com/hachat/hachat/vrrp"
@@ -13,6 +14,10 @@ import (
 type Kernel interface {
 	// Listen opens the VRRP socket of an interface and family.
 	Listen(ifname string, ipv6 bool) (vrrp.Conn, error)
+	// ListenVMAC opens the receive-only socket of a virtual MAC interface:
+	// it hears the adverts sent from mac, which the kernel hands to the
+	// macvlan instead of its parent (see vrrp.ParseVMACFrame).
+	ListenVMAC(ifname string, ipv6 bool, mac net.HardwareAddr) (vrrp.Conn, error)
 	Addrs() vrrp.AddrManager
 	Announcer() vrrp.Announcer
 	VMAC() vrrp.VMACLinks
@@ -46,6 +51,9 @@ func newLinuxKernel() *linuxKernel {
 
 func (k *linuxKernel) Listen(ifname string, ipv6 bool) (vrrp.Conn, error) {
 	return vrrp.ListenConn(ifname, ipv6)
+}
+func (k *linuxKernel) ListenVMAC(ifname string, ipv6 bool, mac net.HardwareAddr) (vrrp.Conn, error) {
+	return vrrp.ListenVMAC(ifname, ipv6, mac)
 }
 func (k *linuxKernel) Addrs() vrrp.AddrManager   { return k.addrs }
 func (k *linuxKernel) Announcer() vrrp.Announcer { return k.ann }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -98,6 +99,12 @@ func (k *fakeKernel) Listen(ifname string, ipv6 bool) (vrrp.Conn, error) {
 	k.conns = append(k.conns, c)
 	k.mu.Unlock()
 	return c, nil
+}
+
+// ListenVMAC gives a socket on a segment of its own: the fake segment has
+// no macvlan to divert frames from the virtual MAC.
+func (k *fakeKernel) ListenVMAC(string, bool, net.HardwareAddr) (vrrp.Conn, error) {
+	return vrrp.NewFakeLink().Conn(), nil
 }
 func (k *fakeKernel) AcceptFilter() (AcceptFilter, error) { return &k.acc, nil }
 func (k *fakeKernel) Addrs() vrrp.AddrManager             { return k.addrs }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"slices"
 	"sort"
@@ -71,6 +72,7 @@ type balancerBox struct{ b Balancer }
 type demuxKey struct {
 	ifname string
 	ipv6   bool
+	vmac   string // a virtual MAC interface's receive-only socket: the MAC it hears
 }
 
 type runDemux struct {
@@ -85,6 +87,7 @@ type runInst struct {
 	group  string
 	subs   []trackSub
 	dm     demuxKey
+	vdm    *demuxKey // the virtual MAC interface's receive socket, if any
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -144,6 +147,9 @@ func (n *Node) stop(l []*runInst) {
 			g.Leave(ri.in)
 		}
 		n.releaseDemux(ri.dm, ri.in)
+		if ri.vdm != nil {
+			n.releaseDemux(*ri.vdm, ri.in)
+		}
 		// A stopped instance is no longer master: its services go to standby
 		// here, synchronously, because the role reporter's goroutine may
 		// already be gone with the node's context. Otherwise a stopped
@@ -183,40 +189,41 @@ func (n *Node) start(cfg *config.Config, ic config.Instance, group string, subs 
 	// With a virtual MAC the addresses live on the macvlan; adverts still
 	// come and go by the interface itself.
 	addrIface := ic.Interface
+	var vkey *demuxKey
 	if ic.VMAC {
 		addrIface = ic.VMACName()
-		if err := n.k.VMAC().Ensure(ic.Interface, addrIface, vrrp.VirtualMAC(uint8(ic.VRID), v6)); err != nil {
+		mac := vrrp.VirtualMAC(uint8(ic.VRID), v6)
+		if err := n.k.VMAC().Ensure(ic.Interface, addrIface, mac); err != nil {
 			return err
 		}
+		vkey = &demuxKey{addrIface, v6, mac.String()}
 	}
-	key := demuxKey{ic.Interface, v6}
+	key := demuxKey{ifname: ic.Interface, ipv6: v6}
 	dm, err := n.demux(key)
 	if err != nil {
 		return err
 	}
-	name := ic.Name
-	form := vrrp.ChecksumPseudoHeader
-	if ic.ChecksumMessageOnly {
-		form = vrrp.ChecksumMessageOnly
+	var vdm *runDemux
+	if vkey != nil {
+		if vdm, err = n.demux(*vkey); err != nil {
+			n.releaseDemux(key, nil)
+			return err
+		}
 	}
+	release := func() {
+		n.releaseDemux(key, nil)
+		if vkey != nil {
+			n.releaseDemux(*vkey, nil)
+		}
+	}
+	name := ic.Name
 	ctx, cancel := context.WithCancel(n.ctx)
 	roles := n.newRoleReporter(ctx, name, ic.AdvertInterval)
 	onRole := roles.set
 	if ic.VMAC {
 		onRole = n.vmacRole(addrIface, roles.set)
 	}
-	in, err := vrrp.NewInstance(vrrp.InstanceConfig{
-		Name:      name,
-		Interface: addrIface,
-		Machine: vrrp.MachineConfig{
-			VRID: uint8(ic.VRID), Priority: uint8(ic.Priority), AdvertInterval: ic.AdvertInterval,
-			Preempt: *ic.Preempt, PreemptDelay: ic.PreemptDelay, Accept: *ic.Accept, PrimaryAddr: src,
-		},
-		VIPs:       ic.VirtualAddresses,
-		Peers:      ic.UnicastPeers,
-		Checksum:   form,
-		Gratuitous: gratuitous(ic.Gratuitous),
-	}, vrrp.InstanceDeps{
+	in, err := vrrp.NewInstance(instanceConfig(ic, addrIface, src), vrrp.InstanceDeps{
 		Sender:           dm.d,
 		Pending:          dm.d.Pending,
 		Addrs:            n.k.Addrs(),
@@ -228,12 +235,12 @@ func (n *Node) start(cfg *config.Config, ic config.Instance, group string, subs 
 	})
 	if err != nil {
 		cancel()
-		n.releaseDemux(key, nil)
+		release()
 		return err
 	}
-	if err := dm.d.Register(in); err != nil {
+	if err := register(in, dm, vdm); err != nil {
 		cancel()
-		n.releaseDemux(key, nil)
+		release()
 		return err
 	}
 	if group != "" {
@@ -242,7 +249,7 @@ func (n *Node) start(cfg *config.Config, ic config.Instance, group string, subs 
 	for _, s := range subs {
 		n.hub.Subscribe(s.key, in, s.weight, s.file)
 	}
-	ri := &runInst{in: in, cfg: ic, group: group, subs: subs, dm: key, cancel: cancel, done: make(chan struct{})}
+	ri := &runInst{in: in, cfg: ic, group: group, subs: subs, dm: key, vdm: vkey, cancel: cancel, done: make(chan struct{})}
 	n.insts[name] = ri
 	go func() {
 		defer close(ri.done)
@@ -250,6 +257,43 @@ func (n *Node) start(cfg *config.Config, ic config.Instance, group string, subs 
 	}()
 	n.log.Info("instance started", "instance", name, "interface", ic.Interface, "vrid", ic.VRID, "source", src, "priority", ic.Priority, "advert_interval", ic.AdvertInterval)
 	return nil
+}
+
+// register routes in's adverts from its sockets (vdm may be nil).
+func register(in *vrrp.Instance, dm, vdm *runDemux) error {
+	if err := dm.d.Register(in); err != nil {
+		return err
+	}
+	if vdm != nil {
+		if err := vdm.d.Register(in); err != nil {
+			dm.d.Unregister(in)
+			return err
+		}
+	}
+	return nil
+}
+
+// instanceConfig is the runtime configuration of ic, its addresses on
+// addrIface and its adverts from src.
+func instanceConfig(ic config.Instance, addrIface string, src netip.Addr) vrrp.InstanceConfig {
+	form := vrrp.ChecksumPseudoHeader
+	if ic.ChecksumMessageOnly {
+		form = vrrp.ChecksumMessageOnly
+	}
+	return vrrp.InstanceConfig{
+		Name:      ic.Name,
+		Interface: addrIface,
+		Machine: vrrp.MachineConfig{
+			Version: uint8(ic.Version), VRID: uint8(ic.VRID), Priority: uint8(ic.Priority), AdvertInterval: ic.AdvertInterval,
+			Preempt: *ic.Preempt, PreemptDelay: ic.PreemptDelay, Accept: *ic.Accept, PrimaryAddr: src,
+		},
+		VIPs:            ic.VirtualAddresses,
+		Peers:           ic.UnicastPeers,
+		Checksum:        form,
+		ChecksumLenient: ic.Checksum == config.ChecksumLenient,
+		V2Compat:        ic.V2Compat,
+		Gratuitous:      gratuitous(ic.Gratuitous),
+	}
 }
 
 // vmacRole brings the virtual MAC interface up before the instance adds
@@ -278,15 +322,27 @@ func (n *Node) demux(k demuxKey) (*runDemux, error) {
 		dm.users++
 		return dm, nil
 	}
-	c, err := n.k.Listen(k.ifname, k.ipv6)
+	c, err := n.listen(k)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(n.ctx)
 	dm := &runDemux{d: vrrp.NewDemux(k.ifname, c), cancel: cancel, users: 1}
+	dm.d.SetLogger(n.log) // refused packets at debug, rate-limited
 	n.demuxes[k] = dm
 	n.goRun(func() { n.runDemux(ctx, k, dm.d) })
 	return dm, nil
+}
+
+func (n *Node) listen(k demuxKey) (vrrp.Conn, error) {
+	if k.vmac == "" {
+		return n.k.Listen(k.ifname, k.ipv6)
+	}
+	mac, err := net.ParseMAC(k.vmac)
+	if err != nil {
+		return nil, err
+	}
+	return n.k.ListenVMAC(k.ifname, k.ipv6, mac)
 }
 
 // runDemux reads a socket until ctx is done. A socket that fails (its
@@ -305,7 +361,7 @@ func (n *Node) runDemux(ctx context.Context, k demuxKey, d *vrrp.Demux) {
 				return
 			case <-time.After(time.Second):
 			}
-			c, err := n.k.Listen(k.ifname, k.ipv6)
+			c, err := n.listen(k)
 			if err == nil {
 				d.Replace(c)
 				break
@@ -367,7 +423,25 @@ func (n *Node) Status() []vrrp.Status {
 	defer n.mu.Unlock()
 	var out []vrrp.Status
 	for _, ri := range n.insts {
-		out = append(out, ri.in.Status())
+		st := ri.in.Status()
+		// Packets refused before they reached an instance count for every
+		// instance of the interface: bad checksums and the like are what an
+		// operator looks at drops for.
+		keys := []demuxKey{ri.dm}
+		if ri.vdm != nil {
+			keys = append(keys, *ri.vdm)
+		}
+		for _, k := range keys {
+			if dm := n.demuxes[k]; dm != nil {
+				for r, c := range dm.d.Drops().Snapshot() {
+					if st.InterfaceDrops == nil {
+						st.InterfaceDrops = map[vrrp.DropReason]uint64{}
+					}
+					st.InterfaceDrops[r] += c
+				}
+			}
+		}
+		out = append(out, st)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out

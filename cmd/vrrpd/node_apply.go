@@ -173,6 +173,7 @@ func needsRestart(a, b config.Instance) bool {
 	}
 	for _, c := range []*config.Instance{&a, &b} {
 		c.Priority = 0
+		c.AdvertInterval = 0 // RFC 5798 lets a Master change it in place
 		c.Gratuitous = config.Gratuitous{}
 		c.TrackInterfaces, c.TrackScripts, c.TrackFiles = nil, nil, nil
 		c.Notify = config.Notify{}
@@ -184,6 +185,9 @@ func needsRestart(a, b config.Instance) bool {
 func (n *Node) update(ri *runInst, ic config.Instance, subs []trackSub) {
 	if ri.cfg.Priority != ic.Priority {
 		ri.in.SetBasePriority(uint8(ic.Priority))
+	}
+	if ri.cfg.AdvertInterval != ic.AdvertInterval {
+		ri.in.SetAdvertInterval(ic.AdvertInterval)
 	}
 	if !reflect.DeepEqual(ri.cfg.Gratuitous, ic.Gratuitous) {
 		ri.in.SetGratuitous(gratuitous(ic.Gratuitous))

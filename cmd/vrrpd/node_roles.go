@@ -11,6 +11,7 @@ import (
 // is added, but a slow data plane must not make the loop late with its
 // adverts, which would make the backups take over.
 type roleReporter struct {
+	ctx  context.Context // the instance's: once done, nobody reads ch
 	n    *Node
 	name string
 	wait time.Duration
@@ -23,7 +24,7 @@ type roleReq struct {
 }
 
 func (n *Node) newRoleReporter(ctx context.Context, name string, interval time.Duration) *roleReporter {
-	r := &roleReporter{n: n, name: name, wait: min(interval/2, 50*time.Millisecond), ch: make(chan roleReq, 16)}
+	r := &roleReporter{ctx: ctx, n: n, name: name, wait: min(interval/2, 50*time.Millisecond), ch: make(chan roleReq, 16)}
 	n.goRun(func() {
 		for {
 			select {
@@ -43,8 +44,13 @@ func (n *Node) newRoleReporter(ctx context.Context, name string, interval time.D
 }
 
 // set is the instance's OnRole hook.
+//
+// A stopping instance releases its addresses after its context is done: the
+// reporter is gone then, and Node.stop tells the balancer itself,
+// synchronously. Waiting here would only delay the exit and log a false
+// "slow balancer" warning on every normal stop.
 func (r *roleReporter) set(master bool) {
-	if r.n.bal() == nil {
+	if r.n.bal() == nil || r.ctx.Err() != nil {
 		return
 	}
 	q := roleReq{master, make(chan struct{})}
@@ -58,6 +64,7 @@ func (r *roleReporter) set(master bool) {
 	defer t.Stop()
 	select {
 	case <-q.done:
+	case <-r.ctx.Done():
 	case <-t.C:
 		r.n.log.Warn("balancer slow to switch role; going on without waiting", "instance", r.name, "master", master, "waited", r.wait)
 	}

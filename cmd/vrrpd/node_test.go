@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hachat/hachat/internal/config"
+	"github.com/hachat/hachat/internal/control"
 	"github.com/hachat/hachat/ipvs"
 	"github.com/hachat/hachat/vrrp"
 	"github.com/prometheus/client_golang/prometheus"
@@ -202,7 +204,8 @@ func TestNeedsRestart(t *testing.T) {
 		{"notify", func(c *config.Instance) { c.Notify.Master = []string{"/bin/true"} }, false},
 		{"becomes owner", func(c *config.Instance) { c.Priority = 255 }, true},
 		{"vrid", func(c *config.Instance) { c.VRID = 52 }, true},
-		{"interval", func(c *config.Instance) { c.AdvertInterval *= 2 }, true},
+		{"interval", func(c *config.Instance) { c.AdvertInterval *= 2 }, false},
+		{"version", func(c *config.Instance) { c.Version, c.AdvertInterval = 2, time.Second }, true},
 		{"vips", func(c *config.Instance) { c.VirtualAddresses = nil }, true},
 		{"interface", func(c *config.Instance) { c.Interface = "eth1" }, true},
 	} {
@@ -261,5 +264,97 @@ func TestUnicastSourceMustBeOurs(t *testing.T) {
 	}
 	if err := n.Apply(mustParse(t, "global: {realtime_priority: 0}\ninstances:\n  - {name: vi, interface: eth0, vrid: 3, priority: 100, virtual_addresses: [198.18.1.100/24], unicast_source: 198.18.1.11, unicast_peers: [198.18.1.12]}\n")); err != nil {
 		t.Errorf("own unicast_source refused: %v", err)
+	}
+}
+
+// TestRFC5798_6_4_2_IntervalReloadedInPlace: a reload that changes only
+// advert_interval keeps the Master as Master (no restart, no flap): RFC
+// 5798 lets Backups learn the new Master_Adver_Interval from its adverts.
+func TestRFC5798_6_4_2_IntervalReloadedInPlace(t *testing.T) {
+	k := newFakeKernel(vrrp.NewFakeLink(), "198.18.1.11")
+	ctx, cancel := context.WithCancel(context.Background())
+	n := NewNode(ctx, k, slog.New(slog.DiscardHandler), func(*config.Config, *slog.Logger) (Balancer, error) { return &fakeBalancer{}, nil })
+	defer func() { n.Shutdown(); cancel(); n.Wait() }()
+	if err := n.Apply(mustParse(t, fmt.Sprintf(withService, 100))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "front MASTER", func() bool { return n.Status()[0].State == "MASTER" })
+	since := n.Status()[0].LastTransition
+	if err := n.Apply(mustParse(t, strings.Replace(fmt.Sprintf(withService, 100), "advert_interval: 20ms", "advert_interval: 50ms", 1))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "interval 50ms", func() bool { return n.Status()[0].AdvertInterval == 50*time.Millisecond })
+	st := n.Status()[0]
+	if st.State != "MASTER" || !st.LastTransition.Equal(since) || st.MasterAdverInterval != 50*time.Millisecond {
+		t.Errorf("after the reload: %s since %v (was %v), Master_Adver_Interval %v; want MASTER without a transition, 50ms",
+			st.State, st.LastTransition, since, st.MasterAdverInterval)
+	}
+}
+
+// TestStopLogsNoSlowBalancerWarning: a normal stop of a Master with a
+// balancer logs no "balancer slow to switch role" warning (the instance's
+// role reporter is gone by then; Node.stop tells the balancer itself).
+func TestStopLogsNoSlowBalancerWarning(t *testing.T) {
+	var buf syncBuffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	fb := &fakeBalancer{}
+	k := newFakeKernel(vrrp.NewFakeLink(), "198.18.1.11")
+	ctx, cancel := context.WithCancel(context.Background())
+	n := NewNode(ctx, k, log, func(*config.Config, *slog.Logger) (Balancer, error) { return fb, nil })
+	if err := n.Apply(mustParse(t, fmt.Sprintf(withService, 100))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "front MASTER", func() bool { return n.Status()[0].State == "MASTER" })
+	n.Shutdown()
+	cancel()
+	n.Wait()
+	if !slices.Contains(fb.roleLog(), "front=false") {
+		t.Errorf("balancer roles %v: never told the instance stopped", fb.roleLog())
+	}
+	if s := buf.String(); strings.Contains(s, "slow to switch") {
+		t.Errorf("normal stop logged:\n%s", s)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the node's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// TestStatusShowsInterfaceDrops: adverts refused on the interface before
+// any instance could take them (here a bad checksum) show in the status
+// and in vrrpctl status's DROPS column, not only in /metrics.
+func TestStatusShowsInterfaceDrops(t *testing.T) {
+	k := newFakeKernel(vrrp.NewFakeLink(), "198.18.1.11")
+	ctx, cancel := context.WithCancel(context.Background())
+	n := NewNode(ctx, k, slog.New(slog.DiscardHandler), nil)
+	defer func() { n.Shutdown(); cancel(); n.Wait() }()
+	if err := n.Apply(mustParse(t, fmt.Sprintf(withService, 100))); err != nil {
+		t.Fatal(err)
+	}
+	adv := &vrrp.Advert{VRID: 51, Priority: 254, MaxAdvertInt: 20 * time.Millisecond, Addresses: []netip.Addr{frontVIP.Addr()}}
+	src := netip.MustParseAddr("198.18.1.12")
+	b, err := adv.Marshal(src, vrrp.MulticastGroup4, vrrp.ChecksumPseudoHeader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[7] ^= 0xff
+	k.mu.Lock()
+	conn := k.conns[0]
+	k.mu.Unlock()
+	conn.Inject(vrrp.Packet{Src: src, Dst: vrrp.MulticastGroup4, TTL: 255, Payload: b})
+	waitFor(t, "interface drop in the status", func() bool { return n.Status()[0].InterfaceDrops[vrrp.DropChecksum] == 1 })
+	var out bytes.Buffer
+	control.FormatStatus(&out, control.Response{Instances: n.Status()}, time.Now())
+	if !strings.Contains(out.String(), "interface-drop bad_checksum=1") {
+		t.Errorf("vrrpctl status table:\n%s\nwant the interface drop in it", out.String())
 	}
 }

@@ -82,6 +82,16 @@ type Instance struct {
 	// ChecksumMessageOnly sends the RFC 9568 IPv4 checksum (message only)
 	// instead of the pseudo-header form keepalived and FRR send.
 	ChecksumMessageOnly bool `yaml:"checksum_message_only"`
+	// Checksum is how received IPv4 VRRPv3 checksums are checked: "strict"
+	// (the default) accepts only the form this instance sends (the
+	// pseudo-header form unless checksum_message_only), as keepalived does;
+	// "lenient" accepts both forms.
+	Checksum string `yaml:"checksum"`
+	// V2Compat is RFC 5798 §8.4.2's VRRPv2 compatibility for a version 3
+	// IPv4 instance: send VRRPv2 adverts beside the VRRPv3 ones and obey
+	// VRRPv2 Masters, for a migration from VRRPv2 routers. Whole-second
+	// advert_interval only.
+	V2Compat bool `yaml:"v2_compat"`
 
 	Gratuitous      Gratuitous       `yaml:"gratuitous"`
 	TrackInterfaces []TrackInterface `yaml:"track_interfaces"`
@@ -268,9 +278,11 @@ func (r *StatusRange) UnmarshalText(b []byte) error {
 }
 
 // MarshalText writes "200" or "200-299".
-func (r StatusRange) MarshalText() ([]byte, error) {
+func (r StatusRange) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+func (r StatusRange) String() string {
 	if r.Lo == r.Hi {
-		return []byte(strconv.Itoa(r.Lo)), nil
+		return strconv.Itoa(r.Lo)
 	}
-	return []byte(fmt.Sprintf("%d-%d", r.Lo, r.Hi)), nil
+	return fmt.Sprintf("%d-%d", r.Lo, r.Hi)
 }

@@ -15,7 +15,10 @@ const (
 	DefaultAdvertInterval = time.Second
 	DefaultPriority       = 100 // keepalived's default, vrrpd.yaml(5)
 	DefaultVersion        = 3
-	DefaultNotifyTimeout  = 10 * time.Second
+	// Values of Instance.Checksum.
+	ChecksumStrict       = "strict"
+	ChecksumLenient      = "lenient"
+	DefaultNotifyTimeout = 10 * time.Second
 	// DefaultRealtimePriority is low among realtime priorities: above every
 	// normal process, below the kernel's own threads and anything an
 	// operator has raised on purpose.
@@ -301,6 +304,28 @@ func (in *Instance) validate(v *validator, p string, scripts map[string]bool) {
 			v.errorf(q, "%v is our own unicast_source", a)
 		}
 		seen[a] = true
+	}
+	switch in.Checksum {
+	case "", ChecksumStrict, ChecksumLenient:
+	default:
+		v.errorf(p+".checksum", "%q: want strict (the default) or lenient", in.Checksum)
+	}
+	if in.Version == 2 && (in.ChecksumMessageOnly || in.Checksum != "") {
+		f := ".checksum"
+		if in.ChecksumMessageOnly {
+			f = ".checksum_message_only"
+		}
+		v.errorf(p+f, "does not apply to version 2: a VRRPv2 checksum never covers the pseudo-header (RFC 3768 §5.3.8)")
+	}
+	if in.V2Compat {
+		switch {
+		case in.Version != 3:
+			v.errorf(p+".v2_compat", "applies to version 3 only: a version 2 instance speaks VRRPv2 already")
+		case is6:
+			v.errorf(p+".v2_compat", "applies to IPv4 only: VRRPv2 has no IPv6 (RFC 3768)")
+		case in.AdvertInterval%time.Second != 0 || in.AdvertInterval > 255*time.Second:
+			v.errorf(p+".advert_interval", "%v: with v2_compat it must be whole seconds up to 255s, as VRRPv2 adverts carry it (RFC 3768 §5.3.7)", in.AdvertInterval)
+		}
 	}
 	if in.ChecksumMessageOnly && is6 {
 		v.errorf(p+".checksum_message_only", "applies to IPv4 only: the IPv6 checksum always covers the pseudo-header")

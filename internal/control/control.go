@@ -63,11 +63,28 @@ type Handler interface {
 // ErrInUse means another daemon answers on the socket.
 var ErrInUse = errors.New("control socket is in use by a running daemon")
 
+// ErrNotSocket means the control socket's path names something else: a
+// regular file, a directory. It is never removed to make room.
+var ErrNotSocket = errors.New("exists and is not a socket: refusing to replace it; set global.control_socket to a free path or remove it yourself")
+
 // Listen opens the socket at path with mode 0600. A socket file left by a
-// daemon that died is replaced; one that answers is not.
+// daemon that died is replaced; one that answers is not, and neither is
+// anything that is not a socket.
 func Listen(path string) (net.Listener, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("control: %w", err)
+	}
+	if fi, err := os.Lstat(path); err == nil && fi.Mode().Type() != os.ModeSocket {
+		kind := "a regular file"
+		switch {
+		case fi.IsDir():
+			kind = "a directory"
+		case fi.Mode()&os.ModeSymlink != 0:
+			kind = "a symbolic link"
+		case !fi.Mode().IsRegular():
+			kind = "a special file"
+		}
+		return nil, fmt.Errorf("control: %s is %s: it %w", path, kind, ErrNotSocket)
 	}
 	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
 		c.Close()

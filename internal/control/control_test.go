@@ -3,6 +3,7 @@ package control
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"os"
@@ -113,5 +114,29 @@ func TestListenModeAndStaleSocket(t *testing.T) {
 	}()
 	if _, err := Listen(path); err == nil || !strings.Contains(err.Error(), "in use") {
 		t.Errorf("second listener on a live socket: err = %v", err)
+	}
+}
+
+// TestListenRefusesNonSocket: a control_socket path that names a regular
+// file (a typo pointing at a config, say) or a directory is refused with a
+// clear error, and the file is left as it was.
+func TestListenRefusesNonSocket(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "vrrpd.yaml")
+	if err := os.WriteFile(file, []byte("keep me"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{file, dir} {
+		l, err := Listen(p)
+		if err == nil {
+			l.Close()
+			t.Fatalf("Listen(%s) succeeded", p)
+		}
+		if !errors.Is(err, ErrNotSocket) {
+			t.Errorf("Listen(%s): %v, want ErrNotSocket", p, err)
+		}
+	}
+	if b, err := os.ReadFile(file); err != nil || string(b) != "keep me" {
+		t.Errorf("file after Listen: %q, %v; want it untouched", b, err)
 	}
 }

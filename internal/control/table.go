@@ -37,6 +37,9 @@ func FormatStatus(w io.Writer, resp Response, now time.Time) {
 		for _, n := range s.Drops {
 			drops += n
 		}
+		for _, n := range s.InterfaceDrops {
+			drops += n
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%v\t%s\t%s\t%s\t%d/%d\t%d\t%v\t%s\n",
 			s.Name, s.Interface, s.VRID, s.State, prio, s.AdvertInterval, dash(s.Master),
 			strings.Join(vips, ","), since, s.AdvertsSent, s.AdvertsReceived, drops,
@@ -54,6 +57,12 @@ func dash(s string) string {
 
 func notes(s vrrp.Status) string {
 	var n []string
+	switch {
+	case s.Version == 2:
+		n = append(n, "vrrpv2")
+	case s.V2Compat:
+		n = append(n, "v2-compat")
+	}
 	if s.Maintenance {
 		n = append(n, "maintenance")
 	}
@@ -85,6 +94,9 @@ func notes(s vrrp.Status) string {
 	}
 	for _, r := range slices.Sorted(maps.Keys(s.Drops)) {
 		n = append(n, fmt.Sprintf("drop %s=%d", r, s.Drops[r]))
+	}
+	for _, r := range slices.Sorted(maps.Keys(s.InterfaceDrops)) {
+		n = append(n, fmt.Sprintf("interface-drop %s=%d", r, s.InterfaceDrops[r]))
 	}
 	return strings.Join(n, " ")
 }

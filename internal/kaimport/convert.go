@@ -107,6 +107,7 @@ type converter struct {
 	mailedServers []*Stmt
 	groups        map[string]*Stmt
 	usedGroups    map[string]bool
+	groupTracks   []groupTrack
 	instances     map[string]bool
 }
 
@@ -188,6 +189,7 @@ func ConvertContext(ctx context.Context, stmts []*Stmt, o Options) (*Result, err
 		}
 		c.info(g, "virtual_server_group %s is used by no virtual_server: keepalived ignores it too", name)
 	}
+	c.applyGroupTracks()
 	c.mailNotes()
 	// Notes in file order, whatever order the conversion visited the lines in.
 	for _, ns := range [][]Note{c.notes, c.refusals} {
@@ -202,22 +204,26 @@ func ConvertContext(ctx context.Context, stmts []*Stmt, o Options) (*Result, err
 }
 
 // mailNotes classifies the e-mail settings. keepalived mails only with
-// notification_email set, and then where smtp_alert is on: off by default
+// notification_email and smtp_server set, and then where smtp_alert is on: off by default
 // for VRRP instances, on by default for real servers (keepalived.conf(5)).
 // vrrpd sends no mail, so every alert that keepalived would send is a loss.
 func (c *converter) mailNotes() {
-	var to *Stmt
+	var to, server *Stmt
 	for _, s := range c.mail {
-		if s.Key() == "notification_email" {
+		switch s.Key() {
+		case "notification_email":
 			to = s
+		case "smtp_server":
+			server = s
 		}
 	}
-	if to == nil {
+	if to == nil || server == nil {
+		// keepalived's smtp_alert() returns at once without both.
 		for _, s := range c.alerts {
-			c.info(s, "no notification_email: keepalived has no one to mail")
+			c.info(s, "without notification_email and smtp_server keepalived sends no mail")
 		}
 		for _, s := range c.mail {
-			c.info(s, "no notification_email: keepalived sends no mail")
+			c.info(s, "without notification_email and smtp_server keepalived sends no mail")
 		}
 		return
 	}
@@ -399,6 +405,7 @@ func (c *converter) syncGroup(s *Stmt) {
 		return
 	}
 	g := config.SyncGroup{Name: s.Args()[0]}
+	var tracks []*Stmt
 	for _, k := range s.Children {
 		switch {
 		case k.Key() == "group":
@@ -412,6 +419,8 @@ func (c *converter) syncGroup(s *Stmt) {
 			}
 		case k.Key() == "global_tracking":
 			c.info(k, "deprecated in keepalived 2, where each instance keeps its own trackers, as in vrrpd")
+		case k.Key() == "track_interface" || k.Key() == "track_script":
+			tracks = append(tracks, k)
 		case !k.HasBlock && c.isInstanceName(k.Key()):
 			g.Instances = append(g.Instances, k.Words...)
 		default:
@@ -419,6 +428,47 @@ func (c *converter) syncGroup(s *Stmt) {
 		}
 	}
 	c.cfg.SyncGroups = append(c.cfg.SyncGroups, g)
+	for _, k := range tracks {
+		c.groupTracks = append(c.groupTracks, groupTrack{stmt: k, members: g.Instances})
+	}
+}
+
+// groupTrack is a track_interface or track_script block of a sync group.
+type groupTrack struct {
+	stmt    *Stmt
+	members []string
+}
+
+// applyGroupTracks gives each member of a sync group the group's trackers.
+// keepalived faults the whole group when a tracker of the group fails
+// (weights count only with sync_group_tracking_weight); a tracker with
+// weight 0 on every member faults that member, and the sync group takes
+// the others along: the same outcome.
+func (c *converter) applyGroupTracks() {
+	for _, gt := range c.groupTracks {
+		weighted := false
+		for _, name := range gt.members {
+			in := c.cfg.Instance(name)
+			if in == nil {
+				continue
+			}
+			for _, t := range gt.stmt.Children {
+				weighted = weighted || len(t.Words) > 1
+				switch gt.stmt.Key() {
+				case "track_interface":
+					in.TrackInterfaces = append(in.TrackInterfaces, config.TrackInterface{Name: t.Key()})
+				case "track_script":
+					zero := 0
+					in.TrackScripts = append(in.TrackScripts, config.TrackRef{Name: t.Key(), Weight: &zero})
+				}
+			}
+		}
+		if weighted {
+			c.loss(gt.stmt, "weights of a sync group's trackers are not carried over: a failure faults the group, as keepalived does without sync_group_tracking_weight")
+		} else {
+			c.info(gt.stmt, "carried over to every member with weight 0: a failure faults the group, as in keepalived")
+		}
+	}
 }
 
 // notify handles the notify_* keywords shared by instances and sync

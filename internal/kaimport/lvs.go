@@ -80,7 +80,7 @@ func (c *converter) virtualServer(s *Stmt) {
 		for _, m := range g.Children {
 			entries = append(entries, c.groupEntry(m)...)
 		}
-		c.info(s, "one virtual server per member of group %s (%d), each with these real servers and checks", group, len(entries))
+		c.info(s, "one virtual server per member of group %s (%d), each with these real servers and its own checks: the real servers get %d times the probes keepalived sends them, with the same verdicts", group, len(entries), len(entries))
 	case len(a) == 2 && a[0] == "fwmark":
 		m, err := strconv.ParseUint(a[1], 0, 32)
 		if err != nil || m == 0 {

@@ -18,9 +18,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -53,6 +55,13 @@ type Options struct {
 	ExtraArgs []string
 	// StartTimeout bounds the wait for the server to accept connections (default 60 s).
 	StartTimeout time.Duration
+	// RunAs is the system user mariadbd runs as (default root). Galera's rsync SST needs an unprivileged
+	// one ("mysql"): the joiner's rsync daemon, started by a root mariadbd, drops to nobody and then
+	// cannot write the datadir. Dir, the datadir and the socket directory are then owned by RunAs.
+	RunAs string
+	// NoSetup skips creating the client account and Database, e.g. for a Galera joiner, which gets
+	// them from its donor and may not accept statements until it is in the primary component.
+	NoSetup bool
 }
 
 // Server is a running throwaway MariaDB.
@@ -135,6 +144,12 @@ func Launch(ctx context.Context, o Options) (*Server, error) {
 		s.cleanupDirs()
 		return nil, fmt.Errorf("mariadbtest: %w", err)
 	}
+	if o.RunAs != "" && o.RunAs != "root" {
+		if err := chownAll(o.RunAs, s.Dir, s.sockDir); err != nil {
+			s.cleanupDirs()
+			return nil, fmt.Errorf("mariadbtest: %w", err)
+		}
+	}
 	// A free port can be taken between our probe and the server's bind: retry a few times.
 	for attempt := 0; ; attempt++ {
 		addr := o.Addr
@@ -152,6 +167,9 @@ func Launch(ctx context.Context, o Options) (*Server, error) {
 			s.cleanupDirs()
 			return nil, fmt.Errorf("mariadbtest: %w", err)
 		}
+	}
+	if o.NoSetup {
+		return s, nil
 	}
 	if err := s.setup(ctx, o); err != nil {
 		s.Stop()
@@ -178,7 +196,11 @@ func (s *Server) start(ctx context.Context, o Options, addr string) error {
 		return fmt.Errorf("bad address %q: %w", addr, err)
 	}
 	bin, _ := lookPath("mariadbd")
-	args := []string{bin, "--no-defaults", "--user=root",
+	user := o.RunAs
+	if user == "" {
+		user = "root"
+	}
+	args := []string{bin, "--no-defaults", "--user=" + user,
 		"--datadir=" + filepath.Join(s.Dir, "data"),
 		"--socket=" + s.socket,
 		"--port=" + port, "--bind-address=" + host,
@@ -342,6 +364,29 @@ func (s *Server) Kill() {
 		s.kill()
 		s.cleanupDirs()
 	})
+}
+
+// chownAll gives the trees under dirs to the system user name (its primary group too), and makes each
+// dir itself traversable by it.
+func chownAll(name string, dirs ...string) error {
+	u, err := user.Lookup(name)
+	if err != nil {
+		return fmt.Errorf("run as %s: %w", name, err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	for _, d := range dirs {
+		err := filepath.WalkDir(d, func(p string, _ fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			return os.Lchown(p, uid, gid)
+		})
+		if err != nil {
+			return fmt.Errorf("chown %s to %s: %w", d, name, err)
+		}
+	}
+	return nil
 }
 
 // templateMu serializes template creation within a process; a rename makes it atomic across processes.

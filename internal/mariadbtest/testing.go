@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hachat/hachat/test/netns"
 )
 
 // Start launches a server for the test and stops it on cleanup. It skips the test, with the reason,
@@ -64,4 +66,45 @@ func (s *Server) NewDatabase(t testing.TB) string {
 		}
 	})
 	return name
+}
+
+// GaleraSkipReason returns why a Galera cluster cannot be started here, or "" if it can.
+func GaleraSkipReason() string {
+	if r := SkipReason(); r != "" {
+		return r
+	}
+	if err := GaleraBinaries(); err != nil {
+		return "mariadbtest: galera: " + err.Error()
+	}
+	return ""
+}
+
+// StartClusterT starts a three-node Galera cluster (db1..db3) in a lab of the test's own and removes
+// everything on cleanup. It skips the test, with the reason, when the cluster cannot run here (not
+// root, -short, mariadb-server, galera-4, rsync or nftables missing).
+func StartClusterT(t testing.TB, o ClusterOptions) *Cluster {
+	t.Helper()
+	if reason := GaleraSkipReason(); reason != "" {
+		t.Skip(reason)
+	}
+	o.Lab = netns.NewT(t, "gal")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	c, err := StartCluster(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, n := range c.Nodes {
+				if s := n.Server(); s != nil {
+					t.Logf("--- %s error log (tail)\n%s", n.Name, s.logTail())
+				}
+			}
+		}
+		if err := c.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return c
 }

@@ -3,6 +3,7 @@ package health
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // All runs several probes of one real server together and fails when any
@@ -26,4 +27,21 @@ func (a All) Probe(ctx context.Context) error {
 		<-done
 	}
 	return errors.Join(errs...)
+}
+
+// Bounded gives one probe of an All its own timeout, shorter than the
+// deadline of the whole (each keepalived checker has its connect_timeout).
+type Bounded struct {
+	Prober  Prober
+	Timeout time.Duration
+}
+
+// Probe runs the probe under its own timeout.
+func (b Bounded) Probe(ctx context.Context) error {
+	if b.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, b.Timeout)
+		defer cancel()
+	}
+	return b.Prober.Probe(ctx)
 }

@@ -109,7 +109,10 @@ func listenICMP(v6 bool, src netip.Addr) (*icmp.PacketConn, bool, error) {
 	}
 	c, rerr := icmp.ListenPacket(rawNet, local)
 	if rerr != nil {
-		return nil, false, fmt.Errorf("no ping socket (%v) and no raw socket (%w)", err, rerr)
+		// Not the server's fault: say what the host needs, and count it
+		// as a configuration failure.
+		return nil, false, fmt.Errorf("no ping socket (%v; see net.ipv4.ping_group_range) and no raw socket (%v; needs CAP_NET_RAW): %w",
+			err, rerr, ErrInvalidTarget)
 	}
 	return c, true, nil
 }

@@ -216,6 +216,11 @@ func TestAllChecks(t *testing.T) {
 	if err := (All{up, down, up}).Probe(probeCtx(t)); !errors.Is(err, ErrBadReply) {
 		t.Errorf("one down: %v, want ErrBadReply", err)
 	}
+	// Each probe of an All keeps its own timeout within the whole's.
+	hang := ProberFunc(func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() })
+	if err := (All{up, Bounded{Prober: hang, Timeout: time.Millisecond}}).Probe(probeCtx(t)); Classify(err) != KindTimeout {
+		t.Errorf("bounded hang: %v, want a timeout well before the probe's 10s", err)
+	}
 }
 
 // TestICMPLoopback follows RFC 792's echo on 127.0.0.1 and RFC 4443 §4's on

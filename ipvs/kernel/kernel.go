@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	cipvs "github.com/cloudflare/ipvs"
@@ -35,25 +37,55 @@ type DataPlane struct {
 // New wraps c, which may be a fake (see ipvs/ipvstest.Client).
 func New(c cipvs.Client) *DataPlane { return &DataPlane{c: c} }
 
-// Open connects to the kernel's IPVS generic netlink family. It fails when
-// the kernel has no IPVS (the family "IPVS" does not exist).
+// Open connects to the kernel's IPVS generic netlink family and turns ICMP
+// redirects off (NoRedirects). It fails when the kernel has no IPVS (the
+// family "IPVS" does not exist).
 func Open() (*DataPlane, error) {
 	c, err := cipvs.New()
 	if err != nil {
 		return nil, fmt.Errorf("ipvs: open generic netlink family IPVS: %w", err)
 	}
-	return New(c), nil
+	d := New(c)
+	if err := NoRedirects(); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// NoRedirects sets net.ipv4.conf.{all,default,<each interface>}.send_redirects
+// to 0 in the calling thread's network namespace.
+//
+// A one-armed NAT director (clients and real servers reached through the
+// same interface) forwards each real server's reply out of the interface
+// it came in on, and Linux then sends the real server an ICMP redirect
+// naming the client as its own next hop. Real servers accept it by default
+// (shared_media=1) when it arrives for an established socket, and cache the
+// route for 5 minutes: their replies then skip the director, the client
+// resets them, and every NAT connection to that server fails. Whether a
+// redirect arrives in time to be taken depends on scheduling, so this shows
+// as a flake, not a steady failure (issue #16). The kernel ORs the "all"
+// value with the interface's, hence every interface.
+func NoRedirects() error {
+	ifs, _ := filepath.Glob("/proc/sys/net/ipv4/conf/*/send_redirects")
+	for _, p := range ifs {
+		if err := os.WriteFile(p, []byte("0"), 0); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("ipvs: sysctl %s=0: %w", strings.ReplaceAll(strings.TrimPrefix(p, "/proc/sys/"), "/", "."), err)
+		}
+	}
+	return nil
 }
 
 // Available reports whether the running kernel has IPVS, by asking it for
 // its version.
 func Available() bool {
-	d, err := Open()
+	c, err := cipvs.New()
 	if err != nil {
 		return false
 	}
+	d := New(c)
 	defer d.Close()
-	_, err = d.c.Info()
+	_, err = c.Info()
 	return err == nil
 }
 

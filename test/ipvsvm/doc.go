@@ -1,9 +1,13 @@
 // Package ipvsvm runs the balancer's kernel IPVS tests against a real
 // kernel: Debian's own (package linux-image-amd64, which ships the ip_vs
-// modules), booted under QEMU (TCG, no network device) from a small
-// initramfs whose /init loads the IPVS modules and runs the test binary of
-// test/ipvsvm/guest. The guest tests build their topology in network
-// namespaces inside the VM, so no packet leaves it.
+// modules), booted under QEMU (TCG) from a small initramfs whose /init
+// loads the IPVS modules and runs the test binary of test/ipvsvm/guest.
+// Most guest tests build their topology in network namespaces inside the
+// VM. The VM's one NIC (virtio, lan0 in the guest) is a TAP on the bridge
+// of namespaces this test creates on the host (a client and a real
+// server), so TestVrrpdOverTAP balances host connections through the
+// VM's IPVS: the first step of the lab's -dataplane ipvs-vm. No packet
+// leaves the VM and those namespaces.
 //
 // `go test ./test/ipvsvm/` does everything: it installs qemu-system-x86,
 // busybox-static, ipvsadm and kmod when missing, downloads the kernel

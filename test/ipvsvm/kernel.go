@@ -13,12 +13,17 @@ import (
 // CacheDir holds the unpacked kernels between runs.
 const CacheDir = "/var/cache/hachat-ipvsvm"
 
+// completeMarker marks a finished unpack; its name changes when the set of
+// unpacked files does (v2: the virtio NIC modules), so older caches are
+// unpacked again.
+const completeMarker = ".complete-v2"
+
 // guestModules are loaded by /init, in this order; modprobe adds their
 // dependencies. crc32c_generic comes first: libcrc32c (needed by ip_vs via
 // nf_conntrack) only has a softdep on it, which busybox modprobe ignores.
 var guestModules = []string{
 	"crc32c_generic", "ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_lc", "ip_vs_wlc", "ip_vs_sh", "ip_vs_mh",
-	"veth", "bridge", "nf_tables",
+	"veth", "bridge", "nf_tables", "virtio_pci", "virtio_net",
 }
 
 // kernelTree is the part of the kernel package the VM needs.
@@ -55,7 +60,7 @@ func fetchKernel(logf func(string, ...any)) (*kernelTree, error) {
 	kv := strings.TrimPrefix(pkg, "linux-image-")
 	root := filepath.Join(CacheDir, "kroot-"+kv)
 	kt := &kernelTree{version: kv, root: root, vmlinux: filepath.Join(root, "vmlinux")}
-	if _, err := os.Stat(filepath.Join(root, ".complete")); err == nil {
+	if _, err := os.Stat(filepath.Join(root, completeMarker)); err == nil {
 		return kt, nil
 	}
 	logf("downloading and unpacking %s into %s", pkg, root)
@@ -86,7 +91,9 @@ func fetchKernel(logf func(string, ...any)) (*kernelTree, error) {
 	  './lib/modules/*/kernel/net/ipv4/netfilter/nf_defrag*' './lib/modules/*/kernel/net/ipv6/netfilter/nf_defrag*' \
 	  './lib/modules/*/kernel/lib/libcrc32c.ko' './lib/modules/*/kernel/crypto/crc32c*' \
 	  './lib/modules/*/kernel/arch/x86/crypto/crc32c*' './lib/modules/*/kernel/drivers/net/veth.ko' \
-	  './lib/modules/*/kernel/net/bridge/bridge.ko' './lib/modules/*/kernel/net/802/*' './lib/modules/*/kernel/net/llc/*'`
+	  './lib/modules/*/kernel/net/bridge/bridge.ko' './lib/modules/*/kernel/net/802/*' './lib/modules/*/kernel/net/llc/*' \
+	  './lib/modules/*/kernel/drivers/virtio/*' './lib/modules/*/kernel/drivers/net/virtio_net.ko' \
+	  './lib/modules/*/kernel/drivers/net/net_failover.ko' './lib/modules/*/kernel/net/core/failover.ko'`
 	if out, err := exec.Command("sh", "-c", script, "sh", debs[0], root).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("unpack %s: %w: %s", debs[0], err, out)
 	}
@@ -99,7 +106,7 @@ func fetchKernel(logf func(string, ...any)) (*kernelTree, error) {
 		logf("no vmlinux (%v): booting vmlinuz", err)
 		kt.vmlinux = filepath.Join(root, "boot", "vmlinuz-"+kv)
 	}
-	if err := os.WriteFile(filepath.Join(root, ".complete"), nil, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(root, completeMarker), nil, 0o644); err != nil {
 		return nil, err
 	}
 	return kt, nil

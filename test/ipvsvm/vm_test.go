@@ -32,6 +32,9 @@ ln -s /run /var/run
 echo "VMINIT: kernel $(uname -r), /init at $(cut -d' ' -f1 /proc/uptime)s"
 for m in %s; do modprobe "$m" || echo "VMINIT: modprobe $m FAILED"; done
 /usr/sbin/ip link set lo up
+# The virtio NIC (the host's TAP) is lan0: Linux 6.1 refuses to create a
+# veth named eth0 in another namespace while this one has an eth0.
+/usr/sbin/ip link set eth0 name lan0 2>/dev/null
 echo 7 > /proc/sys/kernel/printk
 T1=$(cut -d' ' -f1 /proc/uptime)
 IPVS_VM=1 /guest.test -test.v -test.count=1 -test.timeout=240s %s
@@ -68,16 +71,26 @@ func TestIPVSInQEMU(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build guest tests: %v\n%s", err, out)
 	}
+	// vrrpd itself, for the guest's TestVrrpdOverTAP.
+	vrrpd := filepath.Join(work, "vrrpd")
+	build = exec.Command("go", "build", "-ldflags=-s -w", "-o", vrrpd, "github.com/hachat/hachat/cmd/vrrpd")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build vrrpd: %v\n%s", err, out)
+	}
 	initrd := filepath.Join(work, "initrd.gz")
-	if err := buildInitramfs(kt, guest, initrd, os.Getenv("IPVSVM_RUN")); err != nil {
+	if err := buildInitramfs(kt, guest, vrrpd, initrd, os.Getenv("IPVSVM_RUN")); err != nil {
 		t.Fatalf("initramfs: %v", err)
 	}
 	t.Logf("kernel %s, initramfs ready after %v", kt.version, time.Since(start).Round(100*time.Millisecond))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	// No network device (-nic none): every packet of the tests stays in the VM.
-	qemu := exec.CommandContext(ctx, "qemu-system-x86_64", "-m", "384", "-nographic", "-no-reboot", "-nic", "none",
+	// The VM's one NIC is a TAP on the bridge of namespaces this test
+	// creates (see hostSide): every packet stays in them or in the VM.
+	host := newHostSide(t)
+	qemu := host.sw.Command(ctx, "qemu-system-x86_64", "-m", "384", "-nographic", "-no-reboot",
+		"-netdev", "tap,id=n0,ifname="+tapName+",script=no,downscript=no", "-device", "virtio-net-pci,netdev=n0,mac=52:54:00:c6:12:01",
 		"-kernel", kt.vmlinux, "-initrd", initrd, "-append", "console=ttyS0 panic=-1 quiet")
 	qemu.Stdin = nil
 	var console bytes.Buffer
@@ -91,12 +104,21 @@ func TestIPVSInQEMU(t *testing.T) {
 	}
 	qemu.Stdout, qemu.Stderr = w, w
 	boot := time.Now()
+	stop := make(chan struct{})
+	hits := make(chan []string, 1)
+	go func() { hits <- host.dialVIP(stop) }()
 	err = qemu.Run()
+	close(stop)
+	got := <-hits
 	out := cleanConsole(console.String())
 	t.Logf("guest console (boot + tests took %v):\n%s", time.Since(boot).Round(100*time.Millisecond), out)
 	if err != nil {
 		t.Fatalf("qemu: %v", err)
 	}
+	if strings.Contains(out, "--- PASS: TestVrrpdOverTAP") && len(got) != hostDials {
+		t.Errorf("the host's connections through the VM's VIP got %v, want %d answers from host-rs1", got, hostDials)
+	}
+	t.Logf("host → VM's IPVS → host: %v", got)
 	// QEMU exits 0 after poweroff whatever the tests did: only the
 	// guest's result line decides.
 	if !strings.Contains(out, "IPVSVM-RESULT: PASS") {
@@ -145,8 +167,9 @@ func ensureTools(t *testing.T) error {
 }
 
 // buildInitramfs writes the gzipped cpio: busybox, iproute2's ip and
-// ipvsadm with their libraries, the modules, /init and the guest tests.
-func buildInitramfs(kt *kernelTree, guest, out, run string) error {
+// ipvsadm with their libraries, the modules, /init, the guest tests and
+// vrrpd.
+func buildInitramfs(kt *kernelTree, guest, vrrpd, out, run string) error {
 	f, err := os.Create(out)
 	if err != nil {
 		return err
@@ -209,6 +232,7 @@ func buildInitramfs(kt *kernelTree, guest, out, run string) error {
 	}
 	c.File("/init", []byte(fmt.Sprintf(initScript, strings.Join(guestModules, " "), runArg)), 0o755)
 	c.CopyFile("/guest.test", guest)
+	c.CopyFile("/vrrpd", vrrpd)
 	if err := c.Close(); err != nil {
 		return err
 	}

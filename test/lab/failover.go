@@ -62,6 +62,7 @@ type ScenarioRun struct {
 	Kept      int      `json:"sessions_kept"`
 	Problems  []string `json:"problems,omitempty"`
 	Findings  []string `json:"findings,omitempty"`
+	DB        *DBTrial `json:"db,omitempty"` // the database trial's own figures (galera.go)
 }
 
 // scenarioSpec says what a trial does and what it must show.
@@ -111,7 +112,7 @@ var hookText = map[string]string{
 func RunFailovers(ctx context.Context, t *Topology, p FailoverPlan, progress func(string)) ([]*ScenarioRun, error) {
 	var runs []*ScenarioRun
 	for rep := 1; rep <= p.Reps; rep++ {
-		for _, name := range scenarioOrder {
+		for _, name := range t.failoverScenarios() {
 			r, err := runScenario(ctx, t, p, name, rep)
 			if r != nil {
 				runs = append(runs, r)
@@ -244,6 +245,7 @@ func runScenario(ctx context.Context, t *Topology, p FailoverPlan, name string, 
 	}
 	r.Kept = max(0, r.Sessions-res.Affected)
 	r.Problems, r.Findings = judge(r, spec, res)
+	t.noteDBTrial(r)
 	return r, nil
 }
 

@@ -7,6 +7,9 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -39,7 +42,9 @@ func TestLabTiny(t *testing.T) {
 	if testing.Verbose() {
 		logw = os.Stderr
 	}
-	topo := &Topology{Bin: bin, log: logw}
+	// A budget of one CPU per machine: loose enough not to change what
+	// the test sees, and it runs the budget path (-machine-cpu).
+	topo := &Topology{Bin: bin, log: logw, MachineCPU: MachineCPU{Default: 1}}
 	closed := false
 	defer func() {
 		if !closed {
@@ -51,6 +56,7 @@ func TestLabTiny(t *testing.T) {
 		t.Fatalf("bring-up: %v", err)
 	}
 	name := topo.Lab.Name()
+	groups := checkBudgets(t, topo)
 
 	dp, err := topo.DataPlane(ctx, "lb1")
 	if err != nil {
@@ -110,6 +116,34 @@ func TestLabTiny(t *testing.T) {
 	if _, err := os.Stat(topo.sockDir); !os.IsNotExist(err) {
 		t.Errorf("socket directory %s left after teardown (%v)", topo.sockDir, err)
 	}
+	for _, g := range groups {
+		if _, err := os.Stat(g); !os.IsNotExist(err) {
+			t.Errorf("CPU group %s left after teardown (%v)", g, err)
+		}
+	}
+}
+
+// checkBudgets: every daemon runs in its machine's CPU group, with the
+// machine's quota. It returns the groups' directories.
+func checkBudgets(t *testing.T, topo *Topology) []string {
+	t.Helper()
+	pids := map[string]int{"db": topo.DB.PID, "app1": topo.chatd["app1"].PID(), "app2": topo.chatd["app2"].PID(),
+		"lb1": topo.vrrpd["lb1"].PID(), "lb2": topo.vrrpd["lb2"].PID()}
+	var dirs []string
+	for m, pid := range pids {
+		dir := topo.cpu.Dir(m)
+		if dir == "" {
+			t.Errorf("%s has no CPU group", m)
+			continue
+		}
+		dirs = append(dirs, dir)
+		procs, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+		quota, _ := os.ReadFile(filepath.Join(dir, "cpu.cfs_quota_us"))
+		if !slices.Contains(strings.Fields(string(procs)), strconv.Itoa(pid)) || strings.TrimSpace(string(quota)) != "100000" {
+			t.Errorf("%s: pid %d, group %s holds %q with quota %q; want the pid and 100000", m, pid, dir, procs, quota)
+		}
+	}
+	return dirs
 }
 
 // checkAcceptOff: the lab runs with accept: false, so the master refuses

@@ -9,7 +9,8 @@
 //	  |  switch: a bridge in its own namespace
 //	lb1 198.18.1.11 prio 150 / lb2 198.18.1.12 prio 100: vrrpd, VIP 198.18.1.100 and gateway 198.18.2.254
 //	app1 198.18.2.21 / app2 198.18.2.22: chatd, default route via 198.18.2.254 (NAT mode)
-//	db 198.18.2.30: MariaDB (throwaway datadir)
+//	db 198.18.2.30: MariaDB (throwaway datadir), with -db mariadb (the paper's one server)
+//	db1..db3 198.18.2.31-33: MariaDB Galera, with -db galera (the default when galera-4 is installed)
 //
 // Experiment 1 is the paper's Table 1 (1000 connections at 100/s ... 5000
 // at 500/s, direct and through the VIP, 10 repetitions) and a ceiling
@@ -105,11 +106,19 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 	skip1 := fs.Bool("skip-table1", false, "skip experiment 1")
 	skip2 := fs.Bool("skip-failover", false, "skip experiment 2")
 	noCeil := fs.Bool("no-ceiling", false, "skip the ceiling search")
+	machineCPU := fs.String("machine-cpu", "", "CPU budget per lab machine, as `cpus[,machine=cpus...]`: 0.4 gives lb1, lb2, app1, app2 and db 0.4 CPU each (cgroup v1 cpu quota); add client=F to budget the load generator, db=0 to leave one unlimited (default: none, all share the box)")
+	compare := fs.String("compare-paths", "", "before the experiments, compare direct, split (both servers directly) and VIP at one point `conns:rate` (e.g. 3000:300), interleaved, into compare.md")
+	compareReps := fs.Int("compare-reps", 5, "repetitions of -compare-paths")
+	db := fs.String("db", defaultDB(), "database `tier`: galera (three MariaDB Galera nodes and the trial \"database writer killed\"; "+
+		"the default when galera-4 is installed) or mariadb (one server, the paper's setup)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if os.Geteuid() != 0 {
 		return errors.New("needs root (network namespaces, nftables, MariaDB): run sudo make lab")
+	}
+	if err := dbKindOK(*db); err != nil {
+		return err
 	}
 	plan := fullPlan()
 	if *quick {
@@ -130,6 +139,10 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 	}
 	if *noCeil {
 		plan.Table1.CeilMax = 0
+	}
+	mcpu, cerr := parseMachineCPU(*machineCPU)
+	if cerr != nil {
+		return cerr
 	}
 
 	started := time.Now()
@@ -154,8 +167,8 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 		binDir = tmp
 	}
 
-	rep := &Report{Started: started, Plan: plan, Machine: machineInfo(), KernelIPVS: KernelHasIPVS(), Dir: dir}
-	topo := &Topology{Bin: binDir, log: logw}
+	rep := &Report{Started: started, Plan: plan, Machine: machineInfo(), KernelIPVS: KernelHasIPVS(), Dir: dir, DB: *db}
+	topo := &Topology{Bin: binDir, log: logw, MachineCPU: mcpu, DBKind: *db}
 	// The deferred teardown runs on success, on error and after Ctrl-C
 	// (ctx cancelled: every step returns, then this runs).
 	defer func() {
@@ -176,6 +189,15 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 			return err
 		}
 		rep.DataPlane = dp
+		if *compare != "" {
+			pts, err := chatload.ParseSeries(*compare)
+			if err != nil || len(pts) != 1 {
+				return fmt.Errorf("-compare-paths %q: want one conns:rate (%v)", *compare, err)
+			}
+			if _, err := ComparePaths(ctx, topo, pts[0], *compareReps, plan.Table1.Pause, dir, progress); err != nil {
+				return err
+			}
+		}
 		progress(fmt.Sprintf("up: lb1 holds the VIP %s, chat answers on %s, data plane %s (kernel IPVS: %v)", vipAddr, vipChat, dp, rep.KernelIPVS))
 		if !*skip1 {
 			t1, err := RunTable1(ctx, topo, plan.Table1, progress)
@@ -201,6 +223,7 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 	}
 	rep.Finished = time.Now()
 	rep.Machine.LoadAvgEnd = loadAvg()
+	rep.CPU = topo.CPUReport()
 	rep.Problems = rep.judge()
 	if werr := rep.Write(); werr != nil {
 		err = errors.Join(err, werr)

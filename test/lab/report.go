@@ -64,11 +64,13 @@ type Report struct {
 	KernelIPVS bool           `json:"kernel_ipvs"`
 	DataPlane  string         `json:"dataplane"`
 	Namespaces string         `json:"namespaces"`
+	DB         string         `json:"db"` // database tier: mariadb or galera
 	Table1     *Table1Result  `json:"table1,omitempty"`
 	Failovers  []*ScenarioRun `json:"failovers,omitempty"`
 	Error      string         `json:"error,omitempty"`
 	Problems   []string       `json:"problems,omitempty"`
 	Findings   []string       `json:"findings,omitempty"`
+	CPU        *CPUReport     `json:"cpu_budgets,omitempty"`
 	Plots      []string       `json:"plots,omitempty"`
 	Dir        string         `json:"-"`
 }
@@ -190,6 +192,7 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 	f("| kernel | %s (IPVS in the kernel: %v) |\n", m.Kernel, yesNo(r.KernelIPVS))
 	f("| balancer data plane | **%s** (vrrpd `dataplane: auto`: IPVS where the kernel has it, nftables otherwise) |\n", orUnknown(r.DataPlane))
 	f("| software | %s, commit %s |\n", m.Go, orUnknown(m.Commit))
+	f("%s", r.CPU.row())
 	f("| namespaces | %s-{client,lb1,lb2,app1,app2,db,sw} (removed at exit) |\n\n", orUnknown(r.Namespaces))
 	f("Topology (NAT mode, the paper's keepalived/LVS setup): client 198.18.1.10 → VIP %s held by the VRRP master "+
 		"(lb1 priority 150, lb2 100, 1 s adverts, preemption) → chat servers app1 198.18.2.21 and app2 198.18.2.22 "+
@@ -200,6 +203,7 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 
 	r.writeTable1(w)
 	r.writeFailovers(w)
+	r.writeDBTrials(w)
 	if len(r.Plots) > 0 {
 		f("## Plots\n\n")
 		for _, p := range r.Plots {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/hachat/hachat/internal/mariadbtest"
 	"github.com/hachat/hachat/ipvs"
+	"github.com/hachat/hachat/test/cpubudget"
 	"github.com/hachat/hachat/test/netns"
 )
 
@@ -61,13 +62,19 @@ type Topology struct {
 	Switch *netns.Switch
 	Hosts  map[string]*netns.Host
 	DB     *mariadbtest.Server
-	Bin    string // directory holding vrrpd, vrrpctl, chatd
+	// DBKind is the database tier: dbMariaDB (one server, the paper's) or dbGalera (galera.go).
+	DBKind string
+	galeraState
+	Bin string // directory holding vrrpd, vrrpctl, chatd
 	// sockDir holds vrrpd's control sockets: a short path, since a unix
 	// socket path must fit in 108 bytes.
 	sockDir string
 	vrrpd   map[string]*netns.Proc
 	chatd   map[string]*netns.Proc
 	log     io.Writer
+	// MachineCPU is each machine's CPU budget (cpu.go); cpu its groups.
+	MachineCPU MachineCPU
+	cpu        *cpubudget.Set
 }
 
 // Client is the host the load and the probes run from.
@@ -111,6 +118,9 @@ func Up(ctx context.Context, t *Topology, logDir string) error {
 		t.Hosts[name] = h
 	}
 	fmt.Fprintf(t.log, "lab: namespaces %s-{client,lb1,lb2,app1,app2,db,sw}\n", lab.Name())
+	if err := t.setupBudgets(); err != nil {
+		return err
+	}
 	// The load generator needs ports and quick reuse; the chat servers a
 	// listen backlog that a 500/s storm does not overflow.
 	sysctls := map[string][][2]string{
@@ -134,17 +144,15 @@ func Up(ctx context.Context, t *Topology, logDir string) error {
 	if err := ensureMariaDB(ctx, t.log); err != nil {
 		return err
 	}
-	fmt.Fprintf(t.log, "lab: MariaDB in %s at %s\n", t.Hosts["db"].Namespace(), dbAddr)
-	t.DB, err = mariadbtest.Launch(ctx, mariadbtest.Options{
-		Command:  []string{"ip", "netns", "exec", t.Hosts["db"].Namespace()},
-		Addr:     dbAddr,
-		Database: "chat",
-		// The paper's chat kept its state in one MySQL server; so does
-		// chatd, with up to two connections per storm connection.
-		ExtraArgs: []string{"--max-connections=1000"},
-	})
-	if err != nil {
-		return fmt.Errorf("mariadb: %w", err)
+	if t.DBKind == dbGalera {
+		if err := t.startGalera(ctx); err != nil {
+			return err
+		}
+	} else if err := t.startMariaDB(ctx); err != nil {
+		return err
+	}
+	if err := t.dbBudget(); err != nil {
+		return err
 	}
 	for _, app := range []string{"app1", "app2"} {
 		if err := t.startChatd(ctx, app); err != nil {
@@ -172,6 +180,24 @@ func Up(ctx context.Context, t *Topology, logDir string) error {
 	return t.WaitService(ctx, "lb1", 30*time.Second)
 }
 
+// startMariaDB starts the paper's single database server.
+func (t *Topology) startMariaDB(ctx context.Context) error {
+	var err error
+	fmt.Fprintf(t.log, "lab: MariaDB in %s at %s\n", t.Hosts["db"].Namespace(), dbAddr)
+	t.DB, err = mariadbtest.Launch(ctx, mariadbtest.Options{
+		Command:  []string{"ip", "netns", "exec", t.Hosts["db"].Namespace()},
+		Addr:     dbAddr,
+		Database: "chat",
+		// The paper's chat kept its state in one MySQL server; so does
+		// chatd, with up to two connections per storm connection.
+		ExtraArgs: []string{"--max-connections=1000"},
+	})
+	if err != nil {
+		return fmt.Errorf("mariadb: %w", err)
+	}
+	return nil
+}
+
 func (t *Topology) startChatd(ctx context.Context, app string) error {
 	ip := strings.TrimSuffix(hostAddrs[app][0], "/24")
 	peer := "198.18.2.22"
@@ -182,7 +208,7 @@ func (t *Topology) startChatd(ctx context.Context, app string) error {
 		"-node", app,
 		"-listen", net.JoinHostPort(ip, chatPort),
 		"-http", net.JoinHostPort(ip, httpPort),
-		"-dsn", t.DB.DSN("chat"),
+		"-dsn", t.dsn(),
 		"-nudge-listen", net.JoinHostPort(ip, nudgePort),
 		"-peers", net.JoinHostPort(peer, nudgePort),
 		// The load generator sends faster than a human; flood control
@@ -199,7 +225,7 @@ func (t *Topology) startChatd(ctx context.Context, app string) error {
 		return err
 	}
 	t.chatd[app] = p
-	return nil
+	return t.budget(app, p.PID())
 }
 
 // waitChatdReady polls the node's /readyz from the client until it says 200.
@@ -284,7 +310,7 @@ func (t *Topology) StartVrrpd(lb string) error {
 		return err
 	}
 	t.vrrpd[lb] = p
-	return nil
+	return t.budget(lb, p.PID())
 }
 
 // StopVrrpd stops lb's daemon gracefully (SIGTERM: priority-0 advert, then
@@ -415,6 +441,12 @@ func (t *Topology) Close() error {
 			errs = append(errs, fmt.Errorf("mariadb: %w", err))
 		}
 	}
+	if t.Galera != nil {
+		t.dbProbe.Wait()
+		if err := t.Galera.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("galera: %w", err))
+		}
+	}
 	if t.Lab != nil {
 		if err := t.Lab.Close(); err != nil {
 			errs = append(errs, err)
@@ -422,6 +454,9 @@ func (t *Topology) Close() error {
 	}
 	if t.sockDir != "" {
 		os.RemoveAll(t.sockDir)
+	}
+	if err := t.closeBudgets(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

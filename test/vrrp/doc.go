@@ -5,7 +5,9 @@
 //
 // Every scenario runs against vrrpd and, as a reference that proves the test
 // itself, against Debian's keepalived in VRRPv3 mode; the interop tests mix
-// the two on one segment in both roles. The tests need root, iproute2 and
+// the two on one segment in both roles, in VRRPv3, in VRRPv2 (RFC 3768,
+// keepalived's default) and with vrrpd's VRRPv2 compatibility (RFC 5798
+// §8.4.2), and with keepalived sending from the virtual MAC. The tests need root, iproute2 and
 // keepalived, and skip with a message otherwise; vrrpd subtests skip while
 // ./cmd/vrrpd does not build.
 //

@@ -11,6 +11,27 @@ import (
 // and VIP on one segment, in both roles: one master at a time, failover
 // either way (node loss and graceful), and preempting failback.
 func TestKeepalivedInterop(t *testing.T) {
+	keepalivedInterop(t, 3, advert, false)
+}
+
+// TestRFC3768KeepalivedV2Interop is TestKeepalivedInterop with both
+// routers speaking VRRPv2 (RFC 3768), keepalived's default: vrrpd with
+// version: 2, keepalived with vrrp_version 2, one-second adverts (v2
+// counts whole seconds).
+func TestRFC3768KeepalivedV2Interop(t *testing.T) {
+	keepalivedInterop(t, 2, time.Second, false)
+}
+
+// TestRFC5798_8_4_2_V2CompatWithKeepalivedV2 runs vrrpd as a VRRPv3 router
+// in VRRPv2 compatibility (v2_compat) beside a stock keepalived speaking
+// VRRPv2, in both roles: the upgrade path RFC 5798 §8.4 describes.
+func TestRFC5798_8_4_2_V2CompatWithKeepalivedV2(t *testing.T) {
+	keepalivedInterop(t, 2, time.Second, true)
+}
+
+// keepalivedInterop runs the interop scenario with both routers speaking
+// version; compat makes vrrpd a VRRPv3 router in VRRPv2 compatibility.
+func keepalivedInterop(t *testing.T, version int, interval time.Duration, compat bool) {
 	roles := []struct {
 		name         string
 		impl1, impl2 func(*testing.T) vrrplab.Impl
@@ -22,6 +43,16 @@ func TestKeepalivedInterop(t *testing.T) {
 		t.Run(r.name, func(t *testing.T) {
 			impl1, impl2 := r.impl1(t), r.impl2(t)
 			e := setup(t, impl1, impl2, true)
+			for _, s := range []*vrrplab.Spec{&e.pair.Spec1, &e.pair.Spec2} {
+				s.Version, s.Advert = version, interval
+			}
+			if compat {
+				for i, impl := range []vrrplab.Impl{impl1, impl2} {
+					if s := []*vrrplab.Spec{&e.pair.Spec1, &e.pair.Spec2}[i]; isVrrpd(impl) {
+						s.Version, s.V2Compat = 3, true
+					}
+				}
+			}
 			e.elect()
 			// vrrpd must parse every keepalived advert and agree on the master.
 			ours, peer, peerAddr := e.topo.LB2, "keepalived lb1", e.topo.Addr1.Addr()
@@ -30,6 +61,13 @@ func TestKeepalivedInterop(t *testing.T) {
 				ours, peer, peerAddr, wantState = e.topo.LB1, "keepalived lb2", e.topo.Addr2.Addr(), "MASTER"
 			}
 			st := e.vrrpdState(ours)
+			wantV := uint8(version)
+			if compat {
+				wantV = 3
+			}
+			if st.Version != wantV || st.V2Compat != compat {
+				t.Errorf("vrrpd speaks version %d (v2_compat %v), want %d (v2_compat %v)", st.Version, st.V2Compat, wantV, compat)
+			}
 			if st.State != wantState {
 				t.Errorf("vrrpd on %s is %s, want %s", ours.Name(), st.State, wantState)
 			}
@@ -42,7 +80,7 @@ func TestKeepalivedInterop(t *testing.T) {
 				}
 			}
 			for _, k := range []vrrplab.Kind{vrrplab.Graceful, vrrplab.NodeLoss} {
-				c, err := e.pair.Cycle(e.wctx(), e.pr, k, advert)
+				c, err := e.pair.Cycle(e.wctx(), e.pr, k, interval)
 				e.must(err)
 				e.holders("lb1")
 				t.Logf("%s: failover %v (lb2 after %v); failback %v (lb1 after %v)", k,

@@ -204,4 +204,5 @@ func isVrrpd(impl vrrplab.Impl) bool { return impl.Name() == "vrrpd" }
 // wireDrops are the drop reasons that mean a peer's advert was malformed to
 // us: with keepalived as the peer, any of them is an interop bug.
 var wireDrops = []vrrp.DropReason{vrrp.DropTTL, vrrp.DropChecksum, vrrp.DropVersion, vrrp.DropType,
-	vrrp.DropShort, vrrp.DropAddrFamily, vrrp.DropInterval, vrrp.DropLength, vrrp.DropAddrCount}
+	vrrp.DropShort, vrrp.DropAddrFamily, vrrp.DropInterval, vrrp.DropLength, vrrp.DropAddrCount,
+	vrrp.DropChecksumForm, vrrp.DropVersionMismatch, vrrp.DropIntervalMismatch}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hachat/hachat/test/netns"
 	"github.com/hachat/hachat/test/vrrp/vrrplab"
 	"github.com/hachat/hachat/vrrp"
 )
@@ -182,14 +183,59 @@ func TestVMACFailover(t *testing.T) {
 			vmacFailover(t, impls[names[0]](t), impls[names[1]](t), false)
 		})
 	}
-	// IPv6: 00:00:5e:00:02:33, vrrpd only.
+	// keepalived sending its adverts from the virtual MAC (RFC 5798 §7.3:
+	// the Master's adverts carry it as their source): the vrrpd Master's own
+	// macvlan carries the same MAC, and the kernel hands such a frame to the
+	// macvlan, not to the interface vrrpd's socket is on. keepalived (150)
+	// starting beside a vrrpd Master (100) must still make it step down.
+	for _, names := range [][2]string{{"keepalived", "vrrpd"}, {"vrrpd", "keepalived"}} {
+		t.Run(names[0]+"-"+names[1]+"-xmit-vmac", func(t *testing.T) {
+			vmacFailoverXmit(t, impls[names[0]](t), impls[names[1]](t), false, true)
+		})
+	}
+	// IPv6: 00:00:5e:00:02:33.
 	t.Run("vrrpd-vrrpd-ipv6", func(t *testing.T) { vmacFailover(t, vrrpd(t), vrrpd(t), true) })
+	t.Run("keepalived-vrrpd-ipv6-xmit-vmac", func(t *testing.T) { vmacFailoverXmit(t, keepalived(t), vrrpd(t), true, true) })
 }
 
 func vmacFailover(t *testing.T, impl1, impl2 vrrplab.Impl, v6 bool) {
+	vmacFailoverXmit(t, impl1, impl2, v6, false)
+}
+
+// vmacFailoverXmit is vmacFailover; xmit makes keepalived send from the
+// virtual MAC.
+func vmacFailoverXmit(t *testing.T, impl1, impl2 vrrplab.Impl, v6, xmit bool) {
 	e := setupFamily(t, impl1, impl2, true, v6)
 	e.must(e.pair.UseVMAC())
-	e.elect()
+	e.pair.Spec1.VMACXmit, e.pair.Spec2.VMACXmit = xmit, xmit
+	if xmit {
+		// lb2 is Master (its macvlan up) before lb1 starts: the case
+		// where lb1's adverts come from the MAC lb2's macvlan has.
+		e.must(e.pair.Start2())
+		e.holders("lb2")
+		e.must(e.pair.Start1())
+		e.must(e.pair.Steady(e.wctx(), e.pr))
+	} else {
+		e.elect()
+	}
+	for _, h := range []*netns.Host{e.topo.LB1, e.topo.LB2} {
+		if !xmit || h == e.topo.LB1 && !isVrrpd(impl1) || h == e.topo.LB2 && !isVrrpd(impl2) {
+			continue
+		}
+		// lb2 was Master before lb1 started: the vrrpd side heard the
+		// other, as lb2 the adverts that made it step down, as lb1 those
+		// of the Master it preempted.
+		if st := e.vrrpdState(h); st.AdvertsReceived == 0 {
+			t.Errorf("vrrpd on %s heard no adverts (state %s, drops %v)", h.Name(), st.State, st.Drops)
+		}
+	}
+	// The virtual MAC interface's receive socket lives through the
+	// macvlan going down and up (it is down on a Backup) without failing.
+	for _, r := range []vrrplab.Router{e.pair.R1, e.pair.R2} {
+		if strings.Contains(r.Log(), "VRRP socket failed") {
+			t.Errorf("a VRRP socket failed:\n%s", r.Log())
+		}
+	}
 	vmac := vrrp.VirtualMAC(vrrplab.VRID, v6).String()
 	ifname := fmt.Sprintf("vrrp.%d", vrrplab.VRID)
 	neigh := func() string {

@@ -10,11 +10,11 @@ import (
 )
 
 // Collector exports a monitor's counters and the state of each target as
-// Prometheus metrics, read at scrape time. Register one per monitor; the
-// namespace keeps the balancer's checks ("hachat_ipvs") apart from vrrpd's
-// scripts ("hachat_vrrp").
+// Prometheus metrics, read at scrape time. Register one per monitor, with
+// the daemon's namespace (vrrpd's balancer: "vrrpd_lb").
 type Collector struct {
-	m *health.Monitor
+	m      *health.Monitor
+	labels func(id string) []string
 
 	checks, failures, changes, late, abandoned *prometheus.Desc
 	inFlight, targets, concurrency             *prometheus.Desc
@@ -22,11 +22,14 @@ type Collector struct {
 }
 
 // NewCollector returns a collector for m with metric names
-// <namespace>_health_*.
-func NewCollector(m *health.Monitor, namespace string) *Collector {
+// <namespace>_health_*. Per-target metrics carry the labels labelNames,
+// whose values labels derives from the target's ID (a target ID is free
+// text, no label for a query to match on).
+func NewCollector(m *health.Monitor, namespace string, labelNames []string, labels func(id string) []string) *Collector {
 	name := func(n string) string { return prometheus.BuildFQName(namespace, "health", n) }
 	return &Collector{
 		m:               m,
+		labels:          labels,
 		checks:          prometheus.NewDesc(name("checks_total"), "Health checks that finished with a verdict.", nil, nil),
 		failures:        prometheus.NewDesc(name("check_failures_total"), "Failed health checks by kind of failure.", []string{"kind"}, nil),
 		changes:         prometheus.NewDesc(name("state_changes_total"), "Target state changes by new state.", []string{"state"}, nil),
@@ -35,9 +38,9 @@ func NewCollector(m *health.Monitor, namespace string) *Collector {
 		inFlight:        prometheus.NewDesc(name("probes_in_flight"), "Probes running now.", nil, nil),
 		targets:         prometheus.NewDesc(name("targets"), "Targets being checked.", nil, nil),
 		concurrency:     prometheus.NewDesc(name("concurrency_limit"), "Most probes allowed to run at once.", nil, nil),
-		up:              prometheus.NewDesc(name("target_up"), "1 when the target is up, 0 when down or not yet checked.", []string{"target"}, nil),
-		consecutiveFail: prometheus.NewDesc(name("target_consecutive_failures"), "Current run of failed checks of the target.", []string{"target"}, nil),
-		lastDuration:    prometheus.NewDesc(name("target_last_check_seconds"), "Duration of the target's last check.", []string{"target"}, nil),
+		up:              prometheus.NewDesc(name("target_up"), "1 when the target is up, 0 when down or not yet checked.", labelNames, nil),
+		consecutiveFail: prometheus.NewDesc(name("target_consecutive_failures"), "Current run of failed checks of the target.", labelNames, nil),
+		lastDuration:    prometheus.NewDesc(name("target_last_check_duration_seconds"), "How long the target's last check took.", labelNames, nil),
 	}
 }
 
@@ -76,8 +79,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		if st.State == health.Up {
 			up = 1
 		}
-		gauge(c.up, up, st.ID)
-		gauge(c.consecutiveFail, float64(st.ConsecutiveFail), st.ID)
-		gauge(c.lastDuration, st.LastDuration.Seconds(), st.ID)
+		l := c.labels(st.ID)
+		gauge(c.up, up, l...)
+		gauge(c.consecutiveFail, float64(st.ConsecutiveFail), l...)
+		gauge(c.lastDuration, st.LastDuration.Seconds(), l...)
 	}
 }

@@ -78,23 +78,24 @@ func TestCollector(t *testing.T) {
 		}
 	}
 
-	got := gather(t, healthmetrics.NewCollector(m, "hachat_ipvs"))
-	const ns = "hachat_ipvs_health_"
+	split := func(id string) []string { return []string{"svc1", id} }
+	got := gather(t, healthmetrics.NewCollector(m, "vrrpd_lb", []string{"service", "real_server"}, split))
+	const ns = "vrrpd_lb_health_"
 	want := map[string]float64{
-		ns + "checks_total":                            2,
-		ns + "state_changes_total{state=down}":         1,
-		ns + "state_changes_total{state=up}":           0,
-		ns + "ticks_late_total{reason=deferred}":       0,
-		ns + "ticks_late_total{reason=overrun}":        0,
-		ns + "ticks_late_total{reason=missed}":         0,
-		ns + "probes_abandoned_total":                  0,
-		ns + "probes_in_flight":                        0,
-		ns + "targets":                                 1,
-		ns + "concurrency_limit":                       8,
-		ns + "target_up{target=rs1}":                   0,
-		ns + "target_consecutive_failures{target=rs1}": 2,
-		ns + "target_last_check_seconds{target=rs1}":   got[ns+"target_last_check_seconds{target=rs1}"],
-		ns + "check_failures_total{kind=status}":       2,
+		ns + "checks_total":                                                     2,
+		ns + "state_changes_total{state=down}":                                  1,
+		ns + "state_changes_total{state=up}":                                    0,
+		ns + "ticks_late_total{reason=deferred}":                                0,
+		ns + "ticks_late_total{reason=overrun}":                                 0,
+		ns + "ticks_late_total{reason=missed}":                                  0,
+		ns + "probes_abandoned_total":                                           0,
+		ns + "probes_in_flight":                                                 0,
+		ns + "targets":                                                          1,
+		ns + "concurrency_limit":                                                8,
+		ns + "target_up{real_server=rs1,service=svc1}":                          0,
+		ns + "target_consecutive_failures{real_server=rs1,service=svc1}":        2,
+		ns + "target_last_check_duration_seconds{real_server=rs1,service=svc1}": got[ns+"target_last_check_duration_seconds{real_server=rs1,service=svc1}"],
+		ns + "check_failures_total{kind=status}":                                2,
 	}
 	// Every failure kind is exported, zeros included, so dashboards need
 	// no absent() guards.

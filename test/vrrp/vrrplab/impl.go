@@ -20,6 +20,15 @@ type Spec struct {
 	// VMAC puts the VIP on a macvlan with the virtual router MAC
 	// (vrrpd's vmac, keepalived's use_vmac with vmac_xmit_base).
 	VMAC bool
+	// VMACXmit makes keepalived send its adverts from the virtual MAC
+	// interface (use_vmac without vmac_xmit_base), as RFC 5798 §7.3 has a
+	// Master do: the source MAC of its adverts is then the virtual MAC that
+	// the other router's own macvlan carries too.
+	VMACXmit bool
+	// Version is the VRRP version (2 or 3); 0 means 3.
+	Version int
+	// V2Compat is vrrpd's v2_compat (RFC 5798 §8.4.2); keepalived ignores it.
+	V2Compat bool
 }
 
 // Impl starts routers of one implementation.

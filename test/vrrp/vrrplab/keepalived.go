@@ -28,7 +28,11 @@ func (k Keepalived) Name() string { return "keepalived" }
 // KeepalivedConfig renders a keepalived.conf for s.
 func KeepalivedConfig(s Spec) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "global_defs {\n    router_id %s\n    vrrp_version 3\n}\n", s.Name)
+	version := s.Version
+	if version == 0 {
+		version = 3
+	}
+	fmt.Fprintf(&b, "global_defs {\n    router_id %s\n    vrrp_version %d\n}\n", s.Name, version)
 	fmt.Fprintf(&b, "vrrp_instance VI_%d {\n", s.VRID)
 	// keepalived always starts in BACKUP whatever "state" says; MASTER only
 	// documents the intended owner.
@@ -42,8 +46,13 @@ func KeepalivedConfig(s Spec) string {
 		fmt.Fprintf(&b, "    nopreempt\n")
 	}
 	if s.VMAC {
-		// The VIP goes on the macvlan (vrrp.<VRID>); adverts by eth0, as vrrpd.
-		fmt.Fprintf(&b, "    use_vmac\n    vmac_xmit_base\n    virtual_ipaddress {\n        %s\n    }\n}\n", s.VIP)
+		// The VIP goes on the macvlan (vrrp.<VRID>); adverts by eth0, as
+		// vrrpd, unless VMACXmit asks for them from the virtual MAC.
+		fmt.Fprintf(&b, "    use_vmac\n")
+		if !s.VMACXmit {
+			fmt.Fprintf(&b, "    vmac_xmit_base\n")
+		}
+		fmt.Fprintf(&b, "    virtual_ipaddress {\n        %s\n    }\n}\n", s.VIP)
 		return b.String()
 	}
 	fmt.Fprintf(&b, "    virtual_ipaddress {\n        %s dev %s\n    }\n}\n", s.VIP, s.Ifname)

@@ -43,6 +43,12 @@ func VrrpdConfig(s Spec, sock string, rt *int) string {
 	if s.VMAC {
 		fmt.Fprintf(&b, "    vmac: true\n")
 	}
+	if s.Version != 0 {
+		fmt.Fprintf(&b, "    version: %d\n", s.Version)
+	}
+	if s.V2Compat {
+		fmt.Fprintf(&b, "    v2_compat: true\n")
+	}
 	return b.String()
 }
 
