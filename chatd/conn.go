@@ -291,9 +291,9 @@ func (c *Client) serve() {
 //go:noinline
 func (c *Client) newLineReader() *irc.LineReader {
 	l := c.s.cfg.Limits
-	var src io.Reader = c.conn
+	src := idleReader(c.conn)
 	if l.FloodRate > 0 {
-		src = &meteredReader{c: c, r: c.conn, bucket: tokenBucket{rate: float64(l.ReadBytesRate),
+		src = &meteredReader{c: c, r: src, bucket: tokenBucket{rate: float64(l.ReadBytesRate),
 			burst: float64(l.ReadBytesBurst), tokens: float64(l.ReadBytesBurst), last: c.connectedAt}}
 	}
 	return irc.NewLineReader(src, l.LineBytes)
@@ -463,6 +463,14 @@ type meteredReader struct {
 	r      io.Reader
 	bucket tokenBucket
 	since  time.Time // start of the current run over the rate
+}
+
+// WaitReadable passes irc.IdleWaiter through.
+func (m *meteredReader) WaitReadable() error {
+	if w, ok := m.r.(irc.IdleWaiter); ok {
+		return w.WaitReadable()
+	}
+	return nil
 }
 
 func (m *meteredReader) Read(p []byte) (int, error) {
