@@ -76,8 +76,11 @@ func handleAuthenticate(c *Client, m irc.Message, r *response) {
 		// for "try again", so a standard reply says why and 906 ends the
 		// exchange the way an abort does.
 		text := "Too many logins in progress, try again in a few seconds"
-		if result == loginThrottled {
+		switch result {
+		case loginThrottled:
 			text = "Too many failed logins from your address or for this account, try again later"
+		case loginError:
+			text = "Accounts are unavailable right now, try again later"
 		}
 		r.fail("AUTHENTICATE", "TEMPORARILY_UNAVAILABLE", text)
 		r.numeric(errSaslAborted, "SASL authentication aborted")
