@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hachat/hachat/internal/cli"
+
 	"github.com/hachat/hachat/internal/buildinfo"
 	"github.com/hachat/hachat/packaging/manpage"
 )
@@ -33,7 +35,7 @@ func TestExitStatusOfChatdManPage(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
 			err := run(context.Background(), tt.args, &out, &errb)
-			if got := exitCode(err); got != tt.code {
+			if got := cli.ExitCode(err); got != tt.code {
 				t.Errorf("exit status %d (err %v), want %d", got, err, tt.code)
 			}
 			if out.String() != tt.wantOut {
@@ -61,7 +63,7 @@ func TestManPageChatd8ListsEveryFlag(t *testing.T) {
 		t.Fatal(err)
 	}
 	var errb bytes.Buffer
-	if err := run(context.Background(), []string{"-h"}, io.Discard, &errb); exitCode(err) != 0 {
+	if err := run(context.Background(), []string{"-h"}, io.Discard, &errb); cli.ExitCode(err) != 0 {
 		t.Fatalf("-h: %v", err)
 	}
 	if diff := manpage.Compare(manpage.Flags(md), manpage.UsageFlags(errb.String())); diff != "" {

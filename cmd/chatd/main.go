@@ -16,7 +16,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -26,47 +25,14 @@ import (
 	"github.com/hachat/hachat/chatd"
 	"github.com/hachat/hachat/chatd/store"
 	"github.com/hachat/hachat/internal/buildinfo"
+	"github.com/hachat/hachat/internal/cli"
 )
 
 // stdin is where -hash-password reads the password (a test replaces it).
 var stdin io.Reader = os.Stdin
 
 func main() {
-	err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)
-	code := exitCode(err)
-	var u usageError
-	if code == 1 || (code == 2 && errors.As(err, &u) && !u.printed) {
-		fmt.Fprintln(os.Stderr, "chatd:", err)
-	}
-	os.Exit(code)
-}
-
-// usageError is a command line that does not parse; printed says the flag
-// package has shown it with the usage already.
-type usageError struct {
-	error
-	printed bool
-}
-
-// exitCode is chatd's exit status (chatd(8) EXIT STATUS): 0 on success and
-// for -h, 2 for a bad command line, 1 for anything else.
-func exitCode(err error) int {
-	var u usageError
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.As(err, &u):
-		return 2
-	}
-	return 1
-}
-
-type listFlag []string
-
-func (l *listFlag) String() string { return strings.Join(*l, ",") }
-func (l *listFlag) Set(v string) error {
-	*l = append(*l, strings.Split(v, ",")...)
-	return nil
+	os.Exit(cli.Report(os.Stderr, "chatd", run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)))
 }
 
 // options are the command-line flags; each one set overrides the file.
@@ -117,7 +83,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return nil
 		})
 	}
-	var listen, peers listFlag
+	var listen, peers cli.ListFlag
 	fs.Var(&listen, "listen", "IRC listen `address`es, comma-separated or repeated (default :6667)")
 	fs.Var(&peers, "peers", "peers' nudge UDP `addresses`")
 	str("node", "node name, unique in the cluster (default: host name)", func(c *chatd.Config) *string { return &c.Node })
@@ -166,10 +132,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return usageError{err, true}
+		return cli.FlagError(err)
 	}
 	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("unexpected arguments %q", fs.Args()), false}
+		return cli.Usage(fmt.Errorf("unexpected arguments %q", fs.Args()))
 	}
 	chatd.Version = "chatd-" + buildinfo.Version()
 	if *showVersion {
@@ -187,7 +153,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "configuration OK (node %s, listen %v, store %s)\n", cfg.Node, cfg.Listen, storeKind(cfg.DSN))
 		return nil
 	}
-	logger, err := newLogger(stderr, o.logLevel, o.logFormat)
+	logger, err := cli.NewLogger(stderr, o.logLevel, o.logFormat)
 	if err != nil {
 		return err
 	}
@@ -267,21 +233,6 @@ func storeKind(dsn string) string {
 		return "sqlite"
 	}
 	return "mysql"
-}
-
-func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("-log-level: %w", err)
-	}
-	opts := &slog.HandlerOptions{Level: l}
-	switch format {
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	}
-	return nil, fmt.Errorf("-log-format: %q is not json or text", format)
 }
 
 // printHash reads one password (the first line of r) and prints its

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hachat/hachat/internal/cli"
+
 	"github.com/hachat/hachat/internal/buildinfo"
 	"github.com/hachat/hachat/packaging/manpage"
 )
@@ -35,12 +37,12 @@ func TestExitStatusOfChatloadManPage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			stdout, stderr, err := runCmd(t, tt.args...)
-			if got := exitCode(err); got != tt.code {
+			if got := cli.ExitCode(err); got != tt.code {
 				t.Errorf("exit status %d (err %v), want %d", got, err, tt.code)
 			}
 			// A usage error is printed by the flag package or else by main.
-			var u usageError
-			if tt.code == 2 && strings.TrimSpace(stderr) == "" && (!errors.As(err, &u) || u.printed) {
+			var u cli.UsageError
+			if tt.code == 2 && strings.TrimSpace(stderr) == "" && (!errors.As(err, &u) || u.Printed) {
 				t.Error("a bad command line leaves no message")
 			}
 			if tt.name == "version" && stdout != buildinfo.String("chatload")+"\n" {
@@ -60,7 +62,7 @@ func TestManPageChatload1ListsEveryFlag(t *testing.T) {
 	var usage strings.Builder
 	for _, cmd := range []string{"storm", "steady", "failover", "ceiling", "plot"} {
 		_, stderr, err := runCmd(t, cmd, "-h")
-		if exitCode(err) != 0 {
+		if cli.ExitCode(err) != 0 {
 			t.Fatalf("%s -h: %v", cmd, err)
 		}
 		usage.WriteString(stderr)

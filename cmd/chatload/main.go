@@ -15,52 +15,17 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/hachat/hachat/internal/cli"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	code := exitCode(err)
-	var u usageError
-	if code == 1 || (code == 2 && errors.As(err, &u) && !u.printed) {
-		fmt.Fprintln(os.Stderr, "chatload:", err)
-	}
+	code := cli.Report(os.Stderr, "chatload", run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 	stop()
 	os.Exit(code)
-}
-
-// usageError is a command line that does not parse; printed says the flag
-// package has shown it with the usage already.
-type usageError struct {
-	error
-	printed bool
-}
-
-// exitCode is chatload's exit status (chatload(1) EXIT STATUS): 0 on success
-// and for -h, 2 for a bad command line, 1 for a failed run.
-func exitCode(err error) int {
-	var u usageError
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.As(err, &u):
-		return 2
-	}
-	return 1
-}
-
-// flagError marks what FlagSet.Parse returned as a usage error (it printed
-// the message and the flags); -h stays flag.ErrHelp.
-func flagError(err error) error {
-	if err == nil || errors.Is(err, flag.ErrHelp) {
-		return err
-	}
-	return usageError{err, true}
 }

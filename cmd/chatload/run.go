@@ -15,6 +15,7 @@ import (
 
 	"github.com/hachat/hachat/chatload"
 	"github.com/hachat/hachat/internal/buildinfo"
+	"github.com/hachat/hachat/internal/cli"
 )
 
 const usage = `usage: chatload <storm|steady|failover|ceiling|plot> [flags]
@@ -31,23 +32,10 @@ const usage = `usage: chatload <storm|steady|failover|ceiling|plot> [flags]
 
 Run "chatload <command> -h" for the flags of a command.`
 
-// listFlag collects a repeatable flag whose values may also be comma lists.
-type listFlag []string
-
-func (l *listFlag) String() string { return strings.Join(*l, ",") }
-func (l *listFlag) Set(v string) error {
-	for _, s := range strings.Split(v, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			*l = append(*l, s)
-		}
-	}
-	return nil
-}
-
 // common holds the flags every command shares.
 type common struct {
-	servers    listFlag
-	sources    listFlag
+	servers    cli.ListFlag
+	sources    cli.ListFlag
 	timeout    time.Duration
 	jsonPath   string
 	mdPath     string
@@ -121,7 +109,7 @@ func (c *common) writeOutputs(v any, md chatload.MarkdownReport) error {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, usage)
-		return usageError{errors.New("no command"), false}
+		return cli.Usage(errors.New("no command"))
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
@@ -143,7 +131,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	fmt.Fprintln(stderr, usage)
-	return usageError{fmt.Errorf("unknown command %q", cmd), false}
+	return cli.Usage(fmt.Errorf("unknown command %q", cmd))
 }
 
 // stormFlags are shared by storm and ceiling.
@@ -192,10 +180,10 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 
 func parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
-		return flagError(err)
+		return cli.FlagError(err)
 	}
 	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0)), false}
+		return cli.Usage(fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 	}
 	return nil
 }
@@ -334,10 +322,10 @@ func runPlot(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("plot", stderr)
 	out := fs.String("out", "", "directory for the PNG and SVG files (required)")
 	if err := fs.Parse(args); err != nil {
-		return flagError(err)
+		return cli.FlagError(err)
 	}
 	if *out == "" || fs.NArg() == 0 {
-		return usageError{errors.New("plot needs --out DIR and at least one series JSON file (from storm --series ... --json FILE)"), false}
+		return cli.Usage(errors.New("plot needs --out DIR and at least one series JSON file (from storm --series ... --json FILE)"))
 	}
 	var all []*chatload.Series
 	for _, path := range fs.Args() {

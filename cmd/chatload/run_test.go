@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/hachat/hachat/internal/cli"
+
 	"github.com/hachat/hachat/chatload"
 	"github.com/hachat/hachat/chatload/fakeirc"
 )
@@ -190,7 +192,7 @@ func TestCommandErrors(t *testing.T) {
 }
 
 func TestListFlagSplitsAndRepeats(t *testing.T) {
-	var l listFlag
+	var l cli.ListFlag
 	_ = l.Set("a:1, b:2")
 	_ = l.Set("c:3")
 	if got := l.String(); got != "a:1,b:2,c:3" {

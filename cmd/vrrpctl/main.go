@@ -11,7 +11,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -22,6 +21,7 @@ import (
 	"time"
 
 	"github.com/hachat/hachat/internal/buildinfo"
+	"github.com/hachat/hachat/internal/cli"
 	"github.com/hachat/hachat/internal/config"
 	"github.com/hachat/hachat/internal/control"
 	"github.com/hachat/hachat/vrrp"
@@ -52,7 +52,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	// Exit status (vrrpctl(8)): 0 for -h, 2 for a bad command line.
 	if err := fs.Parse(args); err != nil {
-		return parseStatus(err)
+		return cli.ExitCode(cli.FlagError(err))
 	}
 	if *showVersion {
 		fmt.Fprintln(stdout, buildinfo.String("vrrpctl"))
@@ -70,7 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	sub.SetOutput(stderr)
 	asJSON := sub.Bool("json", false, "print JSON")
 	if err := sub.Parse(rest); err != nil {
-		return parseStatus(err)
+		return cli.ExitCode(cli.FlagError(err))
 	}
 	rest = sub.Args()
 	fail := func(err error) int { fmt.Fprintln(stderr, "vrrpctl:", err); return 1 }
@@ -136,15 +136,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	return 0
-}
-
-// parseStatus is the exit status after a FlagSet.Parse error, which the flag
-// package printed with the usage: 0 for -h, 2 otherwise.
-func parseStatus(err error) int {
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	return 2
 }
 
 func printJSON(w io.Writer, v any) int {

@@ -32,6 +32,7 @@ import (
 
 	"github.com/coreos/go-systemd/v22/daemon"
 	"github.com/hachat/hachat/internal/buildinfo"
+	"github.com/hachat/hachat/internal/cli"
 	"github.com/hachat/hachat/internal/config"
 	"github.com/hachat/hachat/internal/control"
 	"github.com/hachat/hachat/vrrp"
@@ -68,10 +69,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, o runOpti
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	// Exit status (vrrpd(8)): 0 for -h, 2 for a bad command line.
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return cli.ExitCode(cli.FlagError(err))
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "vrrpd: unexpected argument %q\n", fs.Arg(0))
@@ -94,22 +92,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, o runOpti
 			path, len(cfg.Instances), len(cfg.SyncGroups), len(cfg.VirtualServers))
 		return 0
 	}
-	log := newLogger(stderr, *logFormat, cfg.Global.LogLevel)
+	log, err := cli.NewLogger(stderr, cfg.Global.LogLevel, *logFormat)
+	if err != nil {
+		fmt.Fprintln(stderr, "vrrpd: -log-format:", err)
+		return 2
+	}
 	if err := serve(ctx, path, cfg, log, o); err != nil {
 		log.Error("vrrpd failed", "err", err)
 		return 1
 	}
 	return 0
-}
-
-func newLogger(w io.Writer, format, level string) *slog.Logger {
-	var lv slog.Level
-	_ = lv.UnmarshalText([]byte(level))
-	opts := &slog.HandlerOptions{Level: lv}
-	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 func serve(ctx context.Context, path string, cfg *config.Config, log *slog.Logger, o runOptions) error {
