@@ -21,7 +21,7 @@ func worldLines(n *testNode) []string {
 	defer n.mu.RUnlock()
 	var out []string
 	for _, u := range n.sessions {
-		out = append(out, fmt.Sprintf("session %s %s account=%q", u.sid, u.nick, u.acc))
+		out = append(out, fmt.Sprintf("session %s %s account=%q away=%q modes=%q realname=%q", u.sid, u.nick, u.acc, u.away, u.modes, u.realname))
 	}
 	for _, ch := range n.channels {
 		out = append(out, fmt.Sprintf("channel %s +%s key=%q limit=%d topic=%q by=%q created=%d",
@@ -31,6 +31,12 @@ func worldLines(n *testNode) []string {
 		}
 		for _, b := range ch.bans {
 			out = append(out, fmt.Sprintf("ban %s %s", ch.key, b.mask))
+		}
+		for _, b := range ch.excepts {
+			out = append(out, fmt.Sprintf("except %s %s", ch.key, b.mask))
+		}
+		for _, b := range ch.invex {
+			out = append(out, fmt.Sprintf("invex %s %s", ch.key, b.mask))
 		}
 	}
 	slices.Sort(out)
@@ -45,7 +51,7 @@ func storeLines(t *testing.T, st store.Store) []string {
 	}
 	var out []string
 	for _, ss := range snap.Sessions {
-		out = append(out, fmt.Sprintf("session %s %s account=%q", ss.ID, ss.Nick, ss.Account))
+		out = append(out, fmt.Sprintf("session %s %s account=%q away=%q modes=%q realname=%q", ss.ID, ss.Nick, ss.Account, ss.Away, ss.Modes, ss.Realname))
 	}
 	for _, c := range snap.Channels {
 		out = append(out, fmt.Sprintf("channel %s +%s key=%q limit=%d topic=%q by=%q created=%d",
@@ -56,6 +62,12 @@ func storeLines(t *testing.T, st store.Store) []string {
 	}
 	for _, b := range snap.Bans {
 		out = append(out, fmt.Sprintf("ban %s %s", store.Fold(b.Channel), b.Mask))
+	}
+	for _, b := range snap.Excepts {
+		out = append(out, fmt.Sprintf("except %s %s", store.Fold(b.Channel), b.Mask))
+	}
+	for _, b := range snap.Invex {
+		out = append(out, fmt.Sprintf("invex %s %s", store.Fold(b.Channel), b.Mask))
 	}
 	slices.Sort(out)
 	return out
@@ -161,6 +173,15 @@ func oneTransactionPerChange(t *testing.T, dsn string) {
 			return op, fmt.Sprintf("MODE #t +kbv-t key%d mask%d member", k, k)
 		}, echo("MODE")},
 		{"topic", func(k int) (*tclient, string) { return op, fmt.Sprintf("TOPIC #t :topic %d", k) }, echo("TOPIC")},
+		{"mode-lists", func(k int) (*tclient, string) {
+			return op, fmt.Sprintf("MODE #t +eI ex%d inv%d", k, k)
+		}, echo("MODE")},
+		{"away", func(k int) (*tclient, string) { return op, fmt.Sprintf("AWAY :gone %d", k) }, echo(rplNowAway)},
+		{"setname", func(k int) (*tclient, string) {
+			c := dial(t, n.Addr(), "sn")
+			c.register(fmt.Sprintf("sn%d", k), "setname")
+			return c, fmt.Sprintf("SETNAME :Real %d", k)
+		}, echo("SETNAME")},
 		{"quit", func(k int) (*tclient, string) {
 			c := fresh("qt", k)
 			c.join("#q")

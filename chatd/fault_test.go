@@ -116,6 +116,27 @@ func (t *faultTx) SetAccount(sid, account string) error {
 	return t.Tx.SetAccount(sid, account)
 }
 
+func (t *faultTx) AddMask(list string, b store.Ban, limit int) error {
+	if err := t.step(); err != nil {
+		return err
+	}
+	return t.Tx.AddMask(list, b, limit)
+}
+
+func (t *faultTx) RemoveMask(list, ch, mask string) error {
+	if err := t.step(); err != nil {
+		return err
+	}
+	return t.Tx.RemoveMask(list, ch, mask)
+}
+
+func (t *faultTx) UpdateSession(sid string, f func(*store.Session)) error {
+	if err := t.step(); err != nil {
+		return err
+	}
+	return t.Tx.UpdateSession(sid, f)
+}
+
 func (t *faultTx) Join(m store.Member, fresh store.Channel) (string, error) {
 	if err := t.step(); err != nil {
 		return "", err
