@@ -8,10 +8,11 @@ set -euo pipefail
 pkgs=(
 	iproute2 iputils-ping iputils-arping tcpdump tshark nftables conntrack kmod
 	keepalived ipvsadm haproxy httperf wrk
-	mariadb-server mariadb-client
+	mariadb-server mariadb-client galera-4 rsync
 	qemu-system-x86 busybox-static xz-utils cpio
 	systemd rpm dpkg-dev debootstrap fakeroot lintian rpmlint rpm2cpio
 	man-db groff-base
+	weechat-headless weechat-plugins
 )
 
 missing=()

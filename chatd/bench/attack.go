@@ -305,6 +305,9 @@ func benchLoginStorm(attackers, attackerIPs int, d time.Duration) error {
 		c.conn.Close()
 	}
 	code, t, err := saslLogin(srv.addr, user, "alice", "correct horse battery")
+	if err != nil {
+		return fmt.Errorf("idle login: %w", err)
+	}
 	fmt.Printf("idle login: %s in %v; load average %s\n", code, t.Round(time.Millisecond), loadAvg())
 	var stop atomic.Bool
 	var tries atomic.Int64

@@ -233,8 +233,8 @@ func Sweep(root, prefix string) ([]string, error) {
 			continue
 		}
 		pid, _ := strconv.Atoi(m[1])
-		if pid == os.Getpid() || syscall.Kill(pid, 0) == nil || errors.Is(syscall.Kill(pid, 0), syscall.EPERM) {
-			continue
+		if pid == os.Getpid() || !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+			continue // ours, or alive (EPERM: alive, someone else's)
 		}
 		if err := remove(root, filepath.Join(root, e.Name())); err != nil {
 			errs = append(errs, err)

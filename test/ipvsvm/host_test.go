@@ -2,10 +2,12 @@ package ipvsvm
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"net"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -55,10 +57,75 @@ func newHostSide(t *testing.T) *hostSide {
 	return h
 }
 
+// tapPhase is one guest test that balances the host's connections: when
+// the guest prints mark, the host dials hostDials connections.
+type tapPhase struct{ name, test, mark string }
+
+var tapPhases = []tapPhase{
+	{"vrrpd", "TestVrrpdOverTAP", "GUEST-TAP-READY vrrpd"},
+	{"keepalived", "TestKeepalivedOverTAP", "GUEST-TAP-READY keepalived"},
+}
+
+// consoleWatch records the guest console and closes a phase's channel
+// when its mark appears.
+type consoleWatch struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	phases []tapPhase
+	seen   map[string]chan struct{}
+}
+
+func newConsoleWatch(ps ...tapPhase) *consoleWatch {
+	c := &consoleWatch{phases: ps, seen: map[string]chan struct{}{}}
+	for _, p := range ps {
+		c.seen[p.mark] = make(chan struct{})
+	}
+	return c
+}
+
+func (c *consoleWatch) Write(b []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// A mark may straddle two writes: look at the new bytes and a tail.
+	from := max(c.buf.Len()-64, 0)
+	c.buf.Write(b)
+	for _, p := range c.phases {
+		ch := c.seen[p.mark]
+		select {
+		case <-ch:
+		default:
+			if bytes.Contains(c.buf.Bytes()[from:], []byte(p.mark)) {
+				close(ch)
+			}
+		}
+	}
+	return len(b), nil
+}
+
+func (c *consoleWatch) String() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.buf.String()
+}
+
+// dialPhases waits for each phase's mark and then dials the VIP, until
+// every phase is done or stop closes (the VM has powered off).
+func (h *hostSide) dialPhases(c *consoleWatch, stop <-chan struct{}) map[string][]string {
+	got := map[string][]string{}
+	for _, p := range c.phases {
+		select {
+		case <-c.seen[p.mark]:
+		case <-stop:
+			return got
+		}
+		got[p.name] = h.dialVIP(stop)
+	}
+	return got
+}
+
 // dialVIP connects to the VM's VIP from the client until hostDials
-// connections were answered or stop closes (the VM has powered off). The
-// VIP exists only while the guest's TestVrrpdOverTAP runs, so failed
-// dials are retried.
+// connections were answered or stop closes. The balancer may still be
+// settling (its health check not yet up), so failed dials are retried.
 func (h *hostSide) dialVIP(stop <-chan struct{}) []string {
 	var got []string
 	for len(got) < hostDials {

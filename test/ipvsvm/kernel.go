@@ -18,19 +18,19 @@ const CacheDir = "/var/cache/hachat-ipvsvm"
 // unpacked again.
 const completeMarker = ".complete-v2"
 
-// guestModules are loaded by /init, in this order; modprobe adds their
+// GuestModules are loaded by /init, in this order; modprobe adds their
 // dependencies. crc32c_generic comes first: libcrc32c (needed by ip_vs via
 // nf_conntrack) only has a softdep on it, which busybox modprobe ignores.
-var guestModules = []string{
+var GuestModules = []string{
 	"crc32c_generic", "ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_lc", "ip_vs_wlc", "ip_vs_sh", "ip_vs_mh",
 	"veth", "bridge", "nf_tables", "virtio_pci", "virtio_net",
 }
 
-// kernelTree is the part of the kernel package the VM needs.
-type kernelTree struct {
-	version string // e.g. 6.1.0-56-amd64
-	root    string // unpacked package root
-	vmlinux string // the kernel image to boot
+// KernelTree is the part of the kernel package the VM needs.
+type KernelTree struct {
+	Version string // e.g. 6.1.0-56-amd64
+	Root    string // unpacked package root
+	Vmlinux string // the kernel image to boot
 }
 
 // kernelPackage resolves the current ABI package behind linux-image-amd64
@@ -50,16 +50,16 @@ func kernelPackage() (string, error) {
 	return "", errors.New("apt-cache cannot resolve linux-image-amd64")
 }
 
-// fetchKernel downloads and unpacks the kernel package into the cache
+// FetchKernel downloads and unpacks the kernel package into the cache
 // (only the image and the modules the VM loads), unless it is there.
-func fetchKernel(logf func(string, ...any)) (*kernelTree, error) {
+func FetchKernel(logf func(string, ...any)) (*KernelTree, error) {
 	pkg, err := kernelPackage()
 	if err != nil {
 		return nil, err
 	}
 	kv := strings.TrimPrefix(pkg, "linux-image-")
 	root := filepath.Join(CacheDir, "kroot-"+kv)
-	kt := &kernelTree{version: kv, root: root, vmlinux: filepath.Join(root, "vmlinux")}
+	kt := &KernelTree{Version: kv, Root: root, Vmlinux: filepath.Join(root, "vmlinux")}
 	if _, err := os.Stat(filepath.Join(root, completeMarker)); err == nil {
 		return kt, nil
 	}
@@ -102,9 +102,9 @@ func fetchKernel(logf func(string, ...any)) (*kernelTree, error) {
 	}
 	// Boot the uncompressed vmlinux through its PVH entry: under TCG that
 	// saves the 2-3 s the guest spends decompressing vmlinuz.
-	if err := extractVmlinux(filepath.Join(root, "boot", "vmlinuz-"+kv), kt.vmlinux); err != nil {
+	if err := extractVmlinux(filepath.Join(root, "boot", "vmlinuz-"+kv), kt.Vmlinux); err != nil {
 		logf("no vmlinux (%v): booting vmlinuz", err)
-		kt.vmlinux = filepath.Join(root, "boot", "vmlinuz-"+kv)
+		kt.Vmlinux = filepath.Join(root, "boot", "vmlinuz-"+kv)
 	}
 	if err := os.WriteFile(filepath.Join(root, completeMarker), nil, 0o644); err != nil {
 		return nil, err
@@ -135,12 +135,12 @@ func extractVmlinux(bz, out string) error {
 	return os.WriteFile(out, buf.Bytes(), 0o644)
 }
 
-// modules lists the .ko files of guestModules and their dependencies.
-func (kt *kernelTree) modules() ([]string, error) {
+// modules lists the .ko files of GuestModules and their dependencies.
+func (kt *KernelTree) modules() ([]string, error) {
 	seen := map[string]bool{}
 	var out []string
-	for _, m := range guestModules {
-		b, err := exec.Command("modprobe", "-d", kt.root, "-S", kt.version, "--show-depends", m).CombinedOutput()
+	for _, m := range GuestModules {
+		b, err := exec.Command("modprobe", "-d", kt.Root, "-S", kt.Version, "--show-depends", m).CombinedOutput()
 		if err != nil {
 			return nil, fmt.Errorf("modprobe --show-depends %s: %w: %s", m, err, b)
 		}

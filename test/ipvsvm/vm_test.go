@@ -2,8 +2,6 @@ package ipvsvm
 
 import (
 	"bufio"
-	"bytes"
-	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
@@ -60,7 +58,7 @@ func TestIPVSInQEMU(t *testing.T) {
 	if err := ensureTools(t); err != nil {
 		t.Skipf("ipvsvm: skipped: cannot install the VM tools: %v", err)
 	}
-	kt, err := fetchKernel(t.Logf)
+	kt, err := FetchKernel(t.Logf)
 	if err != nil {
 		t.Skipf("ipvsvm: skipped: cannot get the kernel package linux-image-amd64: %v", err)
 	}
@@ -82,7 +80,7 @@ func TestIPVSInQEMU(t *testing.T) {
 	if err := buildInitramfs(kt, guest, vrrpd, initrd, os.Getenv("IPVSVM_RUN")); err != nil {
 		t.Fatalf("initramfs: %v", err)
 	}
-	t.Logf("kernel %s, initramfs ready after %v", kt.version, time.Since(start).Round(100*time.Millisecond))
+	t.Logf("kernel %s, initramfs ready after %v", kt.Version, time.Since(start).Round(100*time.Millisecond))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -91,22 +89,22 @@ func TestIPVSInQEMU(t *testing.T) {
 	host := newHostSide(t)
 	qemu := host.sw.Command(ctx, "qemu-system-x86_64", "-m", "384", "-nographic", "-no-reboot",
 		"-netdev", "tap,id=n0,ifname="+tapName+",script=no,downscript=no", "-device", "virtio-net-pci,netdev=n0,mac=52:54:00:c6:12:01",
-		"-kernel", kt.vmlinux, "-initrd", initrd, "-append", "console=ttyS0 panic=-1 quiet")
+		"-kernel", kt.Vmlinux, "-initrd", initrd, "-append", "console=ttyS0 panic=-1 quiet")
 	qemu.Stdin = nil
-	var console bytes.Buffer
+	console := newConsoleWatch(tapPhases...)
 	// Also stream the console to a file, to follow a long run live.
 	logPath := filepath.Join(CacheDir, "console.log")
-	var w io.Writer = &console
+	var w io.Writer = console
 	if f, err := os.Create(logPath); err == nil {
 		defer f.Close()
-		w = io.MultiWriter(&console, f)
+		w = io.MultiWriter(console, f)
 		t.Logf("guest console streams to %s", logPath)
 	}
 	qemu.Stdout, qemu.Stderr = w, w
 	boot := time.Now()
 	stop := make(chan struct{})
-	hits := make(chan []string, 1)
-	go func() { hits <- host.dialVIP(stop) }()
+	hits := make(chan map[string][]string, 1)
+	go func() { hits <- host.dialPhases(console, stop) }()
 	err = qemu.Run()
 	close(stop)
 	got := <-hits
@@ -115,8 +113,10 @@ func TestIPVSInQEMU(t *testing.T) {
 	if err != nil {
 		t.Fatalf("qemu: %v", err)
 	}
-	if strings.Contains(out, "--- PASS: TestVrrpdOverTAP") && len(got) != hostDials {
-		t.Errorf("the host's connections through the VM's VIP got %v, want %d answers from host-rs1", got, hostDials)
+	for _, ph := range tapPhases {
+		if strings.Contains(out, "--- PASS: "+ph.test) && len(got[ph.name]) != hostDials {
+			t.Errorf("%s: the host's connections through the VM's VIP got %v, want %d answers from host-rs1", ph.name, got[ph.name], hostDials)
+		}
 	}
 	t.Logf("host → VM's IPVS → host: %v", got)
 	// QEMU exits 0 after poweroff whatever the tests did: only the
@@ -166,78 +166,17 @@ func ensureTools(t *testing.T) error {
 	return nil
 }
 
-// buildInitramfs writes the gzipped cpio: busybox, iproute2's ip and
-// ipvsadm with their libraries, the modules, /init, the guest tests and
-// vrrpd.
-func buildInitramfs(kt *kernelTree, guest, vrrpd, out, run string) error {
-	f, err := os.Create(out)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	zw, _ := gzip.NewWriterLevel(f, gzip.BestSpeed)
-	c := newCPIO(zw)
-	for _, d := range []string{"/proc", "/sys", "/run", "/tmp", "/etc", "/var"} {
-		c.Dir(d)
-	}
-	c.CharDev("/dev/console", 5, 1)
-	c.CharDev("/dev/null", 1, 3)
-	bb, err := exec.LookPath("busybox")
-	if err != nil {
-		return err
-	}
-	c.CopyFile("/bin/busybox", bb)
-	libs := map[string]string{}
-	for _, tool := range []string{"ip", "ipvsadm"} {
-		p, err := exec.LookPath(tool)
-		if err != nil {
-			return err
-		}
-		c.CopyFile("/usr/sbin/"+tool, p)
-		ldd, err := exec.Command("ldd", p).Output()
-		if err != nil {
-			return fmt.Errorf("ldd %s: %w", p, err)
-		}
-		for _, l := range strings.Split(string(ldd), "\n") {
-			f := strings.Fields(l)
-			switch {
-			case len(f) >= 3 && f[1] == "=>" && strings.HasPrefix(f[2], "/"):
-				libs[f[2]] = f[2]
-			case len(f) >= 1 && strings.HasPrefix(f[0], "/"):
-				libs[f[0]] = f[0]
-			}
-		}
-	}
-	for _, l := range sortedKeys(libs) {
-		c.CopyFile(l, l)
-	}
-	mods, err := kt.modules()
-	if err != nil {
-		return err
-	}
-	mdir := filepath.Join(kt.root, "lib/modules", kt.version)
-	for _, m := range mods {
-		c.CopyFile(strings.TrimPrefix(m, kt.root), m)
-	}
-	// modules.dep and friends for busybox modprobe: the full tree's index
-	// lists modules the initramfs lacks, which is harmless.
-	for _, n := range []string{"modules.dep", "modules.alias", "modules.symbols", "modules.builtin", "modules.order", "modules.softdep"} {
-		if _, err := os.Stat(filepath.Join(mdir, n)); err == nil {
-			c.CopyFile(filepath.Join("/lib/modules", kt.version, n), filepath.Join(mdir, n))
-		}
-	}
+// buildInitramfs writes the guest's initramfs: the image of image.go with
+// keepalived when installed, /init, the guest tests and vrrpd.
+func buildInitramfs(kt *KernelTree, guest, vrrpd, out, run string) error {
 	runArg := ""
 	if run != "" {
 		runArg = "-test.run='" + run + "'"
 	}
-	c.File("/init", []byte(fmt.Sprintf(initScript, strings.Join(guestModules, " "), runArg)), 0o755)
-	c.CopyFile("/guest.test", guest)
-	c.CopyFile("/vrrpd", vrrpd)
-	if err := c.Close(); err != nil {
-		return err
-	}
-	if err := zw.Close(); err != nil {
-		return err
-	}
-	return f.Close()
+	return kt.WriteInitramfs(out, Payload{
+		Init:     []byte(fmt.Sprintf(initScript, strings.Join(GuestModules, " "), runArg)),
+		Tools:    []string{"ip", "ipvsadm"},
+		Optional: []string{"keepalived"}, // the guest's keepalived test skips without it
+		Files:    map[string]string{"/guest.test": guest, "/vrrpd": vrrpd},
+	})
 }

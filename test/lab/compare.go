@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -64,13 +65,19 @@ type PathRun struct {
 	// chatd counters during the storm, summed over both nodes.
 	Appends, AppendMsSum, Nudges float64
 	// MariaDB's global status counters during the storm.
-	DB      map[string]float64 `json:"db"`
-	LoadAvg string             `json:"loadavg"`
+	DB map[string]float64 `json:"db"`
+	// LockWaits counts, per table and index, the lock requests found
+	// waiting in samples every 250 ms (information_schema.INNODB_LOCK_WAITS).
+	LockWaits map[string]int `json:"lock_waits"`
+	LoadAvg   string         `json:"loadavg"`
 }
 
 // ComparePaths runs the comparison and writes compare.md and compare.json
 // into dir.
 func ComparePaths(ctx context.Context, t *Topology, pt chatload.LoadPoint, reps int, pause time.Duration, dir string, progress func(string)) ([]PathRun, error) {
+	if t.DB == nil {
+		return nil, fmt.Errorf("-compare-paths reads the single database server's counters: run it with -db %s", dbMariaDB)
+	}
 	var runs []PathRun
 	for rep := range reps {
 		for i := range pathSetups {
@@ -84,7 +91,9 @@ func ComparePaths(ctx context.Context, t *Topology, pt chatload.LoadPoint, reps 
 			cpu0 := t.processCPU()
 			m0 := t.chatdCounters(ctx)
 			d0 := t.dbStatus(ctx)
+			waits := t.sampleLockWaits(ctx, time.Duration(float64(pt.Conns)/pt.Rate*float64(time.Second))+10*time.Second)
 			r, err := chatload.RunStorm(ctx, cfg)
+			lockWaits := waits()
 			if err != nil {
 				return runs, fmt.Errorf("compare %s: %w", setup, err)
 			}
@@ -97,6 +106,7 @@ func ComparePaths(ctx context.Context, t *Topology, pt chatload.LoadPoint, reps 
 				Appends: m1["chatd_append_seconds_count"] - m0["chatd_append_seconds_count"],
 				Nudges:  m1["chatd_nudges_sent_total"] - m0["chatd_nudges_sent_total"]}
 			pr.AppendMsSum = 1000 * (m1["chatd_append_seconds_sum"] - m0["chatd_append_seconds_sum"])
+			pr.LockWaits = lockWaits
 			pr.DB = map[string]float64{}
 			for k, v := range d1 {
 				pr.DB[k] = v - d0[k]
@@ -218,6 +228,48 @@ func (t *Topology) dbStatus(ctx context.Context) map[string]float64 {
 	return out
 }
 
+// lockWaitQuery lists the waiting lock requests by table and index.
+const lockWaitQuery = "SELECT l.lock_table, l.lock_index, COUNT(*) FROM information_schema.INNODB_LOCK_WAITS w " +
+	"JOIN information_schema.INNODB_LOCKS l ON l.lock_id = w.requested_lock_id GROUP BY 1, 2;\n"
+
+// sampleLockWaits runs one mariadb client in the db namespace that samples
+// the waiting lock requests every 250 ms for up to d; the returned function
+// stops it and sums the samples by table and index.
+func (t *Topology) sampleLockWaits(ctx context.Context, d time.Duration) func() map[string]int {
+	out := map[string]int{}
+	if t.DB == nil {
+		return func() map[string]int { return out }
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var script strings.Builder
+	for range int(d / (250 * time.Millisecond)) {
+		script.WriteString(lockWaitQuery + "DO SLEEP(0.25);\n")
+	}
+	cmd := t.Hosts["db"].Command(ctx, "mariadb", "--batch", "--unbuffered", "--skip-column-names", "-h", strings.Split(dbAddr, ":")[0],
+		"-u", t.DB.User, "-p"+t.DB.Password)
+	cmd.Stdin = strings.NewReader(script.String())
+	var buf, errBuf strings.Builder
+	cmd.Stdout, cmd.Stderr = &buf, &errBuf
+	if err := cmd.Start(); err != nil {
+		cancel()
+		return func() map[string]int { return out }
+	}
+	return func() map[string]int {
+		cancel()
+		cmd.Wait()
+		if e := strings.TrimSpace(errBuf.String()); e != "" {
+			out["sampler error: "+strings.SplitN(e, "\n", 2)[0]] = 0
+		}
+		for _, l := range strings.Split(buf.String(), "\n") {
+			if f := strings.Split(l, "\t"); len(f) == 3 {
+				n, _ := strconv.Atoi(f[2])
+				out[f[0]+" "+f[1]] += n
+			}
+		}
+		return out
+	}
+}
+
 // writeCompare renders the medians, with min-max, per setup.
 func writeCompare(w io.Writer, pt chatload.LoadPoint, runs []PathRun) {
 	f := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
@@ -281,6 +333,24 @@ func writeCompare(w io.Writer, pt chatload.LoadPoint, runs []PathRun) {
 			f(" %.2f (%.2f–%.2f) |", median(xs), xs[0], xs[len(xs)-1])
 		}
 		f("\n")
+	}
+	f("\nWaiting lock requests seen in the 250 ms samples, summed over the repetitions, by table and index:\n\n")
+	for _, s := range pathSetups {
+		sum := map[string]int{}
+		for _, r := range runs {
+			if r.Setup == s.name {
+				for k, v := range r.LockWaits {
+					sum[k] += v
+				}
+			}
+		}
+		keys := slices.Sorted(maps.Keys(sum))
+		slices.SortStableFunc(keys, func(a, b string) int { return sum[b] - sum[a] })
+		var parts []string
+		for _, k := range keys {
+			parts = append(parts, fmt.Sprintf("%s %d", k, sum[k]))
+		}
+		f("- %s: %s\n", s.name, strings.Join(parts, ", "))
 	}
 	var la []string
 	for _, r := range runs {

@@ -15,7 +15,8 @@ import (
 // ceiling search finds the box's limit, not a server's. -machine-cpu gives
 // each lab machine its own budget instead: a cgroup v1 cpu group per
 // machine (test/cpubudget), with the machine's processes moved in by PID
-// when they start (vrrpd, chatd, mariadbd). The client, the load
+// when they start (vrrpd, chatd, mariadbd; on a Galera tier each node is a
+// machine with the budget of "db"). The client, the load
 // generator, is this process itself; it gets a budget only when named
 // (client=F), since a throttled client measures itself. Work the kernel
 // does in softirq (forwarding, the nftables data plane's NAT) is charged
@@ -107,6 +108,7 @@ func (m MachineCPU) String() string {
 // per machine, how often its budget ran out over the whole run.
 type CPUReport struct {
 	Setting  MachineCPU                `json:"setting"`
+	Machines []string                  `json:"machines,omitempty"` // budgeted, in order
 	Throttle map[string]cpubudget.Stat `json:"throttle,omitempty"`
 }
 
@@ -116,7 +118,7 @@ func (c *CPUReport) row() string {
 		return "| CPU budget per machine | none (`-machine-cpu`): all namespaces share the box |\n"
 	}
 	var th []string
-	for _, n := range append(slices.Clone(serverMachines), "client") {
+	for _, n := range c.Machines {
 		if st, ok := c.Throttle[n]; ok && st.Periods > 0 {
 			th = append(th, fmt.Sprintf("%s %d of %d periods (%.1f s)", n, st.Throttled, st.Periods, st.ThrottledTime.Seconds()))
 		}
@@ -147,8 +149,8 @@ func (t *Topology) setupBudgets() error {
 		fmt.Fprintf(t.log, "lab: removed %d CPU groups left by dead runs\n", len(removed))
 	}
 	t.cpu = cpubudget.New(root, "hachat", t.Lab.Name())
-	for _, n := range append(slices.Clone(serverMachines), "client") {
-		if b, ok := budgets[n]; ok {
+	for _, n := range t.machines() {
+		if b, ok := t.budgetOf(n); ok {
 			if err := t.cpu.Budget(n, b); err != nil {
 				return err
 			}
@@ -165,6 +167,48 @@ func (t *Topology) setupBudgets() error {
 	}
 	fmt.Fprintf(t.log, "lab: CPU budgets: %s, groups %s/hachat-*-%s-*\n", t.MachineCPU, root, t.Lab.Name())
 	return t.budget("client", os.Getpid())
+}
+
+// dbMachines are the database machines: db, or db1..db3 on a Galera tier.
+func (t *Topology) dbMachines() []string {
+	if t.DBKind != dbGalera {
+		return []string{"db"}
+	}
+	var ms []string
+	for _, n := range galeraNodes {
+		ms = append(ms, n.name)
+	}
+	return ms
+}
+
+// machines are every machine that may have a budget, in report order.
+func (t *Topology) machines() []string {
+	return append(append([]string{"lb1", "lb2", "app1", "app2"}, t.dbMachines()...), "client")
+}
+
+// budgetOf is machine's budget; each Galera node has the one of "db".
+func (t *Topology) budgetOf(machine string) (float64, bool) {
+	if slices.Contains(t.dbMachines(), machine) {
+		machine = "db"
+	}
+	b, ok := t.MachineCPU.Budgets()[machine]
+	return b, ok
+}
+
+// budgetDB moves the database server(s) into their groups (again after a
+// Galera node restarted: a new PID).
+func (t *Topology) budgetDB() error {
+	if t.Galera == nil {
+		return t.budget("db", t.DB.PID)
+	}
+	for _, n := range t.Galera.Nodes {
+		if pid := n.PID(); pid > 0 {
+			if err := t.budget(n.Name, pid); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // budget moves pid into machine's group, if it has one.
@@ -185,8 +229,9 @@ func (t *Topology) CPUReport() *CPUReport {
 		return r
 	}
 	r.Throttle = map[string]cpubudget.Stat{}
-	for n := range t.MachineCPU.Budgets() {
+	for _, n := range t.machines() {
 		if st, err := t.cpu.Stat(n); err == nil {
+			r.Machines = append(r.Machines, n)
 			r.Throttle[n] = st
 		}
 	}

@@ -63,22 +63,6 @@ func (t *Topology) startGalera(ctx context.Context) error {
 	return nil
 }
 
-// dbBudget moves the database servers into their machines' CPU budgets (cpu.go): the single server
-// into db's. The Galera nodes are not among -machine-cpu's machines (each is a machine of its own, and
-// putting three in db's budget would starve them), so budget is a no-op for them until cpu.go names
-// them.
-func (t *Topology) dbBudget() error {
-	if t.Galera == nil {
-		return t.budget("db", t.DB.PID)
-	}
-	for _, n := range t.Galera.Nodes {
-		if err := t.budget(n.Name, n.PID()); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // dsn is what the chat servers get: the single server's, or every Galera node in preference order.
 func (t *Topology) dsn() string {
 	if t.Galera != nil {
@@ -182,7 +166,7 @@ func (t *Topology) restoreDBWriter(ctx context.Context) error {
 	if err := n.Start(ctx); err != nil {
 		return err
 	}
-	if err := t.budget(n.Name, n.PID()); err != nil {
+	if err := t.budgetDB(); err != nil { // a new PID
 		return err
 	}
 	return t.Galera.WaitSize(ctx, 3)

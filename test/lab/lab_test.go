@@ -17,6 +17,7 @@ import (
 
 	"github.com/hachat/hachat/chatload"
 	"github.com/hachat/hachat/internal/mariadbtest"
+	"github.com/hachat/hachat/test/ipvsvm"
 	"github.com/hachat/hachat/test/netns"
 )
 
@@ -166,5 +167,73 @@ func checkAcceptOff(ctx context.Context, t *testing.T, topo *Topology) {
 	})
 	if err == nil || errors.Is(err, syscall.ECONNREFUSED) {
 		t.Errorf("connection to the VIP's port 9: %v, want no answer (accept: false)", err)
+	}
+}
+
+// TestLabVMBalancers (-dataplane ipvs-vm): lb1 and lb2 boot as QEMU VMs on
+// Debian's kernel with vrrpd on kernel IPVS, TAP NICs on the lab's bridge;
+// chat sessions through the VIP reach the chat servers, and teardown stops
+// the VMs and removes every namespace.
+func TestLabVMBalancers(t *testing.T) {
+	netns.RequireRoot(t, "nft", "qemu-system-x86_64")
+	if err := mariadbtest.Binaries(); err != nil {
+		t.Skipf("lab: skipped: %v", err)
+	}
+	if _, err := ipvsvm.FetchKernel(t.Logf); err != nil {
+		t.Skipf("lab: skipped: cannot get Debian's kernel package: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	bin := t.TempDir()
+	if err := buildBinaries(ctx, bin); err != nil {
+		t.Fatal(err)
+	}
+	var logw io.Writer = io.Discard
+	if testing.Verbose() {
+		logw = os.Stderr
+	}
+	topo := &Topology{Bin: bin, log: logw, Dataplane: dataplaneVM}
+	closed := false
+	defer func() {
+		if !closed {
+			topo.Close()
+		}
+	}()
+	if err := Up(ctx, topo, t.TempDir()); err != nil {
+		t.Fatalf("bring-up: %v", err)
+	}
+	name := topo.Lab.Name()
+	sc := topo.storm(vipChat)
+	sc.Conns, sc.Rate = 40, 20
+	r, err := chatload.RunStorm(ctx, sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Connections.Succeeded != 40 {
+		t.Errorf("storm through the VMs' VIP: %d of 40 connections succeeded; errors %+v %q", r.Connections.Succeeded, r.Errors, r.ErrorSamples)
+	}
+	for _, lb := range []string{"lb1", "lb2"} {
+		if log := topo.vms[lb].Log(); !strings.Contains(log, "LABVM: "+lb+" up") {
+			t.Errorf("%s's console lacks its start line:\n%s", lb, tail(log, 20))
+		}
+	}
+	if log := topo.vms["lb1"].Log(); !strings.Contains(log, "to=MASTER") || !strings.Contains(log, "plane=ipvs") {
+		t.Errorf("lb1 is not a MASTER on kernel IPVS:\n%s", tail(log, 30))
+	}
+	closed = true
+	if err := topo.Close(); err != nil {
+		t.Errorf("teardown: %v", err)
+	}
+	for lb, p := range topo.vms {
+		if !p.Exited() {
+			t.Errorf("%s's QEMU (pid %d) still runs after teardown", lb, p.PID())
+		}
+	}
+	out, err := exec.Command("ip", "netns", "list").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), name) {
+		t.Errorf("namespaces of %s left after teardown:\n%s", name, out)
 	}
 }

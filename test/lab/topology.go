@@ -75,6 +75,9 @@ type Topology struct {
 	// MachineCPU is each machine's CPU budget (cpu.go); cpu its groups.
 	MachineCPU MachineCPU
 	cpu        *cpubudget.Set
+	// Dataplane "ipvs-vm" runs lb1 and lb2 as QEMU VMs (vmlb.go).
+	Dataplane string
+	vms       map[string]*netns.Proc
 }
 
 // Client is the host the load and the probes run from.
@@ -103,7 +106,11 @@ func Up(ctx context.Context, t *Topology, logDir string) error {
 	if t.Switch, err = lab.Switch("sw"); err != nil {
 		return err
 	}
+	t.vms = map[string]*netns.Proc{}
 	for _, name := range []string{"client", "lb1", "lb2", "app1", "app2", "db"} {
+		if t.Dataplane == dataplaneVM && strings.HasPrefix(name, "lb") {
+			continue // a VM, not a namespace
+		}
 		h, err := lab.Host(name)
 		if err != nil {
 			return err
@@ -151,7 +158,7 @@ func Up(ctx context.Context, t *Topology, logDir string) error {
 	} else if err := t.startMariaDB(ctx); err != nil {
 		return err
 	}
-	if err := t.dbBudget(); err != nil {
+	if err := t.budgetDB(); err != nil {
 		return err
 	}
 	for _, app := range []string{"app1", "app2"} {
@@ -163,6 +170,12 @@ func Up(ctx context.Context, t *Topology, logDir string) error {
 		if err := t.waitChatdReady(ctx, app, 60*time.Second); err != nil {
 			return err
 		}
+	}
+	if t.Dataplane == dataplaneVM {
+		if err := t.startVMBalancers(ctx); err != nil {
+			return err
+		}
+		return t.waitVMService(ctx, 3*time.Minute)
 	}
 	for _, lb := range []string{"lb1", "lb2"} {
 		if err := t.writeVrrpdConfig(lb); err != nil {
@@ -364,6 +377,9 @@ func (t *Topology) BalancerStatus(ctx context.Context, lb string) ([]ipvs.Servic
 
 // DataPlane asks lb's vrrpd which data plane its balancer programs.
 func (t *Topology) DataPlane(ctx context.Context, lb string) (string, error) {
+	if t.Dataplane == dataplaneVM {
+		return "ipvs (kernel IPVS in QEMU VMs)", nil
+	}
 	st, err := t.BalancerStatus(ctx, lb)
 	if err != nil {
 		return "", err

@@ -217,6 +217,7 @@ func TestServiceLifecycle(t *testing.T) {
 // topo is client → lb (director) → rs1, rs2 on one bridge, inside the VM.
 type topo struct {
 	lab                  *netns.Lab
+	sw                   *netns.Switch
 	client, lb, rs1, rs2 *netns.Host
 }
 
@@ -225,7 +226,7 @@ func newTopo(t *testing.T) *topo {
 	l := netns.NewT(t, "vm")
 	sw := l.MustSwitch("sw")
 	p := netip.MustParsePrefix
-	tp := &topo{lab: l, client: l.MustHost("client"), lb: l.MustHost("lb"), rs1: l.MustHost("rs1"), rs2: l.MustHost("rs2")}
+	tp := &topo{lab: l, sw: sw, client: l.MustHost("client"), lb: l.MustHost("lb"), rs1: l.MustHost("rs1"), rs2: l.MustHost("rs2")}
 	l.MustLink(tp.client, sw, "eth0", p("198.18.1.10/24"))
 	l.MustLink(tp.lb, sw, "eth0", p("198.18.1.11/24"), p("198.18.1.100/24"), p("198.18.2.254/24"))
 	l.MustLink(tp.rs1, sw, "eth0", p("198.18.2.21/24"))
@@ -664,6 +665,14 @@ func syncDaemon(t *testing.T, tp *topo) {
 	// A second segment just for the sync traffic between the directors.
 	tp.lab.MustLink(tp.lb, sw, "sync0", netip.MustParsePrefix("198.18.3.11/24"))
 	tp.lab.MustLink(lb2, sw, "sync0", netip.MustParsePrefix("198.18.3.12/24"))
+	// lb2 is also a director on the clients' segment, to take over.
+	tp.lab.MustLink(lb2, tp.sw, "eth0", netip.MustParsePrefix("198.18.1.12/24"))
+	if err := lb2.Sysctl("net.ipv4.ip_forward", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := lb2.Do(kernel.NoRedirects); err != nil {
+		t.Fatal(err)
+	}
 	echoServer(t, tp.rs1, "198.18.2.21:7000")
 	y := `virtual_servers:
   - name: chat
@@ -721,11 +730,57 @@ lvs_sync: {instance: vi1, interface: sync0}
 		echo(i)
 		time.Sleep(200 * time.Millisecond)
 	}
+	failoverKeepsSession(t, tp, lb2, b1, b2, echo)
+
 	// Role back to backup, then no daemon at all.
 	b1.VRRPStateChanged("vi1", false)
 	reconcile(t, b1)
 	if d, _ := s1.Daemons(); len(d) != 1 || d[0].Role != syncd.Backup {
 		t.Errorf("after leaving MASTER: %+v, want one backup daemon", d)
+	}
+}
+
+// failoverKeepsSession: the LVS way of keeping sessions across a director
+// failover, with a scheduler (rr) that could not find the same server
+// again by itself: the backup already holds the connection, learned from
+// the master's sync daemon, so when the addresses move to it the
+// established session goes on. Moving the addresses is vrrpd's takeover
+// (tested in vrrp); here the neighbour caches are flushed in place of its
+// gratuitous ARP. Without the synced entry lb2's IPVS passes the
+// mid-stream packet to its own stack, which holds the VIP and resets it
+// (checked once by moving the addresses before the sync: "connection reset
+// by peer" at the first line).
+func failoverKeepsSession(t *testing.T, tp *topo, lb2 *netns.Host, b1, b2 *ipvs.Balancer, echo func(int) error) {
+	t.Helper()
+	for _, a := range []string{"198.18.1.100/24", "198.18.2.254/24"} {
+		p := netip.MustParsePrefix(a)
+		if err := tp.lb.DelAddr("eth0", p); err != nil {
+			t.Fatal(err)
+		}
+		if err := lb2.AddAddr("eth0", p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, h := range []*netns.Host{tp.client, tp.rs1} {
+		if err := h.FlushNeighbors("eth0"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b2.VRRPStateChanged("vi1", true)
+	reconcile(t, b2)
+	b1.VRRPStateChanged("vi1", false)
+	reconcile(t, b1)
+	for i := 100; i < 105; i++ {
+		if err := echo(i); err != nil {
+			t.Fatalf("the established session broke at the failover (line %d): %v\nlb2:\n%s", i, err, ipvsadm(t, lb2, "-Lnc"))
+		}
+	}
+	t.Logf("after the failover, lb2 carries the session:\n%s", ipvsadm(t, lb2, "-Lnc"))
+	// Give the addresses back for what follows.
+	for _, a := range []string{"198.18.1.100/24", "198.18.2.254/24"} {
+		p := netip.MustParsePrefix(a)
+		lb2.DelAddr("eth0", p)
+		tp.lb.AddAddr("eth0", p)
 	}
 }
 

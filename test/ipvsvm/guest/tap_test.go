@@ -80,22 +80,8 @@ func TestVrrpdOverTAP(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	until(ctx, t, "vrrpd to add the VIP", func() bool { return hasAddr(t, "198.18.1.100/24") })
-	t.Log("GUEST-TAP-READY: vrrpd is master; the VIP 198.18.1.100:80 balances to 198.18.2.21:8080 on the host")
-	// The host dials hostDials times; the kernel's estimator reports them
-	// within 2 s. (Health checks go to the real server directly, not
-	// through the service.)
-	const hostDials = 4
-	c := openKernel(t)
-	until(ctx, t, "the host's connections through the VIP", func() bool {
-		svcs, _ := c.Services()
-		for _, s := range svcs {
-			if s.Address.String() == "198.18.1.100" && s.Port == 80 && s.Stats.Connections >= hostDials {
-				return true
-			}
-		}
-		return false
-	})
-	t.Logf("ipvsadm -Ln --stats:\n%s", ipvsadm(t, nil, "-Ln", "--stats"))
+	t.Log("GUEST-TAP-READY vrrpd: vrrpd is master; the VIP 198.18.1.100:80 balances to 198.18.2.21:8080 on the host")
+	waitHostConns(ctx, t)
 
 	// "keepalived service stopped": the addresses go with the daemon.
 	cmd.Process.Signal(syscall.SIGTERM)
@@ -109,6 +95,106 @@ func TestVrrpdOverTAP(t *testing.T) {
 	}
 	if hasAddr(t, "198.18.1.100/24") {
 		t.Error("the VIP stayed on lan0 after vrrpd stopped")
+	}
+}
+
+// hostDials is how many connections the host makes per phase (see
+// test/ipvsvm's tapPhases).
+const hostDials = 4
+
+// waitHostConns waits until the VIP's service has counted the host's
+// connections; the kernel's estimator reports them within 2 s. (Health
+// checks go to the real server directly, not through the service.)
+func waitHostConns(ctx context.Context, t *testing.T) {
+	t.Helper()
+	c := openKernel(t)
+	until(ctx, t, "the host's connections through the VIP", func() bool {
+		svcs, _ := c.Services()
+		for _, s := range svcs {
+			if s.Address.String() == "198.18.1.100" && s.Port == 80 && s.Stats.Connections >= hostDials {
+				return true
+			}
+		}
+		return false
+	})
+	t.Logf("ipvsadm -Ln --stats:\n%s", ipvsadm(t, nil, "-Ln", "--stats"))
+}
+
+// keepalivedConfig is the paper's balancer for the same service:
+// keepalived's VRRP with LVS NAT, scheduler rr, a TCP check.
+const keepalivedConfig = `global_defs {
+  router_id lbvm
+}
+vrrp_instance lab {
+  state BACKUP
+  interface lan0
+  virtual_router_id 52
+  priority 150
+  advert_int 1
+  virtual_ipaddress {
+    198.18.1.100/24
+    198.18.2.254/24
+  }
+}
+virtual_server 198.18.1.100 80 {
+  delay_loop 1
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  real_server 198.18.2.21 8080 {
+    TCP_CHECK {
+      connect_timeout 1
+    }
+  }
+}
+`
+
+// TestKeepalivedOverTAP is TestVrrpdOverTAP with the paper's own software:
+// Debian's keepalived (VRRP + LVS) in the same VM, on the same kernel,
+// balancing the same host connections, so the two can be compared side by
+// side. It runs after TestVrrpdOverTAP (whose vrrpd has stopped).
+func TestKeepalivedOverTAP(t *testing.T) {
+	needVM(t)
+	if _, err := net.InterfaceByName("lan0"); err != nil {
+		t.Skip("no lan0: the VM was booted without a NIC")
+	}
+	if _, err := exec.LookPath("keepalived"); err != nil {
+		t.Skip("keepalived is not in the initramfs (not installed on the host: apt-get install keepalived)")
+	}
+	if !hasAddr(t, "198.18.1.11/24") {
+		t.Skip("lan0 is not set up: TestVrrpdOverTAP did not run")
+	}
+	// A test-only flush: vrrpd leaves its table to the next daemon.
+	ipvsadm(t, nil, "-C")
+	if err := os.WriteFile("/tmp/keepalived.conf", []byte(keepalivedConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	cmd := exec.Command("keepalived", "--dont-fork", "--log-console", "--log-detail", "-f", "/tmp/keepalived.conf",
+		"-p", "/run/keepalived.pid", "-r", "/run/keepalived-vrrp.pid", "-c", "/run/keepalived-checkers.pid")
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer func() {
+		cmd.Process.Kill()
+		t.Logf("keepalived's log:\n%s", log.String())
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	until(ctx, t, "keepalived to add the VIP", func() bool { return hasAddr(t, "198.18.1.100/24") })
+	t.Log("GUEST-TAP-READY keepalived: keepalived is master; the VIP 198.18.1.100:80 balances to 198.18.2.21:8080 on the host")
+	waitHostConns(ctx, t)
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-ctx.Done():
+		t.Fatal("keepalived did not exit after SIGTERM")
+	}
+	if hasAddr(t, "198.18.1.100/24") {
+		t.Error("the VIP stayed on lan0 after keepalived stopped")
 	}
 }
 
