@@ -125,8 +125,6 @@ func maskIndex(list []ban, mask string) int {
 	return -1
 }
 
-func (ch *channel) banIndex(mask string) int { return maskIndex(ch.bans, mask) }
-
 // addMask and delMask change the node's view; both are idempotent because
 // an event may be applied twice after a bootstrap (events.go).
 func (ch *channel) addMask(mode byte, mask, setBy string, at time.Time) {
@@ -145,7 +143,6 @@ func (ch *channel) delMask(mode byte, mask string) {
 }
 
 func (ch *channel) addBan(mask, setBy string, at time.Time) { ch.addMask('b', mask, setBy, at) }
-func (ch *channel) delBan(mask string)                      { ch.delMask('b', mask) }
 
 // maskListReply lists one mask list: 367/368 for bans, 348/349 for
 // exceptions, 346/347 for invite exceptions. s.mu held.
