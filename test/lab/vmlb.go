@@ -16,10 +16,10 @@ import (
 // Debian's own kernel, the one test/ipvsvm downloads, each with vrrpd on
 // kernel IPVS; their NICs are TAP devices on the lab's bridge, created in
 // the switch namespace, so the client, the chat servers and the database
-// stay namespaces and every packet stays in the lab. What runs so far:
-// bring-up and experiment 1 through the VMs; the failover trials need a
-// way to stop and start vrrpd inside a VM and to ask it for its status
-// (docs/lab.md, "Design"), and are skipped.
+// stay namespaces and every packet stays in the lab. The guest's /init
+// serves a control line on its second serial port (a unix socket on the
+// host, vmctl.go): stop and start vrrpd, its balancer status (vrrpctl in
+// the guest), whether it holds the VIP. So the failover trials run too.
 
 const dataplaneVM = "ipvs-vm"
 
@@ -43,7 +43,23 @@ for a in %s; do ip addr add "$a" dev lan0; done
 echo 1 > /proc/sys/net/ipv4/ip_forward
 echo "LABVM: %s up at $(cut -d' ' -f1 /proc/uptime)s, kernel $(uname -r)"
 /vrrpd -f /vrrpd.yaml &
-wait
+pid=$!
+# The control line (ttyS1): "<id> <command>", answered by output lines and
+# "<id> END <status>".
+stty -F /dev/ttyS1 raw -echo
+exec 3<>/dev/ttyS1
+while read -r id cmd <&3; do
+  rc=0
+  case "$cmd" in
+  stop) kill -TERM $pid; wait $pid; rc=$? ;;
+  start) /vrrpd -f /vrrpd.yaml & pid=$! ;;
+  running) if kill -0 $pid 2>/dev/null; then echo yes >&3; else echo no >&3; fi ;;
+  status) /vrrpctl -s /run/vrrpd.sock balancer --json >&3; rc=$? ;;
+  vip) ip -o addr show dev lan0 | grep -c " %s/" >&3 ;;
+  *) rc=127 ;;
+  esac
+  echo "$id END $rc" >&3
+done
 poweroff -f
 `
 
@@ -66,17 +82,21 @@ func (t *Topology) startVMBalancers(ctx context.Context) error {
 			return err
 		}
 		// The namespace configuration, moved into the VM: its NIC, kernel
-		// IPVS, a control socket of its own.
+		// IPVS, a control socket of its own; and the LVS way of keeping
+		// sessions across a takeover, the paper's: scheduler rr and the
+		// kernel's connection-sync daemon following the VRRP role (kernel
+		// IPVS schedules only a SYN, so mh alone does not keep them).
 		cfg := strings.NewReplacer("interface: eth0", "interface: lan0", "dataplane: auto", "dataplane: ipvs",
-			t.vrrpdSocket(lb), "/run/vrrpd.sock").Replace(string(b))
+			t.vrrpdSocket(lb), "/run/vrrpd.sock", "scheduler: mh", "scheduler: rr").Replace(string(b)) +
+			"lvs_sync: {instance: chat, interface: lan0}\n"
 		cfgPath := filepath.Join(t.Lab.Dir(), lb+"-vm-vrrpd.yaml")
 		if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 			return err
 		}
 		initrd := filepath.Join(t.Lab.Dir(), lb+"-initrd.gz")
-		init := fmt.Sprintf(vmInit, strings.Join(ipvsvm.GuestModules, " "), strings.Join(hostAddrs[lb], " "), lb)
+		init := fmt.Sprintf(vmInit, strings.Join(ipvsvm.GuestModules, " "), strings.Join(hostAddrs[lb], " "), lb, vipAddr)
 		if err := kt.WriteInitramfs(initrd, ipvsvm.Payload{Init: []byte(init), Tools: []string{"ip", "ipvsadm"},
-			Files: map[string]string{"/vrrpd": vrrpd, "/vrrpd.yaml": cfgPath}}); err != nil {
+			Files: map[string]string{"/vrrpd": vrrpd, "/vrrpctl": filepath.Join(t.Bin, "vrrpctl"), "/vrrpd.yaml": cfgPath}}); err != nil {
 			return fmt.Errorf("%s: initramfs: %w", lb, err)
 		}
 		for _, argv := range [][]string{
@@ -87,7 +107,9 @@ func (t *Topology) startVMBalancers(ctx context.Context) error {
 				return fmt.Errorf("%s: %w %s", lb, err, out)
 			}
 		}
+		ctl := filepath.Join(t.sockDir, lb+".ctl")
 		p, err := t.Switch.Start(context.Background(), "qemu-"+lb, "qemu-system-x86_64", "-m", "256", "-nographic", "-no-reboot",
+			"-serial", "mon:stdio", "-chardev", "socket,id=ctl,path="+ctl+",server=on,wait=off", "-serial", "chardev:ctl",
 			"-netdev", "tap,id=n0,ifname="+lb+",script=no,downscript=no",
 			"-device", fmt.Sprintf("virtio-net-pci,netdev=n0,mac=52:54:00:c6:12:%02x", 11+i),
 			"-kernel", kt.Vmlinux, "-initrd", initrd, "-append", "console=ttyS0 panic=-1 quiet")
@@ -95,6 +117,7 @@ func (t *Topology) startVMBalancers(ctx context.Context) error {
 			return err
 		}
 		t.vms[lb] = p
+		t.vmctl[lb] = &vmCtl{path: ctl}
 		// The VM is the machine: its whole CPU, its kernel's NAT included,
 		// is in the machine's budget.
 		if err := t.budget(lb, p.PID()); err != nil {
