@@ -490,6 +490,9 @@ func (t *Topology) Close() error {
 			errs = append(errs, err)
 		}
 	}
+	for _, c := range t.vmctl {
+		c.close()
+	}
 	if t.sockDir != "" {
 		os.RemoveAll(t.sockDir)
 	}

@@ -133,3 +133,13 @@ func (t *Topology) setLink(lb string, up bool) error {
 	_, err := t.Switch.Run(context.Background(), "ip", "link", "set", "dev", lb, state)
 	return err
 }
+
+// close drops the control connection (QEMU goes with the lab).
+func (c *vmCtl) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.conn != nil {
+		c.conn.Close()
+		c.conn = nil
+	}
+}
