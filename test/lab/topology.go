@@ -109,7 +109,7 @@ func Up(ctx context.Context, t *Topology, logDir string) error {
 	}
 	t.vms, t.vmctl = map[string]*netns.Proc{}, map[string]*vmCtl{}
 	for _, name := range []string{"client", "lb1", "lb2", "app1", "app2", "db"} {
-		if t.Dataplane == dataplaneVM && strings.HasPrefix(name, "lb") {
+		if t.vmMode() && strings.HasPrefix(name, "lb") {
 			continue // a VM, not a namespace
 		}
 		h, err := lab.Host(name)
@@ -172,7 +172,7 @@ func Up(ctx context.Context, t *Topology, logDir string) error {
 			return err
 		}
 	}
-	if t.Dataplane == dataplaneVM {
+	if t.vmMode() {
 		if err := t.startVMBalancers(ctx); err != nil {
 			return err
 		}
@@ -315,7 +315,7 @@ virtual_servers:
 
 // StartVrrpd starts the balancer daemon on lb (again).
 func (t *Topology) StartVrrpd(lb string) error {
-	if t.Dataplane == dataplaneVM {
+	if t.vmMode() {
 		_, err := t.vmctl[lb].do(context.Background(), "start")
 		return err
 	}
@@ -334,7 +334,7 @@ func (t *Topology) StartVrrpd(lb string) error {
 // StopVrrpd stops lb's daemon gracefully (SIGTERM: priority-0 advert, then
 // the addresses go), like the paper's "keepalived service stopped".
 func (t *Topology) StopVrrpd(lb string) error {
-	if t.Dataplane == dataplaneVM {
+	if t.vmMode() {
 		if !t.VrrpdRunning(lb) {
 			return nil
 		}
@@ -355,7 +355,7 @@ func (t *Topology) StopVrrpd(lb string) error {
 
 // VrrpdRunning reports whether lb's daemon runs.
 func (t *Topology) VrrpdRunning(lb string) bool {
-	if t.Dataplane == dataplaneVM {
+	if t.vmMode() {
 		out, err := t.vmctl[lb].do(context.Background(), "running")
 		return err == nil && strings.TrimSpace(out) == "yes"
 	}
@@ -368,7 +368,7 @@ func (t *Topology) VrrpdRunning(lb string) bool {
 func (t *Topology) WaitService(ctx context.Context, master string, d time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
-	if t.Dataplane == dataplaneVM {
+	if t.vmMode() {
 		return t.waitVMHolder(ctx, master)
 	}
 	if err := t.Hosts[master].WaitAddr(ctx, vipFront.Addr(), true); err != nil {
@@ -383,7 +383,7 @@ func (t *Topology) WaitService(ctx context.Context, master string, d time.Durati
 // BalancerStatus asks lb's vrrpd for its virtual services (vrrpctl
 // balancer --json).
 func (t *Topology) BalancerStatus(ctx context.Context, lb string) ([]ipvs.ServiceStatus, error) {
-	if t.Dataplane == dataplaneVM {
+	if t.vmMode() {
 		return t.vmBalancerStatus(ctx, lb)
 	}
 	out, err := exec.CommandContext(ctx, filepath.Join(t.Bin, "vrrpctl"), "-s", t.vrrpdSocket(lb), "balancer", "--json").Output()
@@ -399,8 +399,8 @@ func (t *Topology) BalancerStatus(ctx context.Context, lb string) ([]ipvs.Servic
 
 // DataPlane asks lb's vrrpd which data plane its balancer programs.
 func (t *Topology) DataPlane(ctx context.Context, lb string) (string, error) {
-	if t.Dataplane == dataplaneVM {
-		return "ipvs (kernel IPVS in QEMU VMs)", nil
+	if t.vmMode() {
+		return t.vmDataPlane(), nil
 	}
 	st, err := t.BalancerStatus(ctx, lb)
 	if err != nil {

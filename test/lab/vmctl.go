@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -77,7 +78,7 @@ func (t *Topology) vmHoldsVIP(ctx context.Context, lb string) (bool, error) {
 
 // waitVIP waits until lb holds the VIP (a namespace's address, or a VM's).
 func (t *Topology) waitVIP(ctx context.Context, lb string) error {
-	if t.Dataplane != dataplaneVM {
+	if !t.vmMode() {
 		return t.Hosts[lb].WaitAddr(ctx, vipFront.Addr(), true)
 	}
 	for {
@@ -110,6 +111,9 @@ func (t *Topology) vmBalancerStatus(ctx context.Context, lb string) ([]ipvs.Serv
 	if err != nil {
 		return nil, err
 	}
+	if t.Dataplane == dataplaneKeepalivedVM {
+		return parseIPVSList(out), nil
+	}
 	var st []ipvs.ServiceStatus
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
 		return nil, fmt.Errorf("vrrpctl balancer in %s: %w: %q", lb, err, out)
@@ -120,18 +124,57 @@ func (t *Topology) vmBalancerStatus(ctx context.Context, lb string) ([]ipvs.Serv
 // setLink cuts (up=false) or restores lb's cable: its switch port, or its
 // VM's TAP.
 func (t *Topology) setLink(lb string, up bool) error {
-	if t.Dataplane != dataplaneVM {
+	if !t.vmMode() {
 		if up {
 			return t.Hosts[lb].Port("eth0").Up()
 		}
 		return t.Hosts[lb].Port("eth0").Down()
 	}
+	// A cut cable: the switch side (the TAP) goes down, and the guest's NIC
+	// loses its carrier, as a namespace's veth does when its peer goes
+	// down (QMP's set_link).
 	state := "down"
 	if up {
 		state = "up"
 	}
-	_, err := t.Switch.Run(context.Background(), "ip", "link", "set", "dev", lb, state)
-	return err
+	if _, err := t.Switch.Run(context.Background(), "ip", "link", "set", "dev", lb, state); err != nil {
+		return err
+	}
+	return qmp(filepath.Join(t.sockDir, lb+".qmp"), fmt.Sprintf(`{"execute": "set_link", "arguments": {"name": "n0", "up": %v}}`, up))
+}
+
+// qmp runs one QEMU Machine Protocol command: after the greeting, the
+// capabilities handshake, then cmd; each answer is one JSON line.
+func qmp(path, cmd string) error {
+	c, err := net.DialTimeout("unix", path, 5*time.Second)
+	if err != nil {
+		return fmt.Errorf("qmp %s: %w", path, err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(c)
+	if _, err := r.ReadString('\n'); err != nil { // {"QMP": {...}}
+		return fmt.Errorf("qmp %s: greeting: %w", path, err)
+	}
+	for _, q := range []string{`{"execute": "qmp_capabilities"}`, cmd} {
+		if _, err := fmt.Fprintln(c, q); err != nil {
+			return fmt.Errorf("qmp %s: %w", path, err)
+		}
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return fmt.Errorf("qmp %s: %s: %w", path, q, err)
+			}
+			if strings.Contains(line, `"error"`) {
+				return fmt.Errorf("qmp %s: %s: %s", path, q, strings.TrimSpace(line))
+			}
+			if strings.Contains(line, `"return"`) {
+				break
+			}
+			// {"event": ...} lines come and go.
+		}
+	}
+	return nil
 }
 
 // close drops the control connection (QEMU goes with the lab).

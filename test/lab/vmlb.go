@@ -23,6 +23,33 @@ import (
 
 const dataplaneVM = "ipvs-vm"
 
+// dataplaneKeepalivedVM runs the paper's own software in the same VMs:
+// Debian's keepalived (VRRP + LVS), configured like vrrpd (keepalived.go).
+const dataplaneKeepalivedVM = "keepalived-vm"
+
+// vmMode reports whether the balancers are VMs.
+func (t *Topology) vmMode() bool {
+	return t.Dataplane == dataplaneVM || t.Dataplane == dataplaneKeepalivedVM
+}
+
+// vmDataPlane names what the VMs run, for the report.
+func (t *Topology) vmDataPlane() string {
+	if t.Dataplane == dataplaneKeepalivedVM {
+		return "keepalived + LVS (kernel IPVS in QEMU VMs)"
+	}
+	return "vrrpd + IPVS (kernel IPVS in QEMU VMs)"
+}
+
+// vmDaemon is the balancer daemon's command line in the guest, and the
+// command that prints its status.
+func (t *Topology) vmDaemon() (run, status string) {
+	if t.Dataplane == dataplaneKeepalivedVM {
+		return "keepalived --dont-fork --log-console -f /keepalived.conf -p /run/keepalived.pid -r /run/vrrp.pid -c /run/checkers.pid",
+			"ipvsadm -Ln"
+	}
+	return "/vrrpd -f /vrrpd.yaml", "/vrrpctl -s /run/vrrpd.sock balancer --json"
+}
+
 // vmInit is a balancer VM's /init: modules, the lab addresses on the NIC
 // (lan0), forwarding, then vrrpd until it exits.
 const vmInit = `#!/bin/busybox sh
@@ -35,14 +62,14 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t tmpfs run /run
 mount -t tmpfs tmp /tmp
-for m in %s; do modprobe "$m" || echo "LABVM: modprobe $m FAILED"; done
+for m in %[1]s; do modprobe "$m" || echo "LABVM: modprobe $m FAILED"; done
 ip link set lo up
 ip link set eth0 name lan0
 ip link set lan0 up
-for a in %s; do ip addr add "$a" dev lan0; done
+for a in %[2]s; do ip addr add "$a" dev lan0; done
 echo 1 > /proc/sys/net/ipv4/ip_forward
-echo "LABVM: %s up at $(cut -d' ' -f1 /proc/uptime)s, kernel $(uname -r)"
-/vrrpd -f /vrrpd.yaml &
+echo "LABVM: %[3]s up at $(cut -d' ' -f1 /proc/uptime)s, kernel $(uname -r)"
+%[5]s &
 pid=$!
 # The control line (ttyS1): "<id> <command>", answered by output lines and
 # "<id> END <status>".
@@ -52,10 +79,10 @@ while read -r id cmd <&3; do
   rc=0
   case "$cmd" in
   stop) kill -TERM $pid; wait $pid; rc=$? ;;
-  start) /vrrpd -f /vrrpd.yaml & pid=$! ;;
+  start) %[5]s & pid=$! ;;
   running) if kill -0 $pid 2>/dev/null; then echo yes >&3; else echo no >&3; fi ;;
-  status) /vrrpctl -s /run/vrrpd.sock balancer --json >&3; rc=$? ;;
-  vip) ip -o addr show dev lan0 | grep -c " %s/" >&3 ;;
+  status) %[6]s >&3; rc=$? ;;
+  vip) ip -o addr show dev lan0 | grep -c " %[4]s/" >&3 ;;
   *) rc=127 ;;
   esac
   echo "$id END $rc" >&3
@@ -94,9 +121,19 @@ func (t *Topology) startVMBalancers(ctx context.Context) error {
 			return err
 		}
 		initrd := filepath.Join(t.Lab.Dir(), lb+"-initrd.gz")
-		init := fmt.Sprintf(vmInit, strings.Join(ipvsvm.GuestModules, " "), strings.Join(hostAddrs[lb], " "), lb, vipAddr)
-		if err := kt.WriteInitramfs(initrd, ipvsvm.Payload{Init: []byte(init), Tools: []string{"ip", "ipvsadm"},
-			Files: map[string]string{"/vrrpd": vrrpd, "/vrrpctl": filepath.Join(t.Bin, "vrrpctl"), "/vrrpd.yaml": cfgPath}}); err != nil {
+		run, status := t.vmDaemon()
+		init := fmt.Sprintf(vmInit, strings.Join(ipvsvm.GuestModules, " "), strings.Join(hostAddrs[lb], " "), lb, vipAddr, run, status)
+		pl := ipvsvm.Payload{Init: []byte(init), Tools: []string{"ip", "ipvsadm"},
+			Files: map[string]string{"/vrrpd": vrrpd, "/vrrpctl": filepath.Join(t.Bin, "vrrpctl"), "/vrrpd.yaml": cfgPath}}
+		if t.Dataplane == dataplaneKeepalivedVM {
+			kc := filepath.Join(t.Lab.Dir(), lb+"-keepalived.conf")
+			if err := os.WriteFile(kc, []byte(keepalivedConf(lb)), 0o644); err != nil {
+				return err
+			}
+			pl.Tools = append(pl.Tools, "keepalived")
+			pl.Files["/keepalived.conf"] = kc
+		}
+		if err := kt.WriteInitramfs(initrd, pl); err != nil {
 			return fmt.Errorf("%s: initramfs: %w", lb, err)
 		}
 		for _, argv := range [][]string{
@@ -109,7 +146,8 @@ func (t *Topology) startVMBalancers(ctx context.Context) error {
 		}
 		ctl := filepath.Join(t.sockDir, lb+".ctl")
 		p, err := t.Switch.Start(context.Background(), "qemu-"+lb, "qemu-system-x86_64", "-m", "256", "-nographic", "-no-reboot",
-			"-serial", "mon:stdio", "-chardev", "socket,id=ctl,path="+ctl+",server=on,wait=off", "-serial", "chardev:ctl",
+			"-serial", "stdio", "-chardev", "socket,id=ctl,path="+ctl+",server=on,wait=off", "-serial", "chardev:ctl",
+			"-qmp", "unix:"+filepath.Join(t.sockDir, lb+".qmp")+",server=on,wait=off",
 			"-netdev", "tap,id=n0,ifname="+lb+",script=no,downscript=no",
 			"-device", fmt.Sprintf("virtio-net-pci,netdev=n0,mac=52:54:00:c6:12:%02x", 11+i),
 			"-kernel", kt.Vmlinux, "-initrd", initrd, "-append", "console=ttyS0 panic=-1 quiet")
@@ -137,7 +175,7 @@ func (t *Topology) startVMBalancers(ctx context.Context) error {
 func (t *Topology) waitVMService(ctx context.Context, d time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
-	for !strings.Contains(t.vms["lb1"].Log(), "to=MASTER") {
+	for !strings.Contains(t.vms["lb1"].Log(), "to=MASTER") && !strings.Contains(t.vms["lb1"].Log(), "Entering MASTER STATE") {
 		if t.vms["lb1"].Exited() {
 			return fmt.Errorf("lb1's VM exited:\n%s", tail(t.vms["lb1"].Log(), 20))
 		}
