@@ -76,8 +76,11 @@ func handleAuthenticate(c *Client, m irc.Message, r *response) {
 		// for "try again", so a standard reply says why and 906 ends the
 		// exchange the way an abort does.
 		text := "Too many logins in progress, try again in a few seconds"
-		if result == loginThrottled {
+		switch result {
+		case loginThrottled:
 			text = "Too many failed logins from your address or for this account, try again later"
+		case loginError:
+			text = "Accounts are unavailable right now, try again later"
 		}
 		r.fail("AUTHENTICATE", "TEMPORARILY_UNAVAILABLE", text)
 		r.numeric(errSaslAborted, "SASL authentication aborted")
@@ -148,7 +151,9 @@ func handleRegister(c *Client, m irc.Message, r *response) {
 	prefix := u.prefix()
 	s.mu.RUnlock()
 	ev := &store.Event{Kind: store.KindNick, Sender: prefix, Account: acct, Params: []string{evAccount, u.sid, acct}}
-	if err := s.commit(ev, u, nil); err == nil {
+	// The session row's account changes with the event (store.Commit), so a
+	// node started later loads what every running node applied.
+	if err := s.commitChange(ev, u, nil, func(tx store.Tx) error { return tx.SetAccount(u.sid, acct) }); err == nil {
 		r.numeric(rplLoggedIn, prefix, acct, "You are now logged in as "+acct)
 	}
 }

@@ -3,6 +3,7 @@ package chatd
 import (
 	"strings"
 
+	"github.com/hachat/hachat/chatd/modes"
 	"github.com/hachat/hachat/chatd/store"
 )
 
@@ -85,19 +86,7 @@ func (f *fanout) toPeers(u *user) {
 func (s *Server) applyLocked(ev *store.Event, op *pendingOp, f *fanout) {
 	switch ev.Kind {
 	case store.KindPrivmsg, store.KindNotice, store.KindTagmsg:
-		if store.IsChannel(ev.Target) {
-			if ch := s.channels[store.Fold(ev.Target)]; ch != nil {
-				f.toChannel(ch)
-			}
-			return
-		}
-		to := s.users[store.Fold(ev.Target)]
-		if to != nil && to == f.except {
-			// A message to oneself is delivered to its target like any
-			// other; the origin's echo-message copy (the hook) is separate.
-			f.except = nil
-		}
-		f.to(to)
+		s.applyMessage(ev, f)
 	case store.KindNick:
 		s.applyNick(ev, op, f)
 	case store.KindQuit:
@@ -106,6 +95,7 @@ func (s *Server) applyLocked(ev *store.Event, op *pendingOp, f *fanout) {
 			return
 		}
 		f.toPeers(u)
+		s.beforeRemove(u, ev, op)
 		s.removeUser(u)
 	case store.KindJoin:
 		u := s.sessions[param(ev.Params, 0)]
@@ -126,6 +116,7 @@ func (s *Server) applyLocked(ev *store.Event, op *pendingOp, f *fanout) {
 		}
 		u.channels[ch.key] = ch
 		f.toChannel(ch)
+		s.afterJoin(ch, u, f)
 	case store.KindPart:
 		u := s.sessions[param(ev.Params, 0)]
 		ch := s.channels[store.Fold(ev.Target)]
@@ -139,7 +130,10 @@ func (s *Server) applyLocked(ev *store.Event, op *pendingOp, f *fanout) {
 		s.leave(u, ch)
 	case store.KindKick:
 		ch := s.channels[store.Fold(ev.Target)]
-		victim := s.users[store.Fold(param(ev.Params, 0))]
+		victim := s.sessions[param(ev.Params, 1)] // Params: nick, session id
+		if victim == nil && param(ev.Params, 1) == "" {
+			victim = s.users[store.Fold(param(ev.Params, 0))] // logged before the id rode along
+		}
 		if ch == nil || victim == nil {
 			return
 		}
@@ -167,14 +161,43 @@ func (s *Server) applyLocked(ev *store.Event, op *pendingOp, f *fanout) {
 		}
 		to.invited[store.Fold(param(ev.Params, 0))] = true
 		f.to(to)
+		s.inviteNotify(ev, to, f)
 	case store.KindMode:
+		if !store.IsChannel(ev.Target) {
+			s.applyUserMode(ev, f)
+			return
+		}
 		ch := s.channels[store.Fold(ev.Target)]
 		if ch == nil {
 			return
 		}
 		s.applyChannelModes(ch, ev)
 		f.toChannel(ch)
+	default:
+		s.applyFeature(ev, op, f)
 	}
+}
+
+// applyMessage delivers a PRIVMSG, NOTICE or TAGMSG: to a channel's
+// members, to those with a prefix (STATUSMSG "@#chan"), or to one user.
+func (s *Server) applyMessage(ev *store.Event, f *fanout) {
+	if ch, rank := s.statusTarget(ev.Target); ch != nil {
+		f.toStatus(ch, rank)
+		return
+	}
+	if store.IsChannel(ev.Target) {
+		if ch := s.channels[store.Fold(ev.Target)]; ch != nil {
+			f.toChannel(ch)
+		}
+		return
+	}
+	to := s.users[store.Fold(ev.Target)]
+	if to != nil && to == f.except {
+		// A message to oneself is delivered to its target like any
+		// other; the origin's echo-message copy (the hook) is separate.
+		f.except = nil
+	}
+	f.to(to)
 }
 
 // channelFor returns the channel an event names, creating it with the
@@ -210,9 +233,11 @@ func (s *Server) applyNick(ev *store.Event, op *pendingOp, f *fanout) {
 				channels: make(map[string]*channel)}
 		}
 		s.addSession(u)
+		s.afterRegister(u)
 	case evAccount:
 		if u := s.sessions[param(ev.Params, 1)]; u != nil {
 			u.acc = param(ev.Params, 2)
+			s.afterAccount(u)
 		}
 	default:
 		u := s.sessions[param(ev.Params, 0)]
@@ -220,6 +245,8 @@ func (s *Server) applyNick(ev *store.Event, op *pendingOp, f *fanout) {
 			return
 		}
 		f.toPeers(u)
+		s.beforeNickChange(u, ev)
+		old := u.nick
 		if cur := s.users[store.Fold(u.nick)]; cur == u {
 			delete(s.users, store.Fold(u.nick))
 		}
@@ -229,6 +256,7 @@ func (s *Server) applyNick(ev *store.Event, op *pendingOp, f *fanout) {
 			nick := u.nick
 			u.client.nick.Store(&nick)
 		}
+		s.afterNickChange(u, old)
 	}
 }
 
@@ -275,57 +303,44 @@ func (s *Server) addSession(u *user) {
 // applyChannelModes applies a MODE change string (RFC 2812 §3.2.3) whose
 // arguments were validated by the node that committed it.
 func (s *Server) applyChannelModes(ch *channel, ev *store.Event) {
-	modes, args := ev.Text, ev.Params
-	add := true
-	next := func() string {
-		if len(args) == 0 {
-			return ""
-		}
-		a := args[0]
-		args = args[1:]
-		return a
-	}
-	for i := 0; i < len(modes); i++ {
-		switch m := modes[i]; m {
-		case '+':
-			add = true
-		case '-':
-			add = false
+	for _, c := range modes.Channel.Parse(ev.Text, ev.Params) {
+		add, m := c.Add, c.Mode
+		switch m {
 		case 'o', 'v':
-			u := s.users[store.Fold(next())]
+			u := s.users[store.Fold(c.Arg)]
 			if u == nil {
 				continue
 			}
 			if cur, ok := ch.members[u]; ok {
 				if add {
-					ch.members[u] = addModes(cur, string(m))
+					ch.members[u] = modes.Add(cur, string(m))
 				} else {
-					ch.members[u] = delModes(cur, string(m))
+					ch.members[u] = modes.Remove(cur, string(m))
 				}
 			}
-		case 'b':
+		case 'b', 'e', 'I':
 			if add {
-				ch.addBan(next(), ev.Sender, ev.Time)
+				ch.addMask(m, c.Arg, ev.Sender, ev.Time)
 			} else {
-				ch.delBan(next())
+				ch.delMask(m, c.Arg)
 			}
 		case 'k':
 			if add {
-				ch.chanKey = next()
+				ch.chanKey = c.Arg
 			} else {
 				ch.chanKey = ""
 			}
 		case 'l':
 			if add {
-				ch.limit = atoi(next())
+				ch.limit = atoi(c.Arg)
 			} else {
 				ch.limit = 0
 			}
 		default:
 			if add {
-				ch.modes = addModes(ch.modes, string(m))
+				ch.modes = modes.Add(ch.modes, string(m))
 			} else {
-				ch.modes = delModes(ch.modes, string(m))
+				ch.modes = modes.Remove(ch.modes, string(m))
 			}
 		}
 	}

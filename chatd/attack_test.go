@@ -437,7 +437,9 @@ func TestRegisterLimits(t *testing.T) {
 // costs a flood token, so a stream of them is cut like any flood.
 func TestOverlongLinesChargedToFloodControl(t *testing.T) {
 	cfg := testConfig("")
-	cfg.Limits.FloodBurst, cfg.Limits.FloodRate = 2, 100
+	// A slow refill: a busy machine descheduling the server between two
+	// lines must not refill the bucket and end the flood.
+	cfg.Limits.FloodBurst, cfg.Limits.FloodRate = 2, 2
 	cfg.Limits.MaxFloodDelay = time.Millisecond
 	n := startNode(t, cfg, nil)
 	c := dial(t, n.Addr(), "f")
@@ -460,7 +462,7 @@ func TestOverlongLinesChargedToFloodControl(t *testing.T) {
 func TestReadBytesBound(t *testing.T) {
 	cfg := testConfig("")
 	cfg.Limits.FloodRate = 100
-	cfg.Limits.ReadBytesBurst, cfg.Limits.ReadBytesRate = cfg.Limits.LineBytes, 1000
+	cfg.Limits.ReadBytesBurst, cfg.Limits.ReadBytesRate = cfg.Limits.LineBytes, 10000
 	cfg.Limits.MaxFloodDelay = time.Millisecond
 	n := startNode(t, cfg, nil)
 	c := dial(t, n.Addr(), "b")

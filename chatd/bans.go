@@ -78,25 +78,46 @@ func globMatch(pattern, s string) bool {
 	return p == len(pattern)
 }
 
-// banned reports whether u's prefix matches one of the channel's bans
-// (CASEMAPPING=ascii). s.mu held.
+// banned reports whether u's prefix matches one of the channel's bans and
+// none of its ban exceptions (+e; CASEMAPPING=ascii). s.mu held.
 func (ch *channel) banned(u *user) bool {
 	if len(ch.bans) == 0 {
 		return false
 	}
 	p := store.Fold(u.prefix())
-	for _, b := range ch.bans {
-		if globMatch(b.folded, p) {
+	return matchAny(ch.bans, p) && !matchAny(ch.excepts, p)
+}
+
+// invexed reports whether u matches an invite exception (+I): it may join
+// the +i channel uninvited. s.mu held.
+func (ch *channel) invexed(u *user) bool {
+	return len(ch.invex) > 0 && matchAny(ch.invex, store.Fold(u.prefix()))
+}
+
+func matchAny(list []ban, folded string) bool {
+	for _, b := range list {
+		if globMatch(b.folded, folded) {
 			return true
 		}
 	}
 	return false
 }
 
-// banIndex returns the position of the ban whose mask folds like mask, or -1.
-func (ch *channel) banIndex(mask string) int {
+// maskList returns the channel's list for a mask mode letter (b, e, I).
+func (ch *channel) maskList(mode byte) *[]ban {
+	switch mode {
+	case 'e':
+		return &ch.excepts
+	case 'I':
+		return &ch.invex
+	}
+	return &ch.bans
+}
+
+// maskIndex returns the position of the entry whose mask folds like mask, or -1.
+func maskIndex(list []ban, mask string) int {
 	f := store.Fold(mask)
-	for i, b := range ch.bans {
+	for i, b := range list {
 		if b.folded == f {
 			return i
 		}
@@ -104,25 +125,48 @@ func (ch *channel) banIndex(mask string) int {
 	return -1
 }
 
-// addBan and delBan change the node's view; both are idempotent because an
-// event may be applied twice after a bootstrap (events.go).
-func (ch *channel) addBan(mask, setBy string, at time.Time) {
-	if ch.banIndex(mask) >= 0 {
+// addMask and delMask change the node's view; both are idempotent because
+// an event may be applied twice after a bootstrap (events.go).
+func (ch *channel) addMask(mode byte, mask, setBy string, at time.Time) {
+	l := ch.maskList(mode)
+	if maskIndex(*l, mask) >= 0 {
 		return
 	}
-	ch.bans = append(ch.bans, ban{mask: mask, folded: store.Fold(mask), setBy: setBy, setAt: at})
+	*l = append(*l, ban{mask: mask, folded: store.Fold(mask), setBy: setBy, setAt: at})
 }
 
-func (ch *channel) delBan(mask string) {
-	if i := ch.banIndex(mask); i >= 0 {
-		ch.bans = append(ch.bans[:i], ch.bans[i+1:]...)
+func (ch *channel) delMask(mode byte, mask string) {
+	l := ch.maskList(mode)
+	if i := maskIndex(*l, mask); i >= 0 {
+		*l = append((*l)[:i], (*l)[i+1:]...)
 	}
 }
 
-// banListReply sends RPL_BANLIST for every ban and RPL_ENDOFBANLIST. s.mu held.
-func banListReply(r *response, ch *channel) {
-	for _, b := range ch.bans {
-		r.numeric(rplBanList, ch.name, b.mask, b.setBy, itoa(int(b.setAt.Unix())))
+func (ch *channel) addBan(mask, setBy string, at time.Time) { ch.addMask('b', mask, setBy, at) }
+
+// maskListReply lists one mask list: 367/368 for bans, 348/349 for
+// exceptions, 346/347 for invite exceptions. s.mu held.
+func maskListReply(r *response, ch *channel, mode byte) {
+	item, end, text := rplBanList, rplEndOfBanList, "End of channel ban list"
+	switch mode {
+	case 'e':
+		item, end, text = rplExceptList, rplEndOfExceptList, "End of channel exception list"
+	case 'I':
+		item, end, text = rplInviteList, rplEndOfInviteList, "End of channel invite list"
 	}
-	r.numeric(rplEndOfBanList, ch.name, "End of channel ban list")
+	for _, b := range *ch.maskList(mode) {
+		r.numeric(item, ch.name, b.mask, b.setBy, itoa(int(b.setAt.Unix())))
+	}
+	r.numeric(end, ch.name, text)
+}
+
+// applyMasks adds a snapshot's +e and +I entries to the channels. s.mu held.
+func (s *Server) applyMasks(snap store.Snapshot) {
+	for mode, list := range map[byte][]store.Ban{'e': snap.Excepts, 'I': snap.Invex} {
+		for _, b := range list {
+			if ch := s.channels[store.Fold(b.Channel)]; ch != nil {
+				ch.addMask(mode, b.Mask, b.SetBy, b.SetAt)
+			}
+		}
+	}
 }

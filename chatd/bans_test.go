@@ -284,7 +284,7 @@ func TestISupportAdvertisesBans(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"CHANMODES=b,k,l,imnst", "MAXLIST=b:100"} {
+	for _, want := range []string{"CHANMODES=beI,k,l,imnst", "MAXLIST=b:100,e:100,I:100", "EXCEPTS=e", "INVEX=I"} {
 		if !tokens[want] {
 			t.Errorf("ISUPPORT lacks %s; has %v", want, tokens)
 		}

@@ -2,6 +2,7 @@ package chatd
 
 import (
 	"errors"
+	"sort"
 	"strings"
 	"time"
 
@@ -58,7 +59,7 @@ func (s *Server) join(c *Client, u *user, name, key string, r *response) {
 			errCode, errText = errBadChannelKey, "Cannot join channel (+k)"
 		case ch.limit > 0 && len(ch.members) >= ch.limit:
 			errCode, errText = errChannelIsFull, "Cannot join channel (+l)"
-		case ch.hasMode('i') && !u.invited[fold]:
+		case ch.hasMode('i') && !u.invited[fold] && !ch.invexed(u):
 			errCode, errText = errInviteOnlyChan, "Cannot join channel (+i)"
 		case !u.invited[fold] && ch.banned(u):
 			// An operator's INVITE lets a banned user in, as on most servers.
@@ -79,9 +80,13 @@ func (s *Server) join(c *Client, u *user, name, key string, r *response) {
 	}
 	// Whether the channel is new, so the joiner becomes its operator, is
 	// decided by the store in the transaction that commits the JOIN: this
-	// node's view may lag the log.
-	ev := &store.Event{Kind: store.KindJoin, Target: name, Sender: s.prefixOf(u), Account: u.acc,
-		Params: []string{u.sid, ""}}
+	// node's view may lag the log. The realname rides along for
+	// extended-join.
+	s.mu.RLock()
+	prefix, realname := u.prefix(), u.realname
+	s.mu.RUnlock()
+	ev := &store.Event{Kind: store.KindJoin, Target: name, Sender: prefix, Account: u.acc,
+		Params: []string{u.sid, "", realname}}
 	ev.Time = time.Now().UTC().Truncate(time.Millisecond)
 	fresh := store.Channel{Name: name, Modes: defaultChannelModes, Created: ev.Time}
 	err := s.commitChange(ev, u, func(ev *store.Event) {
@@ -133,6 +138,7 @@ func (s *Server) topicReply(r *response, ch *channel, explicit bool) {
 
 // namesReply sends 353s and 366, splitting lines below 512 bytes. s.mu held.
 func (s *Server) namesReply(r *response, ch *channel) {
+	multi, uhnames := r.c.hasCap(capMultiPrefix), r.c.hasCap(capUserhostInNames)
 	symbol := "="
 	if ch.hasMode('s') {
 		symbol = "@"
@@ -146,7 +152,10 @@ func (s *Server) namesReply(r *response, ch *channel) {
 		}
 	}
 	for _, m := range ch.sortedMembers() {
-		name := memberPrefix(ch.members[m]) + m.nick
+		name := prefixes(ch.members[m], multi) + m.nick
+		if uhnames {
+			name += "!" + m.ident + "@" + m.host
+		}
 		if n+len(name)+1 > 400 {
 			flush()
 		}
@@ -273,15 +282,36 @@ func handleNames(c *Client, m irc.Message, r *response) {
 	}
 }
 
+// maxKickTargets bounds the nicks of one KICK (ISUPPORT TARGMAX KICK:4).
+const maxKickTargets = 4
+
+// handleKick implements KICK <channel> <nick>[,<nick>] [<comment>] (RFC 2812
+// §3.2.8; modern.ircdocs: the default comment is the kicker's nick). Several
+// channels pair with as many nicks; one channel takes several nicks.
 func handleKick(c *Client, m irc.Message, r *response) {
-	s := c.s
-	u := c.u.Load()
-	name, nick := m.Params[0], m.Params[1]
-	reason := m.Param(2)
-	if reason == "" {
-		reason = nick
+	chans := strings.Split(m.Params[0], ",")
+	nicks := strings.Split(m.Params[1], ",")
+	if len(nicks) > maxKickTargets {
+		nicks = nicks[:maxKickTargets]
 	}
+	for i, nick := range nicks {
+		name := chans[0]
+		if len(chans) > 1 {
+			if i >= len(chans) {
+				break
+			}
+			name = chans[i]
+		}
+		c.s.kickOne(c, name, nick, m.Param(2), r)
+	}
+}
+
+func (s *Server) kickOne(c *Client, name, nick, reason string, r *response) {
+	u := c.u.Load()
 	s.mu.RLock()
+	if reason == "" {
+		reason = u.nick
+	}
 	ch := s.channels[store.Fold(name)]
 	var victim *user
 	var member, op, victimIn bool
@@ -304,11 +334,20 @@ func handleKick(c *Client, m irc.Message, r *response) {
 	case !op:
 		r.numeric(errChanOpPrivsNeed, ch.name, "You're not channel operator")
 		return
+	case victim == nil:
+		r.numeric(errNoSuchNick, nick, "No such nick/channel")
+		return
 	case !victimIn:
 		r.numeric(errUserNotInChan, nick, ch.name, "They aren't on that channel")
 		return
 	}
-	ev := &store.Event{Kind: store.KindKick, Target: ch.name, Sender: s.prefixOf(u), Account: u.acc, Text: reason, Params: []string{s.nickOf(victim)}}
+	if len(reason) > kickLen {
+		reason = truncateUTF8(reason, kickLen)
+	}
+	// The victim's session id rides along (not shown to clients): every
+	// node removes the member the store removed, even if it was renamed
+	// meanwhile.
+	ev := &store.Event{Kind: store.KindKick, Target: ch.name, Sender: s.prefixOf(u), Account: u.acc, Text: reason, Params: []string{s.nickOf(victim), victim.sid}}
 	err := s.commitChange(ev, u, func(ev *store.Event) {
 		if msg, ok := eventMessage(ev, capSet(c.caps.Load())); ok {
 			r.add(msg)
@@ -322,15 +361,24 @@ func handleKick(c *Client, m irc.Message, r *response) {
 	}
 }
 
+// kickLen is ISUPPORT KICKLEN.
+const kickLen = 390
+
 func (s *Server) nickOf(u *user) string {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return u.nick
 }
 
+// handleList implements LIST [<elist>[,...]] (RFC 2812 §3.2.6 with ELIST
+// M, N, U, C and T: masks, "!mask" negations, ">n" and "<n" user counts,
+// "C<m"/"C>m" created less/more than m minutes ago, "T<m"/"T>m" the same
+// for the topic).
 func handleList(c *Client, m irc.Message, r *response) {
 	s := c.s
 	u := c.u.Load()
+	f := parseElist(m.Param(0))
+	now := time.Now()
 	r.numeric(rplListStart, "Channel", "Users  Name")
 	s.mu.RLock()
 	for _, ch := range s.sortedChannels() {
@@ -340,10 +388,80 @@ func handleList(c *Client, m irc.Message, r *response) {
 		if _, member := ch.members[u]; !member && ch.hasMode('s') {
 			continue
 		}
-		r.numeric(rplList, ch.name, itoa(len(ch.members)), ch.topic)
+		if !f.match(ch, now) {
+			continue
+		}
+		topic := ch.topic
+		r.numeric(rplList, ch.name, itoa(len(ch.members)), topic)
 	}
 	s.mu.RUnlock()
 	r.numeric(rplListEnd, "End of /LIST")
+}
+
+// elist is a parsed LIST filter.
+type elist struct {
+	masks, nots []string // folded globs
+	min, max    int      // user count strictly above min / below max; -1 = none
+	// Ages in minutes: created (C) or topic set (T) less than ...Lt or
+	// more than ...Gt minutes ago; -1 = none.
+	cLt, cGt, tLt, tGt int
+}
+
+func parseElist(p string) elist {
+	f := elist{min: -1, max: -1, cLt: -1, cGt: -1, tLt: -1, tGt: -1}
+	if p == "" {
+		return f
+	}
+	for _, t := range strings.Split(p, ",") {
+		switch {
+		case t == "":
+		case len(t) > 2 && (t[0] == 'C' || t[0] == 'T') && (t[1] == '<' || t[1] == '>'):
+			v := atoi(t[2:])
+			switch t[:2] {
+			case "C<":
+				f.cLt = v
+			case "C>":
+				f.cGt = v
+			case "T<":
+				f.tLt = v
+			case "T>":
+				f.tGt = v
+			}
+		case t[0] == '>':
+			f.min = atoi(t[1:])
+		case t[0] == '<':
+			f.max = atoi(t[1:])
+		case t[0] == '!':
+			f.nots = append(f.nots, store.Fold(t[1:]))
+		default:
+			f.masks = append(f.masks, store.Fold(t))
+		}
+	}
+	return f
+}
+
+func (f elist) match(ch *channel, now time.Time) bool {
+	n := len(ch.members)
+	if (f.min >= 0 && n <= f.min) || (f.max >= 0 && n >= f.max) {
+		return false
+	}
+	if !ageOK(now.Sub(ch.created), f.cLt, f.cGt) || !ageOK(now.Sub(ch.topicAt), f.tLt, f.tGt) {
+		return false
+	}
+	for _, p := range f.nots {
+		if globMatch(p, ch.key) {
+			return false
+		}
+	}
+	if len(f.masks) == 0 {
+		return true
+	}
+	for _, p := range f.masks {
+		if globMatch(p, ch.key) {
+			return true
+		}
+	}
+	return false
 }
 
 // kindInvite is a chatd event kind beside the store's: an INVITE travels
@@ -356,6 +474,14 @@ const kindInvite store.Kind = "INVITE"
 func handleInvite(c *Client, m irc.Message, r *response) {
 	s := c.s
 	u := c.u.Load()
+	switch len(m.Params) {
+	case 0:
+		inviteList(c, u, r)
+		return
+	case 1:
+		r.numeric(errNeedMoreParams, "INVITE", "Not enough parameters")
+		return
+	}
 	nick, name := m.Params[0], m.Params[1]
 	s.mu.RLock()
 	ch := s.channels[store.Fold(name)]
@@ -391,4 +517,35 @@ func handleInvite(c *Client, m irc.Message, r *response) {
 	if err := s.commit(ev, u, func(*store.Event) { r.numeric(rplInviting, nick, name) }); err != nil {
 		r.fail("INVITE", "TEMPORARILY_UNAVAILABLE", nick, "Could not invite, try again")
 	}
+}
+
+// inviteList answers INVITE without parameters: the channels the user is
+// invited to (RPL_INVITELIST 336, RPL_ENDOFINVITELIST 337, as Ergo and
+// other modern servers do).
+func inviteList(c *Client, u *user, r *response) {
+	s := c.s
+	s.mu.RLock()
+	var names []string
+	for f := range u.invited {
+		name := f
+		if ch := s.channels[f]; ch != nil {
+			name = ch.name
+		}
+		names = append(names, name)
+	}
+	s.mu.RUnlock()
+	sort.Strings(names)
+	for _, n := range names {
+		r.numeric(rplInviteListUser, n)
+	}
+	r.numeric(rplEndOfInviteListUser, "End of /INVITE list")
+}
+
+// ageOK applies an ELIST C or T bound: age below lt minutes, above gt
+// minutes (-1: no bound).
+func ageOK(age time.Duration, lt, gt int) bool {
+	if lt >= 0 && age >= time.Duration(lt)*time.Minute {
+		return false
+	}
+	return gt < 0 || age > time.Duration(gt)*time.Minute
 }

@@ -145,7 +145,7 @@ func (s *Server) reapLoop(ctx context.Context) {
 func (s *Server) quitEvent(ss store.Session, reason string) *store.Event {
 	return &store.Event{MsgID: newMsgID(), Time: time.Now().UTC().Truncate(time.Millisecond), Node: s.cfg.Node,
 		Kind: store.KindQuit, Sender: ss.Nick + "!" + ss.User + "@" + ss.Host, Account: ss.Account,
-		Text: reason, Params: []string{ss.ID}}
+		Text: reason, Params: []string{ss.ID, ss.Realname}} // realname: for WHOWAS (whowas.go)
 }
 
 // reapWorkers bounds concurrent QUIT commits of reaped sessions; the

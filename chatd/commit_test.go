@@ -21,7 +21,7 @@ func worldLines(n *testNode) []string {
 	defer n.mu.RUnlock()
 	var out []string
 	for _, u := range n.sessions {
-		out = append(out, fmt.Sprintf("session %s %s", u.sid, u.nick))
+		out = append(out, fmt.Sprintf("session %s %s account=%q", u.sid, u.nick, u.acc))
 	}
 	for _, ch := range n.channels {
 		out = append(out, fmt.Sprintf("channel %s +%s key=%q limit=%d topic=%q by=%q created=%d",
@@ -45,7 +45,7 @@ func storeLines(t *testing.T, st store.Store) []string {
 	}
 	var out []string
 	for _, ss := range snap.Sessions {
-		out = append(out, fmt.Sprintf("session %s %s", ss.ID, ss.Nick))
+		out = append(out, fmt.Sprintf("session %s %s account=%q", ss.ID, ss.Nick, ss.Account))
 	}
 	for _, c := range snap.Channels {
 		out = append(out, fmt.Sprintf("channel %s +%s key=%q limit=%d topic=%q by=%q created=%d",

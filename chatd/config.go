@@ -48,6 +48,10 @@ type Config struct {
 	NudgeListen string   `yaml:"nudge_listen"`
 	Peers       []string `yaml:"peers"`
 
+	// Operators may use OPER (then KILL, WALLOPS, REHASH). REHASH and
+	// SIGHUP reload them and the MOTD.
+	Operators []Operator `yaml:"operators"`
+
 	Limits Limits `yaml:"limits"`
 	Timers Timers `yaml:"timers"`
 }
@@ -276,6 +280,7 @@ func (c *Config) Validate() error {
 			bad("timers."+d.name, "must not be negative")
 		}
 	}
+	errs = append(errs, validateOperators(c.Operators)...)
 	if c.Timers.LameduckGrace < c.Timers.LameduckDrain {
 		bad("timers.lameduck_grace", "%v is shorter than timers.lameduck_drain %v", c.Timers.LameduckGrace, c.Timers.LameduckDrain)
 	}

@@ -3,9 +3,10 @@
 //
 // The client protocol is IRC as profiled by the Modern IRC Client Protocol
 // (https://modern.ircdocs.horse, after RFC 1459 and RFC 2812) with the IRCv3
-// capabilities server-time, message-tags, batch, echo-message,
-// labeled-response, sasl (PLAIN, RFC 4616), draft/account-registration and
-// draft/chathistory (https://ircv3.net/specs/extensions/chathistory).
+// capabilities listed in package caps (server-time, message-tags, batch,
+// echo-message, labeled-response, sasl PLAIN, draft/chathistory,
+// away-notify, extended-join, MONITOR and more), WHOX, and operators
+// (OPER, KILL, WALLOPS, REHASH). Mode strings are parsed by package modes.
 //
 // Every state change and message is an event appended to the shared log
 // (package store). Delivery, local or remote, happens only when a node's

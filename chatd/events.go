@@ -129,6 +129,9 @@ func (s *Server) bootstrap(ctx context.Context) error {
 		return fmt.Errorf("chatd: load cluster state: %w", err)
 	}
 	s.cursor = snap.Head
+	if err := s.seedWhowas(sctx, snap.Head); err != nil {
+		s.log.Warn("WHOWAS starts empty", "err", err)
+	}
 	var stale []store.Session
 	s.mu.Lock()
 	for _, c := range snap.Channels {
@@ -140,6 +143,7 @@ func (s *Server) bootstrap(ctx context.Context) error {
 			ch.addBan(b.Mask, b.SetBy, b.SetAt)
 		}
 	}
+	s.applyMasks(snap)
 	for _, ss := range snap.Sessions {
 		if ss.Node == s.cfg.Node {
 			// Our previous incarnation's: nobody serves them. They stay in the
@@ -148,8 +152,10 @@ func (s *Server) bootstrap(ctx context.Context) error {
 			stale = append(stale, ss)
 		}
 		u := &user{sid: ss.ID, node: ss.Node, nick: ss.Nick, ident: ss.User, host: ss.Host,
-			realname: ss.Realname, acc: ss.Account, since: ss.Since, channels: make(map[string]*channel)}
+			realname: ss.Realname, acc: ss.Account, since: ss.Since, channels: make(map[string]*channel),
+			away: ss.Away}
 		s.addSession(u)
+		s.setUserModes(u, ss.Modes) // and the LUSERS counters (feat.go)
 	}
 	for _, m := range snap.Members {
 		ch := s.channels[store.Fold(m.Channel)]

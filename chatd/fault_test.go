@@ -109,6 +109,13 @@ func (t *faultTx) ReleaseSession(sid string) error {
 	return t.Tx.ReleaseSession(sid)
 }
 
+func (t *faultTx) SetAccount(sid, account string) error {
+	if err := t.step(); err != nil {
+		return err
+	}
+	return t.Tx.SetAccount(sid, account)
+}
+
 func (t *faultTx) Join(m store.Member, fresh store.Channel) (string, error) {
 	if err := t.step(); err != nil {
 		return "", err
@@ -130,11 +137,11 @@ func (t *faultTx) UpdateChannel(name string, f func(*store.Channel)) error {
 	return t.Tx.UpdateChannel(name, f)
 }
 
-func (t *faultTx) SetMemberModes(ch, sid string, f func(string) string) error {
+func (t *faultTx) SetMemberModes(ch, sid, nick string, f func(string) string) error {
 	if err := t.step(); err != nil {
 		return err
 	}
-	return t.Tx.SetMemberModes(ch, sid, f)
+	return t.Tx.SetMemberModes(ch, sid, nick, f)
 }
 
 func (t *faultTx) AddBan(b store.Ban, limit int) error {

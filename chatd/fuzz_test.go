@@ -27,6 +27,10 @@ func FuzzServerLines(f *testing.F) {
 		"NICK\nNICK :\nNICK ###\nUSER a b c d\nCAP REQ :-sasl\nCAP FOO",
 		"WHO\nWHOIS\nWHOIS a b\nNAMES ,,\nLIST\nTOPIC #nope :x\nJOIN #a,#b k1,k2,k3",
 		"PRIVMSG #a :\x01ACTION waves\x01\nNOTICE x :y\nAWAY\nISON\nUSERHOST a b c d e f",
+		"WHO * %tcuihsnfdlaor,1\nWHO #a %\nWHO a* o\nWHO ,,, %,,\nWHOWAS\nWHOWAS x -1\nLIST >x,<,!,*",
+		"MONITOR + a,,b\nMONITOR - \nMONITOR S\nMONITOR L\nMONITOR C\nMONITOR X",
+		"MODE #a +eIb\nMODE #a +eI a b\nMODE #a e\nMODE me +iwo\nMODE me -o+Z\nPRIVMSG @#a,+#a,@,+ :x",
+		"OPER a b\nKILL me x\nWALLOPS x\nREHASH\nINFO\nSETNAME :\nSETNAME :x\nINVITE\nKICK #a,#b a,b,c,d,e",
 	} {
 		f.Add(s)
 	}

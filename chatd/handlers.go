@@ -37,7 +37,7 @@ func init() {
 		"NAMES":        {fn: handleNames},
 		"MODE":         {fn: handleMode, minParams: 1},
 		"KICK":         {fn: handleKick, minParams: 2},
-		"INVITE":       {fn: handleInvite, minParams: 2},
+		"INVITE":       {fn: handleInvite},
 		"WHO":          {fn: handleWho},
 		"WHOIS":        {fn: handleWhois, minParams: 1},
 		"WHOWAS":       {fn: handleWhowas, minParams: 1},
@@ -50,6 +50,13 @@ func init() {
 		"VERSION":      {fn: handleVersion},
 		"TIME":         {fn: handleTime},
 		"CHATHISTORY":  {fn: handleChathistory, minParams: 1},
+		"MONITOR":      {fn: handleMonitor, minParams: 1},
+		"SETNAME":      {fn: handleSetname, minParams: 1},
+		"OPER":         {fn: handleOper, minParams: 2},
+		"KILL":         {fn: handleKill, minParams: 1},
+		"WALLOPS":      {fn: handleWallops, minParams: 1},
+		"REHASH":       {fn: handleRehash},
+		"INFO":         {fn: handleInfo},
 	}
 }
 
@@ -70,10 +77,10 @@ func (c *Client) handle(m irc.Message) {
 	cmd, ok := commands[m.Command]
 	registered := c.u.Load() != nil
 	if !ok {
+		// Before registration too, as Ergo does: a client probing for a
+		// command learns at once that it does not exist.
 		s.m.dropped.WithLabelValues(dropUnknown).Inc()
-		if registered {
-			r.numeric(errUnknownCommand, m.Command, "Unknown command")
-		}
+		r.numeric(errUnknownCommand, m.Command, "Unknown command")
 		return
 	}
 	s.m.commands.WithLabelValues(m.Command).Inc()

@@ -1,6 +1,7 @@
 package chatd
 
 import (
+	"context"
 	"path/filepath"
 	"testing"
 
@@ -134,8 +135,21 @@ func TestRFC2812Sec3_2_6ListShowsExistingChannel(t *testing.T) {
 // node makes the channel cease on every node, and on a node started later:
 // a JOIN there creates it afresh.
 func TestRFC2812Sec1_3ChannelCeasesOnEveryNode(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		channelCeasesOnEveryNode(t, "sqlite:"+filepath.Join(t.TempDir(), "chat.db"))
+	})
+	t.Run("mariadb", func(t *testing.T) {
+		db := startMaria(t)
+		if err := db.CreateDatabase(context.Background(), "lifecycle"); err != nil {
+			t.Fatal(err)
+		}
+		channelCeasesOnEveryNode(t, db.DSN("lifecycle"))
+	})
+}
+
+func channelCeasesOnEveryNode(t *testing.T, dsn string) {
 	cfg := testConfig("")
-	cfg.DSN = "sqlite:" + filepath.Join(t.TempDir(), "chat.db")
+	cfg.DSN = dsn
 	cfgA, cfgB := cfg, cfg
 	cfgA.Node, cfgB.Node = "life-a", "life-b"
 	na := startNode(t, cfgA, nil)

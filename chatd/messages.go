@@ -2,6 +2,7 @@ package chatd
 
 import (
 	"strings"
+	"time"
 
 	"github.com/hachat/hachat/chatd/irc"
 	"github.com/hachat/hachat/chatd/store"
@@ -44,15 +45,31 @@ func handlePrivmsg(c *Client, m irc.Message, r *response) {
 	if kind == store.KindTagmsg && len(tags) == 0 {
 		return
 	}
+	if kind != store.KindTagmsg {
+		u.lastActive.Store(time.Now().Unix()) // WHOIS idle time
+	}
 	targets := strings.Split(m.Params[0], ",")
 	if len(targets) > maxTargets {
 		targets = targets[:maxTargets]
 	}
 	for _, target := range targets {
 		var code, text2 string
+		var hkey string
 		s.mu.RLock()
 		prefix := u.prefix()
-		if store.IsChannel(target) {
+		if ch, rank := s.statusTarget(target); rank != 0 {
+			// STATUSMSG: to the channel's members with that prefix. It is
+			// in no one's history (its key is never queried).
+			switch {
+			case ch == nil || len(ch.members) == 0:
+				code, text2 = errNoSuchChannel, "No such channel"
+			case !ch.canSpeak(u):
+				code, text2 = errCannotSend, "Cannot send to channel"
+			default:
+				target = string(rank) + ch.name
+				hkey = "statusmsg:" + ch.key
+			}
+		} else if store.IsChannel(target) {
 			ch := s.channels[store.Fold(target)]
 			switch {
 			case ch == nil || len(ch.members) == 0:
@@ -80,7 +97,7 @@ func handlePrivmsg(c *Client, m irc.Message, r *response) {
 			}
 			continue
 		}
-		ev := &store.Event{Kind: kind, Target: target, Sender: prefix, Account: u.acc, Text: text, Tags: tags}
+		ev := &store.Event{Kind: kind, Target: target, HistoryKey: hkey, Sender: prefix, Account: u.acc, Text: text, Tags: tags}
 		err := s.commit(ev, u, func(ev *store.Event) {
 			if c.hasCap(capEchoMessage) {
 				if msg, ok := eventMessage(ev, capSet(c.caps.Load())); ok {

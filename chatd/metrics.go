@@ -33,6 +33,7 @@ const (
 	discTooManyPerIP     = "too_many_clients_per_ip"
 	discBadPassword      = "bad_password"
 	discInternal         = "internal_error"
+	discKilled           = "killed" // KILL, or a QUIT another node committed for us
 )
 
 type metrics struct {

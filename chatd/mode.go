@@ -1,12 +1,14 @@
 package chatd
 
 import (
+	"bytes"
 	"errors"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/hachat/hachat/chatd/irc"
+	"github.com/hachat/hachat/chatd/modes"
 	"github.com/hachat/hachat/chatd/store"
 )
 
@@ -24,30 +26,22 @@ func handleMode(c *Client, m irc.Message, r *response) {
 	u := c.u.Load()
 	target := m.Params[0]
 	if !store.IsChannel(target) {
-		s.mu.RLock()
-		self := store.Fold(target) == store.Fold(u.nick)
-		_, exists := s.users[store.Fold(target)]
-		s.mu.RUnlock()
-		switch {
-		case !exists:
-			r.numeric(errNoSuchNick, target, "No such nick/channel")
-		case !self:
-			r.numeric(errUsersDontMatch, "Can't change mode for other users")
-		default:
-			// User modes are not kept; +i is what clients ask for and
-			// everyone is effectively invisible to WHO without a channel.
-			r.numeric(rplUmodeIs, "+i")
-		}
+		handleUserMode(c, m, r)
 		return
 	}
 	s.mu.RLock()
 	ch := s.channels[store.Fold(target)]
-	if ch == nil {
+	var member bool
+	if ch != nil {
+		_, member = ch.members[u]
+	}
+	if ch == nil || (!member && ch.hasMode('s')) {
+		// A secret channel's modes are not shown to outsiders, as its
+		// topic and names are not (RFC 2812 §4.2.6).
 		s.mu.RUnlock()
 		r.numeric(errNoSuchChannel, target, "No such channel")
 		return
 	}
-	_, member := ch.members[u]
 	op := ch.isOp(u)
 	if len(m.Params) == 1 {
 		r.numeric(rplChannelModeIs, append([]string{ch.name}, ch.modeString(member)...)...)
@@ -59,8 +53,8 @@ func handleMode(c *Client, m irc.Message, r *response) {
 	for _, e := range mc.errs {
 		r.numeric(e[0], e[1:]...)
 	}
-	if mc.listBans {
-		banListReply(r, ch)
+	for _, l := range mc.lists {
+		maskListReply(r, ch, l)
 	}
 	s.mu.RUnlock()
 	if len(mc.items) == 0 {
@@ -75,7 +69,7 @@ func handleMode(c *Client, m irc.Message, r *response) {
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	by := s.prefixOf(u)
 	ev := &store.Event{Kind: store.KindMode, Time: now, Target: ch.name, Sender: by, Account: u.acc}
-	var full bool
+	var full []byte // mask lists found full
 	err := s.commitChange(ev, u, func(ev *store.Event) {
 		if msg, ok := eventMessage(ev, capSet(c.caps.Load())); ok {
 			r.add(msg)
@@ -92,8 +86,8 @@ func handleMode(c *Client, m irc.Message, r *response) {
 		}
 		return nil
 	})
-	if full {
-		r.numeric(errBanListFull, ch.name, "b", "Channel ban list is full")
+	for _, l := range full {
+		r.numeric(errBanListFull, ch.name, string(l), "Channel list is full")
 	}
 	switch {
 	case errors.Is(err, errNoChange):
@@ -106,143 +100,207 @@ func handleMode(c *Client, m irc.Message, r *response) {
 
 // modeChange is a validated MODE request in canonical form.
 type modeChange struct {
-	items    []modeItem // rendered as e.g. "+o-k" and the arguments in order
-	saved    store.Channel
-	members  []store.Member // the members whose modes change (store uses Nick and SessionID)
-	errs     [][]string     // numerics to send
-	listBans bool
+	items   []modeItem // rendered as e.g. "+o-k" and the arguments in order
+	saved   store.Channel
+	members []store.Member // the members whose modes change (store uses Nick and SessionID)
+	errs    [][]string     // numerics to send
+	lists   []byte         // mask lists asked for (MODE #c b, e, I)
 }
 
 // parseModeChange validates a channel MODE against the current state (s.mu
 // held) and returns it canonical: unknown letters and missing arguments are
 // reported and dropped, so every node applies the same change.
-func (s *Server) parseModeChange(ch *channel, modes string, args []string) modeChange {
-	mc := modeChange{saved: ch.toStore()}
-	add := true
-	memberModes := map[*user]string{}
-	emit := func(m byte, arg ...string) {
-		it := modeItem{add: add, mode: m}
-		if len(arg) > 0 {
-			it.arg, it.hasArg = arg[0], true
+func (s *Server) parseModeChange(ch *channel, change string, args []string) modeChange {
+	p := modeParser{s: s, ch: ch, mc: modeChange{saved: ch.toStore()}, seenErr: map[string]bool{},
+		memberModes: map[*user]string{}, nmasks: map[byte]int{}, changed: map[string]bool{}}
+	// ISUPPORT MODES bounds the changes that take a parameter; the rest of
+	// the line is ignored, as on Ergo. Flags cost nothing and are kept.
+	for _, c := range modes.Channel.Parse(change, args) {
+		if p.nchanges == maxModes && modes.Channel.TakesArg(c.Mode, c.Add) {
+			continue
 		}
-		mc.items = append(mc.items, it)
-	}
-	nbans := len(ch.bans)
-	banChanged := map[string]bool{} // folded masks this request already changes
-	next := func() (string, bool) {
-		if len(args) == 0 {
-			return "", false
-		}
-		a := args[0]
-		args = args[1:]
-		return a, true
-	}
-	nchanges := 0
-	for i := 0; i < len(modes) && nchanges < 4; i++ {
-		switch m := modes[i]; m {
-		case '+':
-			add = true
-		case '-':
-			add = false
-		case 'b':
-			arg, ok := next()
-			if !ok {
-				mc.listBans = true
-				continue
-			}
-			mask, ok := canonMask(arg)
-			if !ok {
-				mc.errs = append(mc.errs, []string{"696", ch.name, "b", arg, "Invalid ban mask"})
-				continue
-			}
-			f := store.Fold(mask)
-			exists := ch.banIndex(mask) >= 0
-			if banChanged[f] || exists == add {
-				continue // already (un)banned: nothing to change, as on other servers
-			}
-			if add && nbans >= maxBans {
-				mc.errs = append(mc.errs, []string{errBanListFull, ch.name, "b", "Channel ban list is full"})
-				continue
-			}
-			if add {
-				nbans++
-			} else {
-				nbans--
-				mask = ch.bans[ch.banIndex(mask)].mask // as set, so every node finds it
-			}
-			banChanged[f] = true
-			emit(m, mask)
-			nchanges++
-		case 'o', 'v':
-			nick, ok := next()
-			if !ok {
-				mc.errs = append(mc.errs, []string{errNeedMoreParams, "MODE", "Not enough parameters"})
-				continue
-			}
-			u := s.users[store.Fold(nick)]
-			cur, member := ch.members[u]
-			if u == nil || !member {
-				mc.errs = append(mc.errs, []string{errUserNotInChan, nick, ch.name, "They aren't on that channel"})
-				continue
-			}
-			if mm, seen := memberModes[u]; seen {
-				cur = mm
-			}
-			if add {
-				memberModes[u] = addModes(cur, string(m))
-			} else {
-				memberModes[u] = delModes(cur, string(m))
-			}
-			emit(m, u.nick)
-			nchanges++
-		case 'k':
-			if add {
-				key, ok := next()
-				if !ok || key == "" || strings.ContainsAny(key, " ,:") {
-					mc.errs = append(mc.errs, []string{"696", ch.name, "k", "*", "Invalid key"})
-					continue
-				}
-				mc.saved.Key = key
-				emit(m, key)
-			} else {
-				next() // RFC 2812 takes the key as argument; any value clears it
-				mc.saved.Key = ""
-				emit(m)
-			}
-			nchanges++
-		case 'l':
-			if add {
-				v, _ := next()
-				n := atoi(v)
-				if n <= 0 {
-					mc.errs = append(mc.errs, []string{"696", ch.name, "l", v, "Invalid limit"})
-					continue
-				}
-				mc.saved.Limit = n
-				emit(m, itoa(n))
-			} else {
-				mc.saved.Limit = 0
-				emit(m)
-			}
-			nchanges++
-		case 'i', 'm', 'n', 's', 't':
-			if add {
-				mc.saved.Modes = addModes(mc.saved.Modes, string(m))
-			} else {
-				mc.saved.Modes = delModes(mc.saved.Modes, string(m))
-			}
-			emit(m)
-			nchanges++
+		switch modes.Channel.Type(c.Mode) {
+		case modes.List:
+			p.mask(c)
+		case modes.Member:
+			p.member(c)
+		case modes.Always, modes.SetOnly:
+			p.param(c)
+		case modes.Flag:
+			p.flag(c)
 		default:
-			mc.errs = append(mc.errs, []string{errUnknownMode, string(m), "is an unknown mode char to me"})
+			p.report(errUnknownMode, string(c.Mode), "is an unknown mode char to me")
 		}
 	}
-	for u, mm := range memberModes {
+	mc := p.mc
+	for u, mm := range p.memberModes {
 		mc.members = append(mc.members, store.Member{Channel: ch.name, SessionID: u.sid, Nick: u.nick, Modes: mm})
 	}
 	sort.Slice(mc.members, func(i, j int) bool { return mc.members[i].SessionID < mc.members[j].SessionID })
 	return mc
 }
+
+// modeParser is the state of one parseModeChange.
+type modeParser struct {
+	s           *Server
+	ch          *channel
+	mc          modeChange
+	seenErr     map[string]bool
+	memberModes map[*user]string // member modes after this change
+	nmasks      map[byte]int     // entries per mask list after this change
+	changed     map[string]bool  // list letter + folded masks this change already touches
+	nchanges    int              // changes with a parameter so far
+}
+
+// report queues an error numeric once: a 430-byte line of bad letters or
+// nicks gets a handful of numerics, not hundreds.
+func (p *modeParser) report(e ...string) {
+	k := strings.Join(e, " ")
+	if !p.seenErr[k] {
+		p.seenErr[k] = true
+		p.mc.errs = append(p.mc.errs, e)
+	}
+}
+
+func (p *modeParser) emit(c modes.Change, arg ...string) {
+	it := modeItem{add: c.Add, mode: c.Mode}
+	if len(arg) > 0 {
+		it.arg, it.hasArg = arg[0], true
+	}
+	p.mc.items = append(p.mc.items, it)
+}
+
+// mask handles b, e and I: a list query, or a mask to add or remove.
+func (p *modeParser) mask(c modes.Change) {
+	ch, m := p.ch, c.Mode
+	if !c.HasArg {
+		if !containsByte(p.mc.lists, m) {
+			p.mc.lists = append(p.mc.lists, m)
+		}
+		return
+	}
+	mask, ok := canonMask(c.Arg)
+	if !ok {
+		p.report("696", ch.name, string(m), c.Arg, "Invalid mask")
+		return
+	}
+	list := *ch.maskList(m)
+	if _, counted := p.nmasks[m]; !counted {
+		p.nmasks[m] = len(list)
+	}
+	f := string(m) + store.Fold(mask)
+	idx := maskIndex(list, mask)
+	if p.changed[f] || (idx >= 0) == c.Add {
+		return // already so: nothing to change, as on other servers
+	}
+	if c.Add && p.nmasks[m] >= maxBans {
+		p.report(errBanListFull, ch.name, string(m), "Channel list is full")
+		return
+	}
+	if c.Add {
+		p.nmasks[m]++
+	} else {
+		p.nmasks[m]--
+		mask = list[idx].mask // as set, so every node finds it
+	}
+	p.changed[f] = true
+	p.emit(c, mask)
+	p.nchanges++
+}
+
+// member handles o and v.
+func (p *modeParser) member(c modes.Change) {
+	ch, m := p.ch, c.Mode
+	if !c.HasArg {
+		p.report(errNeedMoreParams, "MODE", "Not enough parameters")
+		return
+	}
+	u := p.s.users[store.Fold(c.Arg)]
+	cur, member := ch.members[u]
+	switch {
+	case u == nil:
+		p.report(errNoSuchNick, c.Arg, "No such nick/channel")
+		return
+	case !member:
+		p.report(errUserNotInChan, c.Arg, ch.name, "They aren't on that channel")
+		return
+	}
+	if mm, seen := p.memberModes[u]; seen {
+		cur = mm
+	}
+	if has := strings.IndexByte(cur, m) >= 0; has == c.Add {
+		return // no change: not broadcast, not logged
+	}
+	if c.Add {
+		p.memberModes[u] = addModes(cur, string(m))
+	} else {
+		p.memberModes[u] = delModes(cur, string(m))
+	}
+	p.emit(c, u.nick)
+	p.nchanges++
+}
+
+// param handles k and l.
+func (p *modeParser) param(c modes.Change) {
+	saved := &p.mc.saved
+	switch {
+	case c.Mode == 'k' && c.Add:
+		if !c.HasArg || c.Arg == "" || strings.ContainsAny(c.Arg, " ,:") {
+			p.report("696", p.ch.name, "k", "*", "Invalid key")
+			return
+		}
+		if c.Arg == saved.Key {
+			return
+		}
+		saved.Key = c.Arg
+		p.emit(c, c.Arg)
+	case c.Mode == 'k':
+		// RFC 2812 takes the key as argument; any value clears it. The
+		// event carries "*" so the letter keeps its argument slot
+		// (modes.Always) wherever it is parsed.
+		if saved.Key == "" {
+			return
+		}
+		saved.Key = ""
+		p.emit(c, "*")
+	case c.Add: // l
+		n := atoi(c.Arg)
+		if n <= 0 {
+			p.report("696", p.ch.name, "l", c.Arg, "Invalid limit")
+			return
+		}
+		if n == saved.Limit {
+			return
+		}
+		saved.Limit = n
+		p.emit(c, itoa(n))
+	default:
+		if saved.Limit == 0 {
+			return
+		}
+		saved.Limit = 0
+		p.emit(c)
+	}
+	p.nchanges++
+}
+
+// flag handles imnst.
+func (p *modeParser) flag(c modes.Change) {
+	saved := &p.mc.saved
+	if has := strings.IndexByte(saved.Modes, c.Mode) >= 0; has == c.Add {
+		return // already so: not broadcast, not logged
+	}
+	if c.Add {
+		saved.Modes = addModes(saved.Modes, string(c.Mode))
+	} else {
+		saved.Modes = delModes(saved.Modes, string(c.Mode))
+	}
+	p.emit(c)
+}
+
+// maxModes is ISUPPORT MODES: the mode changes with a parameter one MODE
+// command may make.
+const maxModes = 4
 
 // modeItem is one letter of a mode change with its argument, if any.
 type modeItem struct {
@@ -255,27 +313,13 @@ type modeItem struct {
 
 // render returns the change string ("+o-k") and its arguments in order.
 func (mc *modeChange) render() (string, []string) {
-	var b []byte
-	var args []string
-	sign := byte(0)
+	cs := make([]modes.Change, 0, len(mc.items))
 	for _, it := range mc.items {
-		if it.skip {
-			continue
-		}
-		want := byte('-')
-		if it.add {
-			want = '+'
-		}
-		if sign != want {
-			b = append(b, want)
-			sign = want
-		}
-		b = append(b, it.mode)
-		if it.hasArg {
-			args = append(args, it.arg)
+		if !it.skip {
+			cs = append(cs, modes.Change{Add: it.add, Mode: it.mode, Arg: it.arg, HasArg: it.hasArg})
 		}
 	}
-	return string(b), args
+	return modes.Render(cs)
 }
 
 // store applies mc to the stored channel inside the MODE's transaction, as a
@@ -285,7 +329,7 @@ func (mc *modeChange) render() (string, []string) {
 // meanwhile is dropped from the change rather than failing it, and a list
 // another node filled meanwhile drops the ban and reports full: the store
 // has the last word. It may run more than once (a retried transaction).
-func (mc *modeChange) store(tx store.Tx, channel, by string, at time.Time) (full bool, err error) {
+func (mc *modeChange) store(tx store.Tx, channel, by string, at time.Time) (full []byte, err error) {
 	member := map[string]string{} // nick -> session id, from the view (parseModeChange)
 	for _, m := range mc.members {
 		member[store.Fold(m.Nick)] = m.SessionID
@@ -295,28 +339,37 @@ func (mc *modeChange) store(tx store.Tx, channel, by string, at time.Time) (full
 		it := &mc.items[i]
 		it.skip = false
 		switch it.mode {
-		case 'b':
-			if it.add {
-				err = tx.AddBan(store.Ban{Channel: channel, Mask: it.arg, SetBy: by, SetAt: at}, maxBans)
-			} else {
+		case 'b', 'e', 'I':
+			b := store.Ban{Channel: channel, Mask: it.arg, SetBy: by, SetAt: at}
+			switch {
+			case it.mode == 'b' && it.add:
+				err = tx.AddBan(b, maxBans)
+			case it.mode == 'b':
 				err = tx.RemoveBan(channel, it.arg)
+			case it.add:
+				err = tx.AddMask(string(it.mode), b, maxBans)
+			default:
+				err = tx.RemoveMask(string(it.mode), channel, it.arg)
 			}
 			switch {
 			case errors.Is(err, store.ErrExists), errors.Is(err, store.ErrNotFound) && !it.add:
 				it.skip, err = true, nil
 			case errors.Is(err, store.ErrFull):
-				it.skip, full, err = true, true, nil
+				it.skip, err = true, nil
+				if !bytes.ContainsRune(full, rune(it.mode)) {
+					full = append(full, it.mode)
+				}
 			}
 		case 'o', 'v':
 			add, m := it.add, string(it.mode)
-			err = tx.SetMemberModes(channel, member[store.Fold(it.arg)], func(cur string) string {
+			err = tx.SetMemberModes(channel, member[store.Fold(it.arg)], it.arg, func(cur string) string {
 				if add {
 					return addModes(cur, m)
 				}
 				return delModes(cur, m)
 			})
 			if errors.Is(err, store.ErrNotFound) {
-				it.skip, err = true, nil // left or kicked meanwhile
+				it.skip, err = true, nil // left, kicked or renamed meanwhile
 			}
 		default:
 			flags = true
@@ -341,7 +394,7 @@ func (mc *modeChange) store(tx store.Tx, channel, by string, at time.Time) (full
 				if it.add {
 					c.Limit = atoi(it.arg)
 				}
-			case 'b', 'o', 'v':
+			case 'b', 'e', 'I', 'o', 'v':
 			default:
 				if it.add {
 					c.Modes = addModes(c.Modes, string(it.mode))

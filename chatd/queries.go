@@ -8,47 +8,11 @@ import (
 	"github.com/hachat/hachat/chatd/store"
 )
 
-func handleWho(c *Client, m irc.Message, r *response) {
-	s := c.s
-	u := c.u.Load()
-	mask := m.Param(0)
-	s.mu.RLock()
-	if store.IsChannel(mask) {
-		if ch := s.channels[store.Fold(mask)]; ch != nil {
-			_, member := ch.members[u]
-			if member || !ch.hasMode('s') {
-				for _, o := range ch.sortedMembers() {
-					s.whoReply(r, ch.name, o, ch.members[o])
-				}
-			}
-		}
-	} else if o := s.users[store.Fold(mask)]; o != nil {
-		s.whoReply(r, "*", o, "")
-	}
-	s.mu.RUnlock()
-	if mask == "" {
-		mask = "*"
-	}
-	r.numeric(rplEndOfWho, mask, "End of WHO list")
-}
-
-// whoReply is RPL_WHOREPLY: channel user host server nick flags :hops realname.
-func (s *Server) whoReply(r *response, chName string, o *user, memberModes string) {
-	flags := "H"
-	if o.away != "" {
-		flags = "G"
-	}
-	if o.acc != "" {
-		flags += "r"
-	}
-	flags += memberPrefix(memberModes)
-	r.numeric(rplWhoReply, chName, o.ident, o.host, o.node, o.nick, flags, "0 "+o.realname)
-}
-
 func handleWhois(c *Client, m irc.Message, r *response) {
 	s := c.s
 	u := c.u.Load()
 	nick := m.Params[len(m.Params)-1]
+	multi := c.hasCap(capMultiPrefix)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	o := s.users[store.Fold(nick)]
@@ -60,15 +24,20 @@ func handleWhois(c *Client, m irc.Message, r *response) {
 	r.numeric(rplWhoisUser, o.nick, o.ident, o.host, "*", o.realname)
 	var chans []string
 	for _, ch := range o.channels {
-		if _, shared := ch.members[u]; ch.hasMode('s') && !shared {
+		// A +s channel, or any channel of a +i user, shows only to
+		// someone sharing it.
+		if _, shared := ch.members[u]; (ch.hasMode('s') || (o.hasMode('i') && o != u)) && !shared {
 			continue
 		}
-		chans = append(chans, memberPrefix(ch.members[o])+ch.name)
+		chans = append(chans, prefixes(ch.members[o], multi)+ch.name)
 	}
 	if len(chans) > 0 {
 		r.numeric(rplWhoisChannels, o.nick, strings.Join(chans, " "))
 	}
-	r.numeric(rplWhoisServer, o.nick, o.node, "chatd node "+o.node)
+	r.numeric(rplWhoisServer, o.nick, s.cfg.ServerName, s.cfg.Network+" IRC server")
+	if o.hasMode('o') {
+		r.numeric(rplWhoisOperator, o.nick, "is an IRC operator")
+	}
 	if o.acc != "" {
 		r.numeric(rplWhoisAccount, o.nick, o.acc, "is logged in as")
 	}
@@ -76,14 +45,9 @@ func handleWhois(c *Client, m irc.Message, r *response) {
 		r.numeric(rplAway, o.nick, o.away)
 	}
 	if o.client != nil {
-		r.numeric(rplWhoisIdle, o.nick, "0", itoa(int(o.since.Unix())), "seconds idle, signon time")
+		r.numeric(rplWhoisIdle, o.nick, itoa(o.idleSeconds(time.Now())), itoa(int(o.since.Unix())), "seconds idle, signon time")
 	}
 	r.numeric(rplEndOfWhois, o.nick, "End of /WHOIS list")
-}
-
-func handleWhowas(c *Client, m irc.Message, r *response) {
-	r.numeric(errWasNoSuchNick, m.Params[0], "There was no such nickname")
-	r.numeric("369", m.Params[0], "End of WHOWAS")
 }
 
 func handleLusers(c *Client, m irc.Message, r *response) {
@@ -99,33 +63,25 @@ func (s *Server) lusers(r *response) {
 	if s.nodeUsers[s.cfg.Node] == 0 {
 		nodes++ // this node, even with no users yet
 	}
-	r.numeric(rplLuserClient, "There are "+itoa(total)+" users and 0 invisible on "+itoa(nodes)+" servers")
-	r.numeric(rplLuserOp, "0", "operator(s) online")
+	// 251 counts visible and invisible (+i) users apart; 265/266 give the
+	// peak seen since this node started.
+	inv := s.feat.invisible
+	r.numeric(rplLuserClient, "There are "+itoa(total-inv)+" users and "+itoa(inv)+" invisible on "+itoa(nodes)+" servers")
+	r.numeric(rplLuserOp, itoa(s.feat.opers), "operator(s) online")
+	s.cmu.Lock()
+	unknown := len(s.clients) - s.nlocal // this node's connections not registered yet
+	s.cmu.Unlock()
+	if unknown > 0 {
+		r.numeric(rplLuserUnknown, itoa(unknown), "unknown connection(s)")
+	}
 	r.numeric(rplLuserChannels, itoa(s.nonEmpty), "channels formed")
 	r.numeric(rplLuserMe, "I have "+itoa(s.nlocal)+" clients and "+itoa(nodes-1)+" servers")
-	r.numeric(rplLocalUsers, itoa(s.nlocal), itoa(max(s.nlocal, s.cfg.Limits.MaxClients)), "Current local users "+itoa(s.nlocal))
-	r.numeric(rplGlobalUsers, itoa(total), itoa(total), "Current global users "+itoa(total))
+	maxLocal, maxGlobal := max(s.nlocal, s.feat.peakLocal), max(total, s.feat.peakGlobal)
+	r.numeric(rplLocalUsers, itoa(s.nlocal), itoa(maxLocal), "Current local users "+itoa(s.nlocal)+", max "+itoa(maxLocal))
+	r.numeric(rplGlobalUsers, itoa(total), itoa(maxGlobal), "Current global users "+itoa(total)+", max "+itoa(maxGlobal))
 }
 
 func handleMotd(c *Client, m irc.Message, r *response) { c.s.motd(r) }
-
-func handleAway(c *Client, m irc.Message, r *response) {
-	s := c.s
-	u := c.u.Load()
-	msg := m.Param(0)
-	if len(msg) > 200 {
-		msg = truncateUTF8(msg, 200)
-	}
-	// Away is node-local presence: it is not worth a log event per toggle.
-	s.mu.Lock()
-	u.away = msg
-	s.mu.Unlock()
-	if msg == "" {
-		r.numeric(rplUnaway, "You are no longer marked as being away")
-	} else {
-		r.numeric(rplNowAway, "You have been marked as being away")
-	}
-}
 
 func handleUserhost(c *Client, m irc.Message, r *response) {
 	s := c.s

@@ -8,7 +8,9 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/hachat/hachat/chatd/caps"
 	"github.com/hachat/hachat/chatd/irc"
+	"github.com/hachat/hachat/chatd/modes"
 	"github.com/hachat/hachat/chatd/store"
 )
 
@@ -27,19 +29,19 @@ func handleCap(c *Client, m irc.Message, r *response) {
 			c.capBlocking = true
 		}
 		var names []string
-		for _, ci := range supportedCaps {
-			n := ci.name
-			if c.capVersion >= 302 && ci.value != nil {
-				n += "=" + ci.value(c.s)
+		for _, ci := range caps.Supported {
+			n := ci.Name
+			if c.capVersion >= 302 && ci.Value != "" {
+				n += "=" + ci.Value
 			}
 			names = append(names, n)
 		}
 		r.add(c.s.serverMsg("CAP", c.nickOrStar(), "LS", strings.Join(names, " ")))
 	case "LIST":
 		var names []string
-		for _, ci := range supportedCaps {
-			if c.hasCap(ci.bit) {
-				names = append(names, ci.name)
+		for _, ci := range caps.Supported {
+			if c.hasCap(ci.Bit) {
+				names = append(names, ci.Name)
 			}
 		}
 		r.add(c.s.serverMsg("CAP", c.nickOrStar(), "LIST", strings.Join(names, " ")))
@@ -48,22 +50,22 @@ func handleCap(c *Client, m irc.Message, r *response) {
 			c.capBlocking = true
 		}
 		req := m.Param(1)
-		caps := capSet(c.caps.Load())
+		set := capSet(c.caps.Load())
 		// All or nothing (IRCv3 Capability Negotiation, CAP REQ).
 		for _, name := range strings.Fields(req) {
 			remove := strings.HasPrefix(name, "-")
-			ci, ok := lookupCap(strings.TrimPrefix(name, "-"))
+			ci, ok := caps.Lookup(strings.TrimPrefix(name, "-"))
 			if !ok {
 				r.add(c.s.serverMsg("CAP", c.nickOrStar(), "NAK", req))
 				return
 			}
 			if remove {
-				caps &^= ci.bit
+				set &^= ci.Bit
 			} else {
-				caps |= ci.bit
+				set |= ci.Bit
 			}
 		}
-		c.caps.Store(uint32(caps))
+		c.caps.Store(uint32(set))
 		r.add(c.s.serverMsg("CAP", c.nickOrStar(), "ACK", req))
 	case "END":
 		if !registered {
@@ -137,7 +139,11 @@ func handleNick(c *Client, m irc.Message, r *response) {
 		r.numeric(errBanNickChange, nick, bannedIn, "Cannot change nickname while banned on channel")
 		return
 	}
-	ev := &store.Event{Kind: store.KindNick, Sender: prefix, Account: u.acc, Text: nick, Params: []string{u.sid}}
+	s.mu.RLock()
+	realname := u.realname
+	s.mu.RUnlock()
+	// The realname rides along so WHOWAS can be rebuilt from the log.
+	ev := &store.Event{Kind: store.KindNick, Sender: prefix, Account: u.acc, Text: nick, Params: []string{u.sid, realname}}
 	err := s.commitChange(ev, u, func(ev *store.Event) {
 		if msg, ok := eventMessage(ev, capSet(c.caps.Load())); ok {
 			r.add(msg)
@@ -155,6 +161,11 @@ func handleNick(c *Client, m irc.Message, r *response) {
 func handleUser(c *Client, m irc.Message, r *response) {
 	if c.u.Load() != nil {
 		r.numeric(errAlreadyRegist, "You may not reregister")
+		return
+	}
+	if m.Params[3] == "" {
+		// An empty realname is a missing parameter (modern.ircdocs §USER).
+		r.numeric(errNeedMoreParams, "USER", "Not enough parameters")
 		return
 	}
 	ident := m.Params[0]
@@ -231,7 +242,7 @@ func (s *Server) welcome(c *Client, u *user, r *response) {
 	r.numeric(rplWelcome, "Welcome to the "+s.cfg.Network+" IRC Network "+u.prefix())
 	r.numeric(rplYourHost, "Your host is "+s.cfg.ServerName+", running version "+Version)
 	r.numeric(rplCreated, "This server was created "+s.created.UTC().Format(time.RFC1123))
-	r.numeric(rplMyInfo, s.cfg.ServerName, Version, "i", "biklmnostv", "bklov")
+	r.numeric(rplMyInfo, s.cfg.ServerName, Version, "iow", "beIklmnostv", "beIklov")
 	for _, tokens := range s.isupport() {
 		r.numeric(rplISupport, append(tokens, "are supported by this server")...)
 	}
@@ -242,12 +253,12 @@ func (s *Server) welcome(c *Client, u *user, r *response) {
 func (s *Server) isupport() [][]string {
 	l := s.cfg.Limits
 	all := []string{
-		"CASEMAPPING=ascii", "CHANLIMIT=#&:" + itoa(l.MaxChannels), "CHANMODES=b,k,l,imnst", "CHANNELLEN=64",
+		"CASEMAPPING=ascii", "CHANLIMIT=#&:" + itoa(l.MaxChannels), "CHANMODES=" + modes.Channel.Chanmodes(), "CHANNELLEN=64",
 		"CHANTYPES=#&", "CHATHISTORY=" + itoa(l.HistoryMax), "MSGREFTYPES=msgid,timestamp",
 		"NETWORK=" + s.cfg.Network, "NICKLEN=" + itoa(l.NickLen), "PREFIX=(ov)@+", "TOPICLEN=" + itoa(l.TopicLen),
-		"MAXTARGETS=4", "MODES=4", "MAXLIST=b:" + itoa(maxBans), "UTF8ONLY", "AWAYLEN=200", "KICKLEN=390", "ACCOUNTEXTBAN=", "LINELEN=512",
+		"MAXTARGETS=4", "MODES=" + itoa(maxModes), "MAXLIST=b:" + itoa(maxBans) + ",e:" + itoa(maxBans) + ",I:" + itoa(maxBans), "EXCEPTS=e", "INVEX=I", "UTF8ONLY", "AWAYLEN=" + itoa(awayLen), "KICKLEN=390",
+		"WHOX", "MONITOR=" + itoa(maxMonitor), "STATUSMSG=@+", "ELIST=CMNTU", "TARGMAX=KICK:4,MONITOR:,NAMES:,PRIVMSG:4,NOTICE:4,TAGMSG:4,WHOIS:1",
 	}
-	all = all[:len(all)-2] // no extbans; LINELEN is the default
 	var out [][]string
 	for len(all) > 0 {
 		n := min(len(all), 12)
@@ -260,12 +271,13 @@ func (s *Server) isupport() [][]string {
 }
 
 func (s *Server) motd(r *response) {
-	if s.cfg.MOTD == "" {
+	motd := s.liveConfig().motd
+	if motd == "" {
 		r.numeric(errNoMotd, "MOTD File is missing")
 		return
 	}
 	r.numeric(rplMotdStart, "- "+s.cfg.ServerName+" Message of the day - ")
-	for _, l := range strings.Split(strings.TrimRight(s.cfg.MOTD, "\n"), "\n") {
+	for _, l := range strings.Split(strings.TrimRight(motd, "\n"), "\n") {
 		r.numeric(rplMotd, "- "+l)
 	}
 	r.numeric(rplEndOfMotd, "End of /MOTD command.")
@@ -294,9 +306,15 @@ func handleQuit(c *Client, m irc.Message, r *response) {
 // releases the session.
 func (s *Server) quitUser(u *user, reason string) {
 	s.mu.RLock()
-	prefix := u.prefix()
+	gone := s.sessions[u.sid] != u
 	s.mu.RUnlock()
-	if s.tryQuit(u, prefix, reason) {
+	if gone {
+		return // KILLed: the killer released the session and committed the QUIT
+	}
+	s.mu.RLock()
+	prefix, realname := u.prefix(), u.realname
+	s.mu.RUnlock()
+	if s.tryQuit(u, prefix, realname, reason) {
 		return
 	}
 	go func() { // not goLoop: it may start while Run waits for its loops
@@ -308,7 +326,7 @@ func (s *Server) quitUser(u *user, reason string) {
 				return
 			case <-time.After(backoff):
 			}
-			if s.tryQuit(u, prefix, reason) {
+			if s.tryQuit(u, prefix, realname, reason) {
 				return
 			}
 			backoff = min(2*backoff, 5*time.Second)
@@ -318,8 +336,9 @@ func (s *Server) quitUser(u *user, reason string) {
 
 // tryQuit commits u's QUIT with the release of its session; false if the
 // store could not be reached.
-func (s *Server) tryQuit(u *user, prefix, reason string) bool {
-	ev := &store.Event{Kind: store.KindQuit, Sender: prefix, Account: u.acc, Text: reason, Params: []string{u.sid}}
+func (s *Server) tryQuit(u *user, prefix, realname, reason string) bool {
+	// The realname rides along so WHOWAS can be rebuilt from the log.
+	ev := &store.Event{Kind: store.KindQuit, Sender: prefix, Account: u.acc, Text: reason, Params: []string{u.sid, realname}}
 	err := s.commitChange(ev, u, nil, func(tx store.Tx) error { return tx.ReleaseSession(u.sid) })
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -337,6 +356,7 @@ func (s *Server) dropLocal(u *user) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.sessions[u.sid] == u {
+		s.forgetUser(u)
 		s.removeUser(u)
 	}
 }

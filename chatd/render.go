@@ -3,6 +3,7 @@ package chatd
 import (
 	"sort"
 
+	"github.com/hachat/hachat/chatd/caps"
 	"github.com/hachat/hachat/chatd/irc"
 	"github.com/hachat/hachat/chatd/store"
 )
@@ -21,6 +22,14 @@ func eventMessage(ev *store.Event, caps capSet) (irc.Message, bool) {
 		m.Params = []string{ev.Target}
 	case store.KindJoin:
 		m.Params = []string{ev.Target}
+		if caps&capExtendedJoin != 0 {
+			// IRCv3 extended-join: account ("*" for none) and realname.
+			acc := ev.Account
+			if acc == "" {
+				acc = "*"
+			}
+			m.Params = append(m.Params, acc, param(ev.Params, 2))
+		}
 	case store.KindPart:
 		m.Params = []string{ev.Target}
 		if ev.Text != "" {
@@ -41,6 +50,12 @@ func eventMessage(ev *store.Event, caps capSet) (irc.Message, bool) {
 		m.Params = []string{ev.Target, param(ev.Params, 0), ev.Text}
 	case kindInvite:
 		m.Params = []string{ev.Target, param(ev.Params, 0)}
+	case store.KindAway:
+		if ev.Text != "" {
+			m.Params = []string{ev.Text}
+		}
+	case store.KindSetname, store.KindWallops:
+		m.Params = []string{ev.Text}
 	default:
 		return m, false
 	}
@@ -74,18 +89,18 @@ func param(ps []string, i int) string {
 }
 
 // messageCache encodes one event once per rendering variant, so a broadcast
-// to 500 members costs at most 8 encodings and shares the bytes.
+// to 500 members costs at most 16 encodings and shares the bytes.
 type messageCache struct {
 	ev   *store.Event
-	wire [tagCaps + 1][]byte
-	done [tagCaps + 1]bool
+	wire [caps.RenderVariants][]byte
+	done [caps.RenderVariants]bool
 }
 
-func (mc *messageCache) bytes(caps capSet) []byte {
-	k := caps & tagCaps
+func (mc *messageCache) bytes(cs capSet) []byte {
+	k := caps.RenderKey(cs)
 	if !mc.done[k] {
 		mc.done[k] = true
-		if m, ok := eventMessage(mc.ev, k); ok {
+		if m, ok := eventMessage(mc.ev, cs&renderCaps); ok {
 			mc.wire[k], _ = m.Bytes()
 		}
 	}

@@ -5,54 +5,39 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hachat/hachat/chatd/caps"
 	"github.com/hachat/hachat/chatd/irc"
 )
 
-// capSet is a client's negotiated IRCv3 capabilities.
-type capSet uint32
+// capSet is a client's negotiated IRCv3 capabilities; the table lives in
+// the leaf package caps, these names keep the server's code short.
+type capSet = caps.Set
 
 const (
-	capServerTime capSet = 1 << iota
-	capMessageTags
-	capBatch
-	capEchoMessage
-	capLabeledResponse
-	capSASL
-	capChathistory
-	capAccountRegistration
-	capAccountTag
+	capServerTime          = caps.ServerTime
+	capMessageTags         = caps.MessageTags
+	capBatch               = caps.Batch
+	capEchoMessage         = caps.EchoMessage
+	capLabeledResponse     = caps.LabeledResponse
+	capSASL                = caps.SASL
+	capChathistory         = caps.Chathistory
+	capAccountRegistration = caps.AccountRegistration
+	capAccountTag          = caps.AccountTag
+	capCapNotify           = caps.CapNotify
+	capMultiPrefix         = caps.MultiPrefix
+	capUserhostInNames     = caps.UserhostInNames
+	capAwayNotify          = caps.AwayNotify
+	capAccountNotify       = caps.AccountNotify
+	capExtendedJoin        = caps.ExtendedJoin
+	capChghost             = caps.Chghost
+	capSetname             = caps.Setname
+	capInviteNotify        = caps.InviteNotify
+	capStandardReplies     = caps.StandardReplies
+	capExtendedMonitor     = caps.ExtendedMonitor
 )
 
-// tagCaps are the capabilities that change how a broadcast is rendered;
-// the message cache keys on them.
-const tagCaps = capServerTime | capMessageTags | capAccountTag
-
-type capInfo struct {
-	name  string
-	bit   capSet
-	value func(*Server) string // CAP LS 302 value
-}
-
-var supportedCaps = []capInfo{
-	{name: "account-tag", bit: capAccountTag},
-	{name: "batch", bit: capBatch},
-	{name: "draft/account-registration", bit: capAccountRegistration, value: func(*Server) string { return "before-connect" }},
-	{name: "draft/chathistory", bit: capChathistory},
-	{name: "echo-message", bit: capEchoMessage},
-	{name: "labeled-response", bit: capLabeledResponse},
-	{name: "message-tags", bit: capMessageTags},
-	{name: "sasl", bit: capSASL, value: func(*Server) string { return "PLAIN" }},
-	{name: "server-time", bit: capServerTime},
-}
-
-func lookupCap(name string) (capInfo, bool) {
-	for _, ci := range supportedCaps {
-		if ci.name == name {
-			return ci, true
-		}
-	}
-	return capInfo{}, false
-}
+// renderCaps are the capabilities that change how a broadcast is rendered.
+const renderCaps = caps.Render
 
 // response collects the replies to one command so labeled-response can wrap
 // them (IRCv3 labeled-response: one reply carries the label, several go in a

@@ -76,6 +76,7 @@ type Server struct {
 	reaped    atomic.Bool // heartbeat said we were declared dead
 
 	staleAtStart []store.Session // own sessions found by bootstrap
+	feat         features        // user modes, MONITOR, WHOWAS, operators (feat.go)
 	runCtx       context.Context
 	stop         context.CancelFunc
 	done         chan struct{}
@@ -122,6 +123,7 @@ func NewWithStore(cfg Config, logger *slog.Logger, st store.Store) (*Server, err
 		}
 		s.ownsSt = true
 	}
+	s.m.registerGalera(s.st) // galera_metrics.go
 	for _, a := range cfg.Listen {
 		ln, err := net.Listen("tcp", a)
 		if err != nil {

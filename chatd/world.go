@@ -3,8 +3,10 @@ package chatd
 import (
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/hachat/hachat/chatd/modes"
 	"github.com/hachat/hachat/chatd/store"
 )
 
@@ -18,7 +20,14 @@ type user struct {
 	channels                         map[string]*channel
 	away                             string
 	invited                          map[string]bool // folded channel names this user was INVITEd to
+	modes                            string          // user modes, sorted letters of "iow"
+	// lastActive is when the user last sent PRIVMSG or NOTICE (unix
+	// seconds; local users only), for WHOIS idle time.
+	lastActive atomic.Int64
+	monitoring map[string]string // local users: MONITOR list, folded -> as given
 }
+
+func (u *user) hasMode(m byte) bool { return strings.IndexByte(u.modes, m) >= 0 }
 
 func (u *user) prefix() string { return u.nick + "!" + u.ident + "@" + u.host }
 
@@ -34,6 +43,8 @@ type channel struct {
 	chanKey    string           // +k
 	limit      int              // +l
 	bans       []ban            // +b, in the order set
+	excepts    []ban            // +e: ban exceptions
+	invex      []ban            // +I: invite exceptions
 	members    map[*user]string // user -> member modes ("o", "v", "ov", "")
 	localCount int
 }
@@ -107,25 +118,8 @@ func (ch *channel) sortedMembers() []*user {
 }
 
 // addModes merges flag letters into a sorted set; delModes removes them.
-func addModes(set, add string) string {
-	for i := 0; i < len(add); i++ {
-		if strings.IndexByte(set, add[i]) < 0 {
-			set += add[i : i+1]
-		}
-	}
-	b := []byte(set)
-	sort.Slice(b, func(i, j int) bool { return b[i] < b[j] })
-	return string(b)
-}
-
-func delModes(set, del string) string {
-	return strings.Map(func(r rune) rune {
-		if strings.ContainsRune(del, r) {
-			return -1
-		}
-		return r
-	}, set)
-}
+func addModes(set, add string) string { return modes.Add(set, add) }
+func delModes(set, del string) string { return modes.Remove(set, del) }
 
 func itoa(n int) string {
 	if n == 0 {

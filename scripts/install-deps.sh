@@ -12,6 +12,7 @@ pkgs=(
 	qemu-system-x86 busybox-static xz-utils cpio
 	systemd rpm dpkg-dev debootstrap fakeroot lintian rpmlint rpm2cpio
 	man-db groff-base
+	weechat-headless weechat-plugins
 )
 
 missing=()

@@ -19,13 +19,22 @@ import (
 // bystander, clients that ask for history and never read, and a login storm
 // beside a legitimate user.
 
-// seedHistory has one client send n messages of size bytes to ch.
-func seedHistory(addr, ch string, n, size int) error {
+// seedHistory has one client send n messages of size bytes to ch. The
+// client stays (the caller closes it): an empty channel is gone, and its
+// history with it for non-members.
+func seedHistory(addr, ch string, n, size int) (*ircConn, error) {
 	c, err := dialIRC(addr, 0, "seeder", "")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer c.conn.Close()
+	if err := seed(c, ch, n, size); err != nil {
+		c.conn.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func seed(c *ircConn, ch string, n, size int) error {
 	if err := c.join(ch); err != nil {
 		return err
 	}
@@ -107,9 +116,11 @@ func benchHistoryStorm(clients, reps int, dsn string, d time.Duration, concurren
 		return err
 	}
 	defer srv.stop()
-	if err := seedHistory(srv.addr, "#c", 2000, 200); err != nil {
+	seeder, err := seedHistory(srv.addr, "#c", 2000, 200)
+	if err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
+	defer seeder.conn.Close()
 	by, err := startBystander(srv.addr, 20)
 	if err != nil {
 		return err
@@ -199,9 +210,11 @@ func benchNonReading(clients, reps int, capBytes int, d time.Duration) error {
 		return err
 	}
 	defer srv.stop()
-	if err := seedHistory(srv.addr, "#c", 1000, 400); err != nil {
+	seeder, err := seedHistory(srv.addr, "#c", 1000, 400)
+	if err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
+	defer seeder.conn.Close()
 	time.Sleep(time.Second)
 	base := rssBytes(srv.cmd.Process.Pid)
 	conns := make([]*ircConn, clients)
@@ -292,6 +305,9 @@ func benchLoginStorm(attackers, attackerIPs int, d time.Duration) error {
 		c.conn.Close()
 	}
 	code, t, err := saslLogin(srv.addr, user, "alice", "correct horse battery")
+	if err != nil {
+		return fmt.Errorf("idle login: %w", err)
+	}
 	fmt.Printf("idle login: %s in %v; load average %s\n", code, t.Round(time.Millisecond), loadAvg())
 	var stop atomic.Bool
 	var tries atomic.Int64

@@ -7,10 +7,10 @@
 //	go run ./chatd/bench -mode fanout -members 500 -senders 4 -duration 10s
 //	go run ./chatd/bench -mode fanout -members 500 -rate 200 -duration 10s
 //	go run ./chatd/bench -mode crossnode -rate 1000 -duration 10s   (root, MariaDB)
-//	go run ./chatd/bench -mode crossnode -db galera -rate 1000      (root, MariaDB and galera-4)
 //	go run ./chatd/bench -mode historystorm -n 100 -reps 5 -duration 10s
 //	go run ./chatd/bench -mode nonreading -n 300 -queue-cap 67108864 -duration 20s
 //	go run ./chatd/bench -mode loginstorm -n 40 -attacker-ips 1 -duration 20s
+//	go run ./chatd/bench -mode crossnode -db galera -rate 1000      (root, MariaDB and galera-4)
 package main
 
 import (
@@ -59,12 +59,12 @@ func run(args []string) error {
 	nudge := fs.Bool("nudge", true, "crossnode: peers nudge each other over UDP")
 	poll := fs.Duration("tail-poll", 5*time.Millisecond, "crossnode/fanout: log poll interval")
 	dbArgs := fs.String("db-args", "", "crossnode: extra mariadbd arguments, comma-separated (e.g. --innodb-flush-log-at-trx-commit=2)")
-	db := fs.String("db", "mariadb", "crossnode: mariadb (one server on loopback), or galera (one server and a three-node Galera cluster, "+
-		"each in namespaces, measured in the same run)")
 	reps := fs.Int("reps", 5, "historystorm, nonreading: CHATHISTORY LATEST 1000 requests per client")
 	queueCap := fs.Int("queue-cap", 64<<20, "nonreading: max_queued_bytes (-1 unbounded)")
 	attackerIPs := fs.Int("attacker-ips", 1, "loginstorm: addresses the attackers come from")
 	histConc := fs.Int("history-concurrency", 0, "historystorm: the server's history_concurrency (0: default)")
+	db := fs.String("db", "mariadb", "crossnode: mariadb (one server on loopback), or galera (one server and a three-node Galera cluster, "+
+		"each in namespaces, measured in the same run)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -185,15 +185,13 @@ func trimSpaces(s string) string {
 	return s
 }
 
-// validCommand accepts a word of letters or exactly three digits
-// (RFC 2812 §2.3.1 "command = 1*letter / 3digit").
+// validCommand accepts a word of letters, digits and '_' (RFC 2812 §2.3.1
+// has "1*letter / 3digit"; servers answer 421 to any other word, so names
+// like FOO_BAR must parse to get it).
 func validCommand(c string) bool {
-	if len(c) == 3 && isDigit(c[0]) && isDigit(c[1]) && isDigit(c[2]) {
-		return true
-	}
 	for i := 0; i < len(c); i++ {
-		b := c[i] | 0x20
-		if b < 'a' || b > 'z' {
+		b := c[i]
+		if !isDigit(b) && b != '_' && (b|0x20 < 'a' || b|0x20 > 'z') {
 			return false
 		}
 	}

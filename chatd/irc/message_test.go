@@ -46,7 +46,7 @@ func TestParse(t *testing.T) {
 		{name: "source only", line: ":nick", err: ErrNoCommand},
 		{name: "empty source", line: ": PING", err: ErrBadSource},
 		{name: "bad command", line: "PRIV-MSG x", err: ErrBadCommand},
-		{name: "two-digit numeric", line: "01 x", err: ErrBadCommand},
+		{name: "punctuation in command", line: "PRIV.MSG x", err: ErrBadCommand},
 		{name: "NUL", line: "PRIVMSG #a :a\x00b", err: ErrControlChar},
 		{name: "bare CR inside", line: "PRIVMSG #a :a\rb", err: ErrControlChar},
 		{name: "invalid UTF-8", line: "PRIVMSG #a :\xff\xfe", err: ErrInvalidUTF8},
@@ -137,7 +137,8 @@ func BenchmarkAppend(b *testing.B) {
 // and what no parser can make sense of.
 func TestParseLenient(t *testing.T) {
 	long := "PRIVMSG #c :" + strings.Repeat("x", 600)
-	for _, line := range []string{long, "PRIVMSG #c :\xff\xfe", "@b@d=1;ok=2 PING x", "SOMECMD1 a"} {
+	tooMany := "PING" + strings.Repeat(" x", MaxParams+1)
+	for _, line := range []string{long, "PRIVMSG #c :\xff\xfe", "@b@d=1;ok=2 PING x", tooMany} {
 		if _, err := Parse(line); err == nil {
 			t.Errorf("Parse(%.40q) accepted it; the case tests nothing", line)
 		}

@@ -16,6 +16,16 @@ var ErrLineTooLong = errors.New("irc: line too long")
 // buffers rather than 230 MB.
 const initialReadBuf = 512
 
+// IdleWaiter is a reader that can wait until it has input without being
+// given a buffer. A LineReader over one holds no buffer while it waits.
+type IdleWaiter interface {
+	io.Reader
+	// WaitReadable returns when a Read would not block (data, end of
+	// stream or an error), or with the error that ended the wait, such as
+	// a deadline.
+	WaitReadable() error
+}
+
 // LineReader frames CRLF- (or bare LF-) terminated lines from an io.Reader
 // using at most max bytes of buffer.
 type LineReader struct {
@@ -73,6 +83,15 @@ func (lr *LineReader) ReadLine() ([]byte, error) {
 			lr.start, lr.end = 0, 0
 		}
 		lr.compact()
+		if w, ok := lr.r.(IdleWaiter); ok && lr.start == lr.end {
+			// Nothing pending: wait without a buffer, so an idle
+			// connection holds none.
+			lr.buf, lr.start, lr.end = nil, 0, 0
+			if err := w.WaitReadable(); err != nil {
+				lr.err = err
+				continue
+			}
+		}
 		lr.grow()
 		n, err := lr.r.Read(lr.buf[lr.end:])
 		lr.end += n

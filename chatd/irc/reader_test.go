@@ -80,3 +80,49 @@ func TestLineReaderShrinks(t *testing.T) {
 		t.Errorf("idle buffer cap = %d, want <= %d", c, initialReadBuf)
 	}
 }
+
+// waiter is an IdleWaiter over fixed input that records whether the
+// LineReader held a buffer while it waited.
+type waiter struct {
+	lr      *LineReader
+	data    []byte
+	waits   int
+	heldBuf int
+}
+
+func (w *waiter) WaitReadable() error {
+	w.waits++
+	if w.lr.buf != nil {
+		w.heldBuf++
+	}
+	return nil
+}
+
+func (w *waiter) Read(p []byte) (int, error) {
+	if len(w.data) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, w.data)
+	w.data = w.data[n:]
+	return n, nil
+}
+
+// TestLineReaderWaitsWithoutBuffer: over an IdleWaiter, a LineReader with
+// nothing pending gives its buffer back before waiting for input.
+func TestLineReaderWaitsWithoutBuffer(t *testing.T) {
+	w := &waiter{data: []byte("PING a\r\nPING b\r\n")}
+	lr := NewLineReader(w, 512)
+	w.lr = lr
+	for _, want := range []string{"PING a", "PING b"} {
+		line, err := lr.ReadLine()
+		if err != nil || string(line) != want {
+			t.Fatalf("ReadLine = %q, %v; want %q", line, err, want)
+		}
+	}
+	if _, err := lr.ReadLine(); err != io.EOF {
+		t.Fatalf("at the end: %v, want EOF", err)
+	}
+	if w.waits == 0 || w.heldBuf != 0 {
+		t.Errorf("%d waits, %d of them holding a buffer; want some, none", w.waits, w.heldBuf)
+	}
+}

@@ -183,39 +183,12 @@ func (s *sqlStore) commitReqs(reqs []*appendReq) error {
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
 	var evs []*Event
-	body := func(tx *sql.Tx) error {
-		evs = evs[:0]
-		ops := txOps{s: s, ctx: ctx, tx: tx}
-		for i, r := range reqs {
-			if r.change != nil {
-				if err := r.change(ops); err != nil {
-					if s.d.isRetryable(err) {
-						return err // the whole transaction is gone: inTx runs it again
-					}
-					return &changeError{i: i, err: err}
-				}
-			}
-			if r.ev != nil {
-				if err := prepareEvent(r.ev); err != nil {
-					return &changeError{i: i, err: fmt.Errorf("append: %w", err)}
-				}
-				evs = append(evs, r.ev)
-			}
-		}
-		for rest := evs; len(rest) > 0; {
-			n := min(len(rest), maxBatch)
-			if err := s.appendTx(ctx, tx, rest[:n]); err != nil {
-				return err
-			}
-			rest = rest[n:]
-		}
-		return nil
-	}
-	err := s.inTx(ctx, body)
-	// An outcome-unknown commit (Galera's writer died at COMMIT) is settled by
-	// the events' unique msgids; a batch without events cannot be, so it fails.
+	run := func() error { return s.inTx(ctx, func(tx *sql.Tx) error { return s.commitTx(ctx, tx, reqs, &evs) }) }
+	err := run()
 	if err != nil && s.resolveAppend != nil && len(evs) > 0 {
-		err = s.resolveAppend(ctx, evs, err, func() error { return s.inTx(ctx, body) })
+		// Galera: an outcome-unknown commit is settled by looking for the events; the changes
+		// committed with them or not at all.
+		err = s.resolveAppend(ctx, evs, err, run)
 	}
 	if err == nil {
 		return nil
@@ -233,4 +206,34 @@ func (s *sqlStore) commitReqs(reqs []*appendReq) error {
 		return fmt.Errorf("append %s: %w", reqs[0].what(), err)
 	}
 	return fmt.Errorf("append batch of %d: %w", len(reqs), err)
+}
+
+// commitTx runs the changes of reqs and appends their events (into *evs) in tx.
+func (s *sqlStore) commitTx(ctx context.Context, tx *sql.Tx, reqs []*appendReq, evs *[]*Event) error {
+	*evs = (*evs)[:0]
+	ops := txOps{s: s, ctx: ctx, tx: tx}
+	for i, r := range reqs {
+		if r.change != nil {
+			if err := r.change(ops); err != nil {
+				if s.d.isRetryable(err) {
+					return err // the whole transaction is gone: inTx runs it again
+				}
+				return &changeError{i: i, err: err}
+			}
+		}
+		if r.ev != nil {
+			if err := prepareEvent(r.ev); err != nil {
+				return &changeError{i: i, err: fmt.Errorf("append: %w", err)}
+			}
+			*evs = append(*evs, r.ev)
+		}
+	}
+	for rest := *evs; len(rest) > 0; {
+		n := min(len(rest), maxBatch)
+		if err := s.appendTx(ctx, tx, rest[:n]); err != nil {
+			return err
+		}
+		rest = rest[n:]
+	}
+	return nil
 }

@@ -91,6 +91,20 @@ func (t txOps) RenameNick(sessionID, newNick string) error {
 	return nil
 }
 
+func (t txOps) SetAccount(sessionID, account string) error {
+	if err := validNames(account); err != nil {
+		return fmt.Errorf("set account of session %q: %w", sessionID, err)
+	}
+	res, err := t.q().ExecContext(t.ctx, `UPDATE sessions SET account = ? WHERE id = ?`, account, sessionID)
+	if err != nil {
+		return fmt.Errorf("set account of session %q: %w", sessionID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("set account of session %q: %w", sessionID, ErrNotFound)
+	}
+	return nil
+}
+
 // lockSession takes the session row's lock; ErrNotFound if there is none.
 func (t txOps) lockSession(sessionID string) error {
 	var one int
@@ -120,6 +134,9 @@ func (t txOps) ReleaseSession(sessionID string) error {
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("release session %q: %w", sessionID, ErrNotFound)
+	}
+	if _, err := t.q().ExecContext(t.ctx, `DELETE FROM session_presence WHERE session_id = ?`, sessionID); err != nil {
+		return fmt.Errorf("release session %q: %w", sessionID, err)
 	}
 	chans, err := t.channelsOf(sessionID)
 	if err != nil || len(chans) == 0 {
@@ -159,7 +176,7 @@ func (t txOps) channelsOf(sessionID string) ([]string, error) {
 	return out, rows.Err()
 }
 
-// dropIfEmpty deletes a channel and its bans if it has no members left.
+// dropIfEmpty deletes a channel and its bans (and +e/+I lists) if it has no members left.
 func (t txOps) dropIfEmpty(folded string) error {
 	var one int
 	err := t.q().QueryRowContext(t.ctx, `SELECT 1 FROM members WHERE channel_folded = ? LIMIT 1`+t.s.d.forUpdate, folded).Scan(&one)
@@ -172,7 +189,10 @@ func (t txOps) dropIfEmpty(folded string) error {
 	if _, err := t.q().ExecContext(t.ctx, `DELETE FROM channels WHERE name_folded = ?`, folded); err != nil {
 		return err
 	}
-	_, err = t.q().ExecContext(t.ctx, `DELETE FROM channel_bans WHERE channel_folded = ?`, folded)
+	if _, err = t.q().ExecContext(t.ctx, `DELETE FROM channel_bans WHERE channel_folded = ?`, folded); err != nil {
+		return err
+	}
+	_, err = t.q().ExecContext(t.ctx, `DELETE FROM channel_masks WHERE channel_folded = ?`, folded)
 	return err
 }
 
@@ -261,10 +281,13 @@ func (t txOps) UpdateChannel(name string, f func(*Channel)) error {
 	return nil
 }
 
-func (t txOps) SetMemberModes(channel, sessionID string, f func(string) string) error {
-	var cur string
-	err := t.q().QueryRowContext(t.ctx, `SELECT modes FROM members WHERE channel_folded = ? AND session_id = ?`+t.s.d.forUpdate,
-		Fold(channel), sessionID).Scan(&cur)
+func (t txOps) SetMemberModes(channel, sessionID, nick string, f func(string) string) error {
+	var cur, folded string
+	err := t.q().QueryRowContext(t.ctx, `SELECT m.modes, s.nick_folded FROM members m JOIN sessions s ON s.id = m.session_id
+		WHERE m.channel_folded = ? AND m.session_id = ?`+t.s.d.forUpdate, Fold(channel), sessionID).Scan(&cur, &folded)
+	if err == nil && nick != "" && folded != Fold(nick) {
+		err = sql.ErrNoRows
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("set modes on %q session %q: %w", channel, sessionID, ErrNotFound)
 	}

@@ -224,3 +224,49 @@ func TestChannelCeasesWithLastMember(t *testing.T) {
 		gone("reap", "#reap")
 	})
 }
+
+// TestReapDeadCollectsLateSession: a node already reaped is looked at again while it has sessions, so
+// a session it registered after it was reaped (it did not know yet) is collected by the next pass.
+func TestReapDeadCollectsLateSession(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		s, ctx := open(t, b.newDSN(t)), testCtx(t)
+		for _, n := range []string{"live", "dead"} {
+			if err := s.Heartbeat(ctx, n); err != nil {
+				t.Fatal(err)
+			}
+		}
+		reap := func() []Reaped {
+			t.Helper()
+			deadline := time.Now().Add(time.Minute)
+			for {
+				r, err := s.ReapDead(ctx, "live", time.Millisecond)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(r) > 0 || time.Now().After(deadline) {
+					return r
+				}
+			}
+		}
+		late := session("late")
+		late.Node = "dead"
+		if err := s.ClaimNick(ctx, late); err != nil {
+			t.Fatal(err)
+		}
+		if r := reap(); len(r) != 1 || r[0].Session.ID != "late" {
+			t.Fatalf("first pass reaped %+v", r)
+		}
+		// Reaped now, and with no session left: the next pass has nothing to do.
+		if r, err := s.ReapDead(ctx, "live", time.Millisecond); err != nil || len(r) != 0 {
+			t.Fatalf("pass over a reaped node without sessions: %+v, %v", r, err)
+		}
+		later := session("later")
+		later.Node = "dead"
+		if err := s.ClaimNick(ctx, later); err != nil {
+			t.Fatal(err)
+		}
+		if r := reap(); len(r) != 1 || r[0].Session.ID != "later" {
+			t.Fatalf("a session registered after the node was reaped: reaped %+v", r)
+		}
+	})
+}

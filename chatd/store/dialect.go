@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -37,16 +38,26 @@ type dialect struct {
 	lockMigrations func(ctx context.Context, conn *sql.Conn) (func(), error)
 }
 
-// expand replaces {{name}} placeholders with the dialect's SQL.
+// expand replaces {{name}} placeholders with the dialect's SQL. Results are kept (expanded): hot
+// statements (a nick claim, a join) are expanded on every call, and the set of texts with
+// placeholders is fixed in the source, so the cache cannot grow with the data.
 func (d *dialect) expand(s string) string {
 	if !strings.Contains(s, "{{") {
 		return s
 	}
-	for k, v := range d.vars {
-		s = strings.ReplaceAll(s, "{{"+k+"}}", v)
+	key := [2]string{d.name, s}
+	if v, ok := expanded.Load(key); ok {
+		return v.(string)
 	}
-	return s
+	out := s
+	for k, v := range d.vars {
+		out = strings.ReplaceAll(out, "{{"+k+"}}", v)
+	}
+	expanded.Store(key, out)
+	return out
 }
+
+var expanded sync.Map // [dialect name, SQL text] -> expanded text
 
 var mysqlDialect = &dialect{
 	name: "mysql",

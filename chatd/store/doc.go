@@ -127,8 +127,10 @@
 // are, it did not, and it is run again. If a zombie copy commits after all (a writer that was only cut
 // off), the retry fails on the unique msgid and the read is repeated: a duplicate error after an unknown
 // outcome means success, never a second copy. So an acknowledged append is in the log exactly once, and
-// an append that returned an error may or may not be, as with any lost reply. Other writes (presence,
-// accounts) return ErrOutcomeUnknown and the caller's usual error path handles them.
+// an append that returned an error may or may not be, as with any lost reply. A change committed with
+// events (Commit) is settled the same way, since it commits with them or not at all; other writes
+// (accounts, a change without an event) return ErrOutcomeUnknown and the caller's usual error path
+// handles them.
 //
 // Any node's crash, the writer's or not, stops commits everywhere until the survivors evict it
 // (evs.suspect_timeout plus a view change, about 5 s in the lab): until then the total order cannot
@@ -139,8 +141,9 @@
 // every node of the primary component, so the nodes run with innodb_flush_log_at_trx_commit=2 (a
 // killed mariadbd loses nothing the kernel already has; losing every node's OS at once could lose up to
 // a second, the usual Galera trade). Tests: TestGaleraWriterKilled, TestGaleraPartitionedMinority,
-// TestGaleraUnknownCommitResolved, and behind HACHAT_GALERA_LONG=1 TestGaleraNodeRestartIST and
-// TestGaleraWholeClusterRestart.
+// TestGaleraUnknownCommitResolved, TestGaleraRetryClassification, and behind HACHAT_GALERA_LONG=1
+// TestGaleraNodeRestartIST and TestGaleraWholeClusterRestart; in chatd, TestGaleraMinorityFailsThenResumes
+// (the FAIL a client gets, and CHATHISTORY on both sides after the heal).
 //
 // The same design on MySQL InnoDB Cluster (Group Replication, single-primary mode): the group elects
 // the primary itself and the others run read-only (super_read_only), so the election above becomes
@@ -180,14 +183,18 @@
 //     This is what "Append may or may not have been committed" could not give when the tables were
 //     written in a transaction of their own: the undo of a failed append could delete a session whose
 //     event had in fact committed, and a failed append after a Join left a membership no running node
-//     would ever see but every node started later would load.
+//     would ever see but every node started later would load. Tests: TestCommitIsOneTransaction,
+//     chatd's TestOneTransactionPerChange (a failure injected at every step of every command),
+//     TestChangesSurviveDatabaseCrashWhole (MariaDB killed during a burst of registrations).
 //  2. Order. A change's statements take row locks (on what they write, and every read they decide on
 //     is a locking read: change.go) held until commit, and its event's position is taken under the
 //     counter's lock, last. Two changes that touch a common row are therefore serialized, and the one
 //     that commits first has the lower position: the order of the events is an order in which the
 //     changes could have run one after the other. Changes to disjoint rows commute. So applying the
 //     events in Seq order to the tables at position p gives the tables at any later position.
-//     (SQLite has a single writer, so there every transaction is serialized whole.)
+//     (SQLite has a single writer, so there every transaction is serialized whole. On Galera, where
+//     row locks are local to a node, two changes that touch a common row, or merely the counter,
+//     conflict in certification and the later one is rolled back whole and retried: the same order.)
 //  3. Snapshots. Snapshot reads the counter and the tables in one read transaction (a consistent
 //     snapshot on InnoDB; one WAL read mark on SQLite), which sees a prefix 1..h of the log (the Tail
 //     argument) and, by (1), exactly the changes of that prefix. A node that loads a snapshot and tails

@@ -174,7 +174,7 @@ func openGalera(ctx context.Context, dsn string) (Store, error) {
 		db.SetMaxOpenConns(32)
 		db.SetMaxIdleConns(32)
 	}
-	// The tailer's own causal-read connections, as openMySQL's (history must not starve it).
+	// The tailer's own connections, as for one MySQL server (sqlStore.t).
 	t := sql.OpenDB(&galeraConnector{g: g, read: true})
 	t.SetMaxOpenConns(tailConns)
 	t.SetMaxIdleConns(tailConns)

@@ -114,6 +114,29 @@ var migrations = []migration{
 		`DELETE FROM channels WHERE name_folded NOT IN (SELECT channel_folded FROM members)`,
 		`DELETE FROM channel_bans WHERE channel_folded NOT IN (SELECT name_folded FROM channels)`,
 	}},
+	{4, []string{
+		// Ban exceptions (+e) and invite exceptions (+I), as channel_bans with the list letter
+		// (lists.go). They go with their channel, as bans do.
+		`CREATE TABLE IF NOT EXISTS channel_masks (
+			channel_folded VARCHAR(255) NOT NULL,
+			list           CHAR(1) NOT NULL,
+			mask_folded    VARCHAR(255) NOT NULL,
+			channel        VARCHAR(255) NOT NULL,
+			mask           VARCHAR(255) NOT NULL,
+			set_by         VARCHAR(512) NOT NULL,
+			set_at         BIGINT NOT NULL,
+			PRIMARY KEY (channel_folded, list, mask_folded)
+		) {{table}}`,
+	}},
+	{5, []string{
+		// A session's away message and user modes (sessionpresence.go), beside its row so that
+		// registration, the hot path, writes nothing more.
+		`CREATE TABLE IF NOT EXISTS session_presence (
+			session_id VARCHAR(64) NOT NULL PRIMARY KEY,
+			away       BLOB NOT NULL,
+			umodes     VARCHAR(32) NOT NULL
+		) {{table}}`,
+	}},
 }
 
 // latestVersion is the schema version this binary expects.

@@ -88,7 +88,7 @@ func (s *sqlStore) Part(ctx context.Context, channel, sessionID string) error {
 
 func (s *sqlStore) SetMemberModes(ctx context.Context, channel, sessionID, modes string) error {
 	return s.change(ctx, func(t txOps) error {
-		return t.SetMemberModes(channel, sessionID, func(string) string { return modes })
+		return t.SetMemberModes(channel, sessionID, "", func(string) string { return modes })
 	})
 }
 
@@ -151,8 +151,21 @@ func (s *sqlStore) ReapDeadQuit(ctx context.Context, self string, staleAfter tim
 	if staleAfter <= 0 {
 		return nil, fmt.Errorf("reap dead: staleAfter must be positive, got %v", staleAfter)
 	}
+	// Every node looks every heartbeat: a plain read first, so that a cluster with nobody to reap
+	// (the usual case) costs the database no write transaction per node and interval. A node
+	// already reaped is looked at again only while it has sessions (one it registered late).
+	var one int
+	err := s.prepR().QueryRowContext(ctx, s.d.expand(`SELECT 1 FROM nodes n WHERE n.node <> ? AND n.heartbeat < {{now_us}} - ?
+		AND (n.reaped = 0 OR EXISTS (SELECT 1 FROM sessions s WHERE s.node = n.node)) LIMIT 1`),
+		self, staleAfter.Microseconds()).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reap dead: %w", err)
+	}
 	var out []Reaped
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		out = nil
 		rows, err := tx.QueryContext(ctx, s.d.expand(`SELECT node FROM nodes
 			WHERE node <> ? AND heartbeat < {{now_us}} - ? ORDER BY node`)+s.d.forUpdate,
@@ -225,6 +238,9 @@ func (s *sqlStore) ReapDeadQuit(ctx context.Context, self string, staleAfter tim
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id IN `+sin, ids...); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM session_presence WHERE session_id IN `+sin, ids...); err != nil {
 				return err
 			}
 			// A channel whose last members were the dead node's users ceases to exist with their

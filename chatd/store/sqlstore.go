@@ -139,7 +139,7 @@ func (s *sqlStore) CreateAccount(ctx context.Context, name, passwordHash string)
 	if err := validNames(name, passwordHash); err != nil {
 		return fmt.Errorf("create account: %w", err)
 	}
-	_, err := s.w.ExecContext(ctx,
+	_, err := s.prepW().ExecContext(ctx,
 		`INSERT INTO accounts (name_folded, name, hash, created) VALUES (?, ?, ?, ?)`,
 		Fold(name), name, passwordHash, ms(s.now()))
 	if s.d.isDuplicate(err) {
@@ -283,11 +283,20 @@ func (s *sqlStore) snapshotTx(ctx context.Context, tx *sql.Tx, snap *Snapshot) e
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	if snap.Excepts, err = scanMasks(tx.QueryContext(ctx, maskQuery+maskOrder, ListExcept)); err != nil {
+		return err
+	}
+	if snap.Invex, err = scanMasks(tx.QueryContext(ctx, maskQuery+maskOrder, ListInvex)); err != nil {
+		return err
+	}
 	rows, err = tx.QueryContext(ctx, `SELECT `+sessionCols+` FROM sessions ORDER BY id`)
 	if err != nil {
 		return err
 	}
 	if snap.Sessions, err = scanSessions(rows); err != nil {
+		return err
+	}
+	if err := attachPresence(ctx, tx, snap.Sessions); err != nil {
 		return err
 	}
 	rows, err = tx.QueryContext(ctx, `SELECT m.channel, m.session_id, s.nick, m.modes

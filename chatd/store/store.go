@@ -41,6 +41,10 @@ const (
 	KindTopic   Kind = "TOPIC"
 	KindMode    Kind = "MODE"
 	KindKick    Kind = "KICK"
+	// Presence and operator events (chatd features; no history key).
+	KindAway    Kind = "AWAY"    // Params: session id; Text: away message, "" = back
+	KindSetname Kind = "SETNAME" // Params: session id; Text: new realname
+	KindWallops Kind = "WALLOPS" // Text: the message, to users with user mode +w
 )
 
 // Event is one entry of the shared log. Every event is delivered to every node through Tail; events with a
@@ -150,6 +154,9 @@ type Account struct {
 type Session struct {
 	ID, Node, Nick, User, Host, Account, Realname string
 	Since                                         time.Time
+	// Away and Modes (user modes, sorted letters) change after registration
+	// (UpdateSession); Snapshot fills them, the other readers leave them "".
+	Away, Modes string
 }
 
 // Member is a session's membership of a channel.
@@ -184,6 +191,8 @@ type Tx interface {
 	// ReleaseSession drops a session, its nick and memberships, and every channel it leaves empty.
 	// ErrNotFound if the session is unknown (a reaper took it, and committed its QUIT).
 	ReleaseSession(sessionID string) error
+	// SetAccount records the account a session logged in to; ErrNotFound if the session is unknown.
+	SetAccount(sessionID, account string) error
 	// Join adds m to its channel; if the channel does not exist it is created as fresh (Name from m)
 	// and m becomes its operator (m.Modes gets "o"). It returns the modes m joined with. ErrNotFound if
 	// the session is unknown, ErrExists if it is already a member.
@@ -194,13 +203,21 @@ type Tx interface {
 	// UpdateChannel changes a channel's row by f (topic, modes, key, limit; not its name or creation
 	// time); ErrNotFound if the channel does not exist.
 	UpdateChannel(name string, f func(*Channel)) error
-	// SetMemberModes replaces a member's modes by f(current); ErrNotFound if not a member.
-	SetMemberModes(channel, sessionID string, f func(string) string) error
+	// SetMemberModes replaces a member's modes by f(current); ErrNotFound if not a member, or if nick
+	// is not empty and no longer the session's nick (events name members by nick, and every node
+	// finds them by it: a MODE +o for a nick that changed meanwhile changes nobody).
+	SetMemberModes(channel, sessionID, nick string, f func(string) string) error
 	// AddBan adds b unless a ban with the same folded mask exists (ErrExists) or the channel already
 	// has limit bans (limit > 0, ErrFull); ErrNotFound if the channel does not exist.
 	AddBan(b Ban, limit int) error
 	// RemoveBan drops the ban of channel whose mask folds like mask; ErrNotFound if none.
 	RemoveBan(channel, mask string) error
+	// AddMask and RemoveMask are AddBan and RemoveBan for the lists ListExcept and ListInvex.
+	AddMask(list string, b Ban, limit int) error
+	RemoveMask(list, channel, mask string) error
+	// UpdateSession changes a session's Realname, Away and Modes by f (the other fields are
+	// ignored); ErrNotFound if the session is unknown.
+	UpdateSession(sessionID string, f func(*Session)) error
 }
 
 // Snapshot is the cluster state at one log position: the presence tables exactly as the events up to
@@ -209,6 +226,8 @@ type Snapshot struct {
 	Head     Cursor
 	Channels []Channel // ordered by folded name
 	Bans     []Ban     // ordered as Bans("")
+	Excepts  []Ban     // +e, ordered as Masks(ListExcept, "")
+	Invex    []Ban     // +I, ordered as Masks(ListInvex, "")
 	Sessions []Session // ordered by ID
 	Members  []Member  // ordered as AllMembers
 }
@@ -262,6 +281,11 @@ type Store interface {
 	// Bans returns the bans of channel, or of every channel if channel is "", ordered by folded
 	// channel name, then time set, then folded mask.
 	Bans(ctx context.Context, channel string) ([]Ban, error)
+	// AddMask, RemoveMask and Masks are AddBan, RemoveBan and Bans for the other mask lists
+	// (ListExcept, ListInvex; lists.go).
+	AddMask(ctx context.Context, list string, b Ban, limit int) error
+	RemoveMask(ctx context.Context, list, channel, mask string) error
+	Masks(ctx context.Context, list, channel string) ([]Ban, error)
 
 	// Heartbeat registers node and refreshes its liveness, using the database's clock. It returns
 	// ErrReaped (after re-registering) if the node had been declared dead meanwhile.

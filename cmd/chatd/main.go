@@ -4,7 +4,10 @@
 //	chatd -listen :6667 -http :8080 -dsn 'chatd:pw@tcp(db:3306)/chatd' -node a
 //	chatd -config chatd.yaml -t      # check the configuration and exit
 //
-// Flags override the file. SIGTERM and SIGINT start lameduck shutdown.
+//	chatd -hash-password < pw.txt   # print an argon2id hash for operators[].password
+//
+// Flags override the file. SIGTERM and SIGINT start lameduck shutdown;
+// SIGHUP reloads the operator list and the MOTD from the file.
 package main
 
 import (
@@ -21,8 +24,12 @@ import (
 	"time"
 
 	"github.com/hachat/hachat/chatd"
+	"github.com/hachat/hachat/chatd/store"
 	"github.com/hachat/hachat/internal/buildinfo"
 )
+
+// stdin is where -hash-password reads the password (a test replaces it).
+var stdin io.Reader = os.Stdin
 
 func main() {
 	err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)
@@ -76,6 +83,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.configPath, "config", "", "YAML configuration `file`")
 	fs.BoolVar(&o.check, "t", false, "check the configuration and exit")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	hashPassword := fs.Bool("hash-password", false, "read a password from stdin, print its argon2id hash (for operators[].password) and exit")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.logFormat, "log-format", "json", "json or text")
 	// Overrides, applied in flag order after the file is read.
@@ -168,6 +176,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, buildinfo.String("chatd"))
 		return nil
 	}
+	if *hashPassword {
+		return printHash(stdin, stdout)
+	}
 	cfg, err := loadConfig(o.configPath, listen, peers, sets)
 	if err != nil {
 		return err
@@ -184,8 +195,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	srv.SetReloader(func() (chatd.Config, error) { return loadConfig(o.configPath, listen, peers, sets) })
+	hups := make(chan os.Signal, 1)
+	signal.Notify(hups, syscall.SIGHUP)
+	defer signal.Stop(hups)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	go func() {
+		for {
+			select {
+			case <-hups:
+				if err := srv.Rehash(); err != nil {
+					logger.Warn("SIGHUP: reload failed, keeping the old operators and MOTD", "err", err)
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sigs)
@@ -255,4 +282,24 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 		return slog.New(slog.NewTextHandler(w, opts)), nil
 	}
 	return nil, fmt.Errorf("-log-format: %q is not json or text", format)
+}
+
+// printHash reads one password (the first line of r) and prints its
+// argon2id PHC hash. An empty password is refused: it would let anyone OPER.
+func printHash(r io.Reader, w io.Writer) error {
+	b, err := io.ReadAll(io.LimitReader(r, 4096))
+	if err != nil {
+		return fmt.Errorf("-hash-password: %w", err)
+	}
+	pw, _, _ := strings.Cut(string(b), "\n")
+	pw = strings.TrimSuffix(pw, "\r")
+	if pw == "" {
+		return errors.New("-hash-password: no password on stdin")
+	}
+	h, err := store.HashPassword(pw)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(w, h)
+	return nil
 }

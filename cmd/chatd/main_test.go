@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hachat/hachat/chatd/store"
 )
 
 func TestCheckConfig(t *testing.T) {
@@ -33,6 +35,7 @@ func TestCheckConfig(t *testing.T) {
 		{name: "missing file", args: []string{"-t", "-config", filepath.Join(dir, "nope.yaml")}, wantErr: "no such file"},
 		{name: "tls without cert", args: []string{"-t", "-node", "a", "-tls-listen", ":6697"}, wantErr: "tls_cert"},
 		{name: "bad flag number", args: []string{"-t", "-max-clients", "many"}, wantErr: "not a number"},
+		{name: "operator with plain password", args: []string{"-t", "-config", write("oper.yaml", "node: b\noperators:\n  - name: root\n    password: hunter2\n")}, wantErr: "operators[0].password"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,5 +54,38 @@ func TestCheckConfig(t *testing.T) {
 				t.Errorf("stdout = %q, want %q", out.String(), tt.wantOut)
 			}
 		})
+	}
+}
+
+// TestHashPassword: -hash-password prints an argon2id hash that OPER (and
+// the configuration check) accept.
+func TestHashPassword(t *testing.T) {
+	stdin = strings.NewReader("hunter2\n")
+	t.Cleanup(func() { stdin = os.Stdin })
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"-hash-password"}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	h := strings.TrimSpace(out.String())
+	if ok, err := store.CheckPassword(h, "hunter2"); err != nil || !ok {
+		t.Fatalf("hash %q does not verify hunter2: %v %v", h, ok, err)
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(p, []byte("node: b\noperators:\n  - name: root\n    password: \""+h+"\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"-t", "-config", p}, &out, &errb); err != nil {
+		t.Fatalf("config with the printed hash: %v", err)
+	}
+}
+
+func TestHashPasswordEmpty(t *testing.T) {
+	stdin = strings.NewReader("\n")
+	t.Cleanup(func() { stdin = os.Stdin })
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"-hash-password"}, &out, &errb); err == nil {
+		t.Fatal("an empty password was hashed")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -22,6 +23,9 @@ const (
 	importUsage   = 2
 	importLossy   = 3 // converted, but the losses listed on stderr behave differently
 )
+
+// lookPath resolves bare script names; tests replace it.
+var lookPath = exec.LookPath
 
 // importKeepalived converts a keepalived.conf to vrrpd YAML, on stdout or
 // into -o FILE (atomically, and only when converted), and lists on stderr
@@ -49,7 +53,7 @@ func importKeepalived(ctx context.Context, args []string, stdout, stderr io.Writ
 		return importUsage
 	}
 	src := fs.Arg(0)
-	r, err := kaimport.Import(ctx, src, kaimport.Options{ConfigID: *configID})
+	r, err := kaimport.Import(ctx, src, kaimport.Options{ConfigID: *configID, LookPath: lookPath})
 	if err != nil {
 		fmt.Fprintln(stderr, "vrrpctl: refused:", err)
 		return importRefused

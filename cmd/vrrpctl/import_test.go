@@ -90,3 +90,24 @@ func TestImportKeepalivedOutputFile(t *testing.T) {
 		t.Errorf("temporary files left beside the output: %v", ents)
 	}
 }
+
+// TestImportKeepalivedInterruptedMidway: a signal that arrives while the
+// conversion runs (here: while a script name is resolved) stops it with
+// exit 1 and nothing written, stdout or file (issue #13: SIGTERM was
+// ignored).
+func TestImportKeepalivedInterruptedMidway(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	old := lookPath
+	lookPath = func(name string) (string, error) { cancel(); return "/usr/bin/" + name, nil }
+	defer func() { lookPath = old }()
+	conf := writeConf(t, "vrrp_script chk {\n script \"killall -0 haproxy\"\n}\n"+wholeConf)
+	dst := filepath.Join(t.TempDir(), "vrrpd.yaml")
+	var out, errb bytes.Buffer
+	if code := run(ctx, []string{"import-keepalived", "-o", dst, conf}, &out, &errb); code != 1 {
+		t.Fatalf("exit %d, want 1; stderr:\n%s", code, errb.String())
+	}
+	if _, err := os.Stat(dst); !os.IsNotExist(err) || out.Len() > 0 {
+		t.Errorf("an interrupted import wrote something: stat %v, stdout %q", err, out.String())
+	}
+}

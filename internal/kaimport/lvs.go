@@ -119,6 +119,10 @@ func (c *converter) virtualServer(s *Stmt) {
 					rs.Address = netip.AddrPortFrom(rs.Address.Addr(), e.addr.Port())
 				}
 			}
+			if ss := vs.SorryServer; ss != nil && ss.Port() == 0 {
+				p := netip.AddrPortFrom(ss.Addr(), e.addr.Port())
+				vs.SorryServer = &p
+			}
 		}
 		if group != "" {
 			vs.Name = group + "-" + vs.Name

@@ -69,6 +69,7 @@ func TestRules(t *testing.T) {
 			[]string{`address: "[2001:2::fe]:80"`, "[2001:2::ff]:80", "[2001:2::100]:80", "[2001:2::101]:80"}},
 		{"LVS/virtual_server_group unknown", "virtual_server group G {\n}\n", "refused", []string{"no virtual_server_group"}},
 		{"LVS/real_server without port on fwmark", "virtual_server fwmark 5 {\n protocol TCP\n real_server 198.18.3.1 {\n  TCP_CHECK {\n   connect_port 80\n  }\n }\n}\n", "whole", []string{"address: 198.18.3.1:0", "port: 80"}},
+		{"LVS/real_server and sorry_server without port take the service's", "virtual_server 198.18.2.1 8080 {\n sorry_server 198.18.3.9\n real_server 198.18.3.1 {\n }\n}\n", "whole", []string{"sorry_server: 198.18.3.9:8080", "address: 198.18.3.1:8080"}},
 		{"LVS/status_code ranges", "virtual_server 198.18.2.1 80 {\n real_server 198.18.3.1 80 {\n  HTTP_GET {\n   url {\n    path /\n    status_code 200-299 503\n   }\n  }\n }\n}\n", "whole", []string{"- 200-299\n", "- 503\n"}},
 		{"LVS/HTTP_GET several urls", "virtual_server 198.18.2.1 80 {\n real_server 198.18.3.1 80 {\n  HTTP_GET {\n   url {\n    path /a\n   }\n   url {\n    path /b\n    digest 9b3a0c85a887a256d6939da88aabd8cd\n   }\n  }\n }\n}\n", "whole", []string{"path: /a", "checks:\n          - type: http\n            path: /b\n            digest: 9b3a0c85a887a256d6939da88aabd8cd"}},
 		{"LVS/delay_before_retry", "virtual_server 198.18.2.1 80 {\n delay_loop 10\n real_server 198.18.3.1 80 {\n  TCP_CHECK {\n   retry 2\n   delay_before_retry 2\n  }\n }\n}\n", "whole", []string{"interval: 10s", "retry_interval: 2s", "fall: 3"}},

@@ -166,9 +166,6 @@ func (t *Topology) restoreDBWriter(ctx context.Context) error {
 	if err := n.Start(ctx); err != nil {
 		return err
 	}
-	if err := t.budget(n.Name, n.PID()); err != nil {
-		return err
-	}
 	if err := t.budgetDB(); err != nil { // a new PID
 		return err
 	}
