@@ -80,9 +80,9 @@ var scenarioSpecs = map[string]scenarioSpec{
 	scenBothUp:    {hook: func(*Topology) error { return nil }, before: "lb1", checkMissed: true},
 	scenMasterOff: {hook: func(t *Topology) error { return t.StopVrrpd("lb1") }, before: "lb1", newHolder: "lb2", checkMissed: true},
 	scenFailback:  {hook: func(t *Topology) error { return t.StartVrrpd("lb1") }, before: "lb2", newHolder: "lb1", checkMissed: true},
-	scenLinkCut: {hook: func(t *Topology) error { return t.Hosts["lb1"].Port("eth0").Down() }, before: "lb1", newHolder: "lb2",
+	scenLinkCut: {hook: func(t *Topology) error { return t.setLink("lb1", false) }, before: "lb1", newHolder: "lb2",
 		checkMissed: true, restore: func(ctx context.Context, t *Topology) error {
-			if err := t.Hosts["lb1"].Port("eth0").Up(); err != nil {
+			if err := t.setLink("lb1", true); err != nil {
 				return err
 			}
 			return t.WaitService(ctx, "lb1", 30*time.Second)
@@ -126,6 +126,9 @@ func RunFailovers(ctx context.Context, t *Topology, p FailoverPlan, progress fun
 				// What the stopped balancers left behind explains a
 				// service that stayed up: keep it with the logs.
 				for _, lb := range []string{"lb1", "lb2"} {
+					if t.Hosts[lb] == nil {
+						continue // a VM (-dataplane ipvs-vm): its console log has the story
+					}
 					out, _ := t.Hosts[lb].Run(ctx, "nft", "list", "ruleset")
 					os.WriteFile(filepath.Join(t.Lab.Dir(), fmt.Sprintf("%s-nft-after-stop-rep%d.txt", lb, rep)), []byte(out), 0o644)
 				}
@@ -177,7 +180,7 @@ func runScenario(ctx context.Context, t *Topology, p FailoverPlan, name string, 
 			wwg.Add(1)
 			go func() {
 				defer wwg.Done()
-				watchErr = t.Hosts[spec.newHolder].WaitAddr(wctx, vipFront.Addr(), true)
+				watchErr = t.waitVIP(wctx, spec.newHolder)
 				if watchErr == nil {
 					movedAt = time.Now()
 				}

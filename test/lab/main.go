@@ -109,7 +109,7 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 	machineCPU := fs.String("machine-cpu", "", "CPU budget per lab machine, as `cpus[,machine=cpus...]`: 0.4 gives lb1, lb2, app1, app2 and db 0.4 CPU each (cgroup v1 cpu quota); add client=F to budget the load generator, db=0 to leave one unlimited (default: none, all share the box)")
 	compare := fs.String("compare-paths", "", "before the experiments, compare direct, split (both servers directly) and VIP at one point `conns:rate` (e.g. 3000:300), interleaved, into compare.md")
 	compareReps := fs.Int("compare-reps", 5, "repetitions of -compare-paths")
-	dataplane := fs.String("dataplane", "", "`ipvs-vm`: lb1 and lb2 as QEMU VMs with Debian's kernel and vrrpd on kernel IPVS, TAP NICs on the lab's bridge (slow: TCG; experiment 1 only so far); default: namespaces, vrrpd's dataplane auto")
+	dataplane := fs.String("dataplane", "", "`ipvs-vm`: lb1 and lb2 as QEMU VMs with Debian's kernel and vrrpd on kernel IPVS, TAP NICs on the lab's bridge (slow: TCG); keepalived-vm: the same VMs running Debian's keepalived (VRRP + LVS), the paper's software; default: namespaces, vrrpd's dataplane auto")
 	db := fs.String("db", defaultDB(), "database `tier`: galera (three MariaDB Galera nodes and the trial \"database writer killed\"; "+
 		"the default when galera-4 is installed) or mariadb (one server, the paper's setup)")
 	if err := fs.Parse(args); err != nil {
@@ -145,12 +145,8 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 	if cerr != nil {
 		return cerr
 	}
-	if *dataplane != "" && *dataplane != dataplaneVM {
-		return fmt.Errorf("-dataplane %q: want %s (or nothing)", *dataplane, dataplaneVM)
-	}
-	if *dataplane == dataplaneVM && !*skip2 {
-		fmt.Fprintf(logw, "lab: -dataplane %s: the failover trials cannot drive vrrpd inside the VMs yet; skipping experiment 2\n", dataplaneVM)
-		*skip2 = true
+	if *dataplane != "" && *dataplane != dataplaneVM && *dataplane != dataplaneKeepalivedVM {
+		return fmt.Errorf("-dataplane %q: want %s or %s (or nothing)", *dataplane, dataplaneVM, dataplaneKeepalivedVM)
 	}
 
 	started := time.Now()

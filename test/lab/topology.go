@@ -78,6 +78,7 @@ type Topology struct {
 	// Dataplane "ipvs-vm" runs lb1 and lb2 as QEMU VMs (vmlb.go).
 	Dataplane string
 	vms       map[string]*netns.Proc
+	vmctl     map[string]*vmCtl
 }
 
 // Client is the host the load and the probes run from.
@@ -106,9 +107,9 @@ func Up(ctx context.Context, t *Topology, logDir string) error {
 	if t.Switch, err = lab.Switch("sw"); err != nil {
 		return err
 	}
-	t.vms = map[string]*netns.Proc{}
+	t.vms, t.vmctl = map[string]*netns.Proc{}, map[string]*vmCtl{}
 	for _, name := range []string{"client", "lb1", "lb2", "app1", "app2", "db"} {
-		if t.Dataplane == dataplaneVM && strings.HasPrefix(name, "lb") {
+		if t.vmMode() && strings.HasPrefix(name, "lb") {
 			continue // a VM, not a namespace
 		}
 		h, err := lab.Host(name)
@@ -171,7 +172,7 @@ func Up(ctx context.Context, t *Topology, logDir string) error {
 			return err
 		}
 	}
-	if t.Dataplane == dataplaneVM {
+	if t.vmMode() {
 		if err := t.startVMBalancers(ctx); err != nil {
 			return err
 		}
@@ -314,6 +315,10 @@ virtual_servers:
 
 // StartVrrpd starts the balancer daemon on lb (again).
 func (t *Topology) StartVrrpd(lb string) error {
+	if t.vmMode() {
+		_, err := t.vmctl[lb].do(context.Background(), "start")
+		return err
+	}
 	if p := t.vrrpd[lb]; p != nil && !p.Exited() {
 		return fmt.Errorf("vrrpd on %s already runs (pid %d)", lb, p.PID())
 	}
@@ -329,6 +334,13 @@ func (t *Topology) StartVrrpd(lb string) error {
 // StopVrrpd stops lb's daemon gracefully (SIGTERM: priority-0 advert, then
 // the addresses go), like the paper's "keepalived service stopped".
 func (t *Topology) StopVrrpd(lb string) error {
+	if t.vmMode() {
+		if !t.VrrpdRunning(lb) {
+			return nil
+		}
+		_, err := t.vmctl[lb].do(context.Background(), "stop")
+		return err
+	}
 	p := t.vrrpd[lb]
 	if p == nil || p.Exited() {
 		return nil
@@ -343,6 +355,10 @@ func (t *Topology) StopVrrpd(lb string) error {
 
 // VrrpdRunning reports whether lb's daemon runs.
 func (t *Topology) VrrpdRunning(lb string) bool {
+	if t.vmMode() {
+		out, err := t.vmctl[lb].do(context.Background(), "running")
+		return err == nil && strings.TrimSpace(out) == "yes"
+	}
 	p := t.vrrpd[lb]
 	return p != nil && !p.Exited()
 }
@@ -352,6 +368,9 @@ func (t *Topology) VrrpdRunning(lb string) bool {
 func (t *Topology) WaitService(ctx context.Context, master string, d time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
+	if t.vmMode() {
+		return t.waitVMHolder(ctx, master)
+	}
 	if err := t.Hosts[master].WaitAddr(ctx, vipFront.Addr(), true); err != nil {
 		return fmt.Errorf("the VIP never came up on %s: %w\n%s", master, err, tail(t.vrrpd[master].Log(), 20))
 	}
@@ -364,6 +383,9 @@ func (t *Topology) WaitService(ctx context.Context, master string, d time.Durati
 // BalancerStatus asks lb's vrrpd for its virtual services (vrrpctl
 // balancer --json).
 func (t *Topology) BalancerStatus(ctx context.Context, lb string) ([]ipvs.ServiceStatus, error) {
+	if t.vmMode() {
+		return t.vmBalancerStatus(ctx, lb)
+	}
 	out, err := exec.CommandContext(ctx, filepath.Join(t.Bin, "vrrpctl"), "-s", t.vrrpdSocket(lb), "balancer", "--json").Output()
 	if err != nil {
 		return nil, fmt.Errorf("vrrpctl balancer on %s: %w", lb, err)
@@ -377,8 +399,8 @@ func (t *Topology) BalancerStatus(ctx context.Context, lb string) ([]ipvs.Servic
 
 // DataPlane asks lb's vrrpd which data plane its balancer programs.
 func (t *Topology) DataPlane(ctx context.Context, lb string) (string, error) {
-	if t.Dataplane == dataplaneVM {
-		return "ipvs (kernel IPVS in QEMU VMs)", nil
+	if t.vmMode() {
+		return t.vmDataPlane(), nil
 	}
 	st, err := t.BalancerStatus(ctx, lb)
 	if err != nil {
@@ -467,6 +489,9 @@ func (t *Topology) Close() error {
 		if err := t.Lab.Close(); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	for _, c := range t.vmctl {
+		c.close()
 	}
 	if t.sockDir != "" {
 		os.RemoveAll(t.sockDir)

@@ -16,12 +16,39 @@ import (
 // Debian's own kernel, the one test/ipvsvm downloads, each with vrrpd on
 // kernel IPVS; their NICs are TAP devices on the lab's bridge, created in
 // the switch namespace, so the client, the chat servers and the database
-// stay namespaces and every packet stays in the lab. What runs so far:
-// bring-up and experiment 1 through the VMs; the failover trials need a
-// way to stop and start vrrpd inside a VM and to ask it for its status
-// (docs/lab.md, "Design"), and are skipped.
+// stay namespaces and every packet stays in the lab. The guest's /init
+// serves a control line on its second serial port (a unix socket on the
+// host, vmctl.go): stop and start vrrpd, its balancer status (vrrpctl in
+// the guest), whether it holds the VIP. So the failover trials run too.
 
 const dataplaneVM = "ipvs-vm"
+
+// dataplaneKeepalivedVM runs the paper's own software in the same VMs:
+// Debian's keepalived (VRRP + LVS), configured like vrrpd (keepalived.go).
+const dataplaneKeepalivedVM = "keepalived-vm"
+
+// vmMode reports whether the balancers are VMs.
+func (t *Topology) vmMode() bool {
+	return t.Dataplane == dataplaneVM || t.Dataplane == dataplaneKeepalivedVM
+}
+
+// vmDataPlane names what the VMs run, for the report.
+func (t *Topology) vmDataPlane() string {
+	if t.Dataplane == dataplaneKeepalivedVM {
+		return "keepalived + LVS (kernel IPVS in QEMU VMs)"
+	}
+	return "vrrpd + IPVS (kernel IPVS in QEMU VMs)"
+}
+
+// vmDaemon is the balancer daemon's command line in the guest, and the
+// command that prints its status.
+func (t *Topology) vmDaemon() (run, status string) {
+	if t.Dataplane == dataplaneKeepalivedVM {
+		return "keepalived --dont-fork --log-console -f /keepalived.conf -p /run/keepalived.pid -r /run/vrrp.pid -c /run/checkers.pid",
+			"ipvsadm -Ln"
+	}
+	return "/vrrpd -f /vrrpd.yaml", "/vrrpctl -s /run/vrrpd.sock balancer --json"
+}
 
 // vmInit is a balancer VM's /init: modules, the lab addresses on the NIC
 // (lan0), forwarding, then vrrpd until it exits.
@@ -35,15 +62,31 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t tmpfs run /run
 mount -t tmpfs tmp /tmp
-for m in %s; do modprobe "$m" || echo "LABVM: modprobe $m FAILED"; done
+for m in %[1]s; do modprobe "$m" || echo "LABVM: modprobe $m FAILED"; done
 ip link set lo up
 ip link set eth0 name lan0
 ip link set lan0 up
-for a in %s; do ip addr add "$a" dev lan0; done
+for a in %[2]s; do ip addr add "$a" dev lan0; done
 echo 1 > /proc/sys/net/ipv4/ip_forward
-echo "LABVM: %s up at $(cut -d' ' -f1 /proc/uptime)s, kernel $(uname -r)"
-/vrrpd -f /vrrpd.yaml &
-wait
+echo "LABVM: %[3]s up at $(cut -d' ' -f1 /proc/uptime)s, kernel $(uname -r)"
+%[5]s &
+pid=$!
+# The control line (ttyS1): "<id> <command>", answered by output lines and
+# "<id> END <status>".
+stty -F /dev/ttyS1 raw -echo
+exec 3<>/dev/ttyS1
+while read -r id cmd <&3; do
+  rc=0
+  case "$cmd" in
+  stop) kill -TERM $pid; wait $pid; rc=$? ;;
+  start) %[5]s & pid=$! ;;
+  running) if kill -0 $pid 2>/dev/null; then echo yes >&3; else echo no >&3; fi ;;
+  status) %[6]s >&3; rc=$? ;;
+  vip) ip -o addr show dev lan0 | grep -c " %[4]s/" >&3 ;;
+  *) rc=127 ;;
+  esac
+  echo "$id END $rc" >&3
+done
 poweroff -f
 `
 
@@ -66,17 +109,31 @@ func (t *Topology) startVMBalancers(ctx context.Context) error {
 			return err
 		}
 		// The namespace configuration, moved into the VM: its NIC, kernel
-		// IPVS, a control socket of its own.
+		// IPVS, a control socket of its own; and the LVS way of keeping
+		// sessions across a takeover, the paper's: scheduler rr and the
+		// kernel's connection-sync daemon following the VRRP role (kernel
+		// IPVS schedules only a SYN, so mh alone does not keep them).
 		cfg := strings.NewReplacer("interface: eth0", "interface: lan0", "dataplane: auto", "dataplane: ipvs",
-			t.vrrpdSocket(lb), "/run/vrrpd.sock").Replace(string(b))
+			t.vrrpdSocket(lb), "/run/vrrpd.sock", "scheduler: mh", "scheduler: rr").Replace(string(b)) +
+			"lvs_sync: {instance: chat, interface: lan0}\n"
 		cfgPath := filepath.Join(t.Lab.Dir(), lb+"-vm-vrrpd.yaml")
 		if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 			return err
 		}
 		initrd := filepath.Join(t.Lab.Dir(), lb+"-initrd.gz")
-		init := fmt.Sprintf(vmInit, strings.Join(ipvsvm.GuestModules, " "), strings.Join(hostAddrs[lb], " "), lb)
-		if err := kt.WriteInitramfs(initrd, ipvsvm.Payload{Init: []byte(init), Tools: []string{"ip", "ipvsadm"},
-			Files: map[string]string{"/vrrpd": vrrpd, "/vrrpd.yaml": cfgPath}}); err != nil {
+		run, status := t.vmDaemon()
+		init := fmt.Sprintf(vmInit, strings.Join(ipvsvm.GuestModules, " "), strings.Join(hostAddrs[lb], " "), lb, vipAddr, run, status)
+		pl := ipvsvm.Payload{Init: []byte(init), Tools: []string{"ip", "ipvsadm"},
+			Files: map[string]string{"/vrrpd": vrrpd, "/vrrpctl": filepath.Join(t.Bin, "vrrpctl"), "/vrrpd.yaml": cfgPath}}
+		if t.Dataplane == dataplaneKeepalivedVM {
+			kc := filepath.Join(t.Lab.Dir(), lb+"-keepalived.conf")
+			if err := os.WriteFile(kc, []byte(keepalivedConf(lb)), 0o644); err != nil {
+				return err
+			}
+			pl.Tools = append(pl.Tools, "keepalived")
+			pl.Files["/keepalived.conf"] = kc
+		}
+		if err := kt.WriteInitramfs(initrd, pl); err != nil {
 			return fmt.Errorf("%s: initramfs: %w", lb, err)
 		}
 		for _, argv := range [][]string{
@@ -87,7 +144,10 @@ func (t *Topology) startVMBalancers(ctx context.Context) error {
 				return fmt.Errorf("%s: %w %s", lb, err, out)
 			}
 		}
+		ctl := filepath.Join(t.sockDir, lb+".ctl")
 		p, err := t.Switch.Start(context.Background(), "qemu-"+lb, "qemu-system-x86_64", "-m", "256", "-nographic", "-no-reboot",
+			"-serial", "stdio", "-chardev", "socket,id=ctl,path="+ctl+",server=on,wait=off", "-serial", "chardev:ctl",
+			"-qmp", "unix:"+filepath.Join(t.sockDir, lb+".qmp")+",server=on,wait=off",
 			"-netdev", "tap,id=n0,ifname="+lb+",script=no,downscript=no",
 			"-device", fmt.Sprintf("virtio-net-pci,netdev=n0,mac=52:54:00:c6:12:%02x", 11+i),
 			"-kernel", kt.Vmlinux, "-initrd", initrd, "-append", "console=ttyS0 panic=-1 quiet")
@@ -95,6 +155,7 @@ func (t *Topology) startVMBalancers(ctx context.Context) error {
 			return err
 		}
 		t.vms[lb] = p
+		t.vmctl[lb] = &vmCtl{path: ctl}
 		// The VM is the machine: its whole CPU, its kernel's NAT included,
 		// is in the machine's budget.
 		if err := t.budget(lb, p.PID()); err != nil {
@@ -114,7 +175,7 @@ func (t *Topology) startVMBalancers(ctx context.Context) error {
 func (t *Topology) waitVMService(ctx context.Context, d time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
-	for !strings.Contains(t.vms["lb1"].Log(), "to=MASTER") {
+	for !strings.Contains(t.vms["lb1"].Log(), "to=MASTER") && !strings.Contains(t.vms["lb1"].Log(), "Entering MASTER STATE") {
 		if t.vms["lb1"].Exited() {
 			return fmt.Errorf("lb1's VM exited:\n%s", tail(t.vms["lb1"].Log(), 20))
 		}
