@@ -245,11 +245,14 @@ func (n *Node) start(ctx context.Context, bootstrap, setup bool) error {
 			args = append(args, "--wsrep_start_position="+pos)
 		}
 	}
-	srv, err := Launch(ctx, Options{
+	// The account and database are created once the node is Synced, not by Launch: a node accepts
+	// connections before wsrep is ready and answers 1047 to everything until then.
+	o := Options{
 		Dir: n.Dir, Addr: n.Addr, Command: []string{"ip", "netns", "exec", n.Host.Namespace()},
 		User: n.c.o.User, Password: n.c.o.Password, Database: n.c.o.Database,
-		ExtraArgs: args, RunAs: "mysql", NoSetup: !setup, StartTimeout: 3 * time.Minute,
-	})
+		ExtraArgs: args, RunAs: "mysql", NoSetup: true, StartTimeout: 3 * time.Minute,
+	}
+	srv, err := Launch(ctx, o)
 	if err != nil {
 		return fmt.Errorf("mariadbtest: galera %s: %w", n.Name, err)
 	}
@@ -258,6 +261,11 @@ func (n *Node) start(ctx context.Context, bootstrap, setup bool) error {
 	n.mu.Unlock()
 	if err := n.WaitSynced(ctx); err != nil {
 		return err
+	}
+	if setup {
+		if err := srv.setup(ctx, o); err != nil {
+			return fmt.Errorf("mariadbtest: galera %s: %w", n.Name, err)
+		}
 	}
 	return nil
 }
