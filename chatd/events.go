@@ -82,17 +82,36 @@ func (s *Server) commitChange(ev *store.Event, origin *user, hook func(*store.Ev
 	s.m.appended.WithLabelValues(string(ev.Kind)).Inc()
 	s.wake()
 	s.nudgePeers()
-	// The op stays registered if this times out: the hook still runs when
-	// the tailer gets there, so the client's reply is late, not lost.
+	// The hook writes into the handler's reply, so the handler waits for it
+	// however long the tailer takes (a slow read is warned about): the
+	// client's reply is late, not lost, and never written after the flush.
 	t := time.NewTimer(s.cfg.Timers.StoreTimeout)
 	defer t.Stop()
-	select {
-	case <-op.done:
-	case <-t.C:
-		s.warnLimited("event committed but not applied in time", "msgid", ev.MsgID, "kind", ev.Kind)
-	case <-s.runCtx.Done():
+	for {
+		select {
+		case <-op.done:
+			return nil
+		case <-t.C:
+			s.warnLimited("event committed but not applied in time", "msgid", ev.MsgID, "kind", ev.Kind)
+		case <-s.runCtx.Done():
+			s.withdraw(ev.MsgID, op)
+			return nil
+		}
 	}
-	return nil
+}
+
+// withdraw stops waiting for op at shutdown without racing its hook: an op
+// the tailer has not taken yet is removed (its event, if the tailer still
+// gets to it, applies like a remote one); one it has taken is being applied
+// under the world lock right now, so wait for that to finish.
+func (s *Server) withdraw(msgID string, op *pendingOp) {
+	s.pendMu.Lock()
+	_, queued := s.pending[msgID]
+	delete(s.pending, msgID)
+	s.pendMu.Unlock()
+	if !queued {
+		<-op.done
+	}
 }
 
 // isRefusal reports whether a commit failed because the store refused the
