@@ -338,6 +338,9 @@ func TestRFC3768_5_3_6_PasswordInEveryV2Advert(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if st := in.Status(); st.AuthType != AuthPass {
+			t.Errorf("compat %v: status auth type %d, want %d", compat, st.AuthType, AuthPass)
+		}
 		in.sendAdvert(100)
 		in.sendAdvert(0)
 		if len(sent) == 0 {

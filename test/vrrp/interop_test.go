@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/hachat/hachat/test/vrrp/vrrplab"
+	"github.com/hachat/hachat/vrrp"
 )
 
 // TestKeepalivedInterop runs vrrpd and keepalived (VRRPv3) for the same VRID
@@ -77,6 +78,9 @@ func keepalivedInterop(t *testing.T, version int, interval time.Duration, compat
 			}
 			if st.Version != wantV || st.V2Compat != compat {
 				t.Errorf("vrrpd speaks version %d (v2_compat %v), want %d (v2_compat %v)", st.Version, st.V2Compat, wantV, compat)
+			}
+			if wantAuth := (pass != ""); (st.AuthType == vrrp.AuthPass) != wantAuth {
+				t.Errorf("vrrpd auth type %d, want a password: %v", st.AuthType, wantAuth)
 			}
 			if st.State != wantState {
 				t.Errorf("vrrpd on %s is %s, want %s", ours.Name(), st.State, wantState)
