@@ -63,9 +63,8 @@ const (
 //	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 //
 // Its checksum never covers a pseudo-header (RFC 3768 §5.3.8).
-// Authentication was removed by RFC 3768 (§10); as keepalived without
-// authentication configured, we send type 0 with zero data and ignore both
-// on receipt, but keep them in the Advert so a packet round-trips.
+// The Auth Type and Authentication Data are carried as read and sent as
+// given: the instance checks them (see Auth), not the parser.
 //
 // It is pure data; Marshal and ParseAdvert convert it to and from the IP
 // payload. The address family is that of the IP header carrying it.
@@ -77,8 +76,8 @@ type Advert struct {
 	MaxAdvertInt time.Duration // v3: 12-bit centiseconds, 10ms..40950ms; v2: 8-bit seconds, 1s..255s
 	Checksum     uint16        // as read, or as computed by Marshal
 	Addresses    []netip.Addr  // all IPv4 or all IPv6, same family as the IP header; v2: IPv4 only
-	AuthType     uint8         // v2 only: Auth Type, ignored on receipt
-	AuthData     [8]byte       // v2 only: Authentication Data, ignored on receipt
+	AuthType     uint8         // v2 only: Auth Type (RFC 3768 §5.3.6)
+	AuthData     [8]byte       // v2 only: Authentication Data (RFC 3768 §5.3.10)
 }
 
 // Errors returned by Marshal; test with errors.Is.

@@ -36,6 +36,14 @@ const (
 	// DropV2Duplicate: in VRRPv2 compatibility (RFC 5798 §8.4.2), a VRRPv2
 	// advert from a router we also hear in VRRPv3.
 	DropV2Duplicate DropReason = "v2_duplicate"
+	// DropAuthType: a VRRPv2 advert whose Auth Type is not the instance's
+	// (RFC 3768 §7.1: MUST verify it matches the locally configured method;
+	// keepalived's authtype_mismatch).
+	DropAuthType DropReason = "auth_type_mismatch"
+	// DropAuthPassword: a VRRPv2 simple text password advert whose
+	// Authentication Data is not our password (RFC 3768 §5.3.6.1 and §7.1;
+	// keepalived's auth_failure).
+	DropAuthPassword DropReason = "auth_password_mismatch"
 )
 
 // DropReasons lists every DropReason, so a metrics exporter can create each
@@ -44,6 +52,7 @@ var DropReasons = []DropReason{
 	DropTTL, DropChecksum, DropVersion, DropType, DropVRID, DropShort,
 	DropUnknownPeer, DropAddrFamily, DropInterval, DropLocalEcho, DropLength,
 	DropAddrCount, DropChecksumForm, DropVersionMismatch, DropIntervalMismatch, DropV2Duplicate,
+	DropAuthType, DropAuthPassword,
 }
 
 // DropError is the error for a refused packet. Callers count Reason and may

@@ -51,7 +51,8 @@ func TestRFC5798_7_1_ReceiveDrops(t *testing.T) {
 func TestDropReasonsComplete(t *testing.T) {
 	want := []DropReason{DropTTL, DropChecksum, DropVersion, DropType, DropVRID, DropShort,
 		DropUnknownPeer, DropAddrFamily, DropInterval, DropLocalEcho, DropLength, DropAddrCount,
-		DropChecksumForm, DropVersionMismatch, DropIntervalMismatch, DropV2Duplicate}
+		DropChecksumForm, DropVersionMismatch, DropIntervalMismatch, DropV2Duplicate,
+		DropAuthType, DropAuthPassword}
 	seen := map[DropReason]bool{}
 	for _, r := range DropReasons {
 		if seen[r] {

@@ -48,6 +48,12 @@ func addrs(ss ...string) []netip.Addr {
 // eight zero bytes of Authentication Data, and a checksum over the message
 // alone (RFC 3768 §5.3.8): the words 2133 6402 0001 0000 c612 0064 c612 0065
 // sum to 0x21225, folded 0x1227, complemented 0xedda.
+//
+// The PASS row is keepalived 2.2.7 with `auth_type PASS auth_pass 1111`
+// (testdata/keepalived-2.2.7-vrrpv2-pass.*): Auth Type 1 and the password
+// padded with zeros to 8 bytes (RFC 3768 §5.3.6.1, §5.3.10), inside the
+// checksum: 2133 6402 0101 0000 c612 0064 c612 0065 3131 3131 0000 0000
+// sum to 0x27585, folded 0x7587, complemented 0x8a78.
 var goldenAdverts = []struct {
 	name     string
 	src, dst netip.Addr
@@ -82,6 +88,13 @@ var goldenAdverts = []struct {
 		hex: "213364020001eddac6120064c6120065" + "0000000000000000",
 		want: Advert{Version: 2, Type: 1, VRID: 51, Priority: 100, MaxAdvertInt: time.Second, Checksum: 0xedda,
 			Addresses: addrs("198.18.0.100", "198.18.0.101")},
+	},
+	{
+		name: "keepalived VRRPv2 PASS 1111",
+		src:  v4Src, dst: v4Dst, form: ChecksumMessageOnly,
+		hex: "2133640201018a78c6120064c6120065" + "3131313100000000",
+		want: Advert{Version: 2, Type: 1, VRID: 51, Priority: 100, MaxAdvertInt: time.Second, Checksum: 0x8a78,
+			Addresses: addrs("198.18.0.100", "198.18.0.101"), AuthType: AuthPass, AuthData: [8]byte{'1', '1', '1', '1'}},
 	},
 	{
 		name: "keepalived VRRPv2 shutdown prio 0",

@@ -19,7 +19,8 @@ var AllDropReasons = append(append([]DropReason(nil), DropReasons...), DropQueue
 // InstanceDropReasons are the reasons an Instance counts itself (in
 // Deliver and its loop); the rest are counted by the Demux of the interface.
 var InstanceDropReasons = []DropReason{DropUnknownPeer, DropLocalEcho, DropQueueFull,
-	DropChecksumForm, DropVersionMismatch, DropIntervalMismatch, DropV2Duplicate}
+	DropChecksumForm, DropVersionMismatch, DropIntervalMismatch, DropV2Duplicate,
+	DropAuthType, DropAuthPassword}
 
 // dropIndex maps a reason to its slot in DropCounts.
 var dropIndex = func() map[DropReason]int {

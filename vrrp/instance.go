@@ -47,7 +47,11 @@ type InstanceConfig struct {
 	// one, as Backup it also obeys VRRPv2 Masters (their interval in
 	// seconds), ignoring the VRRPv2 adverts of a Master it hears in VRRPv3.
 	// The interval must be whole seconds, as VRRPv2 carries it.
-	V2Compat   bool
+	V2Compat bool
+	// Auth is the authentication of our VRRPv2 adverts (RFC 3768 §5.3.6),
+	// for version 2 or V2Compat only. Received VRRPv2 adverts must carry
+	// the same (DropAuthType, DropAuthPassword); VRRPv3 has none.
+	Auth       Auth
 	Gratuitous Gratuitous
 	// HandOverHold bounds how long a resigning Master keeps its addresses
 	// after its priority 0 advert, waiting for the new Master's advert, so
@@ -180,6 +184,9 @@ func NewInstance(cfg InstanceConfig, deps InstanceDeps) (*Instance, error) {
 	if cfg.V2Compat && (m.Config().Version != Version3 || !cfg.Machine.PrimaryAddr.Unmap().Is4() || !ValidAdvertIntervalV2(cfg.Machine.AdvertInterval)) {
 		return nil, fmt.Errorf("vrrp: new instance %q: VRRPv2 compatibility needs version 3, IPv4 and whole-second intervals: %w", cfg.Name, ErrConfig)
 	}
+	if err := checkAuth(&cfg, m.Config().Version); err != nil {
+		return nil, err
+	}
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
@@ -207,10 +214,28 @@ func NewInstance(cfg InstanceConfig, deps InstanceDeps) (*Instance, error) {
 		in.adv.Addresses = append(in.adv.Addresses, p.Addr())
 	}
 	in.version = in.adv.Version
+	if in.version == Version2 {
+		in.adv.AuthType, in.adv.AuthData = cfg.Auth.Type, cfg.Auth.Data
+	}
 	in.adv2 = in.adv
 	in.adv2.Version = Version2
+	in.adv2.AuthType, in.adv2.AuthData = cfg.Auth.Type, cfg.Auth.Data
 	in.publish()
 	return in, nil
+}
+
+// checkAuth refuses an authentication VRRPv2 adverts would not carry, or
+// one we do not implement.
+func checkAuth(cfg *InstanceConfig, v uint8) error {
+	switch {
+	case cfg.Auth.Type != AuthNone && cfg.Auth.Type != AuthPass:
+		return fmt.Errorf("vrrp: new instance %q: auth type %d: only none (0) and simple text password (1) are supported (RFC 3768 removed AH): %w", cfg.Name, cfg.Auth.Type, ErrConfig)
+	case cfg.Auth.Type == AuthNone && cfg.Auth.Data != [v2AuthLen]byte{}:
+		return fmt.Errorf("vrrp: new instance %q: authentication data without an auth type: %w", cfg.Name, ErrConfig)
+	case cfg.Auth.Type != AuthNone && v != Version2 && !cfg.V2Compat:
+		return fmt.Errorf("vrrp: new instance %q: authentication needs VRRPv2 adverts (version 2 or v2_compat): %w", cfg.Name, ErrConfig)
+	}
+	return nil
 }
 
 // Name returns the instance name.

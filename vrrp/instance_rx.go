@@ -13,7 +13,7 @@ import (
 // Deliver hands a received advert that passed the interface-level checks
 // (TTL, parse, VRID) to the instance, with the checksum form that verified.
 // It applies the instance-level checks (own echo, unicast peer list,
-// version, checksum form, VRRPv2 interval) and never blocks: when the loop
+// version, checksum form, VRRPv2 interval and authentication) and never blocks: when the loop
 // is behind, the advert is dropped and counted as DropQueueFull.
 func (in *Instance) Deliver(a *Advert, src netip.Addr, form ChecksumForm) {
 	s := src.Unmap().WithZone("")
@@ -61,6 +61,8 @@ func (in *Instance) refuse(a *Advert, src netip.Addr, form ChecksumForm) (DropRe
 		return DropIntervalMismatch, false
 	case a.Version == Version3 && src.Is4() && form != in.cfg.Checksum && !in.cfg.ChecksumLenient:
 		return DropChecksumForm, false
+	case a.Version == Version2:
+		return in.cfg.Auth.check(a)
 	}
 	return "", true
 }

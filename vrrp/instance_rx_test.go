@@ -263,3 +263,121 @@ func TestRFC5798_8_4_2_V2CompatBackupObeysV2Master(t *testing.T) {
 			before, in.stats.AdvertsReceived.Load(), DropV2Duplicate, in.stats.Drops.Get(DropV2Duplicate))
 	}
 }
+
+// TestRFC3768_7_1_AuthTypeAndPasswordMustMatch: a VRRPv2 router MUST
+// verify that the Auth Type is the locally configured one and, for the
+// simple text password, that the Authentication Data matches (RFC 3768
+// §7.1, §5.3.6.1). As keepalived, a router without authentication refuses
+// a password advert, and ignores the data of an Auth Type 0 advert.
+func TestRFC3768_7_1_AuthTypeAndPasswordMustMatch(t *testing.T) {
+	pass := func(p string) Auth {
+		a, err := PasswordAuth(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	for _, tc := range []struct {
+		name       string
+		ours, adv  Auth
+		wantReason DropReason // "" = delivered
+	}{
+		{"none takes none", Auth{}, Auth{}, ""},
+		{"none ignores the data of type 0", Auth{}, Auth{Data: [8]byte{'x'}}, ""},
+		{"none refuses a password", Auth{}, pass("1111"), DropAuthType},
+		{"password refuses none", pass("1111"), Auth{}, DropAuthType},
+		{"password refuses AH", pass("1111"), Auth{Type: AuthAH, Data: pass("1111").Data}, DropAuthType},
+		{"password refuses another password", pass("1111"), pass("2222"), DropAuthPassword},
+		{"password refuses a prefix of it", pass("11112"), pass("1111"), DropAuthPassword},
+		{"password takes the same password", pass("1111"), pass("1111"), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig("vi", 100, srcA)
+			cfg.Machine.Version, cfg.Machine.AdvertInterval, cfg.Auth = 2, time.Second, tc.ours
+			in, _ := newTestInstance(t, cfg, newRecorder())
+			a := &Advert{Version: 2, VRID: 51, Priority: 200, MaxAdvertInt: time.Second, Addresses: []netip.Addr{vip.Addr()},
+				AuthType: tc.adv.Type, AuthData: tc.adv.Data}
+			got := deliverThroughDemux(t, in, marshalFrom(t, a, ChecksumMessageOnly))
+			if got != (tc.wantReason == "") {
+				t.Errorf("delivered %v, want %v (drops %v)", got, tc.wantReason == "", in.stats.Drops.Snapshot())
+			}
+			if tc.wantReason != "" && in.stats.Drops.Get(tc.wantReason) != 1 {
+				t.Errorf("drops %v, want one %s", in.stats.Drops.Snapshot(), tc.wantReason)
+			}
+		})
+	}
+}
+
+// TestRFC3768_5_3_6_PasswordInEveryV2Advert: an instance with a simple
+// text password sends Auth Type 1 and the password, zero-padded to 8
+// bytes as keepalived does, in every VRRPv2 advert: those of a version 2
+// instance and the VRRPv2 twins of a v2_compat one, never in VRRPv3.
+func TestRFC3768_5_3_6_PasswordInEveryV2Advert(t *testing.T) {
+	pw, err := PasswordAuth("1111")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [8]byte{'1', '1', '1', '1'}
+	for _, compat := range []bool{false, true} {
+		cfg := testConfig("vi", 100, srcA)
+		cfg.Machine.AdvertInterval, cfg.Auth = time.Second, pw
+		if compat {
+			cfg.V2Compat = true
+		} else {
+			cfg.Machine.Version = 2
+		}
+		var sent []*Advert
+		in, err := NewInstance(cfg, InstanceDeps{Sender: senderFunc(func(b []byte) {
+			a, err := ParseAdvert(b, srcA, MulticastGroup4)
+			if err != nil {
+				t.Errorf("sent an advert that does not parse: %v", err)
+				return
+			}
+			sent = append(sent, a)
+		}), Addrs: NewFakeAddrs(), Announcer: &FakeAnnouncer{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := in.Status(); st.AuthType != AuthPass {
+			t.Errorf("compat %v: status auth type %d, want %d", compat, st.AuthType, AuthPass)
+		}
+		in.sendAdvert(100)
+		in.sendAdvert(0)
+		if len(sent) == 0 {
+			t.Fatalf("compat %v: nothing sent", compat)
+		}
+		for _, a := range sent {
+			if a.Version == Version2 && (a.AuthType != AuthPass || a.AuthData != want) {
+				t.Errorf("compat %v: VRRPv2 advert with auth %d %q, want 1 %q", compat, a.AuthType, a.AuthData, want)
+			}
+		}
+	}
+}
+
+// TestRFC3768_5_3_6_AuthConfigRefused: a password is 1-8 bytes (the
+// Authentication Data), needs VRRPv2 adverts to carry it, and the IP
+// Authentication Header type, removed by RFC 3768, is refused.
+func TestRFC3768_5_3_6_AuthConfigRefused(t *testing.T) {
+	for _, p := range []string{"", "123456789"} {
+		if _, err := PasswordAuth(p); err == nil {
+			t.Errorf("password %q accepted", p)
+		}
+	}
+	deps := InstanceDeps{Sender: senderFunc(func([]byte) {}), Addrs: NewFakeAddrs(), Announcer: &FakeAnnouncer{}}
+	pw, _ := PasswordAuth("12345678")
+	v3 := testConfig("vi", 100, srcA)
+	v3.Auth = pw
+	if _, err := NewInstance(v3, deps); err == nil {
+		t.Error("a password on a VRRPv3 instance without v2_compat accepted")
+	}
+	ah := testConfig("vi", 100, srcA)
+	ah.Machine.Version, ah.Machine.AdvertInterval, ah.Auth = 2, time.Second, Auth{Type: AuthAH}
+	if _, err := NewInstance(ah, deps); err == nil {
+		t.Error("auth type AH accepted")
+	}
+	ok := testConfig("vi", 100, srcA)
+	ok.Machine.Version, ok.Machine.AdvertInterval, ok.Auth = 2, time.Second, pw
+	if _, err := NewInstance(ok, deps); err != nil {
+		t.Errorf("an 8-byte password on a version 2 instance: %v", err)
+	}
+}

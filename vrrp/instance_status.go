@@ -12,6 +12,7 @@ type Status struct {
 	VRID                uint8          `json:"vrid"`
 	Version             uint8          `json:"version"`             // VRRP version spoken: 3 or 2
 	V2Compat            bool           `json:"v2_compat,omitempty"` // VRRPv3 sending VRRPv2 too (RFC 5798 §8.4.2)
+	AuthType            uint8          `json:"auth_type,omitempty"` // VRRPv2 Auth Type sent and required (1: password); never the password
 	State               string         `json:"state"`
 	Priority            uint8          `json:"priority"`
 	BasePriority        uint8          `json:"base_priority"`
@@ -55,6 +56,7 @@ func (in *Instance) publish() {
 		VRID:                in.cfg.Machine.VRID,
 		Version:             in.adv.Version,
 		V2Compat:            in.cfg.V2Compat,
+		AuthType:            in.cfg.Auth.Type,
 		State:               in.m.State().String(),
 		Priority:            in.m.EffectivePriority(),
 		BasePriority:        in.basePrio,

@@ -257,3 +257,34 @@ func TestRFC3768_5_KeepalivedV2CaptureDecodes(t *testing.T) {
 		}
 	}
 }
+
+// TestRFC3768_5_3_6_KeepalivedPassCaptureDecodes reads the adverts of
+// keepalived with `auth_type PASS auth_pass 1111`: Auth Type 1, the
+// password zero-padded to 8 bytes (RFC 3768 §5.3.6.1), and an instance
+// configured with the same password takes them.
+func TestRFC3768_5_3_6_KeepalivedPassCaptureDecodes(t *testing.T) {
+	frames := readPcap(t, "testdata/keepalived-2.2.7-vrrpv2-pass.pcap")
+	if len(frames) != 4 {
+		t.Fatalf("capture has %d frames, want 4", len(frames))
+	}
+	pw, err := PasswordAuth("1111")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, data := range frames {
+		p := gopacket.NewPacket(data, layers.LayerTypeEthernet, gopacket.Default)
+		ip, ok := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+		if !ok {
+			t.Fatalf("frame %d: no IPv4 layer", i)
+		}
+		src, _ := netip.AddrFromSlice(ip.SrcIP.To4())
+		dst, _ := netip.AddrFromSlice(ip.DstIP.To4())
+		a, err := ParseAdvert(ip.Payload, src, dst)
+		if err != nil || a.Version != 2 || a.AuthType != AuthPass || a.AuthData != pw.Data {
+			t.Fatalf("frame %d: %+v, %v; want VRRPv2 with Auth Type 1 and 1111 padded to 8", i, a, err)
+		}
+		if r, ok := pw.check(a); !ok {
+			t.Errorf("frame %d: refused as %s by an instance with the same password", i, r)
+		}
+	}
+}

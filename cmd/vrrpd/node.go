@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -292,8 +293,19 @@ func instanceConfig(ic config.Instance, addrIface string, src netip.Addr) vrrp.I
 		Checksum:        form,
 		ChecksumLenient: ic.Checksum == config.ChecksumLenient,
 		V2Compat:        ic.V2Compat,
+		Auth:            auth(ic.Authentication),
 		Gratuitous:      gratuitous(ic.Gratuitous),
 	}
+}
+
+// auth is the runtime form of a validated authentication block; the
+// validator refused every password vrrp.PasswordAuth would.
+func auth(a config.Authentication) vrrp.Auth {
+	if !strings.EqualFold(a.Type, config.AuthPass) {
+		return vrrp.Auth{}
+	}
+	au, _ := vrrp.PasswordAuth(a.Password)
+	return au
 }
 
 // vmacRole brings the virtual MAC interface up before the instance adds

@@ -92,6 +92,11 @@ type Instance struct {
 	// VRRPv2 Masters, for a migration from VRRPv2 routers. Whole-second
 	// advert_interval only.
 	V2Compat bool `yaml:"v2_compat"`
+	// Authentication is the VRRPv2 simple text password (RFC 3768
+	// §5.3.6), keepalived's `authentication { auth_type PASS }`: sent in
+	// every VRRPv2 advert, and VRRPv2 adverts without it are dropped.
+	// Version 2 or v2_compat only.
+	Authentication Authentication `yaml:"authentication"`
 
 	Gratuitous      Gratuitous       `yaml:"gratuitous"`
 	TrackInterfaces []TrackInterface `yaml:"track_interfaces"`
@@ -116,6 +121,21 @@ type Gratuitous struct {
 	Refresh       time.Duration  `yaml:"refresh"`        // periodic refresh while master; 0 disables
 	RefreshRepeat int            `yaml:"refresh_repeat"` // packets per refresh, default 1
 }
+
+// Authentication is a VRRPv2 instance's authentication. The zero value is
+// none (Auth Type 0), keepalived's default.
+type Authentication struct {
+	// Type is AuthPass; empty means none. keepalived's AH is refused: RFC
+	// 3768 removed it and keepalived deprecates it.
+	Type string `yaml:"type"`
+	// Password is 1-8 bytes, sent padded with zeros to 8 as keepalived
+	// does. It travels in clear: it guards against misconfiguration (two
+	// clusters on one VRID), not against an attacker (RFC 3768 §10).
+	Password string `yaml:"password"`
+}
+
+// AuthPass is the simple text password authentication type.
+const AuthPass = "pass"
 
 // TrackInterface lowers priority (or faults, with weight 0) when a link is down.
 type TrackInterface struct {

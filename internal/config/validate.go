@@ -327,6 +327,7 @@ func (in *Instance) validate(v *validator, p string, scripts map[string]bool) {
 			v.errorf(p+".advert_interval", "%v: with v2_compat it must be whole seconds up to 255s, as VRRPv2 adverts carry it (RFC 3768 §5.3.7)", in.AdvertInterval)
 		}
 	}
+	validateAuth(v, p, in)
 	if in.ChecksumMessageOnly && is6 {
 		v.errorf(p+".checksum_message_only", "applies to IPv4 only: the IPv6 checksum always covers the pseudo-header")
 	}
@@ -443,4 +444,29 @@ func (c *Config) SyncGroupOf(instance string) *SyncGroup {
 		}
 	}
 	return nil
+}
+
+// validateAuth checks the VRRPv2 authentication of in at path p.
+func validateAuth(v *validator, p string, in *Instance) {
+	a := in.Authentication
+	switch strings.ToLower(a.Type) {
+	case "":
+		if a.Password != "" {
+			v.errorf(p+".authentication.type", "missing: a password needs type: pass")
+		}
+		return
+	case AuthPass:
+		if n := len(a.Password); n < 1 || n > 8 {
+			v.errorf(p+".authentication.password", "%d bytes: want 1-8, the Authentication Data of a VRRPv2 advert (RFC 3768 §5.3.10)", n)
+		}
+	case "ah":
+		v.errorf(p+".authentication.type", "AH is not supported: RFC 3768 removed the IP Authentication Header and keepalived deprecates it; use pass or no authentication")
+		return
+	default:
+		v.errorf(p+".authentication.type", "%q: want pass (RFC 3768 §5.3.6 simple text password)", a.Type)
+		return
+	}
+	if in.Version != 2 && !in.V2Compat {
+		v.errorf(p+".authentication", "needs VRRPv2 adverts to carry it: set version: 2 (or v2_compat: true); VRRPv3 has no authentication (RFC 5798 §9)")
+	}
 }

@@ -177,7 +177,7 @@ func (c *converter) instance(s *Stmt) {
 		c.refuse(s, "VRRPv2 (keepalived's default without vrrp_version 3) has whole-second advert intervals (RFC 3768 §5.3.7), and keepalived rounds advert_int %v: say vrrp_version 3 (or version 3 in the instance) or a whole number of seconds", in.AdvertInterval)
 	}
 	if auth != nil {
-		c.authentication(auth)
+		c.authentication(auth, &in)
 	}
 	if in.Accept == nil && c.strict {
 		f := false
@@ -229,9 +229,48 @@ func (c *converter) addr(s *Stmt, w string) netip.Addr {
 	return a
 }
 
-// authentication is VRRPv2's auth_type PASS or AH (RFC 2338), which RFC
-// 3768 removed and VRRPv3 never had: vrrpd sends no authentication, and a
-// keepalived peer that still has it configured drops vrrpd's adverts.
-func (c *converter) authentication(k *Stmt) {
-	c.loss(k, "authentication is not supported (RFC 3768 removed it; VRRPv3 has none): a keepalived peer that keeps auth_type drops vrrpd's adverts, so remove it from the keepalived side before a mixed cluster runs")
+// authentication carries keepalived's VRRPv2 authentication block:
+// auth_type PASS becomes the instance's simple text password (RFC 3768
+// §5.3.6), which keepalived peers check. Where keepalived itself ignores
+// the block (VRRPv3, vrrp_strict, no auth_pass) so does the result; AH,
+// which RFC 3768 removed, is not carried: its keepalived peers drop
+// vrrpd's adverts.
+func (c *converter) authentication(k *Stmt, in *config.Instance) {
+	var typ, pass *Stmt
+	for _, s := range k.Children {
+		switch s.Key() {
+		case "auth_type":
+			typ = s
+		case "auth_pass":
+			pass = s
+		default:
+			c.loss(s, "authentication option not carried over")
+		}
+	}
+	switch {
+	case typ == nil || len(typ.Args()) != 1:
+		c.info(k, "no auth_type: keepalived runs without authentication, and so does vrrpd")
+		return
+	case typ.Args()[0] == "AH":
+		c.loss(typ, "auth_type AH (IPsec AH, RFC 2338) is not supported: RFC 3768 removed it and keepalived deprecates it; a keepalived peer that keeps it drops vrrpd's adverts, so switch the keepalived side to auth_type PASS or none before a mixed cluster runs")
+		return
+	case typ.Args()[0] != "PASS":
+		c.info(typ, "keepalived ignores an unknown auth_type and runs without authentication, and so does vrrpd")
+		return
+	case in.Version != 2:
+		c.info(k, "keepalived ignores authentication with VRRP version 3, and so does vrrpd")
+		return
+	case c.strict:
+		c.info(k, "keepalived ignores authentication under vrrp_strict, and so does vrrpd")
+		return
+	case pass == nil || len(pass.Args()) != 1 || pass.Args()[0] == "":
+		c.info(k, "auth_type PASS without auth_pass: keepalived ignores the block, and so does vrrpd")
+		return
+	}
+	pw := pass.Args()[0]
+	if len(pw) > 8 {
+		c.info(pass, "keepalived truncates auth_pass to its first 8 bytes, the Authentication Data of RFC 3768 §5.3.10: carried over as %q", pw[:8])
+		pw = pw[:8]
+	}
+	in.Authentication = config.Authentication{Type: config.AuthPass, Password: pw}
 }

@@ -96,7 +96,7 @@ func TestNotesNameLineAndReason(t *testing.T) {
     virtual_router_id 5
     priority 100
     authentication {
-        auth_type PASS
+        auth_type AH
     }
     frobnicate yes
     virtual_ipaddress {
@@ -109,7 +109,7 @@ func TestNotesNameLineAndReason(t *testing.T) {
 		got = append(got, n.String())
 	}
 	want := []string{
-		"keepalived.conf:5: authentication: authentication is not supported (RFC 3768 removed it; VRRPv3 has none): a keepalived peer that keeps auth_type drops vrrpd's adverts, so remove it from the keepalived side before a mixed cluster runs",
+		"keepalived.conf:6: auth_type AH: auth_type AH (IPsec AH, RFC 2338) is not supported: RFC 3768 removed it and keepalived deprecates it; a keepalived peer that keeps it drops vrrpd's adverts, so switch the keepalived side to auth_type PASS or none before a mixed cluster runs",
 		"keepalived.conf:8: frobnicate yes: vrrp_instance option not carried over",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -205,4 +205,4 @@ func isVrrpd(impl vrrplab.Impl) bool { return impl.Name() == "vrrpd" }
 // us: with keepalived as the peer, any of them is an interop bug.
 var wireDrops = []vrrp.DropReason{vrrp.DropTTL, vrrp.DropChecksum, vrrp.DropVersion, vrrp.DropType,
 	vrrp.DropShort, vrrp.DropAddrFamily, vrrp.DropInterval, vrrp.DropLength, vrrp.DropAddrCount,
-	vrrp.DropChecksumForm, vrrp.DropVersionMismatch, vrrp.DropIntervalMismatch}
+	vrrp.DropChecksumForm, vrrp.DropVersionMismatch, vrrp.DropIntervalMismatch, vrrp.DropAuthType, vrrp.DropAuthPassword}

@@ -44,6 +44,23 @@ func TestVrrpdConfigParses(t *testing.T) {
 	}
 }
 
+// TestAuthPassConfigs: a Spec's password reaches both configs, vrrpd's
+// through its parser.
+func TestAuthPassConfigs(t *testing.T) {
+	s := spec(time.Second, true)
+	s.Version, s.AuthPass = 2, "1111"
+	c, err := config.Parse("generated.yaml", []byte(VrrpdConfig(s, "/run/vrrptest/lb1.sock", nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := c.Instances[0].Authentication; a.Type != config.AuthPass || a.Password != "1111" {
+		t.Errorf("vrrpd authentication %+v, want pass 1111", a)
+	}
+	if got := KeepalivedConfig(s); !strings.Contains(got, "auth_type PASS\n        auth_pass 1111\n") {
+		t.Errorf("keepalived config lacks the password:\n%s", got)
+	}
+}
+
 func TestKeepalivedConfig(t *testing.T) {
 	got := KeepalivedConfig(spec(100*time.Millisecond, false))
 	for _, want := range []string{"vrrp_version 3", "virtual_router_id 51", "priority 150", "advert_int 0.1",

@@ -29,6 +29,10 @@ type Spec struct {
 	Version int
 	// V2Compat is vrrpd's v2_compat (RFC 5798 §8.4.2); keepalived ignores it.
 	V2Compat bool
+	// AuthPass is the VRRPv2 simple text password (RFC 3768 §5.3.6):
+	// keepalived's auth_type PASS auth_pass, vrrpd's authentication. Empty
+	// means none.
+	AuthPass string
 }
 
 // Impl starts routers of one implementation.

@@ -45,6 +45,9 @@ func KeepalivedConfig(s Spec) string {
 	if !s.Preempt {
 		fmt.Fprintf(&b, "    nopreempt\n")
 	}
+	if s.AuthPass != "" {
+		fmt.Fprintf(&b, "    authentication {\n        auth_type PASS\n        auth_pass %s\n    }\n", s.AuthPass)
+	}
 	if s.VMAC {
 		// The VIP goes on the macvlan (vrrp.<VRID>); adverts by eth0, as
 		// vrrpd, unless VMACXmit asks for them from the virtual MAC.

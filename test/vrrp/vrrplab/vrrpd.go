@@ -49,6 +49,9 @@ func VrrpdConfig(s Spec, sock string, rt *int) string {
 	if s.V2Compat {
 		fmt.Fprintf(&b, "    v2_compat: true\n")
 	}
+	if s.AuthPass != "" {
+		fmt.Fprintf(&b, "    authentication: {type: pass, password: %q}\n", s.AuthPass)
+	}
 	return b.String()
 }
 
