@@ -5,12 +5,43 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hachat/hachat/chatd/store"
 )
 
 const tailBatch = 1000
+
+// cluster is what ties this node to the others through the shared log: the
+// tailer's cursor and wake-up, own events waiting for the tailer, the
+// heartbeat's state and the UDP nudge to and from peers.
+//
+// pendMu guards pending only; it is a leaf, held for a map operation and
+// never with the world lock (apply takes the op, releases pendMu, then locks
+// mu). cursor belongs to the tailer goroutine; staleAtStart is written by
+// bootstrap and read once by Run before the loops start; the rest is atomic
+// or immutable after New.
+type cluster struct {
+	pendMu  sync.Mutex
+	pending map[string]*pendingOp // by msgid, own events awaiting apply
+
+	cursor    store.Cursor  // tailer only
+	kick      chan struct{} // wakes the tailer
+	nudgeConn *net.UDPConn
+	peers     []*net.UDPAddr
+
+	// hbOKSince is when our heartbeat last started succeeding (unix ns), 0
+	// while it fails.
+	hbOKSince atomic.Int64
+	reaped    atomic.Bool // heartbeat said we were declared dead
+
+	staleAtStart []store.Session // own sessions found by bootstrap
+}
+
+func newCluster() cluster {
+	return cluster{pending: make(map[string]*pendingOp), kick: make(chan struct{}, 1)}
+}
 
 // tailLoop reads the shared log in order and applies every event, own and
 // remote. It reads at once when woken by a local commit or a peer's nudge,

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,7 +19,20 @@ import (
 	"github.com/hachat/hachat/chatd/store"
 )
 
-// Server is one chatd node.
+// Server is one chatd node. It is composed, like Ergo's server, of
+// components that each own their state and lock (see doc.go for the lock
+// order):
+//
+//   - world (world.go): users, channels and memberships, written by apply
+//     under the world lock mu;
+//   - registry (registry.go): the connections, per-IP admission state and
+//     the send-queue and query counters, under cmu;
+//   - cluster (cluster.go): the tailer's cursor, pending own events (pendMu),
+//     heartbeat state and the UDP nudge;
+//   - admin (admin.go): the HTTP health, readiness and metrics listener.
+//
+// They are embedded, so s.users or s.admit read as the server's own; what is
+// left here is configuration, the IRC listeners and the node's lifecycle.
 type Server struct {
 	cfg     Config
 	log     *slog.Logger
@@ -29,58 +41,25 @@ type Server struct {
 	created time.Time
 	m       *metrics
 
-	// mu guards the world: users, channels and their memberships. The tailer
-	// writes it while applying events; handlers read it.
-	mu       sync.RWMutex
-	users    map[string]*user // by folded nick
-	sessions map[string]*user // by session id
-	channels map[string]*channel
-	nlocal   int
-	// Counters kept by apply so LUSERS, sent at every registration, is O(1).
-	nodeUsers map[string]int // users per node
-	nonEmpty  int            // channels with members
-
-	// cmu guards the set of connections (registered or not) and the
-	// per-IP table (admission.go).
-	cmu      sync.Mutex
-	clients  map[*Client]struct{}
-	ips      map[string]*ipState
-	ipsSwept time.Time
-	exempt   []netip.Prefix
-	// queued is the bytes queued to all clients; over max_queued_bytes
-	// the reclaimer (one at a time) cuts the largest queues.
-	queued     atomic.Int64
-	reclaiming atomic.Bool
-	histSem    chan struct{} // running CHATHISTORY queries
-	logins     *loginGuard
-
-	pendMu  sync.Mutex
-	pending map[string]*pendingOp // by msgid, own events awaiting apply
-
-	cursor    store.Cursor  // tailer only
-	kick      chan struct{} // wakes the tailer
-	nudgeConn *net.UDPConn
-	peers     []*net.UDPAddr
+	world
+	registry
+	cluster
+	admin
 
 	listeners []net.Listener
-	httpLn    net.Listener
-	httpSrv   *http.Server
 	rlog      rateLog
 
 	ready   atomic.Bool
 	serving atomic.Bool // listeners accepting; heartbeats may set ready
-	// hbOKSince is when our heartbeat last started succeeding (unix ns), 0
-	// while it fails.
-	hbOKSince atomic.Int64
-	lameduck  atomic.Bool
-	reaped    atomic.Bool // heartbeat said we were declared dead
+	// lameduck: Shutdown began; admit reads it under cmu, so a connection
+	// is either admitted before disconnectAll's snapshot or refused.
+	lameduck atomic.Bool
 
-	staleAtStart []store.Session // own sessions found by bootstrap
-	feat         features        // user modes, MONITOR, WHOWAS, operators (feat.go)
-	runCtx       context.Context
-	stop         context.CancelFunc
-	done         chan struct{}
-	wg           sync.WaitGroup
+	feat   features // user modes, MONITOR, WHOWAS, operators (feat.go)
+	runCtx context.Context
+	stop   context.CancelFunc
+	done   chan struct{}
+	wg     sync.WaitGroup
 }
 
 // New validates cfg, opens the store and binds every listener, so Addr works
@@ -100,13 +79,9 @@ func NewWithStore(cfg Config, logger *slog.Logger, st store.Store) (*Server, err
 	}
 	s := &Server{
 		cfg: cfg, log: logger.With("node", cfg.Node), st: st, created: time.Now(), m: newMetrics(),
-		users: make(map[string]*user), sessions: make(map[string]*user), channels: make(map[string]*channel),
-		nodeUsers: make(map[string]int),
-		clients:   make(map[*Client]struct{}), ips: make(map[string]*ipState), pending: make(map[string]*pendingOp),
-		exempt: parseExempt(cfg.Limits.ExemptNetworks), histSem: make(chan struct{}, cfg.Limits.HistoryConcurrency),
-		kick: make(chan struct{}, 1), done: make(chan struct{}),
+		world: newWorld(), registry: newRegistry(cfg.Limits), cluster: newCluster(),
+		done: make(chan struct{}),
 	}
-	s.logins = newLoginGuard(cfg.Limits)
 	s.m.registerServer(s)
 	ok := false
 	defer func() {
