@@ -51,9 +51,6 @@ type Server struct {
 
 	ready   atomic.Bool
 	serving atomic.Bool // listeners accepting; heartbeats may set ready
-	// lameduck: Shutdown began; admit reads it under cmu, so a connection
-	// is either admitted before disconnectAll's snapshot or refused.
-	lameduck atomic.Bool
 
 	feat   features // user modes, MONITOR, WHOWAS, operators (feat.go)
 	runCtx context.Context
@@ -77,9 +74,10 @@ func NewWithStore(cfg Config, logger *slog.Logger, st store.Store) (*Server, err
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	m := newMetrics()
 	s := &Server{
-		cfg: cfg, log: logger.With("node", cfg.Node), st: st, created: time.Now(), m: newMetrics(),
-		world: newWorld(), registry: newRegistry(cfg.Limits), cluster: newCluster(),
+		cfg: cfg, log: logger.With("node", cfg.Node), st: st, created: time.Now(), m: m,
+		world: newWorld(), registry: newRegistry(cfg.Limits, m), cluster: newCluster(),
 		done: make(chan struct{}),
 	}
 	s.m.registerServer(s)
@@ -247,23 +245,6 @@ func (s *Server) closeHTTP() {
 	}
 }
 
-// waitClients waits until every connection's goroutine has finished, or the
-// deadline.
-func (s *Server) waitClients(deadline time.Time) bool {
-	for {
-		s.cmu.Lock()
-		n := len(s.clients)
-		s.cmu.Unlock()
-		if n == 0 {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func storeKind(dsn string) string {
 	if dsn == "" || strings.HasPrefix(dsn, "sqlite:") {
 		return "sqlite"
@@ -406,25 +387,9 @@ func (s *Server) ServeConn(conn net.Conn) {
 	go c.serve()
 }
 
-func (s *Server) snapshotClients() []*Client {
-	s.cmu.Lock()
-	defer s.cmu.Unlock()
-	cs := make([]*Client, 0, len(s.clients))
-	for c := range s.clients {
-		cs = append(cs, c)
-	}
-	return cs
-}
-
 func (s *Server) noticeAll(text string) {
 	for _, c := range s.snapshotClients() {
 		c.sendMsg(s.serverMsg("NOTICE", c.nickOrStar(), text))
-	}
-}
-
-func (s *Server) disconnectAll(reason, metric string) {
-	for _, c := range s.snapshotClients() {
-		c.close(reason, metric)
 	}
 }
 
