@@ -8,13 +8,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/hachat/hachat/chatd/store"
 )
@@ -116,11 +113,9 @@ func NewWithStore(cfg Config, logger *slog.Logger, st store.Store) (*Server, err
 		s.listeners = append(s.listeners, ln)
 	}
 	if cfg.HTTPListen != "" {
-		ln, err := net.Listen("tcp", cfg.HTTPListen)
-		if err != nil {
-			return nil, fmt.Errorf("chatd: http listen: %w", err)
+		if err := s.admin.listen(cfg.HTTPListen); err != nil {
+			return nil, err
 		}
-		s.httpLn = ln
 	}
 	if cfg.NudgeListen != "" {
 		ua, err := net.ResolveUDPAddr("udp", cfg.NudgeListen)
@@ -190,11 +185,12 @@ func (s *Server) Run(ctx context.Context) error {
 	// Health first: during bootstrap /healthz answers and /readyz says
 	// "starting", so a balancer sees a live node that is not ready yet.
 	if s.httpLn != nil {
-		s.httpSrv = &http.Server{Handler: s.httpHandler(), ReadHeaderTimeout: 5 * time.Second}
+		h := s.admin.handler(s.m.reg, s.cfg.Pprof, s.notReady)
+		s.httpSrv = &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 		s.goLoop(func() { _ = s.httpSrv.Serve(s.httpLn) })
 	}
 	if err := s.bootstrap(ctx); err != nil {
-		s.closeHTTP()
+		s.admin.closeServer()
 		s.wg.Wait()
 		return err
 	}
@@ -231,7 +227,7 @@ func (s *Server) Run(ctx context.Context) error {
 	// closed.
 	s.disconnectAll("Server shutting down", discShutdown)
 	s.waitClients(time.Now().Add(s.cfg.Timers.LameduckGrace))
-	s.closeHTTP()
+	s.admin.closeServer()
 	if s.nudgeConn != nil {
 		_ = s.nudgeConn.Close()
 	}
@@ -239,10 +235,17 @@ func (s *Server) Run(ctx context.Context) error {
 	return nil
 }
 
-func (s *Server) closeHTTP() {
-	if s.httpSrv != nil {
-		_ = s.httpSrv.Close()
+// notReady is why /readyz fails, "" when the node is ready.
+func (s *Server) notReady() string {
+	switch {
+	case s.ready.Load():
+		return ""
+	case s.lameduck.Load():
+		return "lameduck"
+	case s.runCtx != nil && s.runCtx.Err() != nil:
+		return "stopped"
 	}
+	return "starting"
 }
 
 func storeKind(dsn string) string {
@@ -302,49 +305,13 @@ func (s *Server) closeAll() {
 	for _, ln := range s.listeners {
 		_ = ln.Close()
 	}
-	if s.httpSrv != nil {
-		_ = s.httpSrv.Close()
-	} else if s.httpLn != nil {
-		_ = s.httpLn.Close()
-	}
+	s.admin.close()
 	if s.nudgeConn != nil {
 		_ = s.nudgeConn.Close()
 	}
 	if s.ownsSt && s.st != nil {
 		_ = s.st.Close()
 	}
-}
-
-func (s *Server) httpHandler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain")
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain")
-		if !s.ready.Load() {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			reason := "starting"
-			switch {
-			case s.lameduck.Load():
-				reason = "lameduck"
-			case s.runCtx != nil && s.runCtx.Err() != nil:
-				reason = "stopped"
-			}
-			_, _ = w.Write([]byte(reason + "\n"))
-			return
-		}
-		_, _ = w.Write([]byte("ready\n"))
-	})
-	mux.Handle("/metrics", promhttp.HandlerFor(s.m.reg, promhttp.HandlerOpts{}))
-	if s.cfg.Pprof {
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	}
-	return mux
 }
 
 func (s *Server) acceptLoop(ctx context.Context, ln net.Listener) {
