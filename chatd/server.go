@@ -117,21 +117,8 @@ func NewWithStore(cfg Config, logger *slog.Logger, st store.Store) (*Server, err
 			return nil, err
 		}
 	}
-	if cfg.NudgeListen != "" {
-		ua, err := net.ResolveUDPAddr("udp", cfg.NudgeListen)
-		if err != nil {
-			return nil, fmt.Errorf("chatd: nudge_listen: %w", err)
-		}
-		if s.nudgeConn, err = net.ListenUDP("udp", ua); err != nil {
-			return nil, fmt.Errorf("chatd: nudge listen: %w", err)
-		}
-	}
-	for _, p := range cfg.Peers {
-		ua, err := net.ResolveUDPAddr("udp", p)
-		if err != nil {
-			return nil, fmt.Errorf("chatd: peers: %w", err)
-		}
-		s.peers = append(s.peers, ua)
+	if err := s.cluster.listenNudge(cfg.NudgeListen, cfg.Peers); err != nil {
+		return nil, err
 	}
 	ok = true
 	return s, nil
@@ -228,9 +215,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.disconnectAll("Server shutting down", discShutdown)
 	s.waitClients(time.Now().Add(s.cfg.Timers.LameduckGrace))
 	s.admin.closeServer()
-	if s.nudgeConn != nil {
-		_ = s.nudgeConn.Close()
-	}
+	s.cluster.close()
 	s.wg.Wait()
 	return nil
 }
@@ -306,9 +291,7 @@ func (s *Server) closeAll() {
 		_ = ln.Close()
 	}
 	s.admin.close()
-	if s.nudgeConn != nil {
-		_ = s.nudgeConn.Close()
-	}
+	s.cluster.close()
 	if s.ownsSt && s.st != nil {
 		_ = s.st.Close()
 	}
