@@ -22,7 +22,8 @@
 //
 //   - world (world.go, apply.go): users, channels and memberships on every
 //     node, with the counters LUSERS reads. Only the tailer writes it, in
-//     apply; handlers read it. Guarded by mu, the world lock.
+//     apply; handlers read it. Guarded by mu, the world lock, which also
+//     guards the fields of features (feat.go) marked "s.mu".
 //   - registry (registry.go, admission.go): this node's connections, the
 //     per-IP admission state and the bounds on queued bytes, CHATHISTORY
 //     queries and password checks. cmu guards the connection set and the

@@ -22,8 +22,8 @@ import (
 //
 //   - world (world.go): users, channels and memberships, written by apply
 //     under the world lock mu;
-//   - registry (registry.go): the connections, per-IP admission state and
-//     the send-queue and query counters, under cmu;
+//   - registry (registry.go): the connections and per-IP admission state
+//     under cmu, and the atomic send-queue and query bounds;
 //   - cluster (cluster.go): the tailer's cursor, pending own events (pendMu),
 //     heartbeat state and the UDP nudge;
 //   - admin (admin.go): the HTTP health, readiness and metrics listener.
