@@ -16,7 +16,7 @@ import (
 // have no ipState and no per-IP limit; the server-wide limits still apply.
 
 // ipState is what the server knows about one client network. conns,
-// clients and connect are guarded by Server.cmu; queued is atomic because
+// clients and connect are guarded by registry.cmu; queued is atomic because
 // every send updates it.
 type ipState struct {
 	key     string
@@ -27,19 +27,19 @@ type ipState struct {
 }
 
 // ipKey returns the per-IP key of addr ("" if it is exempt or unparsable).
-func (s *Server) ipKey(ip string) string {
+func (r *registry) ipKey(ip string) string {
 	a, err := netip.ParseAddr(ip)
 	if err != nil {
 		return ""
 	}
 	a = a.Unmap()
-	for _, p := range s.exempt {
+	for _, p := range r.exempt {
 		if p.Contains(a) {
 			return ""
 		}
 	}
 	if a.Is6() {
-		p, _ := a.Prefix(s.cfg.Limits.IPv6Prefix)
+		p, _ := a.Prefix(r.limits.IPv6Prefix)
 		return p.String()
 	}
 	return a.String()
@@ -58,26 +58,26 @@ func parseExempt(nets []string) []netip.Prefix {
 
 // admit applies the connection limits and records the client. It returns
 // the reason (a disconnect metric label) when the client is refused.
-func (s *Server) admit(c *Client) string {
+func (r *registry) admit(c *Client) string {
 	now := time.Now()
-	s.cmu.Lock()
-	defer s.cmu.Unlock()
-	if s.lameduck.Load() {
+	r.cmu.Lock()
+	defer r.cmu.Unlock()
+	if r.lameduck.Load() {
 		return discShutdown
 	}
-	if max := s.cfg.Limits.MaxClients; max > 0 && len(s.clients) >= max {
+	if max := r.limits.MaxClients; max > 0 && len(r.clients) >= max {
 		return discTooMany
 	}
-	if key := s.ipKey(c.ip); key != "" {
-		st := s.ips[key]
+	if key := r.ipKey(c.ip); key != "" {
+		st := r.ips[key]
 		if st == nil {
-			s.sweepIPs(now)
-			l := s.cfg.Limits
+			r.sweepIPs(now)
+			l := r.limits
 			st = &ipState{key: key, clients: map[*Client]struct{}{},
 				connect: tokenBucket{rate: l.ConnectRate, burst: float64(l.ConnectBurst), tokens: float64(l.ConnectBurst), last: now}}
-			s.ips[key] = st
+			r.ips[key] = st
 		}
-		if max := s.cfg.Limits.MaxClientsPerIP; max > 0 && st.conns >= max {
+		if max := r.limits.MaxClientsPerIP; max > 0 && st.conns >= max {
 			return discTooManyPerIP
 		}
 		if !st.connect.allow(now) {
@@ -87,38 +87,38 @@ func (s *Server) admit(c *Client) string {
 		st.clients[c] = struct{}{}
 		c.ipst = st
 	}
-	s.clients[c] = struct{}{}
-	s.m.clients.Inc()
+	r.clients[c] = struct{}{}
+	r.clientsGauge.Inc()
 	return ""
 }
 
 // sweepIPs forgets networks with no connection whose throttle has refilled
 // (they would be created afresh identical), so the table holds only
 // networks seen recently. cmu held; runs at most once a second.
-func (s *Server) sweepIPs(now time.Time) {
-	if now.Sub(s.ipsSwept) < time.Second {
+func (r *registry) sweepIPs(now time.Time) {
+	if now.Sub(r.ipsSwept) < time.Second {
 		return
 	}
-	s.ipsSwept = now
-	for k, st := range s.ips {
+	r.ipsSwept = now
+	for k, st := range r.ips {
 		if st.conns == 0 && st.connect.full(now) {
-			delete(s.ips, k)
+			delete(r.ips, k)
 		}
 	}
 }
 
-func (s *Server) forget(c *Client) {
-	s.cmu.Lock()
-	defer s.cmu.Unlock()
-	if _, ok := s.clients[c]; !ok {
+func (r *registry) forget(c *Client) {
+	r.cmu.Lock()
+	defer r.cmu.Unlock()
+	if _, ok := r.clients[c]; !ok {
 		return
 	}
-	delete(s.clients, c)
+	delete(r.clients, c)
 	if st := c.ipst; st != nil {
 		st.conns--
 		delete(st.clients, c)
 	}
-	s.m.clients.Dec()
+	r.clientsGauge.Dec()
 }
 
 // refusal is the ERROR text for a refused connection.
@@ -163,15 +163,15 @@ func (b *tokenBucket) full(now time.Time) bool {
 
 // accountQueued records n more (or, negative, fewer) bytes queued to c,
 // and starts the reclaimer when a memory bound is exceeded.
-func (s *Server) accountQueued(c *Client, n int) {
-	total := s.queued.Add(int64(n))
-	over := n > 0 && s.cfg.Limits.MaxQueuedBytes > 0 && total > int64(s.cfg.Limits.MaxQueuedBytes)
+func (r *registry) accountQueued(c *Client, n int) {
+	total := r.queued.Add(int64(n))
+	over := n > 0 && r.limits.MaxQueuedBytes > 0 && total > int64(r.limits.MaxQueuedBytes)
 	if st := c.ipst; st != nil {
 		ipq := st.queued.Add(int64(n))
-		over = over || n > 0 && s.cfg.Limits.MaxQueuedBytesPerIP > 0 && ipq > int64(s.cfg.Limits.MaxQueuedBytesPerIP)
+		over = over || n > 0 && r.limits.MaxQueuedBytesPerIP > 0 && ipq > int64(r.limits.MaxQueuedBytesPerIP)
 	}
-	if over && s.reclaiming.CompareAndSwap(false, true) {
-		go s.reclaim()
+	if over && r.reclaiming.CompareAndSwap(false, true) {
+		go r.reclaim()
 	}
 }
 
@@ -181,27 +181,27 @@ func (s *Server) accountQueued(c *Client, n int) {
 // missed, but only if it cut someone: what is left over is then held by
 // writers of clients already cut, which let go of it at once, and the next
 // send over a bound starts a new pass.
-func (s *Server) reclaim() {
+func (r *registry) reclaim() {
 	for {
-		cut := s.reclaimOnce()
-		s.reclaiming.Store(false)
-		if !cut || !s.overQueued() || !s.reclaiming.CompareAndSwap(false, true) {
+		cut := r.reclaimOnce()
+		r.reclaiming.Store(false)
+		if !cut || !r.overQueued() || !r.reclaiming.CompareAndSwap(false, true) {
 			return
 		}
 	}
 }
 
-func (s *Server) overQueued() bool {
-	l := s.cfg.Limits
-	if l.MaxQueuedBytes > 0 && s.queued.Load() > int64(l.MaxQueuedBytes) {
+func (r *registry) overQueued() bool {
+	l := r.limits
+	if l.MaxQueuedBytes > 0 && r.queued.Load() > int64(l.MaxQueuedBytes) {
 		return true
 	}
 	if l.MaxQueuedBytesPerIP <= 0 {
 		return false
 	}
-	s.cmu.Lock()
-	defer s.cmu.Unlock()
-	for _, st := range s.ips {
+	r.cmu.Lock()
+	defer r.cmu.Unlock()
+	for _, st := range r.ips {
 		if st.queued.Load() > int64(l.MaxQueuedBytesPerIP) {
 			return true
 		}
@@ -209,19 +209,19 @@ func (s *Server) overQueued() bool {
 	return false
 }
 
-func (s *Server) reclaimOnce() bool {
-	l := s.cfg.Limits
+func (r *registry) reclaimOnce() bool {
+	l := r.limits
 	cut := false
-	if max := int64(l.MaxQueuedBytes); max > 0 && s.queued.Load() > max {
-		cut = s.cutLargest(s.snapshotClients(), max*9/10, discSendQServer)
+	if max := int64(l.MaxQueuedBytes); max > 0 && r.queued.Load() > max {
+		cut = r.cutLargest(r.snapshotClients(), max*9/10, discSendQServer)
 	}
 	if l.MaxQueuedBytesPerIP <= 0 {
 		return cut
 	}
 	max := int64(l.MaxQueuedBytesPerIP)
 	var overs [][]*Client
-	s.cmu.Lock()
-	for _, st := range s.ips {
+	r.cmu.Lock()
+	for _, st := range r.ips {
 		if st.queued.Load() > max {
 			var cs []*Client
 			for c := range st.clients {
@@ -230,9 +230,9 @@ func (s *Server) reclaimOnce() bool {
 			overs = append(overs, cs)
 		}
 	}
-	s.cmu.Unlock()
+	r.cmu.Unlock()
 	for _, cs := range overs {
-		if s.cutLargest(cs, max*9/10, discSendQIP) {
+		if r.cutLargest(cs, max*9/10, discSendQIP) {
 			cut = true
 		}
 	}
@@ -242,7 +242,7 @@ func (s *Server) reclaimOnce() bool {
 // cutLargest disconnects clients of cs, largest queue first, until what
 // the others hold is down to target bytes. Queues are read once, so the
 // total and the choice agree. It reports whether it cut anyone.
-func (s *Server) cutLargest(cs []*Client, target int64, reason string) bool {
+func (r *registry) cutLargest(cs []*Client, target int64, reason string) bool {
 	type queue struct {
 		c *Client
 		n int

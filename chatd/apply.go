@@ -13,10 +13,7 @@ import (
 func (s *Server) apply(ev *store.Event) {
 	var op *pendingOp
 	if ev.Node == s.cfg.Node {
-		s.pendMu.Lock()
-		op = s.pending[ev.MsgID]
-		delete(s.pending, ev.MsgID)
-		s.pendMu.Unlock()
+		op = s.takePending(ev.MsgID)
 		s.m.applied.WithLabelValues("local").Inc()
 	} else {
 		s.m.applied.WithLabelValues("remote").Inc()

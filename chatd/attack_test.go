@@ -196,7 +196,7 @@ func TestConnectRateThrottle(t *testing.T) {
 
 // TestIPv6CountedPerPrefix: IPv6 clients are counted by their /64.
 func TestIPv6CountedPerPrefix(t *testing.T) {
-	s := &Server{cfg: Defaults(), exempt: parseExempt(Defaults().Limits.ExemptNetworks)}
+	s := &Server{cfg: Defaults(), registry: registry{exempt: parseExempt(Defaults().Limits.ExemptNetworks), limits: Defaults().Limits}}
 	for _, tt := range []struct {
 		a, b string
 		same bool

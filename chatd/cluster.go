@@ -3,14 +3,100 @@ package chatd
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hachat/hachat/chatd/store"
 )
 
 const tailBatch = 1000
+
+// cluster is what ties this node to the others through the shared log: the
+// tailer's cursor and wake-up, own events waiting for the tailer, the
+// heartbeat's state and the UDP nudge to and from peers.
+//
+// pendMu guards pending only; it is a leaf, held for a map operation and
+// never with the world lock (apply takes the op, releases pendMu, then locks
+// mu). cursor belongs to the tailer goroutine; staleAtStart is written by
+// bootstrap and read once by Run before the loops start; the rest is atomic
+// or immutable after New.
+type cluster struct {
+	pendMu  sync.Mutex
+	pending map[string]*pendingOp // by msgid, own events awaiting apply
+
+	cursor    store.Cursor  // tailer only
+	kick      chan struct{} // wakes the tailer
+	nudgeConn *net.UDPConn
+	peers     []*net.UDPAddr
+
+	// hbOKSince is when our heartbeat last started succeeding (unix ns), 0
+	// while it fails.
+	hbOKSince atomic.Int64
+	reaped    atomic.Bool // heartbeat said we were declared dead
+
+	staleAtStart []store.Session // own sessions found by bootstrap
+}
+
+func newCluster() cluster {
+	return cluster{pending: make(map[string]*pendingOp), kick: make(chan struct{}, 1)}
+}
+
+// listenNudge binds the UDP nudge listener (addr "" for none) and resolves
+// the peers to nudge.
+func (cl *cluster) listenNudge(addr string, peers []string) error {
+	if addr != "" {
+		ua, err := net.ResolveUDPAddr("udp", addr)
+		if err != nil {
+			return fmt.Errorf("chatd: nudge_listen: %w", err)
+		}
+		if cl.nudgeConn, err = net.ListenUDP("udp", ua); err != nil {
+			return fmt.Errorf("chatd: nudge listen: %w", err)
+		}
+	}
+	for _, p := range peers {
+		ua, err := net.ResolveUDPAddr("udp", p)
+		if err != nil {
+			return fmt.Errorf("chatd: peers: %w", err)
+		}
+		cl.peers = append(cl.peers, ua)
+	}
+	return nil
+}
+
+func (cl *cluster) close() {
+	if cl.nudgeConn != nil {
+		_ = cl.nudgeConn.Close()
+	}
+}
+
+// addPending records an own event about to be committed, for the tailer.
+func (cl *cluster) addPending(msgID string, op *pendingOp) {
+	cl.pendMu.Lock()
+	cl.pending[msgID] = op
+	cl.pendMu.Unlock()
+}
+
+// takePending removes and returns the op waiting for msgID, nil if there is
+// none (a remote event, or one withdrawn): whoever takes it, the tailer or
+// a withdrawing handler, owns it.
+func (cl *cluster) takePending(msgID string) *pendingOp {
+	cl.pendMu.Lock()
+	defer cl.pendMu.Unlock()
+	op := cl.pending[msgID]
+	delete(cl.pending, msgID)
+	return op
+}
+
+// wake makes the tailer read the log now (a local commit or a peer's nudge).
+func (cl *cluster) wake() {
+	select {
+	case cl.kick <- struct{}{}:
+	default:
+	}
+}
 
 // tailLoop reads the shared log in order and applies every event, own and
 // remote. It reads at once when woken by a local commit or a peer's nudge,

@@ -14,4 +14,34 @@
 // client has seen is always in history and CHATHISTORY AFTER its last msgid
 // resumes without a gap on any node. A UDP nudge between peers cuts the
 // polling latency; correctness never depends on it.
+//
+// # Composition and lock order
+//
+// A Server is composed of four components, each in its own file and owning
+// its state and lock:
+//
+//   - world (world.go, apply.go): users, channels and memberships on every
+//     node, with the counters LUSERS reads. Only the tailer writes it, in
+//     apply; handlers read it. Guarded by mu, the world lock, which also
+//     guards the fields of features (feat.go) marked "s.mu".
+//   - registry (registry.go, admission.go): this node's connections, the
+//     per-IP admission state and the bounds on queued bytes, CHATHISTORY
+//     queries and password checks. cmu guards the connection set and the
+//     per-IP table; the counters are atomic.
+//   - cluster (cluster.go, events.go): the tailer, heartbeat and reaper, the
+//     UDP nudge, and the own events awaiting the tailer (pending, under
+//     pendMu).
+//   - admin (admin.go): the HTTP /healthz, /readyz, /metrics listener.
+//
+// Locks are taken in this order, never the other way round:
+//
+//	world.mu  ->  registry.cmu  ->  (nothing)
+//	world.mu  ->  Client.mu     ->  (nothing)
+//
+// cmu and a Client's send lock are leaves: nothing is locked while either is
+// held, and they are never held together. cluster.pendMu is a leaf too and is
+// never held with world.mu: apply takes its op first, then locks the world.
+// The smaller locks (loginGuard, rateLog, features.reloadMu) are leaves
+// guarding only their own fields. A handler never commits with mu held: the
+// commit waits for the tailer, which needs mu.
 package chatd

@@ -62,18 +62,14 @@ func (s *Server) commitChange(ev *store.Event, origin *user, hook func(*store.Ev
 	}
 	ev.Node = s.cfg.Node
 	op := &pendingOp{origin: origin, hook: hook, done: make(chan struct{})}
-	s.pendMu.Lock()
-	s.pending[ev.MsgID] = op
-	s.pendMu.Unlock()
+	s.addPending(ev.MsgID, op)
 	ctx, cancel := s.storeCtx()
 	start := time.Now()
 	err := s.st.Commit(ctx, ev, change)
 	cancel()
 	s.m.appendSecs.Observe(time.Since(start).Seconds())
 	if err != nil {
-		s.pendMu.Lock()
-		delete(s.pending, ev.MsgID)
-		s.pendMu.Unlock()
+		s.takePending(ev.MsgID)
 		if !isRefusal(err) {
 			s.m.appendErr.Inc()
 		}
@@ -105,11 +101,7 @@ func (s *Server) commitChange(ev *store.Event, origin *user, hook func(*store.Ev
 // gets to it, applies like a remote one); one it has taken is being applied
 // under the world lock right now, so wait for that to finish.
 func (s *Server) withdraw(msgID string, op *pendingOp) {
-	s.pendMu.Lock()
-	_, queued := s.pending[msgID]
-	delete(s.pending, msgID)
-	s.pendMu.Unlock()
-	if !queued {
+	if s.takePending(msgID) == nil {
 		<-op.done
 	}
 }
@@ -124,13 +116,6 @@ func isRefusal(err error) bool {
 // errNoChange is returned by a change that found nothing to do; it commits
 // nothing, like any failed change.
 var errNoChange = errors.New("nothing to change")
-
-func (s *Server) wake() {
-	select {
-	case s.kick <- struct{}{}:
-	default:
-	}
-}
 
 // bootstrap registers the node and loads the cluster's users and channels
 // from one consistent snapshot of the store; the tailer starts at the

@@ -8,19 +8,28 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
-	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"github.com/hachat/hachat/chatd/store"
 )
 
-// Server is one chatd node.
+// Server is one chatd node. It is composed, like Ergo's server, of
+// components that each own their state and lock (see doc.go for the lock
+// order):
+//
+//   - world (world.go): users, channels and memberships, written by apply
+//     under the world lock mu;
+//   - registry (registry.go): the connections and per-IP admission state
+//     under cmu, and the atomic send-queue and query bounds;
+//   - cluster (cluster.go): the tailer's cursor, pending own events (pendMu),
+//     heartbeat state and the UDP nudge;
+//   - admin (admin.go): the HTTP health, readiness and metrics listener.
+//
+// They are embedded, so s.users or s.admit read as the server's own; what is
+// left here is configuration, the IRC listeners and the node's lifecycle.
 type Server struct {
 	cfg     Config
 	log     *slog.Logger
@@ -29,58 +38,22 @@ type Server struct {
 	created time.Time
 	m       *metrics
 
-	// mu guards the world: users, channels and their memberships. The tailer
-	// writes it while applying events; handlers read it.
-	mu       sync.RWMutex
-	users    map[string]*user // by folded nick
-	sessions map[string]*user // by session id
-	channels map[string]*channel
-	nlocal   int
-	// Counters kept by apply so LUSERS, sent at every registration, is O(1).
-	nodeUsers map[string]int // users per node
-	nonEmpty  int            // channels with members
-
-	// cmu guards the set of connections (registered or not) and the
-	// per-IP table (admission.go).
-	cmu      sync.Mutex
-	clients  map[*Client]struct{}
-	ips      map[string]*ipState
-	ipsSwept time.Time
-	exempt   []netip.Prefix
-	// queued is the bytes queued to all clients; over max_queued_bytes
-	// the reclaimer (one at a time) cuts the largest queues.
-	queued     atomic.Int64
-	reclaiming atomic.Bool
-	histSem    chan struct{} // running CHATHISTORY queries
-	logins     *loginGuard
-
-	pendMu  sync.Mutex
-	pending map[string]*pendingOp // by msgid, own events awaiting apply
-
-	cursor    store.Cursor  // tailer only
-	kick      chan struct{} // wakes the tailer
-	nudgeConn *net.UDPConn
-	peers     []*net.UDPAddr
+	world
+	registry
+	cluster
+	admin
 
 	listeners []net.Listener
-	httpLn    net.Listener
-	httpSrv   *http.Server
 	rlog      rateLog
 
 	ready   atomic.Bool
 	serving atomic.Bool // listeners accepting; heartbeats may set ready
-	// hbOKSince is when our heartbeat last started succeeding (unix ns), 0
-	// while it fails.
-	hbOKSince atomic.Int64
-	lameduck  atomic.Bool
-	reaped    atomic.Bool // heartbeat said we were declared dead
 
-	staleAtStart []store.Session // own sessions found by bootstrap
-	feat         features        // user modes, MONITOR, WHOWAS, operators (feat.go)
-	runCtx       context.Context
-	stop         context.CancelFunc
-	done         chan struct{}
-	wg           sync.WaitGroup
+	feat   features // user modes, MONITOR, WHOWAS, operators (feat.go)
+	runCtx context.Context
+	stop   context.CancelFunc
+	done   chan struct{}
+	wg     sync.WaitGroup
 }
 
 // New validates cfg, opens the store and binds every listener, so Addr works
@@ -98,15 +71,12 @@ func NewWithStore(cfg Config, logger *slog.Logger, st store.Store) (*Server, err
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	m := newMetrics()
 	s := &Server{
-		cfg: cfg, log: logger.With("node", cfg.Node), st: st, created: time.Now(), m: newMetrics(),
-		users: make(map[string]*user), sessions: make(map[string]*user), channels: make(map[string]*channel),
-		nodeUsers: make(map[string]int),
-		clients:   make(map[*Client]struct{}), ips: make(map[string]*ipState), pending: make(map[string]*pendingOp),
-		exempt: parseExempt(cfg.Limits.ExemptNetworks), histSem: make(chan struct{}, cfg.Limits.HistoryConcurrency),
-		kick: make(chan struct{}, 1), done: make(chan struct{}),
+		cfg: cfg, log: logger.With("node", cfg.Node), st: st, created: time.Now(), m: m,
+		world: newWorld(), registry: newRegistry(cfg.Limits, m), cluster: newCluster(),
+		done: make(chan struct{}),
 	}
-	s.logins = newLoginGuard(cfg.Limits)
 	s.m.registerServer(s)
 	ok := false
 	defer func() {
@@ -143,27 +113,12 @@ func NewWithStore(cfg Config, logger *slog.Logger, st store.Store) (*Server, err
 		s.listeners = append(s.listeners, ln)
 	}
 	if cfg.HTTPListen != "" {
-		ln, err := net.Listen("tcp", cfg.HTTPListen)
-		if err != nil {
-			return nil, fmt.Errorf("chatd: http listen: %w", err)
-		}
-		s.httpLn = ln
-	}
-	if cfg.NudgeListen != "" {
-		ua, err := net.ResolveUDPAddr("udp", cfg.NudgeListen)
-		if err != nil {
-			return nil, fmt.Errorf("chatd: nudge_listen: %w", err)
-		}
-		if s.nudgeConn, err = net.ListenUDP("udp", ua); err != nil {
-			return nil, fmt.Errorf("chatd: nudge listen: %w", err)
+		if err := s.admin.listen(cfg.HTTPListen); err != nil {
+			return nil, err
 		}
 	}
-	for _, p := range cfg.Peers {
-		ua, err := net.ResolveUDPAddr("udp", p)
-		if err != nil {
-			return nil, fmt.Errorf("chatd: peers: %w", err)
-		}
-		s.peers = append(s.peers, ua)
+	if err := s.cluster.listenNudge(cfg.NudgeListen, cfg.Peers); err != nil {
+		return nil, err
 	}
 	ok = true
 	return s, nil
@@ -217,11 +172,12 @@ func (s *Server) Run(ctx context.Context) error {
 	// Health first: during bootstrap /healthz answers and /readyz says
 	// "starting", so a balancer sees a live node that is not ready yet.
 	if s.httpLn != nil {
-		s.httpSrv = &http.Server{Handler: s.httpHandler(), ReadHeaderTimeout: 5 * time.Second}
+		h := s.admin.handler(s.m.reg, s.cfg.Pprof, s.notReady)
+		s.httpSrv = &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 		s.goLoop(func() { _ = s.httpSrv.Serve(s.httpLn) })
 	}
 	if err := s.bootstrap(ctx); err != nil {
-		s.closeHTTP()
+		s.admin.closeServer()
 		s.wg.Wait()
 		return err
 	}
@@ -258,35 +214,23 @@ func (s *Server) Run(ctx context.Context) error {
 	// closed.
 	s.disconnectAll("Server shutting down", discShutdown)
 	s.waitClients(time.Now().Add(s.cfg.Timers.LameduckGrace))
-	s.closeHTTP()
-	if s.nudgeConn != nil {
-		_ = s.nudgeConn.Close()
-	}
+	s.admin.closeServer()
+	s.cluster.close()
 	s.wg.Wait()
 	return nil
 }
 
-func (s *Server) closeHTTP() {
-	if s.httpSrv != nil {
-		_ = s.httpSrv.Close()
+// notReady is why /readyz fails, "" when the node is ready.
+func (s *Server) notReady() string {
+	switch {
+	case s.ready.Load():
+		return ""
+	case s.lameduck.Load():
+		return "lameduck"
+	case s.runCtx != nil && s.runCtx.Err() != nil:
+		return "stopped"
 	}
-}
-
-// waitClients waits until every connection's goroutine has finished, or the
-// deadline.
-func (s *Server) waitClients(deadline time.Time) bool {
-	for {
-		s.cmu.Lock()
-		n := len(s.clients)
-		s.cmu.Unlock()
-		if n == 0 {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return "starting"
 }
 
 func storeKind(dsn string) string {
@@ -346,49 +290,11 @@ func (s *Server) closeAll() {
 	for _, ln := range s.listeners {
 		_ = ln.Close()
 	}
-	if s.httpSrv != nil {
-		_ = s.httpSrv.Close()
-	} else if s.httpLn != nil {
-		_ = s.httpLn.Close()
-	}
-	if s.nudgeConn != nil {
-		_ = s.nudgeConn.Close()
-	}
+	s.admin.close()
+	s.cluster.close()
 	if s.ownsSt && s.st != nil {
 		_ = s.st.Close()
 	}
-}
-
-func (s *Server) httpHandler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain")
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain")
-		if !s.ready.Load() {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			reason := "starting"
-			switch {
-			case s.lameduck.Load():
-				reason = "lameduck"
-			case s.runCtx != nil && s.runCtx.Err() != nil:
-				reason = "stopped"
-			}
-			_, _ = w.Write([]byte(reason + "\n"))
-			return
-		}
-		_, _ = w.Write([]byte("ready\n"))
-	})
-	mux.Handle("/metrics", promhttp.HandlerFor(s.m.reg, promhttp.HandlerOpts{}))
-	if s.cfg.Pprof {
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	}
-	return mux
 }
 
 func (s *Server) acceptLoop(ctx context.Context, ln net.Listener) {
@@ -431,25 +337,9 @@ func (s *Server) ServeConn(conn net.Conn) {
 	go c.serve()
 }
 
-func (s *Server) snapshotClients() []*Client {
-	s.cmu.Lock()
-	defer s.cmu.Unlock()
-	cs := make([]*Client, 0, len(s.clients))
-	for c := range s.clients {
-		cs = append(cs, c)
-	}
-	return cs
-}
-
 func (s *Server) noticeAll(text string) {
 	for _, c := range s.snapshotClients() {
 		c.sendMsg(s.serverMsg("NOTICE", c.nickOrStar(), text))
-	}
-}
-
-func (s *Server) disconnectAll(reason, metric string) {
-	for _, c := range s.snapshotClients() {
-		c.close(reason, metric)
 	}
 }
 

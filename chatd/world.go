@@ -3,12 +3,39 @@ package chatd
 import (
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/hachat/hachat/chatd/modes"
 	"github.com/hachat/hachat/chatd/store"
 )
+
+// world is this node's view of the cluster: every registered user and every
+// channel with members, on any node. The tailer alone changes it, applying
+// committed events in log order (apply.go); handlers read it.
+//
+// mu, the world lock, guards every field here and the users and channels
+// they reach. It is the top lock: the tailer holds it while delivering, and
+// cmu (registry) and a client's own locks may be taken under it, never the
+// other way round. pendMu (cluster) is never held with it.
+type world struct {
+	mu       sync.RWMutex
+	users    map[string]*user // by folded nick
+	sessions map[string]*user // by session id
+	channels map[string]*channel
+	nlocal   int
+	// Counters kept by apply so LUSERS, sent at every registration, is O(1).
+	nodeUsers map[string]int // users per node
+	nonEmpty  int            // channels with members
+}
+
+func newWorld() world {
+	return world{
+		users: make(map[string]*user), sessions: make(map[string]*user), channels: make(map[string]*channel),
+		nodeUsers: make(map[string]int),
+	}
+}
 
 // user is a registered client, local (client != nil) or on another node.
 type user struct {
