@@ -46,6 +46,21 @@ type Global struct {
 	RealtimePriority *int `yaml:"realtime_priority"`
 	// NotifyTimeout bounds each notify command; default 10s.
 	NotifyTimeout time.Duration `yaml:"notify_timeout"`
+	// Alerts, when set, mails state changes of instances and sync groups
+	// with smtp_alert and real servers going up or down (keepalived's
+	// notification_email and smtp_server).
+	Alerts *Alerts `yaml:"alerts"`
+}
+
+// Alerts says where e-mail alerts go.
+type Alerts struct {
+	// SMTPServer is host:port; a bare host means port 25.
+	SMTPServer string   `yaml:"smtp_server"`
+	From       string   `yaml:"from"` // default vrrpd@<hostname>, filled by the daemon
+	To         []string `yaml:"to"`   // at least one recipient
+	Helo       string   `yaml:"helo"` // default "localhost"
+	// ConnectTimeout bounds each mail's whole SMTP exchange; default 30s.
+	ConnectTimeout time.Duration `yaml:"connect_timeout"`
 }
 
 // Instance is one VRRP virtual router on one interface.
@@ -103,6 +118,8 @@ type Instance struct {
 	TrackScripts    []TrackRef       `yaml:"track_scripts"`
 	TrackFiles      []TrackFile      `yaml:"track_files"`
 	Notify          Notify           `yaml:"notify"`
+	// SMTPAlert mails the instance's state changes; default false.
+	SMTPAlert bool `yaml:"smtp_alert"`
 }
 
 // VMACName is the instance's macvlan interface when VMAC is on.
@@ -184,6 +201,8 @@ type SyncGroup struct {
 	Name      string   `yaml:"name"`
 	Instances []string `yaml:"instances"`
 	Notify    Notify   `yaml:"notify"`
+	// SMTPAlert mails the group's state changes; default false.
+	SMTPAlert bool `yaml:"smtp_alert"`
 }
 
 // LVSSync configures IPVS connection synchronisation between balancers.
@@ -215,6 +234,8 @@ type VirtualServer struct {
 	// Check is the default health check of the real servers.
 	Check       *Check       `yaml:"check"`
 	RealServers []RealServer `yaml:"real_servers"`
+	// SMTPAlert is the default of its real servers' smtp_alert.
+	SMTPAlert *bool `yaml:"smtp_alert"`
 }
 
 // Persistence keeps a client on one real server.
@@ -234,6 +255,20 @@ type RealServer struct {
 	Check          *Check         `yaml:"check"` // overrides the service's
 	// Checks are further checks: the server is up while all are.
 	Checks []Check `yaml:"checks"`
+	// SMTPAlert mails when the server goes up or down; default the
+	// service's smtp_alert, else true (keepalived.conf(5)).
+	SMTPAlert *bool `yaml:"smtp_alert"`
+}
+
+// Alerted reports whether rs's up/down changes are mailed.
+func (vs *VirtualServer) Alerted(rs *RealServer) bool {
+	switch {
+	case rs.SMTPAlert != nil:
+		return *rs.SMTPAlert
+	case vs.SMTPAlert != nil:
+		return *vs.SMTPAlert
+	}
+	return true
 }
 
 // Check is a health check. A real server is up while every one of its

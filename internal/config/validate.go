@@ -19,6 +19,8 @@ const (
 	ChecksumStrict       = "strict"
 	ChecksumLenient      = "lenient"
 	DefaultNotifyTimeout = 10 * time.Second
+	// DefaultSMTPConnectTimeout is keepalived's smtp_connect_timeout.
+	DefaultSMTPConnectTimeout = 30 * time.Second
 	// DefaultRealtimePriority is low among realtime priorities: above every
 	// normal process, below the kernel's own threads and anything an
 	// operator has raised on purpose.
@@ -48,6 +50,17 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Global.NotifyTimeout == 0 {
 		c.Global.NotifyTimeout = DefaultNotifyTimeout
+	}
+	if a := c.Global.Alerts; a != nil {
+		if a.ConnectTimeout == 0 {
+			a.ConnectTimeout = DefaultSMTPConnectTimeout
+		}
+		if a.Helo == "" {
+			a.Helo = "localhost"
+		}
+		if _, _, err := net.SplitHostPort(a.SMTPServer); err != nil && a.SMTPServer != "" {
+			a.SMTPServer = net.JoinHostPort(a.SMTPServer, "25")
+		}
 	}
 	for i := range c.Instances {
 		in := &c.Instances[i]
@@ -128,6 +141,9 @@ func (c *Config) validate(v *validator) {
 	}
 	if g.NotifyTimeout < 0 {
 		v.errorf("global.notify_timeout", "must not be negative")
+	}
+	if g.Alerts != nil {
+		g.Alerts.validate(v)
 	}
 
 	scripts := map[string]bool{}
@@ -468,5 +484,26 @@ func validateAuth(v *validator, p string, in *Instance) {
 	}
 	if in.Version != 2 && !in.V2Compat {
 		v.errorf(p+".authentication", "needs VRRPv2 adverts to carry it: set version: 2 (or v2_compat: true); VRRPv3 has no authentication (RFC 5798 §9)")
+	}
+}
+
+func (a *Alerts) validate(v *validator) {
+	if host, _, err := net.SplitHostPort(a.SMTPServer); err != nil || host == "" {
+		v.errorf("global.alerts.smtp_server", "%q is not host:port (for example 198.18.0.25:25)", a.SMTPServer)
+	}
+	if len(a.To) == 0 {
+		v.errorf("global.alerts.to", "alerts need at least one recipient")
+	}
+	for i, to := range append([]string{a.From}, a.To...) {
+		if strings.ContainsAny(to, "\r\n<> ") {
+			f := "global.alerts.from"
+			if i > 0 {
+				f = fmt.Sprintf("global.alerts.to[%d]", i-1)
+			}
+			v.errorf(f, "%q is not a bare e-mail address", to)
+		}
+	}
+	if a.ConnectTimeout < 0 {
+		v.errorf("global.alerts.connect_timeout", "must not be negative")
 	}
 }
