@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"slices"
 	"sync"
 	"time"
@@ -46,6 +47,17 @@ type Options struct {
 	ReconcileInterval time.Duration
 	// NFTables configures the nftables data plane when it is chosen.
 	NFTables NFTOptions
+	// OnRealServer, when set, hears every real server going up or down,
+	// from the health monitor's goroutine: it must not block.
+	OnRealServer func(RealServerChange)
+}
+
+// RealServerChange is one real server's health verdict changing.
+type RealServerChange struct {
+	Service    string // the virtual server's name (or its address)
+	RealServer netip.AddrPort
+	Up         bool
+	Alert      bool // the real server's smtp_alert
 }
 
 // Balancer keeps a data plane in line with vrrpd's virtual_servers section,
@@ -58,6 +70,7 @@ type Balancer struct {
 	interval time.Duration
 	monitor  *health.Monitor
 	kick     chan struct{}
+	onRS     func(RealServerChange)
 	metrics  *metrics
 	roleMu   sync.Mutex // serializes applyRoles
 
@@ -84,6 +97,7 @@ func NewBalancer(cfg *config.Config, opts Options) (*Balancer, error) {
 		clock:    opts.Clock,
 		interval: opts.ReconcileInterval,
 		kick:     make(chan struct{}, 1),
+		onRS:     opts.OnRealServer,
 		up:       map[string]bool{},
 		quorum:   map[table.ServiceKey]health.QuorumState{},
 		retiring: map[table.ServiceKey]time.Duration{},
@@ -272,7 +286,18 @@ func (b *Balancer) applyRoles() error {
 func (b *Balancer) onHealth(u health.Update) {
 	b.mu.Lock()
 	b.up[u.ID] = u.State == health.Up
+	var change *RealServerChange
+	for _, s := range b.specs {
+		for _, r := range s.reals {
+			if r.id == u.ID {
+				change = &RealServerChange{Service: s.name, RealServer: r.dest.Address, Up: u.State == health.Up, Alert: r.alert}
+			}
+		}
+	}
 	b.mu.Unlock()
+	if change != nil && b.onRS != nil {
+		b.onRS(*change)
+	}
 	b.log.Info("real server health", "target", u.ID, "state", u.State.String(), "reason", u.Reason)
 	b.metrics.healthChanges.WithLabelValues(u.State.String()).Inc()
 	b.trigger()

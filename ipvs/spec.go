@@ -30,6 +30,7 @@ type rsSpec struct {
 	checks  []*config.Check // every check, check first: up while all are
 	initial health.State
 	id      string // health target ID
+	alert   bool   // smtp_alert: its up/down changes are mailed
 }
 
 // specs resolves the virtual servers of cfg.
@@ -78,6 +79,7 @@ func specs(cfg *config.Config) []vsSpec {
 				r.initial = health.Down
 			}
 			r.id = healthID(s.svc.ServiceKey, rs.Address)
+			r.alert = vs.Alerted(rs)
 			s.reals = append(s.reals, r)
 			s.svc.Destinations = append(s.svc.Destinations, d)
 		}

@@ -109,10 +109,6 @@ func serve(ctx context.Context, path string, cfg *config.Config, log *slog.Logge
 	if k == nil {
 		k = newLinuxKernel()
 	}
-	nb := o.newBalancer
-	if nb == nil {
-		nb = newIPVSBalancer
-	}
 	// Background goroutines outlive ctx (the signal) until the instances
 	// have handed over.
 	bg, cancelBG := context.WithCancel(context.Background())
@@ -124,7 +120,10 @@ func serve(ctx context.Context, path string, cfg *config.Config, log *slog.Logge
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildinfo.Collector("vrrpd"))
-	node := NewNode(bg, k, log, nb)
+	node := NewNode(bg, k, log, o.newBalancer)
+	if o.newBalancer == nil {
+		node.newBalancer = node.ipvsBalancer
+	}
 	node.onBalancer = func(b Balancer) {
 		for _, c := range b.Collectors() {
 			if err := reg.Register(c); err != nil {
@@ -140,6 +139,9 @@ func serve(ctx context.Context, path string, cfg *config.Config, log *slog.Logge
 		{"vrrpd_notify_runs_total", "Notify commands run.", node.notifier.Runs.Load},
 		{"vrrpd_notify_failures_total", "Notify commands that failed or timed out.", node.notifier.Failed.Load},
 		{"vrrpd_notify_dropped_total", "Transitions whose notify commands were skipped because the queue was full.", node.notifier.Dropped.Load},
+		{"vrrpd_alert_mails_sent_total", "E-mail alerts the SMTP server accepted.", node.alerts.mail.Sent.Load},
+		{"vrrpd_alert_mails_failed_total", "E-mail alerts that could not be delivered.", node.alerts.mail.Failed.Load},
+		{"vrrpd_alert_mails_dropped_total", "E-mail alerts dropped because the queue was full.", node.alerts.mail.Dropped.Load},
 	} {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: c.name, Help: c.help}, func() float64 { return float64(c.v()) }))
 	}

@@ -33,8 +33,10 @@ type Balancer interface {
 // NewBalancerFunc builds the balancer for a configuration.
 type NewBalancerFunc func(cfg *config.Config, log *slog.Logger) (Balancer, error)
 
-func newIPVSBalancer(cfg *config.Config, log *slog.Logger) (Balancer, error) {
-	return ipvs.NewBalancer(cfg, ipvs.Options{Logger: log})
+// ipvsBalancer builds the real balancer, telling n's alerts about real
+// servers going up or down.
+func (n *Node) ipvsBalancer(cfg *config.Config, log *slog.Logger) (Balancer, error) {
+	return ipvs.NewBalancer(cfg, ipvs.Options{Logger: log, OnRealServer: n.alerts.realServer})
 }
 
 // Node is the running daemon: the instances of the current configuration,
@@ -47,6 +49,7 @@ type Node struct {
 	hub         *vrrp.TrackHub
 	scripts     *health.Monitor
 	notifier    *vrrp.Notifier
+	alerts      *alerter // e-mail alerts (smtp_alert)
 	bus         *vrrp.Bus
 	newBalancer NewBalancerFunc
 	onBalancer  func(Balancer) // called once when a balancer starts (metrics)
@@ -106,6 +109,7 @@ func NewNode(ctx context.Context, k Kernel, log *slog.Logger, nb NewBalancerFunc
 		k: k, log: log, ctx: ctx,
 		hub:         vrrp.NewTrackHub(),
 		notifier:    vrrp.NewNotifier(config.DefaultNotifyTimeout, log),
+		alerts:      newAlerter(),
 		bus:         vrrp.NewBus(),
 		newBalancer: nb,
 		insts:       map[string]*runInst{},
@@ -117,6 +121,7 @@ func NewNode(ctx context.Context, k Kernel, log *slog.Logger, nb NewBalancerFunc
 	n.scripts = vrrp.NewScriptMonitor(n.hub)
 	n.goRun(func() { n.scripts.Run(ctx) })
 	n.goRun(func() { n.notifier.Run(ctx) })
+	n.goRun(func() { n.alerts.mail.Run(ctx) })
 	n.goRun(func() {
 		if err := k.WatchLinks(ctx, n.hub); err != nil {
 			log.Error("link watcher stopped: interface tracking is blind", "err", err)
@@ -400,6 +405,7 @@ func (n *Node) releaseDemux(k demuxKey, in *vrrp.Instance) {
 func (n *Node) onEvent(ev vrrp.InstanceEvent) {
 	n.bus.Publish(ev)
 	n.notifier.Event(ev)
+	n.alerts.event(ev)
 	if ev.Kind == "error" {
 		n.log.Error("instance error", "instance", ev.Instance, "detail", ev.Detail)
 	} else if ev.Kind != "transition" { // transitions are logged by the instance

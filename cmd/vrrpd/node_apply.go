@@ -56,7 +56,8 @@ func (n *Node) Apply(cfg *config.Config) error {
 	n.applyScripts(cfg)
 	n.applyFiles(cfg)
 
-	// 3. Hooks.
+	// 3. Hooks and e-mail alerts.
+	n.alerts.configure(cfg)
 	n.notifier.Reset()
 	for _, ic := range cfg.Instances {
 		n.notifier.SetInstance(ic.Name, notifySpec(ic.Notify))
