@@ -3,6 +3,7 @@ package kaimport
 import (
 	"context"
 	"fmt"
+	"net"
 	"os/exec"
 	"sort"
 	"strings"
@@ -97,18 +98,19 @@ type converter struct {
 	// version is global_defs vrrp_version, keepalived's default 2.
 	version int
 	// mail holds the e-mail settings of global_defs, alerts the
-	// smtp_alert lines that turn alerts on; checkerAlerts is global_defs'
-	// smtp_alert(_checker) when given; mailedServers are the checked real
-	// servers that keepalived mails about by default (keepalived.conf(5):
-	// a real server's smtp_alert defaults to yes).
+	// smtp_alert lines; checkerAlerts is global_defs'
+	// smtp_alert(_checker) when given (keepalived.conf(5): a real server's
+	// smtp_alert defaults to yes).
 	mail          []*Stmt
 	alerts        []*Stmt
 	checkerAlerts *bool
-	mailedServers []*Stmt
-	groups        map[string]*Stmt
-	usedGroups    map[string]bool
-	groupTracks   []groupTrack
-	instances     map[string]bool
+	vrrpAlerts    *bool           // global_defs smtp_alert(_vrrp) when given
+	alertSet      map[string]bool // instances and "group NAME"s that say smtp_alert
+
+	groups      map[string]*Stmt
+	usedGroups  map[string]bool
+	groupTracks []groupTrack
+	instances   map[string]bool
 }
 
 // loss records a statement whose behaviour is not carried over.
@@ -203,10 +205,11 @@ func ConvertContext(ctx context.Context, stmts []*Stmt, o Options) (*Result, err
 	return &Result{Config: &c.cfg, Notes: c.notes, Refusals: c.refusals}, nil
 }
 
-// mailNotes classifies the e-mail settings. keepalived mails only with
-// notification_email and smtp_server set, and then where smtp_alert is on: off by default
-// for VRRP instances, on by default for real servers (keepalived.conf(5)).
-// vrrpd sends no mail, so every alert that keepalived would send is a loss.
+// mailNotes carries the e-mail settings over as global.alerts. keepalived
+// mails only with notification_email and smtp_server set, and then where
+// smtp_alert is on: off by default for VRRP instances and sync groups, on
+// by default for real servers (keepalived.conf(5)); global_defs'
+// smtp_alert, smtp_alert_vrrp and smtp_alert_checker change those defaults.
 func (c *converter) mailNotes() {
 	var to, server *Stmt
 	for _, s := range c.mail {
@@ -217,33 +220,83 @@ func (c *converter) mailNotes() {
 			server = s
 		}
 	}
-	if to == nil || server == nil {
+	if to == nil || server == nil || c.cfg.Global.Alerts == nil || len(c.cfg.Global.Alerts.To) == 0 {
 		// keepalived's smtp_alert() returns at once without both.
-		for _, s := range c.alerts {
-			c.info(s, "without notification_email and smtp_server keepalived sends no mail")
-		}
-		for _, s := range c.mail {
+		c.cfg.Global.Alerts = nil
+		for _, s := range append(append([]*Stmt(nil), c.alerts...), c.mail...) {
 			c.info(s, "without notification_email and smtp_server keepalived sends no mail")
 		}
 		return
 	}
-	lost := len(c.alerts) > 0
-	for _, s := range c.alerts {
-		c.loss(s, "e-mail alerts are not supported: send them from a notify hook (with sendmail, say) or from vrrpctl events")
+	if c.vrrpAlerts != nil {
+		for i := range c.cfg.Instances {
+			if in := &c.cfg.Instances[i]; !c.alertSet[in.Name] {
+				in.SMTPAlert = *c.vrrpAlerts
+			}
+		}
+		for i := range c.cfg.SyncGroups {
+			if g := &c.cfg.SyncGroups[i]; !c.alertSet["group "+g.Name] {
+				g.SMTPAlert = *c.vrrpAlerts
+			}
+		}
 	}
-	if (c.checkerAlerts == nil || *c.checkerAlerts) && len(c.mailedServers) > 0 {
-		lost = true
-		c.loss(to, "keepalived mails these addresses whenever one of the %d checked real servers goes up or down (a real server's smtp_alert defaults to yes); vrrpd sends no mail: follow vrrpctl events or alert on the metrics", len(c.mailedServers))
+	if c.checkerAlerts != nil && !*c.checkerAlerts {
+		for i := range c.cfg.VirtualServers {
+			if vs := &c.cfg.VirtualServers[i]; vs.SMTPAlert == nil {
+				off := false
+				vs.SMTPAlert = &off
+			}
+		}
 	}
 	for _, s := range c.mail {
-		if s == to && lost {
-			continue
+		c.info(s, "carried over in global.alerts")
+	}
+	for _, s := range c.alerts {
+		c.info(s, "carried over as smtp_alert")
+	}
+}
+
+// setAlert records an explicit smtp_alert, which global_defs' default
+// does not override.
+func (c *converter) setAlert(key string, k *Stmt) {
+	if c.alertSet == nil {
+		c.alertSet = map[string]bool{}
+	}
+	c.alertSet[key] = true
+	c.alerts = append(c.alerts, k)
+}
+
+// mailSetting reads one global_defs e-mail setting into global.alerts.
+func (c *converter) mailSetting(k *Stmt) {
+	if c.cfg.Global.Alerts == nil {
+		c.cfg.Global.Alerts = &config.Alerts{}
+	}
+	al, a := c.cfg.Global.Alerts, k.Args()
+	switch k.Key() {
+	case "notification_email":
+		for _, m := range k.Children {
+			al.To = append(al.To, m.Words...)
 		}
-		if lost {
-			c.info(s, "e-mail settings: see the alerts noted as lost")
-		} else {
-			c.info(s, "no e-mail is sent: smtp_alert is off everywhere, so nothing is lost")
+		al.To = append(al.To, a...)
+	case "notification_email_from":
+		if len(a) > 0 {
+			al.From = a[0]
 		}
+	case "smtp_server":
+		switch len(a) {
+		case 1:
+			al.SMTPServer = net.JoinHostPort(a[0], "25")
+		case 2:
+			al.SMTPServer = net.JoinHostPort(a[0], a[1])
+		default:
+			c.refuse(k, "smtp_server needs HOST [PORT]")
+		}
+	case "smtp_helo_name":
+		if len(a) > 0 {
+			al.Helo = a[0]
+		}
+	case "smtp_connect_timeout":
+		al.ConnectTimeout = c.duration(k, 1, time.Second)
 	}
 }
 
@@ -291,6 +344,7 @@ func (c *converter) globalDefs(s *Stmt) {
 			}
 		case "notification_email", "notification_email_from", "smtp_server", "smtp_connect_timeout", "smtp_helo_name":
 			c.mail = append(c.mail, k)
+			c.mailSetting(k)
 		case "smtp_alert", "smtp_alert_vrrp", "smtp_alert_checker":
 			on := boolArg(k)
 			if on {
@@ -298,6 +352,10 @@ func (c *converter) globalDefs(s *Stmt) {
 			}
 			if k.Key() != "smtp_alert_vrrp" {
 				c.checkerAlerts = &on
+			}
+			if k.Key() != "smtp_alert_checker" {
+				v := on
+				c.vrrpAlerts = &v
 			}
 		case "vrrp_strict":
 			c.strict = true
@@ -414,9 +472,8 @@ func (c *converter) syncGroup(s *Stmt) {
 			}
 		case c.notify(k, &g.Notify, "GROUP"):
 		case k.Key() == "smtp_alert":
-			if boolArg(k) {
-				c.alerts = append(c.alerts, k)
-			}
+			g.SMTPAlert = boolArg(k)
+			c.setAlert("group "+g.Name, k)
 		case k.Key() == "global_tracking":
 			c.info(k, "deprecated in keepalived 2, where each instance keeps its own trackers, as in vrrpd")
 		case k.Key() == "track_interface" || k.Key() == "track_script":

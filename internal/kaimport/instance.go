@@ -151,9 +151,8 @@ func (c *converter) instance(s *Stmt) {
 		case "dont_track_primary":
 			c.loss(k, "vrrpd always tracks the instance's own interface: the instance faults when it goes down")
 		case "smtp_alert":
-			if boolArg(k) {
-				c.alerts = append(c.alerts, k)
-			}
+			in.SMTPAlert = boolArg(k)
+			c.setAlert(in.Name, k)
 		case "virtual_routes", "virtual_rules":
 			c.loss(k, "virtual routes and rules are not supported: add them from a notify master hook")
 		default:

@@ -234,9 +234,9 @@ func (c *converter) virtualServerBody(s *Stmt, entries []vsEntry) (config.Virtua
 		case "real_server":
 			rsStmts = append(rsStmts, k)
 		case "smtp_alert":
-			if boolArg(k) {
-				c.alerts = append(c.alerts, k)
-			}
+			on := boolArg(k)
+			vs.SMTPAlert = &on
+			c.alerts = append(c.alerts, k)
 		case "ha_suspend":
 			c.info(k, "vrrpd checks real servers on backups too, so a backup that takes over already knows which are up; the checks' verdicts are the same")
 		case "omega", "quorum_up", "quorum_down", "ops", "sorry_server_inhibit", "sorry_server_lvs_method":
@@ -298,7 +298,6 @@ func (c *converter) realServer(s *Stmt, d checkerDefaults, fwmark bool) (config.
 	}
 	rs := config.RealServer{Address: ap}
 	var checkers []*Stmt
-	alert := true // keepalived's default for real servers
 	for _, k := range s.Children {
 		switch k.Key() {
 		case "weight":
@@ -313,10 +312,9 @@ func (c *converter) realServer(s *Stmt, d checkerDefaults, fwmark bool) (config.
 		case "TCP_CHECK", "HTTP_GET", "SSL_GET", "MISC_CHECK", "SMTP_CHECK", "DNS_CHECK", "UDP_CHECK", "PING_CHECK":
 			checkers = append(checkers, k)
 		case "smtp_alert":
-			alert = boolArg(k)
-			if alert {
-				c.alerts = append(c.alerts, k)
-			}
+			on := boolArg(k)
+			rs.SMTPAlert = &on
+			c.alerts = append(c.alerts, k)
 		case "notify_up", "notify_down":
 			c.loss(k, "real-server notify hooks are not supported: watch vrrpctl events or the metrics")
 		default:
@@ -334,9 +332,6 @@ func (c *converter) realServer(s *Stmt, d checkerDefaults, fwmark bool) (config.
 		checks = append(checks, c.checker(k, d)...)
 	}
 	if len(checks) > 0 {
-		if alert {
-			c.mailedServers = append(c.mailedServers, s)
-		}
 		c.sameSchedule(s, checks)
 		rs.Check = &checks[0]
 		if len(checks) > 1 {
