@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hachat/hachat/internal/config"
 	"github.com/hachat/hachat/internal/mailalert/mailalerttest"
 	"github.com/hachat/hachat/ipvs"
 	"github.com/hachat/hachat/vrrp"
@@ -86,5 +88,39 @@ func TestKeepalivedConfSmtpAlertRealServer(t *testing.T) {
 	}
 	if d := a.mail.Dropped.Load(); d != 0 {
 		t.Errorf("dropped %d", d)
+	}
+}
+
+// TestKeepalivedConfSmtpAlertSyncGroup checks smtp_alert on a
+// vrrp_sync_group: one mail when every member has entered the state, none
+// for members without smtp_alert of their own.
+func TestKeepalivedConfSmtpAlertSyncGroup(t *testing.T) {
+	addr, got := mailalerttest.Server(t)
+	cfg := mustParse(t, withAlerts(addr))
+	cfg.Instances[0].SMTPAlert = false
+	cfg.Instances = append(cfg.Instances, cfg.Instances[0])
+	cfg.Instances[1].Name = "back"
+	cfg.SyncGroups = []config.SyncGroup{{Name: "G", Instances: []string{"front", "back"}, SMTPAlert: true}}
+	a := newAlerter()
+	a.configure(cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go a.mail.Run(ctx)
+	a.event(vrrp.InstanceEvent{Instance: "front", Kind: "transition", To: "MASTER"})
+	a.event(vrrp.InstanceEvent{Instance: "back", Kind: "transition", To: "MASTER"})
+	a.event(vrrp.InstanceEvent{Instance: "back", Kind: "priority", To: "MASTER"})
+	a.realServer(ipvs.RealServerChange{Service: "irc", RealServer: netip.MustParseAddrPort("198.18.2.21:6667"), Up: true, Alert: true})
+	var subjects []string
+	for len(subjects) < 2 {
+		select {
+		case msg := <-got:
+			subjects = append(subjects, mailalerttest.Subject(msg))
+		case <-time.After(time.Minute):
+			t.Fatalf("mails %q, want 2", subjects)
+		}
+	}
+	want := []string{"[lb1] VRRP Group G - Entering MASTER state", "[lb1] Realserver [198.18.2.21]:6667 - UP"}
+	if !slices.Equal(subjects, want) {
+		t.Errorf("mails %q, want %q", subjects, want)
 	}
 }

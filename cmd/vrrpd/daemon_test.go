@@ -84,6 +84,7 @@ func TestReadinessMetricsAndStop(t *testing.T) {
 		`vrrpd_adverts_sent_total{instance="vi"}`,
 		"go_goroutines",
 		"vrrpd_notify_runs_total 0",
+		"vrrpd_alert_mails_dropped_total 0",
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %s", want)

@@ -5,8 +5,8 @@
 //
 //   - a note: carried over in another form, with the same behaviour (the
 //     label of an address, an initial state, a resolved command path);
-//   - a loss: the vrrpd configuration behaves differently there (an e-mail
-//     alert not sent, a static route not installed); vrrpctl exits 3;
+//   - a loss: the vrrpd configuration behaves differently there (a virtual
+//     route not installed, a static route not installed); vrrpctl exits 3;
 //   - a refusal: the input cannot be converted into something that does
 //     what it did (shell syntax in a script, a conditional configuration
 //     that selects no script); vrrpctl exits 1 and writes nothing.
