@@ -56,6 +56,8 @@ func TestRules(t *testing.T) {
 		{"VRRP instance/state MASTER", vi + " state MASTER\n}\n", "whole", nil},
 		{"VRRP instance/smtp_alert without notification_email", vi + " smtp_alert\n}\n", "whole", nil},
 		{"VRRP instance/smtp_alert with notification_email", "global_defs {\n notification_email {\n  ops@example.com\n }\n smtp_server 198.18.0.1\n}\n" + vi + " smtp_alert\n}\n", "whole", []string{"smtp_server: 198.18.0.1:25", "smtp_alert: true"}},
+		{"GLOBAL DEFINITIONS/smtp_alert_vrrp sets the instances' default", "global_defs {\n notification_email {\n  ops@example.com\n }\n smtp_server 198.18.0.1 2525\n smtp_helo_name lb1\n smtp_alert_vrrp\n}\n" + vi + "}\n", "whole", []string{"smtp_server: 198.18.0.1:2525", "helo: lb1", "smtp_alert: true"}},
+		{"VRRP instance/smtp_alert false beats global smtp_alert", "global_defs {\n notification_email {\n  ops@example.com\n }\n smtp_server 198.18.0.1\n smtp_alert\n}\n" + vi + " smtp_alert false\n}\n", "whole", []string{"smtp_server: 198.18.0.1:25", "END:    virtual_addresses:\n      - 198.18.1.100/24\n"}},
 		{"GLOBAL DEFINITIONS/notification_email without alerts", "global_defs {\n notification_email {\n  ops@example.com\n }\n smtp_server 198.18.0.1\n}\n" + vi + "}\n", "whole", nil},
 		{"VRRP script/bare command resolved via PATH", "vrrp_script chk {\n script \"killall -0 haproxy\"\n}\n" + vi + " track_script {\n  chk\n }\n}\n", "whole", []string{"- /usr/bin/killall\n"}},
 		{"VRRP script/command not in PATH", "vrrp_script chk {\n script \"missing -x\"\n}\n" + vi + "}\n", "refused", []string{"not in PATH"}},
