@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hachat/hachat/internal/config"
+	"github.com/hachat/hachat/internal/mailalert"
 	"github.com/hachat/hachat/ipvs"
 	"github.com/hachat/hachat/ipvs/health"
 	"github.com/hachat/hachat/vrrp"
@@ -121,6 +122,9 @@ func NewNode(ctx context.Context, k Kernel, log *slog.Logger, nb NewBalancerFunc
 	n.scripts = vrrp.NewScriptMonitor(n.hub)
 	n.goRun(func() { n.scripts.Run(ctx) })
 	n.goRun(func() { n.notifier.Run(ctx) })
+	n.alerts.mail.OnFailure(func(a mailalert.Alert, err error) {
+		log.Warn("e-mail alert not delivered", "subject", a.Subject, "err", err)
+	})
 	n.goRun(func() { n.alerts.mail.Run(ctx) })
 	n.goRun(func() {
 		if err := k.WatchLinks(ctx, n.hub); err != nil {

@@ -40,9 +40,10 @@ type Alert struct {
 
 // Sender queues and sends alerts. The zero value is not usable: use New.
 type Sender struct {
-	mu    sync.Mutex
-	s     Settings
-	queue chan Alert
+	mu     sync.Mutex
+	s      Settings
+	queue  chan Alert
+	onFail func(Alert, error)
 
 	Sent    atomic.Uint64 // mails the server accepted
 	Failed  atomic.Uint64 // mails that could not be delivered
@@ -67,19 +68,26 @@ func (m *Sender) settings() Settings {
 	return m.s
 }
 
-// Enabled reports whether mail has somewhere to go.
-func (m *Sender) Enabled() bool {
-	s := m.settings()
-	return s.Server != "" && len(s.To) > 0
+// OnFailure sets a function told of every mail that could not be
+// delivered (the daemon logs them); it runs on Run's goroutine.
+func (m *Sender) OnFailure(f func(Alert, error)) {
+	m.mu.Lock()
+	m.onFail = f
+	m.mu.Unlock()
 }
 
-// Send queues an alert without blocking; it is dropped (and counted) when
-// the queue is full or no server is configured.
+// Enabled reports whether mail has somewhere to go.
+func (m *Sender) Enabled() bool { return enabled(m.settings()) }
+
+func enabled(s Settings) bool { return s.Server != "" && len(s.To) > 0 }
+
+// Send queues an alert without blocking; it is ignored when no server is
+// configured and dropped (and counted) when the queue is full.
 func (m *Sender) Send(a Alert) {
-	if !m.Enabled() {
+	s := m.settings()
+	if !enabled(s) {
 		return
 	}
-	s := m.settings()
 	if s.RouterID != "" {
 		a.Subject = "[" + s.RouterID + "] " + a.Subject
 	}
@@ -116,6 +124,12 @@ func (m *Sender) Run(ctx context.Context) {
 		case a := <-m.queue:
 			if err := deliver(ctx, m.settings(), a, time.Now()); err != nil {
 				m.Failed.Add(1)
+				m.mu.Lock()
+				f := m.onFail
+				m.mu.Unlock()
+				if f != nil {
+					f(a, err)
+				}
 			} else {
 				m.Sent.Add(1)
 			}

@@ -2,6 +2,7 @@ package mailalert
 
 import (
 	"context"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -80,5 +81,34 @@ func TestMessageHeaderInjection(t *testing.T) {
 	msg := string(Message(Settings{From: "a@b", To: []string{"c@d"}}, Alert{Subject: "x\r\nBcc: evil@x", Body: "b"}, time.Unix(0, 0)))
 	if strings.Contains(msg, "\r\nBcc:") {
 		t.Fatalf("header injected:\n%s", msg)
+	}
+}
+
+// TestRefusedConnectionCountsFailure: a server that refuses the connection
+// counts one failure and tells OnFailure, nothing sent.
+func TestRefusedConnectionCountsFailure(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now: connections are refused
+	m := New(Settings{Server: addr, From: "a@b", To: []string{"c@d"}, ConnectTimeout: time.Minute})
+	failed := make(chan error, 1)
+	m.OnFailure(func(_ Alert, err error) { failed <- err })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go m.Run(ctx)
+	m.InstanceState("Instance", "VI_1", "FAULT")
+	select {
+	case err := <-failed:
+		if err == nil {
+			t.Fatal("nil error")
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("no failure reported")
+	}
+	if m.Failed.Load() != 1 || m.Sent.Load() != 0 {
+		t.Errorf("failed %d sent %d, want 1 and 0", m.Failed.Load(), m.Sent.Load())
 	}
 }
