@@ -2,6 +2,7 @@ package chatd
 
 import (
 	"errors"
+	"runtime"
 	"strings"
 	"time"
 
@@ -203,6 +204,9 @@ func (s *Server) historyBatch(c *Client, r *response, typ string, params []strin
 			msg.Tags = append([]irc.Tag{{Key: "batch", Value: id}}, msg.Tags...)
 		}
 		r.add(msg)
+		if (i+1)%yieldLines == 0 {
+			runtime.Gosched() // see yieldLines: building the page is CPU work too
+		}
 	}
 	if useBatch {
 		end := s.serverMsg("BATCH", "-"+id)

@@ -1,6 +1,7 @@
 package chatd
 
 import (
+	"runtime"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -43,10 +44,29 @@ const renderCaps = caps.Render
 // them (IRCv3 labeled-response: one reply carries the label, several go in a
 // labeled-response BATCH, none yields ACK).
 type response struct {
-	c     *Client
-	label string
-	msgs  []irc.Message
-	sent  atomic.Bool // the hook (tailer) and the handler may both flush
+	c      *Client
+	label  string
+	msgs   []irc.Message
+	sent   atomic.Bool // the hook (tailer) and the handler may both flush
+	queued int         // lines queued by flush, for yielding
+}
+
+// yieldLines is how many reply lines a command renders and queues before
+// it yields its core. A long reply (a CHATHISTORY page of 1000, the NAMES
+// of a big channel) is CPU-bound and never blocks; without yielding, the
+// goroutines it readies (the client's writer, the tailer, other clients'
+// writers with live messages) wait in its core's run queue until the
+// scheduler preempts it, up to 10 ms. Yielding every few dozen lines lets
+// live delivery in between at the cost of a scheduler round trip.
+const yieldLines = 64
+
+// sendLine renders and queues one reply line, yielding every yieldLines.
+func (r *response) sendLine(m irc.Message) {
+	r.c.sendReplyMsg(m)
+	r.queued++
+	if r.queued%yieldLines == 0 {
+		runtime.Gosched()
+	}
 }
 
 func (c *Client) newResponse(m irc.Message) *response {
@@ -79,7 +99,7 @@ func (r *response) flush() {
 	c := r.c
 	if r.label == "" {
 		for i := range r.msgs {
-			c.sendReplyMsg(r.msgs[i])
+			r.sendLine(r.msgs[i])
 		}
 		return
 	}
@@ -87,34 +107,34 @@ func (r *response) flush() {
 	case 0:
 		ack := c.s.serverMsg("ACK")
 		ack.Tags = []irc.Tag{{Key: "label", Value: r.label}}
-		c.sendReplyMsg(ack)
+		r.sendLine(ack)
 	case 1:
 		m := r.msgs[0]
 		m.Tags = append([]irc.Tag{{Key: "label", Value: r.label}}, m.Tags...)
-		c.sendReplyMsg(m)
+		r.sendLine(m)
 	default:
 		if !c.hasCap(capBatch) {
 			// labeled-response without batch: only the first line can
 			// carry the label.
 			m := r.msgs[0]
 			m.Tags = append([]irc.Tag{{Key: "label", Value: r.label}}, m.Tags...)
-			c.sendReplyMsg(m)
+			r.sendLine(m)
 			for i := 1; i < len(r.msgs); i++ {
-				c.sendReplyMsg(r.msgs[i])
+				r.sendLine(r.msgs[i])
 			}
 			return
 		}
 		id := newBatchID()
 		start := c.s.serverMsg("BATCH", "+"+id, "labeled-response")
 		start.Tags = []irc.Tag{{Key: "label", Value: r.label}}
-		c.sendReplyMsg(start)
+		r.sendLine(start)
 		for _, m := range r.msgs {
 			if _, inner := m.Tag("batch"); !inner {
 				m.Tags = append([]irc.Tag{{Key: "batch", Value: id}}, m.Tags...)
 			}
-			c.sendReplyMsg(m)
+			r.sendLine(m)
 		}
-		c.sendReplyMsg(c.s.serverMsg("BATCH", "-"+id))
+		r.sendLine(c.s.serverMsg("BATCH", "-"+id))
 	}
 }
 
