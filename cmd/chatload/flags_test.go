@@ -5,9 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hachat/hachat/internal/cli"
-
 	"github.com/hachat/hachat/internal/buildinfo"
+	"github.com/hachat/hachat/internal/cli"
 	"github.com/hachat/hachat/packaging/manpage"
 )
 

@@ -11,9 +11,8 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/hachat/hachat/internal/cli"
-
 	"github.com/hachat/hachat/chatload"
+	"github.com/hachat/hachat/internal/cli"
 	"github.com/hachat/hachat/chatload/fakeirc"
 )
 
