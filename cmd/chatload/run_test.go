@@ -12,8 +12,8 @@ import (
 	"testing"
 
 	"github.com/hachat/hachat/chatload"
-	"github.com/hachat/hachat/internal/cli"
 	"github.com/hachat/hachat/chatload/fakeirc"
+	"github.com/hachat/hachat/internal/cli"
 )
 
 func fake(t *testing.T) *fakeirc.Node {
