@@ -29,17 +29,10 @@ func (c *converter) checker(s *Stmt, d checkerDefaults) []config.Check {
 	ck := config.Check{Type: typ, Rise: 1, Host: d.virtualHost, InhibitOnFailure: d.inhibit}
 	for _, k := range s.Children {
 		a := k.Args()
+		if c.connectOption(k, &ck) {
+			continue
+		}
 		switch k.Key() {
-		case "connect_ip":
-			if len(a) == 1 {
-				ck.Address = c.addr(k, a[0])
-			}
-		case "connect_port":
-			ck.Port = c.int(k, 1)
-		case "bindto":
-			if len(a) == 1 {
-				ck.Source = c.addr(k, a[0])
-			}
 		case "misc_timeout":
 			d.connectTimeout = c.durationPtr(k, 1, time.Second)
 		case "url":
@@ -179,19 +172,7 @@ func (c *converter) smtpHosts(base config.Check, hosts []*Stmt, d checkerDefault
 	for _, h := range hosts {
 		ck := base
 		for _, k := range h.Children {
-			a := k.Args()
-			switch k.Key() {
-			case "connect_ip":
-				if len(a) == 1 {
-					ck.Address = c.addr(k, a[0])
-				}
-			case "connect_port":
-				ck.Port = c.int(k, 1)
-			case "bindto":
-				if len(a) == 1 {
-					ck.Source = c.addr(k, a[0])
-				}
-			default:
+			if !c.connectOption(k, &ck) {
 				c.loss(k, "SMTP_CHECK host option not carried over")
 			}
 		}
@@ -228,4 +209,25 @@ func (c *converter) hexString(k *Stmt, words []string, optional bool) string {
 		return ""
 	}
 	return strings.ToLower(b.String())
+}
+
+// connectOption applies the address options every checker and SMTP host block
+// shares (connect_ip, connect_port, bindto) and says whether k was one.
+func (c *converter) connectOption(k *Stmt, ck *config.Check) bool {
+	a := k.Args()
+	switch k.Key() {
+	case "connect_ip":
+		if len(a) == 1 {
+			ck.Address = c.addr(k, a[0])
+		}
+	case "connect_port":
+		ck.Port = c.int(k, 1)
+	case "bindto":
+		if len(a) == 1 {
+			ck.Source = c.addr(k, a[0])
+		}
+	default:
+		return false
+	}
+	return true
 }
