@@ -15,24 +15,9 @@ import (
 // still dense, and appending resumes after it. "Committed" means durable, so a client never saw an
 // event that history lost.
 func TestCommittedSurvivesDatabaseCrash(t *testing.T) {
-	if mdb == nil {
-		t.Skip(mdbSkip)
-	}
-	if testing.Short() {
-		t.Skip("starts its own MariaDB twice")
-	}
-	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	srv, err := mariadbtest.Launch(ctx, mariadbtest.Options{Dir: dir, Database: "crash"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(ctx, "mysql://"+srv.DSN("crash"))
-	if err != nil {
-		srv.Stop()
-		t.Fatal(err)
-	}
+	dir, srv, s := crashDB(ctx, t)
 	var mu sync.Mutex
 	committed := map[string]int64{}
 	var wg sync.WaitGroup
@@ -56,7 +41,7 @@ func TestCommittedSurvivesDatabaseCrash(t *testing.T) {
 	srv.Kill()
 	s.Close()
 
-	srv, err = mariadbtest.Launch(ctx, mariadbtest.Options{Dir: dir, Database: "crash"})
+	srv, err := mariadbtest.Launch(ctx, mariadbtest.Options{Dir: dir, Database: "crash"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,24 +70,9 @@ func TestCommittedSurvivesDatabaseCrash(t *testing.T) {
 // datadir: every registration that was acknowledged is there, and whatever the crash cut, the tables
 // and the log agree: a session row exactly for each logged registration event.
 func TestChangesSurviveDatabaseCrashWhole(t *testing.T) {
-	if mdb == nil {
-		t.Skip(mdbSkip)
-	}
-	if testing.Short() {
-		t.Skip("starts its own MariaDB twice")
-	}
-	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	srv, err := mariadbtest.Launch(ctx, mariadbtest.Options{Dir: dir, Database: "crash"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(ctx, "mysql://"+srv.DSN("crash"))
-	if err != nil {
-		srv.Stop()
-		t.Fatal(err)
-	}
+	dir, srv, s := crashDB(ctx, t)
 	var mu sync.Mutex
 	acked := map[string]bool{}
 	var wg sync.WaitGroup
@@ -134,7 +104,7 @@ func TestChangesSurviveDatabaseCrashWhole(t *testing.T) {
 	wg.Wait()
 	s.Close()
 
-	srv, err = mariadbtest.Launch(ctx, mariadbtest.Options{Dir: dir, Database: "crash"})
+	srv, err := mariadbtest.Launch(ctx, mariadbtest.Options{Dir: dir, Database: "crash"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,4 +140,26 @@ func TestChangesSurviveDatabaseCrashWhole(t *testing.T) {
 	if len(logged) < len(acked) || int(snap.Head) != len(evs) {
 		t.Errorf("%d acknowledged, %d logged, head %d", len(acked), len(logged), snap.Head)
 	}
+}
+
+// crashDB starts a MariaDB of the test's own on a fresh datadir, which a crash
+// test kills and restarts there, and opens a store on it.
+func crashDB(ctx context.Context, t *testing.T) (dir string, srv *mariadbtest.Server, s Store) {
+	t.Helper()
+	if mdb == nil {
+		t.Skip(mdbSkip)
+	}
+	if testing.Short() {
+		t.Skip("starts its own MariaDB twice")
+	}
+	dir = t.TempDir()
+	srv, err := mariadbtest.Launch(ctx, mariadbtest.Options{Dir: dir, Database: "crash"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(ctx, "mysql://"+srv.DSN("crash")); err != nil {
+		srv.Stop()
+		t.Fatal(err)
+	}
+	return dir, srv, s
 }
