@@ -1,4 +1,4 @@
-package main
+package vrrpd
 
 import (
 	"bytes"
@@ -46,11 +46,11 @@ func TestReadinessMetricsAndStop(t *testing.T) {
 	k := newFakeKernel(vrrp.NewFakeLink(), "198.18.1.11")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	done := make(chan int, 1)
+	done := make(chan error, 1)
 	var logs bytes.Buffer
 	hup := make(chan os.Signal, 1)
 	go func() {
-		done <- run(ctx, []string{"-f", conf}, io.Discard, &syncWriter{w: &logs}, runOptions{kernel: k, hup: hup})
+		done <- serveFile(ctx, conf, &syncWriter{w: &logs}, Options{Kernel: k, HUP: hup})
 	}()
 
 	readMsg := func(want string) {
@@ -112,8 +112,8 @@ func TestReadinessMetricsAndStop(t *testing.T) {
 
 	cancel()
 	readMsg("STOPPING=1")
-	if code := <-done; code != 0 {
-		t.Errorf("exit %d:\n%s", code, logs.String())
+	if err := <-done; err != nil {
+		t.Errorf("vrrpd: %v\n%s", err, logs.String())
 	}
 	if k.addrs.Has("eth0", frontVIP) {
 		t.Error("VIP left behind after SIGTERM")
