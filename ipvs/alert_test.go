@@ -2,7 +2,6 @@ package ipvs
 
 import (
 	"net/netip"
-	"strings"
 	"testing"
 	"time"
 
@@ -17,10 +16,10 @@ import (
 // real server reaches OnRealServer with the server's smtp_alert
 // (keepalived.conf(5): default yes, here off for the second server).
 func TestKeepalivedConfSmtpAlertRealServer(t *testing.T) {
-	y := strings.Replace(cfgBase, "        weight: 2\n", "        weight: 2\n        smtp_alert: false\n", 1)
+	y := with(func(_ *Config, vs *VirtualService) { vs.RealServers[1].Alert = false })
 	var got []RealServerChange
 	clk := healthtest.NewFakeClock(time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC))
-	b, err := NewBalancer(parse(t, y), Options{Plane: &ipvstest.DataPlane{}, Clock: clk, Sync: &fakeSync{},
+	b, err := NewBalancer(y, Options{Plane: &ipvstest.DataPlane{}, Clock: clk, Sync: &fakeSync{},
 		OnRealServer: func(c RealServerChange) { got = append(got, c) }})
 	if err != nil {
 		t.Fatal(err)

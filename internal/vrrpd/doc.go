@@ -20,6 +20,9 @@
 //   - node_roles.go: role reporting, which tells the balancer about MASTER
 //     changes in order without making an instance late with its adverts.
 //   - ctl.go: the control socket's handler and the reload it performs.
+//   - balancer.go: BalancerConfig, the translation of virtual_servers and
+//     lvs_sync into the balancer's own ipvs.Config, as node.go translates
+//     instances into vrrp.InstanceConfig.
 //   - alerts.go: keepalived's smtp_alert, mailed without ever blocking.
 //   - kernel.go: the Kernel interface, everything the daemon asks of the
 //     operating system, so that all of the above runs in tests against

@@ -25,18 +25,18 @@ import (
 // Balancer is what vrrpd needs of the L4 balancer (*ipvs.Balancer).
 type Balancer interface {
 	Run(ctx context.Context) error
-	Reload(cfg *config.Config) error
+	Reload(cfg *ipvs.Config) error
 	VRRPStateChanged(instance string, master bool)
 	Status() []ipvs.ServiceStatus
 	Collectors() []prometheus.Collector
 }
 
 // NewBalancerFunc builds the balancer for a configuration.
-type NewBalancerFunc func(cfg *config.Config, log *slog.Logger) (Balancer, error)
+type NewBalancerFunc func(cfg *ipvs.Config, log *slog.Logger) (Balancer, error)
 
 // ipvsBalancer builds the real balancer, telling n's alerts about real
 // servers going up or down.
-func (n *Node) ipvsBalancer(cfg *config.Config, log *slog.Logger) (Balancer, error) {
+func (n *Node) ipvsBalancer(cfg *ipvs.Config, log *slog.Logger) (Balancer, error) {
 	return ipvs.NewBalancer(cfg, ipvs.Options{Logger: log, OnRealServer: n.alerts.realServer})
 }
 

@@ -140,12 +140,12 @@ func (n *Node) retryLoop() {
 func (n *Node) applyBalancer(cfg *config.Config) error {
 	want := len(cfg.VirtualServers) > 0 || cfg.LVSSync != nil
 	if b := n.bal(); b != nil {
-		return b.Reload(cfg)
+		return b.Reload(BalancerConfig(cfg))
 	}
 	if !want || n.newBalancer == nil {
 		return nil
 	}
-	b, err := n.newBalancer(cfg, n.log.With("component", "balancer"))
+	b, err := n.newBalancer(BalancerConfig(cfg), n.log.With("component", "balancer"))
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,7 @@ type fakeBalancer struct {
 }
 
 func (f *fakeBalancer) Run(ctx context.Context) error { <-ctx.Done(); return nil }
-func (f *fakeBalancer) Reload(*config.Config) error {
+func (f *fakeBalancer) Reload(*ipvs.Config) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.refuse != nil {
@@ -83,7 +83,7 @@ func TestBalancerWiring(t *testing.T) {
 	fb := &fakeBalancer{}
 	k := newFakeKernel(vrrp.NewFakeLink(), "198.18.1.11")
 	ctx, cancel := context.WithCancel(context.Background())
-	n := NewNode(ctx, k, slog.New(slog.DiscardHandler), func(*config.Config, *slog.Logger) (Balancer, error) { return fb, nil })
+	n := NewNode(ctx, k, slog.New(slog.DiscardHandler), func(*ipvs.Config, *slog.Logger) (Balancer, error) { return fb, nil })
 	defer func() { n.Shutdown(); cancel(); n.Wait() }()
 	if err := n.Apply(mustParse(t, fmt.Sprintf(withService, 100))); err != nil {
 		t.Fatal(err)
@@ -273,7 +273,7 @@ func TestUnicastSourceMustBeOurs(t *testing.T) {
 func TestRFC5798_6_4_2_IntervalReloadedInPlace(t *testing.T) {
 	k := newFakeKernel(vrrp.NewFakeLink(), "198.18.1.11")
 	ctx, cancel := context.WithCancel(context.Background())
-	n := NewNode(ctx, k, slog.New(slog.DiscardHandler), func(*config.Config, *slog.Logger) (Balancer, error) { return &fakeBalancer{}, nil })
+	n := NewNode(ctx, k, slog.New(slog.DiscardHandler), func(*ipvs.Config, *slog.Logger) (Balancer, error) { return &fakeBalancer{}, nil })
 	defer func() { n.Shutdown(); cancel(); n.Wait() }()
 	if err := n.Apply(mustParse(t, fmt.Sprintf(withService, 100))); err != nil {
 		t.Fatal(err)
@@ -300,7 +300,7 @@ func TestStopLogsNoSlowBalancerWarning(t *testing.T) {
 	fb := &fakeBalancer{}
 	k := newFakeKernel(vrrp.NewFakeLink(), "198.18.1.11")
 	ctx, cancel := context.WithCancel(context.Background())
-	n := NewNode(ctx, k, log, func(*config.Config, *slog.Logger) (Balancer, error) { return fb, nil })
+	n := NewNode(ctx, k, log, func(*ipvs.Config, *slog.Logger) (Balancer, error) { return fb, nil })
 	if err := n.Apply(mustParse(t, fmt.Sprintf(withService, 100))); err != nil {
 		t.Fatal(err)
 	}
