@@ -1,7 +1,9 @@
 // Package cli holds what the project's commands share on their command lines:
 // the exit-status contract of every man page (0 on success and for -h, 1 when
-// the work failed, 2 for a bad command line), repeatable list flags, and the
-// daemons' loggers.
+// the work failed, 2 for a bad command line, a command's own statuses through
+// Exit), repeatable list flags, and the daemons' loggers. Every command has
+// run(ctx, args, stdout, stderr) error, and main is
+// os.Exit(cli.Report(os.Stderr, name, run(...))).
 package cli
 
 import (
