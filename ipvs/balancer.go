@@ -10,8 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hachat/hachat/health"
 	"github.com/hachat/hachat/internal/config"
-	"github.com/hachat/hachat/ipvs/health"
 	"github.com/hachat/hachat/ipvs/syncd"
 	"github.com/hachat/hachat/ipvs/table"
 )

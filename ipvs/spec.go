@@ -5,8 +5,8 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/hachat/hachat/health"
 	"github.com/hachat/hachat/internal/config"
-	"github.com/hachat/hachat/ipvs/health"
 	"github.com/hachat/hachat/ipvs/table"
 )
 

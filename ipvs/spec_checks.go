@@ -8,8 +8,8 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/hachat/hachat/health"
 	"github.com/hachat/hachat/internal/config"
-	"github.com/hachat/hachat/ipvs/health"
 )
 
 // prober builds the probe of one check of the real server at rs.

@@ -7,8 +7,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/hachat/hachat/health"
 	"github.com/hachat/hachat/internal/config"
-	"github.com/hachat/hachat/ipvs/health"
 )
 
 // TestProberPerCheckType checks that each check type of vrrpd.yaml(5)

@@ -5,7 +5,7 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/hachat/hachat/ipvs/health"
+	"github.com/hachat/hachat/health"
 )
 
 // A service of three IRC gateways with quorum 3 and a sorry server: while

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hachat/hachat/ipvs/health"
+	"github.com/hachat/hachat/health"
 )
 
 // BenchmarkMonitorTCP measures the TCP checks per second one monitor
