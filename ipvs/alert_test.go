@@ -7,8 +7,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/hachat/hachat/ipvs/health"
-	"github.com/hachat/hachat/ipvs/health/healthtest"
+	"github.com/hachat/hachat/health"
+	"github.com/hachat/hachat/health/healthtest"
 	"github.com/hachat/hachat/ipvs/ipvstest"
 )
 

@@ -10,7 +10,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hachat/hachat/ipvs/health"
+	"github.com/hachat/hachat/health"
+	"github.com/hachat/hachat/ipvs/quorum"
 	"github.com/hachat/hachat/ipvs/syncd"
 	"github.com/hachat/hachat/ipvs/table"
 )
@@ -77,7 +78,7 @@ type Balancer struct {
 	cfg      *Config
 	specs    []vsSpec
 	up       map[string]bool // health target ID -> up
-	quorum   map[table.ServiceKey]health.QuorumState
+	quorum   map[table.ServiceKey]quorum.State
 	retiring map[table.ServiceKey]time.Duration
 	drains   table.Drains
 	master   map[string]bool // VRRP instance -> MASTER
@@ -98,7 +99,7 @@ func NewBalancer(cfg *Config, opts Options) (*Balancer, error) {
 		kick:     make(chan struct{}, 1),
 		onRS:     opts.OnRealServer,
 		up:       map[string]bool{},
-		quorum:   map[table.ServiceKey]health.QuorumState{},
+		quorum:   map[table.ServiceKey]quorum.State{},
 		retiring: map[table.ServiceKey]time.Duration{},
 		drains:   table.Drains{},
 		master:   map[string]bool{},
@@ -406,7 +407,7 @@ func (b *Balancer) desired() (table.Desired, *syncd.Daemon) {
 	up := func(id string) bool { return b.up[id] }
 	for _, s := range b.specs {
 		svc, dec := s.desired(up, b.quorum[s.svc.ServiceKey])
-		if dec.Changed && b.quorum[s.svc.ServiceKey] != health.QuorumUnknown {
+		if dec.Changed && b.quorum[s.svc.ServiceKey] != quorum.Unknown {
 			b.log.Info("virtual server quorum", "service", s.name, "quorum", dec.Quorum.String(), "up_weight", dec.UpWeight)
 		}
 		b.quorum[s.svc.ServiceKey] = dec.Quorum

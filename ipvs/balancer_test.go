@@ -12,8 +12,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/hachat/hachat/ipvs/health"
-	"github.com/hachat/hachat/ipvs/health/healthtest"
+	"github.com/hachat/hachat/health"
+	"github.com/hachat/hachat/health/healthtest"
 	"github.com/hachat/hachat/ipvs/ipvstest"
 	"github.com/hachat/hachat/ipvs/kernel"
 	"github.com/hachat/hachat/ipvs/syncd"

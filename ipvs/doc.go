@@ -6,7 +6,7 @@
 // own terms, a [Config] (spec.go); the daemon translates its configuration
 // file into it (vrrpd: internal/vrrpd.BalancerConfig), so this package
 // never reads vrrpd's YAML types. A [Balancer] turns them, together with
-// the health of each real server (package ipvs/health), into the desired state: a list of
+// the health of each real server (package health), into the desired state: a list of
 // [Service] values. The pure function [Plan] compares the desired state with
 // what the data plane reports and returns the smallest list of [Op] values
 // that makes them equal. It never flushes: a service or real server that is
@@ -15,6 +15,10 @@
 // once its connections have ended or its drain timeout has passed — so that
 // starting, restarting or reloading vrrpd does not disturb established
 // traffic.
+//
+// Which destinations a virtual service holds, given the health of its real
+// servers, its quorum and its sorry server, is decided by the pure function
+// of package ipvs/quorum.
 //
 // Two data planes implement [DataPlane]:
 //

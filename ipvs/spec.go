@@ -5,7 +5,8 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/hachat/hachat/ipvs/health"
+	"github.com/hachat/hachat/health"
+	"github.com/hachat/hachat/ipvs/quorum"
 	"github.com/hachat/hachat/ipvs/table"
 )
 
@@ -226,19 +227,19 @@ func (r rsSpec) inhibit() bool { return r.check != nil && r.check.InhibitOnFailu
 
 // desired computes the destinations of s from the health verdicts and the
 // previous quorum state.
-func (s vsSpec) desired(up func(id string) bool, prev health.QuorumState) (table.Service, health.Decision) {
-	in := health.VirtualService{Quorum: s.quorum, Hysteresis: s.hyster}
+func (s vsSpec) desired(up func(id string) bool, prev quorum.State) (table.Service, quorum.Decision) {
+	in := quorum.VirtualService{Quorum: s.quorum, Hysteresis: s.hyster}
 	byID := map[string]table.Destination{}
 	for _, r := range s.reals {
 		id := r.dest.Address.String()
 		byID[id] = r.dest
-		in.Servers = append(in.Servers, health.RealServer{ID: id, Weight: r.dest.Weight, Up: up(r.id), Inhibit: r.inhibit()})
+		in.Servers = append(in.Servers, quorum.RealServer{ID: id, Weight: r.dest.Weight, Up: up(r.id), Inhibit: r.inhibit()})
 	}
 	if s.sorry != nil {
-		in.Sorry = &health.SorryServer{ID: s.sorry.String()}
+		in.Sorry = &quorum.SorryServer{ID: s.sorry.String()}
 		byID[s.sorry.String()] = table.Destination{Address: *s.sorry, Weight: 1, Forwarding: s.sorryFwd}
 	}
-	dec := health.Effective(in, prev)
+	dec := quorum.Effective(in, prev)
 	out := s.svc.Clone()
 	out.Destinations = nil
 	for _, d := range dec.Destinations {

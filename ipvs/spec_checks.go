@@ -7,7 +7,7 @@ import (
 	"os"
 	"strconv"
 
-	"github.com/hachat/hachat/ipvs/health"
+	"github.com/hachat/hachat/health"
 )
 
 // prober builds the probe of one check of the real server at rs.

@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/hachat/hachat/ipvs/health"
+	"github.com/hachat/hachat/health"
 )
 
 // TestProberPerCheckType checks that each check type of vrrpd.yaml(5)

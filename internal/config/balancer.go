@@ -406,7 +406,7 @@ func (ch *Check) validate(v *validator, p string) {
 		v.errorf(p+".interval", "%v is too short: at least 10ms", ch.Interval)
 	}
 	// A timeout above the interval is allowed, as in keepalived: the next
-	// probe waits for the running one (ipvs/health counts it as deferred).
+	// probe waits for the running one (package health counts it as deferred).
 	if ch.Timeout <= 0 {
 		v.errorf(p+".timeout", "%v must be positive", ch.Timeout)
 	}

@@ -3,9 +3,9 @@ package vrrpd
 import (
 	"encoding/hex"
 
+	"github.com/hachat/hachat/health"
 	"github.com/hachat/hachat/internal/config"
 	"github.com/hachat/hachat/ipvs"
-	"github.com/hachat/hachat/ipvs/health"
 	"github.com/hachat/hachat/ipvs/table"
 )
 

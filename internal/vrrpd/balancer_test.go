@@ -8,9 +8,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/hachat/hachat/health"
 	"github.com/hachat/hachat/internal/config"
 	"github.com/hachat/hachat/ipvs"
-	"github.com/hachat/hachat/ipvs/health"
 	"github.com/hachat/hachat/ipvs/table"
 )
 

@@ -14,10 +14,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hachat/hachat/health"
 	"github.com/hachat/hachat/internal/config"
 	"github.com/hachat/hachat/internal/mailalert"
 	"github.com/hachat/hachat/ipvs"
-	"github.com/hachat/hachat/ipvs/health"
 	"github.com/hachat/hachat/vrrp"
 	"github.com/prometheus/client_golang/prometheus"
 )

@@ -9,9 +9,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/hachat/hachat/ipvs/health"
-	"github.com/hachat/hachat/ipvs/health/healthmetrics"
-	"github.com/hachat/hachat/ipvs/health/healthtest"
+	"github.com/hachat/hachat/health"
+	"github.com/hachat/hachat/health/healthmetrics"
+	"github.com/hachat/hachat/health/healthtest"
 )
 
 // gather registers c on a fresh registry and returns every series as

@@ -1,9 +1,10 @@
-package health
+package procexec
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,15 +14,15 @@ import (
 	"time"
 )
 
-func TestExecProbe(t *testing.T) {
+func TestCommandRun(t *testing.T) {
 	t.Run("exit 0 is up", func(t *testing.T) {
-		if err := (&Exec{Argv: []string{"/bin/sh", "-c", "exit 0"}}).Probe(probeCtx(t)); err != nil {
+		if err := (&Command{Argv: []string{"/bin/sh", "-c", "exit 0"}}).Run(runCtx(t)); err != nil {
 			t.Fatal(err)
 		}
 	})
 	t.Run("non-zero exit is down, with code and output", func(t *testing.T) {
-		err := (&Exec{Argv: []string{"/bin/sh", "-c", "echo starting; echo backend 3 is gone >&2; exit 3"}}).Probe(probeCtx(t))
-		wantKind(t, err, KindExit)
+		err := (&Command{Argv: []string{"/bin/sh", "-c", "echo starting; echo backend 3 is gone >&2; exit 3"}}).Run(runCtx(t))
+		wantIs(t, err, ErrExitStatus)
 		if code, ok := ExitCode(err); !ok || code != 3 {
 			t.Errorf("ExitCode(%v) = %d, %v; want 3, true", err, code, ok)
 		}
@@ -30,8 +31,8 @@ func TestExecProbe(t *testing.T) {
 		}
 	})
 	t.Run("killed by a signal has no exit code", func(t *testing.T) {
-		err := (&Exec{Argv: []string{"/bin/sh", "-c", "kill -9 $$"}}).Probe(probeCtx(t))
-		wantKind(t, err, KindExit)
+		err := (&Command{Argv: []string{"/bin/sh", "-c", "kill -9 $$"}}).Run(runCtx(t))
+		wantIs(t, err, ErrExitStatus)
 		if code, ok := ExitCode(err); ok {
 			t.Errorf("ExitCode(%v) = %d, true; want false", err, code)
 		}
@@ -40,44 +41,44 @@ func TestExecProbe(t *testing.T) {
 		if os.Geteuid() != 0 {
 			t.Skip("switching user needs root")
 		}
-		p := &Exec{Argv: []string{"/bin/sh", "-c", `test "$(id -u)" = 65534`},
+		p := &Command{Argv: []string{"/bin/sh", "-c", `test "$(id -u)" = 65534`},
 			Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-		if err := p.Probe(probeCtx(t)); err != nil {
+		if err := p.Run(runCtx(t)); err != nil {
 			t.Fatalf("script as uid 65534: %v", err)
 		}
 	})
 	t.Run("environment is passed", func(t *testing.T) {
-		p := &Exec{Argv: []string{"/bin/sh", "-c", `test "$CHECK_TARGET" = 198.18.0.5`}, Env: []string{"CHECK_TARGET=198.18.0.5"}}
-		if err := p.Probe(probeCtx(t)); err != nil {
+		p := &Command{Argv: []string{"/bin/sh", "-c", `test "$CHECK_TARGET" = 198.18.0.5`}, Env: []string{"CHECK_TARGET=198.18.0.5"}}
+		if err := p.Run(runCtx(t)); err != nil {
 			t.Fatal(err)
 		}
 	})
 	t.Run("missing program", func(t *testing.T) {
-		err := (&Exec{Argv: []string{"/nonexistent/check-script"}}).Probe(probeCtx(t))
-		wantKind(t, err, KindSpawn)
+		err := (&Command{Argv: []string{"/nonexistent/check-script"}}).Run(runCtx(t))
+		wantIs(t, err, fs.ErrNotExist)
 	})
 	t.Run("empty command", func(t *testing.T) {
-		wantKind(t, (&Exec{}).Probe(probeCtx(t)), KindConfig)
+		wantIs(t, (&Command{}).Run(runCtx(t)), ErrEmptyCommand)
 	})
 	t.Run("success despite a child holding the output", func(t *testing.T) {
 		dir := t.TempDir()
 		pidFile := filepath.Join(dir, "bg.pid")
 		script := fmt.Sprintf("sleep 300 & echo $! > %s; exit 0", pidFile)
-		err := (&Exec{Argv: []string{"/bin/sh", "-c", script}}).Probe(probeCtx(t))
+		err := (&Command{Argv: []string{"/bin/sh", "-c", script}}).Run(runCtx(t))
 		if pid, perr := readPID(pidFile); perr == nil {
 			killPID(pid)
 		}
 		if err != nil {
-			t.Fatalf("script exited 0 but probe says %v", err)
+			t.Fatalf("script exited 0 but Run says %v", err)
 		}
 	})
 }
 
-// TestExecTimeoutKillsProcessGroup checks that a timed-out script and the
+// TestRunTimeoutKillsProcessGroup checks that a timed-out script and the
 // children it spawned are all killed. The context is cancelled once the
 // script has recorded its PIDs, so a slow machine cannot make the test race
-// the script's start; the deadline path is checked by TestExecTimeout.
-func TestExecTimeoutKillsProcessGroup(t *testing.T) {
+// the script's start; the deadline path is checked by TestRunTimeout.
+func TestRunTimeoutKillsProcessGroup(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -101,35 +102,51 @@ func TestExecTimeoutKillsProcessGroup(t *testing.T) {
 		}
 		found <- p
 	}()
-	err := (&Exec{Argv: []string{"/bin/sh", "testdata/hang.sh", dir}}).Probe(ctx)
+	err := (&Command{Argv: []string{"/bin/sh", "testdata/hang.sh", dir}}).Run(ctx)
 	p := <-found
 	if p.err != nil {
-		t.Fatalf("the script never recorded its PIDs: %v (probe: %v)", p.err, err)
+		t.Fatalf("the script never recorded its PIDs: %v (Run: %v)", p.err, err)
 	}
-	wantKind(t, err, KindCanceled)
+	wantIs(t, err, context.Canceled)
 	leader, child := p.leader, p.child
 	t.Cleanup(func() { killPID(child); killPID(leader) })
 	for _, pid := range []int{leader, child} {
 		deadline := time.Now().Add(10 * time.Second)
 		for alive(pid) {
 			if time.Now().After(deadline) {
-				t.Fatalf("pid %d still alive 10s after the probe was cancelled", pid)
+				t.Fatalf("pid %d still alive 10s after Run was cancelled", pid)
 			}
 			time.Sleep(5 * time.Millisecond) // polling for the event, bounded by deadline
 		}
 	}
 }
 
-// TestExecTimeout checks that the probe's deadline ends a hung script and
+// TestRunTimeout checks that the deadline of Run ends a hung script and
 // reads as a timeout.
-func TestExecTimeout(t *testing.T) {
+func TestRunTimeout(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	err := (&Exec{Argv: []string{"/bin/sh", "-c", "sleep 300"}}).Probe(ctx)
-	wantKind(t, err, KindTimeout)
+	err := (&Command{Argv: []string{"/bin/sh", "-c", "sleep 300"}}).Run(ctx)
+	wantIs(t, err, context.DeadlineExceeded)
 	if took := time.Since(start); took > 30*time.Second {
-		t.Errorf("probe returned %v after its 200ms deadline: the kill did not end it", took)
+		t.Errorf("Run returned %v after its 200ms deadline: the kill did not end it", took)
+	}
+}
+
+// runCtx bounds a command in a test. The timeout is generous because the
+// test machine is shared; tests about timeouts set their own.
+func runCtx(t *testing.T) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func wantIs(t *testing.T, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Errorf("Run = %v, want an error wrapping %q", err, want)
 	}
 }
 

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hachat/hachat/ipvs/health"
+	"github.com/hachat/hachat/health"
 )
 
 // BenchmarkMonitorTCP measures the TCP checks per second one monitor
@@ -19,8 +19,8 @@ import (
 // per check; the sustained rate is the highest one with no failures.
 // b.N is the number of checks:
 //
-//	go test -run '^$' -bench 'MonitorTCP/targets=1000/interval=1s$' -benchtime 5000x ./ipvs/health/
-//	go test -run '^$' -bench 'MonitorTCP/targets=1000/interval=.*ms$' -benchtime 30000x ./ipvs/health/
+//	go test -run '^$' -bench 'MonitorTCP/targets=1000/interval=1s$' -benchtime 5000x ./health/
+//	go test -run '^$' -bench 'MonitorTCP/targets=1000/interval=.*ms$' -benchtime 30000x ./health/
 func BenchmarkMonitorTCP(b *testing.B) {
 	for _, iv := range []time.Duration{time.Second, 250 * time.Millisecond, 100 * time.Millisecond, 50 * time.Millisecond, 20 * time.Millisecond, 10 * time.Millisecond} {
 		b.Run(fmt.Sprintf("targets=1000/interval=%v", iv), func(b *testing.B) { benchMonitorTCP(b, 1000, iv) })
@@ -90,16 +90,6 @@ func BenchmarkTrackerResult(b *testing.B) {
 	now := time.Now()
 	for i := 0; b.Loop(); i++ {
 		tr.Result(now, i%7 != 0)
-	}
-}
-
-func BenchmarkEffective(b *testing.B) {
-	vs := health.VirtualService{Quorum: 10, Hysteresis: 2, Sorry: &health.SorryServer{ID: "sorry"}}
-	for i := range 64 {
-		vs.Servers = append(vs.Servers, health.RealServer{ID: fmt.Sprint(i), Weight: 1, Up: i%3 != 0, Inhibit: i%2 == 0})
-	}
-	for b.Loop() {
-		health.Effective(vs, health.QuorumHeld)
 	}
 }
 

@@ -13,8 +13,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/hachat/hachat/ipvs/health"
-	"github.com/hachat/hachat/ipvs/health/healthtest"
+	"github.com/hachat/hachat/health"
+	"github.com/hachat/hachat/health/healthtest"
 )
 
 var t0 = time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)

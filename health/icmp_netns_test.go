@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hachat/hachat/ipvs/health"
+	"github.com/hachat/hachat/health"
 	"github.com/hachat/hachat/test/netns"
 )
 

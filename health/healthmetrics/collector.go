@@ -6,7 +6,7 @@ package healthmetrics
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/hachat/hachat/ipvs/health"
+	"github.com/hachat/hachat/health"
 )
 
 // Collector exports a monitor's counters and the state of each target as

@@ -1,8 +1,13 @@
-package health
+package quorum
 
 import (
+	"errors"
 	"fmt"
 )
+
+// ErrInvalid means a virtual service's quorum, hysteresis or weights make
+// no sense; [VirtualService.Validate] wraps it with %w.
+var ErrInvalid = errors.New("invalid virtual service")
 
 // RealServer is one real server of a virtual service as the quorum logic
 // sees it.
@@ -41,27 +46,27 @@ type VirtualService struct {
 	Sorry *SorryServer
 }
 
-// QuorumState is whether a virtual service has its quorum.
-type QuorumState int
+// State is whether a virtual service has its quorum.
+type State int
 
-// The quorum states; the zero value is QuorumUnknown, for the first
+// The quorum states; the zero value is Unknown, for the first
 // computation after start, which ignores the hysteresis.
 const (
-	QuorumUnknown QuorumState = iota
-	QuorumLost
-	QuorumHeld
+	Unknown State = iota
+	Lost
+	Held
 )
 
-func (q QuorumState) String() string {
+func (q State) String() string {
 	switch q {
-	case QuorumUnknown:
+	case Unknown:
 		return "unknown"
-	case QuorumLost:
+	case Lost:
 		return "lost"
-	case QuorumHeld:
+	case Held:
 		return "held"
 	}
-	return fmt.Sprintf("QuorumState(%d)", int(q))
+	return fmt.Sprintf("State(%d)", int(q))
 }
 
 // Destination is one entry of the effective destination set.
@@ -77,9 +82,9 @@ type Decision struct {
 	// in input order, then the sorry server. A server absent from it is to
 	// be removed.
 	Destinations []Destination
-	Quorum       QuorumState
+	Quorum       State
 	// Changed reports a quorum transition (including the first verdict
-	// after QuorumUnknown), when the caller runs quorum_up or quorum_down.
+	// after Unknown), when the caller runs quorum_up or quorum_down.
 	Changed bool
 	// UpWeight is the sum of the weights of the up real servers.
 	UpWeight int
@@ -89,24 +94,24 @@ type Decision struct {
 // otherwise paper over.
 func (vs VirtualService) Validate() error {
 	if vs.Quorum < 0 || vs.Hysteresis < 0 {
-		return fmt.Errorf("quorum %d and hysteresis %d must not be negative: %w", vs.Quorum, vs.Hysteresis, ErrInvalidTarget)
+		return fmt.Errorf("quorum %d and hysteresis %d must not be negative: %w", vs.Quorum, vs.Hysteresis, ErrInvalid)
 	}
 	seen := make(map[string]bool, len(vs.Servers)+1)
 	for _, rs := range vs.Servers {
 		if rs.Weight < 0 {
-			return fmt.Errorf("real server %s: weight %d is negative: %w", rs.ID, rs.Weight, ErrInvalidTarget)
+			return fmt.Errorf("real server %s: weight %d is negative: %w", rs.ID, rs.Weight, ErrInvalid)
 		}
 		if seen[rs.ID] {
-			return fmt.Errorf("real server %s listed twice: %w", rs.ID, ErrInvalidTarget)
+			return fmt.Errorf("real server %s listed twice: %w", rs.ID, ErrInvalid)
 		}
 		seen[rs.ID] = true
 	}
 	if s := vs.Sorry; s != nil {
 		if s.Weight < 0 {
-			return fmt.Errorf("sorry server %s: weight %d is negative: %w", s.ID, s.Weight, ErrInvalidTarget)
+			return fmt.Errorf("sorry server %s: weight %d is negative: %w", s.ID, s.Weight, ErrInvalid)
 		}
 		if seen[s.ID] {
-			return fmt.Errorf("sorry server %s is also a real server: %w", s.ID, ErrInvalidTarget)
+			return fmt.Errorf("sorry server %s is also a real server: %w", s.ID, ErrInvalid)
 		}
 	}
 	return nil
@@ -117,7 +122,7 @@ func (vs VirtualService) Validate() error {
 //
 // The quorum is held when the up weight reaches Quorum+Hysteresis, lost
 // when it drops below Quorum-Hysteresis or to zero, and otherwise keeps its
-// previous state; from QuorumUnknown it is held exactly when the up weight
+// previous state; from Unknown it is held exactly when the up weight
 // is positive and at least Quorum. Then:
 //
 //   - held: up servers at their weight; down servers at weight 0 when
@@ -129,7 +134,7 @@ func (vs VirtualService) Validate() error {
 //     sorry page rather than on an overloaded remainder.
 //   - lost without a sorry server: as held; the state only tells the caller
 //     to run quorum_down.
-func Effective(vs VirtualService, prev QuorumState) Decision {
+func Effective(vs VirtualService, prev State) Decision {
 	quorum := vs.Quorum
 	if quorum <= 0 {
 		quorum = 1
@@ -142,23 +147,23 @@ func Effective(vs VirtualService, prev QuorumState) Decision {
 	}
 	state := prev
 	switch prev {
-	case QuorumHeld:
+	case Held:
 		if sum == 0 || sum < quorum-vs.Hysteresis {
-			state = QuorumLost
+			state = Lost
 		}
-	case QuorumLost:
+	case Lost:
 		if sum > 0 && sum >= quorum+vs.Hysteresis {
-			state = QuorumHeld
+			state = Held
 		}
 	default:
-		state = QuorumLost
+		state = Lost
 		if sum > 0 && sum >= quorum {
-			state = QuorumHeld
+			state = Held
 		}
 	}
 	d := Decision{Quorum: state, Changed: state != prev, UpWeight: sum,
 		Destinations: make([]Destination, 0, len(vs.Servers)+1)}
-	sorryActive := state == QuorumLost && vs.Sorry != nil
+	sorryActive := state == Lost && vs.Sorry != nil
 	for _, rs := range vs.Servers {
 		switch {
 		case rs.Up && !sorryActive:

@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"syscall"
+
+	"github.com/hachat/hachat/internal/procexec"
 )
 
 // Prober performs one health check. A nil error means the target is up.
@@ -36,8 +38,9 @@ var (
 	// ErrBadReply means an SMTP, DNS or UDP check got an answer, but not
 	// the one a healthy server gives (a 554 greeting, SERVFAIL, other bytes).
 	ErrBadReply = errors.New("unexpected reply")
-	// ErrExitStatus means a script exited with a non-zero status.
-	ErrExitStatus = errors.New("script exited with non-zero status")
+	// ErrExitStatus means a script exited with a non-zero status. It is
+	// procexec's sentinel, so that errors.Is matches either name.
+	ErrExitStatus = procexec.ErrExitStatus
 	// ErrInvalidTarget means a target's configuration cannot be probed.
 	ErrInvalidTarget = errors.New("invalid health check target")
 )

@@ -1,4 +1,4 @@
-package health
+package procexec
 
 import (
 	"bytes"
@@ -11,24 +11,29 @@ import (
 	"time"
 )
 
-// DefaultOutputLimit is how many bytes of a script's output an [Exec] probe
+// Errors a caller can act on; [Command.Run] wraps them with %w.
+var (
+	// ErrExitStatus means the command exited with a non-zero status or
+	// was killed by a signal it did not get from Run.
+	ErrExitStatus = errors.New("script exited with non-zero status")
+	// ErrEmptyCommand means the command has no program to run.
+	ErrEmptyCommand = errors.New("empty command")
+)
+
+// DefaultOutputLimit is how many bytes of a command's output [Command.Run]
 // keeps for its error message.
 const DefaultOutputLimit = 256
 
-// execWaitDelay bounds how long a probe waits for a script's output pipes
-// after the script exited or was killed: a grandchild that keeps the pipe
-// open must not hold the probe.
-const execWaitDelay = 250 * time.Millisecond
+// waitDelay bounds how long Run waits for a command's output pipes after
+// the command exited or was killed: a grandchild that keeps the pipe open
+// must not hold the caller.
+const waitDelay = 250 * time.Millisecond
 
-// Exec is keepalived's MISC_CHECK and vrrp_script: the target is up when
-// the command exits with status 0. The command runs in a new process group;
-// when the probe's context is done the whole group gets SIGKILL, so that a
-// hung script cannot leave children behind that pile up on every interval.
-//
-// A non-zero exit returns an error wrapping both [ErrExitStatus] and the
-// *exec.ExitError, so callers that give exit codes a meaning (keepalived's
-// misc_dynamic) can read the code with errors.As.
-type Exec struct {
+// Command is one external command: a check script, a track script or a
+// notify hook. It runs in a new process group; when the context of
+// [Command.Run] is done the whole group gets SIGKILL, so that a hung script
+// cannot leave children behind that pile up on every interval.
+type Command struct {
 	// Argv is the program and its arguments; Argv[0] is looked up in PATH
 	// when it has no slash. No shell is involved.
 	Argv []string
@@ -44,33 +49,39 @@ type Exec struct {
 	OutputLimit int
 }
 
-// Probe runs the command and waits for it, or kills its process group when
-// ctx is done.
-func (e *Exec) Probe(ctx context.Context) error {
-	if len(e.Argv) == 0 || e.Argv[0] == "" {
-		return fmt.Errorf("exec check: empty command: %w", ErrInvalidTarget)
+// Run runs the command and waits for it, or kills its process group when
+// ctx is done. It returns nil when the command exits with status 0.
+//
+// Every error but ErrEmptyCommand begins with the program's name, so that a
+// caller can prefix its own operation ("exec check %w"). A non-zero exit
+// wraps both [ErrExitStatus] and the *exec.ExitError and ends with the last
+// line of the command's output; a command killed because ctx was done wraps
+// ctx's error.
+func (c *Command) Run(ctx context.Context) error {
+	if len(c.Argv) == 0 || c.Argv[0] == "" {
+		return ErrEmptyCommand
 	}
-	limit := e.OutputLimit
+	limit := c.OutputLimit
 	if limit <= 0 {
 		limit = DefaultOutputLimit
 	}
 	out := &tailBuffer{limit: limit}
-	cmd := exec.CommandContext(ctx, e.Argv[0], e.Argv[1:]...)
-	cmd.Env = e.Env
-	cmd.Dir = e.Dir
+	cmd := exec.CommandContext(ctx, c.Argv[0], c.Argv[1:]...)
+	cmd.Env = c.Env
+	cmd.Dir = c.Dir
 	cmd.Stdout = out
 	cmd.Stderr = out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: e.Credential}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: c.Credential}
 	cmd.Cancel = func() error {
 		// With Setpgid the group ID is the leader's PID; the negative PID
 		// signals every process in the group.
 		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}
-	cmd.WaitDelay = execWaitDelay
+	cmd.WaitDelay = waitDelay
 
 	err := cmd.Run()
 	if ctxErr := ctx.Err(); ctxErr != nil && err != nil {
-		return fmt.Errorf("exec check %s: killed process group: %w", e.Argv[0], ctxErr)
+		return fmt.Errorf("%s: killed process group: %w", c.Argv[0], ctxErr)
 	}
 	var ee *exec.ExitError
 	switch {
@@ -81,16 +92,16 @@ func (e *Exec) Probe(ctx context.Context) error {
 		// The script's verdict stands.
 		return nil
 	case errors.As(err, &ee):
-		return fmt.Errorf("exec check %s: %w: %w%s", e.Argv[0], ErrExitStatus, ee, out.suffix())
+		return fmt.Errorf("%s: %w: %w%s", c.Argv[0], ErrExitStatus, ee, out.suffix())
 	default:
-		return fmt.Errorf("exec check %s: %w", e.Argv[0], err)
+		return fmt.Errorf("%s: %w", c.Argv[0], err)
 	}
 }
 
-// ExitCode returns the exit status carried by an [Exec] probe's error, for
-// callers that give codes a meaning (keepalived's misc_dynamic: 2-255 sets
-// the weight to code-2). It returns false when the script did not exit on
-// its own (killed, not started) or err is nil.
+// ExitCode returns the exit status carried by an error of [Command.Run],
+// for callers that give codes a meaning (keepalived's misc_dynamic: 2-255
+// sets the weight to code-2). It returns false when the command did not
+// exit on its own (killed, not started) or err is nil.
 func ExitCode(err error) (int, bool) {
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() < 0 {

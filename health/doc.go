@@ -1,8 +1,11 @@
-// Package health is the health-check engine of the hachat L4 balancer: the
-// "checkers" half of keepalived (keepalived.conf(5), "LVS CONFIGURATION":
-// TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK, PING_CHECK, UDP_CHECK,
-// SMTP_CHECK, DNS_CHECK), rebuilt as small Go parts that
-// the IPVS reconciler and vrrpd's track_script both reuse.
+// Package health is the health-check engine of vrrpd: the "checkers" half
+// of keepalived (keepalived.conf(5), "LVS CONFIGURATION": TCP_CHECK,
+// HTTP_GET, SSL_GET, MISC_CHECK, PING_CHECK, UDP_CHECK, SMTP_CHECK,
+// DNS_CHECK) and its vrrp_script, rebuilt as small Go parts that the L4
+// balancer (package ipvs) and the VRRP track scripts (package vrrp) both
+// reuse. It knows nothing of either: what a verdict means for a virtual
+// service (weights, quorum, sorry server) is the balancer's business
+// (package ipvs/quorum), and what it means for a VRRP priority is vrrp's.
 //
 // The parts, from the wire up:
 //
@@ -14,7 +17,8 @@
 //     (RFC 6066 §3), and judges the status code, and optionally the body by
 //     regular expression or keepalived-style MD5 digest; [Exec] runs a script
 //     whose exit status 0 means up, in its own process group so that a
-//     timeout kills the script and everything it spawned; [ICMP] sends one
+//     timeout kills the script and everything it spawned (the process side
+//     is package internal/procexec); [ICMP] sends one
 //     echo request (RFC 792, RFC 4443) over a ping socket or a raw one;
 //     [UDP] sends a datagram and fails on an ICMP error or, when a reply is
 //     required, on silence or other bytes; [SMTP] wants a 220 greeting and
@@ -45,11 +49,6 @@
 //     and removed while it runs. [Monitor.Snapshot] and [Monitor.Stats] feed
 //     status displays and metrics.
 //
-//   - [Effective] turns a virtual service's real servers (weight, up/down,
-//     inhibit_on_failure) plus quorum, hysteresis and an optional sorry
-//     server into the destination set the data plane should hold. It is a
-//     pure function of its inputs and the previous quorum state.
-//
 // # Timing guarantees
 //
 // The monitor schedules each target at a fixed rate: the first probe runs at
@@ -78,18 +77,6 @@
 // master and on the backups, so a backup that takes over already knows which
 // real servers are up (keepalived's ha_suspend, which stops checks on the
 // backup, is deliberately not offered).
-//
-// # Quorum
-//
-// [Effective] follows keepalived's check/ipwrapper.c: the quorum is gained
-// when the sum of the weights of the up real servers reaches
-// Quorum+Hysteresis, and lost when it falls below Quorum-Hysteresis or to
-// zero. While the quorum is lost and a sorry server is configured, the sorry
-// server takes the traffic and the real servers are withdrawn (removed, or
-// kept at weight 0 when they are inhibit_on_failure); without a sorry
-// server the quorum only changes the reported state, so that the caller can
-// run its quorum_up/quorum_down commands. When the quorum holds, the sorry
-// server is removed, or kept at weight 0 with sorry_server_inhibit.
 //
 // # Companion packages
 //

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hachat/hachat/ipvs/health"
+	"github.com/hachat/hachat/health"
 )
 
 var _ health.DeadlineTimer = (*fakeTimer)(nil)
