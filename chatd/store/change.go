@@ -164,16 +164,7 @@ func (t txOps) channelsOf(sessionID string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return scanStrings(rows)
 }
 
 // dropIfEmpty deletes a channel and its bans (and +e/+I lists) if it has no members left.

@@ -381,14 +381,9 @@ func (s *sqlStore) Conversations(ctx context.Context, nick string) ([]string, er
 	if err != nil {
 		return nil, fmt.Errorf("conversations of %q: %w", nick, err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
-			return nil, fmt.Errorf("conversations of %q: %w", nick, err)
-		}
-		out = append(out, k)
+	out, err := scanStrings(rows)
+	if err != nil {
+		return nil, fmt.Errorf("conversations of %q: %w", nick, err)
 	}
-	return out, rows.Err()
+	return out, nil
 }

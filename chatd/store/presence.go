@@ -151,137 +151,163 @@ func (s *sqlStore) ReapDeadQuit(ctx context.Context, self string, staleAfter tim
 	if staleAfter <= 0 {
 		return nil, fmt.Errorf("reap dead: staleAfter must be positive, got %v", staleAfter)
 	}
-	// Every node looks every heartbeat: a plain read first, so that a cluster with nobody to reap
-	// (the usual case) costs the database no write transaction per node and interval. A node
-	// already reaped is looked at again only while it has sessions (one it registered late).
-	var one int
-	err := s.prepR().QueryRowContext(ctx, s.d.expand(`SELECT 1 FROM nodes n WHERE n.node <> ? AND n.heartbeat < {{now_us}} - ?
-		AND (n.reaped = 0 OR EXISTS (SELECT 1 FROM sessions s WHERE s.node = n.node)) LIMIT 1`),
-		self, staleAfter.Microseconds()).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
+	stale, err := s.anyToReap(ctx, self, staleAfter)
 	if err != nil {
 		return nil, fmt.Errorf("reap dead: %w", err)
 	}
+	if !stale {
+		return nil, nil
+	}
 	var out []Reaped
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		out = nil
-		rows, err := tx.QueryContext(ctx, s.d.expand(`SELECT node FROM nodes
-			WHERE node <> ? AND heartbeat < {{now_us}} - ? ORDER BY node`)+s.d.forUpdate,
-			self, staleAfter.Microseconds())
-		if err != nil {
-			return err
-		}
-		var nodes []any
-		for rows.Next() {
-			var n string
-			if err := rows.Scan(&n); err != nil {
-				rows.Close()
-				return err
-			}
-			nodes = append(nodes, n)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if len(nodes) == 0 {
-			return nil
-		}
-		in := "(" + placeholders(len(nodes)) + ")"
-		rows, err = tx.QueryContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE node IN `+in+` ORDER BY id`+s.d.forUpdate, nodes...)
-		if err != nil {
-			return err
-		}
-		sess, err := scanSessions(rows)
-		if err != nil {
-			return err
-		}
-		if len(sess) > 0 {
-			ids := make([]any, len(sess))
-			idx := map[string]int{}
-			for i, ss := range sess {
-				ids[i] = ss.ID
-				idx[ss.ID] = i
-				out = append(out, Reaped{Session: ss})
-			}
-			sin := "(" + placeholders(len(ids)) + ")"
-			rows, err := tx.QueryContext(ctx, `SELECT session_id, channel, channel_folded FROM members WHERE session_id IN `+sin+
-				` ORDER BY session_id, channel_folded`, ids...)
-			if err != nil {
-				return err
-			}
-			var touched []string
-			for rows.Next() {
-				var id, ch, folded string
-				if err := rows.Scan(&id, &ch, &folded); err != nil {
-					rows.Close()
-					return err
-				}
-				out[idx[id]].Channels = append(out[idx[id]].Channels, ch)
-				touched = append(touched, folded)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			slices.Sort(touched)
-			touched = slices.Compact(touched)
-			t := txOps{s: s, ctx: ctx, tx: tx}
-			for _, ch := range touched { // channels before members: the lock order (change.go)
-				if _, err := t.lockChannel(ch); err != nil {
-					return err
-				}
-			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM members WHERE session_id IN `+sin, ids...); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id IN `+sin, ids...); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM session_presence WHERE session_id IN `+sin, ids...); err != nil {
-				return err
-			}
-			// A channel whose last members were the dead node's users ceases to exist with their
-			// QUITs, as it does on every node that applies them.
-			for _, ch := range touched {
-				if err := t.dropIfEmpty(ch); err != nil {
-					return err
-				}
-			}
-		}
-		if _, err = tx.ExecContext(ctx, `UPDATE nodes SET reaped = 1 WHERE node IN `+in, nodes...); err != nil {
-			return err
-		}
-		if quit == nil {
-			return nil
-		}
-		// The log counter is locked last, after nodes, sessions and members: the order every other
-		// transaction uses, so no deadlock.
-		var evs []*Event
-		for i := range out {
-			ev := quit(out[i])
-			if ev == nil {
-				continue
-			}
-			if err := prepareEvent(ev); err != nil {
-				return fmt.Errorf("quit event of %s: %w", out[i].Session.ID, err)
-			}
-			out[i].Quit = ev
-			evs = append(evs, ev)
-		}
-		for len(evs) > 0 {
-			n := min(len(evs), maxBatch)
-			if err := s.appendTx(ctx, tx, evs[:n]); err != nil {
-				return fmt.Errorf("append quit events: %w", err)
-			}
-			evs = evs[n:]
-		}
-		return nil
+		var err error
+		out, err = txOps{s: s, ctx: ctx, tx: tx}.reap(self, staleAfter, quit)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reap dead: %w", err)
 	}
 	return out, nil
+}
+
+// anyToReap reports whether some other node is stale and not yet reaped, or reaped but holding
+// sessions (one it registered late). Every node looks every heartbeat: a plain read first, so that a
+// cluster with nobody to reap (the usual case) costs the database no write transaction per node and
+// interval.
+func (s *sqlStore) anyToReap(ctx context.Context, self string, staleAfter time.Duration) (bool, error) {
+	var one int
+	err := s.prepR().QueryRowContext(ctx, s.d.expand(`SELECT 1 FROM nodes n WHERE n.node <> ? AND n.heartbeat < {{now_us}} - ?
+		AND (n.reaped = 0 OR EXISTS (SELECT 1 FROM sessions s WHERE s.node = n.node)) LIMIT 1`),
+		self, staleAfter.Microseconds()).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// reap is ReapDeadQuit's transaction. It takes its locks in the order every transaction uses
+// (change.go): node rows, sessions, channels, members, and the log counter last, so no deadlock.
+// The statements with IN lists go to the transaction unprepared: their text changes with the list.
+func (t txOps) reap(self string, staleAfter time.Duration, quit func(Reaped) *Event) ([]Reaped, error) {
+	rows, err := t.tx.QueryContext(t.ctx, t.s.d.expand(`SELECT node FROM nodes
+		WHERE node <> ? AND heartbeat < {{now_us}} - ? ORDER BY node`)+t.s.d.forUpdate,
+		self, staleAfter.Microseconds())
+	if err != nil {
+		return nil, err
+	}
+	nodes, err := scanStrings(rows)
+	if err != nil || len(nodes) == 0 {
+		return nil, err
+	}
+	args := anys(nodes)
+	in := "(" + placeholders(len(args)) + ")"
+	out, err := t.reapSessions(in, args)
+	if err != nil {
+		return nil, err
+	}
+	if _, err = t.tx.ExecContext(t.ctx, `UPDATE nodes SET reaped = 1 WHERE node IN `+in, args...); err != nil {
+		return nil, err
+	}
+	if quit == nil {
+		return out, nil
+	}
+	return out, t.appendQuits(out, quit)
+}
+
+// reapDeletes remove the reaped sessions' rows; each is completed with "IN (the session IDs)".
+var reapDeletes = []string{
+	`DELETE FROM members WHERE session_id IN `,
+	`DELETE FROM sessions WHERE id IN `,
+	`DELETE FROM session_presence WHERE session_id IN `,
+}
+
+// reapSessions removes the sessions of the nodes in (a placeholder list for args) with their
+// memberships, and the channels left empty, and returns them.
+func (t txOps) reapSessions(in string, args []any) ([]Reaped, error) {
+	rows, err := t.tx.QueryContext(t.ctx, `SELECT `+sessionCols+` FROM sessions WHERE node IN `+in+` ORDER BY id`+t.s.d.forUpdate, args...)
+	if err != nil {
+		return nil, err
+	}
+	sess, err := scanSessions(rows)
+	if err != nil || len(sess) == 0 {
+		return nil, err
+	}
+	out := make([]Reaped, len(sess))
+	ids := make([]any, len(sess))
+	for i, ss := range sess {
+		out[i].Session, ids[i] = ss, ss.ID
+	}
+	sin := "(" + placeholders(len(ids)) + ")"
+	touched, err := t.reapedChannels(out, sin, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, ch := range touched { // channels before members: the lock order (change.go)
+		if _, err := t.lockChannel(ch); err != nil {
+			return nil, err
+		}
+	}
+	for _, del := range reapDeletes {
+		if _, err := t.tx.ExecContext(t.ctx, del+sin, ids...); err != nil {
+			return nil, err
+		}
+	}
+	// A channel whose last members were the dead node's users ceases to exist with their QUITs, as it
+	// does on every node that applies them.
+	for _, ch := range touched {
+		if err := t.dropIfEmpty(ch); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// reapedChannels fills in the channels of the sessions out (whose IDs are ids, placeholders sin)
+// and returns the folded names of those channels, sorted and without repeats.
+func (t txOps) reapedChannels(out []Reaped, sin string, ids []any) ([]string, error) {
+	idx := make(map[string]int, len(out))
+	for i := range out {
+		idx[out[i].Session.ID] = i
+	}
+	rows, err := t.tx.QueryContext(t.ctx, `SELECT session_id, channel, channel_folded FROM members WHERE session_id IN `+sin+
+		` ORDER BY session_id, channel_folded`, ids...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var touched []string
+	for rows.Next() {
+		var id, ch, folded string
+		if err := rows.Scan(&id, &ch, &folded); err != nil {
+			return nil, err
+		}
+		out[idx[id]].Channels = append(out[idx[id]].Channels, ch)
+		touched = append(touched, folded)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.Sort(touched)
+	return slices.Compact(touched), nil
+}
+
+// appendQuits appends the QUIT event quit returns for each reaped session (nil: none) and records it
+// in the session's Reaped.
+func (t txOps) appendQuits(out []Reaped, quit func(Reaped) *Event) error {
+	var evs []*Event
+	for i := range out {
+		ev := quit(out[i])
+		if ev == nil {
+			continue
+		}
+		if err := prepareEvent(ev); err != nil {
+			return fmt.Errorf("quit event of %s: %w", out[i].Session.ID, err)
+		}
+		out[i].Quit = ev
+		evs = append(evs, ev)
+	}
+	if err := t.s.appendBatches(t.ctx, t.tx, evs); err != nil {
+		return fmt.Errorf("append quit events: %w", err)
+	}
+	return nil
 }
