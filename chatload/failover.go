@@ -408,23 +408,49 @@ func RunFailover(ctx context.Context, cfg FailoverConfig) (*FailoverResult, erro
 	if client.FDSoft > 0 && uint64(nClients)+fdReserve > client.FDSoft {
 		return nil, fmt.Errorf("failover: %d clients need more descriptors than the limit %d", nClients, client.FDSoft)
 	}
-	r := newChatRun(sc)
-	r.fo = &cfg
+	fs := newFailoverState(&cfg)
+	r := fs.r
+	var hook HookOutcome
+	u0, s0 := cpuTimes()
+	setup, dur, barrier := r.execute(ctx, "failover", fs.onCue(&hook), r.recovered)
+
+	res := fs.result(hook, setup, dur, barrier)
+	client.MaxConcurrent = r.c.maxOpen.Load()
+	warns = append(warns, postflight(&client, u0, s0, dur, "message sends", res.Steady.SendLag, 50*time.Millisecond, res.Steady.SetupErrors)...)
+	res.Steady.Client = client
+	res.Warnings = append(warns, res.Steady.Warnings...)
+	res.Warnings = append(res.Warnings, fs.warnings(res)...)
+	if ctx.Err() != nil {
+		return res, fmt.Errorf("failover interrupted: %w", context.Cause(ctx))
+	}
+	return res, nil
+}
+
+// newFailoverState makes the run of cfg with its failover bookkeeping.
+func newFailoverState(cfg *FailoverConfig) *failoverState {
+	r := newChatRun(cfg.Steady)
+	r.fo = cfg
 	// Fine bins: a failover's dip lasts about a second.
 	r.tl = newTimeline(time.Time{}, 100*time.Millisecond)
-	fs := &failoverState{r: r, fo: &cfg, detect: NewRecorder(), reconnT: NewRecorder(),
+	fs := &failoverState{r: r, fo: cfg, detect: NewRecorder(), reconnT: NewRecorder(),
 		outage: NewRecorder(), resume: NewRecorder(), affected: map[int]bool{}}
 	r.fs = fs
 	for _, m := range r.members {
 		m.msgids = map[string]bool{}
 	}
-	var hook HookOutcome
-	during := func(ctx context.Context) {
-		if cfg.Hook == nil || !sleepUntil(ctx, r.t0.Add(cfg.CueAfter)) {
+	return fs
+}
+
+// onCue returns the run's during step: at CueAfter it runs the hook,
+// bounded by HookTimeout, and records how it went in *hook.
+func (fs *failoverState) onCue(hook *HookOutcome) func(ctx context.Context) {
+	return func(ctx context.Context) {
+		cfg := fs.fo
+		if cfg.Hook == nil || !sleepUntil(ctx, fs.r.t0.Add(cfg.CueAfter)) {
 			return
 		}
 		start := time.Now()
-		hook.Ran, hook.AtS = true, start.Sub(r.t0).Seconds()
+		hook.Ran, hook.AtS = true, start.Sub(fs.r.t0).Seconds()
 		hctx, cancel := context.WithTimeout(ctx, cfg.HookTimeout)
 		defer cancel()
 		if err := cfg.Hook(hctx); err != nil {
@@ -432,24 +458,30 @@ func RunFailover(ctx context.Context, cfg FailoverConfig) (*FailoverResult, erro
 		}
 		hook.DurationS = time.Since(start).Seconds()
 	}
-	drained := func() bool {
-		if !r.settled() {
+}
+
+// recovered is the failover run's drain condition: every sent message is
+// settled and every member is connected and has every accepted message.
+func (r *chatRun) recovered() bool {
+	if !r.settled() {
+		return false
+	}
+	for _, m := range r.members {
+		if !m.ok {
+			continue
+		}
+		if _, _, down := m.current(); down || r.missing(m, nil, 0) > 0 {
 			return false
 		}
-		for _, m := range r.members {
-			if !m.ok {
-				continue
-			}
-			if _, _, down := m.current(); down || r.missing(m, nil, 0) > 0 {
-				return false
-			}
-		}
-		return true
 	}
-	u0, s0 := cpuTimes()
-	setup, dur, barrier := r.execute(ctx, "failover", during, drained)
+	return true
+}
 
-	res := &FailoverResult{Config: cfg, Hook: hook, Steady: r.steadyResult(setup, dur, barrier)}
+// result gathers the figures of the finished run; the caller adds the
+// client's own figures and the warnings.
+func (fs *failoverState) result(hook HookOutcome, setup, dur time.Duration, barrier bool) *FailoverResult {
+	r := fs.r
+	res := &FailoverResult{Config: *fs.fo, Hook: hook, Steady: r.steadyResult(setup, dur, barrier)}
 	res.Disconnects = fs.disconnects.Load()
 	res.Reconnected = fs.reconnected.Load()
 	fs.mu.Lock()
@@ -485,28 +517,27 @@ func RunFailover(ctx context.Context, cfg FailoverConfig) (*FailoverResult, erro
 	res.RecoveredByHistory = r.replayed.Load()
 	res.ResumeFailures = fs.resumeFail.Load()
 	res.ResumeUnsupported = fs.resumeUnsupported.Load()
+	return res
+}
 
-	client.MaxConcurrent = r.c.maxOpen.Load()
-	warns = append(warns, postflight(&client, u0, s0, dur, "message sends", res.Steady.SendLag, 50*time.Millisecond, res.Steady.SetupErrors)...)
-	res.Steady.Client = client
-	res.Warnings = append(warns, res.Steady.Warnings...)
-	if cfg.Hook == nil {
-		res.Warnings = append(res.Warnings, "no hook: a control run without a fault")
-	} else if hook.Error != "" {
-		res.Warnings = append(res.Warnings, "hook failed: "+hook.Error)
+// warnings says what makes res incomplete or suspect: no fault, a failed
+// hook, lost messages, msgids missing or unstable across nodes.
+func (fs *failoverState) warnings(res *FailoverResult) []string {
+	var warns []string
+	if fs.fo.Hook == nil {
+		warns = append(warns, "no hook: a control run without a fault")
+	} else if res.Hook.Error != "" {
+		warns = append(warns, "hook failed: "+res.Hook.Error)
 	}
 	if res.Missing > 0 {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("%d accepted messages never reached some member, live or by CHATHISTORY", res.Missing))
+		warns = append(warns, fmt.Sprintf("%d accepted messages never reached some member, live or by CHATHISTORY", res.Missing))
 	}
-	if n := r.noMsgid.Load(); n > 0 {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("%d messages came without a msgid tag (message-tags not offered?): "+
+	if n := fs.r.noMsgid.Load(); n > 0 {
+		warns = append(warns, fmt.Sprintf("%d messages came without a msgid tag (message-tags not offered?): "+
 			"resume fell back to timestamps and dedupe to message bodies", n))
 	} else if res.DuplicatesByBody > res.Duplicates {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("%d messages came twice under different msgids: msgids are not stable across nodes, so msgid dedupe cannot work",
+		warns = append(warns, fmt.Sprintf("%d messages came twice under different msgids: msgids are not stable across nodes, so msgid dedupe cannot work",
 			res.DuplicatesByBody-res.Duplicates))
 	}
-	if ctx.Err() != nil {
-		return res, fmt.Errorf("failover interrupted: %w", context.Cause(ctx))
-	}
-	return res, nil
+	return warns
 }
