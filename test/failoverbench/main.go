@@ -10,6 +10,12 @@
 //
 //	go run ./test/failoverbench -impl vrrpd -idle 10m -interval 20ms
 //
+// Two vrrpd binaries side by side (a change's before and after), one lab per
+// repetition, alternating A B B A so that drift in the machine's load
+// affects both alike:
+//
+//	go run ./test/failoverbench -impl vrrpd -vrrpd before -vrrpd-b after -intervals 100ms -reps 40
+//
 // RFC 5798 section 6.4 sets the expectations: a lost master is replaced after
 // Master_Down_Interval = 3·Advertisement_Interval + Skew_Time, a graceful one
 // after Skew_Time.
@@ -24,6 +30,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -55,6 +62,10 @@ type options struct {
 	capture   bool
 	vrrpdRT   int // -1: the daemon's default
 	vmac      bool
+	vrrpdB    string // a second vrrpd binary, measured as "vrrpd-b"
+	// interleave measures one repetition per lab, the implementations
+	// taking turns, instead of all repetitions of one in a lab.
+	interleave bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -67,6 +78,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	idle := fs.Duration("idle", 0, "soak mode: run this long with no failure and count false failovers")
 	interval := fs.Duration("interval", 20*time.Millisecond, "advert interval of the soak mode")
 	vrrpd := fs.String("vrrpd", "", "vrrpd binary (default: go build ./cmd/vrrpd)")
+	vrrpdB := fs.String("vrrpd-b", "", "a second vrrpd binary, measured as implementation vrrpd-b beside the others (implies -interleave)")
+	interleave := fs.Bool("interleave", false, "one repetition per lab, implementations taking turns (A B B A), so load drift hits all alike")
 	ka := fs.String("keepalived", "/usr/sbin/keepalived", "keepalived binary")
 	logDir := fs.String("logdir", "", "keep daemon logs here (default: a temporary directory, removed)")
 	capture := fs.Bool("capture", false, "with -logdir: tcpdump ARP, VRRP and TCP SYN/RST on the switch into the log directory")
@@ -76,7 +89,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
-	o := options{reps: *reps, idle: *idle, interval: *interval, vrrpd: *vrrpd, keepalive: *ka, logDir: *logDir, nice: *nice, capture: *capture, vrrpdRT: *vrrpdRT, vmac: *vmac}
+	o := options{reps: *reps, idle: *idle, interval: *interval, vrrpd: *vrrpd, keepalive: *ka, logDir: *logDir, nice: *nice, capture: *capture, vrrpdRT: *vrrpdRT, vmac: *vmac,
+		vrrpdB: *vrrpdB, interleave: *interleave || *vrrpdB != ""}
 	for _, s := range strings.Split(*impls, ",") {
 		switch s = strings.TrimSpace(s); s {
 		case "vrrpd", "keepalived":
@@ -84,6 +98,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		default:
 			return o, fmt.Errorf("-impl: unknown implementation %q (want vrrpd or keepalived)", s)
 		}
+	}
+	if o.vrrpdB != "" {
+		o.impls = append(o.impls, "vrrpd-b")
 	}
 	for _, s := range strings.Split(*intervals, ",") {
 		d, err := time.ParseDuration(strings.TrimSpace(s))
@@ -141,11 +158,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 					return fmt.Errorf("go build ./cmd/vrrpd: %w\n%s", err, out)
 				}
 			}
-			v := vrrplab.Vrrpd{Bin: bin}
-			if o.vrrpdRT >= 0 {
-				v.RealtimePriority = &o.vrrpdRT
+			impls[name] = o.vrrpdImpl(bin)
+		case "vrrpd-b":
+			if _, err := os.Stat(o.vrrpdB); err != nil {
+				return fmt.Errorf("-vrrpd-b: %w", err)
 			}
-			impls[name] = v
+			impls[name] = renamed{o.vrrpdImpl(o.vrrpdB), name}
 		}
 	}
 	// After the build, so the compiler does not run at raised priority.
@@ -164,17 +182,66 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	var all []result
 	for _, iv := range o.intervals {
-		for _, name := range o.impls {
-			rs, err := measure(ctx, o, impls[name], iv, stderr)
+		for _, turn := range o.turns() {
+			rs, err := measure(ctx, o, impls[turn.impl], iv, turn.reps, stderr)
 			all = append(all, rs...)
 			if err != nil {
 				printTable(stdout, o, all)
-				return fmt.Errorf("%s at %v: %w", name, iv, err)
+				return fmt.Errorf("%s at %v: %w", turn.impl, iv, err)
 			}
 		}
 	}
 	printTable(stdout, o, all)
 	return nil
+}
+
+func (o options) vrrpdImpl(bin string) vrrplab.Vrrpd {
+	v := vrrplab.Vrrpd{Bin: bin}
+	if o.vrrpdRT >= 0 {
+		v.RealtimePriority = &o.vrrpdRT
+	}
+	return v
+}
+
+// renamed is an implementation under another name, so two builds of one
+// daemon get rows of their own.
+type renamed struct {
+	vrrplab.Impl
+	name string
+}
+
+func (r renamed) Name() string { return r.name }
+
+// repRange is the repetitions first..last, counted from 1.
+type repRange struct{ first, last int }
+
+// turn is one lab: an implementation and the repetitions it runs there.
+type turn struct {
+	impl string
+	reps repRange
+}
+
+// turns orders the labs of one interval: each implementation's repetitions
+// in one lab; or, interleaved, one repetition per lab with the order of
+// the implementations reversed every other repetition (A B, B A, ...).
+func (o options) turns() []turn {
+	var ts []turn
+	if !o.interleave {
+		for _, name := range o.impls {
+			ts = append(ts, turn{name, repRange{1, o.reps}})
+		}
+		return ts
+	}
+	for rep := 1; rep <= o.reps; rep++ {
+		names := slices.Clone(o.impls)
+		if rep%2 == 0 {
+			slices.Reverse(names)
+		}
+		for _, name := range names {
+			ts = append(ts, turn{name, repRange{rep, rep}})
+		}
+	}
+	return ts
 }
 
 // newLab makes a lab and the topology; the caller closes the lab.

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/hachat/hachat/test/probe"
 	"github.com/hachat/hachat/test/vrrp/vrrplab"
 )
@@ -37,6 +39,40 @@ func TestParseFlags(t *testing.T) {
 	}
 }
 
+func TestParseFlagsVrrpdB(t *testing.T) {
+	o, err := parseFlags([]string{"-impl", "vrrpd", "-vrrpd-b", "/tmp/after"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"vrrpd", "vrrpd-b"}, o.impls); diff != "" {
+		t.Errorf("impls (-want +got):\n%s", diff)
+	}
+	if !o.interleave {
+		t.Error("-vrrpd-b does not imply -interleave")
+	}
+}
+
+func TestTurns(t *testing.T) {
+	tests := []struct {
+		name string
+		o    options
+		want []turn
+	}{
+		{"one lab per implementation", options{impls: []string{"vrrpd", "keepalived"}, reps: 3},
+			[]turn{{"vrrpd", repRange{1, 3}}, {"keepalived", repRange{1, 3}}}},
+		{"interleaved A B B A", options{impls: []string{"vrrpd", "vrrpd-b"}, reps: 3, interleave: true},
+			[]turn{{"vrrpd", repRange{1, 1}}, {"vrrpd-b", repRange{1, 1}}, {"vrrpd-b", repRange{2, 2}}, {"vrrpd", repRange{2, 2}},
+				{"vrrpd", repRange{3, 3}}, {"vrrpd-b", repRange{3, 3}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, tt.o.turns(), cmp.AllowUnexported(turn{}, repRange{})); diff != "" {
+				t.Errorf("turns (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 func TestQuantileNearestRank(t *testing.T) {
 	ds := make([]time.Duration, 20)
 	for i := range ds {
@@ -54,11 +90,7 @@ func TestQuantileNearestRank(t *testing.T) {
 }
 
 func TestTablePrintsRatio(t *testing.T) {
-	gap := func(ms int) probe.Gap {
-		t0 := time.Unix(0, 0)
-		s := probe.Series{Results: []probe.Result{{Start: t0, Reason: probe.ReasonTimeout}, {Start: t0.Add(time.Duration(ms) * time.Millisecond), OK: true}}}
-		return s.Outage()
-	}
+	gap := gapOf
 	o := options{impls: []string{"vrrpd", "keepalived"}, intervals: []time.Duration{100 * time.Millisecond}, scenarios: []vrrplab.Kind{vrrplab.NodeLoss}}
 	rs := []result{
 		{"vrrpd", 100 * time.Millisecond, vrrplab.Cycle{Kind: vrrplab.NodeLoss, Failover: gap(200)}},
@@ -72,4 +104,31 @@ func TestTablePrintsRatio(t *testing.T) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
 	}
+}
+
+func TestTablePrintsBOverA(t *testing.T) {
+	o := options{impls: []string{"vrrpd", "vrrpd-b"}, intervals: []time.Duration{100 * time.Millisecond}, scenarios: []vrrplab.Kind{vrrplab.NodeLoss}}
+	rs := []result{
+		{"vrrpd", 100 * time.Millisecond, vrrplab.Cycle{Kind: vrrplab.NodeLoss, Failover: gapOf(200)}},
+		{"vrrpd-b", 100 * time.Millisecond, vrrplab.Cycle{Kind: vrrplab.NodeLoss, Failover: gapOf(300)}},
+	}
+	var b bytes.Buffer
+	printTable(&b, o, rs)
+	out := b.String()
+	if want := "node-loss            vrrpd-b       1      300"; !strings.Contains(out, want) {
+		t.Errorf("table lacks %q:\n%s", want, out)
+	}
+	if want := "100ms    node-loss            b/a                 1.50\n"; !strings.Contains(out, want) {
+		t.Errorf("table lacks %q:\n%s", want, out)
+	}
+	if strings.Contains(out, "ratio") {
+		t.Errorf("table has a vrrpd/keepalived ratio without keepalived:\n%s", out)
+	}
+}
+
+// gapOf is a client outage of ms milliseconds: one failed probe, then an answer.
+func gapOf(ms int) probe.Gap {
+	t0 := time.Unix(0, 0)
+	s := probe.Series{Results: []probe.Result{{Start: t0, Reason: probe.ReasonTimeout}, {Start: t0.Add(time.Duration(ms) * time.Millisecond), OK: true}}}
+	return s.Outage()
 }

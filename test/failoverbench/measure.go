@@ -18,9 +18,10 @@ type result struct {
 	cycle    vrrplab.Cycle
 }
 
-// measure runs o.reps cycles of each scenario, interleaved so that drift in
-// the machine's load affects every scenario alike.
-func measure(ctx context.Context, o options, impl vrrplab.Impl, iv time.Duration, log io.Writer) ([]result, error) {
+// measure runs the repetitions reps in one lab, a cycle of each scenario per
+// repetition, interleaved so that drift in the machine's load affects every
+// scenario alike.
+func measure(ctx context.Context, o options, impl vrrplab.Impl, iv time.Duration, reps repRange, log io.Writer) ([]result, error) {
 	lab, topo, err := newLab(ctx, o)
 	if err != nil {
 		return nil, err
@@ -55,7 +56,7 @@ func measure(ctx context.Context, o options, impl vrrplab.Impl, iv time.Duration
 	}
 	hold := 2*iv + 200*time.Millisecond
 	var out []result
-	for rep := 1; rep <= o.reps; rep++ {
+	for rep := reps.first; rep <= reps.last; rep++ {
 		for _, k := range o.scenarios {
 			skipped := pr.Snapshot().Skipped
 			cctx, cancel := context.WithTimeout(ctx, 30*time.Second+20*iv)

@@ -39,8 +39,14 @@ func summarize(ds []time.Duration, lost, stalls int) stats {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.0f", float64(d)/float64(time.Millisecond)) }
 
+// ratios are the rows comparing two implementations' medians.
+var ratios = []struct{ label, num, den string }{
+	{"ratio", "vrrpd", "keepalived"},
+	{"b/a", "vrrpd-b", "vrrpd"},
+}
+
 // printTable prints one row per interval × scenario × implementation and a
-// ratio row per interval × scenario when both implementations ran.
+// row per interval × scenario for each pair in ratios that both ran.
 func printTable(w io.Writer, o options, rs []result) {
 	fmt.Fprintf(w, "\nclient outage (ms), TCP probe every 5 ms; failback = lb1 returns and preempts;\n")
 	fmt.Fprintf(w, "stalls = outages during which the client started no probe for over %v (CPU starvation: edges imprecise)\n", probe.StallThreshold)
@@ -68,9 +74,11 @@ func printTable(w io.Writer, o options, rs []result) {
 				med[impl] = st.median
 				fmt.Fprintf(w, "%-8v %-20s %-10s %4d %8s %8s %8s %12d %7d\n", iv, r.label, impl, st.n, ms(st.median), ms(st.p95), ms(st.maxD), st.lost, st.stalls)
 			}
-			if v, ok := med["vrrpd"]; ok {
-				if k, ok := med["keepalived"]; ok && k > 0 {
-					fmt.Fprintf(w, "%-8v %-20s %-10s %4s %8.2f\n", iv, r.label, "ratio", "", float64(v)/float64(k))
+			for _, q := range ratios {
+				num, ok1 := med[q.num]
+				den, ok2 := med[q.den]
+				if ok1 && ok2 && den > 0 {
+					fmt.Fprintf(w, "%-8v %-20s %-10s %4s %8.2f\n", iv, r.label, q.label, "", float64(num)/float64(den))
 				}
 			}
 		}
