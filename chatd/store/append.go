@@ -228,17 +228,12 @@ func (s *sqlStore) commitTx(ctx context.Context, tx *sql.Tx, reqs []*appendReq, 
 			*evs = append(*evs, r.ev)
 		}
 	}
-	return s.appendBatches(ctx, tx, *evs)
-}
-
-// appendBatches appends evs in tx, at most maxBatch events per INSERT.
-func (s *sqlStore) appendBatches(ctx context.Context, tx *sql.Tx, evs []*Event) error {
-	for len(evs) > 0 {
-		n := min(len(evs), maxBatch)
-		if err := s.appendTx(ctx, tx, evs[:n]); err != nil {
+	for rest := *evs; len(rest) > 0; {
+		n := min(len(rest), maxBatch)
+		if err := s.appendTx(ctx, tx, rest[:n]); err != nil {
 			return err
 		}
-		evs = evs[n:]
+		rest = rest[n:]
 	}
 	return nil
 }

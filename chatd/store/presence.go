@@ -54,6 +54,29 @@ func scanSessions(rows *sql.Rows) ([]Session, error) {
 	return out, rows.Err()
 }
 
+// scanStrings reads and closes rows of one string column.
+func scanStrings(rows *sql.Rows) ([]string, error) {
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// anys returns vs as query arguments.
+func anys(vs []string) []any {
+	out := make([]any, len(vs))
+	for i, v := range vs {
+		out[i] = v
+	}
+	return out
+}
+
 func (s *sqlStore) ClaimNick(ctx context.Context, ss Session) error {
 	return s.change(ctx, func(t txOps) error { return t.ClaimNick(ss) })
 }
@@ -306,8 +329,12 @@ func (t txOps) appendQuits(out []Reaped, quit func(Reaped) *Event) error {
 		out[i].Quit = ev
 		evs = append(evs, ev)
 	}
-	if err := t.s.appendBatches(t.ctx, t.tx, evs); err != nil {
-		return fmt.Errorf("append quit events: %w", err)
+	for len(evs) > 0 {
+		n := min(len(evs), maxBatch)
+		if err := t.s.appendTx(t.ctx, t.tx, evs[:n]); err != nil {
+			return fmt.Errorf("append quit events: %w", err)
+		}
+		evs = evs[n:]
 	}
 	return nil
 }
