@@ -14,30 +14,18 @@ func (s *sqlStore) RemoveBan(ctx context.Context, channel, mask string) error {
 }
 
 func (s *sqlStore) Bans(ctx context.Context, channel string) ([]Ban, error) {
-	q := `SELECT channel, mask, set_by, set_at FROM channel_bans`
+	q := banQuery
 	var args []any
 	if channel != "" {
 		q += ` WHERE channel_folded = ?`
 		args = append(args, Fold(channel))
 	}
-	q += ` ORDER BY channel_folded, set_at, mask_folded`
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	out, err := scanMasks(s.r.QueryContext(ctx, q+maskOrder, args...))
 	if err != nil {
-		return nil, fmt.Errorf("bans of %q: %w", channel, err)
-	}
-	defer rows.Close()
-	var out []Ban
-	for rows.Next() {
-		var b Ban
-		var at int64
-		if err := rows.Scan(&b.Channel, &b.Mask, &b.SetBy, &at); err != nil {
-			return nil, fmt.Errorf("bans of %q: %w", channel, err)
-		}
-		b.SetAt = fromMS(at)
-		out = append(out, b)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("bans of %q: %w", channel, err)
 	}
 	return out, nil
 }
+
+// banQuery selects bans, of every channel; Bans and Snapshot.Bans are in maskOrder.
+const banQuery = `SELECT channel, mask, set_by, set_at FROM channel_bans`

@@ -99,6 +99,8 @@ type rowsScanner interface {
 	Err() error
 }
 
+// scanMasks reads and closes rows of channel, mask, set_by, set_at: bans (banQuery) or the entries of
+// a mask list (maskQuery). err is the query's, so that a query's two results can be passed on whole.
 func scanMasks[R rowsScanner](rows R, err error) ([]Ban, error) {
 	if err != nil {
 		return nil, err

@@ -265,22 +265,7 @@ func (s *sqlStore) snapshotTx(ctx context.Context, tx *sql.Tx, snap *Snapshot) e
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	rows, err = tx.QueryContext(ctx, `SELECT channel, mask, set_by, set_at FROM channel_bans ORDER BY channel_folded, set_at, mask_folded`)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var b Ban
-		var at int64
-		if err := rows.Scan(&b.Channel, &b.Mask, &b.SetBy, &at); err != nil {
-			rows.Close()
-			return err
-		}
-		b.SetAt = fromMS(at)
-		snap.Bans = append(snap.Bans, b)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	if snap.Bans, err = scanMasks(tx.QueryContext(ctx, banQuery+maskOrder)); err != nil {
 		return err
 	}
 	if snap.Excepts, err = scanMasks(tx.QueryContext(ctx, maskQuery+maskOrder, ListExcept)); err != nil {
