@@ -402,11 +402,9 @@ func RunFailover(ctx context.Context, cfg FailoverConfig) (*FailoverResult, erro
 	if err != nil {
 		return nil, err
 	}
-	sc := cfg.Steady
-	nClients := sc.Channels * sc.Members
-	client, warns := preflight(nClients, sc.SetupRate, len(sc.Servers), len(sc.SourceAddrs), sc.NoRaiseFDLimit)
-	if client.FDSoft > 0 && uint64(nClients)+fdReserve > client.FDSoft {
-		return nil, fmt.Errorf("failover: %d clients need more descriptors than the limit %d", nClients, client.FDSoft)
+	client, warns, err := preflightChat(cfg.Steady)
+	if err != nil {
+		return nil, fmt.Errorf("failover: %w", err)
 	}
 	fs := newFailoverState(&cfg)
 	r := fs.r
@@ -415,11 +413,7 @@ func RunFailover(ctx context.Context, cfg FailoverConfig) (*FailoverResult, erro
 	setup, dur, barrier := r.execute(ctx, "failover", fs.onCue(&hook), r.recovered)
 
 	res := fs.result(hook, setup, dur, barrier)
-	client.MaxConcurrent = r.c.maxOpen.Load()
-	warns = append(warns, postflight(&client, u0, s0, dur, "message sends", res.Steady.SendLag, 50*time.Millisecond, res.Steady.SetupErrors)...)
-	res.Steady.Client = client
-	res.Warnings = append(warns, res.Steady.Warnings...)
-	res.Warnings = append(res.Warnings, fs.warnings(res)...)
+	res.Warnings = append(r.postflightChat(res.Steady, client, warns, u0, s0, dur), fs.warnings(res)...)
 	if ctx.Err() != nil {
 		return res, fmt.Errorf("failover interrupted: %w", context.Cause(ctx))
 	}

@@ -158,23 +158,40 @@ func RunSteady(ctx context.Context, cfg SteadyConfig) (*SteadyResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	nClients := cfg.Channels * cfg.Members
-	client, warns := preflight(nClients, cfg.SetupRate, len(cfg.Servers), len(cfg.SourceAddrs), cfg.NoRaiseFDLimit)
-	if client.FDSoft > 0 && uint64(nClients)+fdReserve > client.FDSoft {
-		return nil, fmt.Errorf("steady: %d clients need more descriptors than the limit %d; lower --members/--channels or raise the limit", nClients, client.FDSoft)
+	client, warns, err := preflightChat(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("steady: %w", err)
 	}
 	r := newChatRun(cfg)
 	u0, s0 := cpuTimes()
 	setup, dur, barrier := r.execute(ctx, "steady", nil, func() bool { return r.delivered.Load() >= r.expected() })
 	res := r.steadyResult(setup, dur, barrier)
-	client.MaxConcurrent = r.c.maxOpen.Load()
-	warns = append(warns, postflight(&client, u0, s0, dur, "message sends", res.SendLag, 50*time.Millisecond, res.SetupErrors)...)
-	res.Client = client
-	res.Warnings = append(warns, res.Warnings...)
+	res.Warnings = r.postflightChat(res, client, warns, u0, s0, dur)
 	if ctx.Err() != nil {
 		return res, fmt.Errorf("steady interrupted: %w", context.Cause(ctx))
 	}
 	return res, nil
+}
+
+// preflightChat checks the client side before a chat load of cfg (limits,
+// descriptors for every member), returning the client's figures so far and
+// warnings.
+func preflightChat(cfg SteadyConfig) (ClientStats, []string, error) {
+	n := cfg.Channels * cfg.Members
+	client, warns := preflight(n, cfg.SetupRate, len(cfg.Servers), len(cfg.SourceAddrs), cfg.NoRaiseFDLimit)
+	if client.FDSoft > 0 && uint64(n)+fdReserve > client.FDSoft {
+		return client, warns, fmt.Errorf("%d clients need more descriptors than the limit %d; lower --members/--channels or raise the limit", n, client.FDSoft)
+	}
+	return client, warns, nil
+}
+
+// postflightChat completes res with the client's figures after the run and
+// returns the preflight's warnings (warns), the postflight's and the run's.
+func (r *chatRun) postflightChat(res *SteadyResult, client ClientStats, warns []string, u0, s0, dur time.Duration) []string {
+	client.MaxConcurrent = r.c.maxOpen.Load()
+	warns = append(warns, postflight(&client, u0, s0, dur, "message sends", res.SendLag, 50*time.Millisecond, res.SetupErrors)...)
+	res.Client = client
+	return append(warns, res.Warnings...)
 }
 
 func (r *chatRun) steadyResult(setup, dur time.Duration, barrier bool) *SteadyResult {
