@@ -48,6 +48,9 @@ func handlePrivmsg(c *Client, m irc.Message, r *response) {
 	if kind != store.KindTagmsg {
 		u.lastActive.Store(time.Now().Unix()) // WHOIS idle time
 	}
+	s.mu.RLock()
+	tags = withBotTag(u, tags) // IRCv3 bot-mode
+	s.mu.RUnlock()
 	targets := strings.Split(m.Params[0], ",")
 	if len(targets) > maxTargets {
 		targets = targets[:maxTargets]

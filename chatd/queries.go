@@ -38,6 +38,9 @@ func handleWhois(c *Client, m irc.Message, r *response) {
 	if o.hasMode('o') {
 		r.numeric(rplWhoisOperator, o.nick, "is an IRC operator")
 	}
+	if o.hasMode(botMode) {
+		r.numeric(rplWhoisBot, o.nick, "is a bot on "+s.cfg.Network)
+	}
 	if o.acc != "" {
 		r.numeric(rplWhoisAccount, o.nick, o.acc, "is logged in as")
 	}

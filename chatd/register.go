@@ -242,7 +242,7 @@ func (s *Server) welcome(c *Client, u *user, r *response) {
 	r.numeric(rplWelcome, "Welcome to the "+s.cfg.Network+" IRC Network "+u.prefix())
 	r.numeric(rplYourHost, "Your host is "+s.cfg.ServerName+", running version "+Version)
 	r.numeric(rplCreated, "This server was created "+s.created.UTC().Format(time.RFC1123))
-	r.numeric(rplMyInfo, s.cfg.ServerName, Version, "iow", "beIklmnostv", "beIklov")
+	r.numeric(rplMyInfo, s.cfg.ServerName, Version, modes.User.Flags, "beIklmnostv", "beIklov")
 	for _, tokens := range s.isupport() {
 		r.numeric(rplISupport, append(tokens, "are supported by this server")...)
 	}
@@ -258,6 +258,7 @@ func (s *Server) isupport() [][]string {
 		"NETWORK=" + s.cfg.Network, "NICKLEN=" + itoa(l.NickLen), "PREFIX=(ov)@+", "TOPICLEN=" + itoa(l.TopicLen),
 		"MAXTARGETS=4", "MODES=" + itoa(maxModes), "MAXLIST=b:" + itoa(maxBans) + ",e:" + itoa(maxBans) + ",I:" + itoa(maxBans), "EXCEPTS=e", "INVEX=I", "UTF8ONLY", "AWAYLEN=" + itoa(awayLen), "KICKLEN=390",
 		"WHOX", "MONITOR=" + itoa(maxMonitor), "STATUSMSG=@+", "ELIST=CMNTU", "TARGMAX=KICK:4,MONITOR:,NAMES:,PRIVMSG:4,NOTICE:4,TAGMSG:4,WHOIS:1",
+		"BOT=" + string(botMode),
 	}
 	var out [][]string
 	for len(all) > 0 {

@@ -47,7 +47,7 @@ type user struct {
 	channels                         map[string]*channel
 	away                             string
 	invited                          map[string]bool // folded channel names this user was INVITEd to
-	modes                            string          // user modes, sorted letters of "iow"
+	modes                            string          // user modes, sorted letters of modes.User.Flags
 	// lastActive is when the user last sent PRIVMSG or NOTICE (unix
 	// seconds; local users only), for WHOIS idle time.
 	lastActive atomic.Int64
