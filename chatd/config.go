@@ -42,6 +42,8 @@ type Config struct {
 	// Password, if set, is the server password clients must send with PASS.
 	Password string `yaml:"password"`
 	MOTD     string `yaml:"motd"` // lines separated by \n; empty sends 422
+	// AdminEmail is the contact ADMIN shows (RPL_ADMINEMAIL); optional.
+	AdminEmail string `yaml:"admin_email"`
 
 	// NudgeListen is a UDP address peers poke after each commit; Peers are
 	// the other nodes' NudgeListen addresses. Both optional.

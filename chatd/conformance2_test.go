@@ -6,6 +6,9 @@ package chatd
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // isupport returns the client's ISUPPORT tokens (VERSION repeats 005).
@@ -119,5 +122,149 @@ func TestBotMode_ircv3_bot_mode_who_flag(t *testing.T) {
 	}
 	if strings.Contains(flags["usernick"], "B") {
 		t.Errorf("WHO flags of a user = %q, want no B", flags["usernick"])
+	}
+}
+
+func TestADMIN_modern_256_to_259(t *testing.T) {
+	cfg := testConfig("")
+	cfg.ServerName = "irc.example.test"
+	cfg.AdminEmail = "ops@example.test"
+	n := startNode(t, cfg, nil)
+	c := client(t, n, "nick")
+	c.send("ADMIN")
+	got := c.sync()
+	if diff := cmp.Diff([]string{rplAdminMe, rplAdminLoc1, rplAdminLoc2, rplAdminEmail}, cmdNames(got)); diff != "" {
+		t.Fatalf("ADMIN replies (-want +got):\n%s", diff)
+	}
+	if got[0].Param(1) != "irc.example.test" || got[3].Param(1) != "ops@example.test" {
+		t.Errorf("256 server = %q, 259 email = %q", got[0].Param(1), got[3].Param(1))
+	}
+}
+
+func TestVERSION_modern_unknown_target_402(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	c := client(t, n, "nick")
+	for _, cmd := range []string{"VERSION", "TIME", "ADMIN", "INFO", "MOTD"} {
+		c.send("%s no.such.server", cmd)
+		c.expectCmd(errNoSuchServer, "nick", "no.such.server")
+	}
+	c.send("TIME %s", n.cfg.ServerName)
+	c.expectCmd(rplTime, "nick", n.cfg.ServerName)
+}
+
+func TestLINKS_rfc2812_3_4_5_this_server(t *testing.T) {
+	cfg := testConfig("")
+	cfg.ServerName = "irc.example.test"
+	n := startNode(t, cfg, nil)
+	c := client(t, n, "nick")
+	c.send("LINKS")
+	got := c.sync()
+	if diff := cmp.Diff([]string{rplLinks, rplEndOfLinks}, cmdNames(got)); diff != "" {
+		t.Fatalf("LINKS replies (-want +got):\n%s", diff)
+	}
+	want := []string{"nick", "irc.example.test", "irc.example.test", "0 hachat IRC server"}
+	if diff := cmp.Diff(want, got[0].Params); diff != "" {
+		t.Errorf("364 (-want +got):\n%s", diff)
+	}
+	if got[1].Param(1) != "*" {
+		t.Errorf("365 mask = %q, want *", got[1].Param(1))
+	}
+	c.send("LINKS *.other.test")
+	if diff := cmp.Diff([]string{rplEndOfLinks}, cmdNames(c.sync())); diff != "" {
+		t.Errorf("LINKS with a mask matching nothing (-want +got):\n%s", diff)
+	}
+}
+
+func TestSTATS_rfc2812_3_4_4_uptime_242(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	c := client(t, n, "nick")
+	c.send("STATS u")
+	got := c.sync()
+	if diff := cmp.Diff([]string{rplStatsUptime, rplEndOfStats}, cmdNames(got)); diff != "" {
+		t.Fatalf("STATS u replies (-want +got):\n%s", diff)
+	}
+	if !strings.HasPrefix(got[0].Param(1), "Server Up 0 days ") || got[1].Param(1) != "u" {
+		t.Errorf("STATS u = %v", got)
+	}
+}
+
+func TestSTATS_rfc2812_3_4_4_unknown_letter_ends_report(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	c := client(t, n, "nick")
+	c.send("STATS q")
+	c.expectCmd(rplEndOfStats, "nick", "q")
+	c.send("STATS")
+	c.expectCmd(errNeedMoreParams, "nick", "STATS")
+}
+
+func TestSTATS_uptime_text(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		0:                            "Server Up 0 days 0:00:00",
+		59 * time.Second:             "Server Up 0 days 0:00:59",
+		26*time.Hour + 3*time.Minute: "Server Up 1 days 2:03:00",
+	} {
+		if got := uptimeText(d); got != want {
+			t.Errorf("uptimeText(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+func TestHELP_modern_index(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	c := client(t, n, "nick")
+	for _, cmd := range []string{"HELP", "HELPOP"} {
+		c.send("%s", cmd)
+		got := c.sync()
+		if len(got) < 3 || got[0].Command != rplHelpStart || got[len(got)-1].Command != rplEndOfHelp {
+			t.Fatalf("%s: got %v, want 704 ... 706", cmd, cmdNames(got))
+		}
+		for _, m := range got[1 : len(got)-1] {
+			if m.Command != rplHelpTxt || m.Param(1) != got[0].Param(1) {
+				t.Errorf("%s: %v inside the help, want 705 with subject %q", cmd, m, got[0].Param(1))
+			}
+		}
+	}
+}
+
+func TestHELP_modern_command_subject(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	c := client(t, n, "nick")
+	c.send("HELP privmsg")
+	got := c.sync()
+	if len(got) < 2 || got[0].Command != rplHelpStart || got[len(got)-1].Command != rplEndOfHelp {
+		t.Fatalf("got %v, want 704 ... 706", cmdNames(got))
+	}
+	for _, m := range got {
+		if m.Param(1) != "PRIVMSG" {
+			t.Errorf("%s subject = %q, want PRIVMSG", m.Command, m.Param(1))
+		}
+	}
+}
+
+func TestHELP_modern_unknown_subject_524(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	c := client(t, n, "nick")
+	c.send("HELP THISISNOTACOMMAND")
+	got := c.sync()
+	if diff := cmp.Diff([]string{errHelpNotFound}, cmdNames(got)); diff != "" {
+		t.Fatalf("(-want +got):\n%s", diff)
+	}
+	if got[0].Param(1) != "THISISNOTACOMMAND" {
+		t.Errorf("524 subject = %q", got[0].Param(1))
+	}
+}
+
+// Every command the server takes has a HELP topic, and every topic is a
+// command: the table cannot drift from the dispatch table.
+func TestHELP_modern_every_command_has_a_topic(t *testing.T) {
+	for name := range commands {
+		if _, ok := helpTopics[name]; !ok {
+			t.Errorf("command %s has no HELP topic", name)
+		}
+	}
+	for name := range helpTopics {
+		if _, ok := commands[name]; !ok {
+			t.Errorf("HELP topic %s is not a command", name)
+		}
 	}
 }
