@@ -196,14 +196,12 @@ func (s *Server) historyBatch(c *Client, r *response, typ string, params []strin
 		r.add(s.serverMsg("BATCH", append([]string{"+" + id, typ}, params...)...))
 	}
 	for i := range evs {
-		msg, ok := eventMessage(&evs[i], caps)
-		if !ok {
-			continue
+		for _, msg := range eventMessages(&evs[i], caps) { // several for a multiline message
+			if _, inner := msg.Tag("batch"); useBatch && !inner {
+				msg.Tags = append([]irc.Tag{{Key: "batch", Value: id}}, msg.Tags...)
+			}
+			r.add(msg)
 		}
-		if useBatch {
-			msg.Tags = append([]irc.Tag{{Key: "batch", Value: id}}, msg.Tags...)
-		}
-		r.add(msg)
 		if (i+1)%yieldLines == 0 {
 			runtime.Gosched() // see yieldLines: building the page is CPU work too
 		}

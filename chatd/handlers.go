@@ -33,6 +33,7 @@ func init() {
 		"PRIVMSG":      {fn: handlePrivmsg},
 		"NOTICE":       {fn: handlePrivmsg},
 		"TAGMSG":       {fn: handlePrivmsg},
+		"BATCH":        {fn: handleBatch, minParams: 1},
 		"TOPIC":        {fn: handleTopic, minParams: 1},
 		"NAMES":        {fn: handleNames},
 		"MODE":         {fn: handleMode, minParams: 1},

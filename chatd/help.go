@@ -24,6 +24,7 @@ var helpTopics = map[string][]string{
 	"ADMIN":        {"ADMIN [<server>]", "Shows who runs this server."},
 	"AUTHENTICATE": {"AUTHENTICATE <mechanism>|<data>", "SASL login (IRCv3 sasl); PLAIN is offered."},
 	"AWAY":         {"AWAY [:<message>]", "Marks you away with a message; without one, back."},
+	"BATCH":        {"BATCH +<ref> draft/multiline <target> | BATCH -<ref>", "Sends the PRIVMSGs tagged batch=<ref> between them as one message (IRCv3 draft/multiline)."},
 	"CAP":          {"CAP LS [302] | LIST | REQ :<caps> | END", "IRCv3 capability negotiation."},
 	"CHATHISTORY":  {"CHATHISTORY LATEST|BEFORE|AFTER|AROUND|BETWEEN|TARGETS ...", "Replays history (IRCv3 draft/chathistory)."},
 	"HELP":         {"HELP [<command>]", "Shows how to use a command; without one, the list."},

@@ -97,12 +97,25 @@ type messageCache struct {
 }
 
 func (mc *messageCache) bytes(cs capSet) []byte {
+	if cs&capBatch == 0 {
+		cs &^= capMultiline // a multiline batch needs batch too
+	}
+	cs &= renderCaps
+	if cs&capMultiline != 0 {
+		cs |= capBatch
+	}
 	k := caps.RenderKey(cs)
 	if !mc.done[k] {
 		mc.done[k] = true
-		if m, ok := eventMessage(mc.ev, cs&renderCaps); ok {
-			mc.wire[k], _ = m.Bytes()
+		// A multiline message is several lines, sent in one write so
+		// nothing comes between them.
+		var b []byte
+		for _, m := range eventMessages(mc.ev, cs) {
+			if next, err := m.Append(b); err == nil {
+				b = next
+			}
 		}
+		mc.wire[k] = b
 	}
 	return mc.wire[k]
 }

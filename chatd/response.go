@@ -113,6 +113,15 @@ func (r *response) flush() {
 		m.Tags = append([]irc.Tag{{Key: "label", Value: r.label}}, m.Tags...)
 		r.sendLine(m)
 	default:
+		if oneBatch(r.msgs) {
+			// The reply is one batch already (a multiline echo): the
+			// label goes on its start, as on a single reply.
+			r.msgs[0].Tags = append([]irc.Tag{{Key: "label", Value: r.label}}, r.msgs[0].Tags...)
+			for i := range r.msgs {
+				r.sendLine(r.msgs[i])
+			}
+			return
+		}
 		if !c.hasCap(capBatch) {
 			// labeled-response without batch: only the first line can
 			// carry the label.
@@ -136,6 +145,25 @@ func (r *response) flush() {
 		}
 		r.sendLine(c.s.serverMsg("BATCH", "-"+id))
 	}
+}
+
+// oneBatch reports whether msgs are exactly one batch: BATCH +id first,
+// BATCH -id last, everything between inside it.
+func oneBatch(msgs []irc.Message) bool {
+	first, last := msgs[0], msgs[len(msgs)-1]
+	if first.Command != "BATCH" || last.Command != "BATCH" || len(first.Param(0)) < 2 || first.Param(0)[0] != '+' {
+		return false
+	}
+	id := first.Param(0)[1:]
+	if last.Param(0) != "-"+id {
+		return false
+	}
+	for _, m := range msgs[1 : len(msgs)-1] {
+		if b, _ := m.Tag("batch"); b != id {
+			return false
+		}
+	}
+	return true
 }
 
 // serverMsg is a message from the server itself.

@@ -52,6 +52,9 @@ type user struct {
 	// seconds; local users only), for WHOIS idle time.
 	lastActive atomic.Int64
 	monitoring map[string]string // local users: MONITOR list, folded -> as given
+	// multiline is the draft/multiline batch this local user is sending;
+	// only its client's reader goroutine (which runs its commands) uses it.
+	multiline *multilineBatch
 }
 
 func (u *user) hasMode(m byte) bool { return strings.IndexByte(u.modes, m) >= 0 }

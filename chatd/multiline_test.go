@@ -1,0 +1,253 @@
+package chatd
+
+// IRCv3 draft/multiline (https://ircv3.net/specs/extensions/multiline): one
+// rule per test.
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/hachat/hachat/chatd/irc"
+	"github.com/hachat/hachat/chatd/store"
+)
+
+var multilineCaps = []string{"message-tags", "batch", "echo-message", "server-time", "labeled-response", "draft/multiline"}
+
+// sendMultiline sends the three-line message of the spec's example (a
+// blank first line when blank is set) with a label and a client-only tag.
+func sendMultiline(c *tclient, target string, blank bool) {
+	first := "hello"
+	if blank {
+		first = ""
+	}
+	c.send("@label=xyz;+client-only-tag BATCH +123 draft/multiline %s", target)
+	c.send("@batch=123 PRIVMSG %s :%s", target, first)
+	c.send("@batch=123 PRIVMSG %s :#how is ", target)
+	c.send("@batch=123;draft/multiline-concat PRIVMSG %s :everyone?", target)
+	c.send("BATCH -123")
+}
+
+// readBatch reads a whole batch of type typ and returns its start, the
+// messages inside and its end.
+func readBatch(c *tclient, typ string) (irc.Message, []irc.Message) {
+	c.t.Helper()
+	start, _ := c.expect("BATCH +", func(m irc.Message) bool {
+		return m.Command == "BATCH" && strings.HasPrefix(m.Param(0), "+") && m.Param(1) == typ
+	})
+	id := start.Param(0)[1:]
+	_, in := c.expect("BATCH -", func(m irc.Message) bool { return m.Command == "BATCH" && m.Param(0) == "-"+id })
+	open := map[string]bool{id: true} // and the batches nested in it
+	for _, m := range in {
+		if b, _ := m.Tag("batch"); !open[b] {
+			c.t.Errorf("%v inside batch %s lacks its batch tag", m, id)
+		}
+		if m.Command == "BATCH" && strings.HasPrefix(m.Param(0), "+") {
+			open[m.Param(0)[1:]] = true
+		}
+	}
+	return start, in
+}
+
+func params(ms []irc.Message) [][]string {
+	var out [][]string
+	for _, m := range ms {
+		out = append(out, append([]string{m.Command}, m.Params...))
+	}
+	return out
+}
+
+func TestMultiline_ircv3_multiline_cap_value(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	c := dial(t, n.Addr(), "c")
+	c.send("CAP LS 302")
+	ls := c.expectCmd("CAP", "*", "LS")
+	if !strings.Contains(" "+ls.Param(2)+" ", " draft/multiline=max-bytes=4096,max-lines=32 ") {
+		t.Errorf("CAP LS = %q, want draft/multiline=max-bytes=4096,max-lines=32", ls.Param(2))
+	}
+}
+
+func TestMultiline_ircv3_multiline_echo_is_one_labeled_batch(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	a := client(t, n, "alice", multilineCaps...)
+	a.join("#test")
+	sendMultiline(a, "#test", false)
+	start, in := readBatch(a, "draft/multiline")
+	if l, _ := start.Tag("label"); l != "xyz" {
+		t.Errorf("batch start label = %q, want xyz", l)
+	}
+	for _, k := range []string{"msgid", "time", "+client-only-tag"} {
+		if _, ok := start.Tag(k); !ok {
+			t.Errorf("batch start lacks tag %s: %v", k, start)
+		}
+	}
+	if start.Param(2) != "#test" {
+		t.Errorf("batch target = %q", start.Param(2))
+	}
+	want := [][]string{{"PRIVMSG", "#test", "hello"}, {"PRIVMSG", "#test", "#how is "}, {"PRIVMSG", "#test", "everyone?"}}
+	if diff := cmp.Diff(want, params(in)); diff != "" {
+		t.Fatalf("lines (-want +got):\n%s", diff)
+	}
+	for i, m := range in {
+		if _, ok := m.Tag("msgid"); ok {
+			t.Errorf("line %d carries a msgid", i)
+		}
+		if _, concat := m.Tag("draft/multiline-concat"); concat != (i == 2) {
+			t.Errorf("line %d concat tag = %v", i, concat)
+		}
+	}
+}
+
+func TestMultiline_ircv3_multiline_relayed_as_batch_across_nodes(t *testing.T) {
+	n1, n2 := twoNodes(t)
+	a := client(t, n1, "alice", multilineCaps...)
+	b := client(t, n2, "bob", multilineCaps...)
+	a.join("#test")
+	b.join("#test")
+	a.expectCmd("JOIN", "#test") // bob's join: both nodes applied it
+	sendMultiline(a, "#test", true)
+	echo, _ := readBatch(a, "draft/multiline")
+	start, in := readBatch(b, "draft/multiline")
+	want := [][]string{{"PRIVMSG", "#test", ""}, {"PRIVMSG", "#test", "#how is "}, {"PRIVMSG", "#test", "everyone?"}}
+	if diff := cmp.Diff(want, params(in)); diff != "" {
+		t.Fatalf("relayed lines (-want +got):\n%s", diff)
+	}
+	id1, _ := echo.Tag("msgid")
+	id2, _ := start.Tag("msgid")
+	if id1 == "" || id1 != id2 {
+		t.Errorf("msgid echo %q, relay %q: want one msgid", id1, id2)
+	}
+	if _, ok := start.Tag("+client-only-tag"); !ok {
+		t.Errorf("relayed batch lacks the client-only tag: %v", start)
+	}
+}
+
+func TestMultiline_ircv3_multiline_fallback_without_cap(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	a := client(t, n, "alice", multilineCaps...)
+	c := client(t, n, "charlie", "message-tags", "batch", "server-time")
+	a.join("#test")
+	c.join("#test")
+	sendMultiline(a, "#test", true)
+	echo, _ := readBatch(a, "draft/multiline")
+	msgid, _ := echo.Tag("msgid")
+	first := c.expectCmd("PRIVMSG", "#test", "#how is ")
+	second := c.expectCmd("PRIVMSG", "#test", "everyone?")
+	if id, _ := first.Tag("msgid"); id != msgid {
+		t.Errorf("first fallback line msgid = %q, want %q", id, msgid)
+	}
+	if _, ok := second.Tag("msgid"); ok {
+		t.Errorf("second fallback line carries a msgid: %v", second)
+	}
+	for _, m := range []irc.Message{first, second} {
+		if _, ok := m.Tag("+client-only-tag"); !ok {
+			t.Errorf("fallback line lacks the client-only tag: %v", m)
+		}
+		if _, ok := m.Tag("draft/multiline-concat"); ok {
+			t.Errorf("fallback line carries the concat tag: %v", m)
+		}
+	}
+}
+
+func TestMultiline_ircv3_multiline_wrong_batch_tag_MULTILINE_INVALID(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	a := client(t, n, "alice", multilineCaps...)
+	a.join("#test")
+	a.send("BATCH +123 draft/multiline #test")
+	a.send("@batch=231 PRIVMSG #test :hi")
+	a.expectCmd("FAIL", "BATCH", "MULTILINE_INVALID")
+}
+
+func TestMultiline_ircv3_multiline_blank_concat_MULTILINE_INVALID(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	a := client(t, n, "alice", multilineCaps...)
+	a.join("#test")
+	a.send("BATCH +123 draft/multiline #test")
+	a.send("@batch=123 PRIVMSG #test :hi")
+	a.send("@batch=123;draft/multiline-concat PRIVMSG #test :")
+	a.send("BATCH -123")
+	a.expectCmd("FAIL", "BATCH", "MULTILINE_INVALID")
+	for _, m := range a.sync() {
+		if m.Command == "PRIVMSG" || m.Command == "BATCH" {
+			t.Errorf("a refused batch was delivered: %v", m)
+		}
+	}
+}
+
+func TestMultiline_ircv3_multiline_max_lines(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	a := client(t, n, "alice", multilineCaps...)
+	a.join("#test")
+	a.send("BATCH +123 draft/multiline #test")
+	for range 33 {
+		a.send("@batch=123 PRIVMSG #test hi")
+	}
+	a.expectCmd("FAIL", "BATCH", "MULTILINE_MAX_LINES", "32")
+}
+
+func TestMultiline_ircv3_multiline_max_bytes(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	a := client(t, n, "alice", multilineCaps...)
+	a.join("#test")
+	a.send("BATCH +234 draft/multiline #test")
+	for range 11 {
+		a.send("@batch=234 PRIVMSG #test %s", strings.Repeat("x", 400))
+	}
+	a.expectCmd("FAIL", "BATCH", "MULTILINE_MAX_BYTES", "4096")
+	a.send("BATCH -234")
+	for _, m := range a.sync() {
+		if m.Command != "FAIL" {
+			t.Errorf("after the refused batch: %v", m)
+		}
+	}
+}
+
+// The multiline message is one event: CHATHISTORY replays it as the same
+// batch, nested in the chathistory batch.
+func TestMultiline_ircv3_multiline_in_chathistory(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	a := client(t, n, "alice", append(multilineCaps, "draft/chathistory")...)
+	a.join("#test")
+	sendMultiline(a, "#test", false)
+	readBatch(a, "draft/multiline")
+	a.send("CHATHISTORY LATEST #test * 10")
+	hist, in := readBatch(a, "chathistory")
+	histID := hist.Param(0)[1:]
+	var inner []irc.Message
+	for _, m := range in {
+		if m.Command == "PRIVMSG" {
+			inner = append(inner, m)
+		}
+		if m.Command == "BATCH" {
+			if b, _ := m.Tag("batch"); b != histID {
+				t.Errorf("nested BATCH line not tagged with the chathistory batch: %v", m)
+			}
+		}
+	}
+	want := [][]string{{"PRIVMSG", "#test", "hello"}, {"PRIVMSG", "#test", "#how is "}, {"PRIVMSG", "#test", "everyone?"}}
+	if diff := cmp.Diff(want, params(inner)); diff != "" {
+		t.Errorf("history lines (-want +got):\n%s", diff)
+	}
+}
+
+// The lines survive the trip through event Params, and Text is the lines
+// joined.
+func TestMultiline_encode_round_trip(t *testing.T) {
+	b := &multilineBatch{target: "#c"}
+	for _, l := range []multilineLine{{"a", false}, {"", false}, {"b ", false}, {"c", true}} {
+		if e := b.add("PRIVMSG", "#c", l.text, l.concat); e != nil {
+			t.Fatal(e.text)
+		}
+	}
+	ev := &store.Event{Kind: store.KindPrivmsg, Params: b.encode(), Text: b.joined()}
+	got, ok := multilineLines(ev)
+	if !ok {
+		t.Fatal("not decoded as multiline")
+	}
+	if diff := cmp.Diff(b.lines, got, cmp.AllowUnexported(multilineLine{})); diff != "" {
+		t.Errorf("lines (-want +got):\n%s", diff)
+	}
+	if ev.Text != "a\n\nb c" {
+		t.Errorf("joined = %q", ev.Text)
+	}
+}
