@@ -183,6 +183,9 @@ func TestMultiline_ircv3_multiline_max_lines(t *testing.T) {
 		a.send("@batch=123 PRIVMSG #test hi")
 	}
 	a.expectCmd("FAIL", "BATCH", "MULTILINE_MAX_LINES", "32")
+	if v := counterValue(t, n.m.dropped.WithLabelValues(dropMultiline)); v != 1 {
+		t.Errorf("dropped{%s} = %v, want 1", dropMultiline, v)
+	}
 }
 
 func TestMultiline_ircv3_multiline_max_bytes(t *testing.T) {
