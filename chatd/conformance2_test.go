@@ -268,3 +268,19 @@ func TestHELP_modern_every_command_has_a_topic(t *testing.T) {
 		}
 	}
 }
+
+func TestUTF8ONLY_ircv3_utf8_only_FAIL_names_command_and_label(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	c := client(t, n, "bar", "batch", "echo-message", "labeled-response")
+	c.join("#qux")
+	c.sendRaw([]byte("@label=xyz privmsg #qux hi\xaa\r\n"))
+	m := c.expectCmd("FAIL")
+	if m.Param(0) != "PRIVMSG" || m.Param(1) != "INVALID_UTF8" {
+		t.Errorf("got %v, want FAIL PRIVMSG INVALID_UTF8", m)
+	}
+	if l, _ := m.Tag("label"); l != "xyz" {
+		t.Errorf("FAIL label = %q, want xyz", l)
+	}
+	c.sendRaw([]byte("\xaa\xbb\r\n"))
+	c.expectCmd("FAIL", "*", "INVALID_UTF8")
+}

@@ -371,7 +371,7 @@ func (c *Client) readFailed(err error) bool {
 func (c *Client) dispatch(line string) {
 	msg, err := irc.Parse(line)
 	if err != nil {
-		c.badLine(err)
+		c.badLine(line, err)
 		return
 	}
 	c.handle(msg)
@@ -398,7 +398,7 @@ func (c *Client) isClosing() bool {
 	return c.closing
 }
 
-func (c *Client) badLine(err error) {
+func (c *Client) badLine(line string, err error) {
 	s := c.s
 	switch {
 	case errors.Is(err, irc.ErrEmpty):
@@ -406,7 +406,7 @@ func (c *Client) badLine(err error) {
 	case errors.Is(err, irc.ErrInvalidUTF8):
 		// IRCv3 UTF8ONLY: reject with FAIL rather than store bytes.
 		s.m.dropped.WithLabelValues(dropInvalidUTF8).Inc()
-		c.sendMsg(s.serverMsg("FAIL", "*", "INVALID_UTF8", "Message rejected: it is not valid UTF-8"))
+		c.rejectInvalidUTF8(line)
 	case errors.Is(err, irc.ErrBodyTooLong), errors.Is(err, irc.ErrTagsTooLong):
 		s.m.dropped.WithLabelValues(dropTooLong).Inc()
 		c.sendMsg(s.numeric(c, errInputTooLong, "Input line was too long"))
