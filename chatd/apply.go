@@ -178,6 +178,7 @@ func (s *Server) applyLocked(ev *store.Event, op *pendingOp, f *fanout) {
 // applyMessage delivers a PRIVMSG, NOTICE or TAGMSG: to a channel's
 // members, to those with a prefix (STATUSMSG "@#chan"), or to one user.
 func (s *Server) applyMessage(ev *store.Event, f *fanout) {
+	s.noteActive(ev) // WHOIS idle time, the same on every node
 	if ch, rank := s.statusTarget(ev.Target); ch != nil {
 		f.toStatus(ch, rank)
 		return

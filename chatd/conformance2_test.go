@@ -284,3 +284,35 @@ func TestUTF8ONLY_ircv3_utf8_only_FAIL_names_command_and_label(t *testing.T) {
 	c.sendRaw([]byte("\xaa\xbb\r\n"))
 	c.expectCmd("FAIL", "*", "INVALID_UTF8")
 }
+
+// WHOIS shows the idle time of a user on another node too: every node
+// applies the user's messages, so every node knows when it last spoke.
+func TestWHOIS_rfc2812_3_6_2_317_idle_of_a_user_on_another_node(t *testing.T) {
+	na, nb := twoNodes(t)
+	a := client(t, na, "onA")
+	b := client(t, nb, "onB")
+	b.send("WHOIS onA")
+	m := b.expectCmd(rplWhoisIdle, "onB", "onA")
+	nb.mu.RLock()
+	u := nb.users["ona"]
+	nb.mu.RUnlock()
+	if m.Param(3) != itoa(int(u.since.Unix())) {
+		t.Errorf("317 signon = %s, want %d", m.Param(3), u.since.Unix())
+	}
+	u.lastActive.Store(u.since.Unix() - 1000) // as if it spoke long ago
+	b.send("WHOIS onA")
+	if m := b.expectCmd(rplWhoisIdle, "onB", "onA"); atoi(m.Param(2)) < 1000 {
+		t.Errorf("317 idle = %s, want >= 1000", m.Param(2))
+	}
+	waitFor(t, "node A to know onB", func() bool {
+		na.mu.RLock()
+		defer na.mu.RUnlock()
+		return na.users["onb"] != nil
+	})
+	a.send("PRIVMSG onB :hello")
+	b.expectCmd("PRIVMSG", "onB", "hello")
+	b.send("WHOIS onA")
+	if m := b.expectCmd(rplWhoisIdle, "onB", "onA"); atoi(m.Param(2)) >= 1000 {
+		t.Errorf("317 idle = %s after a PRIVMSG, want it reset", m.Param(2))
+	}
+}

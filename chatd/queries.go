@@ -47,9 +47,7 @@ func handleWhois(c *Client, m irc.Message, r *response) {
 	if o.away != "" {
 		r.numeric(rplAway, o.nick, o.away)
 	}
-	if o.client != nil {
-		r.numeric(rplWhoisIdle, o.nick, itoa(o.idleSeconds(time.Now())), itoa(int(o.since.Unix())), "seconds idle, signon time")
-	}
+	r.numeric(rplWhoisIdle, o.nick, itoa(o.idleSeconds(time.Now())), itoa(int(o.since.Unix())), "seconds idle, signon time")
 	r.numeric(rplEndOfWhois, o.nick, "End of /WHOIS list")
 }
 

@@ -49,7 +49,8 @@ type user struct {
 	invited                          map[string]bool // folded channel names this user was INVITEd to
 	modes                            string          // user modes, sorted letters of modes.User.Flags
 	// lastActive is when the user last sent PRIVMSG or NOTICE (unix
-	// seconds; local users only), for WHOIS idle time.
+	// seconds), for WHOIS idle time: set by the handler for a local user
+	// and by the apply of the message on every node (noteActive).
 	lastActive atomic.Int64
 	monitoring map[string]string // local users: MONITOR list, folded -> as given
 	// multiline is the draft/multiline batch this local user is sending;
