@@ -254,3 +254,75 @@ func TestMultiline_encode_round_trip(t *testing.T) {
 		t.Errorf("joined = %q", ev.Text)
 	}
 }
+
+// FuzzMultilineParams: any batch the rules accept survives encode and
+// decode, and decode never panics on Params it did not write.
+func FuzzMultilineParams(f *testing.F) {
+	f.Add([]byte("hello\x00\x01#how is \x00\x02everyone?"))
+	f.Add([]byte("\x00\x00"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		b := &multilineBatch{target: "#c"}
+		for _, part := range strings.Split(string(data), "\x00") {
+			concat := strings.HasPrefix(part, "\x01")
+			if b.add("PRIVMSG", "#c", strings.TrimPrefix(part, "\x01"), concat) != nil {
+				break
+			}
+		}
+		if len(b.lines) == 0 {
+			return
+		}
+		got, ok := multilineLines(&store.Event{Kind: store.KindPrivmsg, Params: b.encode()})
+		if !ok {
+			t.Fatalf("encoded batch %q not decoded", b.encode())
+		}
+		if diff := cmp.Diff(b.lines, got, cmp.AllowUnexported(multilineLine{})); diff != "" {
+			t.Fatalf("round trip (-want +got):\n%s", diff)
+		}
+		multilineLines(&store.Event{Kind: store.KindNotice, Params: strings.Split(string(data), "\x00")})
+	})
+}
+
+func TestMultiline_ircv3_multiline_private_message(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	a := client(t, n, "alice", multilineCaps...)
+	b := client(t, n, "bob", multilineCaps...)
+	a.send("BATCH +p1 draft/multiline bob")
+	a.send("@batch=p1 NOTICE bob :one")
+	a.send("@batch=p1 NOTICE bob :two")
+	a.send("BATCH -p1")
+	start, in := readBatch(b, "draft/multiline")
+	if start.Param(2) != "bob" {
+		t.Errorf("batch target = %q, want bob", start.Param(2))
+	}
+	want := [][]string{{"NOTICE", "bob", "one"}, {"NOTICE", "bob", "two"}}
+	if diff := cmp.Diff(want, params(in)); diff != "" {
+		t.Errorf("lines (-want +got):\n%s", diff)
+	}
+}
+
+func TestMultiline_ircv3_multiline_mixed_commands_MULTILINE_INVALID(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	a := client(t, n, "alice", multilineCaps...)
+	a.join("#test")
+	a.send("BATCH +m draft/multiline #test")
+	a.send("@batch=m PRIVMSG #test :one")
+	a.send("@batch=m NOTICE #test :two")
+	a.expectCmd("FAIL", "BATCH", "MULTILINE_INVALID")
+	a.send("BATCH -m")
+	for _, m := range a.sync() {
+		t.Errorf("after the refused batch: %v", m)
+	}
+}
+
+// A batch to a channel the sender may not speak in is answered as its
+// PRIVMSG would be.
+func TestMultiline_ircv3_multiline_target_checked_like_PRIVMSG(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	a := client(t, n, "alice", multilineCaps...)
+	b := client(t, n, "bob")
+	b.join("#closed") // +n by default: alice is outside
+	a.send("BATCH +x draft/multiline #closed")
+	a.send("@batch=x PRIVMSG #closed :hi")
+	a.send("BATCH -x")
+	a.expectCmd(errCannotSend, "alice", "#closed")
+}
