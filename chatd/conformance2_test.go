@@ -4,11 +4,13 @@ package chatd
 // specs): one rule per test, named for the spec section it checks.
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/hachat/hachat/chatd/irc"
 )
 
 // isupport returns the client's ISUPPORT tokens (VERSION repeats 005).
@@ -314,5 +316,50 @@ func TestWHOIS_rfc2812_3_6_2_317_idle_of_a_user_on_another_node(t *testing.T) {
 	b.send("WHOIS onA")
 	if m := b.expectCmd(rplWhoisIdle, "onB", "onA"); atoi(m.Param(2)) >= 1000 {
 		t.Errorf("317 idle = %s after a PRIVMSG, want it reset", m.Param(2))
+	}
+}
+
+func TestCAP_ircv3_LS_302_multiline(t *testing.T) {
+	var names []string
+	for i := range 60 {
+		names = append(names, fmt.Sprintf("vendor.example/capability-%02d", i))
+	}
+	server := strings.Repeat("s", 63)
+	got := capLines(server, "*", "LS", names, true)
+	if len(got) < 2 {
+		t.Fatalf("%d lines, want the list split", len(got))
+	}
+	var back []string
+	for i, m := range got {
+		b, err := m.Bytes()
+		if err != nil || len(b) > 512 {
+			t.Errorf("line %d: %d bytes (%v), want at most 512", i, len(b), err)
+		}
+		last := i == len(got)-1
+		if star := m.Param(2) == "*"; star == last {
+			t.Errorf("line %d: continuation marker %v, want %v", i, star, !last)
+		}
+		back = append(back, strings.Fields(m.Params[len(m.Params)-1])...)
+	}
+	if diff := cmp.Diff(names, back); diff != "" {
+		t.Errorf("names (-want +got):\n%s", diff)
+	}
+	if one := capLines(server, "*", "LS", names, false); len(one) != 1 {
+		t.Errorf("CAP LS 301: %d lines, want 1 (no continuation before 302)", len(one))
+	}
+}
+
+func TestCAP_ircv3_LS_lines_within_512_bytes_with_a_long_server_name(t *testing.T) {
+	cfg := testConfig("")
+	cfg.ServerName = strings.Repeat("s", 63)
+	n := startNode(t, cfg, nil)
+	c := dial(t, n.Addr(), "c")
+	c.send("CAP LS 302")
+	c.send("PING x")
+	_, before := c.expect("PONG", func(m irc.Message) bool { return m.Command == "PONG" })
+	for _, m := range before {
+		if b, _ := m.Bytes(); len(b) > 512 {
+			t.Errorf("%d-byte line: %s", len(b), b)
+		}
 	}
 }

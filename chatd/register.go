@@ -36,7 +36,7 @@ func handleCap(c *Client, m irc.Message, r *response) {
 			}
 			names = append(names, n)
 		}
-		r.add(c.s.serverMsg("CAP", c.nickOrStar(), "LS", strings.Join(names, " ")))
+		r.capReply("LS", names) // several lines for CAP 302 if need be
 	case "LIST":
 		var names []string
 		for _, ci := range caps.Supported {
@@ -44,7 +44,7 @@ func handleCap(c *Client, m irc.Message, r *response) {
 				names = append(names, ci.Name)
 			}
 		}
-		r.add(c.s.serverMsg("CAP", c.nickOrStar(), "LIST", strings.Join(names, " ")))
+		r.capReply("LIST", names)
 	case "REQ":
 		if !registered {
 			c.capBlocking = true
