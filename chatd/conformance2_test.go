@@ -363,3 +363,17 @@ func TestCAP_ircv3_LS_lines_within_512_bytes_with_a_long_server_name(t *testing.
 		}
 	}
 }
+
+func TestWHOIS_rfc2812_3_6_2_target_server(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	c := client(t, n, "nick")
+	client(t, n, "other")
+	c.send("WHOIS no.such.server other")
+	c.expectCmd(errNoSuchServer, "nick", "no.such.server")
+	for _, target := range []string{n.cfg.ServerName, "other"} {
+		c.send("WHOIS %s other", target)
+		c.expectCmd(rplWhoisUser, "nick", "other")
+	}
+	c.send("WHOIS ghost ghost")
+	c.expectCmd(errNoSuchNick, "nick", "ghost")
+}

@@ -40,7 +40,7 @@ func init() {
 		"KICK":         {fn: handleKick, minParams: 2},
 		"INVITE":       {fn: handleInvite},
 		"WHO":          {fn: handleWho},
-		"WHOIS":        {fn: handleWhois, minParams: 1},
+		"WHOIS":        {fn: whoisServer(handleWhois), minParams: 1},
 		"WHOWAS":       {fn: handleWhowas, minParams: 1},
 		"LUSERS":       {fn: handleLusers},
 		"MOTD":         {fn: serverTarget(handleMotd)},

@@ -104,3 +104,16 @@ func uptimeText(d time.Duration) string {
 	days, sec := sec/86400, sec%86400
 	return fmt.Sprintf("Server Up %d days %d:%02d:%02d", days, sec/3600, sec%3600/60, sec%60)
 }
+
+// whoisServer wraps WHOIS [<target>] <nick>: a target that names neither
+// this server nor a user (irssi sends WHOIS nick nick to ask the user's
+// own server) gets 402.
+func whoisServer(h handlerFunc) handlerFunc {
+	return func(c *Client, m irc.Message, r *response) {
+		if len(m.Params) > 1 && store.Fold(m.Params[0]) != store.Fold(m.Params[1]) && !c.s.isThisServer(m.Params[0]) {
+			r.numeric(errNoSuchServer, m.Params[0], "No such server")
+			return
+		}
+		h(c, m, r)
+	}
+}
