@@ -119,13 +119,16 @@ func (b *multilineBatch) encode() []string {
 	return ps
 }
 
+// isMultiline reports whether ev is a multiline message.
+func isMultiline(ev *store.Event) bool {
+	return (ev.Kind == store.KindPrivmsg || ev.Kind == store.KindNotice) &&
+		len(ev.Params) >= 2 && ev.Params[0] == multilineMarker
+}
+
 // multilineLines decodes the lines of a multiline event; ok is false for
 // any other event.
 func multilineLines(ev *store.Event) (lines []multilineLine, ok bool) {
-	if ev.Kind != store.KindPrivmsg && ev.Kind != store.KindNotice {
-		return nil, false
-	}
-	if len(ev.Params) < 2 || ev.Params[0] != multilineMarker {
+	if !isMultiline(ev) {
 		return nil, false
 	}
 	for _, p := range ev.Params[1:] {
