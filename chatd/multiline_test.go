@@ -4,8 +4,11 @@ package chatd
 // rule per test.
 
 import (
+	"bufio"
+	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hachat/hachat/chatd/irc"
@@ -325,4 +328,47 @@ func TestMultiline_ircv3_multiline_target_checked_like_PRIVMSG(t *testing.T) {
 	a.send("@batch=x PRIVMSG #closed :hi")
 	a.send("BATCH -x")
 	a.expectCmd(errCannotSend, "alice", "#closed")
+}
+
+// FuzzMultilineSession: whatever a multiline client sends, no handler
+// panics and the connection still answers PING (or was closed on purpose).
+func FuzzMultilineSession(f *testing.F) {
+	for _, s := range []string{
+		"JOIN #a\nBATCH +1 draft/multiline #a\n@batch=1 PRIVMSG #a :x\nBATCH -1",
+		"BATCH +\nBATCH -\nBATCH\nBATCH +1\nBATCH +1 other #a\n@batch= PRIVMSG #a :x",
+		"BATCH +1 draft/multiline #a\nBATCH +2 draft/multiline #a\n@batch=2 TAGMSG #a\nBATCH -2\nBATCH -1",
+		"BATCH +1 draft/multiline me\n@batch=1;draft/multiline-concat PRIVMSG me :\n@batch=1 NOTICE me x\nBATCH -1",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, script string) {
+		fuzzOnce.Do(func() {
+			cfg := testConfig("fuzz")
+			cfg.Limits.HistoryMax = 20
+			fuzzNode = startNodeNoCleanup(cfg)
+		})
+		n := fuzzNode
+		srvEnd, cliEnd := net.Pipe()
+		defer cliEnd.Close()
+		n.ServeConn(srvEnd)
+		c := &tclient{t: t, name: "fz", conn: cliEnd, r: bufio.NewReader(cliEnd)}
+		c.register(uniqueNick(), multilineCaps...)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = cliEnd.SetWriteDeadline(time.Now().Add(testTimeout))
+			_, _ = cliEnd.Write([]byte(strings.ReplaceAll(script, "\r", "") + "\r\nPING :fuzz-end\r\n"))
+		}()
+		for {
+			m, err := c.next()
+			if err != nil || (m.Command == "PONG" && m.Param(1) == "fuzz-end") {
+				break
+			}
+		}
+		cliEnd.Close()
+		<-done
+		if v := counterValue(t, n.m.panics); v != 0 {
+			t.Fatalf("%v handler panics", v)
+		}
+	})
 }
