@@ -377,3 +377,71 @@ func TestWHOIS_rfc2812_3_6_2_target_server(t *testing.T) {
 	c.send("WHOIS ghost ghost")
 	c.expectCmd(errNoSuchNick, "nick", "ghost")
 }
+
+func TestCanonMask_ircv3_account_extban(t *testing.T) {
+	for in, want := range map[string]struct {
+		mask string
+		ok   bool
+	}{
+		"$a:bob":     {"$a:bob", true},
+		"$a:b*":      {"$a:b*", true},
+		"$a:":        {"", false},
+		"$x:bob":     {"", false}, // an extban chatd does not know
+		"$a:a b":     {"", false},
+		"plain$nick": {"plain$nick!*@*", true},
+	} {
+		if got, ok := canonMask(in); got != want.mask || ok != want.ok {
+			t.Errorf("canonMask(%q) = %q, %v; want %q, %v", in, got, ok, want.mask, want.ok)
+		}
+	}
+}
+
+// loggedIn registers nick and an account of the same name, logged in.
+func loggedIn(t *testing.T, n *testNode, nick, account string) *tclient {
+	t.Helper()
+	c := client(t, n, nick)
+	c.send("REGISTER %s * :long enough password", account)
+	c.expectCmd(rplLoggedIn, nick)
+	return c
+}
+
+func TestMODE_ircv3_account_extban_isupport(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	is := client(t, n, "nick").isupport()
+	if is["EXTBAN"] != "$,a" || is["ACCOUNTEXTBAN"] != "a" {
+		t.Errorf("EXTBAN=%q ACCOUNTEXTBAN=%q, want $,a and a", is["EXTBAN"], is["ACCOUNTEXTBAN"])
+	}
+}
+
+func TestMODE_ircv3_account_extban_ban(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	op := client(t, n, "chanop")
+	op.join("#chan")
+	op.send("MODE #chan +b $a:bob")
+	op.expectCmd("MODE", "#chan", "+b", "$a:bob")
+	b := loggedIn(t, n, "bobby", "bob")
+	b.send("JOIN #chan")
+	b.expectCmd(errBannedFromChan, "bobby", "#chan")
+	imposter := client(t, n, "bob") // the nick, not the account
+	imposter.join("#chan")
+	op.send("MODE #chan -b $a:BOB")
+	op.expectCmd("MODE", "#chan", "-b", "$a:bob")
+	b.join("#chan")
+}
+
+func TestMODE_ircv3_account_extban_exception_and_invex(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	op := client(t, n, "chanop")
+	op.join("#e")
+	op.join("#i")
+	op.send("MODE #e +be *!*@* $a:bob")
+	op.expectCmd("MODE", "#e", "+be")
+	op.send("MODE #i +iI $a:bob")
+	op.expectCmd("MODE", "#i", "+iI")
+	b := loggedIn(t, n, "bobby", "bob")
+	b.join("#e")
+	b.join("#i")
+	other := client(t, n, "other")
+	other.send("JOIN #i")
+	other.expectCmd(errInviteOnlyChan, "other", "#i")
+}
