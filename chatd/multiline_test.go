@@ -372,3 +372,27 @@ func FuzzMultilineSession(f *testing.F) {
 		}
 	})
 }
+
+// A batch at both limits at once is accepted and delivered whole.
+func TestMultiline_ircv3_multiline_at_the_limits(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	a := client(t, n, "alice", multilineCaps...)
+	b := client(t, n, "bob", multilineCaps...)
+	a.join("#test")
+	b.join("#test")
+	line := strings.Repeat("x", 4096/32)
+	a.send("BATCH +full draft/multiline #test")
+	for range 32 {
+		a.send("@batch=full PRIVMSG #test :%s", line)
+	}
+	a.send("BATCH -full")
+	_, in := readBatch(b, "draft/multiline")
+	if len(in) != 32 {
+		t.Fatalf("%d lines relayed, want 32", len(in))
+	}
+	for _, m := range in {
+		if m.Param(1) != line {
+			t.Fatalf("line %q, want %d x's", m.Param(1), len(line))
+		}
+	}
+}
