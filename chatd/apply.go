@@ -148,6 +148,8 @@ func (s *Server) applyLocked(ev *store.Event, op *pendingOp, f *fanout) {
 		ch.topicBy = ev.Sender
 		ch.topicAt = ev.Time
 		f.toChannel(ch)
+	case kindKnock:
+		s.applyKnock(ev)
 	case kindInvite:
 		to := s.users[store.Fold(ev.Target)]
 		if to == nil {

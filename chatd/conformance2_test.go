@@ -445,3 +445,89 @@ func TestMODE_ircv3_account_extban_exception_and_invex(t *testing.T) {
 	other.send("JOIN #i")
 	other.expectCmd(errInviteOnlyChan, "other", "#i")
 }
+
+func TestKNOCK_modern_isupport_and_open_channel_713(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	op := client(t, n, "chanop")
+	op.join("#open")
+	k := client(t, n, "knocker")
+	if _, ok := k.isupport()["KNOCK"]; !ok {
+		t.Error("ISUPPORT lacks KNOCK")
+	}
+	k.send("KNOCK #open")
+	k.expectCmd(errChanOpen, "knocker", "#open")
+	k.send("KNOCK #nowhere")
+	k.expectCmd(errNoSuchChannel, "knocker", "#nowhere")
+	op.send("KNOCK #open")
+	op.expectCmd(errKnockOnChan, "chanop", "#open")
+}
+
+// A knock reaches the operators on every node, and only them.
+func TestKNOCK_modern_delivered_to_operators_710_711(t *testing.T) {
+	na, nb := twoNodes(t)
+	op := client(t, nb, "chanop")
+	op.join("#closed")
+	op.send("MODE #closed +i")
+	op.expectCmd("MODE", "#closed", "+i")
+	voice := client(t, nb, "member")
+	op.send("INVITE member #closed")
+	op.expectCmd(rplInviting, "chanop", "member", "#closed")
+	voice.join("#closed")
+	k := client(t, na, "knocker")
+	waitFor(t, "node A to know #closed is +i", func() bool {
+		na.mu.RLock()
+		defer na.mu.RUnlock()
+		ch := na.channels["#closed"]
+		return ch != nil && ch.hasMode('i')
+	})
+	k.send("KNOCK #closed :let me in")
+	k.expectCmd(rplKnockDlvr, "knocker", "#closed")
+	m := op.expectCmd(rplKnock, "chanop", "#closed")
+	if !strings.HasPrefix(m.Param(2), "knocker!") {
+		t.Errorf("710 mask = %q, want knocker's", m.Param(2))
+	}
+	voice.send("PING after-knock")
+	for _, m := range voice.sync() {
+		if m.Command == rplKnock {
+			t.Errorf("a member who is not an operator got %v", m)
+		}
+	}
+}
+
+func TestKNOCK_modern_too_many_712(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	op := client(t, n, "chanop")
+	op.join("#closed")
+	op.send("MODE #closed +k secret")
+	op.expectCmd("MODE", "#closed", "+k", "secret")
+	k := client(t, n, "knocker")
+	k.send("KNOCK #closed")
+	k.expectCmd(rplKnockDlvr, "knocker", "#closed")
+	k.send("KNOCK #closed")
+	k.expectCmd(errTooManyKnock, "knocker", "#closed")
+	if v := counterValue(t, n.m.dropped.WithLabelValues(dropKnockThrottled)); v != 1 {
+		t.Errorf("dropped{%s} = %v, want 1", dropKnockThrottled, v)
+	}
+}
+
+func TestKNOCK_limiter(t *testing.T) {
+	var k knockLimiter
+	t0 := time.Unix(1000, 0)
+	if !k.allow("#a", t0) || k.allow("#a", t0.Add(knockInterval-time.Second)) {
+		t.Fatal("a second knock within the interval was allowed, or the first refused")
+	}
+	if !k.allow("#a", t0.Add(knockInterval)) {
+		t.Error("a knock after the interval was refused")
+	}
+	for i := range maxKnocks - 1 {
+		if !k.allow(fmt.Sprint("#c", i), t0.Add(knockInterval)) {
+			t.Fatalf("knock %d refused below maxKnocks", i)
+		}
+	}
+	if k.allow("#one-too-many", t0.Add(knockInterval)) {
+		t.Error("a knock beyond maxKnocks was allowed")
+	}
+	if len(k) > maxKnocks {
+		t.Errorf("limiter holds %d channels, want at most %d", len(k), maxKnocks)
+	}
+}

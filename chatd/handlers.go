@@ -39,6 +39,7 @@ func init() {
 		"MODE":         {fn: handleMode, minParams: 1},
 		"KICK":         {fn: handleKick, minParams: 2},
 		"INVITE":       {fn: handleInvite},
+		"KNOCK":        {fn: handleKnock, minParams: 1},
 		"WHO":          {fn: handleWho},
 		"WHOIS":        {fn: whoisServer(handleWhois), minParams: 1},
 		"WHOWAS":       {fn: handleWhowas, minParams: 1},

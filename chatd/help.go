@@ -35,6 +35,7 @@ var helpTopics = map[string][]string{
 	"JOIN":         {"JOIN <channel>[,<channel>...] [<key>[,<key>...]]", "Joins channels; JOIN 0 parts them all."},
 	"KICK":         {"KICK <channel> <nick>[,<nick>...] [:<reason>]", "Removes users from a channel (channel operators)."},
 	"KILL":         {"KILL <nick> [:<reason>]", "Disconnects a user (IRC operators)."},
+	"KNOCK":        {"KNOCK <channel>", "Asks the operators of a +i, +k or full +l channel for an invitation."},
 	"LINKS":        {"LINKS [[<server>] <mask>]", "Lists the servers of this network."},
 	"LIST":         {"LIST [<channel>[,<channel>...]] [<ELIST condition>]", "Lists channels (ISUPPORT ELIST: C, M, N, T, U)."},
 	"LUSERS":       {"LUSERS", "Counts users, operators and channels."},

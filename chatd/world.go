@@ -56,6 +56,7 @@ type user struct {
 	// multiline is the draft/multiline batch this local user is sending;
 	// only its client's reader goroutine (which runs its commands) uses it.
 	multiline *multilineBatch
+	knocks    knockLimiter // local users: recent KNOCKs, reader goroutine only
 }
 
 func (u *user) hasMode(m byte) bool { return strings.IndexByte(u.modes, m) >= 0 }
