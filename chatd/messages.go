@@ -71,6 +71,7 @@ func handlePrivmsg(c *Client, m irc.Message, r *response) {
 			continue
 		}
 		ev := &store.Event{Kind: kind, Target: target, HistoryKey: hkey, Sender: prefix, Account: u.acc, Text: text, Tags: tags}
+		splitForRelay(ev) // longmsg.go: no relayed line over 512 bytes
 		err := s.commit(ev, u, func(ev *store.Event) {
 			if c.hasCap(capEchoMessage) {
 				for _, msg := range eventMessages(ev, capSet(c.caps.Load())) {

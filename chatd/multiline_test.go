@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hachat/hachat/chatd/irc"
@@ -393,6 +394,62 @@ func TestMultiline_ircv3_multiline_at_the_limits(t *testing.T) {
 	for _, m := range in {
 		if m.Param(1) != line {
 			t.Fatalf("line %q, want %d x's", m.Param(1), len(line))
+		}
+	}
+}
+
+// RFC 2812 §2.3: no message the server relays is longer than 512 bytes. A
+// text that fits the sender's line but not the relayed one (the sender's
+// prefix comes in front) arrives in several lines that join into it.
+func TestPRIVMSG_rfc2812_2_3_relayed_lines_within_512_bytes(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	a := client(t, n, "a_rather_long_nickname", "echo-message")
+	plain := client(t, n, "plain")
+	multi := client(t, n, "multi", multilineCaps...)
+	a.join("#c")
+	plain.join("#c")
+	multi.join("#c")
+	text := strings.Repeat("word ", 80) + strings.Repeat("é", 40) // 480 bytes
+	a.send("PRIVMSG #c :%s", text)
+	var got string
+	for got != text {
+		m := plain.expectCmd("PRIVMSG", "#c")
+		if b, _ := m.Bytes(); len(b) > 512 {
+			t.Fatalf("relayed line of %d bytes", len(b))
+		}
+		got += m.Param(1)
+		if len(got) > len(text) {
+			t.Fatalf("relayed %q, want %q", got, text)
+		}
+	}
+	_, in := readBatch(multi, "draft/multiline")
+	joined := ""
+	for i, m := range in {
+		if _, concat := m.Tag("draft/multiline-concat"); concat != (i > 0) {
+			t.Errorf("line %d: concat tag %v", i, concat)
+		}
+		joined += m.Param(1)
+	}
+	if joined != text {
+		t.Errorf("multiline batch joins into %q, want %q", joined, text)
+	}
+}
+
+func TestSplitLong(t *testing.T) {
+	if splitLong("short", 100) != nil || splitLong("\x01ACTION "+strings.Repeat("x", 200)+"\x01", 50) != nil {
+		t.Error("split a text that fits, or a CTCP")
+	}
+	for _, text := range []string{strings.Repeat("x", 130), strings.Repeat("ab ", 60), strings.Repeat("日本", 30)} {
+		lines := splitLong(text, 40)
+		joined := ""
+		for i, l := range lines {
+			if len(l.text) > 40 || l.text == "" || l.concat != (i > 0) || !utf8.ValidString(l.text) {
+				t.Errorf("line %d %q (concat %v) of %q", i, l.text, l.concat, text)
+			}
+			joined += l.text
+		}
+		if joined != text {
+			t.Errorf("lines join into %q, want %q", joined, text)
 		}
 	}
 }

@@ -1,0 +1,59 @@
+package chatd
+
+import (
+	"strings"
+	"unicode/utf8"
+
+	"github.com/hachat/hachat/chatd/store"
+)
+
+// A PRIVMSG or NOTICE whose text fits the client's 512-byte line can still
+// be too long once the server puts the sender's nick!user@host in front of
+// it (RFC 2812 §2.3: 512 bytes, CR LF included, for every message). Such a
+// message is stored as a multiline message of concatenated lines, each
+// short enough to relay: clients with draft/multiline get one batch that
+// joins back into the text as sent, others several PRIVMSGs of at most 512
+// bytes, the first with the msgid. CTCP (\x01...\x01) is never split, as
+// its halves would mean nothing.
+
+// relayLineMax is the longest line, CR LF included, the server relays.
+const relayLineMax = 512
+
+// splitLong returns the text as lines of at most room bytes each, the
+// later ones concatenated to the one before, or nil when it fits (or is
+// CTCP). It breaks after a space when there is one in the second half of
+// the window, else at a UTF-8 character boundary.
+func splitLong(text string, room int) []multilineLine {
+	if len(text) <= room || room < 16 || strings.HasPrefix(text, "\x01") {
+		return nil
+	}
+	var lines []multilineLine
+	for len(text) > room {
+		cut := room
+		for cut > 0 && !utf8.RuneStart(text[cut]) {
+			cut--
+		}
+		if sp := strings.LastIndexByte(text[:cut], ' '); sp >= room/2 {
+			cut = sp + 1 // the space stays at the end of its line
+		}
+		lines = append(lines, multilineLine{text: text[:cut], concat: len(lines) > 0})
+		text = text[cut:]
+	}
+	return append(lines, multilineLine{text: text, concat: len(lines) > 0})
+}
+
+// splitForRelay turns ev into a multiline message of concatenated lines
+// when its text would make a relayed line longer than relayLineMax.
+func splitForRelay(ev *store.Event) {
+	if ev.Kind != store.KindPrivmsg && ev.Kind != store.KindNotice {
+		return
+	}
+	// ":" prefix " " command " " target " :" text "\r\n"
+	room := relayLineMax - (1 + len(ev.Sender) + 1 + len(ev.Kind) + 1 + len(ev.Target) + 2 + 2)
+	lines := splitLong(ev.Text, room)
+	if lines == nil {
+		return
+	}
+	b := multilineBatch{lines: lines}
+	ev.Params = b.encode()
+}
