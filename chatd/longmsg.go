@@ -42,15 +42,34 @@ func splitLong(text string, room int) []multilineLine {
 	return append(lines, multilineLine{text: text, concat: len(lines) > 0})
 }
 
+// splitLines splits each line too long to relay into concatenated lines
+// (a multiline batch's lines fit the sender's line, not always the relay).
+func splitLines(lines []multilineLine, room int) []multilineLine {
+	var out []multilineLine
+	for _, l := range lines {
+		parts := splitLong(l.text, room)
+		if parts == nil {
+			out = append(out, l)
+			continue
+		}
+		parts[0].concat = l.concat
+		out = append(out, parts...)
+	}
+	return out
+}
+
+// relayRoom is the text a relayed ":sender KIND target :text\r\n" can hold.
+func relayRoom(ev *store.Event) int {
+	return relayLineMax - (1 + len(ev.Sender) + 1 + len(ev.Kind) + 1 + len(ev.Target) + 2 + 2)
+}
+
 // splitForRelay turns ev into a multiline message of concatenated lines
 // when its text would make a relayed line longer than relayLineMax.
 func splitForRelay(ev *store.Event) {
 	if ev.Kind != store.KindPrivmsg && ev.Kind != store.KindNotice {
 		return
 	}
-	// ":" prefix " " command " " target " :" text "\r\n"
-	room := relayLineMax - (1 + len(ev.Sender) + 1 + len(ev.Kind) + 1 + len(ev.Target) + 2 + 2)
-	lines := splitLong(ev.Text, room)
+	lines := splitLong(ev.Text, relayRoom(ev))
 	if lines == nil {
 		return
 	}

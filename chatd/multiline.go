@@ -244,7 +244,9 @@ func commitMultiline(c *Client, u *user, b *multilineBatch, r *response) {
 	}
 	u.lastActive.Store(time.Now().Unix())
 	ev := &store.Event{Kind: kind, Target: target, HistoryKey: hkey, Sender: prefix, Account: u.acc,
-		Text: b.joined(), Tags: tags, Params: b.encode()}
+		Text: b.joined(), Tags: tags}
+	b.lines = splitLines(b.lines, relayRoom(ev)) // longmsg.go
+	ev.Params = b.encode()
 	err := s.commit(ev, u, func(ev *store.Event) {
 		if c.hasCap(capEchoMessage) {
 			for _, msg := range eventMessages(ev, capSet(c.caps.Load())) {

@@ -453,3 +453,37 @@ func TestSplitLong(t *testing.T) {
 		}
 	}
 }
+
+// A line of a multiline batch too long to relay is split too, with the
+// concat tag, so the batch still joins into the text as sent.
+func TestMultiline_ircv3_multiline_long_line_split_for_relay(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	a := client(t, n, "a_rather_long_nickname", multilineCaps...)
+	b := client(t, n, "bob", multilineCaps...)
+	a.join("#c")
+	b.join("#c")
+	long := strings.Repeat("y", 480)
+	a.send("BATCH +l draft/multiline #c")
+	a.send("@batch=l PRIVMSG #c :first")
+	a.send("@batch=l PRIVMSG #c :%s", long)
+	a.send("BATCH -l")
+	_, in := readBatch(b, "draft/multiline")
+	if len(in) < 3 || in[0].Param(1) != "first" {
+		t.Fatalf("lines %v, want first then the long line in parts", params(in))
+	}
+	joined := ""
+	for i, m := range in[1:] {
+		bare := m
+		bare.Tags = nil // tags have their own 4096 bytes
+		if bts, _ := bare.Bytes(); len(bts) > 512 {
+			t.Errorf("line of %d bytes without its tags", len(bts))
+		}
+		if _, concat := m.Tag("draft/multiline-concat"); concat != (i > 0) {
+			t.Errorf("part %d: concat %v", i, concat)
+		}
+		joined += m.Param(1)
+	}
+	if joined != long {
+		t.Errorf("parts join into %d bytes, want %d", len(joined), len(long))
+	}
+}
