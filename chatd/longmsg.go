@@ -30,8 +30,8 @@ func splitLong(text string, room int) []multilineLine {
 	var lines []multilineLine
 	for len(text) > room {
 		cut := room
-		for cut > 0 && !utf8.RuneStart(text[cut]) {
-			cut--
+		for cut > room-utf8.UTFMax && !utf8.RuneStart(text[cut]) {
+			cut-- // not inside a character (UTF8ONLY input has one near)
 		}
 		if sp := strings.LastIndexByte(text[:cut], ' '); sp >= room/2 {
 			cut = sp + 1 // the space stays at the end of its line

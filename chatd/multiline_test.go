@@ -487,3 +487,31 @@ func TestMultiline_ircv3_multiline_long_line_split_for_relay(t *testing.T) {
 		t.Errorf("parts join into %d bytes, want %d", len(joined), len(long))
 	}
 }
+
+// FuzzSplitLong: the lines join into the text, none is empty or longer
+// than room, and valid UTF-8 stays valid in every line.
+func FuzzSplitLong(f *testing.F) {
+	f.Add("hello world, a message long enough to split", 16)
+	f.Add(strings.Repeat("日本語 ", 20), 17)
+	f.Add(strings.Repeat("\x80", 40), 16) // no character start at all
+	f.Fuzz(func(t *testing.T, text string, room int) {
+		room = 16 + (room%512+512)%512
+		lines := splitLong(text, room)
+		if lines == nil {
+			if len(text) > room && !strings.HasPrefix(text, "\x01") {
+				t.Fatalf("%d bytes not split at room %d", len(text), room)
+			}
+			return
+		}
+		joined := ""
+		for _, l := range lines {
+			if l.text == "" || len(l.text) > room || (utf8.ValidString(text) && !utf8.ValidString(l.text)) {
+				t.Fatalf("line %q at room %d", l.text, room)
+			}
+			joined += l.text
+		}
+		if joined != text {
+			t.Fatalf("joined %q, want %q", joined, text)
+		}
+	})
+}
