@@ -531,3 +531,22 @@ func TestKNOCK_limiter(t *testing.T) {
 		t.Errorf("limiter holds %d channels, want at most %d", len(k), maxKnocks)
 	}
 }
+
+// labeled-response: "The batch type MUST be one of: an existing type
+// applicable to the entire response, labeled-response". A response that is
+// one batch already carries the label on its start, unwrapped.
+func TestLabeledResponse_ircv3_single_batch_response_carries_label(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	c := client(t, n, "nick", allCaps...)
+	c.join("#h")
+	c.send("PRIVMSG #h :one")
+	c.expectCmd("PRIVMSG", "#h", "one")
+	c.send("@label=L1 CHATHISTORY LATEST #h * 10")
+	start := c.expectCmd("BATCH")
+	if start.Param(1) != "chathistory" {
+		t.Fatalf("first reply %v, want the chathistory batch", start)
+	}
+	if l, _ := start.Tag("label"); l != "L1" {
+		t.Errorf("batch start label = %q, want L1", l)
+	}
+}
