@@ -550,3 +550,26 @@ func TestLabeledResponse_ircv3_single_batch_response_carries_label(t *testing.T)
 		t.Errorf("batch start label = %q, want L1", l)
 	}
 }
+
+// RFC 2812 §3.2.5 with several channels: the 353s of each, then one 366
+// naming the list as sent (TARGMAX advertises NAMES without a limit).
+func TestNAMES_rfc2812_3_2_5_several_channels_one_end(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	c := client(t, n, "nick1")
+	c.join("#chan1")
+	c.join("#chan2")
+	c.send("NAMES #chan1,#chan2,#none")
+	got := c.sync()
+	want := [][]string{
+		{rplNamReply, "nick1", "=", "#chan1", "@nick1"},
+		{rplNamReply, "nick1", "=", "#chan2", "@nick1"},
+		{rplEndOfNames, "nick1", "#chan1,#chan2,#none", "End of /NAMES list."},
+	}
+	if diff := cmp.Diff(want, params(got)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	c.send("NAMES #CHAN1")
+	if m := c.expectCmd(rplEndOfNames); m.Param(1) != "#chan1" {
+		t.Errorf("366 for one channel names %q, want #chan1", m.Param(1))
+	}
+}
