@@ -67,7 +67,7 @@ func (b *multilineBatch) add(command, target, text string, concat bool) *multili
 	case b.command != "" && command != b.command:
 		return invalidBatch("All lines of a multiline batch must use one command")
 	case store.Fold(target) != store.Fold(b.target):
-		return invalidBatch("All lines of a multiline batch must go to its target")
+		return &multilineError{"MULTILINE_INVALID_TARGET", b.target, "All lines of a multiline batch must go to its target"}
 	case concat && text == "":
 		return invalidBatch("A blank line cannot be concatenated")
 	case len(b.lines) == caps.MultilineMaxLines:

@@ -515,3 +515,12 @@ func FuzzSplitLong(f *testing.F) {
 		}
 	})
 }
+
+func TestMultiline_ircv3_multiline_other_target_MULTILINE_INVALID_TARGET(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	a := client(t, n, "alice", multilineCaps...)
+	a.join("#test")
+	a.send("BATCH +t draft/multiline #test")
+	a.send("@batch=t PRIVMSG #other :hi")
+	a.expectCmd("FAIL", "BATCH", "MULTILINE_INVALID_TARGET", "#test")
+}
