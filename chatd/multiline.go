@@ -51,9 +51,13 @@ type multilineLine struct {
 	concat bool
 }
 
-// multilineError is a FAIL BATCH reply: its code, an optional argument
-// (the limit exceeded) and its description.
-type multilineError struct{ code, arg, text string }
+// multilineError is a FAIL BATCH reply: its code, its arguments (the limit
+// exceeded, the targets) and its description.
+type multilineError struct {
+	code string
+	args []string
+	text string
+}
 
 func invalidBatch(text string) *multilineError {
 	return &multilineError{code: "MULTILINE_INVALID", text: text}
@@ -67,13 +71,13 @@ func (b *multilineBatch) add(command, target, text string, concat bool) *multili
 	case b.command != "" && command != b.command:
 		return invalidBatch("All lines of a multiline batch must use one command")
 	case store.Fold(target) != store.Fold(b.target):
-		return &multilineError{"MULTILINE_INVALID_TARGET", b.target, "All lines of a multiline batch must go to its target"}
+		return &multilineError{"MULTILINE_INVALID_TARGET", []string{b.target, target}, "All lines of a multiline batch must go to its target"}
 	case concat && text == "":
 		return invalidBatch("A blank line cannot be concatenated")
 	case len(b.lines) == caps.MultilineMaxLines:
-		return &multilineError{"MULTILINE_MAX_LINES", itoa(caps.MultilineMaxLines), "Too many lines in the multiline batch"}
+		return &multilineError{"MULTILINE_MAX_LINES", []string{itoa(caps.MultilineMaxLines)}, "Too many lines in the multiline batch"}
 	case b.bytes+len(text) > caps.MultilineMaxBytes:
-		return &multilineError{"MULTILINE_MAX_BYTES", itoa(caps.MultilineMaxBytes), "Too many bytes in the multiline batch"}
+		return &multilineError{"MULTILINE_MAX_BYTES", []string{itoa(caps.MultilineMaxBytes)}, "Too many bytes in the multiline batch"}
 	}
 	b.command = command
 	b.lines = append(b.lines, multilineLine{text: text, concat: concat})
@@ -158,11 +162,7 @@ func handleBatch(c *Client, m irc.Message, r *response) {
 
 func failBatch(c *Client, r *response, e *multilineError) {
 	c.s.m.dropped.WithLabelValues(dropMultiline).Inc()
-	params := []string{e.text}
-	if e.arg != "" {
-		params = []string{e.arg, e.text}
-	}
-	r.fail("BATCH", e.code, params...)
+	r.fail("BATCH", e.code, append(e.args, e.text)...)
 }
 
 func startMultiline(c *Client, u *user, m irc.Message, r *response) {

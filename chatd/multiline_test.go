@@ -522,5 +522,5 @@ func TestMultiline_ircv3_multiline_other_target_MULTILINE_INVALID_TARGET(t *test
 	a.join("#test")
 	a.send("BATCH +t draft/multiline #test")
 	a.send("@batch=t PRIVMSG #other :hi")
-	a.expectCmd("FAIL", "BATCH", "MULTILINE_INVALID_TARGET", "#test")
+	a.expectCmd("FAIL", "BATCH", "MULTILINE_INVALID_TARGET", "#test", "#other")
 }
