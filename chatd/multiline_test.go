@@ -524,3 +524,21 @@ func TestMultiline_ircv3_multiline_other_target_MULTILINE_INVALID_TARGET(t *test
 	a.send("@batch=t PRIVMSG #other :hi")
 	a.expectCmd("FAIL", "BATCH", "MULTILINE_INVALID_TARGET", "#test", "#other")
 }
+
+// A real client without draft/multiline (WeeChat 3.8) shows a multiline
+// message as its lines.
+func TestRealClient_weechat_multiline_fallback(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	peer := client(t, n, "peer", multilineCaps...)
+	peer.join("#real")
+	_, dir := startWeechat(t, n)
+	peer.expect("wee's JOIN", func(m irc.Message) bool { return m.Command == "JOIN" && strings.HasPrefix(m.Source, "wee!") })
+	peer.send("BATCH +w draft/multiline #real")
+	peer.send("@batch=w PRIVMSG #real :first line of two")
+	peer.send("@batch=w PRIVMSG #real :second line of two")
+	peer.send("BATCH -w")
+	readBatch(peer, "draft/multiline")
+	waitFor(t, "WeeChat logged both lines", func() bool {
+		return logged(dir, "first line of two") && logged(dir, "second line of two")
+	})
+}
