@@ -121,15 +121,18 @@ func (mc *messageCache) bytes(cs capSet) []byte {
 	k := caps.RenderKey(cs)
 	if !mc.done[k] {
 		mc.done[k] = true
-		// A multiline message is several lines, sent in one write so
-		// nothing comes between them.
-		var b []byte
-		for _, m := range eventMessages(mc.ev, cs) {
-			if next, err := m.Append(b); err == nil {
-				b = next
+		if mc.multiline() {
+			// Several lines, sent in one write so nothing comes between.
+			var b []byte
+			for _, m := range eventMessages(mc.ev, cs) {
+				if next, err := m.Append(b); err == nil {
+					b = next
+				}
 			}
+			mc.wire[k] = b
+		} else if m, ok := eventMessage(mc.ev, cs); ok {
+			mc.wire[k], _ = m.Bytes()
 		}
-		mc.wire[k] = b
 	}
 	return mc.wire[k]
 }
