@@ -542,3 +542,21 @@ func TestRealClient_weechat_multiline_fallback(t *testing.T) {
 		return logged(dir, "first line of two") && logged(dir, "second line of two")
 	})
 }
+
+// A CHATHISTORY page holding a multiline message is still one batch: the
+// label goes on the chathistory batch, the multiline batch nested in it.
+func TestLabeledResponse_ircv3_history_with_nested_multiline_batch(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	a := client(t, n, "alice", append(multilineCaps, "draft/chathistory")...)
+	a.join("#test")
+	sendMultiline(a, "#test", false)
+	readBatch(a, "draft/multiline")
+	a.send("@label=H1 CHATHISTORY LATEST #test * 10")
+	start := a.expectCmd("BATCH")
+	if start.Param(1) != "chathistory" {
+		t.Fatalf("first reply %v, want the chathistory batch", start)
+	}
+	if l, _ := start.Tag("label"); l != "H1" {
+		t.Errorf("chathistory batch label = %q, want H1", l)
+	}
+}

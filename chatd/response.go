@@ -3,6 +3,7 @@ package chatd
 import (
 	"runtime"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -148,7 +149,7 @@ func (r *response) flush() {
 }
 
 // oneBatch reports whether msgs are exactly one batch: BATCH +id first,
-// BATCH -id last, everything between inside it.
+// BATCH -id last, everything between inside it (or in a batch nested in it).
 func oneBatch(msgs []irc.Message) bool {
 	first, last := msgs[0], msgs[len(msgs)-1]
 	if first.Command != "BATCH" || last.Command != "BATCH" || len(first.Param(0)) < 2 || first.Param(0)[0] != '+' {
@@ -158,9 +159,13 @@ func oneBatch(msgs []irc.Message) bool {
 	if last.Param(0) != "-"+id {
 		return false
 	}
+	open := map[string]bool{id: true}
 	for _, m := range msgs[1 : len(msgs)-1] {
-		if b, _ := m.Tag("batch"); b != id {
+		if b, _ := m.Tag("batch"); !open[b] {
 			return false
+		}
+		if m.Command == "BATCH" && strings.HasPrefix(m.Param(0), "+") {
+			open[m.Param(0)[1:]] = true
 		}
 	}
 	return true
