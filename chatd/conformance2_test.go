@@ -573,3 +573,24 @@ func TestNAMES_rfc2812_3_2_5_several_channels_one_end(t *testing.T) {
 		t.Errorf("366 for one channel names %q, want #chan1", m.Param(1))
 	}
 }
+
+// WHOX's idle field (l) is the same cluster-wide idle time as WHOIS 317.
+func TestWHOX_ircv3_whox_idle_of_a_user_on_another_node(t *testing.T) {
+	na, nb := twoNodes(t)
+	client(t, na, "onA")
+	b := client(t, nb, "onB")
+	waitFor(t, "node B to know onA", func() bool {
+		nb.mu.RLock()
+		defer nb.mu.RUnlock()
+		return nb.users["ona"] != nil
+	})
+	nb.mu.RLock()
+	u := nb.users["ona"]
+	nb.mu.RUnlock()
+	u.lastActive.Store(u.since.Unix() - 1000)
+	b.send("WHO onA %s", "%tnl,7")
+	m := b.expectCmd(rplWhoSpcRpl, "onB", "7", "onA")
+	if atoi(m.Param(3)) < 1000 {
+		t.Errorf("WHOX idle = %s, want >= 1000", m.Param(3))
+	}
+}

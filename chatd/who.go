@@ -183,11 +183,7 @@ func (s *Server) whoReply(r *response, q whoQuery, chName string, o *user, prefi
 		case 'd':
 			ps = append(ps, "0")
 		case 'l':
-			idle := 0
-			if o.client != nil {
-				idle = o.idleSeconds(now)
-			}
-			ps = append(ps, itoa(idle))
+			ps = append(ps, itoa(o.idleSeconds(now))) // any node's user (whoisidle.go)
 		case 'a':
 			acc := o.acc
 			if acc == "" {
