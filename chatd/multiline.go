@@ -205,6 +205,7 @@ func handleMultilineLine(c *Client, m irc.Message, ref string, r *response) {
 	_, concat := m.Tag(multilineConcatTag)
 	if e := b.add(m.Command, m.Param(0), m.Param(1), concat); e != nil {
 		b.failed = true
+		r.label = b.label // the refusal answers the labeled BATCH +
 		failBatch(c, r, e)
 	}
 }
@@ -217,11 +218,11 @@ func endMultiline(c *Client, u *user, ref string, r *response) {
 		failBatch(c, r, invalidBatch("No open multiline batch "+ref))
 	case b.failed:
 	default:
+		r.label = b.label
 		if e := b.finish(); e != nil {
 			failBatch(c, r, e)
 			return
 		}
-		r.label = b.label
 		commitMultiline(c, u, b, r)
 	}
 }

@@ -560,3 +560,17 @@ func TestLabeledResponse_ircv3_history_with_nested_multiline_batch(t *testing.T)
 		t.Errorf("chathistory batch label = %q, want H1", l)
 	}
 }
+
+// The label of BATCH + is answered once: by the echo, or by the FAIL that
+// refuses the batch.
+func TestMultiline_ircv3_labeled_response_refusal_carries_label(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	a := client(t, n, "alice", multilineCaps...)
+	a.join("#test")
+	a.send("@label=L2 BATCH +x draft/multiline #test")
+	a.send("@batch=x PRIVMSG #other :wrong target")
+	m := a.expectCmd("FAIL", "BATCH", "MULTILINE_INVALID_TARGET")
+	if l, _ := m.Tag("label"); l != "L2" {
+		t.Errorf("FAIL label = %q, want L2", l)
+	}
+}
