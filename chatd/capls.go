@@ -3,7 +3,6 @@ package chatd
 import (
 	"strings"
 
-	"github.com/hachat/hachat/chatd/caps"
 	"github.com/hachat/hachat/chatd/irc"
 )
 
@@ -19,7 +18,7 @@ func capLines(server, nick, sub string, names []string, v302 bool) []irc.Message
 		return []irc.Message{msg(strings.Join(names, " "))}
 	}
 	room := 512 - len(":"+server+" CAP "+nick+" "+sub+" * :\r\n")
-	lines := caps.SplitLS(names, room)
+	lines := packWords(names, room)
 	out := make([]irc.Message, 0, len(lines))
 	for i, l := range lines {
 		if i < len(lines)-1 {

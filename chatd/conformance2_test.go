@@ -594,3 +594,61 @@ func TestWHOX_ircv3_whox_idle_of_a_user_on_another_node(t *testing.T) {
 		t.Errorf("WHOX idle = %s, want >= 1000", m.Param(3))
 	}
 }
+
+func TestPackWords(t *testing.T) {
+	tests := []struct {
+		words []string
+		room  int
+		want  [][]string
+	}{
+		{nil, 10, [][]string{nil}},
+		{[]string{"a", "b", "c"}, 10, [][]string{{"a", "b", "c"}}},
+		{[]string{"aaaa", "bbbb", "cccc"}, 9, [][]string{{"aaaa", "bbbb"}, {"cccc"}}},
+		{[]string{"aaaa", "bbbb", "cccc"}, 8, [][]string{{"aaaa"}, {"bbbb"}, {"cccc"}}},
+		{[]string{"toolongname", "b"}, 4, [][]string{{"toolongname"}, {"b"}}},
+	}
+	for _, tt := range tests {
+		if diff := cmp.Diff(tt.want, packWords(tt.words, tt.room)); diff != "" {
+			t.Errorf("packWords(%q, %d) (-want +got):\n%s", tt.words, tt.room, diff)
+		}
+	}
+}
+
+// RFC 2812 §2.3: a user in many long-named channels gets its WHOIS 319
+// in several lines of at most 512 bytes, every channel in one of them.
+func TestWHOIS_rfc2812_2_3_319_split_within_512_bytes(t *testing.T) {
+	cfg := testConfig("")
+	cfg.ServerName = strings.Repeat("s", 63)
+	n := startNode(t, cfg, nil)
+	nick := strings.Repeat("n", 30)
+	a := client(t, n, nick)
+	want := map[string]bool{}
+	for i := range 12 {
+		ch := fmt.Sprintf("#%s%02d", strings.Repeat("c", 60), i)
+		a.join(ch)
+		want["@"+ch] = true
+	}
+	asker := strings.Repeat("a", 30)
+	b := client(t, n, asker)
+	b.send("WHOIS %s", nick)
+	got := map[string]bool{}
+	lines := 0
+	for _, m := range b.sync() {
+		if m.Command != rplWhoisChannels {
+			continue
+		}
+		lines++
+		if bts, _ := m.Bytes(); len(bts) > 512 {
+			t.Errorf("319 of %d bytes", len(bts))
+		}
+		for _, ch := range strings.Fields(m.Param(2)) {
+			got[ch] = true
+		}
+	}
+	if lines < 2 {
+		t.Errorf("%d 319 lines, want the list split", lines)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("channels (-want +got):\n%s", diff)
+	}
+}

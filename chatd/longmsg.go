@@ -19,6 +19,33 @@ import (
 // relayLineMax is the longest line, CR LF included, the server relays.
 const relayLineMax = 512
 
+// whoisChannelsRoom is the channel list one RPL_WHOISCHANNELS carries:
+// what is left of 512 bytes after the server name (up to 63), two nicks
+// (up to 30 each, NICKLEN) and the numeric's fixed parts.
+const whoisChannelsRoom = 350
+
+// packWords packs words into lines of at most room bytes (words joined by
+// spaces), for a reply whose list does not fit one message (CAP LS 302,
+// WHOIS 319). A word longer than room gets a line of its own rather than
+// being lost. There is always at least one line, perhaps empty.
+func packWords(words []string, room int) [][]string {
+	var out [][]string
+	var line []string
+	n := 0
+	for _, w := range words {
+		if len(line) > 0 && n+1+len(w) > room {
+			out = append(out, line)
+			line, n = nil, 0
+		}
+		if len(line) > 0 {
+			n++
+		}
+		line = append(line, w)
+		n += len(w)
+	}
+	return append(out, line)
+}
+
 // splitLong returns the text as lines of at most room bytes each, the
 // later ones concatenated to the one before, or nil when it fits (or is
 // CTCP). It breaks after a space when there is one in the second half of

@@ -32,7 +32,11 @@ func handleWhois(c *Client, m irc.Message, r *response) {
 		chans = append(chans, prefixes(ch.members[o], multi)+ch.name)
 	}
 	if len(chans) > 0 {
-		r.numeric(rplWhoisChannels, o.nick, strings.Join(chans, " "))
+		// 50 channels of 64 bytes would make one 3 KB line: several,
+		// each within the 512 bytes (RFC 2812 §2.3).
+		for _, line := range packWords(chans, whoisChannelsRoom) {
+			r.numeric(rplWhoisChannels, o.nick, strings.Join(line, " "))
+		}
 	}
 	r.numeric(rplWhoisServer, o.nick, s.cfg.ServerName, s.cfg.Network+" IRC server")
 	if o.hasMode('o') {

@@ -113,25 +113,3 @@ func RenderKey(s Set) int {
 	}
 	return k
 }
-
-// SplitLS packs capability names into lines of at most room bytes (names
-// joined by spaces), for a CAP LS or LIST reply that does not fit in one
-// message (CAP LS 302: every line but the last carries "*"). A name longer
-// than room gets a line of its own rather than being lost.
-func SplitLS(names []string, room int) [][]string {
-	var out [][]string
-	var line []string
-	n := 0
-	for _, name := range names {
-		if len(line) > 0 && n+1+len(name) > room {
-			out = append(out, line)
-			line, n = nil, 0
-		}
-		if len(line) > 0 {
-			n++
-		}
-		line = append(line, name)
-		n += len(name)
-	}
-	return append(out, line)
-}

@@ -56,23 +56,3 @@ func TestMultilineValue(t *testing.T) {
 		t.Errorf("draft/multiline value = %q, want %q", ci.Value, want)
 	}
 }
-
-func TestSplitLS(t *testing.T) {
-	tests := []struct {
-		names []string
-		room  int
-		want  [][]string
-	}{
-		{nil, 10, [][]string{nil}},
-		{[]string{"a", "b", "c"}, 10, [][]string{{"a", "b", "c"}}},
-		{[]string{"aaaa", "bbbb", "cccc"}, 9, [][]string{{"aaaa", "bbbb"}, {"cccc"}}},
-		{[]string{"aaaa", "bbbb", "cccc"}, 8, [][]string{{"aaaa"}, {"bbbb"}, {"cccc"}}},
-		{[]string{"toolongname", "b"}, 4, [][]string{{"toolongname"}, {"b"}}},
-	}
-	for _, tt := range tests {
-		got := SplitLS(tt.names, tt.room)
-		if fmt.Sprint(got) != fmt.Sprint(tt.want) {
-			t.Errorf("SplitLS(%q, %d) = %q, want %q", tt.names, tt.room, got, tt.want)
-		}
-	}
-}
