@@ -652,3 +652,17 @@ func TestWHOIS_rfc2812_2_3_319_split_within_512_bytes(t *testing.T) {
 		t.Errorf("channels (-want +got):\n%s", diff)
 	}
 }
+
+func TestMODE_modern_isupport_KEYLEN(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	c := client(t, n, "bar")
+	if v := c.isupport()["KEYLEN"]; v != itoa(maxKeyLen) {
+		t.Errorf("ISUPPORT KEYLEN = %q, want %d", v, maxKeyLen)
+	}
+	c.join("#chan")
+	c.send("MODE #chan +k %s", strings.Repeat("long", 100))
+	c.expectCmd("696", "bar", "#chan", "k", "*")
+	key := strings.Repeat("k", maxKeyLen)
+	c.send("MODE #chan +k %s", key)
+	c.expectCmd("MODE", "#chan", "+k", key)
+}

@@ -258,7 +258,7 @@ func (s *Server) isupport() [][]string {
 		"NETWORK=" + s.cfg.Network, "NICKLEN=" + itoa(l.NickLen), "PREFIX=(ov)@+", "TOPICLEN=" + itoa(l.TopicLen),
 		"MAXTARGETS=4", "MODES=" + itoa(maxModes), "MAXLIST=b:" + itoa(maxBans) + ",e:" + itoa(maxBans) + ",I:" + itoa(maxBans), "EXCEPTS=e", "INVEX=I", "UTF8ONLY", "AWAYLEN=" + itoa(awayLen), "KICKLEN=390",
 		"WHOX", "MONITOR=" + itoa(maxMonitor), "STATUSMSG=@+", "ELIST=CMNTU", "TARGMAX=KICK:4,MONITOR:,NAMES:,PRIVMSG:4,NOTICE:4,TAGMSG:4,WHOIS:1",
-		"BOT=" + string(botMode), isupportExtban, isupportAccountExtban, "KNOCK",
+		"BOT=" + string(botMode), isupportExtban, isupportAccountExtban, "KNOCK", "KEYLEN=" + itoa(maxKeyLen),
 	}
 	var out [][]string
 	for len(all) > 0 {

@@ -26,6 +26,11 @@ const (
 	errNoSuchServer = "402" // "<client> <server name> :No such server"
 )
 
+// maxKeyLen bounds a channel key (ISUPPORT KEYLEN; RFC 2812 allowed 23,
+// InspIRCd 32): a longer one is refused with 696, not cut, so the key an
+// operator set is the one members type.
+const maxKeyLen = 32
+
 // serverTarget wraps a server query whose first parameter, if any, names
 // the server to ask (VERSION [<target>], TIME, ADMIN, INFO): a name or mask
 // that does not match this server gets 402 instead.
