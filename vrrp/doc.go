@@ -8,8 +8,9 @@
 //   - [Advert] is one VRRPv3 ADVERTISEMENT (RFC 5798 §5.1/§5.2), or VRRPv2
 //     one (RFC 3768 §5), as pure data.
 //     [Advert.Marshal] and [ParseAdvert] convert it to and from the bytes of
-//     the IP payload; [VRRPv3] is the same message as a gopacket layer,
-//     registered for IP protocol 112.
+//     the IP payload; package vrrplayer has the same message as a gopacket
+//     layer, which a program registers for IP protocol 112 explicitly
+//     (vrrplayer.Register).
 //   - The IPv4 checksum is sent with the IPv4 pseudo-header, as RFC 5798 §5.2.8
 //     says and as keepalived and FRR still do by default. RFC 9568 §5.2.8
 //     changed it to cover the VRRP message only (VRRPv2's rule). Both forms
@@ -29,10 +30,26 @@
 //     ([Transition]), then adverts ([SendAdvert]), then address changes
 //     ([TakeOver], [Release]). A Master that receives a losing advert
 //     answers it at once, as RFC 9568 §6.4.3 added.
+//   - [Packet] is one received VRRP packet with the IP header fields the
+//     receive checks need, and [Conn] the socket contract that yields it: the
+//     seam between the wire and whatever reads it (a raw socket in
+//     vrrp/host, an in-memory link in vrrp/vrrptest).
 //
-// The runtime (Instance, sockets, virtual addresses, gratuitous ARP and
-// unsolicited NA, trackers, sync groups, notifications) drives one Machine
-// per virtual router and keeps the kernel behind small interfaces.
+// The rest of VRRP lives in packages of its own. All import this one; only
+// vrrpmetrics imports the runtime, and nothing imports the Linux side but
+// the daemon and tests:
+//
+//   - vrrp/router is the runtime: an Instance drives one Machine per virtual
+//     router against the kernel interfaces it declares (AddrManager,
+//     Announcer, VMACLinks; Conn from here), a Demux per interface hands
+//     it its adverts, and trackers (TrackHub), sync groups and notify hooks
+//     feed it.
+//   - vrrp/host is the Linux side of those interfaces: raw IP sockets and
+//     the virtual MAC receive path (AF_PACKET), netlink addresses,
+//     neighbours and macvlans, gratuitous ARP and unsolicited NA frames.
+//   - vrrp/vrrplayer is the gopacket layer, vrrp/vrrpmetrics the Prometheus
+//     collector, vrrp/vrrptest the in-memory fakes of the kernel for tests,
+//     vrrp/acceptmode the nftables rules of Accept_Mode.
 //
 // Timers are kept as time.Duration and computed multiply-before-divide, so the
 // Skew_Time of a priority 254 router advertising every 10 ms is 78.125 µs,

@@ -258,8 +258,8 @@ func TestRFC5798_6_4_3_MasterChangesIntervalInPlace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.Step(rt0, Startup{})
-	now := rt0.Add(30 * time.Millisecond)
+	m.Step(t0, Startup{})
+	now := t0.Add(30 * time.Millisecond)
 	acts := m.Step(now, IntervalChanged{Interval: time.Second})
 	if len(acts) != 1 || acts[0] != (SendAdvert{Priority: 255}) {
 		t.Fatalf("actions %v, want one advert", acts)

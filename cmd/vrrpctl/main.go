@@ -24,7 +24,7 @@ import (
 	"github.com/hachat/hachat/internal/cli"
 	"github.com/hachat/hachat/internal/config"
 	"github.com/hachat/hachat/internal/control"
-	"github.com/hachat/hachat/vrrp"
+	"github.com/hachat/hachat/vrrp/router"
 )
 
 func main() {
@@ -119,7 +119,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stdout, resp.Message)
 		}
 	case "events":
-		err := control.Events(ctx, *sock, func(ev vrrp.InstanceEvent, raw []byte) bool {
+		err := control.Events(ctx, *sock, func(ev router.InstanceEvent, raw []byte) bool {
 			if *asJSON {
 				fmt.Fprintf(stdout, "%s\n", raw)
 			} else {
@@ -147,7 +147,7 @@ func printJSON(w io.Writer, v any) int {
 	return 0
 }
 
-func formatEvent(ev vrrp.InstanceEvent) string {
+func formatEvent(ev router.InstanceEvent) string {
 	if ev.Kind == control.EventSubscribed {
 		return ev.Time.Format(time.RFC3339Nano) + " following vrrpd's events"
 	}

@@ -35,7 +35,8 @@ import (
 	"github.com/hachat/hachat/internal/cli"
 	"github.com/hachat/hachat/internal/config"
 	"github.com/hachat/hachat/internal/control"
-	"github.com/hachat/hachat/vrrp"
+	"github.com/hachat/hachat/vrrp/router"
+	"github.com/hachat/hachat/vrrp/vrrpmetrics"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -131,7 +132,7 @@ func serve(ctx context.Context, path string, cfg *config.Config, log *slog.Logge
 			}
 		}
 	}
-	reg.MustRegister(vrrp.NewCollector(node))
+	reg.MustRegister(vrrpmetrics.NewCollector(node))
 	for _, c := range []struct {
 		name, help string
 		v          func() uint64
@@ -231,7 +232,7 @@ func keepRealtime(ctx context.Context, prio int, log *slog.Logger) {
 	// often then, every second after.
 	waits := []time.Duration{10 * time.Millisecond, 50 * time.Millisecond, 200 * time.Millisecond, 500 * time.Millisecond}
 	for i := 0; ; i++ {
-		if _, err := vrrp.SetProcessRealtime(prio); err != nil {
+		if _, err := router.SetProcessRealtime(prio); err != nil {
 			log.Warn("realtime priority unavailable; set global.realtime_priority: 0 to silence", "err", err)
 			return
 		}
