@@ -25,11 +25,23 @@
 //     Master) plus a Fault state for trackers and sync groups. It is pure: it
 //     never reads the clock, starts goroutines or does I/O. The caller feeds
 //     it [Event]s with the current time and executes the [Action]s it
-//     returns, in order, and delivers [TimerExpired] once now reaches
-//     [Machine.Deadline]. A state change always comes first in the list
-//     ([Transition]), then adverts ([SendAdvert]), then address changes
-//     ([TakeOver], [Release]). A Master that receives a losing advert
-//     answers it at once, as RFC 9568 §6.4.3 added.
+//     returns one after the other, in the order given, and delivers
+//     [TimerExpired] once now reaches [Machine.Deadline]. The order is the
+//     one that loses no packet on a hand-over: a new Master takes the
+//     addresses over ([TakeOver]) before it reports the [Transition] and
+//     sends its first advert ([SendAdvert]), which makes the old Master let
+//     go; a resigning Master reports the transition and sends priority 0,
+//     and [Release]s its addresses only after a hand-over hold, when the
+//     new Master advertises or the hold expires; a Master yielding to a
+//     better one sends priority 0, reports, and releases at once. A Master
+//     that receives a losing advert answers it at once, as RFC 9568 §6.4.3
+//     added, and announces its addresses again ([Announce]).
+//   - The Machine also keeps the timing rules that are ours, not the
+//     RFC's (machine_timing.go): the hand-over hold
+//     ([MachineConfig.HandOverHold]), a takeover deferred while received
+//     packets are still queued or while a late timer gives a stalled
+//     Master a chance ([TimerExpired.Pending], [DeferredTakeover]), and
+//     re-announcements at most once per interval.
 //   - [Packet] is one received VRRP packet with the IP header fields the
 //     receive checks need, and [Conn] the socket contract that yields it: the
 //     seam between the wire and whatever reads it (a raw socket in

@@ -38,18 +38,6 @@ type InstanceConfig struct {
 	// the same (DropAuthType, DropAuthPassword); VRRPv3 has none.
 	Auth       vrrp.Auth
 	Gratuitous Gratuitous
-	// HandOverHold bounds how long a resigning Master keeps its addresses
-	// after its priority 0 advert, waiting for the new Master's advert, so
-	// that no packet finds the address on neither router. Zero means
-	// 3 × Machine.AdvertInterval (at least 50 ms).
-	HandOverHold time.Duration
-}
-
-func (c *InstanceConfig) hold() time.Duration {
-	if c.HandOverHold > 0 {
-		return c.HandOverHold
-	}
-	return max(3*c.Machine.AdvertInterval, 50*time.Millisecond)
 }
 
 // PacketSender sends one VRRP message; Conn and Demux implement it.
@@ -104,8 +92,10 @@ type received struct {
 
 // Instance runs one virtual router: it feeds its Machine with adverts, timer
 // expiries and tracker changes, and executes the Machine's actions against
-// the kernel interfaces. All state below mu-free fields is owned by the loop
-// goroutine; other goroutines talk to it through Deliver and the mailbox.
+// the kernel interfaces. The fields marked loop-owned belong to the loop
+// goroutine alone; other goroutines reach them only through Deliver and the
+// mailbox (post). The rest are safe for any goroutine: atomics, mu and what
+// is set once by NewInstance.
 type Instance struct {
 	cfg   InstanceConfig
 	deps  InstanceDeps
@@ -120,15 +110,11 @@ type Instance struct {
 	// Loop-owned state.
 	basePrio    uint8
 	tracks      map[string]TrackResult
-	ownFault    bool      // from trackers
-	groupFault  bool      // from the sync group
-	held        bool      // we added the VIPs and have not removed them
-	releaseAt   time.Time // a resigning Master releases its VIPs at the latest then
+	ownFault    bool // from trackers
+	groupFault  bool // from the sync group
+	held        bool // we added the VIPs and have not removed them
 	ann         announceSched
-	lastReann   time.Time
 	lastSendLog time.Time
-	recheckAt   time.Time // a deferred takeover looks again then
-	graceEnd    time.Time // a late timer's takeover waits until then
 	adv         vrrp.Advert
 	buf         []byte
 	masterAddr  netip.Addr
@@ -328,14 +314,6 @@ func (in *Instance) handleAdvert(now time.Time, r received) {
 		return
 	}
 	in.stats.AdvertsReceived.Add(1)
-	in.recheckAt, in.graceEnd = time.Time{}, time.Time{}
-	if r.adv.Priority > 0 {
-		if in.held && !in.releaseAt.IsZero() {
-			// A new Master advertises (it added the VIPs and announced them
-			// before its first advert): hand over now.
-			in.releaseVIPs(now)
-		}
-	}
 	prev := in.m.State()
 	in.step(now, vrrp.AdvertReceived{Advert: r.adv, Src: r.src})
 	// The sender is the Master we obey unless we stayed Master and ignored
@@ -347,45 +325,31 @@ func (in *Instance) handleAdvert(now time.Time, r received) {
 	if prev == vrrp.Master && r.adv.Priority > 0 {
 		in.stats.DualMaster.Add(1) // two routers advertised as Master at once
 	}
-	if prev == vrrp.Master && in.m.State() == vrrp.Master && r.adv.Priority < in.m.EffectivePriority() {
-		// Another router thinks it is, or was until now, Master (a healed
-		// split brain, a backup that did not hear us in time, a Master
-		// resigning with priority 0 as it yields to us): it has announced
-		// the addresses, so announce them again or hosts stay with it after
-		// it lets them go. At most once per advert interval, so a flood of
-		// bad adverts cannot turn into a flood of announcements.
-		if in.lastReann.IsZero() || now.Sub(in.lastReann) >= in.cfg.Machine.AdvertInterval {
-			in.lastReann = now
-			in.ann.burst(now, max(in.cfg.Gratuitous.Repeat, 1))
-			in.fireAnnouncements(now)
-		}
-	}
 }
 
-// handleTimer runs whatever is due at now: the machine's timer, the
-// announcements and a pending hand-over release.
+// handleTimer runs whatever is due at now: the machine's timers (the RFC
+// 5798 timer, a deferred takeover's next look, a hand-over hold) and the
+// announcements.
 func (in *Instance) handleTimer(now time.Time) {
-	if d := in.m.Deadline(); !d.IsZero() && !now.Before(d) && !in.deferTakeover(now, d) {
-		in.recheckAt, in.graceEnd = time.Time{}, time.Time{}
-		in.stats.Lateness.Observe(now.Sub(d))
-		in.step(now, vrrp.TimerExpired{})
+	if d := in.m.Deadline(); !d.IsZero() && !now.Before(d) {
+		// Only a Backup looks at Pending: no syscall on a Master's every advert.
+		pending := in.m.State() == vrrp.Backup && in.deps.Pending != nil && in.deps.Pending()
+		t := in.m.TimerDeadline()
+		acts := in.m.Step(now, vrrp.TimerExpired{Pending: pending})
+		if !t.IsZero() && !now.Before(t) && !in.m.TimerDeadline().Equal(t) {
+			// The RFC timer ran (it was re-armed or stopped), not deferred.
+			in.stats.Lateness.Observe(now.Sub(t))
+		}
+		in.exec(now, acts)
 	}
 	in.fireAnnouncements(now)
-	if in.held && !in.releaseAt.IsZero() && !now.Before(in.releaseAt) {
-		in.releaseVIPs(now)
-	}
 }
 
 // nextWake is the earliest time handleTimer has work; zero for none.
 func (in *Instance) nextWake() time.Time {
-	if !in.recheckAt.IsZero() {
-		return in.recheckAt
-	}
-	w := in.m.Deadline()
-	for _, t := range []time.Time{in.ann.due(), in.releaseAt} {
-		if !t.IsZero() && (w.IsZero() || t.Before(w)) {
-			w = t
-		}
+	w, a := in.m.Deadline(), in.ann.due()
+	if w.IsZero() || (!a.IsZero() && a.Before(w)) {
+		return a
 	}
 	return w
 }

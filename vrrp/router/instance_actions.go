@@ -4,61 +4,57 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"slices"
 	"time"
 
 	"github.com/hachat/hachat/vrrp"
 )
 
-// exec executes the machine's actions. Order matters for a hand-over that
-// loses no packet: a new Master adds and announces its addresses *before*
-// its first advert (which makes the old Master release them), and a
-// resigning Master keeps its addresses after its priority 0 advert until
-// the new Master is heard from.
+// exec executes the machine's actions in the order the machine emits them,
+// which is the order that loses no packet on a hand-over: a new Master adds
+// and announces its addresses before its first advert (which makes the old
+// Master release them), and a resigning Master keeps its addresses after
+// its priority 0 advert until the new Master is heard from (vrrp.Release).
 func (in *Instance) exec(now time.Time, acts []vrrp.Action) {
-	if slices.ContainsFunc(acts, func(a vrrp.Action) bool { _, ok := a.(vrrp.TakeOver); return ok }) {
-		in.takeOver(now)
-	}
-	resigning := slices.ContainsFunc(acts, func(a vrrp.Action) bool { s, ok := a.(vrrp.SendAdvert); return ok && s.Priority == 0 })
-	if !resigning && slices.ContainsFunc(acts, func(a vrrp.Action) bool {
-		t, ok := a.(vrrp.Transition)
-		return ok && t.From == vrrp.Master && t.To == vrrp.Backup && t.Reason == vrrp.ReasonHigherPriority
-	}) {
-		// We yield to a better Master (RFC 5798 §6.4.3) after a split
-		// brain, or to a preempting one. Hosts may still send to us: say
-		// so with a priority 0 advert, which makes the new Master assert
-		// itself at once (§6.4.3) and, in vrrpd, announce the addresses
-		// again. The addresses go at once: the new Master holds them.
-		in.sendAdvert(0)
-	}
 	changed := false
 	for _, a := range acts {
 		switch a := a.(type) {
+		case vrrp.TakeOver:
+			in.takeOver(now)
 		case vrrp.SendAdvert:
 			in.sendAdvert(a.Priority)
 		case vrrp.Release:
-			in.ann.stop()
-			if resigning && in.held {
-				in.releaseAt = now.Add(in.cfg.hold())
-			} else {
-				in.releaseVIPs(now)
-			}
+			in.releaseVIPs(now)
+		case vrrp.Announce:
+			in.ann.burst(now, max(in.cfg.Gratuitous.Repeat, 1))
+			in.fireAnnouncements(now)
+		case vrrp.DeferredTakeover:
+			in.stats.TakeoversDeferred.Add(1)
 		case vrrp.Transition:
 			changed = true
-			in.lastChange, in.lastReason = now, a.Reason
-			if a.To == vrrp.Master {
-				in.masterAddr = in.cfg.Machine.PrimaryAddr
-			}
-			in.stats.countTransition(a.From, a.To)
-			in.deps.Logger.Info("vrrp transition", "instance", in.cfg.Name, "from", a.From.String(), "to", a.To.String(), "reason", a.Reason, "priority", in.m.EffectivePriority())
-			in.emit(now, InstanceEvent{Kind: "transition", From: a.From.String(), To: a.To.String(), Reason: a.Reason})
-			if in.group != nil {
-				in.group.memberTransition(in, a)
-			}
+			in.transition(now, a)
 		}
 	}
 	if changed {
 		in.publish()
+	}
+}
+
+// transition records a state change: counters, log, event stream, sync
+// group. Leaving Master stops the announcements at once, even while the
+// addresses stay for the hand-over hold.
+func (in *Instance) transition(now time.Time, a vrrp.Transition) {
+	if a.From == vrrp.Master {
+		in.ann.stop()
+	}
+	in.lastChange, in.lastReason = now, a.Reason
+	if a.To == vrrp.Master {
+		in.masterAddr = in.cfg.Machine.PrimaryAddr
+	}
+	in.stats.countTransition(a.From, a.To)
+	in.deps.Logger.Info("vrrp transition", "instance", in.cfg.Name, "from", a.From.String(), "to", a.To.String(), "reason", a.Reason, "priority", in.m.EffectivePriority())
+	in.emit(now, InstanceEvent{Kind: "transition", From: a.From.String(), To: a.To.String(), Reason: a.Reason})
+	if in.group != nil {
+		in.group.memberTransition(in, a)
 	}
 }
 
@@ -105,7 +101,6 @@ func (in *Instance) sendOne(adv *vrrp.Advert, prio uint8) {
 // takeOver adds the virtual addresses, reads them back, and starts the
 // announcements (the first burst goes out at once).
 func (in *Instance) takeOver(now time.Time) {
-	in.releaseAt = time.Time{}
 	in.flushUnresolvedNeighbors(now)
 	if in.deps.OnRole != nil {
 		in.deps.OnRole(true)
@@ -170,7 +165,6 @@ func (in *Instance) fireAnnouncements(now time.Time) {
 }
 
 func (in *Instance) releaseVIPs(now time.Time) {
-	in.releaseAt = time.Time{}
 	in.removeVIPs(now, false)
 	in.held = false
 	if in.deps.OnRole != nil {

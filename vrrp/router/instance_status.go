@@ -44,7 +44,7 @@ type Status struct {
 	InterfaceDrops map[vrrp.DropReason]uint64 `json:"interface_drops,omitempty"`
 	LatenessMax    time.Duration              `json:"timer_lateness_max_ns"`
 	// TakeoversDeferred counts takeovers that waited because the loop had
-	// been starved (see Instance.deferTakeover).
+	// been starved (vrrp.DeferredTakeover).
 	TakeoversDeferred uint64 `json:"takeovers_deferred"`
 	DualMaster        uint64 `json:"dual_master_adverts"`
 }

@@ -527,11 +527,11 @@ func TestStarvedBackupWaitsForQueuedAdverts(t *testing.T) {
 	if in.m.State() != vrrp.Backup {
 		t.Fatalf("took over with packets queued: %v", in.m.State())
 	}
-	if w := in.nextWake(); !w.Equal(late.Add(takeoverGraceTick)) {
-		t.Errorf("recheck at %v, want %v", w, late.Add(takeoverGraceTick))
+	if w := in.nextWake(); !w.Equal(late.Add(time.Millisecond)) {
+		t.Errorf("recheck at %v, want %v", w, late.Add(time.Millisecond))
 	}
 	// The queued advert arrives: no takeover, timer restarted.
-	in.handleAdvert(late.Add(takeoverGraceTick), received{advert(200), srcB})
+	in.handleAdvert(late.Add(time.Millisecond), received{advert(200), srcB})
 	if in.m.State() != vrrp.Backup || !in.m.Deadline().After(late) {
 		t.Errorf("state %v deadline %v after the queued advert", in.m.State(), in.m.Deadline())
 	}
