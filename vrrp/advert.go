@@ -137,9 +137,11 @@ func (a *Advert) AppendMarshal(b []byte, src, dst netip.Addr, form ChecksumForm)
 	return b, nil
 }
 
-// appendMessage appends the message with a.Checksum as it is, after checking
+// AppendMessage appends the message with a.Checksum as it is, after checking
 // every field; is4 selects the address family. On error b is returned
-// unchanged.
+// unchanged. Marshal and AppendMarshal compute the checksum; this is for
+// a caller that has it already (the gopacket layer without
+// ComputeChecksums).
 func (a *Advert) AppendMessage(b []byte, is4 bool) ([]byte, error) {
 	if a.Version == 0 {
 		a.Version = Version3
@@ -229,8 +231,9 @@ func ParseAdvertForm(b []byte, src, dst netip.Addr) (*Advert, ChecksumForm, erro
 	return nil, 0, dropf(DropChecksum, "checksum %#04x from %v to %v", a.Checksum, src, dst)
 }
 
-// decode fills a from b without checking the checksum; is4 gives the
-// address size. It is shared by ParseAdvert and the gopacket layer.
+// DecodeMessage fills a from b without checking the checksum (see
+// VerifyChecksum); is4 gives the address size. It is shared by ParseAdvert
+// and the gopacket layer; errors are *DropError.
 func (a *Advert) DecodeMessage(b []byte, is4 bool) error {
 	if len(b) < HeaderLen {
 		return dropf(DropShort, "%d bytes, header needs %d", len(b), HeaderLen)

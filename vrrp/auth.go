@@ -40,7 +40,7 @@ func PasswordAuth(p string) (Auth, error) {
 	return a, nil
 }
 
-// check applies RFC 3768 §7.1's authentication checks to a received VRRPv2
+// Check applies RFC 3768 §7.1's authentication checks to a received VRRPv2
 // advert, as keepalived does: the Auth Type must be ours (a router without
 // authentication refuses a password advert too), and with a password the
 // 8 bytes of Authentication Data must match, compared in constant time.

@@ -82,7 +82,7 @@ func checksum(msg []byte, src, dst netip.Addr, form ChecksumForm) uint16 {
 	return ^fold(sum16(sum, msg))
 }
 
-// verifyChecksum reports whether msg, checksum field included, verifies
+// VerifyChecksum reports whether msg, checksum field included, verifies
 // under form: the one's complement sum of everything must be 0xffff.
 func VerifyChecksum(msg []byte, src, dst netip.Addr, form ChecksumForm) bool {
 	var sum uint32
