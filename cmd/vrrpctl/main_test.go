@@ -4,14 +4,22 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/netip"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/hachat/hachat/internal/cli"
 	"github.com/hachat/hachat/internal/control"
 	"github.com/hachat/hachat/vrrp/router"
 )
+
+// exitCode runs vrrpctl as main does: what run returns is reported on
+// stderr and becomes the exit status.
+func exitCode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return cli.Report(stderr, "vrrpctl", run(ctx, args, stdout, stderr))
+}
 
 type handler struct{ last control.Request }
 
@@ -60,7 +68,7 @@ func TestVrrpctl(t *testing.T) {
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			var out, errb bytes.Buffer
-			code := run(ctx, append([]string{"-s", sock}, tc.args...), &out, &errb)
+			code := exitCode(ctx, append([]string{"-s", sock}, tc.args...), &out, &errb)
 			if code != tc.code {
 				t.Errorf("exit %d, want %d (stderr %s)", code, tc.code, errb.String())
 			}
@@ -75,7 +83,7 @@ func TestVrrpctl(t *testing.T) {
 		})
 	}
 	var out bytes.Buffer
-	if code := run(ctx, []string{"-s", sock, "status", "--json"}, &out, &bytes.Buffer{}); code != 0 {
+	if code := exitCode(ctx, []string{"-s", sock, "status", "--json"}, &out, &bytes.Buffer{}); code != 0 {
 		t.Fatal("status --json failed")
 	}
 	var st []router.Status

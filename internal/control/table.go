@@ -108,3 +108,20 @@ func joinAddrs(a []netip.Addr) string {
 	}
 	return strings.Join(s, ",")
 }
+
+// FormatEvent is one line of `vrrpctl events`.
+func FormatEvent(ev router.InstanceEvent) string {
+	if ev.Kind == EventSubscribed {
+		return ev.Time.Format(time.RFC3339Nano) + " following vrrpd's events"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s %s", ev.Time.Format(time.RFC3339Nano), ev.Instance, ev.Kind)
+	if ev.Kind == "transition" {
+		fmt.Fprintf(&b, " %s -> %s (%s)", ev.From, ev.To, ev.Reason)
+	}
+	fmt.Fprintf(&b, " priority %d", ev.Priority)
+	if ev.Detail != "" {
+		fmt.Fprintf(&b, " %s", ev.Detail)
+	}
+	return b.String()
+}

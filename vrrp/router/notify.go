@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/hachat/hachat/ipvs/health"
+	"github.com/hachat/hachat/internal/procexec"
 )
 
 // NotifySpec names the hook commands of an instance or sync group; each is
@@ -68,7 +68,7 @@ func NewNotifier(timeout time.Duration, log *slog.Logger) *Notifier {
 		timeout: timeout, log: log, queue: make(chan InstanceEvent, 256),
 		inst: map[string]NotifySpec{}, groups: map[string]notifyGroup{},
 		states: map[string]string{}, gstates: map[string]string{},
-		exec: func(ctx context.Context, argv []string) error { return (&health.Exec{Argv: argv}).Probe(ctx) },
+		exec: func(ctx context.Context, argv []string) error { return (&procexec.Command{Argv: argv}).Run(ctx) },
 	}
 }
 

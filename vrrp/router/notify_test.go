@@ -46,7 +46,7 @@ func TestNotifierRunsHooksInOrder(t *testing.T) {
 	}
 }
 
-// TestNotifierRealCommand runs a real script through health.Exec.
+// TestNotifierRealCommand runs a real script through procexec.Command.
 func TestNotifierRealCommand(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")

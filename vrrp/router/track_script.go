@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/hachat/hachat/ipvs/health"
+	"github.com/hachat/hachat/health"
 )
 
 // ScriptSpec is one tracked script (keepalived's vrrp_script).
