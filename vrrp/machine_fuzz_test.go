@@ -84,47 +84,7 @@ func FuzzMachine(f *testing.F) {
 			before := m.State()
 			acts := m.Step(now, ev)
 			after := m.State()
-			transitions := 0
-			for _, a := range acts {
-				if tr, ok := a.(Transition); ok {
-					transitions++
-					if tr.From != before || tr.To != after || tr.Reason == "" {
-						t.Fatalf("%T: %v -> %v but actions %v", ev, before, after, acts)
-					}
-				}
-			}
-			if before != after && transitions != 1 || before == after && transitions != 0 {
-				t.Fatalf("%T: %v -> %v with %d transitions: %v", ev, before, after, transitions, acts)
-			}
-			took := false
-			for _, a := range acts {
-				switch a := a.(type) {
-				case TakeOver:
-					// Again while holding only when a resignation's hand-over
-					// hold was still running.
-					if holds && before == Master || after != Master {
-						t.Fatalf("%T: TakeOver while holding=%v, %v -> %v: %v", ev, holds, before, after, acts)
-					}
-					holds, took = true, true
-				case Release:
-					if !holds || after == Master {
-						t.Fatalf("%T: Release while holding=%v, %v -> %v: %v", ev, holds, before, after, acts)
-					}
-					holds = false
-				case SendAdvert:
-					resign := before == Master && after != Master
-					if resign && a.Priority != 0 || !resign && (a.Priority != m.EffectivePriority() || after != Master) {
-						t.Fatalf("%T: SendAdvert %d in %v -> %v (effective %d): %v", ev, a.Priority, before, after, m.EffectivePriority(), acts)
-					}
-					if a.Priority != 0 && before != Master && !took {
-						t.Fatalf("%T: a new Master advertised before it took the addresses over: %v", ev, acts)
-					}
-				case Announce:
-					if before != Master || after != Master {
-						t.Fatalf("%T: Announce in %v -> %v: %v", ev, before, after, acts)
-					}
-				}
-			}
+			holds = checkActions(t, m, ev, before, after, acts, holds)
 			if after == Master && !holds {
 				t.Fatalf("%T: Master without its addresses: %v", ev, acts)
 			}
@@ -145,4 +105,52 @@ func FuzzMachine(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkActions checks one step's actions against the states before and
+// after it and returns whether the caller now holds the addresses.
+func checkActions(t *testing.T, m *Machine, ev Event, before, after State, acts []Action, holds bool) bool {
+	t.Helper()
+	transitions := 0
+	for _, a := range acts {
+		if tr, ok := a.(Transition); ok {
+			transitions++
+			if tr.From != before || tr.To != after || tr.Reason == "" {
+				t.Fatalf("%T: %v -> %v but actions %v", ev, before, after, acts)
+			}
+		}
+	}
+	if before != after && transitions != 1 || before == after && transitions != 0 {
+		t.Fatalf("%T: %v -> %v with %d transitions: %v", ev, before, after, transitions, acts)
+	}
+	took := false
+	for _, a := range acts {
+		switch a := a.(type) {
+		case TakeOver:
+			// Again while holding only when a resignation's hand-over
+			// hold was still running.
+			if holds && before == Master || after != Master {
+				t.Fatalf("%T: TakeOver while holding=%v, %v -> %v: %v", ev, holds, before, after, acts)
+			}
+			holds, took = true, true
+		case Release:
+			if !holds || after == Master {
+				t.Fatalf("%T: Release while holding=%v, %v -> %v: %v", ev, holds, before, after, acts)
+			}
+			holds = false
+		case SendAdvert:
+			resign := before == Master && after != Master
+			if resign && a.Priority != 0 || !resign && (a.Priority != m.EffectivePriority() || after != Master) {
+				t.Fatalf("%T: SendAdvert %d in %v -> %v (effective %d): %v", ev, a.Priority, before, after, m.EffectivePriority(), acts)
+			}
+			if a.Priority != 0 && before != Master && !took {
+				t.Fatalf("%T: a new Master advertised before it took the addresses over: %v", ev, acts)
+			}
+		case Announce:
+			if before != Master || after != Master {
+				t.Fatalf("%T: Announce in %v -> %v: %v", ev, before, after, acts)
+			}
+		}
+	}
+	return holds
 }
