@@ -257,6 +257,78 @@ func TestPasswordSlotsRoundRobin(t *testing.T) {
 	}
 }
 
+// TestPasswordSlotsCleanNetworkFirst: a network that failed a login within
+// login_failure_interval waits behind one that did not, so 40 guessing
+// networks, each with a turn, are not all served before a user's login.
+func TestPasswordSlotsCleanNetworkFirst(t *testing.T) {
+	l := Defaults().Limits
+	l.PasswordChecks, l.LoginQueuePerIP = 1, 8
+	g := newLoginGuard(l)
+	ctx := context.Background()
+	if err := g.acquire(ctx, "slot holder"); err != nil {
+		t.Fatal(err)
+	}
+	for _, net := range []string{"guesser1", "guesser2"} {
+		g.failed(time.Now(), net, "alice")
+	}
+	order := make(chan string, 8)
+	enqueue := func(net string) {
+		before := g.waiting()
+		go func() {
+			if err := g.acquire(ctx, net); err == nil {
+				order <- net
+			}
+		}()
+		waitFor(t, net+" queued", func() bool { return g.waiting() == before+1 })
+	}
+	enqueue("guesser1")
+	enqueue("guesser2")
+	enqueue("user")
+	var got []string
+	for i := 0; i < 3; i++ {
+		g.release()
+		got = append(got, <-order)
+	}
+	if want := "user guesser1 guesser2"; strings.Join(got, " ") != want {
+		t.Errorf("served %v, want %s", got, want)
+	}
+}
+
+// legacyHash is "correct horse" hashed with the argon2id parameters chatd
+// used before (m=64 MiB, t=3, p=2).
+const legacyHash = "$argon2id$v=19$m=65536,t=3,p=2$aGFjaGF0LWxlZ2FjeS0xNg$rz163kmOpksFmqGFnCRrPQ8408fsb30bw8xgxhz4aEE"
+
+// TestSASLRehashesLegacyHash (RFC 9106 §4, parameters chosen per
+// deployment and carried in the hash): an account hashed with the old
+// parameters logs in with them, and its hash is replaced by one with the
+// current parameters at that login, once.
+func TestSASLRehashesLegacyHash(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	ctx := context.Background()
+	if err := n.st.CreateAccount(ctx, "alice", legacyHash); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		c := dial(t, n.Addr(), "a")
+		if m := c.sasl("alice", "correct horse"); m.Command != rplSaslSuccess {
+			t.Fatalf("login %d: %s %v", i+1, m.Command, m.Params)
+		}
+	}
+	a, err := n.st.Account(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(a.Hash, store.HashParams) {
+		t.Errorf("stored hash after login %q, want parameters %s", a.Hash, store.HashParams)
+	}
+	if ok, err := store.CheckPassword(a.Hash, "correct horse"); !ok || err != nil {
+		t.Errorf("new hash does not verify the password: %v, %v", ok, err)
+	}
+	if got := counterValue(t, n.m.rehashes.WithLabelValues("ok")); got != 1 {
+		t.Errorf("rehashes = %v after two logins, want 1 (the second found a current hash)", got)
+	}
+}
+
 func plainLogin(account, pw string) string {
 	return base64.StdEncoding.EncodeToString([]byte("\x00" + account + "\x00" + pw))
 }
@@ -508,7 +580,7 @@ func TestDummyHashCostsWhatARealOneCosts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(real, dummyParams) {
+	if !strings.HasPrefix(real, dummyParams) || dummyParams != store.HashParams {
 		t.Fatalf("store hashes as %q, dummy parameters are %q", real[:strings.LastIndex(real[:strings.LastIndex(real, "$")], "$")+1], dummyParams)
 	}
 	g := newLoginGuard(Defaults().Limits)

@@ -101,7 +101,7 @@ type Limits struct {
 	// to try again (FAIL CHATHISTORY TEMPORARILY_UNAVAILABLE).
 	HistoryConcurrency int           `yaml:"history_concurrency"` // default a quarter of the cores, at least 1
 	HistoryWait        time.Duration `yaml:"history_wait"`        // default 2s
-	// PasswordChecks bounds concurrent argon2id verifications (64 MiB each).
+	// PasswordChecks bounds concurrent argon2id verifications (19 MiB each).
 	PasswordChecks int `yaml:"password_checks"` // default 2
 	// LoginWait is how long a login waits for a password check slot
 	// (served round-robin between IPs) before it is told to try again;
