@@ -71,11 +71,21 @@ type Limits struct {
 	// ConnectRate per second (a token bucket). ConnectRate < 0: no throttle.
 	ConnectBurst int     `yaml:"connect_burst"` // default 16
 	ConnectRate  float64 `yaml:"connect_rate"`  // default 1
+	// Memory is the node's memory budget in bytes (see memory.go): the Go
+	// runtime's soft limit is 90% of it, and the queued-bytes bounds
+	// default to fractions of it. -1: no budget (no runtime limit, queued
+	// bytes bounded by the old fixed defaults).
+	Memory int `yaml:"memory"` // default half the machine's (or cgroup's) memory, 256 MiB..2 GiB
 	// MaxQueuedBytes bounds the bytes queued to all clients together, and
 	// MaxQueuedBytesPerIP to the clients of one IP; over either, the
 	// largest queues are cut ("SendQ exceeded") first. -1: unbounded.
-	MaxQueuedBytes      int `yaml:"max_queued_bytes"`        // default 256 MiB
-	MaxQueuedBytesPerIP int `yaml:"max_queued_bytes_per_ip"` // default 32 MiB
+	MaxQueuedBytes      int `yaml:"max_queued_bytes"`        // default memory/4 (256 MiB without a budget)
+	MaxQueuedBytesPerIP int `yaml:"max_queued_bytes_per_ip"` // default memory/32, at most 32 MiB
+	// SocketSendBuffer fixes each client socket's kernel send buffer
+	// (SO_SNDBUF; the kernel doubles it), bounding what a client that
+	// stops reading holds in the kernel. -1: kernel autotuning (up to
+	// tcp_wmem's maximum, 4 MiB by default).
+	SocketSendBuffer int `yaml:"socket_send_buffer"` // default 64 KiB
 	// LineBytes is the longest line accepted, tags included (IRCv3: 4096 of
 	// tags plus 512 of body). Longer lines get 417 and are dropped.
 	LineBytes   int `yaml:"line_bytes"`
@@ -169,8 +179,16 @@ func (c *Config) applyDefaults() {
 	if l.ConnectRate == 0 {
 		l.ConnectRate = 1
 	}
+	setDefault(&l.Memory, defaultMemory())
+	if l.Memory > 0 {
+		setDefault(&l.MaxQueuedBytes, l.Memory/4)
+	}
 	setDefault(&l.MaxQueuedBytes, 256<<20)
+	if l.Memory > 0 {
+		setDefault(&l.MaxQueuedBytesPerIP, min(32<<20, l.Memory/32))
+	}
 	setDefault(&l.MaxQueuedBytesPerIP, 32<<20)
+	setDefault(&l.SocketSendBuffer, 64<<10)
 	setDefault(&l.ReadBytesBurst, 64<<10)
 	setDefault(&l.ReadBytesRate, 16<<10)
 	// History rendering is CPU: a quarter of the cores leaves the rest to
@@ -237,6 +255,15 @@ func (c *Config) Validate() error {
 	}
 	if c.Limits.SendQBytes < 8192 {
 		bad("limits.sendq_bytes", "%d is too small for one burst of replies (minimum 8192)", c.Limits.SendQBytes)
+	}
+	if m := c.Limits.Memory; m > 0 && m < 32<<20 {
+		bad("limits.memory", "%d is below the 32 MiB a node needs to start (or -1 for no budget)", m)
+	}
+	if m, q := c.Limits.Memory, c.Limits.MaxQueuedBytes; m > 0 && q > m/2 {
+		bad("limits.max_queued_bytes", "%d is over half of limits.memory %d: a queued byte costs about two in memory", q, m)
+	}
+	if n := c.Limits.SocketSendBuffer; n > 0 && n < 4096 {
+		bad("limits.socket_send_buffer", "%d is below 4096 bytes (or -1 for the kernel's autotuning)", n)
 	}
 	if c.Limits.NickLen < 9 || c.Limits.NickLen > 64 {
 		bad("limits.nick_len", "%d is outside 9..64", c.Limits.NickLen)

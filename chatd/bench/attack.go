@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -195,16 +196,23 @@ func storeKind(dsn string) string {
 }
 
 // benchNonReading: clients ask for history and never read; the server's RSS
-// is sampled for d. capBytes is max_queued_bytes (-1: unbounded).
-func benchNonReading(clients, reps int, capBytes int, d time.Duration) error {
+// and the bytes its sockets hold in the kernel are sampled for d. memory is
+// limits.memory (0: the default for this machine, -1: no budget), capBytes
+// max_queued_bytes (0: derived from memory, -1: unbounded), sndbuf
+// socket_send_buffer (0: default, -1: kernel autotuning).
+func benchNonReading(clients, reps, memory, capBytes, sndbuf int, d time.Duration) error {
 	cfg := benchConfig("nonread")
-	cfg.Limits.MaxQueuedBytes = capBytes
+	cfg.Limits.Memory, cfg.Limits.MaxQueuedBytes, cfg.Limits.SocketSendBuffer = memory, capBytes, sndbuf
 	dir, err := os.MkdirTemp("", "chatd-bench")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
 	cfg.DSN = "sqlite:" + filepath.Join(dir, "chatd.db")
+	eff := cfg // what the server derives, for the report
+	if err := eff.Validate(); err != nil {
+		return err
+	}
 	srv, err := startServer(cfg)
 	if err != nil {
 		return err
@@ -230,15 +238,19 @@ func benchNonReading(clients, reps int, capBytes int, d time.Duration) error {
 		_ = c.conn.(*net.TCPConn).SetReadBuffer(4096)
 		_, _ = c.conn.Write(req) // and never read again
 	}
-	var peak, peakQueued float64
+	_, port, _ := net.SplitHostPort(srv.addr)
+	var peak, peakQueued, peakKernel float64
 	end := time.Now().Add(d)
 	for time.Now().Before(end) {
 		peak = max(peak, float64(rssBytes(srv.cmd.Process.Pid)))
 		peakQueued = max(peakQueued, metric(srv.http, "chatd_queued_bytes"))
+		peakKernel = max(peakKernel, float64(kernelSendQueued(port)))
 		time.Sleep(100 * time.Millisecond)
 	}
-	fmt.Printf("%d non-reading clients x %d x LATEST 1000 (~450 KB each) for %v, max_queued_bytes %d: RSS %.0f -> peak %.0f MiB; peak queued %.1f MiB; load average %s\n",
-		clients, reps, d, capBytes, float64(base)/(1<<20), peak/(1<<20), peakQueued/(1<<20), loadAvg())
+	fmt.Printf("%d non-reading clients x %d x LATEST 1000 (~450 KB each) for %v; memory %s, max_queued_bytes %s, socket_send_buffer %d\n",
+		clients, reps, d, mib(eff.Limits.Memory), mib(eff.Limits.MaxQueuedBytes), eff.Limits.SocketSendBuffer)
+	fmt.Printf("RSS %.0f -> peak %.0f MiB; peak queued %.1f MiB; peak in the kernel's send queues %.1f MiB; load average %s\n",
+		float64(base)/(1<<20), peak/(1<<20), peakQueued/(1<<20), peakKernel/(1<<20), loadAvg())
 	for _, l := range metricLines(srv.http, "chatd_disconnects_total") {
 		fmt.Println("server:", l)
 	}
@@ -246,6 +258,39 @@ func benchNonReading(clients, reps int, capBytes int, d time.Duration) error {
 		c.conn.Close()
 	}
 	return nil
+}
+
+func mib(n int) string {
+	if n < 0 {
+		return "unbounded"
+	}
+	return fmt.Sprintf("%d MiB", n>>20)
+}
+
+// kernelSendQueued sums the send queues (tx_queue: bytes written and not yet
+// acknowledged) of the TCP sockets on local port, from /proc/net/tcp.
+func kernelSendQueued(port string) int64 {
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return 0
+	}
+	b, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		return 0
+	}
+	want := fmt.Sprintf(":%04X", p)
+	var sum int64
+	for _, l := range strings.Split(string(b), "\n")[1:] {
+		f := strings.Fields(l)
+		// sl local_address rem_address st tx_queue:rx_queue ...
+		if len(f) < 5 || !strings.HasSuffix(f[1], want) {
+			continue
+		}
+		tx, _, _ := strings.Cut(f[4], ":")
+		n, _ := strconv.ParseInt(tx, 16, 64)
+		sum += n
+	}
+	return sum
 }
 
 // saslLogin connects from src and logs in with SASL PLAIN; it returns the

@@ -8,7 +8,7 @@
 //	go run ./chatd/bench -mode fanout -members 500 -rate 200 -duration 10s
 //	go run ./chatd/bench -mode crossnode -rate 1000 -duration 10s   (root, MariaDB)
 //	go run ./chatd/bench -mode historystorm -n 100 -reps 5 -duration 10s
-//	go run ./chatd/bench -mode nonreading -n 300 -queue-cap 67108864 -duration 20s
+//	go run ./chatd/bench -mode nonreading -n 300 -memory 268435456 -duration 20s
 //	go run ./chatd/bench -mode loginstorm -n 40 -attacker-ips 1 -duration 20s
 //	go run ./chatd/bench -mode crossnode -db galera -rate 1000      (root, MariaDB and galera-4)
 package main
@@ -60,7 +60,9 @@ func run(args []string) error {
 	poll := fs.Duration("tail-poll", 5*time.Millisecond, "crossnode/fanout: log poll interval")
 	dbArgs := fs.String("db-args", "", "crossnode: extra mariadbd arguments, comma-separated (e.g. --innodb-flush-log-at-trx-commit=2)")
 	reps := fs.Int("reps", 5, "historystorm, nonreading: CHATHISTORY LATEST 1000 requests per client")
-	queueCap := fs.Int("queue-cap", 64<<20, "nonreading: max_queued_bytes (-1 unbounded)")
+	queueCap := fs.Int("queue-cap", 0, "nonreading: max_queued_bytes (0: derived from -memory, -1 unbounded)")
+	memory := fs.Int("memory", 0, "nonreading: the server's limits.memory in bytes (0: its default for this machine, -1 no budget)")
+	sndbuf := fs.Int("sndbuf", 0, "nonreading: the server's socket_send_buffer (0: default, -1 kernel autotuning)")
 	attackerIPs := fs.Int("attacker-ips", 1, "loginstorm: addresses the attackers come from")
 	histConc := fs.Int("history-concurrency", 0, "historystorm: the server's history_concurrency (0: default)")
 	db := fs.String("db", "mariadb", "crossnode: mariadb (one server on loopback), or galera (one server and a three-node Galera cluster, "+
@@ -86,7 +88,7 @@ func run(args []string) error {
 	case "historystorm":
 		return benchHistoryStorm(*n, *reps, *dsn, *duration, *histConc)
 	case "nonreading":
-		return benchNonReading(*n, *reps, *queueCap, *duration)
+		return benchNonReading(*n, *reps, *memory, *queueCap, *sndbuf, *duration)
 	case "loginstorm":
 		return benchLoginStorm(*n, *attackerIPs, *duration)
 	}
@@ -121,6 +123,11 @@ func serve(js string) {
 		os.Exit(2)
 	}
 	registerNetns() // galera.go
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintln(os.Stderr, "serve:", err)
+		os.Exit(2)
+	}
+	chatd.ApplyMemoryLimit(cfg.Limits) // as cmd/chatd does
 	srv, err := chatd.New(cfg, nil)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "serve:", err)
