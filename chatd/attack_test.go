@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"strings"
 	"sync"
@@ -611,5 +612,49 @@ func TestLoginFailureTablesBounded(t *testing.T) {
 	}
 	if g.throttled(now.Add(time.Hour), "attacker", "bob") {
 		t.Error("a network is still throttled after its budget refilled")
+	}
+}
+
+// TestHistoryBytesRateServerWide: CHATHISTORY replies draw on one node-wide
+// bucket of history_bytes_rate: a page beyond the burst waits for the rest
+// (chatd_history_paced_seconds_total), and a second client's page, the
+// burst spent, waits for all of its bytes. The waits are what the bucket
+// computes, recorded instead of slept.
+func TestHistoryBytesRateServerWide(t *testing.T) {
+	cfg := testConfig("")
+	cfg.Limits.HistoryBytesRate, cfg.Limits.HistoryBytesBurst = 100, 4096
+	n := startNode(t, cfg, nil)
+	var mu sync.Mutex
+	var waited time.Duration
+	n.histPace.mu.Lock()
+	n.histPace.sleep = func(d time.Duration) { mu.Lock(); waited += d; mu.Unlock() }
+	n.histPace.mu.Unlock()
+	total := func() time.Duration { mu.Lock(); defer mu.Unlock(); return waited }
+	c := dial(t, n.Addr(), "a")
+	c.register("speaker", allCaps...)
+	c.join("#c")
+	for i := 0; i < 40; i++ {
+		c.send("PRIVMSG #c :%03d %s", i, strings.Repeat("x", 200))
+		c.expect("the echo", func(m irc.Message) bool { return m.Command == "PRIVMSG" })
+	}
+	page := func(cl *tclient) {
+		cl.send("CHATHISTORY LATEST #c * 40")
+		cl.expect("history batch end", func(m irc.Message) bool { return m.Command == "BATCH" && strings.HasPrefix(m.Param(0), "-") })
+	}
+	page(c)
+	first := total()
+	// 40 lines of over 200 bytes: more than the 4096-byte burst.
+	if first <= 0 {
+		t.Fatal("a page larger than history_bytes_burst did not wait")
+	}
+	d := dial(t, n.Addr(), "b")
+	d.register("reader", allCaps...)
+	page(d)
+	second := total() - first
+	if second <= first {
+		t.Errorf("second page waited %v, first %v: the burst the first one spent was not charged to the second", second, first)
+	}
+	if got := counterValue(t, n.m.historyPaced); math.Abs(got-total().Seconds()) > 1e-6 {
+		t.Errorf("chatd_history_paced_seconds_total = %v, want %v", got, total().Seconds())
 	}
 }

@@ -111,6 +111,12 @@ type Limits struct {
 	// to try again (FAIL CHATHISTORY TEMPORARILY_UNAVAILABLE).
 	HistoryConcurrency int           `yaml:"history_concurrency"` // default a quarter of the cores, at least 1
 	HistoryWait        time.Duration `yaml:"history_wait"`        // default 2s
+	// HistoryBytesRate is the bytes of CHATHISTORY replies this node sends
+	// per second, all clients together, HistoryBytesBurst at once (a token
+	// bucket): a storm is spread out instead of taking every core from
+	// live delivery. -1: unmetered.
+	HistoryBytesRate  int `yaml:"history_bytes_rate"`  // default 8 MiB/s per core
+	HistoryBytesBurst int `yaml:"history_bytes_burst"` // default 1 MiB
 	// PasswordChecks bounds concurrent argon2id verifications (19 MiB each).
 	PasswordChecks int `yaml:"password_checks"` // default 2
 	// LoginWait is how long a login waits for a password check slot
@@ -196,6 +202,8 @@ func (c *Config) applyDefaults() {
 	// at 5x idle during a storm; 4 made it 20x).
 	setDefault(&l.HistoryConcurrency, max(1, runtime.GOMAXPROCS(0)/4))
 	setDefault(&l.HistoryWait, 2*time.Second)
+	setDefault(&l.HistoryBytesRate, 8<<20*runtime.GOMAXPROCS(0))
+	setDefault(&l.HistoryBytesBurst, 1<<20)
 	setDefault(&l.LoginWait, 5*time.Second)
 	setDefault(&l.LoginQueuePerIP, 4)
 	setDefault(&l.LoginFailuresPerConn, 3)
@@ -286,7 +294,8 @@ func (c *Config) Validate() error {
 		{"login_queue_per_ip", c.Limits.LoginQueuePerIP}, {"login_failures_per_conn", c.Limits.LoginFailuresPerConn},
 		{"login_failures_per_ip", c.Limits.LoginFailuresPerIP}, {"login_failures_per_account", c.Limits.LoginFailuresPerAccount},
 		{"registrations_per_ip", c.Limits.RegistrationsPerIP}, {"connect_burst", c.Limits.ConnectBurst},
-		{"read_bytes_burst", c.Limits.ReadBytesBurst}, {"read_bytes_rate", c.Limits.ReadBytesRate}} {
+		{"read_bytes_burst", c.Limits.ReadBytesBurst}, {"read_bytes_rate", c.Limits.ReadBytesRate},
+		{"history_bytes_burst", c.Limits.HistoryBytesBurst}} {
 		if v.n < 1 {
 			bad("limits."+v.name, "%d: must be at least 1", v.n)
 		}

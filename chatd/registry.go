@@ -29,6 +29,7 @@ type registry struct {
 	queued     atomic.Int64
 	reclaiming atomic.Bool
 	histSem    chan struct{} // running CHATHISTORY queries
+	histPace   *historyPacer // history bytes per second (historypace.go)
 	logins     *loginGuard
 	// lameduck: Shutdown began. admit reads it under cmu, so a connection
 	// is either admitted before disconnectAll's snapshot or refused.
@@ -42,7 +43,8 @@ func newRegistry(l Limits, m *metrics) registry {
 		limits: l, clientsGauge: m.clients,
 		clients: make(map[*Client]struct{}), ips: make(map[string]*ipState),
 		exempt: parseExempt(l.ExemptNetworks), histSem: make(chan struct{}, l.HistoryConcurrency),
-		logins: newLoginGuard(l),
+		logins:   newLoginGuard(l),
+		histPace: newHistoryPacer(l, func(d time.Duration) { m.historyPaced.Add(d.Seconds()) }),
 	}
 }
 

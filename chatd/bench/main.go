@@ -7,7 +7,7 @@
 //	go run ./chatd/bench -mode fanout -members 500 -senders 4 -duration 10s
 //	go run ./chatd/bench -mode fanout -members 500 -rate 200 -duration 10s
 //	go run ./chatd/bench -mode crossnode -rate 1000 -duration 10s   (root, MariaDB)
-//	go run ./chatd/bench -mode historystorm -n 100 -reps 5 -duration 10s
+//	go run ./chatd/bench -mode historystorm -n 100 -reps 5 -duration 5s -pairs 5 -compare
 //	go run ./chatd/bench -mode nonreading -n 300 -memory 268435456 -duration 20s
 //	go run ./chatd/bench -mode loginstorm -n 40 -attacker-ips 1 -duration 20s
 //	go run ./chatd/bench -mode crossnode -db galera -rate 1000      (root, MariaDB and galera-4)
@@ -65,6 +65,9 @@ func run(args []string) error {
 	sndbuf := fs.Int("sndbuf", 0, "nonreading: the server's socket_send_buffer (0: default, -1 kernel autotuning)")
 	attackerIPs := fs.Int("attacker-ips", 1, "loginstorm: addresses the attackers come from")
 	histConc := fs.Int("history-concurrency", 0, "historystorm: the server's history_concurrency (0: default)")
+	histRate := fs.Int("history-rate", 0, "historystorm: the server's history_bytes_rate (0: default, -1 unmetered)")
+	pairs := fs.Int("pairs", 1, "historystorm: idle/storm pairs measured")
+	compare := fs.Bool("compare", false, "historystorm: also run an unmetered server (history_bytes_rate and socket_send_buffer -1) side by side, pairs alternating")
 	db := fs.String("db", "mariadb", "crossnode: mariadb (one server on loopback), or galera (one server and a three-node Galera cluster, "+
 		"each in namespaces, measured in the same run)")
 	if err := fs.Parse(args); err != nil {
@@ -86,7 +89,7 @@ func run(args []string) error {
 		}
 		return benchCrossNode(*rate, *senders, *duration, *nudge, *poll, extra)
 	case "historystorm":
-		return benchHistoryStorm(*n, *reps, *dsn, *duration, *histConc)
+		return benchHistoryStorm(*n, *reps, *dsn, *duration, *histConc, *histRate, *pairs, *compare)
 	case "nonreading":
 		return benchNonReading(*n, *reps, *memory, *queueCap, *sndbuf, *duration)
 	case "loginstorm":
