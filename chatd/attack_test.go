@@ -654,7 +654,29 @@ func TestHistoryBytesRateServerWide(t *testing.T) {
 	if second <= first {
 		t.Errorf("second page waited %v, first %v: the burst the first one spent was not charged to the second", second, first)
 	}
-	if got := counterValue(t, n.m.historyPaced); math.Abs(got-total().Seconds()) > 1e-6 {
+	if got := counterValue(t, n.m.historyPaced.WithLabelValues("rate")); math.Abs(got-total().Seconds()) > 1e-6 {
 		t.Errorf("chatd_history_paced_seconds_total = %v, want %v", got, total().Seconds())
+	}
+}
+
+// TestHistoryYieldsToLive: a CHATHISTORY reply waits while a live event is
+// between its commit and its delivery, and counts the wait; bounded, so the
+// reply still completes while live work never stops.
+func TestHistoryYieldsToLive(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	c := dial(t, n.Addr(), "a")
+	c.register("reader", allCaps...)
+	c.join("#c")
+	c.send("PRIVMSG #c :hello")
+	c.expect("the echo", func(m irc.Message) bool { return m.Command == "PRIVMSG" })
+	if got := counterValue(t, n.m.historyPaced.WithLabelValues("live")); got != 0 {
+		t.Fatalf("history yielded %vs to live work before any history was asked for", got)
+	}
+	n.liveInFlight.Add(1) // a commit that never completes
+	defer n.liveInFlight.Add(-1)
+	c.send("CHATHISTORY LATEST #c * 10")
+	c.expect("history batch end", func(m irc.Message) bool { return m.Command == "BATCH" && strings.HasPrefix(m.Param(0), "-") })
+	if got := counterValue(t, n.m.historyPaced.WithLabelValues("live")); got <= 0 {
+		t.Error("the history reply did not wait for live work in flight")
 	}
 }

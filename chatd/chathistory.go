@@ -38,7 +38,7 @@ func handleChathistory(c *Client, m irc.Message, r *response) {
 		}
 		defer release()
 		s.historyTargets(c, u, from.Time, to.Time, min(limit, s.cfg.Limits.HistoryMax), r)
-		r.pace = s.histPace.wait
+		r.pace = s.paceHistory
 		r.flush()
 		return
 	}
@@ -95,7 +95,7 @@ func handleChathistory(c *Client, m irc.Message, r *response) {
 	// Rendering and queueing the reply is most of the work: it counts
 	// against history_concurrency too, and is metered by
 	// history_bytes_rate (historypace.go).
-	r.pace = s.histPace.wait
+	r.pace = s.paceHistory
 	r.flush()
 }
 

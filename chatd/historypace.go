@@ -5,6 +5,27 @@ import (
 	"time"
 )
 
+// liveYieldMax bounds how long one chunk of a history reply waits for live
+// work (so constant live traffic slows history down, never stops it), and
+// liveYieldStep is how often it looks again.
+const (
+	liveYieldMax  = 10 * time.Millisecond
+	liveYieldStep = 250 * time.Microsecond
+)
+
+// paceHistory is a CHATHISTORY reply's pace (response.pace): live work
+// first, then the node's history byte rate.
+func (s *Server) paceHistory(n int) {
+	if s.liveInFlight.Load() > 0 {
+		start := time.Now()
+		for s.liveInFlight.Load() > 0 && time.Since(start) < liveYieldMax {
+			time.Sleep(liveYieldStep)
+		}
+		s.m.historyPaced.WithLabelValues("live").Add(time.Since(start).Seconds())
+	}
+	s.histPace.wait(n)
+}
+
 // History pacing. A CHATHISTORY storm is CPU work end to end: rendering
 // the page, copying it into the kernel, and the kernel's TCP work for every
 // byte (on loopback, the receiver's too). history_concurrency bounds how
@@ -16,7 +37,10 @@ import (
 // token bucket of history bytes (history_bytes_rate per second, up to
 // history_bytes_burst at once): one client's page of 1000 lines fits the
 // burst and goes at once, a storm of them is spread out, and the cores it
-// would have taken are left to live delivery.
+// would have taken are left to live delivery. And between two chunks of a
+// reply, history waits while a live event is between its commit and its
+// delivery (liveInFlight), up to liveYieldMax: the tailer and the fan-out
+// go first.
 
 // historyPacer is the node's history byte bucket. sleep is time.Sleep
 // (a test replaces it to count the waits without waiting).

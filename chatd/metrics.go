@@ -64,7 +64,7 @@ type metrics struct {
 	registrations   *prometheus.CounterVec
 	argon2Runs      prometheus.Counter
 	rehashes        *prometheus.CounterVec
-	historyPaced    prometheus.Counter
+	historyPaced    *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -96,7 +96,7 @@ func newMetrics() *metrics {
 	m.argon2Runs = prometheus.NewCounter(prometheus.CounterOpts{Name: "chatd_argon2_runs_total", Help: "Password hashes computed (logins, missing accounts included, and registrations)."})
 	m.rehashes = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "chatd_password_rehashes_total", Help: "Password hashes with old parameters replaced at a successful login, by result (ok, changed: the hash changed meanwhile, error)."}, []string{"result"})
 	f(m.rehashes)
-	m.historyPaced = prometheus.NewCounter(prometheus.CounterOpts{Name: "chatd_history_paced_seconds_total", Help: "Time CHATHISTORY replies waited for history_bytes_rate."})
+	m.historyPaced = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "chatd_history_paced_seconds_total", Help: "Time CHATHISTORY replies waited, by reason: rate (history_bytes_rate), live (a live event being committed and delivered)."}, []string{"reason"})
 	f(m.historyPaced)
 	for _, c := range []prometheus.Collector{m.argon2Runs, m.historyRejected, m.historyWait, m.logins, m.registrations, m.panics, m.reapRuns, m.clients, m.users, m.accepted, m.disconnects, m.dropped, m.commands,
 		m.appended, m.appendErr, m.appendSecs, m.applied, m.deliveries, m.tailLag, m.tailErr, m.reaped, m.hbErr,

@@ -30,7 +30,10 @@ type registry struct {
 	reclaiming atomic.Bool
 	histSem    chan struct{} // running CHATHISTORY queries
 	histPace   *historyPacer // history bytes per second (historypace.go)
-	logins     *loginGuard
+	// liveInFlight counts commits between their append and their apply
+	// by the tailer: history replies wait while it is not zero.
+	liveInFlight atomic.Int64
+	logins       *loginGuard
 	// lameduck: Shutdown began. admit reads it under cmu, so a connection
 	// is either admitted before disconnectAll's snapshot or refused.
 	lameduck     atomic.Bool
@@ -44,7 +47,7 @@ func newRegistry(l Limits, m *metrics) registry {
 		clients: make(map[*Client]struct{}), ips: make(map[string]*ipState),
 		exempt: parseExempt(l.ExemptNetworks), histSem: make(chan struct{}, l.HistoryConcurrency),
 		logins:   newLoginGuard(l),
-		histPace: newHistoryPacer(l, func(d time.Duration) { m.historyPaced.Add(d.Seconds()) }),
+		histPace: newHistoryPacer(l, func(d time.Duration) { m.historyPaced.WithLabelValues("rate").Add(d.Seconds()) }),
 	}
 }
 
