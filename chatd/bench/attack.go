@@ -188,6 +188,7 @@ func (p stormPair) ratio() float64 {
 // answers.
 func (g *stormRig) pair(d time.Duration, reps int) stormPair {
 	var p stormPair
+	time.Sleep(2 * time.Second) // let the last storm's aftermath (GC, scavenger, other arm) settle
 	p.idle = g.by.window(d, nil)
 	var lines, fails atomic.Int64
 	start := time.Now()
@@ -259,6 +260,9 @@ func benchHistoryStorm(clients, reps int, dsn string, d time.Duration, concurren
 	defer rig.close()
 	arms = append(arms, &arm{rig: rig})
 	eff := cfg
+	if eff.DSN == "" {
+		eff.DSN = "sqlite:FILE" // newStormRig's packaged default
+	}
 	_ = eff.Validate()
 	fmt.Printf("%d clients x %d x LATEST 1000; history_concurrency %d, history_bytes_rate %d (metered server); store %s; idle windows %v; load average %s\n",
 		clients, reps, eff.Limits.HistoryConcurrency, eff.Limits.HistoryBytesRate, storeKind(eff.DSN), d, loadAvg())
