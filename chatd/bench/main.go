@@ -40,6 +40,10 @@ func main() {
 		serve(js)
 		return
 	}
+	if addr := os.Getenv(probeEnv); addr != "" {
+		probeChild(addr) // probe.go
+		return
+	}
 	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
