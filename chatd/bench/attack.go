@@ -281,15 +281,18 @@ func benchHistoryStorm(clients, reps int, dsn string, d time.Duration, concurren
 		}
 	}
 	for _, a := range arms {
-		var rs, idle, storm, took []float64
+		var rs, idle, storm, took, idle50, storm50 []float64
 		for _, p := range a.pairs {
 			rs = append(rs, p.ratio())
+			idle50 = append(idle50, float64(p.idle.ValueAtQuantile(50))/1000)
+			storm50 = append(storm50, float64(p.storm.ValueAtQuantile(50))/1000)
 			idle = append(idle, float64(p.idle.ValueAtQuantile(99))/1000)
 			storm = append(storm, float64(p.storm.ValueAtQuantile(99))/1000)
 			took = append(took, p.took.Seconds())
 		}
 		fmt.Printf("%s: p99 storm/idle median %.2fx (%s); idle p99 median %.1f ms (%s); storm p99 median %.1f ms (%s); storm took median %.1f s (%s)\n",
 			a.rig.name, median(rs), spread(rs, "%.2f"), median(idle), spread(idle, "%.1f"), median(storm), spread(storm, "%.1f"), median(took), spread(took, "%.1f"))
+		fmt.Printf("%s: p50 idle median %.2f ms (%s), storm median %.2f ms (%s)\n", a.rig.name, median(idle50), spread(idle50, "%.2f"), median(storm50), spread(storm50, "%.2f"))
 		for _, l := range append(metricLines(a.rig.srv.http, "chatd_history_rejected_total"), append(metricLines(a.rig.srv.http, "chatd_tail_errors_total"), metricLines(a.rig.srv.http, "chatd_history_paced_seconds_total")...)...) {
 			fmt.Printf("%s server: %s\n", a.rig.name, l)
 		}
