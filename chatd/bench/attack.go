@@ -485,9 +485,14 @@ func benchLoginStorm(attackers, attackerIPs int, d time.Duration) error {
 		}
 		c.conn.Close()
 	}
-	code, t, err := saslLogin(srv.addr, user, "alice", "correct horse battery")
+	probe, err := startRemoteLogin(srv.addr, user) // probe.go
 	if err != nil {
-		return fmt.Errorf("idle login: %w", err)
+		return err
+	}
+	defer probe.close()
+	code, t := probe.login()
+	if code != "903" {
+		return fmt.Errorf("idle login: %s", code)
 	}
 	fmt.Printf("idle login: %s in %v; load average %s\n", code, t.Round(time.Millisecond), loadAvg())
 	var stop atomic.Bool
@@ -510,10 +515,7 @@ func benchLoginStorm(attackers, attackerIPs int, d time.Duration) error {
 	results := map[string]int{}
 	end := time.Now().Add(d)
 	for time.Now().Before(end) {
-		code, t, err := saslLogin(srv.addr, user, "alice", "correct horse battery")
-		if err != nil {
-			code = "error"
-		}
+		code, t := probe.login()
 		results[code]++
 		if code == "903" {
 			_ = h.RecordValue(t.Microseconds())

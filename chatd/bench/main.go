@@ -44,6 +44,10 @@ func main() {
 		probeChild(addr) // probe.go
 		return
 	}
+	if spec := os.Getenv(loginProbeEnv); spec != "" {
+		loginProbeChild(spec) // probe.go
+		return
+	}
 	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -108,4 +109,74 @@ func (b *remoteBystander) close() {
 	b.in.Close()
 	_ = b.cmd.Process.Kill()
 	_ = b.cmd.Wait()
+}
+
+// The login storm's legitimate user runs in a process of its own too: in
+// the generator's process, with 40 attacker goroutines dialing in a loop,
+// its 903 would wait for the generator's CPU as well as for the server.
+
+const loginProbeEnv = "CHATD_BENCH_LOGIN"
+
+// loginProbeChild logs in (account alice) from src to addr once per line
+// on stdin and answers "<numeric> <microseconds>" (numeric "error" on
+// failure).
+func loginProbeChild(spec string) {
+	addr, src, _ := strings.Cut(spec, ",")
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		code, t, err := saslLogin(addr, net.ParseIP(src), "alice", "correct horse battery")
+		if err != nil {
+			code = "error"
+		}
+		fmt.Println(code, t.Microseconds())
+	}
+}
+
+// remoteLogin is the parent's handle on a loginProbeChild.
+type remoteLogin struct {
+	cmd *exec.Cmd
+	in  io.WriteCloser
+	out *bufio.Scanner
+}
+
+func startRemoteLogin(addr string, src net.IP) (*remoteLogin, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self)
+	cmd.Env = append(os.Environ(), loginProbeEnv+"="+addr+","+src.String())
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	return &remoteLogin{cmd: cmd, in: in, out: bufio.NewScanner(out)}, nil
+}
+
+// login runs one login in the child: its numeric and how long the server
+// took from the credentials to it.
+func (l *remoteLogin) login() (string, time.Duration) {
+	fmt.Fprintln(l.in, "go")
+	if !l.out.Scan() {
+		return "error", 0
+	}
+	var code string
+	var us int64
+	if _, err := fmt.Sscan(l.out.Text(), &code, &us); err != nil {
+		return "error", 0
+	}
+	return code, time.Duration(us) * time.Microsecond
+}
+
+func (l *remoteLogin) close() {
+	l.in.Close()
+	_ = l.cmd.Wait()
 }
