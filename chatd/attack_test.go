@@ -259,8 +259,9 @@ func TestPasswordSlotsRoundRobin(t *testing.T) {
 }
 
 // TestPasswordSlotsCleanNetworkFirst: a network that failed a login within
-// login_failure_interval waits behind one that did not, so 40 guessing
-// networks, each with a turn, are not all served before a user's login.
+// login_failure_interval waits behind one that did not, and one that
+// logged in successfully lately goes before both, so 40 guessing networks,
+// each with a turn, are not all served before a user's login.
 func TestPasswordSlotsCleanNetworkFirst(t *testing.T) {
 	l := Defaults().Limits
 	l.PasswordChecks, l.LoginQueuePerIP = 1, 8
@@ -282,16 +283,31 @@ func TestPasswordSlotsCleanNetworkFirst(t *testing.T) {
 		}()
 		waitFor(t, net+" queued", func() bool { return g.waiting() == before+1 })
 	}
+	g.succeeded(time.Now(), "returning user")
 	enqueue("guesser1")
 	enqueue("guesser2")
-	enqueue("user")
+	enqueue("new network")
+	enqueue("returning user")
 	var got []string
-	for i := 0; i < 3; i++ {
+	for i := 0; i < 4; i++ {
 		g.release()
 		got = append(got, <-order)
 	}
-	if want := "user guesser1 guesser2"; strings.Join(got, " ") != want {
+	if want := "returning user,new network,guesser1,guesser2"; strings.Join(got, ",") != want {
 		t.Errorf("served %v, want %s", got, want)
+	}
+}
+
+// TestLoginGoodNetworksBounded: the table of networks that logged in
+// successfully stays within maxTracked.
+func TestLoginGoodNetworksBounded(t *testing.T) {
+	g := newLoginGuard(Defaults().Limits)
+	now := time.Unix(1e9, 0)
+	for i := 0; i < maxTracked+100; i++ {
+		g.succeeded(now, fmt.Sprintf("net%d", i))
+	}
+	if len(g.good) > maxTracked {
+		t.Errorf("%d good networks tracked, bound %d", len(g.good), maxTracked)
 	}
 }
 

@@ -76,6 +76,7 @@ type loginGuard struct {
 	netFails  map[string]*tokenBucket
 	acctFails map[string]*tokenBucket
 	regs      map[string]*tokenBucket // REGISTER per network
+	good      map[string]time.Time    // networks by their last successful login
 	regRate   float64
 	regBurst  int
 
@@ -98,7 +99,7 @@ func newLoginGuard(l Limits) *loginGuard {
 	g := &loginGuard{free: l.PasswordChecks, queues: map[string][]*pwWaiter{}, perNet: l.LoginQueuePerIP,
 		failRate: 1 / l.LoginFailureInterval.Seconds(), netBurst: l.LoginFailuresPerIP, acctBurst: l.LoginFailuresPerAccount,
 		netFails: map[string]*tokenBucket{}, acctFails: map[string]*tokenBucket{},
-		regs: map[string]*tokenBucket{}, regRate: 1 / l.RegistrationInterval.Seconds(), regBurst: l.RegistrationsPerIP}
+		regs: map[string]*tokenBucket{}, good: map[string]time.Time{}, regRate: 1 / l.RegistrationInterval.Seconds(), regBurst: l.RegistrationsPerIP}
 	salt, key := make([]byte, 16), make([]byte, 32)
 	_, _ = rand.Read(salt)
 	_, _ = rand.Read(key)
@@ -164,9 +165,12 @@ func (g *loginGuard) acquire(ctx context.Context, net string) error {
 }
 
 // release hands the slot to the first waiter of the next network in turn,
-// networks without recent failures first: an attacker fails all the time,
-// a user rarely, so a user is served next even behind 40 attacking
-// networks (each of which would otherwise get its turn before the user's).
+// networks without recent failures first, and among those the ones that
+// logged in successfully within goodFor: an attacker fails all the time, a
+// user rarely, so a user is served next even behind 40 attacking networks
+// (each of which would otherwise get its turn before the user's), and a
+// returning user even in the first seconds of a storm, before the
+// attacker's fresh networks have failed once.
 func (g *loginGuard) release() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -192,15 +196,47 @@ func (g *loginGuard) release() {
 }
 
 // nextNet is the index in order of the network to serve: the first one
-// whose failure bucket is full (no failure within login_failure_interval),
-// else the first. g.mu held.
+// with no failure within login_failure_interval (full failure bucket) and
+// a success within goodFor, else the first with no recent failure, else
+// the first. g.mu held.
 func (g *loginGuard) nextNet(now time.Time) int {
+	clean := -1
 	for i, net := range g.order {
-		if b := g.netFails[net]; b == nil || b.full(now) {
+		if b := g.netFails[net]; b != nil && !b.full(now) {
+			continue
+		}
+		if t, ok := g.good[net]; ok && now.Sub(t) < goodFor {
 			return i
 		}
+		if clean < 0 {
+			clean = i
+		}
 	}
-	return 0
+	return max(clean, 0)
+}
+
+// goodFor is how long a network that logged in successfully is served
+// before unknown ones.
+const goodFor = 24 * time.Hour
+
+// succeeded records a successful login from net.
+func (g *loginGuard) succeeded(now time.Time, net string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, ok := g.good[net]; !ok && len(g.good) >= maxTracked {
+		for k, t := range g.good { // forget the expired, else one arbitrary
+			if now.Sub(t) >= goodFor {
+				delete(g.good, k)
+			}
+		}
+		for k := range g.good {
+			if len(g.good) < maxTracked {
+				break
+			}
+			delete(g.good, k)
+		}
+	}
+	g.good[net] = now
 }
 
 func (g *loginGuard) waiting() int {
@@ -319,6 +355,7 @@ func (s *Server) checkLogin(c *Client, account, password string) (string, string
 		g.failed(time.Now(), net, account)
 		return "", loginBad
 	}
+	g.succeeded(time.Now(), net)
 	if rehash != "" {
 		s.m.rehashes.WithLabelValues(s.storeRehash(ctx, acct, rehash)).Inc()
 	}
