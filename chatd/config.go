@@ -264,8 +264,11 @@ func (c *Config) Validate() error {
 	if c.Limits.SendQBytes < 8192 {
 		bad("limits.sendq_bytes", "%d is too small for one burst of replies (minimum 8192)", c.Limits.SendQBytes)
 	}
-	if m := c.Limits.Memory; m > 0 && m < 32<<20 {
-		bad("limits.memory", "%d is below the 32 MiB a node needs to start (or -1 for no budget)", m)
+	if m := c.Limits.Memory; m > 0 && m < 128<<20 {
+		// The binary and the runtime take about 25 MiB of RSS that the Go
+		// memory limit does not count: below 128 MiB they are too large a
+		// share for the budget to hold (a 64 MiB budget peaked at 70 MiB).
+		bad("limits.memory", "%d is below 128 MiB (134217728), the smallest budget chatd keeps to (or -1 for no budget)", m)
 	}
 	if m, q := c.Limits.Memory, c.Limits.MaxQueuedBytes; m > 0 && q > m/2 {
 		bad("limits.max_queued_bytes", "%d is over half of limits.memory %d: a queued byte costs about two in memory", q, m)
