@@ -75,7 +75,7 @@ type Limits struct {
 	// runtime's soft limit is 90% of it, and the queued-bytes bounds
 	// default to fractions of it. -1: no budget (no runtime limit, queued
 	// bytes bounded by the old fixed defaults).
-	Memory int `yaml:"memory"` // default half the machine's (or cgroup's) memory, 256 MiB..2 GiB
+	Memory int `yaml:"memory"` // default half the machine's (or cgroup's) memory, 256 MiB..2 GiB, at least 2*max_queued_bytes
 	// MaxQueuedBytes bounds the bytes queued to all clients together, and
 	// MaxQueuedBytesPerIP to the clients of one IP; over either, the
 	// largest queues are cut ("SendQ exceeded") first. -1: unbounded.
@@ -185,7 +185,11 @@ func (c *Config) applyDefaults() {
 	if l.ConnectRate == 0 {
 		l.ConnectRate = 1
 	}
-	setDefault(&l.Memory, defaultMemory())
+	if l.Memory == 0 {
+		// At least twice an explicit max_queued_bytes, so a configuration
+		// written before the budget existed stays valid on a small machine.
+		l.Memory = max(defaultMemory(), 2*l.MaxQueuedBytes)
+	}
 	if l.Memory > 0 {
 		setDefault(&l.MaxQueuedBytes, l.Memory/4)
 	}

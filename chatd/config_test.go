@@ -58,6 +58,11 @@ timers:
 				t.Errorf("memory -1: max_queued_bytes %d, per IP %d; want 256 MiB and 32 MiB", l.MaxQueuedBytes, l.MaxQueuedBytesPerIP)
 			}
 		}},
+		{name: "an explicit max_queued_bytes raises the default budget", yaml: "node: a\nlimits:\n  max_queued_bytes: 1073741824\n", check: func(t *testing.T, c Config) {
+			if c.Limits.Memory < 2<<30 {
+				t.Errorf("memory %d with max_queued_bytes 1 GiB, want at least 2 GiB", c.Limits.Memory)
+			}
+		}},
 		{name: "queues over half the budget", yaml: "node: a\nlimits:\n  memory: 134217728\n  max_queued_bytes: 100000000\n", wantErr: "test.yaml:4: limits.max_queued_bytes"},
 		{name: "budget too small", yaml: "node: a\nlimits:\n  memory: 1000000\n", wantErr: "test.yaml:3: limits.memory"},
 		{name: "two errors at once", yaml: "node: a\nlimits:\n  nick_len: 3\n  line_bytes: 10\n", wantErr: "limits.nick_len"},
