@@ -236,11 +236,12 @@ func (g *stormRig) pair(d time.Duration, reps int) stormPair {
 // pairs alternating between them: "unmetered" (history_bytes_rate and
 // socket_send_buffer off: chatd before history pacing) and "metered" (the
 // defaults, or -history-rate).
-func benchHistoryStorm(clients, reps int, dsn string, d time.Duration, concurrency, rate, pairs int, compare bool) error {
+func benchHistoryStorm(clients, reps int, dsn string, d time.Duration, concurrency, rate, sndbuf, pairs int, compare bool) error {
 	cfg := benchConfig("hist")
 	cfg.DSN = dsn
 	cfg.Limits.HistoryConcurrency = concurrency
 	cfg.Limits.HistoryBytesRate = rate
+	cfg.Limits.SocketSendBuffer = sndbuf
 	type arm struct {
 		rig   *stormRig
 		pairs []stormPair
@@ -269,8 +270,8 @@ func benchHistoryStorm(clients, reps int, dsn string, d time.Duration, concurren
 		eff.DSN = "sqlite:FILE" // newStormRig's packaged default
 	}
 	_ = eff.Validate()
-	fmt.Printf("%d clients x %d x LATEST 1000; history_concurrency %d, history_bytes_rate %d (metered server); store %s; idle windows %v; load average %s\n",
-		clients, reps, eff.Limits.HistoryConcurrency, eff.Limits.HistoryBytesRate, storeKind(eff.DSN), d, loadAvg())
+	fmt.Printf("%d clients x %d x LATEST 1000; history_concurrency %d, history_bytes_rate %d, socket_send_buffer %d (metered server); store %s; idle windows %v; load average %s\n",
+		clients, reps, eff.Limits.HistoryConcurrency, eff.Limits.HistoryBytesRate, eff.Limits.SocketSendBuffer, storeKind(eff.DSN), d, loadAvg())
 	time.Sleep(time.Second)
 	for i := 0; i < pairs; i++ {
 		for _, a := range arms {

@@ -70,7 +70,7 @@ func run(args []string) error {
 	reps := fs.Int("reps", 5, "historystorm, nonreading: CHATHISTORY LATEST 1000 requests per client")
 	queueCap := fs.Int("queue-cap", 0, "nonreading: max_queued_bytes (0: derived from -memory, -1 unbounded)")
 	memory := fs.Int("memory", 0, "nonreading: the server's limits.memory in bytes (0: its default for this machine, -1 no budget)")
-	sndbuf := fs.Int("sndbuf", 0, "nonreading: the server's socket_send_buffer (0: default, -1 kernel autotuning)")
+	sndbuf := fs.Int("sndbuf", 0, "nonreading, historystorm (metered server): the server's socket_send_buffer (0: default, -1 kernel autotuning)")
 	attackerIPs := fs.Int("attacker-ips", 1, "loginstorm: addresses the attackers come from")
 	histConc := fs.Int("history-concurrency", 0, "historystorm: the server's history_concurrency (0: default)")
 	histRate := fs.Int("history-rate", 0, "historystorm: the server's history_bytes_rate (0: default, -1 unmetered)")
@@ -97,7 +97,7 @@ func run(args []string) error {
 		}
 		return benchCrossNode(*rate, *senders, *duration, *nudge, *poll, extra)
 	case "historystorm":
-		return benchHistoryStorm(*n, *reps, *dsn, *duration, *histConc, *histRate, *pairs, *compare)
+		return benchHistoryStorm(*n, *reps, *dsn, *duration, *histConc, *histRate, *sndbuf, *pairs, *compare)
 	case "nonreading":
 		return benchNonReading(*n, *reps, *memory, *queueCap, *sndbuf, *duration)
 	case "loginstorm":
