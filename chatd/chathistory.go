@@ -38,6 +38,7 @@ func handleChathistory(c *Client, m irc.Message, r *response) {
 		}
 		defer release()
 		s.historyTargets(c, u, from.Time, to.Time, min(limit, s.cfg.Limits.HistoryMax), r)
+		r.pace = s.paceHistory
 		r.flush()
 		return
 	}
@@ -92,7 +93,9 @@ func handleChathistory(c *Client, m irc.Message, r *response) {
 	}
 	s.historyBatch(c, r, "chathistory", []string{name}, evs)
 	// Rendering and queueing the reply is most of the work: it counts
-	// against history_concurrency too.
+	// against history_concurrency too, and is metered by
+	// history_bytes_rate (historypace.go).
+	r.pace = s.paceHistory
 	r.flush()
 }
 

@@ -50,6 +50,10 @@ type response struct {
 	msgs   []irc.Message
 	sent   atomic.Bool // the hook (tailer) and the handler may both flush
 	queued int         // lines queued by flush, for yielding
+	// pace, if set, is charged the bytes queued every yieldLines lines and
+	// may wait (CHATHISTORY: the node's history byte rate).
+	pace    func(n int)
+	pending int // bytes queued since pace was last charged
 }
 
 // yieldLines is how many reply lines a command renders and queues before
@@ -61,13 +65,28 @@ type response struct {
 // live delivery in between at the cost of a scheduler round trip.
 const yieldLines = 64
 
-// sendLine renders and queues one reply line, yielding every yieldLines.
+// sendLine renders and queues one reply line, yielding (or pacing) every
+// yieldLines.
 func (r *response) sendLine(m irc.Message) {
-	r.c.sendReplyMsg(m)
+	b, err := m.Bytes()
+	if err != nil {
+		return
+	}
+	r.c.sendReply(b)
 	r.queued++
+	r.pending += len(b)
 	if r.queued%yieldLines == 0 {
+		r.charge()
 		runtime.Gosched()
 	}
+}
+
+// charge passes the bytes queued since the last charge to pace.
+func (r *response) charge() {
+	if r.pace != nil && r.pending > 0 {
+		r.pace(r.pending)
+	}
+	r.pending = 0
 }
 
 func (c *Client) newResponse(m irc.Message) *response {
@@ -97,6 +116,7 @@ func (r *response) flush() {
 	if r.sent.Swap(true) {
 		return
 	}
+	defer r.charge()
 	c := r.c
 	if r.label == "" {
 		for i := range r.msgs {

@@ -313,6 +313,7 @@ func (s *Server) acceptLoop(ctx context.Context, ln net.Listener) {
 		}
 		delay = 0
 		s.m.accepted.Inc()
+		setSendBuffer(conn, s.cfg.Limits.SocketSendBuffer) // memory.go
 		c := s.newClient(conn)
 		if reason := s.admit(c); reason != "" {
 			s.m.disconnects.WithLabelValues(reason).Inc()

@@ -163,6 +163,24 @@ func (s *sqlStore) Account(ctx context.Context, name string) (Account, error) {
 	return a, nil
 }
 
+func (s *sqlStore) RehashAccount(ctx context.Context, name, old, new string) error {
+	if new == "" {
+		return fmt.Errorf("rehash account %q: %w: empty hash", name, ErrInvalid)
+	}
+	if err := validNames(name, new); err != nil {
+		return fmt.Errorf("rehash account %q: %w", name, err)
+	}
+	res, err := s.prepW().ExecContext(ctx, `UPDATE accounts SET hash = ? WHERE name_folded = ? AND hash = ?`,
+		new, Fold(name), old)
+	if err != nil {
+		return fmt.Errorf("rehash account %q: %w", name, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return fmt.Errorf("rehash account %q: %w", name, ErrNotFound)
+	}
+	return nil
+}
+
 const channelCols = `name, topic, topic_by, topic_at, modes, ckey, climit, created`
 
 func scanChannel(sc interface{ Scan(...any) error }) (Channel, error) {
