@@ -13,6 +13,8 @@ pkgs=(
 	systemd rpm dpkg-dev debootstrap fakeroot lintian rpmlint rpm2cpio
 	man-db groff-base
 	weechat-headless weechat-plugins
+	# reference IRC servers for test/regbench (started on loopback with generated configs)
+	ngircd inspircd
 )
 
 missing=()
