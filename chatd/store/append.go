@@ -150,6 +150,7 @@ func (s *sqlStore) commitBatch(batch []*appendReq) {
 	for failures := 0; len(live) > 0; failures++ {
 		err := s.commitReqs(live)
 		if err == nil {
+			s.committed(live)
 			for _, r := range live {
 				r.done <- nil
 			}
@@ -164,6 +165,9 @@ func (s *sqlStore) commitBatch(batch []*appendReq) {
 		if len(live) > 1 && (ce != nil || s.d.isDuplicate(err)) {
 			for _, r := range live {
 				err := s.commitReqs([]*appendReq{r})
+				if err == nil {
+					s.committed([]*appendReq{r})
+				}
 				if errors.As(err, &ce) {
 					err = ce.err
 				}
@@ -176,6 +180,18 @@ func (s *sqlStore) commitBatch(batch []*appendReq) {
 		}
 		return
 	}
+}
+
+// committed keeps the events of reqs, just committed, for Tail (recent.go). It runs before the
+// callers are answered: an event is theirs again once they are.
+func (s *sqlStore) committed(reqs []*appendReq) {
+	evs := make([]*Event, 0, len(reqs))
+	for _, r := range reqs {
+		if r.ev != nil {
+			evs = append(evs, r.ev)
+		}
+	}
+	s.recent.add(evs)
 }
 
 // commitReqs runs the changes of reqs, then appends their events, in one transaction.

@@ -216,8 +216,8 @@ func runRep(ctx context.Context, o options, bins map[string]string, dir string, 
 				return fmt.Errorf("%s ceiling: %w", s.name, err)
 			}
 			last := steps[len(steps)-1]
-			fmt.Fprintf(stderr, "  %-8s clean storm rate %.0f/s (last step: %d/%d failed, p99 from schedule %.0f ms, load %.2f)\n",
-				s.name, best, last.Failed, last.Conns, last.WelcomeP99, last.Load)
+			fmt.Fprintf(stderr, "  %-8s clean storm rate %.0f/s (last step: %d/%d failed, p99 from schedule %.0f ms, load %.2f) %v\n",
+				s.name, best, last.Failed, last.Conns, last.WelcomeP99, last.Load, last.Samples)
 			res.addCeiling(s.name, best)
 			if err := settle(ctx, s); err != nil {
 				return err
