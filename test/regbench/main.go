@@ -71,7 +71,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	servers := fs.String("servers", "chatd,ngircd,inspircd", "servers to measure, comma separated")
 	storms := fs.String("storms", "2000@200,10000@1000", "latency storms, conns@rate, comma separated")
-	rates := fs.String("ceiling-rates", "2000,3000,4000,5000,6000,8000", "storm rates tried in order for the clean-rate ceiling; empty skips")
+	rates := fs.String("ceiling-rates", "500,1000,2000,3000,4000,5000,6000,8000", "storm rates tried in order for the clean-rate ceiling; empty skips")
 	secs := fs.Float64("ceiling-secs", 3, "length of each ceiling storm in seconds")
 	reps := fs.Int("reps", 3, "repetitions; medians and spread are over them")
 	hold := fs.Int("hold", 15000, "idle registered clients held for the memory figure (0 skips)")
@@ -226,11 +226,11 @@ func runRep(ctx context.Context, o options, bins map[string]string, dir string, 
 	}
 	if o.hold > 0 {
 		for _, s := range servers {
-			per, err := idleMemory(ctx, s, o.hold, o.holdRate)
+			per, held, err := idleMemory(ctx, s, o.hold, o.holdRate)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(stderr, "  %-8s %.1f KiB per idle client (%d held), load %.2f\n", s.name, per/1024, o.hold, loadAvg())
+			fmt.Fprintf(stderr, "  %-8s %.1f KiB per idle client (%d of %d held), load %.2f\n", s.name, per/1024, held, o.hold, loadAvg())
 			res.addMemory(s.name, per)
 		}
 	}
