@@ -211,7 +211,7 @@ func (c *Client) tryRegister(r *response) {
 		c.close("Bad password", discBadPassword)
 		return
 	}
-	u := &user{sid: uuid.NewString(), node: s.cfg.Node, nick: nick, ident: c.user, host: hostOf(c.ip),
+	u := &user{sid: newSessionID(), node: s.cfg.Node, nick: nick, ident: c.user, host: hostOf(c.ip),
 		realname: c.realname, acc: c.account, since: time.Now(), client: c, channels: make(map[string]*channel)}
 	ss := store.Session{ID: u.sid, Node: u.node, Nick: u.nick, User: u.ident, Host: u.host,
 		Account: u.acc, Realname: u.realname, Since: u.since}
@@ -235,6 +235,17 @@ func (c *Client) tryRegister(r *response) {
 		s.warnLimited("register failed", "err", err)
 		r.fail("NICK", "TEMPORARILY_UNAVAILABLE", nick, "Server cannot register you right now, try again")
 	}
+}
+
+// newSessionID is time-ordered (UUIDv7), like msgids: consecutive sessions
+// share the index pages of sessions.id, so a batch of registrations writes
+// fewer pages than with random ids.
+func newSessionID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.NewString()
+	}
+	return id.String()
 }
 
 // welcome sends 001-005, LUSERS and MOTD. Called with s.mu held.

@@ -14,13 +14,13 @@ import (
 // commit is in flight; an Append alone is committed at once, as a batch of one. Every Append still
 // returns only after its own event is committed.
 
-// committers is the number of batches one Store may have in flight. Two let the next batch take the log
-// counter while the previous one waits for its log flush (InnoDB releases row locks before it flushes),
-// so a node is not limited to one flush per batch. On SQLite, with its one writer connection, one
-// committer made bigger batches and used less CPU (312-352 vs 428-461 µs per registration in a storm
-// of 8,000 at 1,000/s) but its register p50 was 52-1,081 ms against 2.9-4.3 ms with two (load 18, 7 Dec
-// 2026): the second committer prepares and answers a batch while the first holds the connection.
-const committers = 2
+// The committers (dialect.committers) are the batches one Store may have in flight. On MySQL two let
+// the next batch take the log counter while the previous one waits for its log flush (InnoDB releases
+// row locks before it flushes), so a node is not limited to one flush per batch. SQLite has one writer
+// connection: a second committer only takes a smaller batch and waits for the connection with it. In
+// a storm of 10,000 registrations at 1,000/s one committer used 311-398 µs of CPU per registration
+// against 348-461 with two (three runs each, load 13-15, 8 Dec 2026), where every commit writes its
+// pages to the WAL one frame at a time; register latency at that load was noise either way.
 
 // maxBatch bounds the events of one transaction (and the placeholders of its INSERT).
 const maxBatch = 256
@@ -50,8 +50,8 @@ func (e *changeError) Unwrap() error { return e.err }
 func (s *sqlStore) startCommitter() {
 	s.appendCh = make(chan *appendReq)
 	s.quit = make(chan struct{})
-	s.committersDone.Add(committers)
-	for range committers {
+	s.committersDone.Add(s.d.committers)
+	for range s.d.committers {
 		go s.commitLoop()
 	}
 }

@@ -34,6 +34,8 @@ type dialect struct {
 	isRetryable func(err error) bool
 	// prepare says whether hot statements are prepared once and reused (stmtcache.go).
 	prepare bool
+	// committers is the number of batches one Store may have in flight (append.go).
+	committers int
 	// lockMigrations serializes migrations between processes; it returns the unlock function.
 	lockMigrations func(ctx context.Context, conn *sql.Conn) (func(), error)
 }
@@ -60,7 +62,8 @@ func (d *dialect) expand(s string) string {
 var expanded sync.Map // [dialect name, SQL text] -> expanded text
 
 var mysqlDialect = &dialect{
-	name: "mysql",
+	name:       "mysql",
+	committers: 2,
 	vars: map[string]string{
 		// utf8mb4_bin: names are compared after our own ASCII casefolding (CASEMAPPING=ascii); a _ci
 		// collation would also merge "é" and "e" and break nick uniqueness semantics.
@@ -113,6 +116,8 @@ var sqliteDialect = &dialect{
 		"now_us":        "CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)",
 	},
 	prepare: true,
+	// One writer connection: a second committer could only wait for it holding a smaller batch.
+	committers: 1,
 	nextSeq: func(ctx context.Context, q querier, k int) (int64, error) {
 		var n int64
 		err := q.QueryRowContext(ctx, `UPDATE log_seq SET n = n + ? WHERE id = 1 RETURNING n`, k).Scan(&n)
