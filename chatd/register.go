@@ -248,20 +248,43 @@ func newSessionID() string {
 	return id.String()
 }
 
+// greeting is the part of the welcome burst that is the same for every
+// client for the server's lifetime, rendered once: the parameters of 002,
+// 003 and 004 and the ISUPPORT tokens of each 005.
+type greeting struct {
+	yourHost, created string
+	myInfo            []string
+	isupport          [][]string
+}
+
+func (s *Server) newGreeting() greeting {
+	return greeting{
+		yourHost: "Your host is " + s.cfg.ServerName + ", running version " + Version,
+		created:  "This server was created " + s.created.UTC().Format(time.RFC1123),
+		myInfo:   []string{s.cfg.ServerName, Version, "iow", "beIklmnostv", "beIklov"},
+		isupport: s.renderISupport(),
+	}
+}
+
 // welcome sends 001-005, LUSERS and MOTD. Called with s.mu held.
 func (s *Server) welcome(c *Client, u *user, r *response) {
+	g := s.greeting()
 	r.numeric(rplWelcome, "Welcome to the "+s.cfg.Network+" IRC Network "+u.prefix())
-	r.numeric(rplYourHost, "Your host is "+s.cfg.ServerName+", running version "+Version)
-	r.numeric(rplCreated, "This server was created "+s.created.UTC().Format(time.RFC1123))
-	r.numeric(rplMyInfo, s.cfg.ServerName, Version, "iow", "beIklmnostv", "beIklov")
-	for _, tokens := range s.isupport() {
+	r.numeric(rplYourHost, g.yourHost)
+	r.numeric(rplCreated, g.created)
+	r.numeric(rplMyInfo, g.myInfo...)
+	for _, tokens := range g.isupport {
 		r.numeric(rplISupport, append(tokens, "are supported by this server")...)
 	}
 	s.lusers(r)
 	s.motd(r)
 }
 
-func (s *Server) isupport() [][]string {
+// isupport returns the ISUPPORT tokens, at most 12 per 005 line. The
+// lines are shared: append to one copies it.
+func (s *Server) isupport() [][]string { return s.greeting().isupport }
+
+func (s *Server) renderISupport() [][]string {
 	l := s.cfg.Limits
 	all := []string{
 		"CASEMAPPING=ascii", "CHANLIMIT=#&:" + itoa(l.MaxChannels), "CHANMODES=" + modes.Channel.Chanmodes(), "CHANNELLEN=64",

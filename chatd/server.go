@@ -37,6 +37,8 @@ type Server struct {
 	ownsSt  bool
 	created time.Time
 	m       *metrics
+	// greeting is the part of the welcome burst fixed at start (register.go).
+	greeting func() greeting
 
 	world
 	registry
@@ -77,6 +79,7 @@ func NewWithStore(cfg Config, logger *slog.Logger, st store.Store) (*Server, err
 		world: newWorld(), registry: newRegistry(cfg.Limits, m), cluster: newCluster(),
 		done: make(chan struct{}),
 	}
+	s.greeting = sync.OnceValue(s.newGreeting)
 	s.m.registerServer(s)
 	ok := false
 	defer func() {
