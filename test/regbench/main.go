@@ -62,6 +62,7 @@ type options struct {
 	holdRate    float64
 	caps        bool
 	chatd       string
+	chatdBase   string
 	keep        string
 	pprofDir    string
 }
@@ -71,24 +72,25 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	servers := fs.String("servers", "chatd,ngircd,inspircd", "servers to measure, comma separated")
 	storms := fs.String("storms", "2000@200,10000@1000", "latency storms, conns@rate, comma separated")
-	rates := fs.String("ceiling-rates", "500,1000,2000,3000,4000,5000,6000,8000", "storm rates tried in order for the clean-rate ceiling; empty skips")
+	rates := fs.String("ceiling-rates", "500,1000,2000,3000,4000,6000", "storm rates tried in order for the clean-rate ceiling; empty skips")
 	secs := fs.Float64("ceiling-secs", 3, "length of each ceiling storm in seconds")
 	reps := fs.Int("reps", 3, "repetitions; medians and spread are over them")
 	hold := fs.Int("hold", 15000, "idle registered clients held for the memory figure (0 skips)")
 	holdRate := fs.Float64("hold-rate", 1000, "registration rate of the held clients")
 	caps := fs.Bool("caps", false, "negotiate CAP (echo-message) in storms; default RFC 1459 registration on every server")
 	chatd := fs.String("chatd", "", "chatd binary (default: go build ./cmd/chatd)")
+	chatdBase := fs.String("chatd-base", "", "with -servers chatd-base: a second chatd binary, e.g. built from main, measured in the same run")
 	keep := fs.String("keep", "", "keep configurations and logs here (default: a temporary directory, removed)")
 	pprofDir := fs.String("pprof-dir", "", "write a CPU profile of chatd over each 10,000-connection storm here")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
 	o := options{ceilingSecs: *secs, reps: *reps, hold: *hold, holdRate: *holdRate, caps: *caps,
-		chatd: *chatd, keep: *keep, pprofDir: *pprofDir}
+		chatd: *chatd, chatdBase: *chatdBase, keep: *keep, pprofDir: *pprofDir}
 	for _, name := range strings.Split(*servers, ",") {
 		k, ok := kindByName(strings.TrimSpace(name))
 		if !ok {
-			return o, fmt.Errorf("-servers: unknown server %q (chatd, ngircd, inspircd)", name)
+			return o, fmt.Errorf("-servers: unknown server %q (chatd, chatd-base, ngircd, inspircd)", name)
 		}
 		o.servers = append(o.servers, k)
 	}
@@ -110,10 +112,21 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 			o.rates = append(o.rates, r)
 		}
 	}
+	if kindsIn(o.servers)["chatd-base"] && *chatdBase == "" {
+		return o, fmt.Errorf("-servers chatd-base needs -chatd-base BINARY")
+	}
 	if o.reps < 1 {
 		return o, fmt.Errorf("-reps must be at least 1, got %d", o.reps)
 	}
 	return o, nil
+}
+
+func kindsIn(ks []kind) map[string]bool {
+	m := map[string]bool{}
+	for _, k := range ks {
+		m[k.name] = true
+	}
+	return m
 }
 
 func kindByName(name string) (kind, bool) {
@@ -159,6 +172,8 @@ func binaries(o options, dir string) (map[string]string, error) {
 		switch {
 		case k.name == "chatd" && o.chatd != "":
 			bins[k.name] = o.chatd
+		case k.name == "chatd-base":
+			bins[k.name] = o.chatdBase
 		case k.name == "chatd":
 			out := filepath.Join(dir, "chatd")
 			cmd := exec.Command("go", "build", "-o", out, "./cmd/chatd")

@@ -124,13 +124,13 @@ func (r *results) addMemory(server string, perClient float64) {
 // ratio to the best reference by median.
 func (r *results) print(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "measure\t%s\tchatd / best reference\n", strings.Join(r.servers, "\t"))
+	fmt.Fprintf(tw, "measure\t%s\tchatd / best reference\tchatd / ngircd\n", strings.Join(r.servers, "\t"))
 	for _, m := range r.rows {
 		cells := []string{m.name}
 		for _, s := range r.servers {
 			cells = append(cells, m.by[s].spread(m.format))
 		}
-		cells = append(cells, r.ratio(m))
+		cells = append(cells, r.ratio(m), ratioTo(m, "ngircd"))
 		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
 	tw.Flush()
@@ -145,7 +145,7 @@ func (r *results) ratio(m *metric) string {
 	best, bestName := 0.0, ""
 	for _, s := range r.servers {
 		v, ok := m.by[s]
-		if s == "chatd" || !ok {
+		if isChatd(s) || !ok {
 			continue
 		}
 		med := v.median()
@@ -157,6 +157,16 @@ func (r *results) ratio(m *metric) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.2fx %s", own.median()/best, bestName)
+}
+
+// ratioTo is chatd's median over ref's.
+func ratioTo(m *metric, ref string) string {
+	own, ok1 := m.by["chatd"]
+	other, ok2 := m.by[ref]
+	if !ok1 || !ok2 || other.median() == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2fx", own.median()/other.median())
 }
 
 func numCPU() int {

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -32,6 +33,11 @@ type kind struct {
 // kinds are the servers regbench knows, in report order.
 var kinds = []kind{
 	{name: "chatd", config: chatdConfig, command: func(bin, conf string) []string {
+		return []string{bin, "-config", conf, "-log-level", "warn"}
+	}},
+	// A second chatd binary (-chatd-base), to measure a change before and
+	// after in the same run.
+	{name: "chatd-base", config: chatdConfig, command: func(bin, conf string) []string {
 		return []string{bin, "-config", conf, "-log-level", "warn"}
 	}},
 	{name: "ngircd", bin: "/usr/sbin/ngircd", config: ngircdConfig, command: func(bin, conf string) []string {
@@ -109,6 +115,8 @@ func inspircdConfig(dir string, port int) string {
 `, port, dir)
 }
 
+func isChatd(name string) bool { return strings.HasPrefix(name, "chatd") }
+
 // server is one running reference or chatd process.
 type server struct {
 	name string
@@ -151,7 +159,7 @@ func start(ctx context.Context, k kind, bin, dir string) (*server, error) {
 		return nil, fmt.Errorf("start %s: %w", k.name, err)
 	}
 	s := &server{name: k.name, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), cmd: cmd, exit: make(chan error, 1)}
-	if k.name == "chatd" {
+	if isChatd(k.name) {
 		s.http = net.JoinHostPort("127.0.0.1", strconv.Itoa(port+1))
 	}
 	go func() { s.exit <- cmd.Wait() }()
