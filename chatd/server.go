@@ -96,6 +96,10 @@ func NewWithStore(cfg Config, logger *slog.Logger, st store.Store) (*Server, err
 		}
 		s.ownsSt = true
 	}
+	if st, ok := s.st.(interface{ OnCommit(func()) }); ok {
+		// The committer wakes the tailer itself (store.OnCommit).
+		st.OnCommit(s.wake)
+	}
 	s.m.registerGalera(s.st) // galera_metrics.go
 	for _, a := range cfg.Listen {
 		ln, err := net.Listen("tcp", a)

@@ -88,3 +88,27 @@ func TestTailFromRecentStopsAtAnotherNodesEvent(t *testing.T) {
 		t.Errorf("next %d, events (-want +got):\n%s", next, d)
 	}
 }
+
+// OnCommit runs after the commit and before Append returns, when Tail already serves the event.
+func TestOnCommitBeforeAppendReturns(t *testing.T) {
+	s := open(t, "sqlite::memory:")
+	ctx := testCtx(t)
+	var seen []string
+	s.OnCommit(func() { // the committer goroutine; Append waits for it
+		evs, _, err := s.Tail(ctx, Cursor(len(seen)), maxLimit)
+		if err != nil || len(evs) != 1 {
+			t.Errorf("in OnCommit: Tail = %v, %v; want the one event just committed", evs, err)
+			return
+		}
+		seen = append(seen, evs[0].MsgID)
+	})
+	for i := range 3 {
+		ev := &Event{MsgID: fmt.Sprintf("m%d", i), Node: "a", Time: time.Now(), Kind: KindPrivmsg, Target: "#c", Sender: "n!u@h", Text: "x"}
+		if err := s.Append(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+		if len(seen) != i+1 {
+			t.Fatalf("after Append %d: OnCommit saw %v", i, seen)
+		}
+	}
+}
