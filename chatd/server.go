@@ -99,6 +99,7 @@ func NewWithStore(cfg Config, logger *slog.Logger, st store.Store) (*Server, err
 	if st, ok := s.st.(interface{ OnCommit(func()) }); ok {
 		// The committer wakes the tailer itself (store.OnCommit).
 		st.OnCommit(s.wake)
+		s.storeWakes = true
 	}
 	s.m.registerGalera(s.st) // galera_metrics.go
 	for _, a := range cfg.Listen {

@@ -81,7 +81,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	chatd := fs.String("chatd", "", "chatd binary (default: go build ./cmd/chatd)")
 	chatdBase := fs.String("chatd-base", "", "with -servers chatd-base: a second chatd binary, e.g. built from main, measured in the same run")
 	keep := fs.String("keep", "", "keep configurations and logs here (default: a temporary directory, removed)")
-	pprofDir := fs.String("pprof-dir", "", "write a CPU profile of chatd over each 10,000-connection storm here")
+	pprofDir := fs.String("pprof-dir", "", "write a CPU profile of chatd over each storm here")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}

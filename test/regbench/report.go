@@ -181,7 +181,7 @@ func numCPU() int {
 // endpoint, when a profile directory is given; the returned func waits for
 // it to be written.
 func profile(s *server, dir string, sp stormSpec, stderr io.Writer) (wait func()) {
-	if dir == "" || s.http == "" || sp.conns < 10000 {
+	if dir == "" || s.http == "" {
 		return func() {}
 	}
 	secs := int(float64(sp.conns)/sp.rate) + 1
