@@ -71,7 +71,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("regbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	servers := fs.String("servers", "chatd,ngircd,inspircd", "servers to measure, comma separated")
-	storms := fs.String("storms", "2000@200,10000@1000", "latency storms, conns@rate, comma separated")
+	storms := fs.String("storms", "2000@200,10000@1000", "latency storms, conns@rate, comma separated; empty skips")
 	rates := fs.String("ceiling-rates", "500,1000,2000,3000,4000,6000", "storm rates tried in order for the clean-rate ceiling; empty skips")
 	secs := fs.Float64("ceiling-secs", 3, "length of each ceiling storm in seconds")
 	reps := fs.Int("reps", 3, "repetitions; medians and spread are over them")
@@ -95,6 +95,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		o.servers = append(o.servers, k)
 	}
 	for _, s := range strings.Split(*storms, ",") {
+		if *storms == "" {
+			break
+		}
 		c, r, ok := strings.Cut(strings.TrimSpace(s), "@")
 		n, err1 := strconv.Atoi(c)
 		rate, err2 := strconv.ParseFloat(r, 64)
@@ -240,7 +243,15 @@ func runRep(ctx context.Context, o options, bins map[string]string, dir string, 
 		}
 	}
 	if o.hold > 0 {
-		for _, s := range servers {
+		for i, s := range servers {
+			// A fresh process: after the storms a Go server's RSS holds
+			// freed heap the held clients would reuse, hiding their cost.
+			s.stop()
+			s, err := start(ctx, o.servers[i], bins[s.name], filepath.Join(dir, "fresh"))
+			if err != nil {
+				return err
+			}
+			servers[i] = s
 			per, held, err := idleMemory(ctx, s, o.hold, o.holdRate)
 			if err != nil {
 				return err
