@@ -17,10 +17,11 @@ import (
 // The committers (dialect.committers) are the batches one Store may have in flight. On MySQL two let
 // the next batch take the log counter while the previous one waits for its log flush (InnoDB releases
 // row locks before it flushes), so a node is not limited to one flush per batch. SQLite has one writer
-// connection: a second committer only takes a smaller batch and waits for the connection with it. In
-// a storm of 10,000 registrations at 1,000/s one committer used 311-398 µs of CPU per registration
-// against 348-461 with two (three runs each, load 13-15, 8 Dec 2026), where every commit writes its
-// pages to the WAL one frame at a time; register latency at that load was noise either way.
+// connection: a second committer only takes a smaller batch and waits for the connection with it.
+// Measured side by side (test/regbench, chatd with one against two, 4 pairs, load 2.8-8.7, 8 Dec
+// 2026): register p99 in a storm of 10,000 at 1,000/s 51 (29-123) against 89 (29-170) ms, at 200/s 10
+// against 18 ms, CPU per connection equal (504 against 496 µs). An earlier run at load 18 had seen a
+// worse p50 with one; it did not reproduce.
 
 // maxBatch bounds the events of one transaction (and the placeholders of its INSERT).
 const maxBatch = 256
