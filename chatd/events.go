@@ -78,7 +78,9 @@ func (s *Server) commitChange(ev *store.Event, origin *user, hook func(*store.Ev
 		return fmt.Errorf("commit %s: %w", ev.Kind, err)
 	}
 	s.m.appended.WithLabelValues(string(ev.Kind)).Inc()
-	s.wake()
+	if !s.storeWakes {
+		s.wake()
+	}
 	s.nudgePeers()
 	// The hook writes into the handler's reply, so the handler waits for it
 	// however long the tailer takes (a slow read is warned about): the

@@ -211,7 +211,7 @@ func (c *Client) tryRegister(r *response) {
 		c.close("Bad password", discBadPassword)
 		return
 	}
-	u := &user{sid: uuid.NewString(), node: s.cfg.Node, nick: nick, ident: c.user, host: hostOf(c.ip),
+	u := &user{sid: newSessionID(), node: s.cfg.Node, nick: nick, ident: c.user, host: hostOf(c.ip),
 		realname: c.realname, acc: c.account, since: time.Now(), client: c, channels: make(map[string]*channel)}
 	ss := store.Session{ID: u.sid, Node: u.node, Nick: u.nick, User: u.ident, Host: u.host,
 		Account: u.acc, Realname: u.realname, Since: u.since}
@@ -237,20 +237,54 @@ func (c *Client) tryRegister(r *response) {
 	}
 }
 
+// newSessionID is time-ordered (UUIDv7), like msgids: consecutive sessions
+// share the index pages of sessions.id, so a batch of registrations writes
+// fewer pages than with random ids.
+func newSessionID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.NewString()
+	}
+	return id.String()
+}
+
+// greeting is the part of the welcome burst that is the same for every
+// client for the server's lifetime, rendered once: the parameters of 002,
+// 003 and 004 and the ISUPPORT tokens of each 005.
+type greeting struct {
+	yourHost, created string
+	myInfo            []string
+	isupport          [][]string
+}
+
+func (s *Server) newGreeting() greeting {
+	return greeting{
+		yourHost: "Your host is " + s.cfg.ServerName + ", running version " + Version,
+		created:  "This server was created " + s.created.UTC().Format(time.RFC1123),
+		myInfo:   []string{s.cfg.ServerName, Version, modes.User.Flags, "beIklmnostv", "beIklov"},
+		isupport: s.renderISupport(),
+	}
+}
+
 // welcome sends 001-005, LUSERS and MOTD. Called with s.mu held.
 func (s *Server) welcome(c *Client, u *user, r *response) {
+	g := s.greeting()
 	r.numeric(rplWelcome, "Welcome to the "+s.cfg.Network+" IRC Network "+u.prefix())
-	r.numeric(rplYourHost, "Your host is "+s.cfg.ServerName+", running version "+Version)
-	r.numeric(rplCreated, "This server was created "+s.created.UTC().Format(time.RFC1123))
-	r.numeric(rplMyInfo, s.cfg.ServerName, Version, modes.User.Flags, "beIklmnostv", "beIklov")
-	for _, tokens := range s.isupport() {
+	r.numeric(rplYourHost, g.yourHost)
+	r.numeric(rplCreated, g.created)
+	r.numeric(rplMyInfo, g.myInfo...)
+	for _, tokens := range g.isupport {
 		r.numeric(rplISupport, append(tokens, "are supported by this server")...)
 	}
 	s.lusers(r)
 	s.motd(r)
 }
 
-func (s *Server) isupport() [][]string {
+// isupport returns the ISUPPORT tokens, at most 12 per 005 line. The
+// lines are shared: append to one copies it.
+func (s *Server) isupport() [][]string { return s.greeting().isupport }
+
+func (s *Server) renderISupport() [][]string {
 	l := s.cfg.Limits
 	all := []string{
 		"CASEMAPPING=ascii", "CHANLIMIT=#&:" + itoa(l.MaxChannels), "CHANMODES=" + modes.Channel.Chanmodes(), "CHANNELLEN=64",

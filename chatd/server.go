@@ -37,6 +37,8 @@ type Server struct {
 	ownsSt  bool
 	created time.Time
 	m       *metrics
+	// greeting is the part of the welcome burst fixed at start (register.go).
+	greeting func() greeting
 
 	world
 	registry
@@ -77,6 +79,7 @@ func NewWithStore(cfg Config, logger *slog.Logger, st store.Store) (*Server, err
 		world: newWorld(), registry: newRegistry(cfg.Limits, m), cluster: newCluster(),
 		done: make(chan struct{}),
 	}
+	s.greeting = sync.OnceValue(s.newGreeting)
 	s.m.registerServer(s)
 	ok := false
 	defer func() {
@@ -92,6 +95,11 @@ func NewWithStore(cfg Config, logger *slog.Logger, st store.Store) (*Server, err
 			return nil, fmt.Errorf("chatd: open store: %w", err)
 		}
 		s.ownsSt = true
+	}
+	if st, ok := s.st.(interface{ OnCommit(func()) }); ok {
+		// The committer wakes the tailer itself (store.OnCommit).
+		st.OnCommit(s.wake)
+		s.storeWakes = true
 	}
 	s.m.registerGalera(s.st) // galera_metrics.go
 	for _, a := range cfg.Listen {

@@ -34,6 +34,8 @@ type dialect struct {
 	isRetryable func(err error) bool
 	// prepare says whether hot statements are prepared once and reused (stmtcache.go).
 	prepare bool
+	// committers is the number of batches one Store may have in flight (append.go).
+	committers int
 	// lockMigrations serializes migrations between processes; it returns the unlock function.
 	lockMigrations func(ctx context.Context, conn *sql.Conn) (func(), error)
 }
@@ -60,7 +62,8 @@ func (d *dialect) expand(s string) string {
 var expanded sync.Map // [dialect name, SQL text] -> expanded text
 
 var mysqlDialect = &dialect{
-	name: "mysql",
+	name:       "mysql",
+	committers: 2,
 	vars: map[string]string{
 		// utf8mb4_bin: names are compared after our own ASCII casefolding (CASEMAPPING=ascii); a _ci
 		// collation would also merge "é" and "e" and break nick uniqueness semantics.
@@ -113,10 +116,18 @@ var sqliteDialect = &dialect{
 		"now_us":        "CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)",
 	},
 	prepare: true,
+	// One writer connection: a second committer could only wait for it holding a smaller batch.
+	committers: 1,
 	nextSeq: func(ctx context.Context, q querier, k int) (int64, error) {
+		// BEGIN IMMEDIATE holds the database's one write lock, so read-then-write is atomic. It
+		// costs less than UPDATE ... RETURNING: 126 against 148 µs of CPU per registration
+		// committed alone (8 Dec 2026).
 		var n int64
-		err := q.QueryRowContext(ctx, `UPDATE log_seq SET n = n + ? WHERE id = 1 RETURNING n`, k).Scan(&n)
-		return n, err
+		if err := q.QueryRowContext(ctx, `SELECT n FROM log_seq WHERE id = 1`).Scan(&n); err != nil {
+			return 0, err
+		}
+		_, err := q.ExecContext(ctx, `UPDATE log_seq SET n = ? WHERE id = 1`, n+int64(k))
+		return n + int64(k), err
 	},
 	isDuplicate: func(err error) bool {
 		var se *sqlite.Error

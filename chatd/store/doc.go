@@ -39,7 +39,7 @@
 // The counter serializes appends across all nodes, so the time it is held bounds the cluster's commit
 // rate. Two things keep that time short: statements that need no position run before the bump, and
 // Append group-commits: concurrent Appends of one Store are written by a committer in one transaction
-// (one bump, one multi-row INSERT, one commit and log flush), with two committers so a batch can take
+// (one bump, one multi-row INSERT, one commit and log flush), with two committers on MySQL so a batch can take
 // the counter while the previous one waits for its flush (InnoDB releases row locks before the flush).
 // Benchmarks: BenchmarkAppendMariaDB, BenchmarkAppendSQLite. The alternative, gap-aware tailing of
 // AUTO_INCREMENT ids (a hole is waited for, then declared rolled back after a timeout), would let

@@ -152,6 +152,11 @@ func (s *sqlStore) Tail(ctx context.Context, after Cursor, limit int) ([]Event, 
 	if limit <= 0 || limit > maxLimit {
 		limit = maxLimit
 	}
+	// This Store's own events, just committed, are not read back (recent.go). Past the last of
+	// them, other nodes' events arrive with their nudge (or the tailer's poll) and are read then.
+	if evs, whole := s.recent.after(int64(after), limit); len(evs) > 0 && whole {
+		return evs, Cursor(evs[len(evs)-1].Seq), nil
+	}
 	// Its own pool (sqlStore.t): live delivery never queues behind History.
 	rows, err := s.prepT().QueryContext(ctx, `SELECT `+eventCols+` FROM events WHERE seq > ? ORDER BY seq LIMIT ?`,
 		int64(after), limit)

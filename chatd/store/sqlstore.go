@@ -30,6 +30,9 @@ type sqlStore struct {
 
 	stmts stmtCache // prepared hot statements (stmtcache.go)
 
+	recent   recentEvents             // the events committed last, served to Tail without a read (recent.go)
+	onCommit atomic.Pointer[[]func()] // OnCommit's functions
+
 	holeMu sync.Mutex
 	holes  map[int64]time.Time // first time Tail saw a missing Seq right after its cursor
 

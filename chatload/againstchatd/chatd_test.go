@@ -1,4 +1,4 @@
-package chatdit_test
+package againstchatd_test
 
 import (
 	"context"
