@@ -228,12 +228,8 @@ func (s *sqlStore) commitTx(ctx context.Context, tx *sql.Tx, reqs []*appendReq, 
 			*evs = append(*evs, r.ev)
 		}
 	}
-	for rest := *evs; len(rest) > 0; {
-		n := min(len(rest), maxBatch)
-		if err := s.appendTx(ctx, tx, rest[:n]); err != nil {
-			return err
-		}
-		rest = rest[n:]
+	if len(*evs) == 0 {
+		return nil
 	}
-	return nil
+	return s.appendCommitTx(ctx, tx, *evs)
 }

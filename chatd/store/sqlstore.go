@@ -96,7 +96,12 @@ func (s *sqlStore) tryTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 		return err
 	}
 	if err := f(tx); err != nil {
+		// errCommitted: f's last statement was the COMMIT (appendCommitTx); the ROLLBACK that ends
+		// database/sql's transaction finds nothing left to undo.
 		tx.Rollback()
+		if err == errCommitted {
+			return nil
+		}
 		return err
 	}
 	if err := tx.Commit(); err != nil {
