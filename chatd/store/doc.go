@@ -199,6 +199,12 @@
 //     that commits first has the lower position: the order of the events is an order in which the
 //     changes could have run one after the other. Changes to disjoint rows commute. So applying the
 //     events in Seq order to the tables at position p gives the tables at any later position.
+//     On MySQL the write transactions run at READ COMMITTED (dialect.writeTx): locking reads lock the
+//     rows they find and no gaps, so a row another transaction inserts is not held off. No decision
+//     rests on a gap: whether a channel is empty, or which channels a session is in, is read under
+//     the lock of the parent row every writer of those rows takes first (the channel's, the
+//     session's), and a channel two JOINs both found missing is created by one; the other's INSERT
+//     fails on the key once the first commits, and it joins that channel (lockOrCreateChannel).
 //     (SQLite has a single writer, so there every transaction is serialized whole. On Galera, where
 //     row locks are local to a node, two changes that touch a common row, or merely the counter,
 //     conflict in certification and the later one is rolled back whole and retried: the same order.)

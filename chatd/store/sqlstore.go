@@ -91,7 +91,7 @@ func (s *sqlStore) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 }
 
 func (s *sqlStore) tryTx(ctx context.Context, f func(tx *sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
+	tx, err := s.w.BeginTx(ctx, s.d.writeTx)
 	if err != nil {
 		return err
 	}
