@@ -44,6 +44,14 @@ type Client struct {
 	quitMetric  string
 	connectedAt time.Time
 
+	// Reader state kept across parking (park_linux.go).
+	lr        *irc.LineReader
+	lastLine  time.Time   // when the last line arrived (connectedAt before)
+	fd        int32       // the socket, if the parker can watch it; else -1
+	noPark    bool        // parking failed or came too late: wait for the next line
+	parkTimer *time.Timer // the read deadline while parked (guarded by the parker)
+	parkUntil time.Time   // that deadline (guarded by the parker)
+
 	// Send side, guarded by mu.
 	mu          sync.Mutex
 	sendq       [][]byte
@@ -61,7 +69,8 @@ func (s *Server) newClient(conn net.Conn) *Client {
 	if h, _, err := net.SplitHostPort(ip); err == nil {
 		ip = h
 	}
-	c := &Client{s: s, conn: conn, ip: ip, connectedAt: time.Now()}
+	c := &Client{s: s, conn: conn, ip: ip, connectedAt: time.Now(), fd: -1}
+	c.lastLine = c.connectedAt
 	star := "*"
 	c.nick.Store(&star)
 	if r := s.cfg.Limits.FloodRate; r > 0 {
@@ -242,6 +251,7 @@ func (c *Client) writeLoop() {
 			}
 			c.mu.Unlock()
 			if closing {
+				c.s.parker.unpark(c) // the reader must see the socket close
 				_ = c.conn.Close()
 			}
 			return
@@ -264,6 +274,7 @@ func (c *Client) writeLoop() {
 			c.wakeDrained()
 			c.mu.Unlock()
 			c.s.accountQueued(c, -freed)
+			c.s.parker.unpark(c)
 			_ = c.conn.Close()
 			return
 		}
@@ -272,15 +283,55 @@ func (c *Client) writeLoop() {
 
 // serve is the reader goroutine.
 func (c *Client) serve() {
-	defer c.cleanup()
-	lr := c.newLineReader()
+	c.lr = c.newLineReader()
+	if c.s.parker != nil {
+		c.fd = parkableFD(c.conn)
+	}
+	c.readLoop()
+}
+
+// readLoop reads and handles lines until the client is done, or until it
+// parks (its goroutine then ends, and resume continues on a new one).
+func (c *Client) readLoop() {
 	for {
-		c.setReadDeadline()
-		line, err := lr.ReadLine()
+		parking := c.setReadDeadline()
+		line, err := c.lr.ReadLine()
+		if parking && errors.Is(err, os.ErrDeadlineExceeded) {
+			// idle_park passed, not the client's own deadline.
+			if c.park() {
+				return
+			}
+			c.noPark = true
+			continue
+		}
 		if !c.afterRead(line, err) {
+			c.cleanup()
 			return
 		}
 	}
+}
+
+// resume continues the reader of a parked client on a new goroutine;
+// timedOut: its read deadline passed while it was parked.
+func (c *Client) resume(timedOut bool) {
+	if timedOut && c.readFailed(os.ErrDeadlineExceeded) {
+		c.cleanup()
+		return
+	}
+	if !timedOut {
+		// Woken for input: read it. Its park deadline has passed, and a
+		// read past its deadline fails before it looks at the socket.
+		c.noPark = true
+	}
+	c.readLoop()
+}
+
+// park hands the idle client to the parker until its read deadline.
+//
+//go:noinline
+func (c *Client) park() bool {
+	d := time.Until(c.readDeadline())
+	return d > 0 && c.s.parker.park(c, c.fd, d)
 }
 
 // The reader goroutine of an idle client is parked in serve's ReadLine
@@ -299,19 +350,33 @@ func (c *Client) newLineReader() *irc.LineReader {
 	return irc.NewLineReader(src, l.LineBytes)
 }
 
+// setReadDeadline sets the next read's deadline: the client's own
+// (registration, ping), or, for a client the parker may hold that has
+// nothing pending, idle_park after its last line if that comes first
+// (parking: true).
+//
 //go:noinline
-func (c *Client) setReadDeadline() {
-	t := c.s.cfg.Timers
-	var deadline time.Time
-	switch {
-	case c.u.Load() == nil:
-		deadline = c.connectedAt.Add(t.RegistrationTimeout)
-	case c.pingSent:
-		deadline = time.Now().Add(t.PingTimeout)
-	default:
-		deadline = time.Now().Add(t.PingInterval)
+func (c *Client) setReadDeadline() (parking bool) {
+	deadline := c.readDeadline()
+	if c.fd >= 0 && !c.noPark && c.lr.Buffered() == 0 {
+		if at := c.lastLine.Add(c.s.cfg.Timers.IdlePark); at.Before(deadline) {
+			deadline, parking = at, true
+		}
 	}
 	_ = c.conn.SetReadDeadline(deadline)
+	return parking
+}
+
+// readDeadline is when the client's silence ends it or earns it a PING.
+func (c *Client) readDeadline() time.Time {
+	t := c.s.cfg.Timers
+	switch {
+	case c.u.Load() == nil:
+		return c.connectedAt.Add(t.RegistrationTimeout)
+	case c.pingSent:
+		return time.Now().Add(t.PingTimeout)
+	}
+	return c.lastLine.Add(t.PingInterval)
 }
 
 // afterRead handles what ReadLine returned and reports whether to go on.
@@ -322,7 +387,9 @@ func (c *Client) afterRead(line []byte, err error) bool {
 		return !c.readFailed(err)
 	}
 	c.pingSent = false
-	if now := time.Now(); c.throttle(now) {
+	now := time.Now()
+	c.lastLine, c.noPark = now, false
+	if c.throttle(now) {
 		c.close("Excess Flood", discFlood)
 		return false
 	}

@@ -45,6 +45,7 @@ type Server struct {
 
 	listeners []net.Listener
 	rlog      rateLog
+	parker    *parker // idle clients without a reader goroutine (park_linux.go); nil: none
 
 	ready   atomic.Bool
 	serving atomic.Bool // listeners accepting; heartbeats may set ready
@@ -78,6 +79,9 @@ func NewWithStore(cfg Config, logger *slog.Logger, st store.Store) (*Server, err
 		done: make(chan struct{}),
 	}
 	s.m.registerServer(s)
+	if cfg.Timers.IdlePark > 0 {
+		s.parker = newParker()
+	}
 	ok := false
 	defer func() {
 		if !ok {
@@ -214,6 +218,7 @@ func (s *Server) Run(ctx context.Context) error {
 	// closed.
 	s.disconnectAll("Server shutting down", discShutdown)
 	s.waitClients(time.Now().Add(s.cfg.Timers.LameduckGrace))
+	s.parker.close()
 	s.admin.closeServer()
 	s.cluster.close()
 	s.wg.Wait()
@@ -292,6 +297,7 @@ func (s *Server) closeAll() {
 	}
 	s.admin.close()
 	s.cluster.close()
+	s.parker.close()
 	if s.ownsSt && s.st != nil {
 		_ = s.st.Close()
 	}

@@ -17,7 +17,11 @@ import (
 // resident memory per client. dsn is the node's store ("" in-memory SQLite,
 // whose pages are then in the node's RSS; "sqlite:FILE" the packaged
 // default, whose page cache is bounded).
-func benchClients(n, parallel int, dsn string) error {
+//
+// idlePark is the server's timers.idle_park (0: its default; negative: no
+// parking, every idle client keeps its reader goroutine); the clients are
+// left idle past it before the memory is read.
+func benchClients(n, parallel int, dsn string, idlePark time.Duration) error {
 	var l syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err == nil && l.Cur < uint64(n)+200 {
 		// Each process (server and this generator) needs a descriptor per
@@ -27,6 +31,7 @@ func benchClients(n, parallel int, dsn string) error {
 	}
 	cfg := benchConfig("mem")
 	cfg.DSN = dsn
+	cfg.Timers.IdlePark = idlePark
 	srv, err := startServer(cfg)
 	if err != nil {
 		return err
@@ -73,12 +78,14 @@ func benchClients(n, parallel int, dsn string) error {
 		fmt.Printf("failed registrations: %d (first: %v)\n", f, firstErr.Load())
 	}
 	ok := int64(n) - failed.Load()
-	// Settle: let the server's GC run so the figure is steady-state.
-	time.Sleep(3 * time.Second)
+	// Settle: let the server's GC run so the figure is steady-state, and
+	// the clients park.
+	time.Sleep(3*time.Second + max(idlePark, 0))
 	rss := rssBytes(srv.cmd.Process.Pid)
 	heap := metric(srv.http, "go_memstats_heap_inuse_bytes")
 	stacks := metric(srv.http, "go_memstats_stack_inuse_bytes")
 	gor := metric(srv.http, "go_goroutines")
+	fmt.Printf("idle_park %v\n", idlePark)
 	users := metric(srv.http, "chatd_users")
 	per := float64(rss-base) / float64(ok)
 	fmt.Printf("registered clients: %d in %v (%.0f registrations/s); load average %s\n", ok, elapsed.Round(time.Millisecond), float64(ok)/elapsed.Seconds(), loadAvg())
