@@ -130,11 +130,11 @@ type Timers struct {
 	// IdlePark is how long a plain TCP client may send nothing before its
 	// reader goroutine is replaced by an entry in the node's epoll set
 	// (Linux): about 2.5 KiB less per idle client. Negative: never.
-	IdlePark time.Duration `yaml:"idle_park"` // default 10s
-	Heartbeat           time.Duration `yaml:"heartbeat"`            // default 1s
-	DeadAfter           time.Duration `yaml:"dead_after"`           // stale heartbeat => node dead; default 5s
-	TailPoll            time.Duration `yaml:"tail_poll"`            // default 500ms: a safety net, commits and nudges wake the tailer
-	StoreTimeout        time.Duration `yaml:"store_timeout"`        // one store call; default 10s
+	IdlePark     time.Duration `yaml:"idle_park"`     // default 10s
+	Heartbeat    time.Duration `yaml:"heartbeat"`     // default 1s
+	DeadAfter    time.Duration `yaml:"dead_after"`    // stale heartbeat => node dead; default 5s
+	TailPoll     time.Duration `yaml:"tail_poll"`     // default 500ms: a safety net, commits and nudges wake the tailer
+	StoreTimeout time.Duration `yaml:"store_timeout"` // one store call; default 10s
 	// LameduckDrain is how long, after readiness fails, we keep serving so
 	// the balancer stops sending new clients; then clients are told to
 	// reconnect and disconnected. LameduckGrace bounds the whole shutdown.
