@@ -112,10 +112,12 @@ func (p *parker) wake(fd int32, want *Client, timedOut bool) {
 	}
 	delete(p.parked, fd)
 	_ = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, int(fd), nil)
-	p.mu.Unlock()
 	if !timedOut {
+		// Under mu: once c is resumed it may park again and Reset the
+		// timer, which a late Stop would cancel.
 		c.parkTimer.Stop()
 	}
+	p.mu.Unlock()
 	go c.resume(timedOut)
 }
 
