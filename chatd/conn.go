@@ -72,6 +72,9 @@ func (s *Server) newClient(conn net.Conn) *Client {
 	}
 	c := &Client{s: s, conn: conn, ip: ip, connectedAt: time.Now(), fd: -1}
 	c.lastLine = c.connectedAt
+	if s.parker != nil {
+		c.fd = parkableFD(conn) // before the client is shared: the writer reads it
+	}
 	star := "*"
 	c.nick.Store(&star)
 	if r := s.cfg.Limits.FloodRate; r > 0 {
@@ -324,9 +327,6 @@ func writeQueue(w io.Writer, q [][]byte) error {
 // serve is the reader goroutine.
 func (c *Client) serve() {
 	c.lr = c.newLineReader()
-	if c.s.parker != nil {
-		c.fd = parkableFD(c.conn)
-	}
 	c.readLoop()
 }
 
