@@ -98,6 +98,10 @@ func (t *Topology) ceilingRun(ctx context.Context, p Table1Plan, setup, server s
 	cr, err := chatload.RunCeiling(ctx, chatload.CeilingConfig{
 		Base: base, StartRate: p.CeilStart, Factor: p.CeilFactor, MaxRate: p.CeilMax,
 		StepDuration: p.CeilStep, MaxErrorRatio: 0.01, MaxP99: time.Second, Refine: p.CeilRefine,
+		// A failed step runs once more: on a shared machine one step can
+		// fail on a neighbour's burst, and a search stops at its first
+		// failure.
+		Retries: 1,
 		OnStep: func(st chatload.CeilingStep) {
 			progress(fmt.Sprintf("ceilings %-6s rep %d: %g conn/s: held=%v response %.2f ms p99 %.1f ms errors %.2f%% %s",
 				setup, rep+1, st.Rate, st.Held, st.Figures.ResponseMs, st.Figures.ResponseP99Ms, 100*st.Figures.ErrorRatio, st.Reason))
@@ -129,7 +133,7 @@ func writeCeilings(w io.Writer, t *Topology, p Table1Plan, runs []CeilingRun) {
 	f := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
 	f("# Ceilings: one server directly against two behind the VIP\n\n")
 	f("Each search starts at %g conn/s and multiplies the rate by %g while a %s step holds (errors ≤ 1 %%, "+
-		"p99 reply ≤ 1 s), then bisects %d times between the last held and the first failed rate. "+
+		"p99 reply ≤ 1 s; a failed step is run once more), then bisects %d times between the last held and the first failed rate. "+
 		"The setups alternate within each repetition. CPU budgets: %s.\n\n",
 		p.CeilStart, p.CeilFactor, p.CeilStep, p.CeilRefine, t.MachineCPU)
 	f("| rep | setup | ceiling [conn/s] | first failed | why | load average before → after | budget ran out (periods) |\n")
