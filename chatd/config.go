@@ -145,10 +145,14 @@ type Timers struct {
 	RegistrationTimeout time.Duration `yaml:"registration_timeout"` // default 60s
 	PingInterval        time.Duration `yaml:"ping_interval"`        // idle time before we PING; default 90s
 	PingTimeout         time.Duration `yaml:"ping_timeout"`         // default 60s
-	Heartbeat           time.Duration `yaml:"heartbeat"`            // default 1s
-	DeadAfter           time.Duration `yaml:"dead_after"`           // stale heartbeat => node dead; default 5s
-	TailPoll            time.Duration `yaml:"tail_poll"`            // default 500ms: a safety net, commits and nudges wake the tailer
-	StoreTimeout        time.Duration `yaml:"store_timeout"`        // one store call; default 10s
+	// IdlePark is how long a plain TCP client may send nothing before its
+	// reader goroutine is replaced by an entry in the node's epoll set
+	// (Linux): about 2.5 KiB less per idle client. Negative: never.
+	IdlePark     time.Duration `yaml:"idle_park"`     // default 10s
+	Heartbeat    time.Duration `yaml:"heartbeat"`     // default 1s
+	DeadAfter    time.Duration `yaml:"dead_after"`    // stale heartbeat => node dead; default 5s
+	TailPoll     time.Duration `yaml:"tail_poll"`     // default 500ms: a safety net, commits and nudges wake the tailer
+	StoreTimeout time.Duration `yaml:"store_timeout"` // one store call; default 10s
 	// LameduckDrain is how long, after readiness fails, we keep serving so
 	// the balancer stops sending new clients; then clients are told to
 	// reconnect and disconnected. LameduckGrace bounds the whole shutdown.
@@ -234,6 +238,7 @@ func (c *Config) applyDefaults() {
 	setDefault(&t.RegistrationTimeout, 60*time.Second)
 	setDefault(&t.PingInterval, 90*time.Second)
 	setDefault(&t.PingTimeout, 60*time.Second)
+	setDefault(&t.IdlePark, 10*time.Second)
 	setDefault(&t.Heartbeat, time.Second)
 	setDefault(&t.DeadAfter, 5*time.Second)
 	setDefault(&t.TailPoll, 500*time.Millisecond)

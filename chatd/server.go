@@ -47,6 +47,7 @@ type Server struct {
 
 	listeners []net.Listener
 	rlog      rateLog
+	parker    *parker // idle clients without a reader goroutine (park_linux.go); nil: none
 
 	ready   atomic.Bool
 	serving atomic.Bool // listeners accepting; heartbeats may set ready
@@ -81,6 +82,9 @@ func NewWithStore(cfg Config, logger *slog.Logger, st store.Store) (*Server, err
 	}
 	s.greeting = sync.OnceValue(s.newGreeting)
 	s.m.registerServer(s)
+	if cfg.Timers.IdlePark > 0 {
+		s.parker = newParker()
+	}
 	ok := false
 	defer func() {
 		if !ok {
@@ -222,6 +226,7 @@ func (s *Server) Run(ctx context.Context) error {
 	// closed.
 	s.disconnectAll("Server shutting down", discShutdown)
 	s.waitClients(time.Now().Add(s.cfg.Timers.LameduckGrace))
+	s.parker.close()
 	s.admin.closeServer()
 	s.cluster.close()
 	s.wg.Wait()
@@ -300,6 +305,7 @@ func (s *Server) closeAll() {
 	}
 	s.admin.close()
 	s.cluster.close()
+	s.parker.close()
 	if s.ownsSt && s.st != nil {
 		_ = s.st.Close()
 	}

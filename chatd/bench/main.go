@@ -63,7 +63,8 @@ func run(args []string) error {
 	senders := fs.Int("senders", 10, "fanout, crossnode: clients that send")
 	rate := fs.Float64("rate", 0, "messages per second in total (fanout 0: closed loop, each sender waits for its echo)")
 	duration := fs.Duration("duration", 10*time.Second, "measurement time")
-	dsn := fs.String("dsn", "", "store for fanout (default in-memory SQLite)")
+	idlePark := fs.Duration("idle-park", time.Second, "clients: the server's timers.idle_park (negative: no parking)")
+	dsn := fs.String("dsn", "", "store for fanout and clients (default in-memory SQLite)")
 	nudge := fs.Bool("nudge", true, "crossnode: peers nudge each other over UDP")
 	poll := fs.Duration("tail-poll", 5*time.Millisecond, "crossnode/fanout: log poll interval")
 	dbArgs := fs.String("db-args", "", "crossnode: extra mariadbd arguments, comma-separated (e.g. --innodb-flush-log-at-trx-commit=2)")
@@ -84,7 +85,7 @@ func run(args []string) error {
 	raiseNoFile()
 	switch *mode {
 	case "clients":
-		return benchClients(*n, *parallel)
+		return benchClients(*n, *parallel, *dsn, *idlePark)
 	case "fanout":
 		return benchFanout(*members, *senders, *rate, *duration, *dsn, *poll)
 	case "crossnode":

@@ -163,7 +163,10 @@ func (s *sqlStore) commitBatch(batch []*appendReq) {
 			live = append(live[:ce.i:ce.i], live[ce.i+1:]...)
 			continue
 		}
-		if len(live) > 1 && (ce != nil || s.d.isDuplicate(err)) {
+		// A batch still deadlocking after inTx's retries (two nodes' batches locking the same
+		// channels in different orders) is committed one change at a time: smaller transactions
+		// rarely form a cycle, and one change's failure is then only its own.
+		if len(live) > 1 && (ce != nil || s.d.isDuplicate(err) || s.d.isRetryable(err)) {
 			for _, r := range live {
 				err := s.commitReqs([]*appendReq{r})
 				if err == nil {
@@ -268,12 +271,8 @@ func (s *sqlStore) commitTx(ctx context.Context, tx *sql.Tx, reqs []*appendReq, 
 			*evs = append(*evs, r.ev)
 		}
 	}
-	for rest := *evs; len(rest) > 0; {
-		n := min(len(rest), maxBatch)
-		if err := s.appendTx(ctx, tx, rest[:n]); err != nil {
-			return err
-		}
-		rest = rest[n:]
+	if len(*evs) == 0 {
+		return nil
 	}
-	return nil
+	return s.appendCommitTx(ctx, tx, *evs)
 }

@@ -32,6 +32,11 @@ type dialect struct {
 	// isRetryable reports whether err aborted a transaction that can simply be run again (deadlock,
 	// lock wait timeout, busy database).
 	isRetryable func(err error) bool
+	// writeTx are the options of a write transaction (tryTx); nil for the database's default.
+	writeTx *sql.TxOptions
+	// inlineCommit says whether appendCommitTx sends the append and the COMMIT in one multi-statement
+	// round trip (MySQL, with multiStatements on: mysqlOptions).
+	inlineCommit bool
 	// prepare says whether hot statements are prepared once and reused (stmtcache.go).
 	prepare bool
 	// committers is the number of batches one Store may have in flight (append.go).
@@ -73,7 +78,14 @@ var mysqlDialect = &dialect{
 		// the server's clock in µs since the epoch whatever the zone.
 		"now_us": "CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS SIGNED)",
 	},
-	forUpdate: " FOR UPDATE",
+	forUpdate:    " FOR UPDATE",
+	inlineCommit: true,
+	// READ COMMITTED: InnoDB then takes no gap locks for locking reads, only the locks on the rows
+	// read and written, and those are what a change's decisions rest on (change.go). Under the
+	// default REPEATABLE READ, the gaps locked by "is there a member left?" and "which channels is
+	// this session in?" blocked other sessions' JOINs into neighbouring keys and made two nodes'
+	// batches deadlock (docs/benchmarks.md, "The log counter's lock").
+	writeTx: &sql.TxOptions{Isolation: sql.LevelReadCommitted},
 	nextSeq: func(ctx context.Context, q querier, k int) (int64, error) {
 		// LAST_INSERT_ID(expr) makes the new value come back in the OK packet: one round trip. The row
 		// lock this UPDATE takes is held until commit.
@@ -190,6 +202,9 @@ func mysqlOptions(cfg *mysql.Config) {
 	// of prepare + execute, which matters most inside the append transaction, while the log counter is
 	// locked.
 	cfg.InterpolateParams = true
+	// appendCommitTx sends the append and its COMMIT in one packet. Every statement text is fixed in
+	// the source and every value a placeholder, so no input can add a statement.
+	cfg.MultiStatements = true
 }
 
 // tailConns is the size of the pool Tail and Head use alone: one tailer per node, one spare for Head.

@@ -271,14 +271,14 @@ func (s *sqlStore) ReapDeadQuit(ctx context.Context, self string, staleAfter tim
 			out[i].Quit = ev
 			evs = append(evs, ev)
 		}
-		for len(evs) > 0 {
-			n := min(len(evs), maxBatch)
-			if err := s.appendTx(ctx, tx, evs[:n]); err != nil {
-				return fmt.Errorf("append quit events: %w", err)
-			}
-			evs = evs[n:]
+		if len(evs) == 0 {
+			return nil
 		}
-		return nil
+		err = s.appendCommitTx(ctx, tx, evs)
+		if err != nil && err != errCommitted {
+			return fmt.Errorf("append quit events: %w", err)
+		}
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reap dead: %w", err)

@@ -94,12 +94,17 @@ func (s *sqlStore) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 }
 
 func (s *sqlStore) tryTx(ctx context.Context, f func(tx *sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
+	tx, err := s.w.BeginTx(ctx, s.d.writeTx)
 	if err != nil {
 		return err
 	}
 	if err := f(tx); err != nil {
+		// errCommitted: f's last statement was the COMMIT (appendCommitTx); the ROLLBACK that ends
+		// database/sql's transaction finds nothing left to undo.
 		tx.Rollback()
+		if err == errCommitted {
+			return nil
+		}
 		return err
 	}
 	if err := tx.Commit(); err != nil {
