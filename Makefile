@@ -14,7 +14,7 @@ QUICK    ?=
 TESTFLAGS ?= -timeout 30m
 MD2MAN   := github.com/cpuguy83/go-md2man/v2@v2.0.7
 
-.PHONY: all build deps test test-short lint bench bench-failover lab packages man clean
+.PHONY: all build deps test test-short lint bench bench-failover bench-register lab packages man clean
 
 all: build
 
@@ -47,6 +47,11 @@ bench: deps
 # VRRP failover: vrrpd against keepalived, same topology, same run.
 bench-failover: deps
 	$(GO) run ./test/failoverbench -impl vrrpd,keepalived -intervals 100ms,1s -reps 20 -nice -10
+
+# Registration storms: chatd beside ngIRCd and InspIRCd, same machine, same run
+# (test/regbench; medians over 3 repetitions, ratios to the best reference).
+bench-register: deps
+	$(GO) run ./test/regbench -reps 3
 
 # The paper in a box: topology, Table 1, failover experiments, report.
 lab: deps

@@ -148,6 +148,8 @@ func (s *Server) applyLocked(ev *store.Event, op *pendingOp, f *fanout) {
 		ch.topicBy = ev.Sender
 		ch.topicAt = ev.Time
 		f.toChannel(ch)
+	case kindKnock:
+		s.applyKnock(ev)
 	case kindInvite:
 		to := s.users[store.Fold(ev.Target)]
 		if to == nil {
@@ -178,6 +180,7 @@ func (s *Server) applyLocked(ev *store.Event, op *pendingOp, f *fanout) {
 // applyMessage delivers a PRIVMSG, NOTICE or TAGMSG: to a channel's
 // members, to those with a prefix (STATUSMSG "@#chan"), or to one user.
 func (s *Server) applyMessage(ev *store.Event, f *fanout) {
+	s.noteActive(ev) // WHOIS idle time, the same on every node
 	if ch, rank := s.statusTarget(ev.Target); ch != nil {
 		f.toStatus(ch, rank)
 		return

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"strings"
 	"sync"
@@ -254,6 +255,94 @@ func TestPasswordSlotsRoundRobin(t *testing.T) {
 	}
 	if err := g.acquire(ctx, "attacker"); err != errLoginBusy {
 		t.Errorf("acquire past login_queue_per_ip: %v, want errLoginBusy", err)
+	}
+}
+
+// TestPasswordSlotsCleanNetworkFirst: a network that failed a login within
+// login_failure_interval waits behind one that did not, and one that
+// logged in successfully lately goes before both, so 40 guessing networks,
+// each with a turn, are not all served before a user's login.
+func TestPasswordSlotsCleanNetworkFirst(t *testing.T) {
+	l := Defaults().Limits
+	l.PasswordChecks, l.LoginQueuePerIP = 1, 8
+	g := newLoginGuard(l)
+	ctx := context.Background()
+	if err := g.acquire(ctx, "slot holder"); err != nil {
+		t.Fatal(err)
+	}
+	for _, net := range []string{"guesser1", "guesser2"} {
+		g.failed(time.Now(), net, "alice")
+	}
+	order := make(chan string, 8)
+	enqueue := func(net string) {
+		before := g.waiting()
+		go func() {
+			if err := g.acquire(ctx, net); err == nil {
+				order <- net
+			}
+		}()
+		waitFor(t, net+" queued", func() bool { return g.waiting() == before+1 })
+	}
+	g.succeeded(time.Now(), "returning user")
+	enqueue("guesser1")
+	enqueue("guesser2")
+	enqueue("new network")
+	enqueue("returning user")
+	var got []string
+	for i := 0; i < 4; i++ {
+		g.release()
+		got = append(got, <-order)
+	}
+	if want := "returning user,new network,guesser1,guesser2"; strings.Join(got, ",") != want {
+		t.Errorf("served %v, want %s", got, want)
+	}
+}
+
+// TestLoginGoodNetworksBounded: the table of networks that logged in
+// successfully stays within maxTracked.
+func TestLoginGoodNetworksBounded(t *testing.T) {
+	g := newLoginGuard(Defaults().Limits)
+	now := time.Unix(1e9, 0)
+	for i := 0; i < maxTracked+100; i++ {
+		g.succeeded(now, fmt.Sprintf("net%d", i))
+	}
+	if len(g.good) > maxTracked {
+		t.Errorf("%d good networks tracked, bound %d", len(g.good), maxTracked)
+	}
+}
+
+// legacyHash is "correct horse" hashed with the argon2id parameters chatd
+// used before (m=64 MiB, t=3, p=2).
+const legacyHash = "$argon2id$v=19$m=65536,t=3,p=2$aGFjaGF0LWxlZ2FjeS0xNg$rz163kmOpksFmqGFnCRrPQ8408fsb30bw8xgxhz4aEE"
+
+// TestSASLRehashesLegacyHash (RFC 9106 §4, parameters chosen per
+// deployment and carried in the hash): an account hashed with the old
+// parameters logs in with them, and its hash is replaced by one with the
+// current parameters at that login, once.
+func TestSASLRehashesLegacyHash(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	ctx := context.Background()
+	if err := n.st.CreateAccount(ctx, "alice", legacyHash); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		c := dial(t, n.Addr(), "a")
+		if m := c.sasl("alice", "correct horse"); m.Command != rplSaslSuccess {
+			t.Fatalf("login %d: %s %v", i+1, m.Command, m.Params)
+		}
+	}
+	a, err := n.st.Account(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(a.Hash, store.HashParams) {
+		t.Errorf("stored hash after login %q, want parameters %s", a.Hash, store.HashParams)
+	}
+	if ok, err := store.CheckPassword(a.Hash, "correct horse"); !ok || err != nil {
+		t.Errorf("new hash does not verify the password: %v, %v", ok, err)
+	}
+	if got := counterValue(t, n.m.rehashes.WithLabelValues("ok")); got != 1 {
+		t.Errorf("rehashes = %v after two logins, want 1 (the second found a current hash)", got)
 	}
 }
 
@@ -508,7 +597,7 @@ func TestDummyHashCostsWhatARealOneCosts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(real, dummyParams) {
+	if !strings.HasPrefix(real, dummyParams) || dummyParams != store.HashParams {
 		t.Fatalf("store hashes as %q, dummy parameters are %q", real[:strings.LastIndex(real[:strings.LastIndex(real, "$")], "$")+1], dummyParams)
 	}
 	g := newLoginGuard(Defaults().Limits)
@@ -540,4 +629,75 @@ func TestLoginFailureTablesBounded(t *testing.T) {
 	if g.throttled(now.Add(time.Hour), "attacker", "bob") {
 		t.Error("a network is still throttled after its budget refilled")
 	}
+}
+
+// TestHistoryBytesRateServerWide: CHATHISTORY replies draw on one node-wide
+// bucket of history_bytes_rate: a page beyond the burst waits for the rest
+// (chatd_history_paced_seconds_total), and a second client's page, the
+// burst spent, waits for all of its bytes. The waits are what the bucket
+// computes, recorded instead of slept.
+func TestHistoryBytesRateServerWide(t *testing.T) {
+	cfg := testConfig("")
+	cfg.Limits.HistoryBytesRate, cfg.Limits.HistoryBytesBurst = 100, 4096
+	n := startNode(t, cfg, nil)
+	var mu sync.Mutex
+	var waited time.Duration
+	n.histPace.mu.Lock()
+	n.histPace.sleep = func(d time.Duration) { mu.Lock(); waited += d; mu.Unlock() }
+	n.histPace.mu.Unlock()
+	total := func() time.Duration { mu.Lock(); defer mu.Unlock(); return waited }
+	c := dial(t, n.Addr(), "a")
+	c.register("speaker", allCaps...)
+	c.join("#c")
+	for i := 0; i < 40; i++ {
+		c.send("PRIVMSG #c :%03d %s", i, strings.Repeat("x", 200))
+		c.expect("the echo", func(m irc.Message) bool { return m.Command == "PRIVMSG" })
+	}
+	page := func(cl *tclient) {
+		cl.send("CHATHISTORY LATEST #c * 40")
+		cl.expect("history batch end", func(m irc.Message) bool { return m.Command == "BATCH" && strings.HasPrefix(m.Param(0), "-") })
+		// The last chunk is charged after the batch end is queued; the
+		// next command runs after that.
+		cl.send("PING :charged")
+		cl.expect("PONG", func(m irc.Message) bool { return m.Command == "PONG" })
+	}
+	page(c)
+	first := total()
+	// 40 lines of over 200 bytes: more than the 4096-byte burst.
+	if first <= 0 {
+		t.Fatal("a page larger than history_bytes_burst did not wait")
+	}
+	d := dial(t, n.Addr(), "b")
+	d.register("reader", allCaps...)
+	page(d)
+	second := total() - first
+	if second <= first {
+		t.Errorf("second page waited %v, first %v: the burst the first one spent was not charged to the second", second, first)
+	}
+	if got := counterValue(t, n.m.historyPaced.WithLabelValues("rate")); math.Abs(got-total().Seconds()) > 1e-6 {
+		t.Errorf("chatd_history_paced_seconds_total = %v, want %v", got, total().Seconds())
+	}
+}
+
+// TestHistoryYieldsToLive: a CHATHISTORY reply waits while a live event is
+// between its commit and its delivery, and counts the wait; bounded, so the
+// reply still completes while live work never stops.
+func TestHistoryYieldsToLive(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	c := dial(t, n.Addr(), "a")
+	c.register("reader", allCaps...)
+	c.join("#c")
+	c.send("PRIVMSG #c :hello")
+	c.expect("the echo", func(m irc.Message) bool { return m.Command == "PRIVMSG" })
+	if got := counterValue(t, n.m.historyPaced.WithLabelValues("live")); got != 0 {
+		t.Fatalf("history yielded %vs to live work before any history was asked for", got)
+	}
+	n.liveInFlight.Add(1) // a commit that never completes
+	defer n.liveInFlight.Add(-1)
+	c.send("CHATHISTORY LATEST #c * 10")
+	c.expect("history batch end", func(m irc.Message) bool { return m.Command == "BATCH" && strings.HasPrefix(m.Param(0), "-") })
+	// The last chunk is charged after the batch end is queued.
+	waitFor(t, "the history reply to count its wait for live work", func() bool {
+		return counterValue(t, n.m.historyPaced.WithLabelValues("live")) > 0
+	})
 }

@@ -32,6 +32,9 @@ func canonMask(m string) (string, bool) {
 	if m == "" || m[0] == ':' || strings.ContainsAny(m, " ,\x00\r\n") {
 		return "", false
 	}
+	if ext, isExt, ok := canonExtban(m); isExt {
+		return ext, ok // $a:account (extban.go)
+	}
 	bang := strings.IndexByte(m, '!')
 	at := strings.IndexByte(m, '@')
 	switch {
@@ -84,18 +87,26 @@ func (ch *channel) banned(u *user) bool {
 	if len(ch.bans) == 0 {
 		return false
 	}
-	p := store.Fold(u.prefix())
-	return matchAny(ch.bans, p) && !matchAny(ch.excepts, p)
+	p, acc := store.Fold(u.prefix()), store.Fold(u.acc)
+	return matchAny(ch.bans, p, acc) && !matchAny(ch.excepts, p, acc)
 }
 
 // invexed reports whether u matches an invite exception (+I): it may join
 // the +i channel uninvited. s.mu held.
 func (ch *channel) invexed(u *user) bool {
-	return len(ch.invex) > 0 && matchAny(ch.invex, store.Fold(u.prefix()))
+	return len(ch.invex) > 0 && matchAny(ch.invex, store.Fold(u.prefix()), store.Fold(u.acc))
 }
 
-func matchAny(list []ban, folded string) bool {
+// matchAny reports whether a user with the folded prefix and account ("" if
+// not logged in) matches an entry of list.
+func matchAny(list []ban, folded, account string) bool {
 	for _, b := range list {
+		if strings.HasPrefix(b.folded, "$") {
+			if matchesExtban(b.folded, account) {
+				return true
+			}
+			continue
+		}
 		if globMatch(b.folded, folded) {
 			return true
 		}

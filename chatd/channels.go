@@ -138,6 +138,12 @@ func (s *Server) topicReply(r *response, ch *channel, explicit bool) {
 
 // namesReply sends 353s and 366, splitting lines below 512 bytes. s.mu held.
 func (s *Server) namesReply(r *response, ch *channel) {
+	s.namesLines(r, ch)
+	r.numeric(rplEndOfNames, ch.name, "End of /NAMES list.")
+}
+
+// namesLines is the RPL_NAMREPLY lines of a channel. s.mu held.
+func (s *Server) namesLines(r *response, ch *channel) {
 	multi, uhnames := r.c.hasCap(capMultiPrefix), r.c.hasCap(capUserhostInNames)
 	symbol := "="
 	if ch.hasMode('s') {
@@ -163,7 +169,6 @@ func (s *Server) namesReply(r *response, ch *channel) {
 		n += len(name) + 1
 	}
 	flush()
-	r.numeric(rplEndOfNames, ch.name, "End of /NAMES list.")
 }
 
 func handlePart(c *Client, m irc.Message, r *response) {
@@ -268,18 +273,23 @@ func handleNames(c *Client, m irc.Message, r *response) {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for _, name := range strings.Split(m.Params[0], ",") {
+	// Several channels: their 353s, then ONE 366 naming the list as given
+	// (RFC 2812 §3.2.5, as irctest checks it); one channel: its own.
+	names, end := strings.Split(m.Params[0], ","), m.Params[0]
+	for _, name := range names {
 		ch := s.channels[store.Fold(name)]
 		if ch == nil || len(ch.members) == 0 {
-			r.numeric(rplEndOfNames, name, "End of /NAMES list.")
 			continue
 		}
 		if _, member := ch.members[u]; !member && ch.hasMode('s') {
-			r.numeric(rplEndOfNames, name, "End of /NAMES list.")
 			continue
 		}
-		s.namesReply(r, ch)
+		s.namesLines(r, ch)
+		if len(names) == 1 {
+			end = ch.name
+		}
 	}
+	r.numeric(rplEndOfNames, end, "End of /NAMES list.")
 }
 
 // maxKickTargets bounds the nicks of one KICK (ISUPPORT TARGMAX KICK:4).

@@ -38,6 +38,7 @@ func handleChathistory(c *Client, m irc.Message, r *response) {
 		}
 		defer release()
 		s.historyTargets(c, u, from.Time, to.Time, min(limit, s.cfg.Limits.HistoryMax), r)
+		r.pace = s.paceHistory
 		r.flush()
 		return
 	}
@@ -92,7 +93,9 @@ func handleChathistory(c *Client, m irc.Message, r *response) {
 	}
 	s.historyBatch(c, r, "chathistory", []string{name}, evs)
 	// Rendering and queueing the reply is most of the work: it counts
-	// against history_concurrency too.
+	// against history_concurrency too, and is metered by
+	// history_bytes_rate (historypace.go).
+	r.pace = s.paceHistory
 	r.flush()
 }
 
@@ -196,14 +199,12 @@ func (s *Server) historyBatch(c *Client, r *response, typ string, params []strin
 		r.add(s.serverMsg("BATCH", append([]string{"+" + id, typ}, params...)...))
 	}
 	for i := range evs {
-		msg, ok := eventMessage(&evs[i], caps)
-		if !ok {
-			continue
+		for _, msg := range eventMessages(&evs[i], caps) { // several for a multiline message
+			if _, inner := msg.Tag("batch"); useBatch && !inner {
+				msg.Tags = append([]irc.Tag{{Key: "batch", Value: id}}, msg.Tags...)
+			}
+			r.add(msg)
 		}
-		if useBatch {
-			msg.Tags = append([]irc.Tag{{Key: "batch", Value: id}}, msg.Tags...)
-		}
-		r.add(msg)
 		if (i+1)%yieldLines == 0 {
 			runtime.Gosched() // see yieldLines: building the page is CPU work too
 		}

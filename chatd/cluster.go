@@ -27,10 +27,13 @@ type cluster struct {
 	pendMu  sync.Mutex
 	pending map[string]*pendingOp // by msgid, own events awaiting apply
 
-	cursor    store.Cursor  // tailer only
-	kick      chan struct{} // wakes the tailer
-	nudgeConn *net.UDPConn
-	peers     []*net.UDPAddr
+	cursor store.Cursor  // tailer only
+	kick   chan struct{} // wakes the tailer
+	// storeWakes: the store's committer wakes the tailer after each
+	// commit (store.OnCommit), so a committing handler need not.
+	storeWakes bool // immutable after New
+	nudgeConn  *net.UDPConn
+	peers      []*net.UDPAddr
 
 	// hbOKSince is when our heartbeat last started succeeding (unix ns), 0
 	// while it fails.

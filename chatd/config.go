@@ -42,6 +42,8 @@ type Config struct {
 	// Password, if set, is the server password clients must send with PASS.
 	Password string `yaml:"password"`
 	MOTD     string `yaml:"motd"` // lines separated by \n; empty sends 422
+	// AdminEmail is the contact ADMIN shows (RPL_ADMINEMAIL); optional.
+	AdminEmail string `yaml:"admin_email"`
 
 	// NudgeListen is a UDP address peers poke after each commit; Peers are
 	// the other nodes' NudgeListen addresses. Both optional.
@@ -71,11 +73,21 @@ type Limits struct {
 	// ConnectRate per second (a token bucket). ConnectRate < 0: no throttle.
 	ConnectBurst int     `yaml:"connect_burst"` // default 16
 	ConnectRate  float64 `yaml:"connect_rate"`  // default 1
+	// Memory is the node's memory budget in bytes (see memory.go): the Go
+	// runtime's soft limit is 90% of it, and the queued-bytes bounds
+	// default to fractions of it. -1: no budget (no runtime limit, queued
+	// bytes bounded by the old fixed defaults).
+	Memory int `yaml:"memory"` // default half the machine's (or cgroup's) memory, 256 MiB..2 GiB, at least 2*max_queued_bytes
 	// MaxQueuedBytes bounds the bytes queued to all clients together, and
 	// MaxQueuedBytesPerIP to the clients of one IP; over either, the
 	// largest queues are cut ("SendQ exceeded") first. -1: unbounded.
-	MaxQueuedBytes      int `yaml:"max_queued_bytes"`        // default 256 MiB
-	MaxQueuedBytesPerIP int `yaml:"max_queued_bytes_per_ip"` // default 32 MiB
+	MaxQueuedBytes      int `yaml:"max_queued_bytes"`        // default memory/4 (256 MiB without a budget)
+	MaxQueuedBytesPerIP int `yaml:"max_queued_bytes_per_ip"` // default memory/32, at most 32 MiB
+	// SocketSendBuffer fixes each client socket's kernel send buffer
+	// (SO_SNDBUF; the kernel doubles it), bounding what a client that
+	// stops reading holds in the kernel. -1: kernel autotuning (up to
+	// tcp_wmem's maximum, 4 MiB by default).
+	SocketSendBuffer int `yaml:"socket_send_buffer"` // default 64 KiB
 	// LineBytes is the longest line accepted, tags included (IRCv3: 4096 of
 	// tags plus 512 of body). Longer lines get 417 and are dropped.
 	LineBytes   int `yaml:"line_bytes"`
@@ -101,7 +113,13 @@ type Limits struct {
 	// to try again (FAIL CHATHISTORY TEMPORARILY_UNAVAILABLE).
 	HistoryConcurrency int           `yaml:"history_concurrency"` // default a quarter of the cores, at least 1
 	HistoryWait        time.Duration `yaml:"history_wait"`        // default 2s
-	// PasswordChecks bounds concurrent argon2id verifications (64 MiB each).
+	// HistoryBytesRate is the bytes of CHATHISTORY replies this node sends
+	// per second, all clients together, HistoryBytesBurst at once (a token
+	// bucket): a storm is spread out instead of taking every core from
+	// live delivery. -1: unmetered.
+	HistoryBytesRate  int `yaml:"history_bytes_rate"`  // default 8 MiB/s per core
+	HistoryBytesBurst int `yaml:"history_bytes_burst"` // default 1 MiB
+	// PasswordChecks bounds concurrent argon2id verifications (19 MiB each).
 	PasswordChecks int `yaml:"password_checks"` // default 2
 	// LoginWait is how long a login waits for a password check slot
 	// (served round-robin between IPs) before it is told to try again;
@@ -127,10 +145,14 @@ type Timers struct {
 	RegistrationTimeout time.Duration `yaml:"registration_timeout"` // default 60s
 	PingInterval        time.Duration `yaml:"ping_interval"`        // idle time before we PING; default 90s
 	PingTimeout         time.Duration `yaml:"ping_timeout"`         // default 60s
-	Heartbeat           time.Duration `yaml:"heartbeat"`            // default 1s
-	DeadAfter           time.Duration `yaml:"dead_after"`           // stale heartbeat => node dead; default 5s
-	TailPoll            time.Duration `yaml:"tail_poll"`            // default 500ms: a safety net, commits and nudges wake the tailer
-	StoreTimeout        time.Duration `yaml:"store_timeout"`        // one store call; default 10s
+	// IdlePark is how long a plain TCP client may send nothing before its
+	// reader goroutine is replaced by an entry in the node's epoll set
+	// (Linux): about 2.5 KiB less per idle client. Negative: never.
+	IdlePark     time.Duration `yaml:"idle_park"`     // default 10s
+	Heartbeat    time.Duration `yaml:"heartbeat"`     // default 1s
+	DeadAfter    time.Duration `yaml:"dead_after"`    // stale heartbeat => node dead; default 5s
+	TailPoll     time.Duration `yaml:"tail_poll"`     // default 500ms: a safety net, commits and nudges wake the tailer
+	StoreTimeout time.Duration `yaml:"store_timeout"` // one store call; default 10s
 	// LameduckDrain is how long, after readiness fails, we keep serving so
 	// the balancer stops sending new clients; then clients are told to
 	// reconnect and disconnected. LameduckGrace bounds the whole shutdown.
@@ -169,8 +191,20 @@ func (c *Config) applyDefaults() {
 	if l.ConnectRate == 0 {
 		l.ConnectRate = 1
 	}
+	if l.Memory == 0 {
+		// At least twice an explicit max_queued_bytes, so a configuration
+		// written before the budget existed stays valid on a small machine.
+		l.Memory = max(defaultMemory(), 2*l.MaxQueuedBytes)
+	}
+	if l.Memory > 0 {
+		setDefault(&l.MaxQueuedBytes, l.Memory/4)
+	}
 	setDefault(&l.MaxQueuedBytes, 256<<20)
+	if l.Memory > 0 {
+		setDefault(&l.MaxQueuedBytesPerIP, min(32<<20, l.Memory/32))
+	}
 	setDefault(&l.MaxQueuedBytesPerIP, 32<<20)
+	setDefault(&l.SocketSendBuffer, 64<<10)
 	setDefault(&l.ReadBytesBurst, 64<<10)
 	setDefault(&l.ReadBytesRate, 16<<10)
 	// History rendering is CPU: a quarter of the cores leaves the rest to
@@ -178,6 +212,8 @@ func (c *Config) applyDefaults() {
 	// at 5x idle during a storm; 4 made it 20x).
 	setDefault(&l.HistoryConcurrency, max(1, runtime.GOMAXPROCS(0)/4))
 	setDefault(&l.HistoryWait, 2*time.Second)
+	setDefault(&l.HistoryBytesRate, 8<<20*runtime.GOMAXPROCS(0))
+	setDefault(&l.HistoryBytesBurst, 1<<20)
 	setDefault(&l.LoginWait, 5*time.Second)
 	setDefault(&l.LoginQueuePerIP, 4)
 	setDefault(&l.LoginFailuresPerConn, 3)
@@ -202,6 +238,7 @@ func (c *Config) applyDefaults() {
 	setDefault(&t.RegistrationTimeout, 60*time.Second)
 	setDefault(&t.PingInterval, 90*time.Second)
 	setDefault(&t.PingTimeout, 60*time.Second)
+	setDefault(&t.IdlePark, 10*time.Second)
 	setDefault(&t.Heartbeat, time.Second)
 	setDefault(&t.DeadAfter, 5*time.Second)
 	setDefault(&t.TailPoll, 500*time.Millisecond)
@@ -238,6 +275,18 @@ func (c *Config) Validate() error {
 	if c.Limits.SendQBytes < 8192 {
 		bad("limits.sendq_bytes", "%d is too small for one burst of replies (minimum 8192)", c.Limits.SendQBytes)
 	}
+	if m := c.Limits.Memory; m > 0 && m < 128<<20 {
+		// The binary and the runtime take about 25 MiB of RSS that the Go
+		// memory limit does not count: below 128 MiB they are too large a
+		// share for the budget to hold (a 64 MiB budget peaked at 70 MiB).
+		bad("limits.memory", "%d is below 128 MiB (134217728), the smallest budget chatd keeps to (or -1 for no budget)", m)
+	}
+	if m, q := c.Limits.Memory, c.Limits.MaxQueuedBytes; m > 0 && q > m/2 {
+		bad("limits.max_queued_bytes", "%d is over half of limits.memory %d: a queued byte costs about two in memory", q, m)
+	}
+	if n := c.Limits.SocketSendBuffer; n > 0 && n < 4096 {
+		bad("limits.socket_send_buffer", "%d is below 4096 bytes (or -1 for the kernel's autotuning)", n)
+	}
 	if c.Limits.NickLen < 9 || c.Limits.NickLen > 64 {
 		bad("limits.nick_len", "%d is outside 9..64", c.Limits.NickLen)
 	}
@@ -259,7 +308,8 @@ func (c *Config) Validate() error {
 		{"login_queue_per_ip", c.Limits.LoginQueuePerIP}, {"login_failures_per_conn", c.Limits.LoginFailuresPerConn},
 		{"login_failures_per_ip", c.Limits.LoginFailuresPerIP}, {"login_failures_per_account", c.Limits.LoginFailuresPerAccount},
 		{"registrations_per_ip", c.Limits.RegistrationsPerIP}, {"connect_burst", c.Limits.ConnectBurst},
-		{"read_bytes_burst", c.Limits.ReadBytesBurst}, {"read_bytes_rate", c.Limits.ReadBytesRate}} {
+		{"read_bytes_burst", c.Limits.ReadBytesBurst}, {"read_bytes_rate", c.Limits.ReadBytesRate},
+		{"history_bytes_burst", c.Limits.HistoryBytesBurst}} {
 		if v.n < 1 {
 			bad("limits."+v.name, "%d: must be at least 1", v.n)
 		}

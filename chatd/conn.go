@@ -15,8 +15,9 @@ import (
 
 // Client is one connection. Its reader goroutine (serve) parses and handles
 // commands strictly in order; sends never block: they append to a bounded
-// queue that a writer goroutine, started on demand, drains with one writev.
-// An idle client therefore costs one goroutine and a 512-byte read buffer.
+// queue that a writer goroutine, started on demand, drains (writeQueue).
+// An idle client holds no read buffer, and once parked no goroutine either
+// (park_linux.go).
 type Client struct {
 	s    *Server
 	conn net.Conn
@@ -44,6 +45,14 @@ type Client struct {
 	quitMetric  string
 	connectedAt time.Time
 
+	// Reader state kept across parking (park_linux.go).
+	lr        *irc.LineReader
+	lastLine  time.Time   // when the last line arrived (connectedAt before)
+	fd        int32       // the socket, if the parker can watch it; else -1
+	noPark    bool        // parking failed or came too late: wait for the next line
+	parkTimer *time.Timer // the read deadline while parked (guarded by the parker)
+	parkUntil time.Time   // that deadline (guarded by the parker)
+
 	// Send side, guarded by mu.
 	mu          sync.Mutex
 	sendq       [][]byte
@@ -61,7 +70,11 @@ func (s *Server) newClient(conn net.Conn) *Client {
 	if h, _, err := net.SplitHostPort(ip); err == nil {
 		ip = h
 	}
-	c := &Client{s: s, conn: conn, ip: ip, connectedAt: time.Now()}
+	c := &Client{s: s, conn: conn, ip: ip, connectedAt: time.Now(), fd: -1}
+	c.lastLine = c.connectedAt
+	if s.parker != nil {
+		c.fd = parkableFD(conn) // before the client is shared: the writer reads it
+	}
 	star := "*"
 	c.nick.Store(&star)
 	if r := s.cfg.Limits.FloodRate; r > 0 {
@@ -242,6 +255,7 @@ func (c *Client) writeLoop() {
 			}
 			c.mu.Unlock()
 			if closing {
+				c.s.parker.unpark(c) // the reader must see the socket close
 				_ = c.conn.Close()
 			}
 			return
@@ -251,8 +265,7 @@ func (c *Client) writeLoop() {
 		// peer that stops reading is caught anyway, by sendq overflow if
 		// traffic continues or by the ping timeout (whose close unblocks us)
 		// if it does not.
-		bufs := net.Buffers(q)
-		if _, err := bufs.WriteTo(c.conn); err != nil {
+		if err := writeQueue(c.conn, q); err != nil {
 			c.mu.Lock()
 			if !c.closing {
 				c.closing = true
@@ -264,23 +277,101 @@ func (c *Client) writeLoop() {
 			c.wakeDrained()
 			c.mu.Unlock()
 			c.s.accountQueued(c, -freed)
+			c.s.parker.unpark(c)
 			_ = c.conn.Close()
 			return
 		}
 	}
 }
 
+// writeChunk is the size of the pooled buffers writeQueue copies lines into.
+const writeChunk = 32 << 10
+
+var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, writeChunk); return &b }}
+
+// writeQueue writes q's lines in order. Not with writev (net.Buffers): the
+// socket would keep the iovec array of its largest batch for its lifetime
+// (16 B a line: 320 B for a welcome burst, 16 KiB after a 1000-line
+// CHATHISTORY reply), on every idle client. Lines are copied into a pooled
+// buffer and written a chunk at a time; a lone line is written as it is.
+func writeQueue(w io.Writer, q [][]byte) error {
+	if len(q) == 1 {
+		_, err := w.Write(q[0])
+		return err
+	}
+	bp := writeBufs.Get().(*[]byte)
+	buf := (*bp)[:0]
+	defer func() {
+		*bp = buf[:0]
+		writeBufs.Put(bp)
+	}()
+	for _, b := range q {
+		for len(b) > 0 {
+			n := copy(buf[len(buf):cap(buf)], b)
+			buf, b = buf[:len(buf)+n], b[n:]
+			if len(buf) == cap(buf) {
+				if _, err := w.Write(buf); err != nil {
+					return err
+				}
+				buf = buf[:0]
+			}
+		}
+	}
+	if len(buf) == 0 {
+		return nil
+	}
+	_, err := w.Write(buf)
+	return err
+}
+
 // serve is the reader goroutine.
 func (c *Client) serve() {
-	defer c.cleanup()
-	lr := c.newLineReader()
+	c.lr = c.newLineReader()
+	c.readLoop()
+}
+
+// readLoop reads and handles lines until the client is done, or until it
+// parks (its goroutine then ends, and resume continues on a new one).
+func (c *Client) readLoop() {
 	for {
-		c.setReadDeadline()
-		line, err := lr.ReadLine()
+		parking := c.setReadDeadline()
+		line, err := c.lr.ReadLine()
+		if parking && errors.Is(err, os.ErrDeadlineExceeded) {
+			// idle_park passed, not the client's own deadline.
+			if c.park() {
+				return
+			}
+			c.noPark = true
+			continue
+		}
 		if !c.afterRead(line, err) {
+			c.cleanup()
 			return
 		}
 	}
+}
+
+// resume continues the reader of a parked client on a new goroutine;
+// timedOut: its read deadline passed while it was parked.
+func (c *Client) resume(timedOut bool) {
+	if timedOut && c.readFailed(os.ErrDeadlineExceeded) {
+		c.cleanup()
+		return
+	}
+	if !timedOut {
+		// Woken for input: read it. Its park deadline has passed, and a
+		// read past its deadline fails before it looks at the socket.
+		c.noPark = true
+	}
+	c.readLoop()
+}
+
+// park hands the idle client to the parker until its read deadline.
+//
+//go:noinline
+func (c *Client) park() bool {
+	d := time.Until(c.readDeadline())
+	return d > 0 && c.s.parker.park(c, c.fd, d)
 }
 
 // The reader goroutine of an idle client is parked in serve's ReadLine
@@ -299,19 +390,33 @@ func (c *Client) newLineReader() *irc.LineReader {
 	return irc.NewLineReader(src, l.LineBytes)
 }
 
+// setReadDeadline sets the next read's deadline: the client's own
+// (registration, ping), or, for a client the parker may hold that has
+// nothing pending, idle_park after its last line if that comes first
+// (parking: true).
+//
 //go:noinline
-func (c *Client) setReadDeadline() {
-	t := c.s.cfg.Timers
-	var deadline time.Time
-	switch {
-	case c.u.Load() == nil:
-		deadline = c.connectedAt.Add(t.RegistrationTimeout)
-	case c.pingSent:
-		deadline = time.Now().Add(t.PingTimeout)
-	default:
-		deadline = time.Now().Add(t.PingInterval)
+func (c *Client) setReadDeadline() (parking bool) {
+	deadline := c.readDeadline()
+	if c.fd >= 0 && !c.noPark && c.lr.Buffered() == 0 {
+		if at := c.lastLine.Add(c.s.cfg.Timers.IdlePark); at.Before(deadline) {
+			deadline, parking = at, true
+		}
 	}
 	_ = c.conn.SetReadDeadline(deadline)
+	return parking
+}
+
+// readDeadline is when the client's silence ends it or earns it a PING.
+func (c *Client) readDeadline() time.Time {
+	t := c.s.cfg.Timers
+	switch {
+	case c.u.Load() == nil:
+		return c.connectedAt.Add(t.RegistrationTimeout)
+	case c.pingSent:
+		return time.Now().Add(t.PingTimeout)
+	}
+	return c.lastLine.Add(t.PingInterval)
 }
 
 // afterRead handles what ReadLine returned and reports whether to go on.
@@ -322,7 +427,9 @@ func (c *Client) afterRead(line []byte, err error) bool {
 		return !c.readFailed(err)
 	}
 	c.pingSent = false
-	if now := time.Now(); c.throttle(now) {
+	now := time.Now()
+	c.lastLine, c.noPark = now, false
+	if c.throttle(now) {
 		c.close("Excess Flood", discFlood)
 		return false
 	}
@@ -371,7 +478,7 @@ func (c *Client) readFailed(err error) bool {
 func (c *Client) dispatch(line string) {
 	msg, err := irc.Parse(line)
 	if err != nil {
-		c.badLine(err)
+		c.badLine(line, err)
 		return
 	}
 	c.handle(msg)
@@ -398,7 +505,7 @@ func (c *Client) isClosing() bool {
 	return c.closing
 }
 
-func (c *Client) badLine(err error) {
+func (c *Client) badLine(line string, err error) {
 	s := c.s
 	switch {
 	case errors.Is(err, irc.ErrEmpty):
@@ -406,7 +513,7 @@ func (c *Client) badLine(err error) {
 	case errors.Is(err, irc.ErrInvalidUTF8):
 		// IRCv3 UTF8ONLY: reject with FAIL rather than store bytes.
 		s.m.dropped.WithLabelValues(dropInvalidUTF8).Inc()
-		c.sendMsg(s.serverMsg("FAIL", "*", "INVALID_UTF8", "Message rejected: it is not valid UTF-8"))
+		c.rejectInvalidUTF8(line)
 	case errors.Is(err, irc.ErrBodyTooLong), errors.Is(err, irc.ErrTagsTooLong):
 		s.m.dropped.WithLabelValues(dropTooLong).Inc()
 		c.sendMsg(s.numeric(c, errInputTooLong, "Input line was too long"))

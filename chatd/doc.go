@@ -32,11 +32,15 @@
 //     UDP nudge, and the own events awaiting the tailer (pending, under
 //     pendMu).
 //   - admin (admin.go): the HTTP /healthz, /readyz, /metrics listener.
+//   - parker (park_linux.go): the idle clients whose reader goroutine ended,
+//     by socket, under its mu; it checks a client is not closing (Client.mu)
+//     before it takes it.
 //
 // Locks are taken in this order, never the other way round:
 //
 //	world.mu  ->  registry.cmu  ->  (nothing)
 //	world.mu  ->  Client.mu     ->  (nothing)
+//	parker.mu ->  Client.mu     ->  (nothing)
 //
 // cmu and a Client's send lock are leaves: nothing is locked while either is
 // held, and they are never held together. cluster.pendMu is a leaf too and is

@@ -61,6 +61,8 @@ func (s *Server) commitChange(ev *store.Event, origin *user, hook func(*store.Ev
 		ev.Time = time.Now().UTC().Truncate(time.Millisecond)
 	}
 	ev.Node = s.cfg.Node
+	s.liveInFlight.Add(1) // history yields meanwhile (historypace.go)
+	defer s.liveInFlight.Add(-1)
 	op := &pendingOp{origin: origin, hook: hook, done: make(chan struct{})}
 	s.addPending(ev.MsgID, op)
 	ctx, cancel := s.storeCtx()
@@ -76,7 +78,9 @@ func (s *Server) commitChange(ev *store.Event, origin *user, hook func(*store.Ev
 		return fmt.Errorf("commit %s: %w", ev.Kind, err)
 	}
 	s.m.appended.WithLabelValues(string(ev.Kind)).Inc()
-	s.wake()
+	if !s.storeWakes {
+		s.wake()
+	}
 	s.nudgePeers()
 	// The hook writes into the handler's reply, so the handler waits for it
 	// however long the tailer takes (a slow read is warned about): the

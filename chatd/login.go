@@ -12,7 +12,7 @@ import (
 	"github.com/hachat/hachat/chatd/store"
 )
 
-// Logins under attack. A password check (argon2id, 64 MiB, ~0.3 s) is the
+// Logins under attack. A password check (argon2id, 19 MiB, ~40 ms) is the
 // most expensive thing a client can ask for, so:
 //
 //   - at most password_checks run at once, and the slots are handed out
@@ -76,18 +76,19 @@ type loginGuard struct {
 	netFails  map[string]*tokenBucket
 	acctFails map[string]*tokenBucket
 	regs      map[string]*tokenBucket // REGISTER per network
+	good      map[string]time.Time    // networks by their last successful login
 	regRate   float64
 	regBurst  int
 
 	dummy string // a hash to check passwords of missing accounts against
 }
 
-// dummyParams are the argon2id parameters store.HashPassword uses
-// (TestDummyHashCostsWhatARealOneCosts keeps them equal). The dummy hash
-// is random bytes under them: checking a password against it costs what a
-// real check costs, and computing it costs nothing (a real hash would hold
-// 64 MiB at startup).
-const dummyParams = "$argon2id$v=19$m=65536,t=3,p=2$"
+// dummyParams are the argon2id parameters store.HashPassword uses. The
+// dummy hash is random bytes under them: checking a password against it
+// costs what a real check costs, and computing it costs nothing. (An
+// account still holding a hash with the old, dearer parameters costs more
+// until its owner's next login re-hashes it.)
+var dummyParams = store.HashParams
 
 type pwWaiter struct {
 	ch      chan struct{}
@@ -98,7 +99,7 @@ func newLoginGuard(l Limits) *loginGuard {
 	g := &loginGuard{free: l.PasswordChecks, queues: map[string][]*pwWaiter{}, perNet: l.LoginQueuePerIP,
 		failRate: 1 / l.LoginFailureInterval.Seconds(), netBurst: l.LoginFailuresPerIP, acctBurst: l.LoginFailuresPerAccount,
 		netFails: map[string]*tokenBucket{}, acctFails: map[string]*tokenBucket{},
-		regs: map[string]*tokenBucket{}, regRate: 1 / l.RegistrationInterval.Seconds(), regBurst: l.RegistrationsPerIP}
+		regs: map[string]*tokenBucket{}, good: map[string]time.Time{}, regRate: 1 / l.RegistrationInterval.Seconds(), regBurst: l.RegistrationsPerIP}
 	salt, key := make([]byte, 16), make([]byte, 32)
 	_, _ = rand.Read(salt)
 	_, _ = rand.Read(key)
@@ -163,7 +164,13 @@ func (g *loginGuard) acquire(ctx context.Context, net string) error {
 	return errLoginBusy
 }
 
-// release hands the slot to the first waiter of the next network in turn.
+// release hands the slot to the first waiter of the next network in turn,
+// networks without recent failures first, and among those the ones that
+// logged in successfully within goodFor: an attacker fails all the time, a
+// user rarely, so a user is served next even behind 40 attacking networks
+// (each of which would otherwise get its turn before the user's), and a
+// returning user even in the first seconds of a storm, before the
+// attacker's fresh networks have failed once.
 func (g *loginGuard) release() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -171,11 +178,12 @@ func (g *loginGuard) release() {
 		g.free++
 		return
 	}
-	net := g.order[0]
+	i := g.nextNet(time.Now())
+	net := g.order[i]
 	q := g.queues[net]
 	w := q[0]
 	q = q[1:]
-	g.order = g.order[1:]
+	g.order = append(g.order[:i:i], g.order[i+1:]...)
 	if len(q) > 0 {
 		g.queues[net] = q
 		g.order = append(g.order, net) // back of the line
@@ -185,6 +193,50 @@ func (g *loginGuard) release() {
 	g.nwait--
 	w.granted = true
 	close(w.ch)
+}
+
+// nextNet is the index in order of the network to serve: the first one
+// with no failure within login_failure_interval (full failure bucket) and
+// a success within goodFor, else the first with no recent failure, else
+// the first. g.mu held.
+func (g *loginGuard) nextNet(now time.Time) int {
+	clean := -1
+	for i, net := range g.order {
+		if b := g.netFails[net]; b != nil && !b.full(now) {
+			continue
+		}
+		if t, ok := g.good[net]; ok && now.Sub(t) < goodFor {
+			return i
+		}
+		if clean < 0 {
+			clean = i
+		}
+	}
+	return max(clean, 0)
+}
+
+// goodFor is how long a network that logged in successfully is served
+// before unknown ones.
+const goodFor = 24 * time.Hour
+
+// succeeded records a successful login from net.
+func (g *loginGuard) succeeded(now time.Time, net string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, ok := g.good[net]; !ok && len(g.good) >= maxTracked {
+		for k, t := range g.good { // forget the expired, else one arbitrary
+			if now.Sub(t) >= goodFor {
+				delete(g.good, k)
+			}
+		}
+		for k := range g.good {
+			if len(g.good) < maxTracked {
+				break
+			}
+			delete(g.good, k)
+		}
+	}
+	g.good[net] = now
 }
 
 func (g *loginGuard) waiting() int {
@@ -291,13 +343,37 @@ func (s *Server) checkLogin(c *Client, account, password string) (string, string
 		return "", loginBusy
 	}
 	ok, err := store.CheckPassword(hash, password)
-	g.release()
 	s.m.argon2Runs.Inc()
+	var rehash string
+	if ok && err == nil && acct.Name != "" && store.NeedsRehash(hash) {
+		// Still inside the slot: hashing is a password check's cost too.
+		rehash, _ = store.HashPassword(password)
+		s.m.argon2Runs.Inc()
+	}
+	g.release()
 	if err != nil || !ok || acct.Name == "" {
 		g.failed(time.Now(), net, account)
 		return "", loginBad
 	}
+	g.succeeded(time.Now(), net)
+	if rehash != "" {
+		s.m.rehashes.WithLabelValues(s.storeRehash(ctx, acct, rehash)).Inc()
+	}
 	// The registered spelling, not the client's: it is what account-tag,
 	// 900 and WHOIS show, and it must not vary with how one typed it.
 	return acct.Name, loginOK
+}
+
+// storeRehash replaces acct's verified hash by rehash and returns the
+// chatd_password_rehashes_total label. A failure costs nothing but a
+// rehash at the next login.
+func (s *Server) storeRehash(ctx context.Context, acct store.Account, rehash string) string {
+	err := s.st.RehashAccount(ctx, acct.Name, acct.Hash, rehash)
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, store.ErrNotFound):
+		return "changed"
+	}
+	return "error"
 }

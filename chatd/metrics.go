@@ -63,6 +63,8 @@ type metrics struct {
 	logins          *prometheus.CounterVec
 	registrations   *prometheus.CounterVec
 	argon2Runs      prometheus.Counter
+	rehashes        *prometheus.CounterVec
+	historyPaced    *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -92,6 +94,10 @@ func newMetrics() *metrics {
 	m.logins = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "chatd_logins_total", Help: "SASL logins by result."}, []string{"result"})
 	m.registrations = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "chatd_account_registrations_total", Help: "REGISTER attempts by result."}, []string{"result"})
 	m.argon2Runs = prometheus.NewCounter(prometheus.CounterOpts{Name: "chatd_argon2_runs_total", Help: "Password hashes computed (logins, missing accounts included, and registrations)."})
+	m.rehashes = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "chatd_password_rehashes_total", Help: "Password hashes with old parameters replaced at a successful login, by result (ok, changed: the hash changed meanwhile, error)."}, []string{"result"})
+	f(m.rehashes)
+	m.historyPaced = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "chatd_history_paced_seconds_total", Help: "Time CHATHISTORY replies waited, by reason: rate (history_bytes_rate), live (a live event being committed and delivered)."}, []string{"reason"})
+	f(m.historyPaced)
 	for _, c := range []prometheus.Collector{m.argon2Runs, m.historyRejected, m.historyWait, m.logins, m.registrations, m.panics, m.reapRuns, m.clients, m.users, m.accepted, m.disconnects, m.dropped, m.commands,
 		m.appended, m.appendErr, m.appendSecs, m.applied, m.deliveries, m.tailLag, m.tailErr, m.reaped, m.hbErr,
 		m.nudgesSent, m.nudgesRecv,

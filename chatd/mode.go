@@ -245,7 +245,7 @@ func (p *modeParser) param(c modes.Change) {
 	saved := &p.mc.saved
 	switch {
 	case c.Mode == 'k' && c.Add:
-		if !c.HasArg || c.Arg == "" || strings.ContainsAny(c.Arg, " ,:") {
+		if !c.HasArg || c.Arg == "" || len(c.Arg) > maxKeyLen || strings.ContainsAny(c.Arg, " ,:") {
 			p.report("696", p.ch.name, "k", "*", "Invalid key")
 			return
 		}

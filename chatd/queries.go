@@ -32,11 +32,18 @@ func handleWhois(c *Client, m irc.Message, r *response) {
 		chans = append(chans, prefixes(ch.members[o], multi)+ch.name)
 	}
 	if len(chans) > 0 {
-		r.numeric(rplWhoisChannels, o.nick, strings.Join(chans, " "))
+		// 50 channels of 64 bytes would make one 3 KB line: several,
+		// each within the 512 bytes (RFC 2812 §2.3).
+		for _, line := range packWords(chans, whoisChannelsRoom) {
+			r.numeric(rplWhoisChannels, o.nick, strings.Join(line, " "))
+		}
 	}
 	r.numeric(rplWhoisServer, o.nick, s.cfg.ServerName, s.cfg.Network+" IRC server")
 	if o.hasMode('o') {
 		r.numeric(rplWhoisOperator, o.nick, "is an IRC operator")
+	}
+	if o.hasMode(botMode) {
+		r.numeric(rplWhoisBot, o.nick, "is a bot on "+s.cfg.Network)
 	}
 	if o.acc != "" {
 		r.numeric(rplWhoisAccount, o.nick, o.acc, "is logged in as")
@@ -44,9 +51,7 @@ func handleWhois(c *Client, m irc.Message, r *response) {
 	if o.away != "" {
 		r.numeric(rplAway, o.nick, o.away)
 	}
-	if o.client != nil {
-		r.numeric(rplWhoisIdle, o.nick, itoa(o.idleSeconds(time.Now())), itoa(int(o.since.Unix())), "seconds idle, signon time")
-	}
+	r.numeric(rplWhoisIdle, o.nick, itoa(o.idleSeconds(time.Now())), itoa(int(o.since.Unix())), "seconds idle, signon time")
 	r.numeric(rplEndOfWhois, o.nick, "End of /WHOIS list")
 }
 

@@ -18,6 +18,53 @@ import (
 // FIFO only after the server shows the previous step happened, and checks
 // each step from the server's side and from a second, scripted client.
 func TestRealClient_weechat(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	peer := client(t, n, "peer", "away-notify")
+	peer.join("#real")
+	send, dir := startWeechat(t, n)
+
+	// connect + join (autojoin): the peer sees wee join.
+	m := peer.expectCmd("JOIN", "#real")
+	if !strings.HasPrefix(m.Source, "wee!") {
+		t.Fatalf("JOIN from %q, want wee", m.Source)
+	}
+	// WHO: WeeChat asks for the channel's users after joining.
+	waitFor(t, "WeeChat's WHO", func() bool { return counterValue(t, n.m.commands.WithLabelValues("WHO")) >= 1 })
+
+	// message, both ways.
+	send("msg #real hello from weechat")
+	peer.expectCmd("PRIVMSG", "#real", "hello from weechat")
+	peer.send("PRIVMSG #real :hello weechat")
+	waitFor(t, "WeeChat logged the peer's message", func() bool { return logged(dir, "hello weechat") })
+
+	// away: the peer has away-notify.
+	send("away gone fishing")
+	peer.expectCmd("AWAY", "gone fishing")
+
+	// monitor: WeeChat's /notify uses MONITOR when ISUPPORT has it.
+	send("notify add buddy chatd")
+	waitFor(t, "WeeChat's MONITOR of buddy", func() bool {
+		n.mu.RLock()
+		defer n.mu.RUnlock()
+		return len(n.feat.monitors["buddy"]) == 1
+	})
+	client(t, n, "buddy")
+	waitFor(t, "WeeChat noticed buddy online", func() bool { return logged(dir, "buddy (~buddy@127.0.0.1) has connected") })
+
+	// quit.
+	send("quit see you")
+	q, _ := peer.expect("wee's QUIT", func(m irc.Message) bool { return m.Command == "QUIT" && strings.HasPrefix(m.Source, "wee!") })
+	if !strings.Contains(q.Param(0), "see you") {
+		t.Errorf("QUIT reason %q", q.Param(0))
+	}
+}
+
+// startWeechat runs WeeChat against n, joining #real as "wee", until the
+// test ends. send types a command into #real's buffer (through the FIFO);
+// dir holds WeeChat's logs (see logged). It skips the test when WeeChat is
+// not installed.
+func startWeechat(t *testing.T, n *testNode) (send func(command string), dir string) {
+	t.Helper()
 	bin, err := exec.LookPath("weechat-headless")
 	if err != nil {
 		t.Skip("weechat-headless not installed (apt install weechat-headless weechat-plugins; scripts/install-deps.sh does)")
@@ -25,11 +72,7 @@ func TestRealClient_weechat(t *testing.T) {
 	if fifos, _ := filepath.Glob("/usr/lib/*/weechat/plugins/fifo.so"); len(fifos) == 0 {
 		t.Skip("WeeChat's fifo plugin is not installed (apt install weechat-plugins; scripts/install-deps.sh does)")
 	}
-	n := startNode(t, testConfig(""), nil)
-	peer := client(t, n, "peer", "away-notify")
-	peer.join("#real")
-
-	dir := t.TempDir()
+	dir = t.TempDir()
 	fifo := filepath.Join(dir, "fifo")
 	setup := strings.Join([]string{
 		"/set fifo.file.path " + fifo,
@@ -61,7 +104,7 @@ func TestRealClient_weechat(t *testing.T) {
 		cancel() // kills the one process we started, by its handle
 		<-exited
 	})
-	send := func(command string) {
+	send = func(command string) {
 		t.Helper()
 		f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
 		if err != nil {
@@ -72,42 +115,8 @@ func TestRealClient_weechat(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-
-	// connect + join (autojoin): the peer sees wee join.
-	m := peer.expectCmd("JOIN", "#real")
-	if !strings.HasPrefix(m.Source, "wee!") {
-		t.Fatalf("JOIN from %q, want wee", m.Source)
-	}
-	// WHO: WeeChat asks for the channel's users after joining.
-	waitFor(t, "WeeChat's WHO", func() bool { return counterValue(t, n.m.commands.WithLabelValues("WHO")) >= 1 })
 	waitFor(t, "weechat fifo", func() bool { _, err := os.Stat(fifo); return err == nil })
-
-	// message, both ways.
-	send("msg #real hello from weechat")
-	peer.expectCmd("PRIVMSG", "#real", "hello from weechat")
-	peer.send("PRIVMSG #real :hello weechat")
-	waitFor(t, "WeeChat logged the peer's message", func() bool { return logged(dir, "hello weechat") })
-
-	// away: the peer has away-notify.
-	send("away gone fishing")
-	peer.expectCmd("AWAY", "gone fishing")
-
-	// monitor: WeeChat's /notify uses MONITOR when ISUPPORT has it.
-	send("notify add buddy chatd")
-	waitFor(t, "WeeChat's MONITOR of buddy", func() bool {
-		n.mu.RLock()
-		defer n.mu.RUnlock()
-		return len(n.feat.monitors["buddy"]) == 1
-	})
-	client(t, n, "buddy")
-	waitFor(t, "WeeChat noticed buddy online", func() bool { return logged(dir, "buddy (~buddy@127.0.0.1) has connected") })
-
-	// quit.
-	send("quit see you")
-	q, _ := peer.expect("wee's QUIT", func(m irc.Message) bool { return m.Command == "QUIT" && strings.HasPrefix(m.Source, "wee!") })
-	if !strings.Contains(q.Param(0), "see you") {
-		t.Errorf("QUIT reason %q", q.Param(0))
-	}
+	return send, dir
 }
 
 // logged reports whether any of WeeChat's buffer logs contains text.

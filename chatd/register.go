@@ -36,7 +36,7 @@ func handleCap(c *Client, m irc.Message, r *response) {
 			}
 			names = append(names, n)
 		}
-		r.add(c.s.serverMsg("CAP", c.nickOrStar(), "LS", strings.Join(names, " ")))
+		r.capReply("LS", names) // several lines for CAP 302 if need be
 	case "LIST":
 		var names []string
 		for _, ci := range caps.Supported {
@@ -44,7 +44,7 @@ func handleCap(c *Client, m irc.Message, r *response) {
 				names = append(names, ci.Name)
 			}
 		}
-		r.add(c.s.serverMsg("CAP", c.nickOrStar(), "LIST", strings.Join(names, " ")))
+		r.capReply("LIST", names)
 	case "REQ":
 		if !registered {
 			c.capBlocking = true
@@ -211,7 +211,7 @@ func (c *Client) tryRegister(r *response) {
 		c.close("Bad password", discBadPassword)
 		return
 	}
-	u := &user{sid: uuid.NewString(), node: s.cfg.Node, nick: nick, ident: c.user, host: hostOf(c.ip),
+	u := &user{sid: newSessionID(), node: s.cfg.Node, nick: nick, ident: c.user, host: hostOf(c.ip),
 		realname: c.realname, acc: c.account, since: time.Now(), client: c, channels: make(map[string]*channel)}
 	ss := store.Session{ID: u.sid, Node: u.node, Nick: u.nick, User: u.ident, Host: u.host,
 		Account: u.acc, Realname: u.realname, Since: u.since}
@@ -237,20 +237,54 @@ func (c *Client) tryRegister(r *response) {
 	}
 }
 
+// newSessionID is time-ordered (UUIDv7), like msgids: consecutive sessions
+// share the index pages of sessions.id, so a batch of registrations writes
+// fewer pages than with random ids.
+func newSessionID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.NewString()
+	}
+	return id.String()
+}
+
+// greeting is the part of the welcome burst that is the same for every
+// client for the server's lifetime, rendered once: the parameters of 002,
+// 003 and 004 and the ISUPPORT tokens of each 005.
+type greeting struct {
+	yourHost, created string
+	myInfo            []string
+	isupport          [][]string
+}
+
+func (s *Server) newGreeting() greeting {
+	return greeting{
+		yourHost: "Your host is " + s.cfg.ServerName + ", running version " + Version,
+		created:  "This server was created " + s.created.UTC().Format(time.RFC1123),
+		myInfo:   []string{s.cfg.ServerName, Version, modes.User.Flags, "beIklmnostv", "beIklov"},
+		isupport: s.renderISupport(),
+	}
+}
+
 // welcome sends 001-005, LUSERS and MOTD. Called with s.mu held.
 func (s *Server) welcome(c *Client, u *user, r *response) {
+	g := s.greeting()
 	r.numeric(rplWelcome, "Welcome to the "+s.cfg.Network+" IRC Network "+u.prefix())
-	r.numeric(rplYourHost, "Your host is "+s.cfg.ServerName+", running version "+Version)
-	r.numeric(rplCreated, "This server was created "+s.created.UTC().Format(time.RFC1123))
-	r.numeric(rplMyInfo, s.cfg.ServerName, Version, "iow", "beIklmnostv", "beIklov")
-	for _, tokens := range s.isupport() {
+	r.numeric(rplYourHost, g.yourHost)
+	r.numeric(rplCreated, g.created)
+	r.numeric(rplMyInfo, g.myInfo...)
+	for _, tokens := range g.isupport {
 		r.numeric(rplISupport, append(tokens, "are supported by this server")...)
 	}
 	s.lusers(r)
 	s.motd(r)
 }
 
-func (s *Server) isupport() [][]string {
+// isupport returns the ISUPPORT tokens, at most 12 per 005 line. The
+// lines are shared: append to one copies it.
+func (s *Server) isupport() [][]string { return s.greeting().isupport }
+
+func (s *Server) renderISupport() [][]string {
 	l := s.cfg.Limits
 	all := []string{
 		"CASEMAPPING=ascii", "CHANLIMIT=#&:" + itoa(l.MaxChannels), "CHANMODES=" + modes.Channel.Chanmodes(), "CHANNELLEN=64",
@@ -258,6 +292,7 @@ func (s *Server) isupport() [][]string {
 		"NETWORK=" + s.cfg.Network, "NICKLEN=" + itoa(l.NickLen), "PREFIX=(ov)@+", "TOPICLEN=" + itoa(l.TopicLen),
 		"MAXTARGETS=4", "MODES=" + itoa(maxModes), "MAXLIST=b:" + itoa(maxBans) + ",e:" + itoa(maxBans) + ",I:" + itoa(maxBans), "EXCEPTS=e", "INVEX=I", "UTF8ONLY", "AWAYLEN=" + itoa(awayLen), "KICKLEN=390",
 		"WHOX", "MONITOR=" + itoa(maxMonitor), "STATUSMSG=@+", "ELIST=CMNTU", "TARGMAX=KICK:4,MONITOR:,NAMES:,PRIVMSG:4,NOTICE:4,TAGMSG:4,WHOIS:1",
+		"BOT=" + string(botMode), isupportExtban, isupportAccountExtban, "KNOCK", "KEYLEN=" + itoa(maxKeyLen),
 	}
 	var out [][]string
 	for len(all) > 0 {

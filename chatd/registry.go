@@ -29,7 +29,11 @@ type registry struct {
 	queued     atomic.Int64
 	reclaiming atomic.Bool
 	histSem    chan struct{} // running CHATHISTORY queries
-	logins     *loginGuard
+	histPace   *historyPacer // history bytes per second (historypace.go)
+	// liveInFlight counts commits between their append and their apply
+	// by the tailer: history replies wait while it is not zero.
+	liveInFlight atomic.Int64
+	logins       *loginGuard
 	// lameduck: Shutdown began. admit reads it under cmu, so a connection
 	// is either admitted before disconnectAll's snapshot or refused.
 	lameduck     atomic.Bool
@@ -42,7 +46,8 @@ func newRegistry(l Limits, m *metrics) registry {
 		limits: l, clientsGauge: m.clients,
 		clients: make(map[*Client]struct{}), ips: make(map[string]*ipState),
 		exempt: parseExempt(l.ExemptNetworks), histSem: make(chan struct{}, l.HistoryConcurrency),
-		logins: newLoginGuard(l),
+		logins:   newLoginGuard(l),
+		histPace: newHistoryPacer(l, func(d time.Duration) { m.historyPaced.WithLabelValues("rate").Add(d.Seconds()) }),
 	}
 }
 

@@ -89,18 +89,48 @@ func param(ps []string, i int) string {
 }
 
 // messageCache encodes one event once per rendering variant, so a broadcast
-// to 500 members costs at most 16 encodings and shares the bytes.
+// to 500 members costs at most 16 encodings (32 for a multiline message)
+// and shares the bytes.
 type messageCache struct {
 	ev   *store.Event
+	ml   int8 // multiline(): 0 not yet known, 1 yes, -1 no
 	wire [caps.RenderVariants][]byte
 	done [caps.RenderVariants]bool
 }
 
+func (mc *messageCache) multiline() bool {
+	if mc.ml == 0 {
+		mc.ml = -1
+		if isMultiline(mc.ev) {
+			mc.ml = 1
+		}
+	}
+	return mc.ml == 1
+}
+
 func (mc *messageCache) bytes(cs capSet) []byte {
+	if cs&capBatch == 0 || !mc.multiline() {
+		// Only a multiline message renders differently for draft/multiline
+		// (and only with batch): other events share one variant.
+		cs &^= capMultiline
+	}
+	cs &= renderCaps
+	if cs&capMultiline != 0 {
+		cs |= capBatch
+	}
 	k := caps.RenderKey(cs)
 	if !mc.done[k] {
 		mc.done[k] = true
-		if m, ok := eventMessage(mc.ev, cs&renderCaps); ok {
+		if mc.multiline() {
+			// Several lines, sent in one write so nothing comes between.
+			var b []byte
+			for _, m := range eventMessages(mc.ev, cs) {
+				if next, err := m.Append(b); err == nil {
+					b = next
+				}
+			}
+			mc.wire[k] = b
+		} else if m, ok := eventMessage(mc.ev, cs); ok {
 			mc.wire[k], _ = m.Bytes()
 		}
 	}

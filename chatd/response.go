@@ -3,6 +3,7 @@ package chatd
 import (
 	"runtime"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -49,6 +50,10 @@ type response struct {
 	msgs   []irc.Message
 	sent   atomic.Bool // the hook (tailer) and the handler may both flush
 	queued int         // lines queued by flush, for yielding
+	// pace, if set, is charged the bytes queued every yieldLines lines and
+	// may wait (CHATHISTORY: the node's history byte rate).
+	pace    func(n int)
+	pending int // bytes queued since pace was last charged
 }
 
 // yieldLines is how many reply lines a command renders and queues before
@@ -60,13 +65,28 @@ type response struct {
 // live delivery in between at the cost of a scheduler round trip.
 const yieldLines = 64
 
-// sendLine renders and queues one reply line, yielding every yieldLines.
+// sendLine renders and queues one reply line, yielding (or pacing) every
+// yieldLines.
 func (r *response) sendLine(m irc.Message) {
-	r.c.sendReplyMsg(m)
+	b, err := m.Bytes()
+	if err != nil {
+		return
+	}
+	r.c.sendReply(b)
 	r.queued++
+	r.pending += len(b)
 	if r.queued%yieldLines == 0 {
+		r.charge()
 		runtime.Gosched()
 	}
+}
+
+// charge passes the bytes queued since the last charge to pace.
+func (r *response) charge() {
+	if r.pace != nil && r.pending > 0 {
+		r.pace(r.pending)
+	}
+	r.pending = 0
 }
 
 func (c *Client) newResponse(m irc.Message) *response {
@@ -96,6 +116,7 @@ func (r *response) flush() {
 	if r.sent.Swap(true) {
 		return
 	}
+	defer r.charge()
 	c := r.c
 	if r.label == "" {
 		for i := range r.msgs {
@@ -113,6 +134,15 @@ func (r *response) flush() {
 		m.Tags = append([]irc.Tag{{Key: "label", Value: r.label}}, m.Tags...)
 		r.sendLine(m)
 	default:
+		if oneBatch(r.msgs) {
+			// The reply is one batch already (a multiline echo): the
+			// label goes on its start, as on a single reply.
+			r.msgs[0].Tags = append([]irc.Tag{{Key: "label", Value: r.label}}, r.msgs[0].Tags...)
+			for i := range r.msgs {
+				r.sendLine(r.msgs[i])
+			}
+			return
+		}
 		if !c.hasCap(capBatch) {
 			// labeled-response without batch: only the first line can
 			// carry the label.
@@ -136,6 +166,29 @@ func (r *response) flush() {
 		}
 		r.sendLine(c.s.serverMsg("BATCH", "-"+id))
 	}
+}
+
+// oneBatch reports whether msgs are exactly one batch: BATCH +id first,
+// BATCH -id last, everything between inside it (or in a batch nested in it).
+func oneBatch(msgs []irc.Message) bool {
+	first, last := msgs[0], msgs[len(msgs)-1]
+	if first.Command != "BATCH" || last.Command != "BATCH" || len(first.Param(0)) < 2 || first.Param(0)[0] != '+' {
+		return false
+	}
+	id := first.Param(0)[1:]
+	if last.Param(0) != "-"+id {
+		return false
+	}
+	open := map[string]bool{id: true}
+	for _, m := range msgs[1 : len(msgs)-1] {
+		if b, _ := m.Tag("batch"); !open[b] {
+			return false
+		}
+		if m.Command == "BATCH" && strings.HasPrefix(m.Param(0), "+") {
+			open[m.Param(0)[1:]] = true
+		}
+	}
+	return true
 }
 
 // serverMsg is a message from the server itself.

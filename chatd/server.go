@@ -37,6 +37,8 @@ type Server struct {
 	ownsSt  bool
 	created time.Time
 	m       *metrics
+	// greeting is the part of the welcome burst fixed at start (register.go).
+	greeting func() greeting
 
 	world
 	registry
@@ -45,6 +47,7 @@ type Server struct {
 
 	listeners []net.Listener
 	rlog      rateLog
+	parker    *parker // idle clients without a reader goroutine (park_linux.go); nil: none
 
 	ready   atomic.Bool
 	serving atomic.Bool // listeners accepting; heartbeats may set ready
@@ -77,7 +80,11 @@ func NewWithStore(cfg Config, logger *slog.Logger, st store.Store) (*Server, err
 		world: newWorld(), registry: newRegistry(cfg.Limits, m), cluster: newCluster(),
 		done: make(chan struct{}),
 	}
+	s.greeting = sync.OnceValue(s.newGreeting)
 	s.m.registerServer(s)
+	if cfg.Timers.IdlePark > 0 {
+		s.parker = newParker()
+	}
 	ok := false
 	defer func() {
 		if !ok {
@@ -92,6 +99,11 @@ func NewWithStore(cfg Config, logger *slog.Logger, st store.Store) (*Server, err
 			return nil, fmt.Errorf("chatd: open store: %w", err)
 		}
 		s.ownsSt = true
+	}
+	if st, ok := s.st.(interface{ OnCommit(func()) }); ok {
+		// The committer wakes the tailer itself (store.OnCommit).
+		st.OnCommit(s.wake)
+		s.storeWakes = true
 	}
 	s.m.registerGalera(s.st) // galera_metrics.go
 	for _, a := range cfg.Listen {
@@ -214,6 +226,7 @@ func (s *Server) Run(ctx context.Context) error {
 	// closed.
 	s.disconnectAll("Server shutting down", discShutdown)
 	s.waitClients(time.Now().Add(s.cfg.Timers.LameduckGrace))
+	s.parker.close()
 	s.admin.closeServer()
 	s.cluster.close()
 	s.wg.Wait()
@@ -292,6 +305,7 @@ func (s *Server) closeAll() {
 	}
 	s.admin.close()
 	s.cluster.close()
+	s.parker.close()
 	if s.ownsSt && s.st != nil {
 		_ = s.st.Close()
 	}
@@ -313,6 +327,7 @@ func (s *Server) acceptLoop(ctx context.Context, ln net.Listener) {
 		}
 		delay = 0
 		s.m.accepted.Inc()
+		setSendBuffer(conn, s.cfg.Limits.SocketSendBuffer) // memory.go
 		c := s.newClient(conn)
 		if reason := s.admit(c); reason != "" {
 			s.m.disconnects.WithLabelValues(reason).Inc()

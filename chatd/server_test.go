@@ -207,7 +207,7 @@ func TestBadInput(t *testing.T) {
 	c.send("PRIVMSG bad :%s", strings.Repeat("x", 600))
 	c.expectCmd(errInputTooLong, "bad")
 	c.sendRaw([]byte("PRIVMSG bad :\xff\xfe\r\n"))
-	c.expectCmd("FAIL", "*", "INVALID_UTF8")
+	c.expectCmd("FAIL", "PRIVMSG", "INVALID_UTF8")
 	c.sendRaw([]byte(strings.Repeat("y", 20000) + "\r\n"))
 	c.expectCmd(errInputTooLong, "bad")
 	c.sendRaw([]byte("@bad_tag PING x\r\n"))

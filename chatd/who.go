@@ -138,7 +138,7 @@ func prefixes(modes string, multi bool) string {
 }
 
 // whoFlags is H (here) or G (gone), '*' for an operator, then the member
-// prefix.
+// prefix, then B for a bot.
 func whoFlags(o *user, prefix string) string {
 	flags := "H"
 	if o.away != "" {
@@ -147,7 +147,11 @@ func whoFlags(o *user, prefix string) string {
 	if o.hasMode('o') {
 		flags += "*"
 	}
-	return flags + prefix
+	flags += prefix
+	if o.hasMode(botMode) {
+		flags += string(botMode) // IRCv3 bot-mode
+	}
+	return flags
 }
 
 // whoReply is RPL_WHOREPLY (channel user host server nick flags :hops
@@ -179,11 +183,7 @@ func (s *Server) whoReply(r *response, q whoQuery, chName string, o *user, prefi
 		case 'd':
 			ps = append(ps, "0")
 		case 'l':
-			idle := 0
-			if o.client != nil {
-				idle = o.idleSeconds(now)
-			}
-			ps = append(ps, itoa(idle))
+			ps = append(ps, itoa(o.idleSeconds(now))) // any node's user (whoisidle.go)
 		case 'a':
 			acc := o.acc
 			if acc == "" {

@@ -47,11 +47,16 @@ type user struct {
 	channels                         map[string]*channel
 	away                             string
 	invited                          map[string]bool // folded channel names this user was INVITEd to
-	modes                            string          // user modes, sorted letters of "iow"
+	modes                            string          // user modes, sorted letters of modes.User.Flags
 	// lastActive is when the user last sent PRIVMSG or NOTICE (unix
-	// seconds; local users only), for WHOIS idle time.
+	// seconds), for WHOIS idle time: set by the handler for a local user
+	// and by the apply of the message on every node (noteActive).
 	lastActive atomic.Int64
 	monitoring map[string]string // local users: MONITOR list, folded -> as given
+	// multiline is the draft/multiline batch this local user is sending;
+	// only its client's reader goroutine (which runs its commands) uses it.
+	multiline *multilineBatch
+	knocks    knockLimiter // local users: recent KNOCKs, reader goroutine only
 }
 
 func (u *user) hasMode(m byte) bool { return strings.IndexByte(u.modes, m) >= 0 }

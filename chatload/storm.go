@@ -257,12 +257,46 @@ func (r *stormRun) fail(ctx context.Context, err error) {
 	}
 }
 
-// RunStorm runs one open-loop connection storm.
+// RunStorm runs one open-loop connection storm: plan the client side,
+// start each connection on schedule, then digest what was recorded.
 func RunStorm(ctx context.Context, cfg StormConfig) (*StormResult, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
+	cfg, client, warns, maxOpen := planStormClient(cfg)
+	t0 := time.Now().Add(10 * time.Millisecond) // room to start the goroutines
+	r := newStormRun(cfg, t0)
+	u0, s0 := cpuTimes()
+	stopProgress := func() {}
+	if cfg.Progress != nil {
+		ps := &progressSampler{phase: "storm", start: t0, total: int64(cfg.Conns), c: &r.c, io: &r.io, fn: cfg.Progress}
+		stopProgress = ticker(cfg.ProgressInterval, ps.sample)
+		defer func() { ps.sample(time.Now()) }()
+	}
+	defer stopProgress()
+
+	interrupted := r.schedule(ctx, t0, maxOpen)
+	end := time.Now()
+	stopProgress()
+	if ctx.Err() != nil {
+		interrupted = true
+	}
+	res := r.result(t0, end, interrupted)
+	client.MaxConcurrent = res.MaxConcurrent
+	warns = append(warns, postflight(&client, u0, s0, end.Sub(t0), "connection starts", res.StartLag, cfg.LagWarn, res.Errors)...)
+	res.Client = client
+	res.Warnings = warns
+	if interrupted {
+		return res, fmt.Errorf("storm interrupted after %d of %d connections: %w", res.Connections.Initiated, cfg.Conns, context.Cause(ctx))
+	}
+	return res, nil
+}
+
+// planStormClient readies the client side: loopback source addresses when
+// one would run out of ephemeral ports, the descriptor limit, and the bound
+// on open connections it allows.
+func planStormClient(cfg StormConfig) (StormConfig, ClientStats, []string, int) {
 	var spread string
 	if len(cfg.SourceAddrs) == 0 {
 		if lo, hi, err := portRange(portRangePath); err == nil {
@@ -285,45 +319,40 @@ func RunStorm(ctx context.Context, cfg StormConfig) (*StormResult, error) {
 		}
 	}
 	client.MaxOpen = maxOpen
+	return cfg, client, warns, maxOpen
+}
 
-	t0 := time.Now().Add(10 * time.Millisecond) // room to start the goroutines
-	r := &stormRun{
+func newStormRun(cfg StormConfig, t0 time.Time) *stormRun {
+	return &stormRun{
 		cfg: cfg, tl: newTimeline(t0, time.Second),
 		connT: NewRecorder(), connect: NewRecorder(), welcome: NewRecorder(), lag: NewRecorder(),
 		reg: NewRecorder(), join: NewRecorder(), msg: NewRecorder(),
 		byPhase: map[Phase]int64{},
 	}
-	u0, s0 := cpuTimes()
-	stopProgress := func() {}
-	if cfg.Progress != nil {
-		ps := &progressSampler{phase: "storm", start: t0, total: int64(cfg.Conns), c: &r.c, io: &r.io, fn: cfg.Progress}
-		stopProgress = ticker(cfg.ProgressInterval, ps.sample)
-		defer func() { ps.sample(time.Now()) }()
-	}
-	defer stopProgress()
+}
 
+// schedule starts connection i at t0 + i/Rate (open loop), at most maxOpen
+// at a time, and waits for all of them; true if ctx ended the schedule.
+func (r *stormRun) schedule(ctx context.Context, t0 time.Time, maxOpen int) (interrupted bool) {
 	sem := make(chan struct{}, maxOpen)
 	var wg sync.WaitGroup
-	interrupted := false
-schedule:
-	for i := 0; i < cfg.Conns; i++ {
+	defer wg.Wait()
+	for i := 0; i < r.cfg.Conns; i++ {
 		// Multiply before dividing so late connections do not drift.
-		intended := t0.Add(time.Duration(float64(i) * float64(time.Second) / cfg.Rate))
+		intended := t0.Add(time.Duration(float64(i) * float64(time.Second) / r.cfg.Rate))
 		if d := time.Until(intended); d > 0 {
 			t := time.NewTimer(d)
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				interrupted = true
-				break schedule
+				return true
 			case <-t.C:
 			}
 		}
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
-			interrupted = true
-			break schedule
+			return true
 		}
 		wg.Add(1)
 		go func(i int) {
@@ -332,16 +361,14 @@ schedule:
 			r.runConn(ctx, i, intended)
 		}(i)
 	}
-	wg.Wait()
-	end := time.Now()
-	stopProgress()
-	if ctx.Err() != nil {
-		interrupted = true
-	}
+	return false
+}
 
+// result digests the run's recorders and counters.
+func (r *stormRun) result(t0, end time.Time, interrupted bool) *StormResult {
 	dur := end.Sub(t0)
 	res := &StormResult{
-		Config:      cfg,
+		Config:      r.cfg,
 		Interrupted: interrupted,
 		DurationS:   dur.Seconds(),
 		Connections: ConnSummary{
@@ -372,6 +399,7 @@ schedule:
 		res.MsPerConn = dur.Seconds() * 1000 / float64(res.Connections.Initiated)
 	}
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	res.Errors = r.errs
 	for p, n := range r.byPhase {
 		if res.ErrorsByPhase == nil {
@@ -380,15 +408,7 @@ schedule:
 		res.ErrorsByPhase[p] = n
 	}
 	res.ErrorSamples = r.samples
-	r.mu.Unlock()
-	client.MaxConcurrent = res.MaxConcurrent
-	warns = append(warns, postflight(&client, u0, s0, dur, "connection starts", res.StartLag, cfg.LagWarn, res.Errors)...)
-	res.Client = client
-	res.Warnings = warns
-	if interrupted {
-		return res, fmt.Errorf("storm interrupted after %d of %d connections: %w", res.Connections.Initiated, cfg.Conns, context.Cause(ctx))
-	}
-	return res, nil
+	return res
 }
 
 // runConn is one connection's life: connect, register, join, K messages,

@@ -12,7 +12,7 @@ import (
 
 // Config is what a Balancer balances, in the balancer's own terms. A daemon
 // translates its configuration file into it (vrrpd: internal/vrrpd), the way
-// it translates VRRP instances into vrrp.InstanceConfig; defaults are the
+// it translates VRRP instances into router.InstanceConfig; defaults are the
 // daemon's to fill in.
 type Config struct {
 	// Dataplane is "auto", "ipvs" or "nftables"; Options.DataPlane, when

@@ -13,6 +13,8 @@ pkgs=(
 	systemd rpm dpkg-dev debootstrap fakeroot lintian rpmlint rpm2cpio
 	man-db groff-base
 	weechat-headless weechat-plugins
+	# reference IRC servers for test/regbench (started on loopback with generated configs)
+	ngircd inspircd
 )
 
 missing=()
@@ -31,6 +33,13 @@ if ((${#missing[@]})); then
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# ngircd and inspircd enable a system service on install where policy-rc.d
+# allows it; test/regbench starts its own on loopback, so stop the ones we added.
+for p in ngircd inspircd; do
+	if [[ " ${missing[*]} " == *" $p "* ]] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+		systemctl disable --now "$p" >/dev/null 2>&1 || true
+	fi
+done
 
 # keepalived and mariadb from apt must not run as system services: the tests
 # start their own instances in namespaces. Debian's policy-rc.d normally stops

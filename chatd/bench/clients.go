@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"runtime"
 	"strings"
@@ -12,8 +14,14 @@ import (
 )
 
 // benchClients registers n clients on one node and reports the node's
-// resident memory per client.
-func benchClients(n, parallel int) error {
+// resident memory per client. dsn is the node's store ("" in-memory SQLite,
+// whose pages are then in the node's RSS; "sqlite:FILE" the packaged
+// default, whose page cache is bounded).
+//
+// idlePark is the server's timers.idle_park (0: its default; negative: no
+// parking, every idle client keeps its reader goroutine); the clients are
+// left idle past it before the memory is read.
+func benchClients(n, parallel int, dsn string, idlePark time.Duration) error {
 	var l syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err == nil && l.Cur < uint64(n)+200 {
 		// Each process (server and this generator) needs a descriptor per
@@ -21,7 +29,10 @@ func benchClients(n, parallel int) error {
 		return fmt.Errorf("RLIMIT_NOFILE is %d (hard %d), too low for %d clients: run with a higher hard limit or -n %d",
 			l.Cur, l.Max, n, l.Cur-200)
 	}
-	srv, err := startServer(benchConfig("mem"))
+	cfg := benchConfig("mem")
+	cfg.DSN = dsn
+	cfg.Timers.IdlePark = idlePark
+	srv, err := startServer(cfg)
 	if err != nil {
 		return err
 	}
@@ -67,12 +78,14 @@ func benchClients(n, parallel int) error {
 		fmt.Printf("failed registrations: %d (first: %v)\n", f, firstErr.Load())
 	}
 	ok := int64(n) - failed.Load()
-	// Settle: let the server's GC run so the figure is steady-state.
-	time.Sleep(3 * time.Second)
+	// Settle: let the server's GC run so the figure is steady-state, and
+	// the clients park.
+	time.Sleep(3*time.Second + max(idlePark, 0))
 	rss := rssBytes(srv.cmd.Process.Pid)
 	heap := metric(srv.http, "go_memstats_heap_inuse_bytes")
 	stacks := metric(srv.http, "go_memstats_stack_inuse_bytes")
 	gor := metric(srv.http, "go_goroutines")
+	fmt.Printf("idle_park %v\n", idlePark)
 	users := metric(srv.http, "chatd_users")
 	per := float64(rss-base) / float64(ok)
 	fmt.Printf("registered clients: %d in %v (%.0f registrations/s); load average %s\n", ok, elapsed.Round(time.Millisecond), float64(ok)/elapsed.Seconds(), loadAvg())
@@ -83,6 +96,7 @@ func benchClients(n, parallel int) error {
 		users, gor, float64(rss)/(1<<20), heap/(1<<20), stacks/(1<<20))
 	fmt.Printf("memory per client: %.1f KiB RSS (%.1f KiB Go heap, %.1f KiB stacks)\n",
 		per/1024, (heap-baseHeap)/float64(ok)/1024, stacks/float64(ok)/1024)
+	memBreakdown(srv.http, rss, ok)
 	if b, err := os.ReadFile("/proc/net/sockstat"); err == nil {
 		for _, l := range strings.Split(string(b), "\n") {
 			if strings.HasPrefix(l, "TCP:") {
@@ -98,4 +112,39 @@ func benchClients(n, parallel int) error {
 		}
 	}
 	return nil
+}
+
+// memBreakdown says where the server's resident memory is: the Go heap in
+// use, the free heap the runtime still holds (not yet returned to the
+// kernel: RSS until the scavenger gets to it), goroutine stacks, the
+// runtime's own structures, and the rest (memory outside the Go runtime:
+// the in-memory SQLite database's pages, which the C-to-Go SQLite allocates
+// itself). With BENCH_PPROF=FILE it also saves a heap profile there (go
+// tool pprof -sample_index=inuse_space FILE).
+func memBreakdown(httpAddr string, rss, clients int64) {
+	m := func(name string) float64 { return metric(httpAddr, "go_memstats_"+name+"_bytes") }
+	inuse, idle, released := m("heap_inuse"), m("heap_idle"), m("heap_released")
+	stacks := m("stack_inuse")
+	rt := m("mspan_inuse") + m("mcache_inuse") + m("buck_hash_sys") + m("gc_sys") + m("other_sys")
+	outside := float64(rss) - inuse - (idle - released) - stacks - rt
+	kib := func(x float64) string { return fmt.Sprintf("%.2f KiB", x/float64(clients)/1024) }
+	fmt.Printf("per client, of RSS: heap in use %s, free heap held %s, stacks %s, runtime %s, outside the Go runtime %s (at most: unreleased pages count in Go's figures whether resident or not)\n",
+		kib(inuse), kib(idle-released), kib(stacks), kib(rt), kib(outside))
+	if path := os.Getenv("BENCH_PPROF"); path != "" && path != "1" {
+		resp, err := http.Get("http://" + httpAddr + "/debug/pprof/heap")
+		if err != nil {
+			fmt.Println("heap profile:", err)
+			return
+		}
+		defer resp.Body.Close()
+		f, err := os.Create(path)
+		if err != nil {
+			fmt.Println("heap profile:", err)
+			return
+		}
+		defer f.Close()
+		if _, err := io.Copy(f, resp.Body); err != nil {
+			fmt.Println("heap profile:", err)
+		}
+	}
 }

@@ -29,6 +29,15 @@ const (
 	InviteNotify
 	StandardReplies
 	ExtendedMonitor
+	Multiline
+)
+
+// The draft/multiline limits (https://ircv3.net/specs/extensions/multiline),
+// advertised as the capability's value: one batch may carry at most
+// MultilineMaxLines lines and MultilineMaxBytes bytes of text.
+const (
+	MultilineMaxBytes = 4096
+	MultilineMaxLines = 32
 )
 
 // Info is one capability as CAP LS shows it.
@@ -49,6 +58,7 @@ var Supported = []Info{
 	{Name: "chghost", Bit: Chghost},
 	{Name: "draft/account-registration", Bit: AccountRegistration, Value: "before-connect"},
 	{Name: "draft/chathistory", Bit: Chathistory},
+	{Name: "draft/multiline", Bit: Multiline, Value: "max-bytes=4096,max-lines=32"}, // MultilineMax*
 	{Name: "echo-message", Bit: EchoMessage},
 	{Name: "extended-join", Bit: ExtendedJoin},
 	{Name: "extended-monitor", Bit: ExtendedMonitor},
@@ -75,11 +85,13 @@ func Lookup(name string) (Info, bool) {
 }
 
 // Render are the capabilities that change how a broadcast is rendered; a
-// message cache keys on them (RenderKey).
-const Render = ServerTime | MessageTags | AccountTag | ExtendedJoin
+// message cache keys on them (RenderKey). Multiline renders a multiline
+// message as one BATCH only together with Batch; the renderer folds that
+// in before asking for the key.
+const Render = ServerTime | MessageTags | AccountTag | ExtendedJoin | Multiline
 
 // RenderVariants is the number of distinct Render subsets.
-const RenderVariants = 16
+const RenderVariants = 32
 
 // RenderKey packs the Render capabilities of s into 0..RenderVariants-1.
 func RenderKey(s Set) int {
@@ -95,6 +107,9 @@ func RenderKey(s Set) int {
 	}
 	if s&ExtendedJoin != 0 {
 		k |= 8
+	}
+	if s&Multiline != 0 {
+		k |= 16
 	}
 	return k
 }

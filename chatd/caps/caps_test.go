@@ -1,12 +1,15 @@
 package caps
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 // TestRenderKeyDistinct: every subset of Render gets its own key, within
 // RenderVariants, and capabilities outside Render do not change it.
 func TestRenderKeyDistinct(t *testing.T) {
 	seen := map[int]Set{}
-	bits := []Set{ServerTime, MessageTags, AccountTag, ExtendedJoin}
+	bits := []Set{ServerTime, MessageTags, AccountTag, ExtendedJoin, Multiline}
 	for mask := 0; mask < 1<<len(bits); mask++ {
 		var s Set
 		for i, b := range bits {
@@ -42,5 +45,14 @@ func TestSupportedNames(t *testing.T) {
 	}
 	if _, ok := Lookup("no-such-cap"); ok {
 		t.Error("Lookup of an unknown name succeeded")
+	}
+}
+
+// TestMultilineValue: CAP LS 302 advertises the limits the server enforces.
+func TestMultilineValue(t *testing.T) {
+	ci, ok := Lookup("draft/multiline")
+	want := fmt.Sprintf("max-bytes=%d,max-lines=%d", MultilineMaxBytes, MultilineMaxLines)
+	if !ok || ci.Value != want {
+		t.Errorf("draft/multiline value = %q, want %q", ci.Value, want)
 	}
 }

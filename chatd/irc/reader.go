@@ -101,6 +101,9 @@ func (lr *LineReader) ReadLine() ([]byte, error) {
 	}
 }
 
+// Buffered is the number of bytes read but not yet returned as lines.
+func (lr *LineReader) Buffered() int { return lr.end - lr.start }
+
 // compact moves pending bytes to the front, and gives a grown buffer back
 // when nothing is pending so an idle client holds only initialReadBuf.
 func (lr *LineReader) compact() {

@@ -40,7 +40,7 @@ type Spec struct {
 // Channel is chatd's channel modes; User its user modes.
 var (
 	Channel = Spec{Lists: "beI", Always: "k", SetOnly: "l", Flags: "imnst", Members: "ov"}
-	User    = Spec{Flags: "iow"}
+	User    = Spec{Flags: "Biow"} // B: bot (IRCv3 bot-mode)
 )
 
 // Type returns the type of mode letter m.

@@ -14,13 +14,14 @@ import (
 // commit is in flight; an Append alone is committed at once, as a batch of one. Every Append still
 // returns only after its own event is committed.
 
-// committers is the number of batches one Store may have in flight. Two let the next batch take the log
-// counter while the previous one waits for its log flush (InnoDB releases row locks before it flushes),
-// so a node is not limited to one flush per batch. On SQLite, with its one writer connection, one
-// committer made bigger batches and used less CPU (312-352 vs 428-461 µs per registration in a storm
-// of 8,000 at 1,000/s) but its register p50 was 52-1,081 ms against 2.9-4.3 ms with two (load 18, 7 Dec
-// 2026): the second committer prepares and answers a batch while the first holds the connection.
-const committers = 2
+// The committers (dialect.committers) are the batches one Store may have in flight. On MySQL two let
+// the next batch take the log counter while the previous one waits for its log flush (InnoDB releases
+// row locks before it flushes), so a node is not limited to one flush per batch. SQLite has one writer
+// connection: a second committer only takes a smaller batch and waits for the connection with it.
+// Measured side by side (test/regbench, chatd with one against two, 4 pairs, load 2.8-8.7, 8 Dec
+// 2026): register p99 in a storm of 10,000 at 1,000/s 51 (29-123) against 89 (29-170) ms, at 200/s 10
+// against 18 ms, CPU per connection equal (504 against 496 µs). An earlier run at load 18 had seen a
+// worse p50 with one; it did not reproduce.
 
 // maxBatch bounds the events of one transaction (and the placeholders of its INSERT).
 const maxBatch = 256
@@ -50,8 +51,8 @@ func (e *changeError) Unwrap() error { return e.err }
 func (s *sqlStore) startCommitter() {
 	s.appendCh = make(chan *appendReq)
 	s.quit = make(chan struct{})
-	s.committersDone.Add(committers)
-	for range committers {
+	s.committersDone.Add(s.d.committers)
+	for range s.d.committers {
 		go s.commitLoop()
 	}
 }
@@ -150,6 +151,7 @@ func (s *sqlStore) commitBatch(batch []*appendReq) {
 	for failures := 0; len(live) > 0; failures++ {
 		err := s.commitReqs(live)
 		if err == nil {
+			s.committed(live)
 			for _, r := range live {
 				r.done <- nil
 			}
@@ -161,9 +163,15 @@ func (s *sqlStore) commitBatch(batch []*appendReq) {
 			live = append(live[:ce.i:ce.i], live[ce.i+1:]...)
 			continue
 		}
-		if len(live) > 1 && (ce != nil || s.d.isDuplicate(err)) {
+		// A batch still deadlocking after inTx's retries (two nodes' batches locking the same
+		// channels in different orders) is committed one change at a time: smaller transactions
+		// rarely form a cycle, and one change's failure is then only its own.
+		if len(live) > 1 && (ce != nil || s.d.isDuplicate(err) || s.d.isRetryable(err)) {
 			for _, r := range live {
 				err := s.commitReqs([]*appendReq{r})
+				if err == nil {
+					s.committed([]*appendReq{r})
+				}
 				if errors.As(err, &ce) {
 					err = ce.err
 				}
@@ -175,6 +183,41 @@ func (s *sqlStore) commitBatch(batch []*appendReq) {
 			r.done <- err
 		}
 		return
+	}
+}
+
+// committed keeps the events of reqs, just committed, for Tail (recent.go), and runs the OnCommit
+// functions. It runs before the callers are answered: an event is theirs again once they are.
+func (s *sqlStore) committed(reqs []*appendReq) {
+	evs := make([]*Event, 0, len(reqs))
+	for _, r := range reqs {
+		if r.ev != nil {
+			evs = append(evs, r.ev)
+		}
+	}
+	s.recent.add(evs)
+	if fs := s.onCommit.Load(); fs != nil {
+		for _, f := range *fs {
+			f()
+		}
+	}
+}
+
+// OnCommit makes the committer call f after each batch that commits, before the batch's callers
+// are answered, so that a node's tailer (f wakes it) starts reading while the goroutines that
+// committed are still being scheduled: one hand-off fewer before a registration's 001. f must not
+// block. Functions stay registered for the Store's life.
+func (s *sqlStore) OnCommit(f func()) {
+	for {
+		old := s.onCommit.Load()
+		var fs []func()
+		if old != nil {
+			fs = append(fs, *old...)
+		}
+		fs = append(fs, f)
+		if s.onCommit.CompareAndSwap(old, &fs) {
+			return
+		}
 	}
 }
 
@@ -228,12 +271,8 @@ func (s *sqlStore) commitTx(ctx context.Context, tx *sql.Tx, reqs []*appendReq, 
 			*evs = append(*evs, r.ev)
 		}
 	}
-	for rest := *evs; len(rest) > 0; {
-		n := min(len(rest), maxBatch)
-		if err := s.appendTx(ctx, tx, rest[:n]); err != nil {
-			return err
-		}
-		rest = rest[n:]
+	if len(*evs) == 0 {
+		return nil
 	}
-	return nil
+	return s.appendCommitTx(ctx, tx, *evs)
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -198,17 +199,11 @@ func (t txOps) Join(m Member, fresh Channel) (string, error) {
 	if err := t.lockSession(m.SessionID); err != nil {
 		return "", fmt.Errorf("join %q session %q: %w", m.Channel, m.SessionID, err)
 	}
-	exists, err := t.lockChannel(folded)
+	created, err := t.lockOrCreateChannel(m.Channel, fresh)
 	if err != nil {
-		return "", fmt.Errorf("join %q: %w", m.Channel, err)
+		return "", err
 	}
-	if !exists {
-		fresh.Name = m.Channel
-		if _, err := t.q().ExecContext(t.ctx, `INSERT INTO channels (name_folded, `+channelCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			folded, fresh.Name, fresh.Topic, fresh.TopicBy, ms(fresh.TopicAt), fresh.Modes, fresh.Key, fresh.Limit, ms(fresh.Created)); err != nil {
-			return "", fmt.Errorf("create channel %q: %w", m.Channel, err)
-		}
+	if created {
 		m.Modes = addFlag(m.Modes, 'o')
 	}
 	res, err := t.q().ExecContext(t.ctx, t.s.d.expand(`{{insert_ignore}} INTO members (channel_folded, session_id, channel, modes)
@@ -220,6 +215,36 @@ func (t txOps) Join(m Member, fresh Channel) (string, error) {
 		return "", fmt.Errorf("join %q session %q: %w", m.Channel, m.SessionID, ErrExists)
 	}
 	return m.Modes, nil
+}
+
+// lockOrCreateChannel takes the channel row's lock, creating the row from fresh if there is none, and
+// reports whether it created it. Without gap locks (READ COMMITTED on MySQL: dialect.writeTx) two
+// JOINs may both find no row; the second INSERT then waits for the first transaction and fails on the
+// primary key once it commits, and the channel exists: that JOIN locks it and joins, as if it had come
+// second all along.
+func (t txOps) lockOrCreateChannel(name string, fresh Channel) (bool, error) {
+	folded := Fold(name)
+	exists, err := t.lockChannel(folded)
+	if err != nil || exists {
+		if err != nil {
+			err = fmt.Errorf("join %q: %w", name, err)
+		}
+		return false, err
+	}
+	fresh.Name = name
+	_, err = t.q().ExecContext(t.ctx, `INSERT INTO channels (name_folded, `+channelCols+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		folded, fresh.Name, fresh.Topic, fresh.TopicBy, ms(fresh.TopicAt), fresh.Modes, fresh.Key, fresh.Limit, ms(fresh.Created))
+	if err == nil {
+		return true, nil
+	}
+	if !t.s.d.isDuplicate(err) {
+		return false, fmt.Errorf("create channel %q: %w", name, err)
+	}
+	if exists, err = t.lockChannel(folded); err != nil || !exists {
+		return false, fmt.Errorf("join %q: created by another transaction, then gone: %w", name, cmp.Or(err, ErrNotFound))
+	}
+	return false, nil
 }
 
 // addFlag adds flag letter f to a sorted set of flag letters.

@@ -1,8 +1,10 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -269,4 +271,66 @@ func TestReapDeadCollectsLateSession(t *testing.T) {
 			t.Fatalf("a session registered after the node was reaped: reaped %+v", r)
 		}
 	})
+}
+
+// TestConcurrentJoinsCreateOneChannel checks the rule a JOIN decides on (RFC 2812 §1.3.1: the first
+// user to join a channel creates it and becomes its operator) when two nodes' JOINs race for a channel
+// that does not exist yet: every JOIN succeeds, and exactly one member is the creator with +o. On
+// MySQL the write transactions take no gap locks (READ COMMITTED), so both may find no row: the loser's
+// INSERT fails on the key and it joins the winner's channel (lockOrCreateChannel).
+func TestConcurrentJoinsCreateOneChannel(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		dsn := b.newDSN(t)
+		hs := []*sqlStore{open(t, dsn), open(t, dsn)}
+		ctx := testCtx(t)
+		const rounds, per = 5, 4
+		for i := range rounds * per * len(hs) {
+			ss := Session{ID: fmt.Sprint("s", i), Node: "n", Nick: fmt.Sprint("u", i), User: "u", Host: "h"}
+			if err := hs[0].ClaimNick(ctx, ss); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for r := range rounds {
+			ch := fmt.Sprint("#race", r)
+			errs := make(chan error, per*len(hs))
+			for h := range hs {
+				for j := range per {
+					sid := fmt.Sprint("s", (r*len(hs)+h)*per+j)
+					go func() {
+						_, err := hs[h].changeJoin(ctx, Member{Channel: ch, SessionID: sid})
+						errs <- err
+					}()
+				}
+			}
+			ops := 0
+			for range per * len(hs) {
+				if err := <-errs; err != nil {
+					t.Errorf("%s: join: %v", ch, err)
+				}
+			}
+			ms, err := hs[1].Members(ctx, ch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range ms {
+				if strings.Contains(m.Modes, "o") {
+					ops++
+				}
+			}
+			if len(ms) != per*len(hs) || ops != 1 {
+				t.Errorf("%s: %d members, %d with +o; want %d members, 1 operator (the creator)", ch, len(ms), ops, per*len(hs))
+			}
+		}
+	})
+}
+
+// changeJoin runs one Join in a transaction of its own and returns the joiner's modes.
+func (s *sqlStore) changeJoin(ctx context.Context, m Member) (string, error) {
+	var modes string
+	fresh := Channel{Name: m.Channel, Created: time.Now().UTC().Truncate(time.Millisecond)}
+	err := s.change(ctx, func(t txOps) (err error) {
+		modes, err = t.Join(m, fresh)
+		return err
+	})
+	return modes, err
 }

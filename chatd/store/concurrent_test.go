@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -351,6 +352,53 @@ func TestBatchWithDuplicate(t *testing.T) {
 		}
 		if h, err := s.Head(ctx); err != nil || h != n {
 			t.Errorf("Head = %d, %v; want %d (dense, the duplicate took no position)", h, err, n)
+		}
+	})
+}
+
+// TestAppendCommitNumbersEveryChunk checks doc.go's claims 1 and 3 for the append that commits in its
+// own round trip (appendCommitTx: several INSERTs of maxBatch rows and the conversation index in one
+// packet): the positions Append reports are dense, in the order of the events, and exactly what Tail
+// reads back; the private conversations are indexed with them.
+func TestAppendCommitNumbersEveryChunk(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		s, ctx := open(t, b.newDSN(t)), testCtx(t)
+		if err := s.Append(ctx, ev("n", "first", 0, KindPrivmsg, "a!a@h", "#c", "x")); err != nil {
+			t.Fatal(err)
+		}
+		n := 2*maxBatch + 3
+		evs := make([]*Event, n)
+		for i := range evs {
+			target := "#c"
+			if i%50 == 0 {
+				target = fmt.Sprint("bob", i)
+			}
+			evs[i] = ev("n", fmt.Sprint("m", i), i, KindPrivmsg, "alice!a@h", target, "x")
+			if err := prepareEvent(evs[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.inTx(ctx, func(tx *sql.Tx) error { return s.appendCommitTx(ctx, tx, evs) }); err != nil {
+			t.Fatal(err)
+		}
+		got, next, err := s.Tail(ctx, 1, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != n || next != Cursor(n+1) {
+			t.Fatalf("Tail after 1 = %d events up to %d, want %d up to %d", len(got), next, n, n+1)
+		}
+		for i, e := range evs {
+			if e.Seq != int64(i+2) || got[i].Seq != e.Seq || got[i].MsgID != e.MsgID {
+				t.Fatalf("event %d: Append gave seq %d, Tail has %d %q; want %d %q", i, e.Seq, got[i].Seq, got[i].MsgID, i+2, e.MsgID)
+			}
+		}
+		keys, err := s.Conversations(ctx, "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := (n + 49) / 50; len(keys) != want {
+			t.Errorf("alice has %d private conversations indexed, want %d", len(keys), want)
 		}
 	})
 }

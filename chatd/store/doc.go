@@ -16,6 +16,12 @@
 //	INSERT INTO events (seq, ...) VALUES (n-k+1, ...), ...      -- the k events of this batch
 //	COMMIT
 //
+// On MySQL/MariaDB these three statements (with the conversation index before them, and a SELECT of
+// LAST_INSERT_ID() after) go to the server in one multi-statement packet (appendCommitTx), the events'
+// positions computed by the server from LAST_INSERT_ID(). The lock is the same and taken at the same
+// point; only its hold no longer spans round trips to the chat node, or the chat node waiting for a
+// CPU between them.
+//
 // Why Tail can neither skip nor repeat (the AUTO_INCREMENT hazard: ids assigned at insert can commit out
 // of order, so a reader of "id > cursor" passes over a row that commits later):
 //
@@ -37,9 +43,10 @@
 // cannot stall forever.
 //
 // The counter serializes appends across all nodes, so the time it is held bounds the cluster's commit
-// rate. Two things keep that time short: statements that need no position run before the bump, and
+// rate. Three things keep that time short: statements that need no position run before the bump, the
+// bump, INSERT and COMMIT travel in one packet (above), and
 // Append group-commits: concurrent Appends of one Store are written by a committer in one transaction
-// (one bump, one multi-row INSERT, one commit and log flush), with two committers so a batch can take
+// (one bump, one multi-row INSERT, one commit and log flush), with two committers on MySQL so a batch can take
 // the counter while the previous one waits for its flush (InnoDB releases row locks before the flush).
 // Benchmarks: BenchmarkAppendMariaDB, BenchmarkAppendSQLite. The alternative, gap-aware tailing of
 // AUTO_INCREMENT ids (a hole is waited for, then declared rolled back after a timeout), would let
@@ -192,6 +199,12 @@
 //     that commits first has the lower position: the order of the events is an order in which the
 //     changes could have run one after the other. Changes to disjoint rows commute. So applying the
 //     events in Seq order to the tables at position p gives the tables at any later position.
+//     On MySQL the write transactions run at READ COMMITTED (dialect.writeTx): locking reads lock the
+//     rows they find and no gaps, so a row another transaction inserts is not held off. No decision
+//     rests on a gap: whether a channel is empty, or which channels a session is in, is read under
+//     the lock of the parent row every writer of those rows takes first (the channel's, the
+//     session's), and a channel two JOINs both found missing is created by one; the other's INSERT
+//     fails on the key once the first commits, and it joins that channel (lockOrCreateChannel).
 //     (SQLite has a single writer, so there every transaction is serialized whole. On Galera, where
 //     row locks are local to a node, two changes that touch a common row, or merely the counter,
 //     conflict in certification and the later one is rolled back whole and retried: the same order.)

@@ -45,8 +45,87 @@ func validNames(names ...string) error {
 
 // appendTx writes evs in tx. The order of statements matters for throughput: everything that does not
 // need a log position runs before the counter row is locked, so the lock (which serializes every
-// appender of every node) is held for one INSERT and the commit only.
+// appender of every node) is held for the INSERT and the commit only.
 func (s *sqlStore) appendTx(ctx context.Context, tx *sql.Tx, evs []*Event) error {
+	dm, rows, err := eventArgs(evs)
+	if err != nil {
+		return err
+	}
+	if len(dm) > 0 {
+		if _, err := s.txFixed(tx, len(dm) <= 8).ExecContext(ctx, s.d.expand(dmInsert(len(dm)/2)), dm...); err != nil {
+			return fmt.Errorf("index conversation: %w", err)
+		}
+	}
+	last, err := s.d.nextSeq(ctx, s.prepTx(tx), len(evs))
+	if err != nil {
+		return fmt.Errorf("next seq: %w", err)
+	}
+	first := last - int64(len(evs)) + 1
+	for i := range evs {
+		rows[12*i] = first + int64(i)
+	}
+	for done := 0; done < len(evs); done += maxBatch {
+		n := min(len(evs)-done, maxBatch)
+		if _, err := s.txFixed(tx, n <= 16).ExecContext(ctx, eventInsert(n, ""), rows[12*done:12*(done+n)]...); err != nil {
+			return err
+		}
+	}
+	setSeqs(evs, last)
+	return nil
+}
+
+// errCommitted is returned by appendCommitTx when it has committed the transaction itself: tryTx then
+// ends it without a COMMIT of its own. It never leaves the package.
+var errCommitted = errors.New("store: transaction committed by its last statement")
+
+// appendCommitTx appends evs in tx as its last step and commits. On MySQL that is one round trip: the
+// conversation index, the counter bump, the INSERT, the COMMIT and the read of the new counter go in
+// one multi-statement packet, so the counter's row lock is held only while the server runs the INSERT
+// and the commit, never across a round trip to this process or while this process waits for a CPU
+// (with two nodes on one database, their committers queued on that lock for the chat node's round
+// trips: docs/benchmarks.md, "The log counter's lock"). It returns errCommitted (tryTx's cue) once the
+// commit is sent; an error from the packet is a commitError, since the COMMIT in it may have run.
+// SQLite, embedded and with one writer, has no round trip to save: appendTx, and tryTx commits.
+func (s *sqlStore) appendCommitTx(ctx context.Context, tx *sql.Tx, evs []*Event) error {
+	if !s.d.inlineCommit {
+		return s.appendTx(ctx, tx, evs)
+	}
+	dm, rows, err := eventArgs(evs)
+	if err != nil {
+		return err
+	}
+	var q strings.Builder
+	args := make([]any, 0, len(dm)+1+len(rows)+len(evs))
+	if len(dm) > 0 {
+		q.WriteString(s.d.expand(dmInsert(len(dm) / 2)))
+		q.WriteString(";\n")
+		args = append(args, dm...)
+	}
+	q.WriteString("UPDATE log_seq SET n = LAST_INSERT_ID(n + ?) WHERE id = 1;\n")
+	args = append(args, len(evs))
+	// Each row's seq is LAST_INSERT_ID() - (k-1-i): the positions the UPDATE just reserved, computed
+	// by the server (events has no AUTO_INCREMENT column, so the INSERT leaves LAST_INSERT_ID alone).
+	for done := 0; done < len(evs); done += maxBatch {
+		n := min(len(evs)-done, maxBatch)
+		q.WriteString(eventInsert(n, "LAST_INSERT_ID() - ?"))
+		q.WriteString(";\n")
+		for i := done; i < done+n; i++ {
+			rows[12*i] = len(evs) - 1 - i
+		}
+		args = append(args, rows[12*done:12*(done+n)]...)
+	}
+	q.WriteString("COMMIT;\nSELECT LAST_INSERT_ID()")
+	var last int64
+	if err := tx.QueryRowContext(ctx, q.String(), args...).Scan(&last); err != nil {
+		return &commitError{fmt.Errorf("append and commit: %w", err)}
+	}
+	setSeqs(evs, last)
+	return errCommitted
+}
+
+// eventArgs returns the conversation index rows of evs (nick, hkey pairs, flattened) and the INSERT
+// arguments of evs, 12 per event, the first (seq) left for the caller.
+func eventArgs(evs []*Event) (dm, rows []any, err error) {
 	// Rows in one order (nick, key) in every transaction, so two batches touching the same
 	// conversations cannot deadlock on dm_index.
 	var pairs [][2]string
@@ -59,53 +138,52 @@ func (s *sqlStore) appendTx(ctx context.Context, tx *sql.Tx, evs []*Event) error
 		return cmp.Or(strings.Compare(x[0], y[0]), strings.Compare(x[1], y[1]))
 	})
 	pairs = slices.Compact(pairs)
-	var dm []any
 	for _, p := range pairs {
 		dm = append(dm, p[0], p[1])
 	}
-	if len(dm) > 0 {
-		q := `{{insert_ignore}} INTO dm_index (nick, hkey) VALUES (?, ?)` + strings.Repeat(", (?, ?)", len(dm)/2-1)
-		if _, err := s.txFixed(tx, len(dm) <= 8).ExecContext(ctx, s.d.expand(q), dm...); err != nil {
-			return fmt.Errorf("index conversation: %w", err)
-		}
-	}
-	args := make([]any, 0, 12*len(evs))
+	rows = make([]any, 0, 12*len(evs))
 	for _, ev := range evs {
 		params, tags := "", ""
 		if len(ev.Params) > 0 {
 			b, err := json.Marshal(ev.Params)
 			if err != nil {
-				return err
+				return nil, nil, err
 			}
 			params = string(b)
 		}
 		if len(ev.Tags) > 0 {
 			b, err := json.Marshal(ev.Tags)
 			if err != nil {
-				return err
+				return nil, nil, err
 			}
 			tags = string(b)
 		}
-		args = append(args, 0, ev.MsgID, ms(ev.Time), ev.Node, string(ev.Kind), ev.Target, ev.HistoryKey,
+		rows = append(rows, 0, ev.MsgID, ms(ev.Time), ev.Node, string(ev.Kind), ev.Target, ev.HistoryKey,
 			ev.Sender, ev.Account, ev.Text, params, tags)
 	}
-	last, err := s.d.nextSeq(ctx, s.prepTx(tx), len(evs))
-	if err != nil {
-		return fmt.Errorf("next seq: %w", err)
-	}
-	first := last - int64(len(evs)) + 1
-	for i := range evs {
-		args[12*i] = first + int64(i)
-	}
+	return dm, rows, nil
+}
+
+// dmInsert is the conversation index INSERT for n (nick, hkey) rows.
+func dmInsert(n int) string {
+	return `{{insert_ignore}} INTO dm_index (nick, hkey) VALUES (?, ?)` + strings.Repeat(", (?, ?)", n-1)
+}
+
+// eventInsert is the INSERT of n events; seq, if not empty, is the SQL of each row's seq column.
+func eventInsert(n int, seq string) string {
 	row := "(" + placeholders(12) + ")"
-	q := `INSERT INTO events (` + eventCols + `) VALUES ` + row + strings.Repeat(", "+row, len(evs)-1)
-	if _, err := s.txFixed(tx, len(evs) <= 16).ExecContext(ctx, q, args...); err != nil {
-		return err
+	if seq != "" {
+		row = "(" + seq + ", " + placeholders(11) + ")"
 	}
+	return `INSERT INTO events (` + eventCols + `) VALUES ` + row + strings.Repeat(", "+row, n-1)
+}
+
+// setSeqs numbers evs, the last one last.
+func setSeqs(evs []*Event, last int64) {
+	first := last - int64(len(evs)) + 1
 	for i, ev := range evs {
 		ev.Seq = first + int64(i)
 	}
-	return nil
 }
 
 func scanEvents(rows *sql.Rows) ([]Event, error) {
@@ -151,6 +229,11 @@ func (s *sqlStore) Head(ctx context.Context) (Cursor, error) {
 func (s *sqlStore) Tail(ctx context.Context, after Cursor, limit int) ([]Event, Cursor, error) {
 	if limit <= 0 || limit > maxLimit {
 		limit = maxLimit
+	}
+	// This Store's own events, just committed, are not read back (recent.go). Past the last of
+	// them, other nodes' events arrive with their nudge (or the tailer's poll) and are read then.
+	if evs, whole := s.recent.after(int64(after), limit); len(evs) > 0 && whole {
+		return evs, Cursor(evs[len(evs)-1].Seq), nil
 	}
 	// Its own pool (sqlStore.t): live delivery never queues behind History.
 	rows, err := s.prepT().QueryContext(ctx, `SELECT `+eventCols+` FROM events WHERE seq > ? ORDER BY seq LIMIT ?`,

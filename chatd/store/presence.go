@@ -315,7 +315,7 @@ func (t txOps) reapedChannels(out []Reaped, sin string, ids []any) ([]string, er
 }
 
 // appendQuits appends the QUIT event quit returns for each reaped session (nil: none) and records it
-// in the session's Reaped.
+// in the session's Reaped. It is the transaction's last step: appendCommitTx may commit it.
 func (t txOps) appendQuits(out []Reaped, quit func(Reaped) *Event) error {
 	var evs []*Event
 	for i := range out {
@@ -329,12 +329,13 @@ func (t txOps) appendQuits(out []Reaped, quit func(Reaped) *Event) error {
 		out[i].Quit = ev
 		evs = append(evs, ev)
 	}
-	for len(evs) > 0 {
-		n := min(len(evs), maxBatch)
-		if err := t.s.appendTx(t.ctx, t.tx, evs[:n]); err != nil {
-			return fmt.Errorf("append quit events: %w", err)
-		}
-		evs = evs[n:]
+	if len(evs) == 0 {
+		return nil
 	}
-	return nil
+	// appendCommitTx commits the transaction itself: errCommitted must reach tryTx as it is.
+	err := t.s.appendCommitTx(t.ctx, t.tx, evs)
+	if err != nil && err != errCommitted {
+		return fmt.Errorf("append quit events: %w", err)
+	}
+	return err
 }

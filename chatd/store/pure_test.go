@@ -69,7 +69,7 @@ func TestPassword(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(h, "$argon2id$v=19$m=65536,t=3,p=2$") {
+	if !strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=1$") {
 		t.Fatalf("unexpected encoding %q", h)
 	}
 	if h2, _ := HashPassword("correct horse"); h2 == h {
@@ -88,16 +88,43 @@ func TestPassword(t *testing.T) {
 		"$2a$10$abcdefghijklmnopqrstuv", // bcrypt
 		strings.Replace(h, "argon2id", "argon2i", 1),
 		strings.Replace(h, "v=19", "v=16", 1),
-		strings.Replace(h, "m=65536", "m=999999999", 1),
-		strings.Replace(h, "t=3", "t=0", 1),
-		strings.Replace(h, "p=2", "p=0", 1),
-		strings.Replace(h, "p=2", "q=2", 1),
-		"$argon2id$v=19$m=65536,t=3,p=2$!!!$" + parts[5],
-		"$argon2id$v=19$m=65536,t=3,p=2$" + parts[4] + "$c2hvcnQ",
+		strings.Replace(h, "m=19456", "m=999999999", 1),
+		strings.Replace(h, "t=2", "t=0", 1),
+		strings.Replace(h, "p=1", "p=0", 1),
+		strings.Replace(h, "p=1", "q=1", 1),
+		"$argon2id$v=19$m=19456,t=2,p=1$!!!$" + parts[5],
+		"$argon2id$v=19$m=19456,t=2,p=1$" + parts[4] + "$c2hvcnQ",
 	} {
 		if ok, err := CheckPassword(bad, "x"); ok || !errors.Is(err, ErrBadHash) {
 			t.Errorf("CheckPassword(%q) = %v, %v; want ErrBadHash", bad, ok, err)
 		}
+	}
+}
+
+// legacyHash is "correct horse" hashed by chatd before the parameters changed (m=64 MiB, t=3, p=2).
+const legacyHash = "$argon2id$v=19$m=65536,t=3,p=2$aGFjaGF0LWxlZ2FjeS0xNg$rz163kmOpksFmqGFnCRrPQ8408fsb30bw8xgxhz4aEE"
+
+// TestPasswordLegacyParameters (RFC 9106 §3.1, the parameters travel with the hash): a hash made with
+// the old parameters verifies with them and asks for a rehash; a new one does not.
+func TestPasswordLegacyParameters(t *testing.T) {
+	if ok, err := CheckPassword(legacyHash, "correct horse"); !ok || err != nil {
+		t.Fatalf("CheckPassword(legacy, right) = %v, %v", ok, err)
+	}
+	if ok, err := CheckPassword(legacyHash, "wrong horse"); ok || err != nil {
+		t.Fatalf("CheckPassword(legacy, wrong) = %v, %v", ok, err)
+	}
+	if !NeedsRehash(legacyHash) {
+		t.Error("NeedsRehash(legacy) = false")
+	}
+	h, err := HashPassword("correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if NeedsRehash(h) {
+		t.Errorf("NeedsRehash(%q) = true for a hash made now", h)
+	}
+	if NeedsRehash("plain") {
+		t.Error("NeedsRehash of an unparsable hash = true; it never verifies, so there is nothing to rehash")
 	}
 }
 

@@ -30,6 +30,9 @@ type sqlStore struct {
 
 	stmts stmtCache // prepared hot statements (stmtcache.go)
 
+	recent   recentEvents             // the events committed last, served to Tail without a read (recent.go)
+	onCommit atomic.Pointer[[]func()] // OnCommit's functions
+
 	holeMu sync.Mutex
 	holes  map[int64]time.Time // first time Tail saw a missing Seq right after its cursor
 
@@ -91,12 +94,17 @@ func (s *sqlStore) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 }
 
 func (s *sqlStore) tryTx(ctx context.Context, f func(tx *sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
+	tx, err := s.w.BeginTx(ctx, s.d.writeTx)
 	if err != nil {
 		return err
 	}
 	if err := f(tx); err != nil {
+		// errCommitted: f's last statement was the COMMIT (appendCommitTx); the ROLLBACK that ends
+		// database/sql's transaction finds nothing left to undo.
 		tx.Rollback()
+		if err == errCommitted {
+			return nil
+		}
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -161,6 +169,24 @@ func (s *sqlStore) Account(ctx context.Context, name string) (Account, error) {
 		return Account{}, fmt.Errorf("account %q: %w", name, err)
 	}
 	return a, nil
+}
+
+func (s *sqlStore) RehashAccount(ctx context.Context, name, old, new string) error {
+	if new == "" {
+		return fmt.Errorf("rehash account %q: %w: empty hash", name, ErrInvalid)
+	}
+	if err := validNames(name, new); err != nil {
+		return fmt.Errorf("rehash account %q: %w", name, err)
+	}
+	res, err := s.prepW().ExecContext(ctx, `UPDATE accounts SET hash = ? WHERE name_folded = ? AND hash = ?`,
+		new, Fold(name), old)
+	if err != nil {
+		return fmt.Errorf("rehash account %q: %w", name, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return fmt.Errorf("rehash account %q: %w", name, ErrNotFound)
+	}
+	return nil
 }
 
 const channelCols = `name, topic, topic_by, topic_at, modes, ckey, climit, created`

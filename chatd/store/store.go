@@ -268,6 +268,10 @@ type Store interface {
 	// Account returns an account looked up case-insensitively, with its name spelled as registered;
 	// ErrNotFound if none.
 	Account(ctx context.Context, name string) (Account, error)
+	// RehashAccount replaces the account's password hash old by new (a login re-hashing with current
+	// parameters); ErrNotFound if the account is gone or its hash is no longer old, so a password
+	// changed meanwhile is never overwritten.
+	RehashAccount(ctx context.Context, name, old, new string) error
 
 	Channel(ctx context.Context, name string) (Channel, error) // ErrNotFound
 	SaveChannel(ctx context.Context, c Channel) error          // upsert by Fold(c.Name)

@@ -37,6 +37,29 @@ func TestAccounts(t *testing.T) {
 	})
 }
 
+// TestRehashAccountComparesAndSets: a login's rehash replaces the hash it
+// verified, and only that one (a password changed meanwhile stays).
+func TestRehashAccountComparesAndSets(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		s, ctx := open(t, b.newDSN(t)), testCtx(t)
+		if err := s.CreateAccount(ctx, "Alice", "$argon2id$old"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RehashAccount(ctx, "alice", "$argon2id$other", "$argon2id$new"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("rehash from a hash the account no longer has: %v, want ErrNotFound", err)
+		}
+		if err := s.RehashAccount(ctx, "ALICE", "$argon2id$old", "$argon2id$new"); err != nil {
+			t.Fatal(err)
+		}
+		if a, err := s.Account(ctx, "alice"); err != nil || a != (Account{Name: "Alice", Hash: "$argon2id$new"}) {
+			t.Errorf("after rehash: %+v, %v", a, err)
+		}
+		if err := s.RehashAccount(ctx, "bob", "$argon2id$old", "$argon2id$new"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("rehash of a missing account: %v, want ErrNotFound", err)
+		}
+	})
+}
+
 func TestChannels(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		s, ctx := open(t, b.newDSN(t)), testCtx(t)

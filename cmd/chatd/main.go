@@ -65,6 +65,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	chatd.ApplyMemoryLimit(cfg.Limits)
 	srv, err := chatd.New(cfg, logger)
 	if err != nil {
 		return err

@@ -10,7 +10,7 @@ import (
 
 	"github.com/hachat/hachat/internal/cli"
 	"github.com/hachat/hachat/internal/control"
-	"github.com/hachat/hachat/vrrp"
+	"github.com/hachat/hachat/vrrp/router"
 )
 
 // errUnknownCommand is a command socketCommand does not know.
@@ -63,7 +63,7 @@ func socketCommand(ctx context.Context, sock, cmd string, rest []string, asJSON 
 			fmt.Fprintln(stdout, resp.Message)
 		}
 	case "events":
-		return control.Events(ctx, sock, func(ev vrrp.InstanceEvent, raw []byte) bool {
+		return control.Events(ctx, sock, func(ev router.InstanceEvent, raw []byte) bool {
 			if asJSON {
 				fmt.Fprintf(stdout, "%s\n", raw)
 			} else {

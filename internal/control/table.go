@@ -10,7 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/hachat/hachat/vrrp"
+	"github.com/hachat/hachat/vrrp/router"
 )
 
 // FormatStatus writes the instances as the table of `vrrpctl status`.
@@ -55,7 +55,7 @@ func dash(s string) string {
 	return s
 }
 
-func notes(s vrrp.Status) string {
+func notes(s router.Status) string {
 	var n []string
 	switch {
 	case s.Version == 2:
@@ -110,7 +110,7 @@ func joinAddrs(a []netip.Addr) string {
 }
 
 // FormatEvent is one line of `vrrpctl events`.
-func FormatEvent(ev vrrp.InstanceEvent) string {
+func FormatEvent(ev router.InstanceEvent) string {
 	if ev.Kind == EventSubscribed {
 		return ev.Time.Format(time.RFC3339Nano) + " following vrrpd's events"
 	}

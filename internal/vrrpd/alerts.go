@@ -8,7 +8,7 @@ import (
 	"github.com/hachat/hachat/internal/config"
 	"github.com/hachat/hachat/internal/mailalert"
 	"github.com/hachat/hachat/ipvs"
-	"github.com/hachat/hachat/vrrp"
+	"github.com/hachat/hachat/vrrp/router"
 )
 
 // alerter decides which events are mailed (keepalived's smtp_alert) and
@@ -57,7 +57,7 @@ func (a *alerter) configure(cfg *config.Config) {
 
 // event mails an instance's transition, and its sync group's once every
 // member has reached the new state.
-func (a *alerter) event(ev vrrp.InstanceEvent) {
+func (a *alerter) event(ev router.InstanceEvent) {
 	if ev.Kind != "transition" {
 		return
 	}

@@ -13,7 +13,8 @@ import (
 	"github.com/hachat/hachat/internal/config"
 	"github.com/hachat/hachat/internal/mailalert/mailalerttest"
 	"github.com/hachat/hachat/ipvs"
-	"github.com/hachat/hachat/vrrp"
+	"github.com/hachat/hachat/vrrp/router"
+	"github.com/hachat/hachat/vrrp/vrrptest"
 )
 
 // withAlerts is withService mailing to server, the instance with smtp_alert.
@@ -28,7 +29,7 @@ func withAlerts(server string) string {
 // "[router_id] VRRP Instance NAME - Entering MASTER state".
 func TestKeepalivedConfSmtpAlertTransition(t *testing.T) {
 	addr, got := mailalerttest.Server(t)
-	k := newFakeKernel(vrrp.NewFakeLink(), "198.18.1.11")
+	k := newFakeKernel(vrrptest.NewFakeLink(), "198.18.1.11")
 	ctx, cancel := context.WithCancel(context.Background())
 	n := NewNode(ctx, k, slog.New(slog.DiscardHandler), nil)
 	defer func() { cancel(); n.Wait() }()
@@ -52,7 +53,7 @@ func TestKeepalivedConfSmtpAlertTransition(t *testing.T) {
 // accepts and never answers delays neither the takeover nor the shutdown's
 // transitions (each mails, so a blocking send would hang Shutdown).
 func TestKeepalivedConfSmtpAlertDeadServerNeverBlocks(t *testing.T) {
-	k := newFakeKernel(vrrp.NewFakeLink(), "198.18.1.11")
+	k := newFakeKernel(vrrptest.NewFakeLink(), "198.18.1.11")
 	ctx, cancel := context.WithCancel(context.Background())
 	n := NewNode(ctx, k, slog.New(slog.DiscardHandler), nil)
 	defer func() { cancel(); n.Wait() }()
@@ -106,9 +107,9 @@ func TestKeepalivedConfSmtpAlertSyncGroup(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go a.mail.Run(ctx)
-	a.event(vrrp.InstanceEvent{Instance: "front", Kind: "transition", To: "MASTER"})
-	a.event(vrrp.InstanceEvent{Instance: "back", Kind: "transition", To: "MASTER"})
-	a.event(vrrp.InstanceEvent{Instance: "back", Kind: "priority", To: "MASTER"})
+	a.event(router.InstanceEvent{Instance: "front", Kind: "transition", To: "MASTER"})
+	a.event(router.InstanceEvent{Instance: "back", Kind: "transition", To: "MASTER"})
+	a.event(router.InstanceEvent{Instance: "back", Kind: "priority", To: "MASTER"})
 	a.realServer(ipvs.RealServerChange{Service: "irc", RealServer: netip.MustParseAddrPort("198.18.2.21:6667"), Up: true, Alert: true})
 	var subjects []string
 	for len(subjects) < 2 {

@@ -12,7 +12,7 @@ import (
 	"github.com/hachat/hachat/internal/config"
 	"github.com/hachat/hachat/internal/control"
 	"github.com/hachat/hachat/ipvs"
-	"github.com/hachat/hachat/vrrp"
+	"github.com/hachat/hachat/vrrp/router"
 )
 
 // daemonState answers the control socket and performs reloads.
@@ -111,7 +111,7 @@ func (d *daemonState) Handle(ctx context.Context, req control.Request) control.R
 }
 
 // Subscribe implements control.Handler.
-func (d *daemonState) Subscribe() (<-chan vrrp.InstanceEvent, func()) {
+func (d *daemonState) Subscribe() (<-chan router.InstanceEvent, func()) {
 	s := d.node.bus.Subscribe(256)
 	return s.C, func() { d.node.bus.Unsubscribe(s) }
 }

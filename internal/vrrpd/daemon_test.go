@@ -16,6 +16,7 @@ import (
 
 	"github.com/hachat/hachat/internal/buildinfo"
 	"github.com/hachat/hachat/vrrp"
+	"github.com/hachat/hachat/vrrp/vrrptest"
 )
 
 // TestReadinessMetricsAndStop checks the daemon's outside contract: it
@@ -43,7 +44,7 @@ func TestReadinessMetricsAndStop(t *testing.T) {
 	if err := os.WriteFile(conf, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	k := newFakeKernel(vrrp.NewFakeLink(), "198.18.1.11")
+	k := newFakeKernel(vrrptest.NewFakeLink(), "198.18.1.11")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)

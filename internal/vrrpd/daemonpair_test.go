@@ -19,6 +19,8 @@ import (
 	"github.com/hachat/hachat/internal/config"
 	"github.com/hachat/hachat/internal/control"
 	"github.com/hachat/hachat/vrrp"
+	"github.com/hachat/hachat/vrrp/router"
+	"github.com/hachat/hachat/vrrp/vrrptest"
 )
 
 // serveFile does what vrrpd -f path does after its flags: load the file,
@@ -37,12 +39,12 @@ func serveFile(ctx context.Context, path string, stderr io.Writer, o Options) er
 
 // fakeKernel joins daemons on one in-memory segment.
 type fakeKernel struct {
-	link  *vrrp.FakeLink
+	link  *vrrptest.FakeLink
 	src   netip.Addr
-	addrs *vrrp.FakeAddrs
-	ann   *vrrp.FakeAnnouncer
+	addrs *vrrptest.FakeAddrs
+	ann   *vrrptest.FakeAnnouncer
 	mu    sync.Mutex
-	conns []*vrrp.FakeConn
+	conns []*vrrptest.FakeConn
 	acc   fakeAccept
 }
 
@@ -67,8 +69,8 @@ func (f *fakeAccept) Close() error {
 	return nil
 }
 
-func newFakeKernel(link *vrrp.FakeLink, src string) *fakeKernel {
-	k := &fakeKernel{link: link, src: netip.MustParseAddr(src), addrs: vrrp.NewFakeAddrs(), ann: &vrrp.FakeAnnouncer{}}
+func newFakeKernel(link *vrrptest.FakeLink, src string) *fakeKernel {
+	k := &fakeKernel{link: link, src: netip.MustParseAddr(src), addrs: vrrptest.NewFakeAddrs(), ann: &vrrptest.FakeAnnouncer{}}
 	for _, ifn := range []string{"eth0", "eth1"} {
 		k.addrs.AddAddr(ifn, netip.PrefixFrom(k.src, 24))
 	}
@@ -87,15 +89,15 @@ func (k *fakeKernel) Listen(ifname string, ipv6 bool) (vrrp.Conn, error) {
 // ListenVMAC gives a socket on a segment of its own: the fake segment has
 // no macvlan to divert frames from the virtual MAC.
 func (k *fakeKernel) ListenVMAC(string, bool, net.HardwareAddr) (vrrp.Conn, error) {
-	return vrrp.NewFakeLink().Conn(), nil
+	return vrrptest.NewFakeLink().Conn(), nil
 }
 func (k *fakeKernel) AcceptFilter() (AcceptFilter, error) { return &k.acc, nil }
-func (k *fakeKernel) Addrs() vrrp.AddrManager             { return k.addrs }
-func (k *fakeKernel) Announcer() vrrp.Announcer           { return k.ann }
-func (k *fakeKernel) VMAC() vrrp.VMACLinks                { return k.addrs }
-func (k *fakeKernel) WatchLinks(ctx context.Context, hub *vrrp.TrackHub) error {
-	hub.SetUp(vrrp.InterfaceKey("eth0"), true, "up")
-	hub.SetUp(vrrp.InterfaceKey("eth1"), true, "up")
+func (k *fakeKernel) Addrs() router.AddrManager           { return k.addrs }
+func (k *fakeKernel) Announcer() router.Announcer         { return k.ann }
+func (k *fakeKernel) VMAC() router.VMACLinks              { return k.addrs }
+func (k *fakeKernel) WatchLinks(ctx context.Context, hub *router.TrackHub) error {
+	hub.SetUp(router.InterfaceKey("eth0"), true, "up")
+	hub.SetUp(router.InterfaceKey("eth1"), true, "up")
 	<-ctx.Done()
 	return nil
 }
@@ -132,7 +134,7 @@ type testDaemon struct {
 	log              *bytes.Buffer
 }
 
-func startDaemon(t *testing.T, link *vrrp.FakeLink, name, src string, prio int) *testDaemon {
+func startDaemon(t *testing.T, link *vrrptest.FakeLink, name, src string, prio int) *testDaemon {
 	t.Helper()
 	dir := t.TempDir()
 	d := &testDaemon{name: name, conf: filepath.Join(dir, "vrrpd.yaml"), sock: filepath.Join(dir, "s"),
@@ -165,13 +167,13 @@ func (d *testDaemon) write(t *testing.T, prioFront, prioBack int, backVIP string
 	}
 }
 
-func (d *testDaemon) status(t *testing.T) map[string]vrrp.Status {
+func (d *testDaemon) status(t *testing.T) map[string]router.Status {
 	t.Helper()
 	resp, err := control.Do(d.sock, control.Request{Command: control.CmdStatus})
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := map[string]vrrp.Status{}
+	m := map[string]router.Status{}
 	for _, s := range resp.Instances {
 		m[s.Name] = s
 	}
@@ -230,7 +232,7 @@ func TestDaemonPair(t *testing.T) {
 var testRealtime = 0
 
 func daemonPair(t *testing.T) {
-	link := vrrp.NewFakeLink()
+	link := vrrptest.NewFakeLink()
 	a := startDaemon(t, link, "a", "198.18.0.1", 200)
 	b := startDaemon(t, link, "b", "198.18.0.2", 100)
 	waitFor(t, "a MASTER of both, b BACKUP", func() bool {
@@ -248,7 +250,7 @@ func daemonPair(t *testing.T) {
 	sawMaster := make(chan error, 1)
 	subscribed := make(chan struct{})
 	go func() {
-		sawMaster <- control.Events(evCtx, b.sock, func(ev vrrp.InstanceEvent, _ []byte) bool {
+		sawMaster <- control.Events(evCtx, b.sock, func(ev router.InstanceEvent, _ []byte) bool {
 			if ev.Kind == control.EventSubscribed {
 				close(subscribed)
 			}
@@ -344,7 +346,7 @@ func daemonPair(t *testing.T) {
 }
 
 func TestControlSocketMode(t *testing.T) {
-	link := vrrp.NewFakeLink()
+	link := vrrptest.NewFakeLink()
 	a := startDaemon(t, link, "a", "198.18.0.1", 200)
 	fi, err := os.Stat(a.sock)
 	if err != nil {

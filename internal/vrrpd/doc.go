@@ -1,7 +1,8 @@
 // Package vrrpd is the vrrpd daemon without its command line: the VRRPv3
-// instances of package vrrp (RFC 5798, RFC 9568) and the L4 balancer of
-// package ipvs, wired to the kernel and kept in step with a YAML
-// configuration (package config).
+// instances of package vrrp/router (the protocol, RFC 5798 and RFC 9568,
+// is package vrrp) and the L4 balancer of package ipvs, wired to the
+// kernel (package vrrp/host) and kept in step with a YAML configuration
+// (package config).
 //
 // Serve runs the daemon until its context is done: it applies the
 // configuration, serves the control socket (package control, for vrrpctl)
@@ -22,7 +23,7 @@
 //   - ctl.go: the control socket's handler and the reload it performs.
 //   - balancer.go: BalancerConfig, the translation of virtual_servers and
 //     lvs_sync into the balancer's own ipvs.Config, as node.go translates
-//     instances into vrrp.InstanceConfig.
+//     instances into router.InstanceConfig.
 //   - alerts.go: keepalived's smtp_alert, mailed without ever blocking.
 //   - kernel.go: the Kernel interface, everything the daemon asks of the
 //     operating system, so that all of the above runs in tests against

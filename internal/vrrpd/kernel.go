@@ -7,6 +7,8 @@ import (
 
 	"github.com/hachat/hachat/vrrp"
 	"github.com/hachat/hachat/vrrp/acceptmode"
+	"github.com/hachat/hachat/vrrp/host"
+	"github.com/hachat/hachat/vrrp/router"
 )
 
 // Kernel is everything vrrpd needs from the operating system, so that the
@@ -16,13 +18,13 @@ type Kernel interface {
 	Listen(ifname string, ipv6 bool) (vrrp.Conn, error)
 	// ListenVMAC opens the receive-only socket of a virtual MAC interface:
 	// it hears the adverts sent from mac, which the kernel hands to the
-	// macvlan instead of its parent (see vrrp.ParseVMACFrame).
+	// macvlan instead of its parent (see host.ParseVMACFrame).
 	ListenVMAC(ifname string, ipv6 bool, mac net.HardwareAddr) (vrrp.Conn, error)
-	Addrs() vrrp.AddrManager
-	Announcer() vrrp.Announcer
-	VMAC() vrrp.VMACLinks
+	Addrs() router.AddrManager
+	Announcer() router.Announcer
+	VMAC() router.VMACLinks
 	// WatchLinks feeds link states into hub until ctx is done.
-	WatchLinks(ctx context.Context, hub *vrrp.TrackHub) error
+	WatchLinks(ctx context.Context, hub *router.TrackHub) error
 	// AcceptFilter opens the filter that refuses packets to the virtual
 	// addresses of instances whose Accept_Mode is off.
 	AcceptFilter() (AcceptFilter, error)
@@ -40,27 +42,27 @@ type AcceptFilter interface {
 
 // linuxKernel is the real one.
 type linuxKernel struct {
-	addrs *vrrp.NetlinkAddrs
-	ann   *vrrp.RawAnnouncer
-	vmac  *vrrp.NetlinkVMAC
+	addrs *host.NetlinkAddrs
+	ann   *host.RawAnnouncer
+	vmac  *host.NetlinkVMAC
 }
 
 func newLinuxKernel() *linuxKernel {
-	return &linuxKernel{addrs: vrrp.NewNetlinkAddrs(nil), ann: vrrp.NewRawAnnouncer(), vmac: vrrp.NewNetlinkVMAC()}
+	return &linuxKernel{addrs: host.NewNetlinkAddrs(nil), ann: host.NewRawAnnouncer(), vmac: host.NewNetlinkVMAC()}
 }
 
 func (k *linuxKernel) Listen(ifname string, ipv6 bool) (vrrp.Conn, error) {
-	return vrrp.ListenConn(ifname, ipv6)
+	return host.ListenConn(ifname, ipv6)
 }
 func (k *linuxKernel) ListenVMAC(ifname string, ipv6 bool, mac net.HardwareAddr) (vrrp.Conn, error) {
-	return vrrp.ListenVMAC(ifname, ipv6, mac)
+	return host.ListenVMAC(ifname, ipv6, mac)
 }
-func (k *linuxKernel) Addrs() vrrp.AddrManager   { return k.addrs }
-func (k *linuxKernel) Announcer() vrrp.Announcer { return k.ann }
-func (k *linuxKernel) VMAC() vrrp.VMACLinks      { return k.vmac }
+func (k *linuxKernel) Addrs() router.AddrManager   { return k.addrs }
+func (k *linuxKernel) Announcer() router.Announcer { return k.ann }
+func (k *linuxKernel) VMAC() router.VMACLinks      { return k.vmac }
 func (k *linuxKernel) AcceptFilter() (AcceptFilter, error) {
 	return acceptmode.Open("")
 }
-func (k *linuxKernel) WatchLinks(ctx context.Context, hub *vrrp.TrackHub) error {
-	return vrrp.WatchLinks(ctx, hub)
+func (k *linuxKernel) WatchLinks(ctx context.Context, hub *router.TrackHub) error {
+	return router.WatchLinks(ctx, hub)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/hachat/hachat/internal/mailalert"
 	"github.com/hachat/hachat/ipvs"
 	"github.com/hachat/hachat/vrrp"
+	"github.com/hachat/hachat/vrrp/router"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -47,11 +48,11 @@ type Node struct {
 	k           Kernel
 	log         *slog.Logger
 	ctx         context.Context // lifetime of background goroutines
-	hub         *vrrp.TrackHub
+	hub         *router.TrackHub
 	scripts     *health.Monitor
-	notifier    *vrrp.Notifier
+	notifier    *router.Notifier
 	alerts      *alerter // e-mail alerts (smtp_alert)
-	bus         *vrrp.Bus
+	bus         *router.Bus
 	newBalancer NewBalancerFunc
 	onBalancer  func(Balancer) // called once when a balancer starts (metrics)
 	balancer    atomic.Pointer[balancerBox]
@@ -60,7 +61,7 @@ type Node struct {
 	cfg     *config.Config
 	insts   map[string]*runInst
 	demuxes map[demuxKey]*runDemux
-	groups  map[string]*vrrp.SyncGroup
+	groups  map[string]*router.SyncGroup
 	files   map[string]context.CancelFunc
 	scriptN map[string]bool
 	wg      sync.WaitGroup
@@ -81,13 +82,13 @@ type demuxKey struct {
 }
 
 type runDemux struct {
-	d      *vrrp.Demux
+	d      *router.Demux
 	cancel context.CancelFunc
 	users  int
 }
 
 type runInst struct {
-	in     *vrrp.Instance
+	in     *router.Instance
 	cfg    config.Instance
 	group  string
 	subs   []trackSub
@@ -108,18 +109,18 @@ type trackSub struct {
 func NewNode(ctx context.Context, k Kernel, log *slog.Logger, nb NewBalancerFunc) *Node {
 	n := &Node{
 		k: k, log: log, ctx: ctx,
-		hub:         vrrp.NewTrackHub(),
-		notifier:    vrrp.NewNotifier(config.DefaultNotifyTimeout, log),
+		hub:         router.NewTrackHub(),
+		notifier:    router.NewNotifier(config.DefaultNotifyTimeout, log),
 		alerts:      newAlerter(),
-		bus:         vrrp.NewBus(),
+		bus:         router.NewBus(),
 		newBalancer: nb,
 		insts:       map[string]*runInst{},
 		demuxes:     map[demuxKey]*runDemux{},
-		groups:      map[string]*vrrp.SyncGroup{},
+		groups:      map[string]*router.SyncGroup{},
 		files:       map[string]context.CancelFunc{},
 		scriptN:     map[string]bool{},
 	}
-	n.scripts = vrrp.NewScriptMonitor(n.hub)
+	n.scripts = router.NewScriptMonitor(n.hub)
 	n.goRun(func() { n.scripts.Run(ctx) })
 	n.goRun(func() { n.notifier.Run(ctx) })
 	n.alerts.mail.OnFailure(func(a mailalert.Alert, err error) {
@@ -182,7 +183,7 @@ func (n *Node) start(cfg *config.Config, ic config.Instance, group string, subs 
 	src := ic.UnicastSource
 	if !src.IsValid() {
 		var err error
-		if src, err = vrrp.SourceAddr(n.k.Addrs(), ic.Interface, v6, ic.VirtualAddresses); err != nil {
+		if src, err = router.SourceAddr(n.k.Addrs(), ic.Interface, v6, ic.VirtualAddresses); err != nil {
 			return err
 		}
 	} else {
@@ -202,7 +203,7 @@ func (n *Node) start(cfg *config.Config, ic config.Instance, group string, subs 
 	var vkey *demuxKey
 	if ic.VMAC {
 		addrIface = ic.VMACName()
-		mac := vrrp.VirtualMAC(uint8(ic.VRID), v6)
+		mac := router.VirtualMAC(uint8(ic.VRID), v6)
 		if err := n.k.VMAC().Ensure(ic.Interface, addrIface, mac); err != nil {
 			return err
 		}
@@ -233,7 +234,7 @@ func (n *Node) start(cfg *config.Config, ic config.Instance, group string, subs 
 	if ic.VMAC {
 		onRole = n.vmacRole(addrIface, roles.set)
 	}
-	in, err := vrrp.NewInstance(instanceConfig(ic, addrIface, src), vrrp.InstanceDeps{
+	in, err := router.NewInstance(instanceConfig(ic, addrIface, src), router.InstanceDeps{
 		Sender:           dm.d,
 		Pending:          dm.d.Pending,
 		Addrs:            n.k.Addrs(),
@@ -270,7 +271,7 @@ func (n *Node) start(cfg *config.Config, ic config.Instance, group string, subs 
 }
 
 // register routes in's adverts from its sockets (vdm may be nil).
-func register(in *vrrp.Instance, dm, vdm *runDemux) error {
+func register(in *router.Instance, dm, vdm *runDemux) error {
 	if err := dm.d.Register(in); err != nil {
 		return err
 	}
@@ -285,12 +286,12 @@ func register(in *vrrp.Instance, dm, vdm *runDemux) error {
 
 // instanceConfig is the runtime configuration of ic, its addresses on
 // addrIface and its adverts from src.
-func instanceConfig(ic config.Instance, addrIface string, src netip.Addr) vrrp.InstanceConfig {
+func instanceConfig(ic config.Instance, addrIface string, src netip.Addr) router.InstanceConfig {
 	form := vrrp.ChecksumPseudoHeader
 	if ic.ChecksumMessageOnly {
 		form = vrrp.ChecksumMessageOnly
 	}
-	return vrrp.InstanceConfig{
+	return router.InstanceConfig{
 		Name:      ic.Name,
 		Interface: addrIface,
 		Machine: vrrp.MachineConfig{
@@ -348,7 +349,7 @@ func (n *Node) demux(k demuxKey) (*runDemux, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(n.ctx)
-	dm := &runDemux{d: vrrp.NewDemux(k.ifname, c), cancel: cancel, users: 1}
+	dm := &runDemux{d: router.NewDemux(k.ifname, c), cancel: cancel, users: 1}
 	dm.d.SetLogger(n.log) // refused packets at debug, rate-limited
 	n.demuxes[k] = dm
 	n.goRun(func() { n.runDemux(ctx, k, dm.d) })
@@ -369,7 +370,7 @@ func (n *Node) listen(k demuxKey) (vrrp.Conn, error) {
 // runDemux reads a socket until ctx is done. A socket that fails (its
 // interface went away and came back, say) is reopened: instances that
 // cannot hear their peers would take over from them.
-func (n *Node) runDemux(ctx context.Context, k demuxKey, d *vrrp.Demux) {
+func (n *Node) runDemux(ctx context.Context, k demuxKey, d *router.Demux) {
 	for {
 		err := d.Run(ctx)
 		if ctx.Err() != nil {
@@ -392,7 +393,7 @@ func (n *Node) runDemux(ctx context.Context, k demuxKey, d *vrrp.Demux) {
 	}
 }
 
-func (n *Node) releaseDemux(k demuxKey, in *vrrp.Instance) {
+func (n *Node) releaseDemux(k demuxKey, in *router.Instance) {
 	dm, ok := n.demuxes[k]
 	if !ok {
 		return
@@ -406,7 +407,7 @@ func (n *Node) releaseDemux(k demuxKey, in *vrrp.Instance) {
 	}
 }
 
-func (n *Node) onEvent(ev vrrp.InstanceEvent) {
+func (n *Node) onEvent(ev router.InstanceEvent) {
 	n.bus.Publish(ev)
 	n.notifier.Event(ev)
 	n.alerts.event(ev)
@@ -440,10 +441,10 @@ func (n *Node) Shutdown() {
 func (n *Node) Wait() { n.wg.Wait() }
 
 // Status returns every instance's status, sorted by name.
-func (n *Node) Status() []vrrp.Status {
+func (n *Node) Status() []router.Status {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	var out []vrrp.Status
+	var out []router.Status
 	for _, ri := range n.insts {
 		st := ri.in.Status()
 		// Packets refused before they reached an instance count for every
@@ -484,22 +485,22 @@ func (n *Node) SetMaintenance(name string, on bool) error {
 	return nil
 }
 
-// MetricInstances implements vrrp.MetricsSource.
-func (n *Node) MetricInstances() []*vrrp.Instance {
+// MetricInstances implements vrrpmetrics.MetricsSource.
+func (n *Node) MetricInstances() []*router.Instance {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	var l []*vrrp.Instance
+	var l []*router.Instance
 	for _, ri := range n.insts {
 		l = append(l, ri.in)
 	}
 	return l
 }
 
-// MetricDemuxes implements vrrp.MetricsSource.
-func (n *Node) MetricDemuxes() []*vrrp.Demux {
+// MetricDemuxes implements vrrpmetrics.MetricsSource.
+func (n *Node) MetricDemuxes() []*router.Demux {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	var l []*vrrp.Demux
+	var l []*router.Demux
 	for _, dm := range n.demuxes {
 		l = append(l, dm.d)
 	}

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/hachat/hachat/internal/config"
-	"github.com/hachat/hachat/vrrp"
+	"github.com/hachat/hachat/vrrp/router"
 )
 
 // retryStart is how often instances that could not start (their interface
@@ -65,7 +65,7 @@ func (n *Node) Apply(cfg *config.Config) error {
 	for _, g := range cfg.SyncGroups {
 		n.notifier.SetGroup(g.Name, g.Instances, notifySpec(g.Notify))
 		if n.groups[g.Name] == nil {
-			n.groups[g.Name] = vrrp.NewSyncGroup(g.Name)
+			n.groups[g.Name] = router.NewSyncGroup(g.Name)
 		}
 	}
 
@@ -217,7 +217,7 @@ func (n *Node) applyScripts(cfg *config.Config) {
 		if !used[s.Name] {
 			continue
 		}
-		err := n.scripts.Add(vrrp.ScriptTarget(vrrp.ScriptSpec{
+		err := n.scripts.Add(router.ScriptTarget(router.ScriptSpec{
 			Name: s.Name, Command: s.Command, Interval: s.Interval, Timeout: s.Timeout, Rise: s.Rise, Fall: s.Fall,
 		}))
 		if err != nil {
@@ -226,7 +226,7 @@ func (n *Node) applyScripts(cfg *config.Config) {
 	}
 	for name := range n.scriptN {
 		if !used[name] {
-			n.scripts.Remove(vrrp.ScriptKey(name))
+			n.scripts.Remove(router.ScriptKey(name))
 		}
 	}
 	n.scriptN = used
@@ -248,14 +248,14 @@ func (n *Node) applyFiles(cfg *config.Config) {
 	for path, every := range want {
 		ctx, cancel := context.WithCancel(n.ctx)
 		n.files[path] = cancel
-		n.goRun(func() { vrrp.PollFile(ctx, n.hub, path, every) })
+		n.goRun(func() { router.PollFile(ctx, n.hub, path, every) })
 	}
 }
 
 func trackSubs(cfg *config.Config, ic config.Instance) []trackSub {
-	subs := []trackSub{{key: vrrp.InterfaceKey(ic.Interface), weight: 0}} // our own link down: FAULT
+	subs := []trackSub{{key: router.InterfaceKey(ic.Interface), weight: 0}} // our own link down: FAULT
 	for _, t := range ic.TrackInterfaces {
-		subs = append(subs, trackSub{key: vrrp.InterfaceKey(t.Name), weight: t.Weight})
+		subs = append(subs, trackSub{key: router.InterfaceKey(t.Name), weight: t.Weight})
 	}
 	for _, t := range ic.TrackScripts {
 		w := 0
@@ -265,20 +265,20 @@ func trackSubs(cfg *config.Config, ic config.Instance) []trackSub {
 		if t.Weight != nil {
 			w = *t.Weight
 		}
-		subs = append(subs, trackSub{key: vrrp.ScriptKey(t.Name), weight: w})
+		subs = append(subs, trackSub{key: router.ScriptKey(t.Name), weight: w})
 	}
 	for _, t := range ic.TrackFiles {
-		subs = append(subs, trackSub{key: vrrp.FileKey(t.Path), weight: t.Weight, file: true})
+		subs = append(subs, trackSub{key: router.FileKey(t.Path), weight: t.Weight, file: true})
 	}
 	return subs
 }
 
-func gratuitous(g config.Gratuitous) vrrp.Gratuitous {
-	return vrrp.Gratuitous{Repeat: g.Repeat, Interval: g.Interval, SecondDelay: g.SecondBurstDelay(), Refresh: g.Refresh, RefreshRepeat: g.RefreshRepeat}
+func gratuitous(g config.Gratuitous) router.Gratuitous {
+	return router.Gratuitous{Repeat: g.Repeat, Interval: g.Interval, SecondDelay: g.SecondBurstDelay(), Refresh: g.Refresh, RefreshRepeat: g.RefreshRepeat}
 }
 
-func notifySpec(c config.Notify) vrrp.NotifySpec {
-	return vrrp.NotifySpec{Master: c.Master, Backup: c.Backup, Fault: c.Fault, Stop: c.Stop, Any: c.Any}
+func notifySpec(c config.Notify) router.NotifySpec {
+	return router.NotifySpec{Master: c.Master, Backup: c.Backup, Fault: c.Fault, Stop: c.Stop, Any: c.Any}
 }
 
 // ErrBalancerRefused wraps a balancer's refusal of a configuration.

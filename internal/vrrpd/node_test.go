@@ -17,6 +17,7 @@ import (
 	"github.com/hachat/hachat/internal/control"
 	"github.com/hachat/hachat/ipvs"
 	"github.com/hachat/hachat/vrrp"
+	"github.com/hachat/hachat/vrrp/vrrptest"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -81,7 +82,7 @@ func mustParse(t *testing.T, s string) *config.Config {
 // one, in which case nothing changes.
 func TestBalancerWiring(t *testing.T) {
 	fb := &fakeBalancer{}
-	k := newFakeKernel(vrrp.NewFakeLink(), "198.18.1.11")
+	k := newFakeKernel(vrrptest.NewFakeLink(), "198.18.1.11")
 	ctx, cancel := context.WithCancel(context.Background())
 	n := NewNode(ctx, k, slog.New(slog.DiscardHandler), func(*ipvs.Config, *slog.Logger) (Balancer, error) { return fb, nil })
 	defer func() { n.Shutdown(); cancel(); n.Wait() }()
@@ -136,7 +137,7 @@ func TestAcceptModeRefusesNonOwnerAddresses(t *testing.T) {
   - {name: b, interface: eth0, vrid: 2, priority: 100, virtual_addresses: [198.18.1.101/24]}
   - {name: owner, interface: eth0, vrid: 3, priority: 255, accept: false, virtual_addresses: [198.18.1.102/24]}
 `
-	k := newFakeKernel(vrrp.NewFakeLink(), "198.18.1.11")
+	k := newFakeKernel(vrrptest.NewFakeLink(), "198.18.1.11")
 	k.addrs.AddAddr("eth0", netip.MustParsePrefix("fe80::11/64"))
 	ctx, cancel := context.WithCancel(context.Background())
 	n := NewNode(ctx, k, slog.New(slog.DiscardHandler), nil)
@@ -165,7 +166,7 @@ func TestAcceptModeRefusesNonOwnerAddresses(t *testing.T) {
 // RFC 5798 virtual MAC, brings it up just before adding the addresses to
 // it, and at shutdown takes it down after removing them, then deletes it.
 func TestVMAC(t *testing.T) {
-	k := newFakeKernel(vrrp.NewFakeLink(), "198.18.1.11")
+	k := newFakeKernel(vrrptest.NewFakeLink(), "198.18.1.11")
 	ctx, cancel := context.WithCancel(context.Background())
 	n := NewNode(ctx, k, slog.New(slog.DiscardHandler), nil)
 	defer func() { cancel(); n.Wait() }()
@@ -223,14 +224,14 @@ func TestNeedsRestart(t *testing.T) {
 // TestSocketReopened: a VRRP socket that fails is reopened, and the
 // instance keeps sending through the new one.
 func TestSocketReopened(t *testing.T) {
-	k := newFakeKernel(vrrp.NewFakeLink(), "198.18.1.11")
+	k := newFakeKernel(vrrptest.NewFakeLink(), "198.18.1.11")
 	ctx, cancel := context.WithCancel(context.Background())
 	n := NewNode(ctx, k, slog.New(slog.DiscardHandler), nil)
 	defer func() { n.Shutdown(); cancel(); n.Wait() }()
 	if err := n.Apply(mustParse(t, "global: {realtime_priority: 0}\ninstances:\n  - {name: vi, interface: eth0, vrid: 3, priority: 100, advert_interval: 20ms, virtual_addresses: [198.18.1.100/24]}\n")); err != nil {
 		t.Fatal(err)
 	}
-	conns := func() []*vrrp.FakeConn { k.mu.Lock(); defer k.mu.Unlock(); return slices.Clone(k.conns) }
+	conns := func() []*vrrptest.FakeConn { k.mu.Lock(); defer k.mu.Unlock(); return slices.Clone(k.conns) }
 	waitFor(t, "first adverts", func() bool { return conns()[0].SentCount() > 0 })
 	conns()[0].Close()
 	waitFor(t, "a second socket sending", func() bool { c := conns(); return len(c) == 2 && c[1].SentCount() > 2 })
@@ -239,7 +240,7 @@ func TestSocketReopened(t *testing.T) {
 // TestInstanceStartsWhenItsInterfaceAppears: an instance whose interface
 // has no address yet is retried until it can start.
 func TestInstanceStartsWhenItsInterfaceAppears(t *testing.T) {
-	k := newFakeKernel(vrrp.NewFakeLink(), "198.18.1.11")
+	k := newFakeKernel(vrrptest.NewFakeLink(), "198.18.1.11")
 	ctx, cancel := context.WithCancel(context.Background())
 	n := NewNode(ctx, k, slog.New(slog.DiscardHandler), nil)
 	n.retryEvery = 10 * time.Millisecond
@@ -253,7 +254,7 @@ func TestInstanceStartsWhenItsInterfaceAppears(t *testing.T) {
 }
 
 func TestUnicastSourceMustBeOurs(t *testing.T) {
-	k := newFakeKernel(vrrp.NewFakeLink(), "198.18.1.11")
+	k := newFakeKernel(vrrptest.NewFakeLink(), "198.18.1.11")
 	ctx, cancel := context.WithCancel(context.Background())
 	n := NewNode(ctx, k, slog.New(slog.DiscardHandler), nil)
 	n.retryEvery = time.Hour
@@ -271,7 +272,7 @@ func TestUnicastSourceMustBeOurs(t *testing.T) {
 // advert_interval keeps the Master as Master (no restart, no flap): RFC
 // 5798 lets Backups learn the new Master_Adver_Interval from its adverts.
 func TestRFC5798_6_4_2_IntervalReloadedInPlace(t *testing.T) {
-	k := newFakeKernel(vrrp.NewFakeLink(), "198.18.1.11")
+	k := newFakeKernel(vrrptest.NewFakeLink(), "198.18.1.11")
 	ctx, cancel := context.WithCancel(context.Background())
 	n := NewNode(ctx, k, slog.New(slog.DiscardHandler), func(*ipvs.Config, *slog.Logger) (Balancer, error) { return &fakeBalancer{}, nil })
 	defer func() { n.Shutdown(); cancel(); n.Wait() }()
@@ -298,7 +299,7 @@ func TestStopLogsNoSlowBalancerWarning(t *testing.T) {
 	var buf syncBuffer
 	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	fb := &fakeBalancer{}
-	k := newFakeKernel(vrrp.NewFakeLink(), "198.18.1.11")
+	k := newFakeKernel(vrrptest.NewFakeLink(), "198.18.1.11")
 	ctx, cancel := context.WithCancel(context.Background())
 	n := NewNode(ctx, k, log, func(*ipvs.Config, *slog.Logger) (Balancer, error) { return fb, nil })
 	if err := n.Apply(mustParse(t, fmt.Sprintf(withService, 100))); err != nil {
@@ -333,7 +334,7 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 // any instance could take them (here a bad checksum) show in the status
 // and in vrrpctl status's DROPS column, not only in /metrics.
 func TestStatusShowsInterfaceDrops(t *testing.T) {
-	k := newFakeKernel(vrrp.NewFakeLink(), "198.18.1.11")
+	k := newFakeKernel(vrrptest.NewFakeLink(), "198.18.1.11")
 	ctx, cancel := context.WithCancel(context.Background())
 	n := NewNode(ctx, k, slog.New(slog.DiscardHandler), nil)
 	defer func() { n.Shutdown(); cancel(); n.Wait() }()

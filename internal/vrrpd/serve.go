@@ -16,7 +16,8 @@ import (
 	"github.com/hachat/hachat/internal/buildinfo"
 	"github.com/hachat/hachat/internal/config"
 	"github.com/hachat/hachat/internal/control"
-	"github.com/hachat/hachat/vrrp"
+	"github.com/hachat/hachat/vrrp/router"
+	"github.com/hachat/hachat/vrrp/vrrpmetrics"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -139,7 +140,7 @@ func registry(node *Node, log *slog.Logger) *prometheus.Registry {
 			}
 		}
 	}
-	reg.MustRegister(vrrp.NewCollector(node))
+	reg.MustRegister(vrrpmetrics.NewCollector(node))
 	for _, c := range []struct {
 		name, help string
 		v          func() uint64
@@ -171,7 +172,7 @@ func keepRealtime(ctx context.Context, prio int, log *slog.Logger) {
 	// often then, every second after.
 	waits := []time.Duration{10 * time.Millisecond, 50 * time.Millisecond, 200 * time.Millisecond, 500 * time.Millisecond}
 	for i := 0; ; i++ {
-		if _, err := vrrp.SetProcessRealtime(prio); err != nil {
+		if _, err := router.SetProcessRealtime(prio); err != nil {
 			log.Warn("realtime priority unavailable; set global.realtime_priority: 0 to silence", "err", err)
 			return
 		}

@@ -109,6 +109,8 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 	machineCPU := fs.String("machine-cpu", "", "CPU budget per lab machine, as `cpus[,machine=cpus...]`: 0.4 gives lb1, lb2, app1, app2 and db 0.4 CPU each (cgroup v1 cpu quota); add client=F to budget the load generator, db=0 to leave one unlimited (default: none, all share the box)")
 	compare := fs.String("compare-paths", "", "before the experiments, compare direct, split (both servers directly) and VIP at one point `conns:rate` (e.g. 3000:300), interleaved, into compare.md")
 	compareReps := fs.Int("compare-reps", 5, "repetitions of -compare-paths")
+	compareCeil := fs.Int("compare-ceilings", 0, "before the experiments, run the ceiling search `N` times against app1 directly and against the VIP, interleaved, into ceilings.md (ratio VIP/direct; use with -machine-cpu)")
+	ceilStart := fs.Float64("ceiling-start", 0, "first rate of the ceiling searches in `conn/s` (default 250, quick 400)")
 	dataplane := fs.String("dataplane", "", "`ipvs-vm`: lb1 and lb2 as QEMU VMs with Debian's kernel and vrrpd on kernel IPVS, TAP NICs on the lab's bridge (slow: TCG); keepalived-vm: the same VMs running Debian's keepalived (VRRP + LVS), the paper's software; default: namespaces, vrrpd's dataplane auto")
 	db := fs.String("db", defaultDB(), "database `tier`: galera (three MariaDB Galera nodes and the trial \"database writer killed\"; "+
 		"the default when galera-4 is installed) or mariadb (one server, the paper's setup)")
@@ -140,6 +142,9 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 	}
 	if *noCeil {
 		plan.Table1.CeilMax = 0
+	}
+	if *ceilStart > 0 {
+		plan.Table1.CeilStart = *ceilStart
 	}
 	mcpu, cerr := parseMachineCPU(*machineCPU)
 	if cerr != nil {
@@ -199,6 +204,11 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 				return fmt.Errorf("-compare-paths %q: want one conns:rate (%v)", *compare, err)
 			}
 			if _, err := ComparePaths(ctx, topo, pts[0], *compareReps, plan.Table1.Pause, dir, progress); err != nil {
+				return err
+			}
+		}
+		if *compareCeil > 0 {
+			if _, err := CompareCeilings(ctx, topo, plan.Table1, *compareCeil, dir, progress); err != nil {
 				return err
 			}
 		}
