@@ -1,4 +1,4 @@
-package kaimport
+package keepalivedconf
 
 import (
 	"context"
@@ -71,11 +71,11 @@ func ImportFile(path string) (*Result, error) {
 func Import(ctx context.Context, path string, o Options) (*Result, error) {
 	lx := &lexer{ctx: ctx, configID: o.ConfigID}
 	if err := lx.lexFile(path, 0); err != nil {
-		return nil, fmt.Errorf("kaimport: %w", err)
+		return nil, fmt.Errorf("keepalivedconf: %w", err)
 	}
 	stmts, err := parseContext(ctx, lx.out)
 	if err != nil {
-		return nil, fmt.Errorf("kaimport: %w", err)
+		return nil, fmt.Errorf("keepalivedconf: %w", err)
 	}
 	lx.out = nil
 	return ConvertContext(ctx, stmts, o)
