@@ -95,9 +95,7 @@ func TestNotesNameLineAndReason(t *testing.T) {
     interface eth0
     virtual_router_id 5
     priority 100
-    authentication {
-        auth_type AH
-    }
+    mcast_src_ip 10.0.0.2
     frobnicate yes
     virtual_ipaddress {
         10.0.0.1/24
@@ -109,8 +107,8 @@ func TestNotesNameLineAndReason(t *testing.T) {
 		got = append(got, n.String())
 	}
 	want := []string{
-		"keepalived.conf:6: auth_type AH: auth_type AH (IPsec AH, RFC 2338) is not supported: RFC 3768 removed it and keepalived deprecates it; a keepalived peer that keeps it drops vrrpd's adverts, so switch the keepalived side to auth_type PASS or none before a mixed cluster runs",
-		"keepalived.conf:8: frobnicate yes: vrrp_instance option not carried over",
+		"keepalived.conf:5: mcast_src_ip 10.0.0.2: multicast adverts leave from the interface's primary address; use unicast_source with unicast peers to pin the source",
+		"keepalived.conf:6: frobnicate yes: vrrp_instance option not carried over",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("notes (-want +got):\n%s", diff)

@@ -301,8 +301,8 @@ func (c *converter) addr(s *Stmt, w string) netip.Addr {
 // auth_type PASS becomes the instance's simple text password (RFC 3768
 // §5.3.6), which keepalived peers check. Where keepalived itself ignores
 // the block (VRRPv3, vrrp_strict, no auth_pass) so does the result; AH,
-// which RFC 3768 removed, is not carried: its keepalived peers drop
-// vrrpd's adverts.
+// which RFC 3768 removed, is refused: its keepalived peers drop vrrpd's
+// adverts.
 func (c *converter) authentication(k *Stmt, in *config.Instance) {
 	var typ, pass *Stmt
 	for _, s := range k.Children {
@@ -319,10 +319,7 @@ func (c *converter) authentication(k *Stmt, in *config.Instance) {
 	case typ == nil || len(typ.Args()) != 1:
 		c.info(k, "no auth_type: keepalived runs without authentication, and so does vrrpd")
 		return
-	case typ.Args()[0] == "AH":
-		c.loss(typ, "auth_type AH (IPsec AH, RFC 2338) is not supported: RFC 3768 removed it and keepalived deprecates it; a keepalived peer that keeps it drops vrrpd's adverts, so switch the keepalived side to auth_type PASS or none before a mixed cluster runs")
-		return
-	case typ.Args()[0] != "PASS":
+	case typ.Args()[0] != "PASS" && typ.Args()[0] != "AH":
 		c.info(typ, "keepalived ignores an unknown auth_type and runs without authentication, and so does vrrpd")
 		return
 	case in.Version != 2:
@@ -330,6 +327,9 @@ func (c *converter) authentication(k *Stmt, in *config.Instance) {
 		return
 	case c.strict:
 		c.info(k, "keepalived ignores authentication under vrrp_strict, and so does vrrpd")
+		return
+	case typ.Args()[0] == "AH":
+		c.refuse(typ, "auth_type AH (the IPsec AH authentication of RFC 2338) cannot be carried over: RFC 3768 removed it and RFC 5798 has no authentication at all, so no VRRP router but keepalived speaks it, and a keepalived peer that keeps it drops every advert without it (two masters in a mixed cluster); change the keepalived side to auth_type PASS or remove the authentication block, then import again")
 		return
 	case pass == nil || len(pass.Args()) != 1 || pass.Args()[0] == "":
 		c.info(k, "auth_type PASS without auth_pass: keepalived ignores the block, and so does vrrpd")
