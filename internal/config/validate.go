@@ -403,6 +403,10 @@ func (in *Instance) validate(v *validator, p string, scripts map[string]bool) {
 		}
 	}
 	in.Notify.validate(v, p+".notify")
+	in.validateFollowers(v, p)
+	if in.VMACXmitBase && !in.VMAC {
+		v.errorf(p+".vmac_xmit_base", "set, but vmac is false: there is no virtual MAC to send from")
+	}
 }
 
 func (n *Notify) validate(v *validator, p string) {

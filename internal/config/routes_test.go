@@ -1,0 +1,63 @@
+package config
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestFollowersParse reads the keepalived.conf(5) "virtual_routes",
+// "virtual_rules" and "virtual_ipaddress ... dev" equivalents.
+func TestFollowersParse(t *testing.T) {
+	c, err := Parse("ok.yaml", []byte(base+`    device_addresses:
+      - {address: 198.18.2.17/32, interface: eth1}
+    virtual_routes:
+      - {to: 198.18.9.0/24, via: 198.18.1.254, interface: eth0, source: 198.18.1.100, table: 100, metric: 5, scope: global}
+      - {to: 198.18.10.0/24, nexthops: [{via: 198.18.1.252}, {via: 198.18.1.253, weight: 2}]}
+      - {to: 198.18.11.1/32, type: blackhole}
+    virtual_rules:
+      - {from: 198.18.1.0/24, table: 2, priority: 100}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := c.Instances[0]
+	want := []Route{
+		{To: netip.MustParsePrefix("198.18.9.0/24"), Via: netip.MustParseAddr("198.18.1.254"), Interface: "eth0", Source: netip.MustParseAddr("198.18.1.100"), Table: 100, Metric: 5, Scope: "global"},
+		{To: netip.MustParsePrefix("198.18.10.0/24"), Nexthops: []Nexthop{{Via: netip.MustParseAddr("198.18.1.252")}, {Via: netip.MustParseAddr("198.18.1.253"), Weight: 2}}},
+		{To: netip.MustParsePrefix("198.18.11.1/32"), Type: "blackhole"},
+	}
+	eq := cmp.Comparer(func(a, b netip.Addr) bool { return a == b })
+	peq := cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })
+	if d := cmp.Diff(want, in.VirtualRoutes, eq, peq); d != "" {
+		t.Errorf("routes (-want +got):\n%s", d)
+	}
+	if r := in.VirtualRules; len(r) != 1 || r[0].Table != 2 || r[0].Priority != 100 || r[0].From != netip.MustParsePrefix("198.18.1.0/24") {
+		t.Errorf("rules = %+v", r)
+	}
+	if d := in.DeviceAddresses; len(d) != 1 || d[0].Interface != "eth1" {
+		t.Errorf("device addresses = %+v", d)
+	}
+}
+
+func TestFollowersErrors(t *testing.T) {
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"route without destination", "    virtual_routes: [{via: 198.18.1.254}]\n", "virtual_routes[0].to: missing"},
+		{"route going nowhere", "    virtual_routes: [{to: 198.18.9.0/24}]\n", "needs via, nexthops or interface"},
+		{"blackhole with gateway", "    virtual_routes: [{to: 198.18.9.0/24, type: blackhole, via: 198.18.1.1}]\n", "has no gateway"},
+		{"mixed family gateway", "    virtual_routes: [{to: 198.18.9.0/24, via: 2001:db8::1}]\n", "not of the family"},
+		{"bad scope", "    virtual_routes: [{to: 198.18.9.0/24, interface: eth0, scope: moon}]\n", "scope: \"moon\""},
+		{"rule without table", "    virtual_rules: [{from: 198.18.1.0/24}]\n", "virtual_rules[0].table: missing"},
+		{"device address without interface", "    device_addresses: [{address: 198.18.2.17/32}]\n", "device_addresses[0].interface: missing"},
+		{"vmac_xmit_base without vmac", "    vmac_xmit_base: true\n", "vmac is false"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("bad.yaml", []byte(base+tc.yaml))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
