@@ -7,6 +7,7 @@ import (
 
 	"github.com/hachat/hachat/vrrp"
 	"github.com/hachat/hachat/vrrp/acceptmode"
+	"github.com/hachat/hachat/vrrp/vroute"
 )
 
 // Kernel is everything vrrpd needs from the operating system, so that the
@@ -21,6 +22,8 @@ type Kernel interface {
 	Addrs() vrrp.AddrManager
 	Announcer() vrrp.Announcer
 	VMAC() vrrp.VMACLinks
+	// Routes installs virtual routes and rules.
+	Routes() vroute.Kernel
 	// WatchLinks feeds link states into hub until ctx is done.
 	WatchLinks(ctx context.Context, hub *vrrp.TrackHub) error
 	// AcceptFilter opens the filter that refuses packets to the virtual
@@ -43,10 +46,11 @@ type linuxKernel struct {
 	addrs *vrrp.NetlinkAddrs
 	ann   *vrrp.RawAnnouncer
 	vmac  *vrrp.NetlinkVMAC
+	rt    *vroute.Netlink
 }
 
 func newLinuxKernel() *linuxKernel {
-	return &linuxKernel{addrs: vrrp.NewNetlinkAddrs(nil), ann: vrrp.NewRawAnnouncer(), vmac: vrrp.NewNetlinkVMAC()}
+	return &linuxKernel{addrs: vrrp.NewNetlinkAddrs(nil), ann: vrrp.NewRawAnnouncer(), vmac: vrrp.NewNetlinkVMAC(), rt: vroute.NewNetlink(nil)}
 }
 
 func (k *linuxKernel) Listen(ifname string, ipv6 bool) (vrrp.Conn, error) {
@@ -58,6 +62,7 @@ func (k *linuxKernel) ListenVMAC(ifname string, ipv6 bool, mac net.HardwareAddr)
 func (k *linuxKernel) Addrs() vrrp.AddrManager   { return k.addrs }
 func (k *linuxKernel) Announcer() vrrp.Announcer { return k.ann }
 func (k *linuxKernel) VMAC() vrrp.VMACLinks      { return k.vmac }
+func (k *linuxKernel) Routes() vroute.Kernel     { return k.rt }
 func (k *linuxKernel) AcceptFilter() (AcceptFilter, error) {
 	return acceptmode.Open("")
 }

@@ -16,6 +16,8 @@ import (
 
 	"github.com/hachat/hachat/internal/control"
 	"github.com/hachat/hachat/vrrp"
+	"github.com/hachat/hachat/vrrp/vroute"
+	"github.com/hachat/hachat/vrrp/vroute/vroutetest"
 )
 
 func TestCheckConfig(t *testing.T) {
@@ -61,6 +63,8 @@ type fakeKernel struct {
 	mu    sync.Mutex
 	conns []*vrrp.FakeConn
 	acc   fakeAccept
+	// routes holds the virtual routes and rules.
+	routes vroutetest.Fake
 }
 
 // fakeAccept records what the node refuses.
@@ -110,6 +114,7 @@ func (k *fakeKernel) AcceptFilter() (AcceptFilter, error) { return &k.acc, nil }
 func (k *fakeKernel) Addrs() vrrp.AddrManager             { return k.addrs }
 func (k *fakeKernel) Announcer() vrrp.Announcer           { return k.ann }
 func (k *fakeKernel) VMAC() vrrp.VMACLinks                { return k.addrs }
+func (k *fakeKernel) Routes() vroute.Kernel               { return &k.routes }
 func (k *fakeKernel) WatchLinks(ctx context.Context, hub *vrrp.TrackHub) error {
 	hub.SetUp(vrrp.InterfaceKey("eth0"), true, "up")
 	hub.SetUp(vrrp.InterfaceKey("eth1"), true, "up")

@@ -233,11 +233,13 @@ func (n *Node) start(cfg *config.Config, ic config.Instance, group string, subs 
 	if ic.VMAC {
 		onRole = n.vmacRole(addrIface, roles.set)
 	}
+	addrs, ann := withDeviceAddresses(ic, addrIface, n.k.Addrs(), n.k.Announcer())
 	in, err := vrrp.NewInstance(instanceConfig(ic, addrIface, src), vrrp.InstanceDeps{
 		Sender:           dm.d,
 		Pending:          dm.d.Pending,
-		Addrs:            n.k.Addrs(),
-		Announcer:        n.k.Announcer(),
+		Addrs:            addrs,
+		Announcer:        ann,
+		OnAddresses:      n.routesHook(name, routeSet(ic)),
 		OnEvent:          n.onEvent,
 		Logger:           n.log,
 		RealtimePriority: *cfg.Global.RealtimePriority,
@@ -297,7 +299,7 @@ func instanceConfig(ic config.Instance, addrIface string, src netip.Addr) vrrp.I
 			Version: uint8(ic.Version), VRID: uint8(ic.VRID), Priority: uint8(ic.Priority), AdvertInterval: ic.AdvertInterval,
 			Preempt: *ic.Preempt, PreemptDelay: ic.PreemptDelay, Accept: *ic.Accept, PrimaryAddr: src,
 		},
-		VIPs:            ic.VirtualAddresses,
+		VIPs:            ic.AllVirtualAddresses(),
 		Peers:           ic.UnicastPeers,
 		Checksum:        form,
 		ChecksumLenient: ic.Checksum == config.ChecksumLenient,

@@ -15,6 +15,19 @@ type DeviceAddress struct {
 	Interface string       `yaml:"interface"`
 }
 
+// AllVirtualAddresses lists the addresses an advert carries: those on the
+// instance's interface, then those on other interfaces.
+func (in *Instance) AllVirtualAddresses() []netip.Prefix {
+	if len(in.DeviceAddresses) == 0 {
+		return in.VirtualAddresses
+	}
+	all := slices.Clone(in.VirtualAddresses)
+	for _, d := range in.DeviceAddresses {
+		all = append(all, d.Address)
+	}
+	return all
+}
+
 // Route is a route the Master installs and removes when it leaves the
 // Master state (keepalived's virtual_routes), in `ip route` terms.
 type Route struct {

@@ -190,7 +190,7 @@ func (c *Config) validate(v *validator) {
 			}
 			vmacs[in.VMACName()] = in.Name
 		}
-		for j, a := range in.VirtualAddresses {
+		for j, a := range in.AllVirtualAddresses() {
 			if other, dup := vips[a.Addr()]; dup {
 				v.errorf(fmt.Sprintf("%s.virtual_addresses[%d]", p, j), "%v is already a virtual address of instance %q", a.Addr(), other)
 			}
@@ -287,8 +287,8 @@ func (in *Instance) validate(v *validator, p string, scripts map[string]bool) {
 	if len(in.VirtualAddresses) == 0 {
 		v.errorf(p+".virtual_addresses", "missing: at least one virtual address")
 	}
-	if len(in.VirtualAddresses) > 255 {
-		v.errorf(p+".virtual_addresses", "%d addresses: an advert carries at most 255", len(in.VirtualAddresses))
+	if n := len(in.AllVirtualAddresses()); n > 255 {
+		v.errorf(p+".virtual_addresses", "%d addresses (with device_addresses): an advert carries at most 255", n)
 	}
 	is6 := in.IPv6()
 	for j, a := range in.VirtualAddresses {
