@@ -10,10 +10,10 @@ import (
 // instBuild is a vrrp_instance being converted: the result so far and the
 // lines whose meaning depends on others, settled once the block is read.
 type instBuild struct {
-	in                          config.Instance
-	preemptDelay, useVMAC, auth *Stmt
-	versionSet, xmitBase        bool
-	seen                        map[netip.Prefix]bool // virtual addresses already added
+	in                   config.Instance
+	preemptDelay, auth   *Stmt
+	versionSet, xmitBase bool
+	seen                 map[netip.Prefix]bool // virtual addresses already added
 }
 
 // instance converts one vrrp_instance block: each line by the first step
@@ -95,12 +95,15 @@ func (c *converter) instanceAddresses(b *instBuild, k *Stmt) bool {
 	switch k.Key() {
 	case "virtual_ipaddress", "virtual_ipaddress_excluded":
 		for _, v := range k.Children {
-			p, ok := c.vip(v, in.Interface)
+			p, dev, ok := c.vip(v, in.Interface)
 			switch {
 			case !ok:
 			case b.seen[p]:
 				// keepalived adds the address once; the second add fails (EEXIST).
 				c.info(v, "%v is listed twice: added once, as keepalived ends up doing", p)
+			case dev != "":
+				b.seen[p] = true
+				in.DeviceAddresses = append(in.DeviceAddresses, config.DeviceAddress{Address: p, Interface: dev})
 			default:
 				b.seen[p] = true
 				in.VirtualAddresses = append(in.VirtualAddresses, p)
@@ -115,8 +118,10 @@ func (c *converter) instanceAddresses(b *instBuild, k *Stmt) bool {
 	case "no_accept":
 		f := false
 		in.Accept = &f
-	case "virtual_routes", "virtual_rules":
-		c.loss(k, "virtual routes and rules are not supported: add them from a notify master hook")
+	case "virtual_routes":
+		in.VirtualRoutes = append(in.VirtualRoutes, c.virtualRoutes(k)...)
+	case "virtual_rules":
+		in.VirtualRules = append(in.VirtualRules, c.virtualRules(k)...)
 	default:
 		return false
 	}
@@ -210,7 +215,6 @@ func (c *converter) instanceTransport(b *instBuild, k *Stmt) bool {
 	case "mcast_src_ip":
 		c.loss(k, "multicast adverts leave from the interface's primary address; use unicast_source with unicast peers to pin the source")
 	case "use_vmac":
-		b.useVMAC = k
 		in.VMAC = true
 		if len(a) == 1 {
 			in.VMACInterface = a[0]
@@ -236,9 +240,7 @@ func (c *converter) settleInstance(s *Stmt, b *instBuild) {
 		c.info(b.preemptDelay, "dropped: it has no effect with nopreempt")
 		in.PreemptDelay = 0
 	}
-	if in.VMAC && !b.xmitBase {
-		c.loss(b.useVMAC, "adverts leave by the interface itself, as with keepalived's vmac_xmit_base (keepalived sends them from the virtual MAC); the virtual MAC carries the addresses")
-	}
+	in.VMACXmitBase = in.VMAC && b.xmitBase
 	if in.IPv6() && in.Version == 2 && !b.versionSet {
 		in.Version = 3 // keepalived runs IPv6 instances as VRRPv3 whatever vrrp_version says
 	}
@@ -254,17 +256,18 @@ func (c *converter) settleInstance(s *Stmt, b *instBuild) {
 	}
 }
 
-// vip reads one virtual_ipaddress line: ADDR[/LEN] [brd X] [dev IF] [scope S] [label L].
-func (c *converter) vip(v *Stmt, iface string) (netip.Prefix, bool) {
+// vip reads one virtual_ipaddress line: ADDR[/LEN] [brd X] [dev IF] [scope
+// S] [label L]; dev is the interface when it is not the instance's.
+func (c *converter) vip(v *Stmt, iface string) (p netip.Prefix, dev string, ok bool) {
 	if len(v.Words) == 0 {
-		return netip.Prefix{}, false
+		return netip.Prefix{}, "", false
 	}
 	p, err := netip.ParsePrefix(v.Words[0])
 	if err != nil {
 		a, aerr := netip.ParseAddr(v.Words[0])
 		if aerr != nil {
 			c.refuse(v, "not an address: %v", err)
-			return netip.Prefix{}, false
+			return netip.Prefix{}, "", false
 		}
 		p = netip.PrefixFrom(a, a.BitLen()) // keepalived's default: a host address
 	}
@@ -272,7 +275,7 @@ func (c *converter) vip(v *Stmt, iface string) (netip.Prefix, bool) {
 		switch v.Words[i] {
 		case "dev":
 			if v.Words[i+1] != iface {
-				c.loss(v, "the address is added to the instance's interface %s, not %s: give it an instance of its own on %s", iface, v.Words[i+1], v.Words[i+1])
+				dev = v.Words[i+1]
 			}
 		case "label":
 			c.info(v, "the label only names the address for ifconfig (%s); the address itself is carried over", v.Words[i+1])
@@ -286,7 +289,7 @@ func (c *converter) vip(v *Stmt, iface string) (netip.Prefix, bool) {
 			c.loss(v, "option %q not carried over", v.Words[i])
 		}
 	}
-	return p, true
+	return p, dev, true
 }
 
 func (c *converter) addr(s *Stmt, w string) netip.Addr {
