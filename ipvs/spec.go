@@ -21,6 +21,10 @@ type vsSpec struct {
 	sorry    *netip.AddrPort
 	sorryFwd table.Forwarding
 	reals    []rsSpec
+	// quorumUp and quorumDown run on quorum changes; omega also runs
+	// quorumDown at shutdown (quorum_hooks.go).
+	quorumUp, quorumDown []string
+	omega                bool
 }
 
 // rsSpec is one real server with its check.
@@ -46,6 +50,7 @@ func specs(cfg *config.Config) []vsSpec {
 			hyster:   vs.Hysteresis,
 			sorry:    vs.SorryServer,
 			sorryFwd: table.Forwarding(vs.Forwarding),
+			quorumUp: vs.QuorumUp, quorumDown: vs.QuorumDown, omega: vs.Omega,
 		}
 		s.svc.Scheduler = vs.Scheduler
 		if vs.FWMark != 0 {

@@ -37,7 +37,7 @@ type NewBalancerFunc func(cfg *config.Config, log *slog.Logger) (Balancer, error
 // ipvsBalancer builds the real balancer, telling n's alerts about real
 // servers going up or down.
 func (n *Node) ipvsBalancer(cfg *config.Config, log *slog.Logger) (Balancer, error) {
-	return ipvs.NewBalancer(cfg, ipvs.Options{Logger: log, OnRealServer: n.alerts.realServer})
+	return ipvs.NewBalancer(cfg, ipvs.Options{Logger: log, OnRealServer: n.alerts.realServer, OnQuorum: n.quorum.changed})
 }
 
 // Node is the running daemon: the instances of the current configuration,
@@ -51,6 +51,7 @@ type Node struct {
 	scripts     *health.Monitor
 	notifier    *vrrp.Notifier
 	alerts      *alerter // e-mail alerts (smtp_alert)
+	quorum      *quorumRunner
 	bus         *vrrp.Bus
 	newBalancer NewBalancerFunc
 	onBalancer  func(Balancer) // called once when a balancer starts (metrics)
@@ -111,6 +112,7 @@ func NewNode(ctx context.Context, k Kernel, log *slog.Logger, nb NewBalancerFunc
 		hub:         vrrp.NewTrackHub(),
 		notifier:    vrrp.NewNotifier(config.DefaultNotifyTimeout, log),
 		alerts:      newAlerter(),
+		quorum:      newQuorumRunner(log),
 		bus:         vrrp.NewBus(),
 		newBalancer: nb,
 		insts:       map[string]*runInst{},
@@ -122,6 +124,7 @@ func NewNode(ctx context.Context, k Kernel, log *slog.Logger, nb NewBalancerFunc
 	n.scripts = vrrp.NewScriptMonitor(n.hub)
 	n.goRun(func() { n.scripts.Run(ctx) })
 	n.goRun(func() { n.notifier.Run(ctx) })
+	n.goRun(func() { n.quorum.run(ctx) })
 	n.alerts.mail.OnFailure(func(a mailalert.Alert, err error) {
 		log.Warn("e-mail alert not delivered", "subject", a.Subject, "err", err)
 	})
@@ -429,6 +432,7 @@ func (n *Node) Shutdown() {
 		delete(n.insts, name)
 	}
 	n.stop(l)
+	n.omega()
 	if n.accept != nil {
 		if err := n.accept.Close(); err != nil {
 			n.log.Warn("accept mode: remove the rules", "err", err)
