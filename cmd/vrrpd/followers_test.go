@@ -93,3 +93,36 @@ func TestDeviceAddressesGoToTheirInterface(t *testing.T) {
 		t.Errorf("not removed from eth1: %v %q", err, fa.Calls())
 	}
 }
+
+// TestVMACSendsFromTheVirtualMAC: RFC 5798 §7.3 and keepalived's use_vmac
+// send adverts from the virtual MAC, so a vmac instance opens its send
+// socket on the macvlan; vmac_xmit_base, and unicast peers (which the
+// macvlan has no route to; keepalived requires vmac_xmit_base there),
+// keep the interface's own socket.
+func TestVMACSendsFromTheVirtualMAC(t *testing.T) {
+	for _, tc := range []struct {
+		name, extra string
+		want        []string
+	}{
+		{"vmac", "    vmac: true\n", []string{"vrrp.51"}},
+		{"vmac_xmit_base", "    vmac: true\n    vmac_xmit_base: true\n", nil},
+		{"unicast", "    vmac: true\n    unicast_source: 198.18.1.11\n    unicast_peers: [198.18.1.12]\n", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k := newFakeKernel(vrrp.NewFakeLink(), "198.18.1.11")
+			ctx, cancel := context.WithCancel(context.Background())
+			n := NewNode(ctx, k, slog.New(slog.DiscardHandler), nil)
+			defer func() { n.Shutdown(); cancel(); n.Wait() }()
+			cfg := "instances:\n  - name: front\n    interface: eth0\n    vrid: 51\n    advert_interval: 20ms\n    virtual_addresses: [198.18.1.100/24]\n" + tc.extra
+			if err := n.Apply(mustParse(t, cfg)); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "MASTER", func() bool { return n.Status()[0].State == "MASTER" })
+			k.mu.Lock()
+			defer k.mu.Unlock()
+			if !slices.Equal(k.vmacSend, tc.want) {
+				t.Errorf("send sockets on %q, want %q", k.vmacSend, tc.want)
+			}
+		})
+	}
+}

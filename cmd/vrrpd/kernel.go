@@ -19,6 +19,9 @@ type Kernel interface {
 	// it hears the adverts sent from mac, which the kernel hands to the
 	// macvlan instead of its parent (see vrrp.ParseVMACFrame).
 	ListenVMAC(ifname string, ipv6 bool, mac net.HardwareAddr) (vrrp.Conn, error)
+	// DialVMAC opens the send socket of a virtual MAC interface: adverts
+	// leave from the virtual router MAC (vrrp.DialVMAC).
+	DialVMAC(ifname string, ipv6 bool) (vrrp.Conn, error)
 	Addrs() vrrp.AddrManager
 	Announcer() vrrp.Announcer
 	VMAC() vrrp.VMACLinks
@@ -58,6 +61,9 @@ func (k *linuxKernel) Listen(ifname string, ipv6 bool) (vrrp.Conn, error) {
 }
 func (k *linuxKernel) ListenVMAC(ifname string, ipv6 bool, mac net.HardwareAddr) (vrrp.Conn, error) {
 	return vrrp.ListenVMAC(ifname, ipv6, mac)
+}
+func (k *linuxKernel) DialVMAC(ifname string, ipv6 bool) (vrrp.Conn, error) {
+	return vrrp.DialVMAC(ifname, ipv6)
 }
 func (k *linuxKernel) Addrs() vrrp.AddrManager   { return k.addrs }
 func (k *linuxKernel) Announcer() vrrp.Announcer { return k.ann }

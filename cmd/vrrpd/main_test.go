@@ -65,6 +65,8 @@ type fakeKernel struct {
 	acc   fakeAccept
 	// routes holds the virtual routes and rules.
 	routes vroutetest.Fake
+	// vmacSend lists the interfaces DialVMAC was asked for.
+	vmacSend []string
 }
 
 // fakeAccept records what the node refuses.
@@ -109,6 +111,15 @@ func (k *fakeKernel) Listen(ifname string, ipv6 bool) (vrrp.Conn, error) {
 // no macvlan to divert frames from the virtual MAC.
 func (k *fakeKernel) ListenVMAC(string, bool, net.HardwareAddr) (vrrp.Conn, error) {
 	return vrrp.NewFakeLink().Conn(), nil
+}
+
+// DialVMAC sends on the fake segment, as the macvlan sends through its
+// parent; it records the interface.
+func (k *fakeKernel) DialVMAC(ifname string, ipv6 bool) (vrrp.Conn, error) {
+	k.mu.Lock()
+	k.vmacSend = append(k.vmacSend, ifname)
+	k.mu.Unlock()
+	return k.link.Conn(k.src), nil
 }
 func (k *fakeKernel) AcceptFilter() (AcceptFilter, error) { return &k.acc, nil }
 func (k *fakeKernel) Addrs() vrrp.AddrManager             { return k.addrs }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -94,6 +95,7 @@ type runInst struct {
 	subs   []trackSub
 	dm     demuxKey
 	vdm    *demuxKey // the virtual MAC interface's receive socket, if any
+	vsend  io.Closer // the virtual MAC interface's send socket, if any
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -155,6 +157,7 @@ func (n *Node) stop(l []*runInst) {
 	}
 	for _, ri := range l {
 		<-ri.done
+		closeSender(ri.vsend)
 		n.hub.Unsubscribe(ri.in)
 		if g := n.groups[ri.group]; g != nil {
 			g.Leave(ri.in)
@@ -236,9 +239,15 @@ func (n *Node) start(cfg *config.Config, ic config.Instance, group string, subs 
 	if ic.VMAC {
 		onRole = n.vmacRole(addrIface, roles.set)
 	}
+	sender, vsend, err := n.advertSender(ic, addrIface, dm)
+	if err != nil {
+		cancel()
+		release()
+		return err
+	}
 	addrs, ann := withDeviceAddresses(ic, addrIface, n.k.Addrs(), n.k.Announcer())
 	in, err := vrrp.NewInstance(instanceConfig(ic, addrIface, src), vrrp.InstanceDeps{
-		Sender:           dm.d,
+		Sender:           sender,
 		Pending:          dm.d.Pending,
 		Addrs:            addrs,
 		Announcer:        ann,
@@ -248,14 +257,13 @@ func (n *Node) start(cfg *config.Config, ic config.Instance, group string, subs 
 		RealtimePriority: *cfg.Global.RealtimePriority,
 		OnRole:           onRole,
 	})
+	if err == nil {
+		err = register(in, dm, vdm)
+	}
 	if err != nil {
 		cancel()
 		release()
-		return err
-	}
-	if err := register(in, dm, vdm); err != nil {
-		cancel()
-		release()
+		closeSender(vsend)
 		return err
 	}
 	if group != "" {
@@ -264,7 +272,7 @@ func (n *Node) start(cfg *config.Config, ic config.Instance, group string, subs 
 	for _, s := range subs {
 		n.hub.Subscribe(s.key, in, s.weight, s.file)
 	}
-	ri := &runInst{in: in, cfg: ic, group: group, subs: subs, dm: key, vdm: vkey, cancel: cancel, done: make(chan struct{})}
+	ri := &runInst{in: in, cfg: ic, group: group, subs: subs, dm: key, vdm: vkey, vsend: vsend, cancel: cancel, done: make(chan struct{})}
 	n.insts[name] = ri
 	go func() {
 		defer close(ri.done)
