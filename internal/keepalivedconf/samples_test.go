@@ -1,8 +1,10 @@
 package keepalivedconf
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -99,6 +101,55 @@ func TestKeepalivedSamples(t *testing.T) {
 				t.Fatal(err)
 			}
 			if _, err := config.Parse(tc.file+".yaml", y); err != nil {
+				t.Errorf("vrrpd rejects the conversion: %v", err)
+			}
+		})
+	}
+}
+
+// TestKeepalivedSamplesWithoutStaticBlocks: the samples refused for their
+// static_* blocks alone convert whole once the blocks have moved to the
+// host's network configuration, as the refusal says to do: their
+// virtual_routes, virtual_rules and addresses on other devices carry over.
+func TestKeepalivedSamplesWithoutStaticBlocks(t *testing.T) {
+	static := regexp.MustCompile(`(?s)\nstatic_(ipaddress|routes|rules) \{.*?\n\}`)
+	for file, want := range map[string]string{
+		"keepalived.conf.track_interface":       "whole",
+		"keepalived.conf.vrrp.routes":           "whole",
+		"keepalived.conf.vrrp.static_ipaddress": "whole",
+		"keepalived.conf.vrrp.rules":            "refused", // its "192.168.200./24"
+	} {
+		t.Run(file, func(t *testing.T) {
+			b, err := os.ReadFile(filepath.Join(samplesDir, file))
+			if err != nil {
+				t.Skipf("keepalived's samples are not installed (apt install keepalived): %v", err)
+			}
+			stripped := static.ReplaceAll(b, nil)
+			if bytes.Contains(stripped, []byte("\nstatic_")) {
+				t.Fatalf("static block left in:\n%s", stripped)
+			}
+			path := filepath.Join(t.TempDir(), file)
+			if err := os.WriteFile(path, stripped, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			r, err := Import(t.Context(), path, Options{ConfigID: "hachat-test", LookPath: fakePath})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, why := verdict(r); got != want {
+				t.Fatalf("verdict %s, want %s: %v", got, want, why)
+			}
+			if want == "refused" {
+				return
+			}
+			y, err := r.YAML()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Contains(y, []byte("virtual_routes:")) && !bytes.Contains(y, []byte("virtual_rules:")) {
+				t.Errorf("no virtual routes or rules carried over:\n%s", y)
+			}
+			if _, err := config.Parse(file+".yaml", y); err != nil {
 				t.Errorf("vrrpd rejects the conversion: %v", err)
 			}
 		})
