@@ -61,3 +61,20 @@ func TestFollowersErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestWarningsFollowerInterfaceAbsent: like keepalived, vrrpd -t warns of
+// an interface a device address or a virtual route names that is absent.
+func TestWarningsFollowerInterfaceAbsent(t *testing.T) {
+	c, err := Parse("t.yaml", []byte(base+"    device_addresses: [{address: 198.18.2.17/32, interface: eth9}]\n    virtual_routes: [{to: 198.18.9.0/24, interface: eth8}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range c.Warnings(func(n string) bool { return n == "eth0" }) {
+		got = append(got, w.Field)
+	}
+	want := []string{"instances[0].device_addresses[0].interface", "instances[0].virtual_routes[0].interface"}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("warnings (-want +got):\n%s", d)
+	}
+}
