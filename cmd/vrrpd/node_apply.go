@@ -314,7 +314,7 @@ func refusedAddrs(cfg *config.Config) []netip.Addr {
 		if *ic.Accept || ic.Priority == 255 {
 			continue
 		}
-		for _, p := range ic.VirtualAddresses {
+		for _, p := range ic.AllVirtualAddresses() {
 			out = append(out, p.Addr())
 		}
 	}
