@@ -26,6 +26,9 @@ type Spec struct {
 	// the source MAC of its adverts is then the virtual MAC that the other
 	// router's own macvlan carries too.
 	VMACXmit bool
+	// VrrpdExtra is YAML appended to vrrpd's instance (fields indented by
+	// four spaces); keepalived ignores it.
+	VrrpdExtra string
 	// Version is the VRRP version (2 or 3); 0 means 3.
 	Version int
 	// V2Compat is vrrpd's v2_compat (RFC 5798 §8.4.2); keepalived ignores it.

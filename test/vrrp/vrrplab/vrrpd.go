@@ -55,6 +55,7 @@ func VrrpdConfig(s Spec, sock string, rt *int) string {
 	if s.AuthPass != "" {
 		fmt.Fprintf(&b, "    authentication: {type: pass, password: %q}\n", s.AuthPass)
 	}
+	b.WriteString(s.VrrpdExtra)
 	return b.String()
 }
 
