@@ -38,7 +38,13 @@ type NewBalancerFunc func(cfg *config.Config, log *slog.Logger) (Balancer, error
 // ipvsBalancer builds the real balancer, telling n's alerts about real
 // servers going up or down.
 func (n *Node) ipvsBalancer(cfg *config.Config, log *slog.Logger) (Balancer, error) {
-	return ipvs.NewBalancer(cfg, ipvs.Options{Logger: log, OnRealServer: n.alerts.realServer, OnQuorum: n.quorum.changed})
+	return ipvs.NewBalancer(cfg, n.balancerOptions(log))
+}
+
+// balancerOptions connects the balancer's events to the node: real servers
+// going up or down to the e-mail alerts, quorum changes to their commands.
+func (n *Node) balancerOptions(log *slog.Logger) ipvs.Options {
+	return ipvs.Options{Logger: log, OnRealServer: n.alerts.realServer, OnQuorum: n.quorum.changed}
 }
 
 // Node is the running daemon: the instances of the current configuration,

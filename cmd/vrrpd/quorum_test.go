@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/hachat/hachat/internal/config"
 	"github.com/hachat/hachat/ipvs"
+	"github.com/hachat/hachat/ipvs/ipvstest"
 	"github.com/hachat/hachat/vrrp"
 )
 
@@ -91,5 +93,59 @@ func TestOmegaRunsQuorumDownAtShutdown(t *testing.T) {
 	n.Wait()
 	if got, want := l.get(), []string{"/usr/local/sbin/quorum-down.sh"}; !slices.Equal(got, want) {
 		t.Errorf("ran %q at shutdown, want %q", got, want)
+	}
+}
+
+// TestQuorumCommandsFromRealChecks runs the real balancer (on a fake data
+// plane) with the node's hooks: a real server whose TCP check fails loses
+// the quorum and runs quorum_down; when it listens again quorum_up runs, and
+// quorum_down when it stops again.
+func TestQuorumCommandsFromRealChecks(t *testing.T) {
+	up, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	flap, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	flapAddr := flap.Addr().String()
+	flap.Close() // servers start up (no alpha): its first failed check loses the quorum
+	cfg := mustParse(t, fmt.Sprintf(`instances:
+  - {name: front, interface: eth0, vrid: 51, virtual_addresses: [198.18.1.100/24]}
+virtual_servers:
+  - name: web
+    address: 198.18.1.100:80
+    quorum: 2
+    quorum_up: [/up]
+    quorum_down: [/down]
+    check: {type: tcp, interval: 50ms, timeout: 200ms, rise: 1, fall: 1}
+    real_servers: [{address: %s}, {address: %s}]
+`, up.Addr(), flapAddr))
+	k := newFakeKernel(vrrp.NewFakeLink(), "198.18.1.11")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	n := NewNode(ctx, k, slog.New(slog.DiscardHandler), nil)
+	var l argvLog
+	n.quorum.exec = l.exec
+	opts := n.balancerOptions(nil)
+	opts.Plane = &ipvstest.DataPlane{}
+	b, err := ipvs.NewBalancer(cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go b.Run(ctx)
+	waitFor(t, "quorum_down", func() bool { return slices.Equal(l.get(), []string{"/down"}) })
+	relisten, err := net.Listen("tcp", flapAddr)
+	if err != nil {
+		t.Skipf("port %s taken meanwhile: %v", flapAddr, err)
+	}
+	defer relisten.Close()
+	waitFor(t, "quorum_up", func() bool { return len(l.get()) == 2 })
+	relisten.Close()
+	waitFor(t, "quorum_down again", func() bool { return len(l.get()) == 3 })
+	if got, want := l.get(), []string{"/down", "/up", "/down"}; !slices.Equal(got, want) {
+		t.Errorf("ran %q, want %q", got, want)
 	}
 }
