@@ -59,6 +59,7 @@ func (n *Node) routesHook(name string, s vroute.Set) func(bool) {
 			op, err = "remove", s.Remove(n.k.Routes())
 		}
 		if err != nil {
+			n.routeErrors.Add(1)
 			n.log.Error("virtual routes and rules", "instance", name, "op", op, "err", err)
 			n.onEvent(vrrp.InstanceEvent{Instance: name, Kind: "error", Detail: op + " virtual routes: " + err.Error()})
 		}

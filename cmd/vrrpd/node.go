@@ -59,6 +59,7 @@ type Node struct {
 	notifier    *vrrp.Notifier
 	alerts      *alerter // e-mail alerts (smtp_alert)
 	quorum      *quorumRunner
+	routeErrors atomic.Uint64 // virtual routes and rules refused (followers.go)
 	bus         *vrrp.Bus
 	newBalancer NewBalancerFunc
 	onBalancer  func(Balancer) // called once when a balancer starts (metrics)

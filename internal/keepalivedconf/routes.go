@@ -84,7 +84,7 @@ func (c *converter) virtualRoutes(k *Stmt) []config.Route {
 func (c *converter) route(s *Stmt) (config.Route, bool) {
 	var r config.Route
 	w := &words{w: s.Words}
-	ok := true
+	ok, inet6 := true, false
 	for ok {
 		k, more := w.next()
 		if !more {
@@ -93,6 +93,8 @@ func (c *converter) route(s *Stmt) (config.Route, bool) {
 		switch {
 		case routeTypes[k] && w.i == 1:
 			r.Type = k
+		case k == "inet6":
+			inet6 = true
 		case k == "src":
 			v, have := c.arg(s, w, k)
 			ok = have && c.parseAddr(s, v, &r.Source)
@@ -103,7 +105,11 @@ func (c *converter) route(s *Stmt) (config.Route, bool) {
 			// keepalived's second gateway: a multipath route over both.
 			var alt netip.Addr
 			v, have := c.arg(s, w, k)
-			if ok = have && c.parseAddr(s, v, &alt) && r.Via.IsValid(); ok {
+			if have && !r.Via.IsValid() {
+				c.refuse(s, "or names a second gateway: give the first with via before it")
+				have = false
+			}
+			if ok = have && c.parseAddr(s, v, &alt); ok {
 				r.Nexthops = []config.Nexthop{{Via: r.Via}, {Via: alt}}
 				r.Via = netip.Addr{}
 			}
@@ -135,6 +141,9 @@ func (c *converter) route(s *Stmt) (config.Route, bool) {
 	if ok && !r.To.IsValid() {
 		c.refuse(s, "no destination")
 		ok = false
+	}
+	if inet6 && r.To == netip.MustParsePrefix("0.0.0.0/0") {
+		r.To = netip.MustParsePrefix("::/0") // "default" of an inet6 route
 	}
 	return r, ok
 }

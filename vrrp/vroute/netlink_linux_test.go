@@ -78,6 +78,7 @@ func TestNetlinkInstallsWhatIPShows(t *testing.T) {
 			{To: p("198.18.9.0/24"), Via: a("198.18.1.254"), Source: a("198.18.1.1"), Interface: "eth1"},
 			{To: p("198.18.11.0/24"), Interface: "eth1", Scope: ScopeLink},
 			{To: p("198.18.13.0/24"), Nexthops: []Nexthop{{Via: a("198.18.1.252"), Interface: "eth1"}, {Via: a("198.18.1.253"), Interface: "eth1"}}},
+			{To: p("198.18.15.0/24"), Interface: "eth1", Nexthops: []Nexthop{{Via: a("198.18.1.250")}, {Via: a("198.18.1.251"), Weight: 3}}}, // keepalived's "via A or B dev eth1"
 			{To: p("198.18.14.1/32"), Type: TypeBlackhole},
 			{To: p("0.0.0.0/0"), Via: a("198.18.1.254"), Table: 100},
 			{To: p("2001:db8:9::/48"), Via: a("2001:db8::fe"), Interface: "eth1"},
@@ -99,6 +100,8 @@ func TestNetlinkInstallsWhatIPShows(t *testing.T) {
 		"198.18.13.0/24 proto static",
 		"nexthop via 198.18.1.252 dev eth1 weight 1",
 		"nexthop via 198.18.1.253 dev eth1 weight 1",
+		"nexthop via 198.18.1.250 dev eth1 weight 1",
+		"nexthop via 198.18.1.251 dev eth1 weight 3",
 		"blackhole 198.18.14.1 proto static",
 		"default via 198.18.1.254 dev eth1 table 100 proto static",
 		"2001:db8:9::/48 via 2001:db8::fe dev eth1 proto static",
