@@ -2,6 +2,8 @@ package keepalivedconf
 
 import (
 	"net/netip"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/hachat/hachat/internal/config"
@@ -14,6 +16,36 @@ type instBuild struct {
 	preemptDelay, auth   *Stmt
 	versionSet, xmitBase bool
 	seen                 map[netip.Prefix]bool // virtual addresses already added
+	// followIfs are the other interfaces the instance's addresses, routes
+	// and rules use, which keepalived tracks (see trackFollowers).
+	followIfs []string
+}
+
+// follow records an interface an address, route or rule of the instance
+// uses; track is false for keepalived's no_track.
+func (b *instBuild) follow(ifname string, track bool) {
+	if track && ifname != "" && !slices.Contains(b.followIfs, ifname) {
+		b.followIfs = append(b.followIfs, ifname)
+	}
+}
+
+// trackFollowers tracks, with weight 0, the interfaces the instance's
+// device addresses, routes and rules use: keepalived puts the instance in
+// FAULT while one is down, since it could not add them there (vrrp.c
+// vrrp_complete_instance: TRACK_ADDR, TRACK_ROUTE, TRACK_RULE), unless the
+// line says no_track.
+func (c *converter) trackFollowers(s *Stmt, b *instBuild) {
+	var added []string
+	for _, ifn := range b.followIfs {
+		if ifn == b.in.Interface || slices.ContainsFunc(b.in.TrackInterfaces, func(t config.TrackInterface) bool { return t.Name == ifn }) {
+			continue
+		}
+		b.in.TrackInterfaces = append(b.in.TrackInterfaces, config.TrackInterface{Name: ifn})
+		added = append(added, ifn)
+	}
+	if len(added) > 0 {
+		c.info(s, "keepalived faults the instance while an interface its addresses, routes or rules use is down (no_track aside): %s tracked with weight 0, which does the same", strings.Join(added, ", "))
+	}
 }
 
 // instance converts one vrrp_instance block: each line by the first step
@@ -95,7 +127,7 @@ func (c *converter) instanceAddresses(b *instBuild, k *Stmt) bool {
 	switch k.Key() {
 	case "virtual_ipaddress", "virtual_ipaddress_excluded":
 		for _, v := range k.Children {
-			p, dev, ok := c.vip(v, in.Interface)
+			p, dev, track, ok := c.vip(v, in.Interface)
 			switch {
 			case !ok:
 			case b.seen[p]:
@@ -104,6 +136,7 @@ func (c *converter) instanceAddresses(b *instBuild, k *Stmt) bool {
 			case dev != "":
 				b.seen[p] = true
 				in.DeviceAddresses = append(in.DeviceAddresses, config.DeviceAddress{Address: p, Interface: dev})
+				b.follow(dev, track)
 			default:
 				b.seen[p] = true
 				in.VirtualAddresses = append(in.VirtualAddresses, p)
@@ -119,9 +152,9 @@ func (c *converter) instanceAddresses(b *instBuild, k *Stmt) bool {
 		f := false
 		in.Accept = &f
 	case "virtual_routes":
-		in.VirtualRoutes = append(in.VirtualRoutes, c.virtualRoutes(k)...)
+		c.virtualRoutes(k, b)
 	case "virtual_rules":
-		in.VirtualRules = append(in.VirtualRules, c.virtualRules(k)...)
+		c.virtualRules(k, b)
 	default:
 		return false
 	}
@@ -250,6 +283,7 @@ func (c *converter) settleInstance(s *Stmt, b *instBuild) {
 	if b.auth != nil {
 		c.authentication(b.auth, in)
 	}
+	c.trackFollowers(s, b)
 	if in.Accept == nil && c.strict {
 		f := false
 		in.Accept = &f
@@ -257,21 +291,33 @@ func (c *converter) settleInstance(s *Stmt, b *instBuild) {
 }
 
 // vip reads one virtual_ipaddress line: ADDR[/LEN] [brd X] [dev IF] [scope
-// S] [label L]; dev is the interface when it is not the instance's.
-func (c *converter) vip(v *Stmt, iface string) (p netip.Prefix, dev string, ok bool) {
+// S] [label L] [no_track]; dev is the interface when it is not the
+// instance's, track whether keepalived faults the instance while dev is
+// down (it does unless no_track: it could not add the address there).
+func (c *converter) vip(v *Stmt, iface string) (p netip.Prefix, dev string, track, ok bool) {
 	if len(v.Words) == 0 {
-		return netip.Prefix{}, "", false
+		return netip.Prefix{}, "", false, false
 	}
 	p, err := netip.ParsePrefix(v.Words[0])
 	if err != nil {
 		a, aerr := netip.ParseAddr(v.Words[0])
 		if aerr != nil {
 			c.refuse(v, "not an address: %v", err)
-			return netip.Prefix{}, "", false
+			return netip.Prefix{}, "", false, false
 		}
 		p = netip.PrefixFrom(a, a.BitLen()) // keepalived's default: a host address
 	}
-	for i := 1; i+1 < len(v.Words); i += 2 {
+	track = true
+	for i := 1; i < len(v.Words); i += 2 {
+		if v.Words[i] == "no_track" {
+			track = false
+			i--
+			continue
+		}
+		if i+1 >= len(v.Words) {
+			c.loss(v, "option %q without a value is not carried over", v.Words[i])
+			break
+		}
 		switch v.Words[i] {
 		case "dev":
 			if v.Words[i+1] != iface {
@@ -289,7 +335,7 @@ func (c *converter) vip(v *Stmt, iface string) (p netip.Prefix, dev string, ok b
 			c.loss(v, "option %q not carried over", v.Words[i])
 		}
 	}
-	return p, dev, true
+	return p, dev, track, true
 }
 
 func (c *converter) addr(s *Stmt, w string) netip.Addr {

@@ -70,21 +70,22 @@ func (c *converter) table(s *Stmt, v string) int {
 	return n
 }
 
-// virtualRoutes converts a virtual_routes block.
-func (c *converter) virtualRoutes(k *Stmt) []config.Route {
-	var out []config.Route
+// virtualRoutes converts a virtual_routes block into b.
+func (c *converter) virtualRoutes(k *Stmt, b *instBuild) {
 	for _, s := range k.Children {
-		if r, ok := c.route(s); ok {
-			out = append(out, r)
+		r, track, ok := c.route(s)
+		if !ok {
+			continue
 		}
+		b.in.VirtualRoutes = append(b.in.VirtualRoutes, r)
+		b.follow(r.Interface, track) // keepalived tracks a route's oif
 	}
-	return out
 }
 
-func (c *converter) route(s *Stmt) (config.Route, bool) {
-	var r config.Route
+func (c *converter) route(s *Stmt) (r config.Route, track, ok bool) {
 	w := &words{w: s.Words}
-	ok, inet6 := true, false
+	ok, track = true, true
+	inet6 := false
 	for ok {
 		k, more := w.next()
 		if !more {
@@ -129,6 +130,7 @@ func (c *converter) route(s *Stmt) (config.Route, bool) {
 			v, have := c.arg(s, w, k)
 			ok = have && c.number(s, k, v, &r.Metric)
 		case k == "no_track":
+			track = false
 			c.info(s, "no_track: vrrpd does not watch routes once added, so none is reinstated before the next takeover, as with no_track")
 		case k == "to":
 		case !r.To.IsValid() && (k == "default" || strings.ContainsAny(k, ".:")):
@@ -145,7 +147,7 @@ func (c *converter) route(s *Stmt) (config.Route, bool) {
 	if inet6 && r.To == netip.MustParsePrefix("0.0.0.0/0") {
 		r.To = netip.MustParsePrefix("::/0") // "default" of an inet6 route
 	}
-	return r, ok
+	return r, track, ok
 }
 
 func (c *converter) parseAddr(s *Stmt, v string, dst *netip.Addr) bool {
@@ -158,21 +160,22 @@ func (c *converter) parseAddr(s *Stmt, v string, dst *netip.Addr) bool {
 	return true
 }
 
-// virtualRules converts a virtual_rules block.
-func (c *converter) virtualRules(k *Stmt) []config.Rule {
-	var out []config.Rule
+// virtualRules converts a virtual_rules block into b.
+func (c *converter) virtualRules(k *Stmt, b *instBuild) {
 	for _, s := range k.Children {
-		if r, ok := c.rule(s); ok {
-			out = append(out, r)
+		r, track, ok := c.rule(s)
+		if !ok {
+			continue
 		}
+		b.in.VirtualRules = append(b.in.VirtualRules, r)
+		b.follow(r.InputIf, track) // keepalived tracks a rule's iif and oif
+		b.follow(r.OutputIf, track)
 	}
-	return out
 }
 
-func (c *converter) rule(s *Stmt) (config.Rule, bool) {
-	var r config.Rule
+func (c *converter) rule(s *Stmt) (r config.Rule, track, ok bool) {
 	w := &words{w: s.Words}
-	ok := true
+	ok, track = true, true
 	for ok {
 		k, more := w.next()
 		if !more {
@@ -184,6 +187,7 @@ func (c *converter) rule(s *Stmt) (config.Rule, bool) {
 			r.IPv6Hint = true
 			continue
 		case "no_track":
+			track = false
 			c.info(s, "no_track: vrrpd does not watch rules once added, as with no_track")
 			continue
 		}
@@ -226,7 +230,7 @@ func (c *converter) rule(s *Stmt) (config.Rule, bool) {
 	if ok && r.Priority == 0 {
 		c.info(s, "no preference: the kernel gives the rule the next free one, which depends on the order instances become Master; keepalived assigns one and warns alike (keepalived.conf(5))")
 	}
-	return r, ok
+	return r, track, ok
 }
 
 func (c *converter) number(s *Stmt, k, v string, dst *int) bool {
