@@ -274,6 +274,11 @@ func (c *converter) settleInstance(s *Stmt, b *instBuild) {
 		in.PreemptDelay = 0
 	}
 	in.VMACXmitBase = in.VMAC && b.xmitBase
+	if in.VMAC && !b.xmitBase && len(in.UnicastPeers) > 0 {
+		// keepalived: "unicast with use_vmac requires vmac_xmit_base - setting".
+		in.VMACXmitBase = true
+		c.info(s, "use_vmac with unicast peers: keepalived sets vmac_xmit_base itself, and so does the result")
+	}
 	if in.IPv6() && in.Version == 2 && !b.versionSet {
 		in.Version = 3 // keepalived runs IPv6 instances as VRRPv3 whatever vrrp_version says
 	}
