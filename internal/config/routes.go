@@ -87,6 +87,8 @@ func (in *Instance) validateFollowers(v *validator, p string) {
 			v.errorf(q+".address", "missing: the address to add")
 		case d.Interface == "":
 			v.errorf(q+".interface", "missing: the interface to add %v to (addresses on the instance's own interface go in virtual_addresses)", d.Address)
+		case d.Interface == in.Interface:
+			v.errorf(q+".interface", "%s is the instance's own interface: put %v in virtual_addresses", d.Interface, d.Address)
 		case d.Address.Addr().Is6() != in.IPv6():
 			v.errorf(q+".address", "%v: all virtual addresses of an instance must be of one family", d.Address)
 		}

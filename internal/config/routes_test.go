@@ -52,6 +52,8 @@ func TestFollowersErrors(t *testing.T) {
 		{"rule without table", "    virtual_rules: [{from: 198.18.1.0/24}]\n", "virtual_rules[0].table: missing"},
 		{"device address without interface", "    device_addresses: [{address: 198.18.2.17/32}]\n", "device_addresses[0].interface: missing"},
 		{"vmac_xmit_base without vmac", "    vmac_xmit_base: true\n", "vmac is false"},
+		{"device address on the own interface", "    device_addresses: [{address: 198.18.2.17/32, interface: eth0}]\n", "put 198.18.2.17/32 in virtual_addresses"},
+		{"device address of the other family", "    device_addresses: [{address: 2001:db8::17/128, interface: eth1}]\n", "of one family"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse("bad.yaml", []byte(base+tc.yaml))
@@ -76,5 +78,23 @@ func TestWarningsFollowerInterfaceAbsent(t *testing.T) {
 	want := []string{"instances[0].device_addresses[0].interface", "instances[0].virtual_routes[0].interface"}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("warnings (-want +got):\n%s", d)
+	}
+}
+
+func TestQuorumCommandsErrors(t *testing.T) {
+	const vs = `virtual_servers:
+  - address: 198.18.1.100:80
+    real_servers: [{address: 198.18.2.21:80}]
+`
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"relative command", "    quorum_up: [quorum-up.sh]\n", "virtual_servers[0].quorum_up: \"quorum-up.sh\" must be an absolute path"},
+		{"omega without quorum_down", "    omega: true\n", "no quorum_down to run at shutdown"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("bad.yaml", []byte(base+vs+tc.yaml))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want %q", err, tc.want)
+			}
+		})
 	}
 }
