@@ -109,13 +109,15 @@ func (n *Netlink) AddRoute(r Route) error {
 	return nil
 }
 
-// DelRoute implements Kernel.
+// DelRoute implements Kernel. A route whose interface is gone is gone
+// with it.
 func (n *Netlink) DelRoute(r Route) error {
 	nr, err := n.route(r)
 	if err == nil {
 		err = n.h.RouteDel(nr)
 	}
-	if err != nil && !errors.Is(err, unix.ESRCH) && !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.ENODEV) {
+	var gone netlink.LinkNotFoundError
+	if err != nil && !errors.Is(err, unix.ESRCH) && !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.ENODEV) && !errors.As(err, &gone) {
 		return fmt.Errorf("vroute: delete %v: %w", r, err)
 	}
 	return nil

@@ -131,3 +131,17 @@ func TestNetlinkInstallsWhatIPShows(t *testing.T) {
 		t.Errorf("rules left behind:\n%s", r)
 	}
 }
+
+// TestNetlinkRemoveWithoutInterface: removing a route whose interface does
+// not exist (never created, or gone) is not an error, as at start-up, when
+// vrrpd removes what a previous run may have left.
+func TestNetlinkRemoveWithoutInterface(t *testing.T) {
+	_, h := testNS(t)
+	s := Set{Routes: []Route{{To: netip.MustParsePrefix("198.18.9.0/24"), Interface: "nosuch0"}}}
+	if err := s.Remove(NewNetlink(h)); err != nil {
+		t.Errorf("remove: %v", err)
+	}
+	if err := s.Install(NewNetlink(h)); err == nil {
+		t.Error("install on a missing interface: no error")
+	}
+}
