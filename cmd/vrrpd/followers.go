@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"net/netip"
 	"slices"
 
@@ -108,7 +107,8 @@ func (d *deviceAddrs) DelAddr(ifname string, p netip.Prefix) error {
 
 // Addrs lists the instance's interface's addresses and those of its device
 // addresses found on their interfaces, so that the read-back after a
-// takeover sees them all.
+// takeover sees them all. An interface that cannot be listed (it does not
+// exist yet) holds none of them: the read-back reports them missing.
 func (d *deviceAddrs) Addrs(ifname string) ([]netip.Prefix, error) {
 	have, err := d.AddrManager.Addrs(ifname)
 	if err != nil || ifname != d.own {
@@ -121,7 +121,7 @@ func (d *deviceAddrs) Addrs(ifname string) ([]netip.Prefix, error) {
 	for dev, ps := range byDev {
 		other, err := d.AddrManager.Addrs(dev)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", dev, err)
+			continue
 		}
 		for _, p := range ps {
 			if slices.ContainsFunc(other, func(o netip.Prefix) bool { return o.Addr() == p.Addr() }) {
