@@ -1,6 +1,6 @@
 package ipvs
 
-import "github.com/hachat/hachat/ipvs/health"
+import "github.com/hachat/hachat/ipvs/quorum"
 
 // QuorumChange is a virtual service gaining or losing its quorum, with the
 // command keepalived.conf(5) runs for it: quorum_up when the quorum is
@@ -13,8 +13,8 @@ type QuorumChange struct {
 	Command []string // nil: none configured
 }
 
-func (s *vsSpec) quorumChange(q health.QuorumState) QuorumChange {
-	c := QuorumChange{Service: s.name, Held: q == health.QuorumHeld}
+func (s *vsSpec) quorumChange(q quorum.State) QuorumChange {
+	c := QuorumChange{Service: s.name, Held: q == quorum.Held}
 	if c.Held {
 		c.Command = s.quorumUp
 	} else {
@@ -41,7 +41,7 @@ func (b *Balancer) ShutdownQuorumCommands() []QuorumChange {
 	var out []QuorumChange
 	for i := range b.specs {
 		s := &b.specs[i]
-		if s.omega && len(s.quorumDown) > 0 && b.quorum[s.svc.ServiceKey] == health.QuorumHeld {
+		if s.omega && len(s.quorumDown) > 0 && b.quorum[s.svc.ServiceKey] == quorum.Held {
 			out = append(out, QuorumChange{Service: s.name, Held: false, Command: s.quorumDown})
 		}
 	}

@@ -1,14 +1,13 @@
 package ipvs
 
 import (
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/hachat/hachat/ipvs/health"
-	"github.com/hachat/hachat/ipvs/health/healthtest"
+	"github.com/hachat/hachat/health"
+	"github.com/hachat/hachat/health/healthtest"
 	"github.com/hachat/hachat/ipvs/ipvstest"
 )
 
@@ -19,16 +18,18 @@ import (
 // quorum_up when it is back, and quorum_down again at shutdown while the
 // quorum is held.
 func TestQuorumUpDownOmega(t *testing.T) {
-	y := strings.Replace(cfgBase, "    drain_timeout: 30s\n", `    drain_timeout: 30s
-    quorum: 2
-    quorum_up: [/usr/local/sbin/quorum-up.sh, web]
-    quorum_down: [/usr/local/sbin/quorum-down.sh]
-    omega: true
-    check: {type: tcp, interval: 1s}
-`, 1)
+	y := with(func(_ *Config, vs *VirtualService) {
+		vs.Quorum = 2
+		vs.QuorumUp = []string{"/usr/local/sbin/quorum-up.sh", "web"}
+		vs.QuorumDown = []string{"/usr/local/sbin/quorum-down.sh"}
+		vs.Omega = true
+		for i := range vs.RealServers {
+			vs.RealServers[i].Checks = []Check{tcpCheck(time.Second)}
+		}
+	})
 	var got []QuorumChange
 	clk := healthtest.NewFakeClock(time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC))
-	b, err := NewBalancer(parse(t, y), Options{Plane: &ipvstest.DataPlane{}, Clock: clk, Sync: &fakeSync{}, OnQuorum: func(c QuorumChange) { got = append(got, c) }})
+	b, err := NewBalancer(y, Options{Plane: &ipvstest.DataPlane{}, Clock: clk, Sync: &fakeSync{}, OnQuorum: func(c QuorumChange) { got = append(got, c) }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package vrrptest
+package vrrp
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 
 	"github.com/hachat/hachat/test/netns"
 	"github.com/hachat/hachat/test/vrrp/vrrplab"
-	"github.com/hachat/hachat/vrrp"
+	"github.com/hachat/hachat/vrrp/router"
 )
 
 // masterDown is RFC 5798 section 6.1's Master_Down_Interval for the backup
@@ -238,7 +238,7 @@ func vmacFailoverXmit(t *testing.T, impl1, impl2 vrrplab.Impl, v6, xmit bool) {
 			t.Errorf("a VRRP socket failed:\n%s", r.Log())
 		}
 	}
-	vmac := vrrp.VirtualMAC(vrrplab.VRID, v6).String()
+	vmac := router.VirtualMAC(vrrplab.VRID, v6).String()
 	// RFC 5798 §7.3: the Master's adverts come from the virtual MAC, as
 	// keepalived's use_vmac sends them; with vmac_xmit_base from the
 	// interface's own MAC.
