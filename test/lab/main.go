@@ -32,7 +32,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -94,7 +93,19 @@ func fullPlan() Plan {
 	}
 }
 
-func run(ctx context.Context, args []string, logw io.Writer) error {
+// options are the command line, parsed.
+type options struct {
+	plan              Plan
+	out, bin, compare string
+	compareReps       int
+	skip1, skip2      bool
+	machineCPU        MachineCPU
+	planes            []string
+	syncRefresh       time.Duration
+	db                string
+}
+
+func parseArgs(args []string, logw io.Writer) (*options, error) {
 	fs := flag.NewFlagSet("lab", flag.ContinueOnError)
 	fs.SetOutput(logw)
 	quick := fs.Bool("quick", false, "reduced run for CI (< 5 minutes): 1000:100 and 2000:200 once, short ceiling, each failover once")
@@ -109,141 +120,65 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 	machineCPU := fs.String("machine-cpu", "", "CPU budget per lab machine, as `cpus[,machine=cpus...]`: 0.4 gives lb1, lb2, app1, app2 and db 0.4 CPU each (cgroup v1 cpu quota); add client=F to budget the load generator, db=0 to leave one unlimited (default: none, all share the box)")
 	compare := fs.String("compare-paths", "", "before the experiments, compare direct, split (both servers directly) and VIP at one point `conns:rate` (e.g. 3000:300), interleaved, into compare.md")
 	compareReps := fs.Int("compare-reps", 5, "repetitions of -compare-paths")
-	dataplane := fs.String("dataplane", "", "`ipvs-vm`: lb1 and lb2 as QEMU VMs with Debian's kernel and vrrpd on kernel IPVS, TAP NICs on the lab's bridge (slow: TCG); keepalived-vm: the same VMs running Debian's keepalived (VRRP + LVS), the paper's software; default: namespaces, vrrpd's dataplane auto")
+	dataplane := fs.String("dataplane", "", "the balancers, as a `list` run in turn into one report: nft (namespaces, vrrpd on nftables), ipvs-vm (QEMU VMs on Debian's kernel, vrrpd on kernel IPVS; slow: TCG), keepalived-vm (the same VMs running Debian's keepalived with LVS, the paper's software); VM planes run a reduced Table 1; default: namespaces, vrrpd's dataplane auto")
+	syncRefresh := fs.Duration("lvs-sync-refresh", time.Second, "on the VMs, the IPVS sync daemon re-sends a connection with traffic at most this often (sync_period 0, sync_refresh_period); 0 keeps the kernel's every-50-packets rule (test/lab/lvssync.go)")
 	db := fs.String("db", defaultDB(), "database `tier`: galera (three MariaDB Galera nodes and the trial \"database writer killed\"; "+
 		"the default when galera-4 is installed) or mariadb (one server, the paper's setup)")
 	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	o := &options{out: *out, bin: *bin, compare: *compare, compareReps: *compareReps, skip1: *skip1, skip2: *skip2,
+		syncRefresh: *syncRefresh, db: *db, plan: fullPlan()}
+	if *quick {
+		o.plan = quickPlan()
+	}
+	if *reps > 0 {
+		o.plan.Table1.Reps = *reps
+	}
+	if *series != "" {
+		pts, err := chatload.ParseSeries(*series)
+		if err != nil {
+			return nil, err
+		}
+		o.plan.Table1.Points = pts
+	}
+	if *foReps > 0 {
+		o.plan.Failover.Reps = *foReps
+	}
+	if *noCeil {
+		o.plan.Table1.CeilMax = 0
+	}
+	var err error
+	if o.machineCPU, err = parseMachineCPU(*machineCPU); err != nil {
+		return nil, err
+	}
+	if o.planes, err = parsePlanes(*dataplane); err != nil {
+		return nil, err
+	}
+	return o, dbKindOK(*db)
+}
+
+func run(ctx context.Context, args []string, logw io.Writer) error {
+	o, err := parseArgs(args, logw)
+	if err != nil {
 		return err
 	}
 	if os.Geteuid() != 0 {
 		return errors.New("needs root (network namespaces, nftables, MariaDB): run sudo make lab")
 	}
-	if err := dbKindOK(*db); err != nil {
-		return err
-	}
-	plan := fullPlan()
-	if *quick {
-		plan = quickPlan()
-	}
-	if *reps > 0 {
-		plan.Table1.Reps = *reps
-	}
-	if *series != "" {
-		pts, err := chatload.ParseSeries(*series)
-		if err != nil {
-			return err
-		}
-		plan.Table1.Points = pts
-	}
-	if *foReps > 0 {
-		plan.Failover.Reps = *foReps
-	}
-	if *noCeil {
-		plan.Table1.CeilMax = 0
-	}
-	mcpu, cerr := parseMachineCPU(*machineCPU)
-	if cerr != nil {
-		return cerr
-	}
-	if *dataplane != "" && *dataplane != dataplaneVM && *dataplane != dataplaneKeepalivedVM {
-		return fmt.Errorf("-dataplane %q: want %s or %s (or nothing)", *dataplane, dataplaneVM, dataplaneKeepalivedVM)
-	}
-
-	started := time.Now()
-	dir := filepath.Join(*out, started.UTC().Format("20060102T150405Z"))
-	if err := os.MkdirAll(filepath.Join(dir, "plots"), 0o755); err != nil {
-		return err
-	}
-	progress := func(s string) { fmt.Fprintf(logw, "%s %s\n", time.Now().Format("15:04:05"), s) }
-	progress("results in " + dir)
-
-	binDir := *bin
-	if binDir == "" {
-		tmp, err := os.MkdirTemp("", "lab-bin")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(tmp)
-		progress("building vrrpd, vrrpctl, chatd")
-		if err := buildBinaries(ctx, tmp); err != nil {
-			return err
-		}
-		binDir = tmp
-	}
-
-	rep := &Report{Started: started, Plan: plan, Machine: machineInfo(), KernelIPVS: KernelHasIPVS(), Dir: dir, DB: *db}
-	topo := &Topology{Bin: binDir, log: logw, MachineCPU: mcpu, DBKind: *db, Dataplane: *dataplane}
-	// The deferred teardown runs on success, on error and after Ctrl-C
-	// (ctx cancelled: every step returns, then this runs).
-	defer func() {
-		progress("tearing down: stopping daemons, removing namespaces " + labName(topo) + "-*")
-		if err := topo.Close(); err != nil {
-			fmt.Fprintf(logw, "lab: teardown: %v\n", err)
-		}
-	}()
-
-	err := func() error {
-		progress("bringing up the topology")
-		if err := Up(ctx, topo, filepath.Join(dir, "logs")); err != nil {
-			return fmt.Errorf("bring-up: %w", err)
-		}
-		rep.Namespaces = topo.Lab.Name()
-		dp, err := topo.DataPlane(ctx, "lb1")
-		if err != nil {
-			return err
-		}
-		rep.DataPlane = dp
-		if *compare != "" {
-			pts, err := chatload.ParseSeries(*compare)
-			if err != nil || len(pts) != 1 {
-				return fmt.Errorf("-compare-paths %q: want one conns:rate (%v)", *compare, err)
-			}
-			if _, err := ComparePaths(ctx, topo, pts[0], *compareReps, plan.Table1.Pause, dir, progress); err != nil {
-				return err
-			}
-		}
-		progress(fmt.Sprintf("up: lb1 holds the VIP %s, chat answers on %s, data plane %s (kernel IPVS: %v)", vipAddr, vipChat, dp, rep.KernelIPVS))
-		if !*skip1 {
-			t1, err := RunTable1(ctx, topo, plan.Table1, progress)
-			rep.Table1 = t1
-			if err != nil {
-				return err
-			}
-		}
-		if !*skip2 {
-			runs, err := RunFailovers(ctx, topo, plan.Failover, progress)
-			rep.Failovers = runs
-			if err != nil {
-				return err
-			}
-		}
-		return nil
-	}()
-	if err != nil {
-		rep.Error = err.Error()
-	}
-	if ctx.Err() != nil {
-		rep.Error = "interrupted: " + rep.Error
-	}
-	rep.Finished = time.Now()
-	rep.Machine.LoadAvgEnd = loadAvg()
-	rep.CPU = topo.CPUReport()
-	rep.Problems = rep.judge()
-	if werr := rep.Write(); werr != nil {
-		err = errors.Join(err, werr)
-	}
-	progress("report: " + filepath.Join(dir, "report.md"))
+	lr, err := newLabRun(ctx, o, logw)
 	if err != nil {
 		return err
 	}
-	if len(rep.Problems) > 0 {
-		for _, p := range rep.Problems {
-			fmt.Fprintln(logw, "lab: FAIL:", p)
+	defer lr.close()
+	var planes []*PlaneRun
+	for i, p := range o.planes {
+		planes = append(planes, lr.runPlane(ctx, i, p))
+		if ctx.Err() != nil {
+			break
 		}
-		return fmt.Errorf("%w: %d problems (see %s)", errMisbehaved, len(rep.Problems), filepath.Join(dir, "report.md"))
 	}
-	progress("all checks passed")
-	return nil
+	return lr.finish(ctx, planes)
 }
 
 func labName(t *Topology) string {

@@ -72,7 +72,10 @@ type Report struct {
 	Findings   []string       `json:"findings,omitempty"`
 	CPU        *CPUReport     `json:"cpu_budgets,omitempty"`
 	Plots      []string       `json:"plots,omitempty"`
-	Dir        string         `json:"-"`
+	// Planes holds every data plane of a -dataplane list (planes.go); the
+	// fields above are the first one's.
+	Planes []*PlaneRun `json:"planes,omitempty"`
+	Dir    string      `json:"-"`
 }
 
 // judge collects every problem of the run; any makes the lab fail.
@@ -104,7 +107,7 @@ func (r *Report) judge() []string {
 			r.Findings = append(r.Findings, fmt.Sprintf("%s (rep %d): %s", f.Scenario, f.Rep, p))
 		}
 	}
-	return ps
+	return append(ps, r.judgePlanes()...)
 }
 
 // Write puts report.md, results.json and the plots in r.Dir.
@@ -201,9 +204,11 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 		"means the client talks to app1 directly. The machine is shared and small: every figure below is as "+
 		"noisy as the load averages above suggest.\n\n", vipAddr)
 
+	r.writePlanes(w)
 	r.writeTable1(w)
 	r.writeFailovers(w)
 	r.writeDBTrials(w)
+	r.writeOtherPlanes(w)
 	if len(r.Plots) > 0 {
 		f("## Plots\n\n")
 		for _, p := range r.Plots {

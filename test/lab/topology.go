@@ -79,6 +79,9 @@ type Topology struct {
 	Dataplane string
 	vms       map[string]*netns.Proc
 	vmctl     map[string]*vmCtl
+	// SyncRefresh is the VMs' sync_refresh_period (lvssync.go); 0 keeps
+	// the kernel's defaults.
+	SyncRefresh time.Duration
 }
 
 // Client is the host the load and the probes run from.
@@ -290,7 +293,7 @@ func (t *Topology) writeVrrpdConfig(lb string) error {
 	cfg := fmt.Sprintf(`global:
   router_id: %[1]s
   control_socket: %[2]s
-  dataplane: auto
+  dataplane: %[11]s
   log_level: info
 instances:
   - name: chat
@@ -309,7 +312,7 @@ virtual_servers:
     real_servers:
       - {address: %[9]s}
       - {address: %[10]s}
-`, lb, t.vrrpdSocket(lb), vrid, lbPriority[lb], vipFront, vipBack, vipChat, httpPort, app1Chat, app2Chat)
+`, lb, t.vrrpdSocket(lb), vrid, lbPriority[lb], vipFront, vipBack, vipChat, httpPort, app1Chat, app2Chat, t.vrrpdDataplane())
 	return os.WriteFile(t.vrrpdConfig(lb), []byte(cfg), 0o644)
 }
 
