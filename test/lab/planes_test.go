@@ -44,7 +44,7 @@ func TestParsePlanes(t *testing.T) {
 // TestVMTable1Reduced: balancers under TCG get the points up to 200/s, at
 // most 3 repetitions and no ceiling search.
 func TestVMTable1Reduced(t *testing.T) {
-	got := vmTable1(fullPlan().Table1)
+	got := vmTable1(fullPlan().Table1, false)
 	want := []chatload.LoadPoint{{Conns: 1000, Rate: 100}, {Conns: 2000, Rate: 200}}
 	if diff := cmp.Diff(want, got.Points); diff != "" {
 		t.Errorf("points (-want +got):\n%s", diff)
@@ -52,8 +52,11 @@ func TestVMTable1Reduced(t *testing.T) {
 	if got.Reps != 3 || got.CeilMax != 0 {
 		t.Errorf("reps %d, ceiling max %g; want 3 and 0", got.Reps, got.CeilMax)
 	}
-	if high := vmTable1(Table1Plan{Points: []chatload.LoadPoint{{Conns: 3000, Rate: 300}}, Reps: 1}); len(high.Points) != 1 {
+	if high := vmTable1(Table1Plan{Points: []chatload.LoadPoint{{Conns: 3000, Rate: 300}}, Reps: 1}, false); len(high.Points) != 1 {
 		t.Errorf("a series above 200/s keeps its first point; got %v", high.Points)
+	}
+	if q := vmTable1(quickPlan().Table1, true); len(q.Points) != 1 || q.Points[0].Rate != 100 {
+		t.Errorf("a quick run keeps 1000-100/s only; got %v", q.Points)
 	}
 }
 

@@ -73,7 +73,7 @@ func (lr *labRun) runPlane(ctx context.Context, i int, plane string) *PlaneRun {
 	o := lr.o
 	pr := &PlaneRun{Plane: plane, Table1Plan: o.plan.Table1}
 	if isVMPlane(plane) {
-		pr.Table1Plan = vmTable1(pr.Table1Plan)
+		pr.Table1Plan = vmTable1(pr.Table1Plan, o.plan.Quick)
 	}
 	topo := &Topology{Bin: lr.binDir, log: lr.log, MachineCPU: o.machineCPU, DBKind: o.db, Dataplane: plane, SyncRefresh: o.syncRefresh}
 	defer func() {
