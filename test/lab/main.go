@@ -121,7 +121,7 @@ func parseArgs(args []string, logw io.Writer) (*options, error) {
 	compare := fs.String("compare-paths", "", "before the experiments, compare direct, split (both servers directly) and VIP at one point `conns:rate` (e.g. 3000:300), interleaved, into compare.md")
 	compareReps := fs.Int("compare-reps", 5, "repetitions of -compare-paths")
 	dataplane := fs.String("dataplane", "", "the balancers, as a `list` run in turn into one report: nft (namespaces, vrrpd on nftables), ipvs-vm (QEMU VMs on Debian's kernel, vrrpd on kernel IPVS; slow: TCG), keepalived-vm (the same VMs running Debian's keepalived with LVS, the paper's software); VM planes run a reduced Table 1; default: namespaces, vrrpd's dataplane auto")
-	syncRefresh := fs.Duration("lvs-sync-refresh", time.Second, "on the VMs, the IPVS sync daemon re-sends a connection with traffic at most this often (sync_period 0, sync_refresh_period); 0 keeps the kernel's every-50-packets rule (test/lab/lvssync.go)")
+	syncRefresh := fs.Duration("lvs-sync-refresh", time.Second, "on the VMs, the IPVS sync daemon re-sends a connection with traffic at most this often (sync_threshold \"3 0\", sync_refresh_period); 0 keeps the kernel's every-50-packets rule (test/lab/lvssync.go)")
 	db := fs.String("db", defaultDB(), "database `tier`: galera (three MariaDB Galera nodes and the trial \"database writer killed\"; "+
 		"the default when galera-4 is installed) or mariadb (one server, the paper's setup)")
 	if err := fs.Parse(args); err != nil {

@@ -69,7 +69,7 @@ ip link set lan0 up
 for a in %[2]s; do ip addr add "$a" dev lan0; done
 echo 1 > /proc/sys/net/ipv4/ip_forward
 # The sync daemon's re-send rule (lvssync.go): %[7]s
-echo %[8]d > /proc/sys/net/ipv4/vs/sync_period
+echo "3 %[8]d" > /proc/sys/net/ipv4/vs/sync_threshold
 echo %[9]d > /proc/sys/net/ipv4/vs/sync_refresh_period
 echo "LABVM: %[3]s up at $(cut -d' ' -f1 /proc/uptime)s, kernel $(uname -r)"
 %[5]s &
