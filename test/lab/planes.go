@@ -147,7 +147,9 @@ func (r *Report) writePlanes(w io.Writer) {
 	f("Each data plane ran on a topology of its own, in turn, with the same chat servers, database and load. " +
 		"The QEMU VMs run Debian's kernel under TCG (no KVM on this machine): every balanced packet crosses an " +
 		"emulated kernel, so their Table 1 is reduced and its times show emulation, not IPVS; it is the behaviour " +
-		"that counts. The sections after this one are the first plane's; the others' follow at the end.\n\n")
+		"that counts. In the namespaces the chat service uses scheduler mh; on the VMs rr with the kernel's " +
+		"connection-sync daemon following the VRRP role, the LVS way (docs/lab.md). The sections after this one are " +
+		"the first plane's; the others' follow at the end.\n\n")
 	head := ""
 	rule := "|---|"
 	for _, p := range r.Planes {
