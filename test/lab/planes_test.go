@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -114,5 +115,24 @@ func TestReportPlanesSideBySide(t *testing.T) {
 	}
 	if r.DataPlane != "nftables; keepalived + LVS" {
 		t.Errorf("data plane %q; want both named", r.DataPlane)
+	}
+}
+
+// TestSyncResend: -lvs-sync-refresh sets a time-based re-send (no period);
+// 0 keeps the kernel's every-50-packets rule.
+func TestSyncResend(t *testing.T) {
+	for _, tc := range []struct {
+		refresh         time.Duration
+		period, seconds int
+	}{
+		{0, 50, 0},
+		{time.Second, 0, 1},
+		{1500 * time.Millisecond, 0, 1},
+		{3 * time.Second, 0, 3},
+	} {
+		p, s, why := (&Topology{SyncRefresh: tc.refresh}).syncResend()
+		if p != tc.period || s != tc.seconds || why == "" {
+			t.Errorf("-lvs-sync-refresh %v: period %d, refresh %d s (%q); want %d, %d", tc.refresh, p, s, why, tc.period, tc.seconds)
+		}
 	}
 }
