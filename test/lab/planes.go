@@ -71,6 +71,7 @@ type PlaneRun struct {
 	Plane      string         `json:"plane"`     // the -dataplane item ("" for auto)
 	DataPlane  string         `json:"dataplane"` // what ran, as the balancer reports it
 	Namespaces string         `json:"namespaces"`
+	DB         string         `json:"db"` // the database tier this plane ran on
 	Table1Plan Table1Plan     `json:"table1_plan"`
 	Table1     *Table1Result  `json:"table1,omitempty"`
 	Failovers  []*ScenarioRun `json:"failovers,omitempty"`
@@ -187,9 +188,7 @@ func (r *Report) writePlanes(w io.Writer) {
 func (r *Report) writeOtherPlanes(w io.Writer) {
 	for _, p := range r.Planes[min(1, len(r.Planes)):] {
 		fmt.Fprintf(w, "# Data plane: %s\n\n", p.label())
-		if p.Namespaces != "" {
-			fmt.Fprintf(w, "Namespaces %s-*%s.\n\n", p.Namespaces, p.CPU.row())
-		}
+		fmt.Fprintf(w, "Database tier: %s. Namespaces: %s-*.\n\n", p.DB, orUnknown(p.Namespaces))
 		s := r.sub(p)
 		s.writeTable1(w)
 		s.writeFailovers(w)

@@ -82,6 +82,7 @@ func (lr *labRun) runPlane(ctx context.Context, i int, plane string) *PlaneRun {
 	if i > 0 && isVMPlane(plane) {
 		db = dbMariaDB
 	}
+	pr.DB = db
 	topo := &Topology{Bin: lr.binDir, log: lr.log, MachineCPU: o.machineCPU, DBKind: db, Dataplane: plane, SyncRefresh: o.syncRefresh}
 	defer func() {
 		lr.progress("tearing down: stopping daemons, removing namespaces " + labName(topo) + "-*")
