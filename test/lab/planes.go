@@ -166,8 +166,9 @@ func (r *Report) writePlanes(w io.Writer) {
 		f("\n")
 	}
 	f("\n**§3.2 trials**: VIP taken over after [s]; outage for new connections, total [s]; sessions kept; "+
-		"messages missing; on the VMs, how many of the trial's sessions the new master's IPVS table held at the "+
-		"takeover (the sync daemon's work):\n\n| trial |%s\n%s\n", head, rule)
+		"messages missing; on the VMs, \"knew N\": the established client connections new since the trial began in "+
+		"the new master's IPVS table, listed right after the takeover (the sync daemon's work; the prober's open "+
+		"connections count too, so N can exceed the sessions by one or two):\n\n| trial |%s\n%s\n", head, rule)
 	for _, s := range r.Planes[0].Failovers {
 		f("| %s #%d |", s.Scenario, s.Rep)
 		for _, p := range r.Planes {
