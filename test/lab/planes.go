@@ -248,3 +248,14 @@ func (t *Topology) vrrpdDataplane() string {
 	}
 	return "auto"
 }
+
+// planesNote qualifies the report's data plane row.
+func (r *Report) planesNote() string {
+	switch {
+	case len(r.Planes) > 1:
+		return "(in turn, one topology each; side by side below)"
+	case len(r.Planes) == 1 && r.Planes[0].Plane != dataplaneAuto:
+		return "(`-dataplane " + r.Planes[0].Plane + "`)"
+	}
+	return "(vrrpd `dataplane: auto`: IPVS where the kernel has it, nftables otherwise)"
+}

@@ -193,7 +193,7 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 	f("## Where\n\n| | |\n|---|---|\n")
 	f("| machine | %d CPUs (%s); load average (1, 5, 15 min) at start %s, at end %s |\n", m.CPUs, m.CPUModel, m.LoadAvg, orUnknown(m.LoadAvgEnd))
 	f("| kernel | %s (IPVS in the kernel: %v) |\n", m.Kernel, yesNo(r.KernelIPVS))
-	f("| balancer data plane | **%s** (vrrpd `dataplane: auto`: IPVS where the kernel has it, nftables otherwise) |\n", orUnknown(r.DataPlane))
+	f("| balancer data plane | **%s** %s |\n", orUnknown(r.DataPlane), r.planesNote())
 	f("| software | %s, commit %s |\n", m.Go, orUnknown(m.Commit))
 	f("%s", r.CPU.row())
 	f("| namespaces | %s-{client,lb1,lb2,app1,app2,db,sw} (removed at exit) |\n\n", orUnknown(r.Namespaces))
