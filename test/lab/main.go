@@ -99,6 +99,7 @@ type options struct {
 	out, bin, compare string
 	compareReps       int
 	skip1, skip2      bool
+	seriesSet         bool // -series given: the VM planes keep its points up to 200/s even when quick
 	machineCPU        MachineCPU
 	planes            []string
 	syncRefresh       time.Duration
@@ -140,7 +141,7 @@ func parseArgs(args []string, logw io.Writer) (*options, error) {
 		if err != nil {
 			return nil, err
 		}
-		o.plan.Table1.Points = pts
+		o.plan.Table1.Points, o.seriesSet = pts, true
 	}
 	if *foReps > 0 {
 		o.plan.Failover.Reps = *foReps

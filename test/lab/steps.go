@@ -73,7 +73,7 @@ func (lr *labRun) runPlane(ctx context.Context, i int, plane string) *PlaneRun {
 	o := lr.o
 	pr := &PlaneRun{Plane: plane, Table1Plan: o.plan.Table1}
 	if isVMPlane(plane) {
-		pr.Table1Plan = vmTable1(pr.Table1Plan, o.plan.Quick)
+		pr.Table1Plan = vmTable1(pr.Table1Plan, o.plan.Quick && !o.seriesSet)
 	}
 	// The database tier's trial belongs to the first plane: the VM planes
 	// after it compare balancers on the paper's one database server, which
