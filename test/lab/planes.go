@@ -48,9 +48,8 @@ func isVMPlane(p string) bool { return p == dataplaneVM || p == dataplaneKeepali
 // vmTable1 reduces Table 1 for balancers under TCG: every balanced packet
 // crosses an emulated kernel, so only the points up to 200 conn/s (at
 // least the first; only the first in a quick run without -series), at
-// most 3 repetitions,
-// no ceiling search. It is the behaviour through kernel IPVS that counts,
-// not the speed.
+// most 3 repetitions, no ceiling search. It is the behaviour through
+// kernel IPVS that counts, not the speed.
 func vmTable1(p Table1Plan, quick bool) Table1Plan {
 	var pts []chatload.LoadPoint
 	for _, pt := range p.Points {
