@@ -152,6 +152,13 @@ func Up(ctx context.Context, t *Topology, logDir string) error {
 		}
 	}
 
+	// Balancer VMs boot while the database and the chat servers start: a
+	// TCG boot takes 10-30 s, and nothing reaches the VIP before both are up.
+	if t.vmMode() {
+		if err := t.startVMBalancers(ctx); err != nil {
+			return err
+		}
+	}
 	if err := ensureMariaDB(ctx, t.log); err != nil {
 		return err
 	}
@@ -176,9 +183,6 @@ func Up(ctx context.Context, t *Topology, logDir string) error {
 		}
 	}
 	if t.vmMode() {
-		if err := t.startVMBalancers(ctx); err != nil {
-			return err
-		}
 		return t.waitVMService(ctx, 3*time.Minute)
 	}
 	for _, lb := range []string{"lb1", "lb2"} {
