@@ -134,8 +134,9 @@ func (lr *labRun) runPlane(ctx context.Context, i int, plane string) *PlaneRun {
 	return pr
 }
 
-// logsDir is where a plane's daemons log: logs/ for a single plane (as
-// before), logs/<plane>/ when a run has several.
+// logsDir is where a plane's daemons log: logs/ for a namespace plane
+// that comes first (where a single-plane run always put them),
+// logs/<plane>/ otherwise.
 func logsDir(i int, plane string) string {
 	if i == 0 && (plane == dataplaneAuto || plane == dataplaneNft) {
 		return "logs"
