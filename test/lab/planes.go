@@ -77,6 +77,8 @@ type PlaneRun struct {
 	Failovers  []*ScenarioRun `json:"failovers,omitempty"`
 	CPU        *CPUReport     `json:"cpu_budgets,omitempty"`
 	Error      string         `json:"error,omitempty"`
+	// Seconds is the plane's wall time, bring-up and teardown included.
+	Seconds float64 `json:"seconds"`
 }
 
 // label names the plane in the report.
@@ -151,6 +153,11 @@ func (r *Report) writePlanes(w io.Writer) {
 		"that counts. In the namespaces the chat service uses scheduler mh; on the VMs rr with the kernel's " +
 		"connection-sync daemon following the VRRP role, the LVS way (docs/lab.md). The sections after this one are " +
 		"the first plane's; the others' follow at the end.\n\n")
+	var times []string
+	for _, p := range r.Planes {
+		times = append(times, fmt.Sprintf("%s %.0f s", p.label(), p.Seconds))
+	}
+	f("Wall time per plane, bring-up and teardown included: %s.\n\n", strings.Join(times, ", "))
 	head := ""
 	rule := "|---|"
 	for _, p := range r.Planes {

@@ -71,6 +71,7 @@ type step struct {
 // experiments on it and tears it down (also on error and Ctrl-C).
 func (lr *labRun) runPlane(ctx context.Context, i int, plane string) *PlaneRun {
 	o := lr.o
+	started := time.Now()
 	pr := &PlaneRun{Plane: plane, Table1Plan: o.plan.Table1}
 	if isVMPlane(plane) {
 		pr.Table1Plan = vmTable1(pr.Table1Plan, o.plan.Quick && !o.seriesSet)
@@ -89,6 +90,7 @@ func (lr *labRun) runPlane(ctx context.Context, i int, plane string) *PlaneRun {
 		if err := topo.Close(); err != nil {
 			fmt.Fprintf(lr.log, "lab: teardown: %v\n", err)
 		}
+		pr.Seconds = time.Since(started).Seconds()
 	}()
 	steps := []step{
 		{"bringing up the topology", true, func(ctx context.Context) error {
