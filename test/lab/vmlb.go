@@ -124,7 +124,9 @@ func (t *Topology) startVMBalancers(ctx context.Context) error {
 		if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 			return err
 		}
-		initrd := filepath.Join(t.Lab.Dir(), lb+"-initrd.gz")
+		// The image (about 33 MB) goes with the run's temporary directory,
+		// not the results: its inputs are in the logs.
+		initrd := filepath.Join(t.sockDir, lb+"-initrd.gz")
 		run, status := t.vmDaemon()
 		period, refresh, why := t.syncResend()
 		init := fmt.Sprintf(vmInit, strings.Join(ipvsvm.GuestModules, " "), strings.Join(hostAddrs[lb], " "), lb, vipAddr, run, status,
