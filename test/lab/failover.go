@@ -258,6 +258,9 @@ func runScenario(ctx context.Context, t *Topology, p FailoverPlan, name string, 
 	}
 	r.Kept = max(0, r.Sessions-res.Affected)
 	r.Problems, r.Findings = judge(r, spec, res)
+	if ev != nil && r.Kept < r.Sessions {
+		r.Findings = append(r.Findings, ev.finding(spec.newHolder))
+	}
 	t.noteDBTrial(r)
 	return r, nil
 }

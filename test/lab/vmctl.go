@@ -274,3 +274,10 @@ func (ev *SyncEvidence) atTakeover(ctx context.Context, t *Topology, holder stri
 		}
 	}
 }
+
+// finding explains sessions broken at a takeover on the VMs with what the
+// sync daemons showed.
+func (ev *SyncEvidence) finding(holder string) string {
+	return fmt.Sprintf("sync evidence: %s listed %d of the trial's connections right after the takeover; sync daemons before the fault: lb1 %q, lb2 %q (each VM's TAP capture is in the plane's logs)",
+		holder, ev.KnownAtTakeover, ev.Daemons["lb1"], ev.Daemons["lb2"])
+}
