@@ -2,14 +2,13 @@ package ipvs
 
 import (
 	"net/netip"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/hachat/hachat/ipvs/health"
-	"github.com/hachat/hachat/ipvs/health/healthtest"
+	"github.com/hachat/hachat/health"
+	"github.com/hachat/hachat/health/healthtest"
 	"github.com/hachat/hachat/ipvs/ipvstest"
 )
 
@@ -17,10 +16,10 @@ import (
 // real server reaches OnRealServer with the server's smtp_alert
 // (keepalived.conf(5): default yes, here off for the second server).
 func TestKeepalivedConfSmtpAlertRealServer(t *testing.T) {
-	y := strings.Replace(cfgBase, "        weight: 2\n", "        weight: 2\n        smtp_alert: false\n", 1)
+	y := with(func(_ *Config, vs *VirtualService) { vs.RealServers[1].Alert = false })
 	var got []RealServerChange
 	clk := healthtest.NewFakeClock(time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC))
-	b, err := NewBalancer(parse(t, y), Options{Plane: &ipvstest.DataPlane{}, Clock: clk, Sync: &fakeSync{},
+	b, err := NewBalancer(y, Options{Plane: &ipvstest.DataPlane{}, Clock: clk, Sync: &fakeSync{},
 		OnRealServer: func(c RealServerChange) { got = append(got, c) }})
 	if err != nil {
 		t.Fatal(err)

@@ -10,8 +10,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hachat/hachat/internal/config"
-	"github.com/hachat/hachat/ipvs/health"
+	"github.com/hachat/hachat/health"
+	"github.com/hachat/hachat/ipvs/quorum"
 	"github.com/hachat/hachat/ipvs/syncd"
 	"github.com/hachat/hachat/ipvs/table"
 )
@@ -75,10 +75,10 @@ type Balancer struct {
 	roleMu   sync.Mutex // serializes applyRoles
 
 	mu       sync.Mutex
-	cfg      *config.Config
+	cfg      *Config
 	specs    []vsSpec
 	up       map[string]bool // health target ID -> up
-	quorum   map[table.ServiceKey]health.QuorumState
+	quorum   map[table.ServiceKey]quorum.State
 	retiring map[table.ServiceKey]time.Duration
 	drains   table.Drains
 	master   map[string]bool // VRRP instance -> MASTER
@@ -89,7 +89,7 @@ type Balancer struct {
 
 // NewBalancer opens the data plane, checks that it can do what cfg asks
 // for and prepares the health checks. Nothing is programmed until Run.
-func NewBalancer(cfg *config.Config, opts Options) (*Balancer, error) {
+func NewBalancer(cfg *Config, opts Options) (*Balancer, error) {
 	b := &Balancer{
 		log:      opts.Logger,
 		plane:    opts.Plane,
@@ -99,7 +99,7 @@ func NewBalancer(cfg *config.Config, opts Options) (*Balancer, error) {
 		kick:     make(chan struct{}, 1),
 		onRS:     opts.OnRealServer,
 		up:       map[string]bool{},
-		quorum:   map[table.ServiceKey]health.QuorumState{},
+		quorum:   map[table.ServiceKey]quorum.State{},
 		retiring: map[table.ServiceKey]time.Duration{},
 		drains:   table.Drains{},
 		master:   map[string]bool{},
@@ -119,7 +119,7 @@ func NewBalancer(cfg *config.Config, opts Options) (*Balancer, error) {
 		opts.NFTables.DRInterface = b.drInterface
 		name := opts.DataPlane
 		if name == "" {
-			name = cfg.Global.Dataplane
+			name = cfg.Dataplane
 		}
 		p, err := openPlane(name, opts.NFTables)
 		if err != nil {
@@ -130,7 +130,7 @@ func NewBalancer(cfg *config.Config, opts Options) (*Balancer, error) {
 	if err := b.check(cfg); err != nil {
 		return nil, err
 	}
-	if b.sync == nil && cfg.LVSSync != nil && b.plane.Name() == "ipvs" {
+	if b.sync == nil && cfg.Sync != nil && b.plane.Name() == "ipvs" {
 		c, err := syncd.Dial()
 		if err != nil {
 			return nil, fmt.Errorf("ipvs: lvs_sync: %w", err)
@@ -149,14 +149,14 @@ func NewBalancer(cfg *config.Config, opts Options) (*Balancer, error) {
 func (b *Balancer) DataPlaneName() string { return b.plane.Name() }
 
 // check rejects a configuration the data plane cannot program.
-func (b *Balancer) check(cfg *config.Config) error {
+func (b *Balancer) check(cfg *Config) error {
 	var errs []error
 	for _, s := range specs(cfg) {
 		if err := b.plane.Supports(s.svc); err != nil {
 			errs = append(errs, fmt.Errorf("virtual server %q: %s data plane: %w", s.name, b.plane.Name(), err))
 		}
 	}
-	if cfg.LVSSync != nil && b.plane.Name() == "nftables" {
+	if cfg.Sync != nil && b.plane.Name() == "nftables" {
 		errs = append(errs, fmt.Errorf("lvs_sync: the nftables data plane has no connection-sync daemon: %w", ErrUnsupported))
 	}
 	return errors.Join(errs...)
@@ -164,7 +164,7 @@ func (b *Balancer) check(cfg *config.Config) error {
 
 // install makes cfg current: health targets added, replaced or removed, and
 // services that left the configuration marked for retirement.
-func (b *Balancer) install(cfg *config.Config) error {
+func (b *Balancer) install(cfg *Config) error {
 	newSpecs := specs(cfg)
 	wantIDs := map[string]rsSpec{}
 	for _, s := range newSpecs {
@@ -214,12 +214,8 @@ func (b *Balancer) install(cfg *config.Config) error {
 		}
 	}
 	b.cfg, b.specs = cfg, newSpecs
-	inst := map[string]string{}
-	for _, in := range cfg.Instances {
-		inst[in.Name] = in.Interface
-	}
 	for _, s := range newSpecs {
-		b.ifaces[s.svc.ServiceKey] = inst[s.instance]
+		b.ifaces[s.svc.ServiceKey] = cfg.Interfaces[s.instance]
 	}
 	return nil
 }
@@ -234,7 +230,7 @@ func (b *Balancer) drInterface(k table.ServiceKey) string {
 // Reload applies a new configuration: only the difference is programmed,
 // health state of unchanged real servers is kept, and removed real servers
 // and services are drained. On error the old configuration stays.
-func (b *Balancer) Reload(cfg *config.Config) error {
+func (b *Balancer) Reload(cfg *Config) error {
 	if err := b.check(cfg); err != nil {
 		return err
 	}
@@ -411,7 +407,7 @@ func (b *Balancer) desired() (table.Desired, *syncd.Daemon) {
 	up := func(id string) bool { return b.up[id] }
 	for _, s := range b.specs {
 		svc, dec := s.desired(up, b.quorum[s.svc.ServiceKey])
-		if dec.Changed && b.quorum[s.svc.ServiceKey] != health.QuorumUnknown {
+		if dec.Changed && b.quorum[s.svc.ServiceKey] != quorum.Unknown {
 			b.log.Info("virtual server quorum", "service", s.name, "quorum", dec.Quorum.String(), "up_weight", dec.UpWeight)
 		}
 		b.quorum[s.svc.ServiceKey] = dec.Quorum
@@ -422,8 +418,8 @@ func (b *Balancer) desired() (table.Desired, *syncd.Daemon) {
 		want.Retiring[k] = d
 	}
 	var sd *syncd.Daemon
-	if s := b.cfg.LVSSync; s != nil {
-		sd = &syncd.Daemon{Role: syncd.Backup, Interface: s.Interface, SyncID: uint8(s.SyncID)}
+	if s := b.cfg.Sync; s != nil {
+		sd = &syncd.Daemon{Role: syncd.Backup, Interface: s.Interface, SyncID: s.SyncID}
 		if b.master[s.Instance] {
 			sd.Role = syncd.Master
 		}

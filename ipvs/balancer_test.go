@@ -12,40 +12,47 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/hachat/hachat/internal/config"
-	"github.com/hachat/hachat/ipvs/health"
-	"github.com/hachat/hachat/ipvs/health/healthtest"
+	"github.com/hachat/hachat/health"
+	"github.com/hachat/hachat/health/healthtest"
 	"github.com/hachat/hachat/ipvs/ipvstest"
 	"github.com/hachat/hachat/ipvs/kernel"
 	"github.com/hachat/hachat/ipvs/syncd"
 	"github.com/hachat/hachat/ipvs/table"
 )
 
-const cfgBase = `instances:
-  - name: vi1
-    interface: eth0
-    vrid: 51
-    priority: 100
-    virtual_addresses: [198.18.1.100/24]
-virtual_servers:
-  - name: web
-    address: 198.18.1.100:80
-    scheduler: rr
-    instance: vi1
-    drain_timeout: 30s
-    real_servers:
-      - address: 198.18.2.21:80
-      - address: 198.18.2.22:80
-        weight: 2
-`
-
-func parse(t *testing.T, y string) *config.Config {
-	t.Helper()
-	c, err := config.Parse("t.yaml", []byte(y))
-	if err != nil {
-		t.Fatal(err)
+// base is the configuration the tests start from, as vrrpd translates it
+// (internal/vrrpd's TestBalancerConfig checks that translation): the
+// service "web" on 198.18.1.100:80, rr, draining 30s, tied to the VRRP
+// instance vi1 on eth0, with two real servers, the second at weight 2.
+func base() *Config {
+	return &Config{
+		Interfaces: map[string]string{"vi1": "eth0"},
+		Services: []VirtualService{{
+			Name: "web", Address: netip.MustParseAddrPort("198.18.1.100:80"), Protocol: table.TCP,
+			Scheduler: "rr", Instance: "vi1", DrainTimeout: 30 * time.Second, SorryForwarding: table.NAT,
+			RealServers: []RealServer{
+				{Address: netip.MustParseAddrPort("198.18.2.21:80"), Weight: 1, Forwarding: table.NAT, Alert: true},
+				{Address: netip.MustParseAddrPort("198.18.2.22:80"), Weight: 2, Forwarding: table.NAT, Alert: true},
+			},
+		}},
 	}
+}
+
+// with returns base changed by edit.
+func with(edit func(c *Config, web *VirtualService)) *Config {
+	c := base()
+	edit(c, &c.Services[0])
 	return c
+}
+
+// withoutSecond is base without its second real server.
+func withoutSecond() *Config {
+	return with(func(_ *Config, vs *VirtualService) { vs.RealServers = vs.RealServers[:1] })
+}
+
+// tcpCheck is check {type: tcp} with vrrpd's defaults and interval.
+func tcpCheck(interval time.Duration) Check {
+	return Check{Type: "tcp", Interval: interval, Timeout: min(2*time.Second, interval), Rise: 2, Fall: 3}
 }
 
 var web = table.ServiceKey{Address: netip.MustParseAddrPort("198.18.1.100:80"), Protocol: table.TCP}
@@ -61,10 +68,10 @@ func (f *fakeSync) Ensure(d *syncd.Daemon) error {
 	return nil
 }
 
-func newTest(t *testing.T, y string, plane table.DataPlane) (*Balancer, *healthtest.FakeClock) {
+func newTest(t *testing.T, cfg *Config, plane table.DataPlane) (*Balancer, *healthtest.FakeClock) {
 	t.Helper()
 	clk := healthtest.NewFakeClock(time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC))
-	b, err := NewBalancer(parse(t, y), Options{Plane: plane, Clock: clk, Sync: &fakeSync{}})
+	b, err := NewBalancer(cfg, Options{Plane: plane, Clock: clk, Sync: &fakeSync{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +109,7 @@ func mustReconcile(t *testing.T, b *Balancer) {
 // restarted vrrpd) finds the table as it wants it and changes nothing.
 func TestKernelIdempotentAndRestart(t *testing.T) {
 	c := &ipvstest.Client{}
-	y := cfgBase + "    persistence: {timeout: 300s, netmask: 255.255.255.0}\n"
+	y := with(func(_ *Config, vs *VirtualService) { vs.Persistence, vs.PersistenceMask = 300*time.Second, 24 })
 	b, _ := newTest(t, y, kernel.New(c))
 	mustReconcile(t, b)
 	want := []string{
@@ -137,10 +144,10 @@ func TestReloadDrainsRemovedServer(t *testing.T) {
 	if err := p.Apply([]table.Op{foreign}); err != nil {
 		t.Fatal(err)
 	}
-	b, clk := newTest(t, cfgBase, p)
+	b, clk := newTest(t, base(), p)
 	mustReconcile(t, b)
 	p.SetConns(web, "198.18.2.22:80", 3, 1)
-	if err := b.Reload(parse(t, strings.Replace(cfgBase, "      - address: 198.18.2.22:80\n        weight: 2\n", "", 1))); err != nil {
+	if err := b.Reload(withoutSecond()); err != nil {
 		t.Fatal(err)
 	}
 	mustReconcile(t, b)
@@ -166,10 +173,10 @@ func TestReloadDrainsRemovedServer(t *testing.T) {
 
 func TestReloadDrainTimeout(t *testing.T) {
 	p := &ipvstest.DataPlane{}
-	b, clk := newTest(t, cfgBase, p)
+	b, clk := newTest(t, base(), p)
 	mustReconcile(t, b)
 	p.SetConns(web, "198.18.2.22:80", 3, 0)
-	if err := b.Reload(parse(t, strings.Replace(cfgBase, "      - address: 198.18.2.22:80\n        weight: 2\n", "", 1))); err != nil {
+	if err := b.Reload(withoutSecond()); err != nil {
 		t.Fatal(err)
 	}
 	mustReconcile(t, b)
@@ -184,10 +191,10 @@ func TestReloadDrainTimeout(t *testing.T) {
 // then removed.
 func TestReloadRetiresService(t *testing.T) {
 	p := &ipvstest.DataPlane{}
-	b, _ := newTest(t, cfgBase, p)
+	b, _ := newTest(t, base(), p)
 	mustReconcile(t, b)
-	empty := strings.SplitAfter(cfgBase, "virtual_addresses: [198.18.1.100/24]\n")[0]
-	if err := b.Reload(parse(t, empty)); err != nil {
+	empty := with(func(c *Config, _ *VirtualService) { c.Services = nil })
+	if err := b.Reload(empty); err != nil {
 		t.Fatal(err)
 	}
 	mustReconcile(t, b) // weights to 0, and no connections: removed next round
@@ -200,11 +207,16 @@ func TestReloadRetiresService(t *testing.T) {
 // TestHealthInhibitAndQuorum walks a service with inhibit_on_failure, a
 // quorum of 2 and a sorry server through failures.
 func TestHealthInhibitAndQuorum(t *testing.T) {
-	y := strings.Replace(cfgBase, "    drain_timeout: 30s\n", `    drain_timeout: 30s
-    quorum: 2
-    sorry_server: 198.18.2.99:80
-    check: {type: tcp, interval: 1s, inhibit_on_failure: true}
-`, 1)
+	y := with(func(_ *Config, vs *VirtualService) {
+		vs.Quorum = 2
+		sorry := netip.MustParseAddrPort("198.18.2.99:80")
+		vs.Sorry = &sorry
+		ch := tcpCheck(time.Second)
+		ch.InhibitOnFailure = true
+		for i := range vs.RealServers {
+			vs.RealServers[i].Checks = []Check{ch}
+		}
+	})
 	p := &ipvstest.DataPlane{}
 	b, _ := newTest(t, y, p)
 	mustReconcile(t, b)
@@ -237,7 +249,10 @@ func TestHealthInhibitAndQuorum(t *testing.T) {
 }
 
 func TestInitiallyDown(t *testing.T) {
-	y := strings.Replace(cfgBase, "        weight: 2\n", "        weight: 2\n        initially_up: false\n        check: {type: tcp}\n", 1)
+	y := with(func(_ *Config, vs *VirtualService) {
+		vs.RealServers[1].InitiallyDown = true
+		vs.RealServers[1].Checks = []Check{tcpCheck(5 * time.Second)}
+	})
 	p := &ipvstest.DataPlane{}
 	b, _ := newTest(t, y, p)
 	mustReconcile(t, b)
@@ -252,7 +267,7 @@ func TestVRRPRoles(t *testing.T) {
 	p := &ipvstest.DataPlane{Plane: "ipvs"}
 	clk := healthtest.NewFakeClock(time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC))
 	fs := &fakeSync{}
-	b, err := NewBalancer(parse(t, cfgBase+"lvs_sync: {instance: vi1, interface: eth1}\n"), Options{Plane: p, Clock: clk, Sync: fs})
+	b, err := NewBalancer(with(func(c *Config, _ *VirtualService) { c.Sync = &ConnSync{Instance: "vi1", Interface: "eth1", SyncID: 51} }), Options{Plane: p, Clock: clk, Sync: fs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +289,7 @@ func TestVRRPRoles(t *testing.T) {
 
 func TestUnsupportedIsConfigError(t *testing.T) {
 	p := &ipvstest.DataPlane{Plane: "nftables", Unsupported: map[string]bool{"rr": true}}
-	_, err := NewBalancer(parse(t, cfgBase), Options{Plane: p})
+	_, err := NewBalancer(base(), Options{Plane: p})
 	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), `virtual server "web": nftables data plane: scheduler "rr"`) {
 		t.Errorf("err = %v", err)
 	}
@@ -289,7 +304,7 @@ func TestApplyErrorIsRetried(t *testing.T) {
 		}
 		return nil
 	}
-	b, _ := newTest(t, cfgBase, kernel.New(c))
+	b, _ := newTest(t, base(), kernel.New(c))
 	if err := b.Reconcile(); err == nil {
 		t.Fatal("want the injected error")
 	}
@@ -305,7 +320,7 @@ func TestApplyErrorIsRetried(t *testing.T) {
 // disturb traffic).
 func TestRunLeavesStateOnExit(t *testing.T) {
 	p := &ipvstest.DataPlane{}
-	b, err := NewBalancer(parse(t, cfgBase), Options{Plane: p, Sync: &fakeSync{}, ReconcileInterval: 10 * time.Millisecond})
+	b, err := NewBalancer(base(), Options{Plane: p, Sync: &fakeSync{}, ReconcileInterval: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -359,7 +374,7 @@ TCP  198.18.1.100:80 wrr persistent 300                                        1
 // not clash and the per-real-server values must be there.
 func TestCollectors(t *testing.T) {
 	p := &ipvstest.DataPlane{}
-	b, _ := newTest(t, cfgBase, p)
+	b, _ := newTest(t, base(), p)
 	mustReconcile(t, b)
 	reg := prometheus.NewPedanticRegistry()
 	for _, c := range b.Collectors() {
@@ -384,9 +399,9 @@ func TestCollectors(t *testing.T) {
 // error that names the service, and the running configuration stays.
 func TestReloadRejectedKeepsOld(t *testing.T) {
 	p := &ipvstest.DataPlane{Unsupported: map[string]bool{"lc": true}}
-	b, _ := newTest(t, cfgBase, p)
+	b, _ := newTest(t, base(), p)
 	mustReconcile(t, b)
-	err := b.Reload(parse(t, strings.Replace(cfgBase, "scheduler: rr", "scheduler: lc", 1)))
+	err := b.Reload(with(func(_ *Config, vs *VirtualService) { vs.Scheduler = "lc" }))
 	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), `"web"`) {
 		t.Fatalf("err = %v", err)
 	}
@@ -433,7 +448,7 @@ func (p *onDemand) Services() ([]table.ServiceState, error) {
 // the drain still waits for its connections to end.
 func TestCountsOnlyWhileDraining(t *testing.T) {
 	p := &onDemand{DataPlane: &ipvstest.DataPlane{}}
-	b, clk := newTest(t, cfgBase, p)
+	b, clk := newTest(t, base(), p)
 	for range 3 {
 		mustReconcile(t, b)
 	}
@@ -441,7 +456,7 @@ func TestCountsOnlyWhileDraining(t *testing.T) {
 		t.Fatalf("steady state: %d reads with counts, %d without; want none with", p.services, p.models)
 	}
 	p.SetConns(web, "198.18.2.22:80", 3, 1)
-	if err := b.Reload(parse(t, strings.Replace(cfgBase, "      - address: 198.18.2.22:80\n        weight: 2\n", "", 1))); err != nil {
+	if err := b.Reload(withoutSecond()); err != nil {
 		t.Fatal(err)
 	}
 	mustReconcile(t, b) // weight 0: the drain starts

@@ -2,9 +2,11 @@
 // keepalived (keepalived.conf(5), "LVS CONFIGURATION"), rebuilt around a
 // reconciler.
 //
-// Virtual services and their real servers come from vrrpd's configuration
-// (internal/config). A [Balancer] turns them, together with the health of
-// each real server (package ipvs/health), into the desired state: a list of
+// Virtual services and their real servers are described in the balancer's
+// own terms, a [Config] (spec.go); the daemon translates its configuration
+// file into it (vrrpd: internal/vrrpd.BalancerConfig), so this package
+// never reads vrrpd's YAML types. A [Balancer] turns them, together with
+// the health of each real server (package health), into the desired state: a list of
 // [Service] values. The pure function [Plan] compares the desired state with
 // what the data plane reports and returns the smallest list of [Op] values
 // that makes them equal. It never flushes: a service or real server that is
@@ -13,6 +15,10 @@
 // once its connections have ended or its drain timeout has passed — so that
 // starting, restarting or reloading vrrpd does not disturb established
 // traffic.
+//
+// Which destinations a virtual service holds, given the health of its real
+// servers, its quorum and its sorry server, is decided by the pure function
+// of package ipvs/quorum.
 //
 // Two data planes implement [DataPlane]:
 //
@@ -31,10 +37,10 @@
 //
 // # Wiring into vrrpd
 //
-//	b, err := ipvs.NewBalancer(cfg, ipvs.Options{Logger: log})   // data plane from global.dataplane
+//	b, err := ipvs.NewBalancer(spec, ipvs.Options{Logger: log}) // data plane from spec.Dataplane
 //	go b.Run(ctx)                       // health checks + reconcile loop; leaves the kernel as is on exit
 //	b.VRRPStateChanged("vi1", true)     // on every transition, BEFORE adding the VIPs on MASTER
-//	b.Reload(newCfg)                    // on SIGHUP / reload: applies the difference only
+//	b.Reload(newSpec)                   // on SIGHUP / reload: applies the difference only
 //	ipvs.FormatStatus(w, b.Status())    // vrrpctl; Status() is JSON-tagged
 //	reg.MustRegister(b.Collectors()...) // Prometheus
 //

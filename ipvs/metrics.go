@@ -5,7 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/hachat/hachat/ipvs/health/healthmetrics"
+	"github.com/hachat/hachat/health/healthmetrics"
 )
 
 // metrics are the balancer's own counters; per-service and per-real-server

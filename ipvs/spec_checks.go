@@ -1,19 +1,17 @@
 package ipvs
 
 import (
-	"encoding/hex"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"strconv"
 
-	"github.com/hachat/hachat/internal/config"
-	"github.com/hachat/hachat/ipvs/health"
+	"github.com/hachat/hachat/health"
 )
 
 // prober builds the probe of one check of the real server at rs.
-func prober(ch *config.Check, rs netip.AddrPort) (health.Prober, error) {
+func prober(ch *Check, rs netip.AddrPort) (health.Prober, error) {
 	addr := rs.Addr()
 	if ch.Address.IsValid() {
 		addr = ch.Address
@@ -41,9 +39,7 @@ func prober(ch *config.Check, rs netip.AddrPort) (health.Prober, error) {
 		return &health.TCP{Addr: hostport, Dialer: dialer()}, nil
 	case "http", "https":
 		h := &health.HTTP{URL: ch.Type + "://" + hostport + ch.Path, Host: ch.Host, SNI: ch.SNI, Digest: ch.Digest, Dialer: dialer()}
-		for _, s := range ch.Status {
-			h.ExpectStatus = append(h.ExpectStatus, health.StatusRange{Lo: s.Lo, Hi: s.Hi})
-		}
+		h.ExpectStatus = append(h.ExpectStatus, ch.Status...)
 		return h, nil
 	case "exec":
 		return &health.Exec{Argv: ch.Command, Env: append(os.Environ(),
@@ -51,9 +47,7 @@ func prober(ch *config.Check, rs netip.AddrPort) (health.Prober, error) {
 	case "icmp":
 		return &health.ICMP{Addr: addr, Source: ch.Source}, nil
 	case "udp":
-		payload, _ := hex.DecodeString(ch.Payload) // validated by config
-		expect, _ := hex.DecodeString(ch.Expect)
-		return &health.UDP{Addr: hostport, Dialer: dialer(), Payload: payload, RequireReply: ch.RequireReply, Expect: expect}, nil
+		return &health.UDP{Addr: hostport, Dialer: dialer(), Payload: ch.Payload, RequireReply: ch.RequireReply, Expect: ch.Expect}, nil
 	case "smtp":
 		return &health.SMTP{Addr: hostport, Dialer: dialer(), Helo: ch.Helo}, nil
 	case "dns":

@@ -7,8 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/hachat/hachat/internal/config"
-	"github.com/hachat/hachat/ipvs/health"
+	"github.com/hachat/hachat/health"
 )
 
 // TestProberPerCheckType checks that each check type of vrrpd.yaml(5)
@@ -18,17 +17,17 @@ func TestProberPerCheckType(t *testing.T) {
 	rs := netip.MustParseAddrPort("198.18.3.1:80")
 	other := netip.MustParseAddr("198.18.3.9")
 	for _, tc := range []struct {
-		ch   config.Check
+		ch   Check
 		want health.Prober
 	}{
-		{config.Check{Type: "tcp"}, &health.TCP{Addr: "198.18.3.1:80"}},
-		{config.Check{Type: "tcp", Address: other, Port: 81}, &health.TCP{Addr: "198.18.3.9:81"}},
-		{config.Check{Type: "http", Path: "/x", Status: []config.StatusRange{{Lo: 200, Hi: 299}, {Lo: 503, Hi: 503}}, Digest: "9b3a0c85a887a256d6939da88aabd8cd"},
+		{Check{Type: "tcp"}, &health.TCP{Addr: "198.18.3.1:80"}},
+		{Check{Type: "tcp", Address: other, Port: 81}, &health.TCP{Addr: "198.18.3.9:81"}},
+		{Check{Type: "http", Path: "/x", Status: []health.StatusRange{{Lo: 200, Hi: 299}, {Lo: 503, Hi: 503}}, Digest: "9b3a0c85a887a256d6939da88aabd8cd"},
 			&health.HTTP{URL: "http://198.18.3.1:80/x", ExpectStatus: []health.StatusRange{{Lo: 200, Hi: 299}, {Lo: 503, Hi: 503}}, Digest: "9b3a0c85a887a256d6939da88aabd8cd"}},
-		{config.Check{Type: "icmp"}, &health.ICMP{Addr: rs.Addr()}},
-		{config.Check{Type: "udp", Payload: "0a0b", RequireReply: true, Expect: "0c"}, &health.UDP{Addr: "198.18.3.1:80", Payload: []byte{10, 11}, RequireReply: true, Expect: []byte{12}}},
-		{config.Check{Type: "smtp", Port: 25, Helo: "lb"}, &health.SMTP{Addr: "198.18.3.1:25", Helo: "lb"}},
-		{config.Check{Type: "dns", Port: 53, QueryName: "example.org", QueryType: "A"}, &health.DNS{Addr: "198.18.3.1:53", Name: "example.org", Type: "A"}},
+		{Check{Type: "icmp"}, &health.ICMP{Addr: rs.Addr()}},
+		{Check{Type: "udp", Payload: []byte{10, 11}, RequireReply: true, Expect: []byte{12}}, &health.UDP{Addr: "198.18.3.1:80", Payload: []byte{10, 11}, RequireReply: true, Expect: []byte{12}}},
+		{Check{Type: "smtp", Port: 25, Helo: "lb"}, &health.SMTP{Addr: "198.18.3.1:25", Helo: "lb"}},
+		{Check{Type: "dns", Port: 53, QueryName: "example.org", QueryType: "A"}, &health.DNS{Addr: "198.18.3.1:53", Name: "example.org", Type: "A"}},
 	} {
 		t.Run(tc.ch.Type, func(t *testing.T) {
 			got, err := prober(&tc.ch, rs)
@@ -47,10 +46,12 @@ func TestProberPerCheckType(t *testing.T) {
 // for several checkers), with the first check's schedule, the retry
 // interval, and the longest timeout.
 func TestTargetAllChecks(t *testing.T) {
-	c := parse(t, cfgBase+`        check: {type: tcp, interval: 5s, timeout: 1s, retry_interval: 2s, fall: 3}
-        checks:
-          - {type: icmp, interval: 5s, timeout: 3s, retry_interval: 2s, fall: 3}
-`)
+	c := with(func(_ *Config, vs *VirtualService) {
+		vs.RealServers[1].Checks = []Check{
+			{Type: "tcp", Interval: 5 * time.Second, Timeout: time.Second, RetryInterval: 2 * time.Second, Rise: 2, Fall: 3},
+			{Type: "icmp", Interval: 5 * time.Second, Timeout: 3 * time.Second, RetryInterval: 2 * time.Second, Rise: 2, Fall: 3},
+		}
+	})
 	s := specs(c)
 	tg, ok, err := s[0].reals[1].target()
 	if err != nil || !ok {

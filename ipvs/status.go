@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/hachat/hachat/ipvs/health"
+	"github.com/hachat/hachat/health"
 	"github.com/hachat/hachat/ipvs/table"
 )
 

@@ -17,9 +17,9 @@ const (
 	Version2          = 2      // RFC 3768 §5.3.1
 	Version3          = 3      // §5.2.1
 	TypeAdvertisement = 1      // §5.2.2: the only type defined
-	headerLen         = 8      // version/type, VRID, priority, count, rsvd/interval, checksum
+	HeaderLen         = 8      // version/type, VRID, priority, count, rsvd/interval, checksum
 	maxIntervalCS     = 0x0fff // 12 bits of centiseconds = 40.95 s
-	v2AuthLen         = 8      // RFC 3768 §5.3.10: Authentication Data, two words
+	V2AuthLen         = 8      // RFC 3768 §5.3.10: Authentication Data, two words
 )
 
 // Interval limits of the 8-bit whole-second VRRPv2 Adver Int (RFC 3768 §5.3.7).
@@ -92,12 +92,12 @@ var (
 // Len is the length of the marshalled message in bytes for the given family.
 func (a *Advert) Len(is4 bool) int {
 	if a.Version == Version2 {
-		return headerLen + 4*len(a.Addresses) + v2AuthLen
+		return HeaderLen + 4*len(a.Addresses) + V2AuthLen
 	}
 	if is4 {
-		return headerLen + 4*len(a.Addresses)
+		return HeaderLen + 4*len(a.Addresses)
 	}
-	return headerLen + 16*len(a.Addresses)
+	return HeaderLen + 16*len(a.Addresses)
 }
 
 // Marshal returns the VRRP message (the IP payload) for an IP packet from src
@@ -105,7 +105,7 @@ func (a *Advert) Len(is4 bool) int {
 // pseudo-header, VRRPv2 never). It stores the checksum in a.Checksum and fills in a zero
 // Version or Type, so concurrent Marshals of one Advert must not share it.
 func (a *Advert) Marshal(src, dst netip.Addr, form ChecksumForm) ([]byte, error) {
-	b := make([]byte, 0, headerLen+16*len(a.Addresses))
+	b := make([]byte, 0, HeaderLen+16*len(a.Addresses))
 	b, err := a.AppendMarshal(b, src, dst, form)
 	if err != nil {
 		return nil, err
@@ -127,7 +127,7 @@ func (a *Advert) AppendMarshal(b []byte, src, dst netip.Addr, form ChecksumForm)
 	}
 	start := len(b)
 	a.Checksum = 0
-	b, err := a.appendMessage(b, src.Is4())
+	b, err := a.AppendMessage(b, src.Is4())
 	if err != nil {
 		return b, err
 	}
@@ -137,10 +137,12 @@ func (a *Advert) AppendMarshal(b []byte, src, dst netip.Addr, form ChecksumForm)
 	return b, nil
 }
 
-// appendMessage appends the message with a.Checksum as it is, after checking
+// AppendMessage appends the message with a.Checksum as it is, after checking
 // every field; is4 selects the address family. On error b is returned
-// unchanged.
-func (a *Advert) appendMessage(b []byte, is4 bool) ([]byte, error) {
+// unchanged. Marshal and AppendMarshal compute the checksum; this is for
+// a caller that has it already (the gopacket layer without
+// ComputeChecksums).
+func (a *Advert) AppendMessage(b []byte, is4 bool) ([]byte, error) {
 	if a.Version == 0 {
 		a.Version = Version3
 	}
@@ -211,29 +213,30 @@ func ParseAdvertForm(b []byte, src, dst netip.Addr) (*Advert, ChecksumForm, erro
 		return nil, 0, dropf(DropAddrFamily, "source %v and destination %v", src, dst)
 	}
 	a := new(Advert)
-	if err := a.decode(b, src.Is4()); err != nil {
+	if err := a.DecodeMessage(b, src.Is4()); err != nil {
 		return nil, 0, err
 	}
 	if a.Version == Version2 {
-		if verifyChecksum(b, src, dst, ChecksumMessageOnly) {
+		if VerifyChecksum(b, src, dst, ChecksumMessageOnly) {
 			return a, ChecksumMessageOnly, nil
 		}
 		return nil, 0, dropf(DropChecksum, "VRRPv2 checksum %#04x from %v to %v", a.Checksum, src, dst)
 	}
 	switch {
-	case verifyChecksum(b, src, dst, ChecksumPseudoHeader):
+	case VerifyChecksum(b, src, dst, ChecksumPseudoHeader):
 		return a, ChecksumPseudoHeader, nil
-	case src.Is4() && verifyChecksum(b, src, dst, ChecksumMessageOnly):
+	case src.Is4() && VerifyChecksum(b, src, dst, ChecksumMessageOnly):
 		return a, ChecksumMessageOnly, nil
 	}
 	return nil, 0, dropf(DropChecksum, "checksum %#04x from %v to %v", a.Checksum, src, dst)
 }
 
-// decode fills a from b without checking the checksum; is4 gives the
-// address size. It is shared by ParseAdvert and the gopacket layer.
-func (a *Advert) decode(b []byte, is4 bool) error {
-	if len(b) < headerLen {
-		return dropf(DropShort, "%d bytes, header needs %d", len(b), headerLen)
+// DecodeMessage fills a from b without checking the checksum (see
+// VerifyChecksum); is4 gives the address size. It is shared by ParseAdvert
+// and the gopacket layer; errors are *DropError.
+func (a *Advert) DecodeMessage(b []byte, is4 bool) error {
+	if len(b) < HeaderLen {
+		return dropf(DropShort, "%d bytes, header needs %d", len(b), HeaderLen)
 	}
 	v := b[0] >> 4
 	if v != Version3 && v != Version2 {
@@ -254,9 +257,9 @@ func (a *Advert) decode(b []byte, is4 bool) error {
 		alen = 4
 	}
 	if v == Version2 {
-		tail = v2AuthLen
+		tail = V2AuthLen
 	}
-	switch want := headerLen + count*alen + tail; {
+	switch want := HeaderLen + count*alen + tail; {
 	case len(b) < want:
 		return dropf(DropShort, "%d bytes, %d addresses of %d bytes need %d", len(b), count, alen, want)
 	case len(b) > want:
@@ -284,10 +287,10 @@ func (a *Advert) decode(b []byte, is4 bool) error {
 	}
 	if v == Version2 {
 		a.AuthType = b[4]
-		a.AuthData = [8]byte(b[len(b)-v2AuthLen:])
+		a.AuthData = [8]byte(b[len(b)-V2AuthLen:])
 	}
 	for i := range count {
-		p := b[headerLen+i*alen:]
+		p := b[HeaderLen+i*alen:]
 		if is4 {
 			a.Addresses[i] = netip.AddrFrom4([4]byte(p[:4]))
 		} else {

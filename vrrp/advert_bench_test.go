@@ -3,8 +3,6 @@ package vrrp
 import (
 	"testing"
 	"time"
-
-	"github.com/google/gopacket"
 )
 
 func BenchmarkParseAdvert(b *testing.B) {
@@ -32,17 +30,6 @@ func BenchmarkAppendMarshal(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := a.AppendMarshal(buf[:0], v4Src, v4Dst, ChecksumPseudoHeader); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkLayerDecode(b *testing.B) {
-	msg := mustHex(b, goldenAdverts[0].hex)
-	var v VRRPv3
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := v.DecodeFromBytes(msg, gopacket.NilDecodeFeedback); err != nil {
 			b.Fatal(err)
 		}
 	}

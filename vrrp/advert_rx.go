@@ -30,7 +30,7 @@ func (p *RxPolicy) Check(b []byte, src, dst netip.Addr, ttl int) (*Advert, error
 }
 
 // CheckForm is Check that also reports the checksum form that verified, for
-// the instance's own strictness (InstanceConfig.ChecksumLenient).
+// the instance's own strictness (router.InstanceConfig.ChecksumLenient).
 func (p *RxPolicy) CheckForm(b []byte, src, dst netip.Addr, ttl int) (*Advert, ChecksumForm, error) {
 	if ttl != 255 {
 		return nil, 0, dropf(DropTTL, "TTL/hop limit %d from %v", ttl, src)

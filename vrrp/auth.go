@@ -17,14 +17,14 @@ const (
 
 // AuthPasswordMax is the longest simple text password: the 8 bytes of
 // Authentication Data (RFC 3768 §5.3.10).
-const AuthPasswordMax = v2AuthLen
+const AuthPasswordMax = V2AuthLen
 
 // Auth is the VRRPv2 authentication of an instance. The zero value is
 // "no authentication": Auth Type 0 with zero data, as keepalived sends
 // without an authentication block.
 type Auth struct {
 	Type uint8
-	Data [v2AuthLen]byte
+	Data [V2AuthLen]byte
 }
 
 // PasswordAuth is the simple text password authentication (RFC 3768
@@ -40,12 +40,12 @@ func PasswordAuth(p string) (Auth, error) {
 	return a, nil
 }
 
-// check applies RFC 3768 §7.1's authentication checks to a received VRRPv2
+// Check applies RFC 3768 §7.1's authentication checks to a received VRRPv2
 // advert, as keepalived does: the Auth Type must be ours (a router without
 // authentication refuses a password advert too), and with a password the
 // 8 bytes of Authentication Data must match, compared in constant time.
 // With no authentication the data is not looked at.
-func (au *Auth) check(a *Advert) (DropReason, bool) {
+func (au *Auth) Check(a *Advert) (DropReason, bool) {
 	if a.AuthType != au.Type {
 		return DropAuthType, false
 	}

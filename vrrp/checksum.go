@@ -11,8 +11,8 @@ import (
 // §5.2.8 keeps it for IPv6 but drops it for IPv4, where the checksum covers
 // the VRRP message alone (the VRRPv2 rule). Deployed keepalived and FRR send
 // the pseudo-header form for IPv4 unless told otherwise, so that is what we
-// send. Both forms parse; an Instance takes only the form it sends unless
-// InstanceConfig.ChecksumLenient (DropChecksumForm).
+// send. Both forms parse; a router.Instance takes only the form it sends unless
+// router.InstanceConfig.ChecksumLenient (DropChecksumForm).
 type ChecksumForm int
 
 const (
@@ -82,9 +82,9 @@ func checksum(msg []byte, src, dst netip.Addr, form ChecksumForm) uint16 {
 	return ^fold(sum16(sum, msg))
 }
 
-// verifyChecksum reports whether msg, checksum field included, verifies
+// VerifyChecksum reports whether msg, checksum field included, verifies
 // under form: the one's complement sum of everything must be 0xffff.
-func verifyChecksum(msg []byte, src, dst netip.Addr, form ChecksumForm) bool {
+func VerifyChecksum(msg []byte, src, dst netip.Addr, form ChecksumForm) bool {
 	var sum uint32
 	if form == ChecksumPseudoHeader || !src.Is4() {
 		sum = pseudoHeaderSum(src, dst, len(msg))

@@ -22,7 +22,7 @@ type Packet struct {
 
 // Conn sends and receives VRRP packets (IP protocol 112) of one address
 // family on one interface. The Linux implementation is a raw IP socket
-// (ListenConn); tests use FakeConn.
+// (host.ListenConn); tests use vrrptest.FakeConn.
 type Conn interface {
 	// ReadPacket blocks for the next packet; p.Payload aliases buf.
 	ReadPacket(buf []byte) (p Packet, err error)

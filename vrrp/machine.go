@@ -46,6 +46,13 @@ type MachineConfig struct {
 	Accept         bool          // Accept_Mode; only the runtime acts on it, see Machine.Accept
 	PrimaryAddr    netip.Addr    // our advert source address, for the equal-priority tie-break
 
+	// HandOverHold bounds how long a resigning Master keeps its addresses
+	// after its priority 0 advert, waiting for the new Master's advert, so
+	// that no packet finds the address on neither router (see Release).
+	// Zero means 3 × AdvertInterval, at least 50 ms; negative means none:
+	// the addresses go with the priority 0 advert, as RFC 5798 §6.4.3 has it.
+	HandOverHold time.Duration
+
 	// LowerPrioNoAdvert keeps the RFC 5798 behaviour of a Master that
 	// silently discards a lower-priority advert. By default the Master
 	// answers it at once with an advert of its own (RFC 9568 §6.4.3), so the
@@ -71,6 +78,12 @@ type Machine struct {
 
 	fault, maint bool
 	forced       bool // stepped down for the sync group: obey any Master until we are Master again
+
+	// The runtime's timing rules (machine_timing.go).
+	releaseAt time.Time // a resigned Master's addresses go then at the latest; zero = none pending
+	recheckAt time.Time // a deferred takeover looks again then; zero = not deferred
+	graceEnd  time.Time // a late Master_Down_Timer's takeover waits until then
+	lastReann time.Time // the last Announce answering another Master
 }
 
 // NewMachine validates cfg and returns a machine in Initialize.
@@ -142,15 +155,27 @@ func (m *Machine) Accept() bool { return m.cfg.Accept || m.cfg.Priority == 255 }
 func (m *Machine) InMaintenance() bool { return m.maint }
 
 // Deadline is when the next TimerExpired must be delivered; zero means no
-// timer is running.
+// timer is running. Besides the RFC 5798 timers (TimerDeadline) it covers a
+// resigned Master's hand-over hold and a deferred takeover's next look.
 func (m *Machine) Deadline() time.Time {
-	switch {
-	case m.adverAt.IsZero():
-		return m.masterDownAt
-	case m.masterDownAt.IsZero() || m.adverAt.Before(m.masterDownAt):
-		return m.adverAt
+	if !m.recheckAt.IsZero() {
+		return m.recheckAt
 	}
-	return m.masterDownAt
+	return earliest(m.TimerDeadline(), m.releaseAt)
+}
+
+// TimerDeadline is when the running RFC 5798 timer expires: the Adver_Timer
+// of a Master or the Master_Down_Timer of a Backup; zero for none. When a
+// TimerExpired leaves it unchanged although it was due, the takeover was
+// deferred.
+func (m *Machine) TimerDeadline() time.Time { return earliest(m.adverAt, m.masterDownAt) }
+
+// earliest returns the earlier of two instants, zero meaning none.
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
 }
 
 // preempting reports whether a Backup would take over from a live Master of

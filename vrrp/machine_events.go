@@ -16,8 +16,12 @@ type Startup struct{}
 // state returns to Initialize.
 type Shutdown struct{}
 
-// TimerExpired must be delivered when now >= Machine.Deadline().
-type TimerExpired struct{}
+// TimerExpired must be delivered when now >= Machine.Deadline(). Pending
+// reports that received packets wait in the socket or the runtime's queue,
+// not yet delivered: a Backup whose Master_Down_Timer is due then waits for
+// them, because the silence may be its own starvation rather than the
+// Master's death (see Machine.deferTakeover). Only a Backup looks at it.
+type TimerExpired struct{ Pending bool }
 
 // AdvertReceived carries an advert that already passed ParseAdvert and the
 // TTL, VRID and peer checks. Src is the IP source (the sender's primary
@@ -88,8 +92,26 @@ type SendAdvert struct{ Priority uint8 }
 // unsolicited NA for them (RFC 5798 §6.4.1/§6.4.2).
 type TakeOver struct{}
 
-// Release asks to remove the virtual addresses.
+// Release asks to remove the virtual addresses. A resigning Master gets it
+// after a hand-over hold (MachineConfig.HandOverHold), not with its
+// priority 0 advert: at the new Master's first advert (which comes after
+// that Master added and announced the addresses) or when the hold expires,
+// whichever is first.
 type Release struct{}
+
+// Announce asks for one more burst of gratuitous ARP / unsolicited NA for
+// the addresses a Master holds: another router advertised as Master (a
+// healed split brain, a Backup that did not hear us in time, a Master
+// resigning as it yields to us) and has announced them too, so hosts may
+// follow it when it lets them go. At most once per Advertisement_Interval,
+// so a flood of bad adverts cannot become a flood of announcements.
+type Announce struct{}
+
+// DeferredTakeover reports that a due Master_Down_Timer waits for queued
+// packets (TimerExpired.Pending) instead of taking over at once; the
+// runtime counts it. It comes once per wait, however often the machine
+// looks again.
+type DeferredTakeover struct{}
 
 // Transition reports a state change; Reason is one of the Reason* constants.
 type Transition struct {
@@ -97,10 +119,12 @@ type Transition struct {
 	Reason   string
 }
 
-func (SendAdvert) isAction() {}
-func (TakeOver) isAction()   {}
-func (Release) isAction()    {}
-func (Transition) isAction() {}
+func (SendAdvert) isAction()       {}
+func (TakeOver) isAction()         {}
+func (Release) isAction()          {}
+func (Transition) isAction()       {}
+func (Announce) isAction()         {}
+func (DeferredTakeover) isAction() {}
 
 // Transition reasons, stable strings for logs, notify scripts and metrics.
 const (

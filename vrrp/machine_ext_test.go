@@ -27,7 +27,7 @@ func TestPreemptDelay(t *testing.T) {
 		steps = append(steps, step{at: now, ev: AdvertReceived{Advert: adv(100, time.Second), Src: upper4}, state: Backup, deadline: last + down200})
 	}
 	steps = append(steps, step{at: last + down200, ev: TimerExpired{}, state: Master, deadline: last + down200 + time.Second,
-		want: []Action{tr(Backup, Master, ReasonMasterDown), SendAdvert{Priority: 200}, TakeOver{}}})
+		want: []Action{TakeOver{}, tr(Backup, Master, ReasonMasterDown), SendAdvert{Priority: 200}}})
 	run(t, m, steps)
 }
 
@@ -39,7 +39,7 @@ func TestPreemptDelayDoesNotDelayTakeoverWithoutMaster(t *testing.T) {
 	run(t, m, []step{
 		{at: 0, ev: Startup{}, state: Backup, deadline: down100, want: []Action{tr(Initialize, Backup, ReasonStartup)}},
 		{at: down100, ev: TimerExpired{}, state: Master, deadline: down100 + time.Second,
-			want: []Action{tr(Backup, Master, ReasonMasterDown), SendAdvert{Priority: 100}, TakeOver{}}},
+			want: []Action{TakeOver{}, tr(Backup, Master, ReasonMasterDown), SendAdvert{Priority: 100}}},
 	})
 }
 
@@ -77,7 +77,7 @@ func TestFaultBeforeStartupAndOwnerRecovery(t *testing.T) {
 		{at: 1, ev: Startup{}, state: Fault, deadline: noTimer, want: []Action{tr(Initialize, Fault, ReasonFault)}},
 		// The owner recovers like a Startup: Master at once.
 		{at: 2, ev: FaultChanged{Fault: false}, state: Master, deadline: 2 + time.Second,
-			want: []Action{tr(Fault, Master, ReasonOwner), SendAdvert{Priority: 255}, TakeOver{}}},
+			want: []Action{TakeOver{}, tr(Fault, Master, ReasonOwner), SendAdvert{Priority: 255}}},
 	})
 }
 
@@ -102,7 +102,7 @@ func TestMaintenanceHandsOverAndStaysBackup(t *testing.T) {
 	run(t, m, []step{
 		{at: back, ev: MaintenanceChanged{On: false}, state: Backup, deadline: back + down},
 		{at: back + down, ev: TimerExpired{}, state: Master, deadline: back + down + time.Second,
-			want: []Action{tr(Backup, Master, ReasonMasterDown), SendAdvert{Priority: 100}, TakeOver{}}},
+			want: []Action{TakeOver{}, tr(Backup, Master, ReasonMasterDown), SendAdvert{Priority: 100}}},
 	})
 }
 
@@ -145,7 +145,7 @@ func TestSyncGroupForceBackup(t *testing.T) {
 			want: []Action{tr(Master, Backup, ReasonSyncGroup), SendAdvert{Priority: 0}, Release{}}},
 		{at: now + 1, ev: ForceBackup{}, state: Backup, deadline: now + down100},
 		{at: now + 2, ev: ForceMaster{}, state: Master, deadline: now + 2 + time.Second,
-			want: []Action{tr(Backup, Master, ReasonSyncGroup), SendAdvert{Priority: 100}, TakeOver{}}},
+			want: []Action{TakeOver{}, tr(Backup, Master, ReasonSyncGroup), SendAdvert{Priority: 100}}},
 		{at: now + 3, ev: ForceMaster{}, state: Master, deadline: now + 2 + time.Second},
 	})
 	i := newM(t, nil)
@@ -168,7 +168,7 @@ func TestTrackerPriorityChange(t *testing.T) {
 		// A priority 95 advert now beats us.
 		{at: down100 + time.Second + 2, ev: AdvertReceived{Advert: adv(95, time.Second), Src: lower4}, state: Backup,
 			deadline: down100 + time.Second + 2 + 3*time.Second + 166*time.Second/256,
-			want:     []Action{tr(Master, Backup, ReasonHigherPriority), Release{}}},
+			want:     []Action{SendAdvert{Priority: 0}, tr(Master, Backup, ReasonHigherPriority), Release{}}},
 	})
 	if m.EffectivePriority() != 90 {
 		t.Errorf("EffectivePriority = %d, want 90", m.EffectivePriority())
@@ -202,10 +202,11 @@ func TestSyncGroupForceBackupHoldsPreemption(t *testing.T) {
 			deadline: now + 2*time.Second + down200},
 		// The group brings us back.
 		{at: now + 3*time.Second, ev: ForceMaster{}, state: Master, deadline: now + 4*time.Second,
-			want: []Action{tr(Backup, Master, ReasonSyncGroup), SendAdvert{Priority: 200}, TakeOver{}}},
-		// And as Master we win against the priority 100 peer again.
+			want: []Action{TakeOver{}, tr(Backup, Master, ReasonSyncGroup), SendAdvert{Priority: 200}}},
+		// And as Master we win against the priority 100 peer again, and
+		// announce the addresses again: it had announced them too.
 		{at: now + 3*time.Second + 1, ev: AdvertReceived{Advert: adv(100, time.Second), Src: upper4}, state: Master,
-			deadline: now + 4*time.Second, want: []Action{SendAdvert{Priority: 200}}},
+			deadline: now + 4*time.Second, want: []Action{SendAdvert{Priority: 200}, Announce{}}},
 	})
 	// Forced while Backup: same hold, and a Master_Down_Timer expiry ends it.
 	b := newM(t, func(c *MachineConfig) { c.Priority = 200 })
@@ -214,7 +215,7 @@ func TestSyncGroupForceBackupHoldsPreemption(t *testing.T) {
 		{at: 1, ev: ForceBackup{}, state: Backup, deadline: down200},
 		{at: time.Second, ev: AdvertReceived{Advert: adv(100, time.Second), Src: upper4}, state: Backup, deadline: time.Second + down200},
 		{at: time.Second + down200, ev: TimerExpired{}, state: Master, deadline: 2*time.Second + down200,
-			want: []Action{tr(Backup, Master, ReasonMasterDown), SendAdvert{Priority: 200}, TakeOver{}}},
+			want: []Action{TakeOver{}, tr(Backup, Master, ReasonMasterDown), SendAdvert{Priority: 200}}},
 	})
 	// After becoming Master once, preemption is back for the next Backup spell.
 	b.Step(at(3*time.Second+down200), AdvertReceived{Advert: adv(250, time.Second), Src: upper4})

@@ -15,7 +15,7 @@ func TestRFC5798_6_4_1_OwnerBecomesMasterAtStartup(t *testing.T) {
 	m := newM(t, func(c *MachineConfig) { c.Priority = ownerPri })
 	run(t, m, []step{
 		{at: 0, ev: Startup{}, state: Master, deadline: time.Second,
-			want: []Action{tr(Initialize, Master, ReasonOwner), SendAdvert{Priority: 255}, TakeOver{}}},
+			want: []Action{TakeOver{}, tr(Initialize, Master, ReasonOwner), SendAdvert{Priority: 255}}},
 		{at: time.Second, ev: TimerExpired{}, state: Master, deadline: 2 * time.Second,
 			want: []Action{SendAdvert{Priority: 255}}},
 	})
@@ -36,7 +36,7 @@ func TestRFC5798_6_4_2_MasterDownTimerFires(t *testing.T) {
 		{at: 0, ev: Startup{}, state: Backup, deadline: down100, want: []Action{tr(Initialize, Backup, ReasonStartup)}},
 		{at: down100 - 1, ev: TimerExpired{}, state: Backup, deadline: down100}, // early delivery does nothing
 		{at: down100, ev: TimerExpired{}, state: Master, deadline: down100 + time.Second,
-			want: []Action{tr(Backup, Master, ReasonMasterDown), SendAdvert{Priority: 100}, TakeOver{}}},
+			want: []Action{TakeOver{}, tr(Backup, Master, ReasonMasterDown), SendAdvert{Priority: 100}}},
 		{at: down100 + time.Second + 5*time.Millisecond, ev: TimerExpired{}, state: Master, // late: reset from now
 			deadline: down100 + 2*time.Second + 5*time.Millisecond, want: []Action{SendAdvert{Priority: 100}}},
 	})
@@ -49,7 +49,7 @@ func TestRFC5798_6_4_2_BackupPriorityZeroUsesSkew(t *testing.T) {
 		{at: time.Second, ev: AdvertReceived{Advert: adv(0, time.Second), Src: upper4}, state: Backup,
 			deadline: time.Second + skew100},
 		{at: time.Second + skew100, ev: TimerExpired{}, state: Master, deadline: 2*time.Second + skew100,
-			want: []Action{tr(Backup, Master, ReasonMasterDown), SendAdvert{Priority: 100}, TakeOver{}}},
+			want: []Action{TakeOver{}, tr(Backup, Master, ReasonMasterDown), SendAdvert{Priority: 100}}},
 	})
 }
 
@@ -95,7 +95,7 @@ func TestRFC5798_6_4_2_PreemptDiscardsLowerPriority(t *testing.T) {
 			deadline: down200, mai: time.Second}, // discarded: no timer reset, interval not learned
 		{at: 2 * time.Second, ev: AdvertReceived{Advert: adv(100, time.Second), Src: upper4}, state: Backup, deadline: down200},
 		{at: down200, ev: TimerExpired{}, state: Master, deadline: down200 + time.Second,
-			want: []Action{tr(Backup, Master, ReasonMasterDown), SendAdvert{Priority: 200}, TakeOver{}}},
+			want: []Action{TakeOver{}, tr(Backup, Master, ReasonMasterDown), SendAdvert{Priority: 200}}},
 	})
 }
 
@@ -120,7 +120,7 @@ func TestRFC5798_6_4_2_NoPreemptObeysLowerPriority(t *testing.T) {
 	last := 100 * time.Second
 	down200 := 3*time.Second + 56*time.Second/256
 	run(t, m, []step{{at: last + down200, ev: TimerExpired{}, state: Master, deadline: last + down200 + time.Second,
-		want: []Action{tr(Backup, Master, ReasonMasterDown), SendAdvert{Priority: 200}, TakeOver{}}}})
+		want: []Action{TakeOver{}, tr(Backup, Master, ReasonMasterDown), SendAdvert{Priority: 200}}}})
 }
 
 // TestRFC5798_6_1_OwnerAlwaysPreempts: "the router that owns the IPvX
@@ -157,12 +157,12 @@ func TestRFC5798_6_4_3_ShutdownSendsPriorityZero(t *testing.T) {
 	m := newM(t, func(c *MachineConfig) { c.Priority = ownerPri })
 	run(t, m, []step{
 		{at: 0, ev: Startup{}, state: Master, deadline: time.Second,
-			want: []Action{tr(Initialize, Master, ReasonOwner), SendAdvert{Priority: 255}, TakeOver{}}},
+			want: []Action{TakeOver{}, tr(Initialize, Master, ReasonOwner), SendAdvert{Priority: 255}}},
 		{at: 500 * time.Millisecond, ev: Shutdown{}, state: Initialize, deadline: noTimer,
 			want: []Action{tr(Master, Initialize, ReasonShutdown), SendAdvert{Priority: 0}, Release{}}},
 		// and it can start again
 		{at: time.Second, ev: Startup{}, state: Master, deadline: 2 * time.Second,
-			want: []Action{tr(Initialize, Master, ReasonOwner), SendAdvert{Priority: 255}, TakeOver{}}},
+			want: []Action{TakeOver{}, tr(Initialize, Master, ReasonOwner), SendAdvert{Priority: 255}}},
 	})
 }
 
@@ -183,7 +183,7 @@ func TestRFC5798_6_4_3_MasterAnswersPriorityZero(t *testing.T) {
 	m := master(t, nil)
 	now := down100 + 300*time.Millisecond
 	run(t, m, []step{{at: now, ev: AdvertReceived{Advert: adv(0, time.Second), Src: upper4}, state: Master,
-		deadline: now + time.Second, want: []Action{SendAdvert{Priority: 100}}}})
+		deadline: now + time.Second, want: []Action{SendAdvert{Priority: 100}, Announce{}}}})
 }
 
 func TestRFC5798_6_4_3_HigherPriorityMakesMasterBackup(t *testing.T) {
@@ -192,7 +192,7 @@ func TestRFC5798_6_4_3_HigherPriorityMakesMasterBackup(t *testing.T) {
 	learned := 500 * time.Millisecond
 	run(t, m, []step{{at: now, ev: AdvertReceived{Advert: adv(101, learned), Src: lower4}, state: Backup,
 		deadline: now + 3*learned + 156*learned/256, mai: learned,
-		want: []Action{tr(Master, Backup, ReasonHigherPriority), Release{}}}})
+		want: []Action{SendAdvert{Priority: 0}, tr(Master, Backup, ReasonHigherPriority), Release{}}}})
 }
 
 // TestRFC5798_6_4_3_EqualPriorityTieBreak: at equal priority the higher
@@ -224,19 +224,21 @@ func TestRFC5798_6_4_3_EqualPriorityTieBreak(t *testing.T) {
 
 // TestRFC9568_6_4_3_MasterAnswersLowerPriority: RFC 9568 makes the Master
 // send an advert at once on a losing advert; LowerPrioNoAdvert keeps the
-// RFC 5798 silent discard. Neither changes state or the Adver_Timer.
+// RFC 5798 silent discard. Neither changes state or the Adver_Timer. A
+// lower-priority sender thought it was Master and announced the addresses:
+// the Master announces them again (Announce), at most once per interval.
 func TestRFC9568_6_4_3_MasterAnswersLowerPriority(t *testing.T) {
 	now := down100 + 300*time.Millisecond
 	m := master(t, nil)
 	run(t, m, []step{
 		{at: now, ev: AdvertReceived{Advert: adv(99, time.Second), Src: upper4}, state: Master,
-			deadline: down100 + time.Second, want: []Action{SendAdvert{Priority: 100}}},
+			deadline: down100 + time.Second, want: []Action{SendAdvert{Priority: 100}, Announce{}}},
 		{at: now, ev: AdvertReceived{Advert: adv(100, time.Second), Src: lower4}, state: Master,
 			deadline: down100 + time.Second, want: []Action{SendAdvert{Priority: 100}}},
 	})
 	m = master(t, func(c *MachineConfig) { c.LowerPrioNoAdvert = true })
 	run(t, m, []step{{at: now, ev: AdvertReceived{Advert: adv(99, time.Second), Src: upper4}, state: Master,
-		deadline: down100 + time.Second}})
+		deadline: down100 + time.Second, want: []Action{Announce{}}}})
 }
 
 // TestOwnAdvertIgnored: an advert from our own primary address (looped back)
@@ -258,8 +260,8 @@ func TestRFC5798_6_4_3_MasterChangesIntervalInPlace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.Step(rt0, Startup{})
-	now := rt0.Add(30 * time.Millisecond)
+	m.Step(t0, Startup{})
+	now := t0.Add(30 * time.Millisecond)
 	acts := m.Step(now, IntervalChanged{Interval: time.Second})
 	if len(acts) != 1 || acts[0] != (SendAdvert{Priority: 255}) {
 		t.Fatalf("actions %v, want one advert", acts)

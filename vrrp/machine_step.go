@@ -9,9 +9,9 @@ func (m *Machine) Step(now time.Time, ev Event) []Action {
 	case Startup:
 		return m.startup(now)
 	case Shutdown:
-		return m.shutdown()
+		return m.shutdown(now)
 	case TimerExpired:
-		return m.timerExpired(now)
+		return append(m.timerExpired(now, ev.Pending), m.holdExpired(now)...)
 	case AdvertReceived:
 		return m.advertReceived(now, ev)
 	case PriorityChanged:
@@ -68,20 +68,32 @@ func (m *Machine) elect(now time.Time, reason string) []Action {
 }
 
 // shutdown is "If a Shutdown event is received" of §6.4.2 and §6.4.3.
-func (m *Machine) shutdown() []Action {
+func (m *Machine) shutdown(now time.Time) []Action {
 	from := m.state
 	m.adverAt, m.masterDownAt = time.Time{}, time.Time{}
+	m.endWait()
 	switch from {
 	case Initialize:
 		return nil
 	case Master:
 		m.state = Initialize
-		return []Action{Transition{From: Master, To: Initialize, Reason: ReasonShutdown}, SendAdvert{Priority: 0}, Release{}}
+		return m.handOver(now, []Action{Transition{From: Master, To: Initialize, Reason: ReasonShutdown}, SendAdvert{Priority: 0}})
 	}
 	return m.enter(Initialize, ReasonShutdown)
 }
 
-func (m *Machine) timerExpired(now time.Time) []Action {
+// timerExpired runs the RFC 5798 timer if it is due, unless a Backup's
+// takeover must wait (deferTakeover).
+func (m *Machine) timerExpired(now time.Time, pending bool) []Action {
+	d := m.TimerDeadline()
+	if d.IsZero() || now.Before(d) {
+		m.endWait()
+		return nil
+	}
+	if acts, wait := m.deferTakeover(now, d, pending); wait {
+		return acts
+	}
+	m.endWait()
 	switch m.state {
 	case Master:
 		// §6.4.3 "If the Adver_Timer fires": send and reset.
@@ -98,11 +110,21 @@ func (m *Machine) timerExpired(now time.Time) []Action {
 	return nil
 }
 
-// advertReceived is "If an ADVERTISEMENT is received" of §6.4.2 and §6.4.3.
+// advertReceived ends a deferred takeover's wait and a resigned Master's
+// hand-over hold, then obeys the advert.
 func (m *Machine) advertReceived(now time.Time, ev AdvertReceived) []Action {
+	if ev.Advert == nil {
+		return nil
+	}
+	m.endWait()
+	return append(m.newMasterHeard(ev.Advert), m.obey(now, ev)...)
+}
+
+// obey is "If an ADVERTISEMENT is received" of §6.4.2 and §6.4.3.
+func (m *Machine) obey(now time.Time, ev AdvertReceived) []Action {
 	a := ev.Advert
 	src := ev.Src.Unmap().WithZone("")
-	if a == nil || src == m.cfg.PrimaryAddr {
+	if src == m.cfg.PrimaryAddr {
 		return nil // our own advert looped back is no peer
 	}
 	switch m.state {
@@ -121,25 +143,38 @@ func (m *Machine) advertReceived(now time.Time, ev AdvertReceived) []Action {
 		return nil
 	case Master:
 		if a.Priority == 0 {
-			// §6.4.3: another Master resigned; reassert at once.
+			// §6.4.3: another Master resigned; reassert at once, and
+			// announce again: it had announced the addresses.
 			m.adverAt = now.Add(m.cfg.AdvertInterval)
-			return []Action{SendAdvert{Priority: m.prio}}
+			return m.reannounce(now, []Action{SendAdvert{Priority: m.prio}})
 		}
 		if a.Priority > m.prio || (a.Priority == m.prio && src.Compare(m.cfg.PrimaryAddr) > 0) {
-			// §6.4.3: a better Master exists; learn its interval and back off.
-			m.learn(a)
-			acts := m.enter(Backup, ReasonHigherPriority)
-			m.armMasterDown(now, m.MasterDownInterval())
-			return append(acts, Release{})
+			return m.yield(now, a)
 		}
 		// A losing advert is discarded. RFC 9568 §6.4.3 adds an immediate
 		// advert so the sender and the learning bridges hear the Master.
-		if m.cfg.LowerPrioNoAdvert {
-			return nil
+		var acts []Action
+		if !m.cfg.LowerPrioNoAdvert {
+			acts = []Action{SendAdvert{Priority: m.prio}}
 		}
-		return []Action{SendAdvert{Priority: m.prio}}
+		if a.Priority < m.prio {
+			acts = m.reannounce(now, acts)
+		}
+		return acts
 	}
 	return nil // Initialize and Fault ignore adverts
+}
+
+// yield is §6.4.3 "a better Master exists": learn its interval and back
+// off. We yield after a split brain, or to a preempting Master, and hosts
+// may still send to us: a priority 0 advert first says so, which makes the
+// new Master assert itself at once (§6.4.3) and announce the addresses
+// again. The addresses go at once: the new Master holds them.
+func (m *Machine) yield(now time.Time, a *Advert) []Action {
+	m.learn(a)
+	acts := append([]Action{SendAdvert{Priority: 0}}, m.enter(Backup, ReasonHigherPriority)...)
+	m.armMasterDown(now, m.MasterDownInterval())
+	return append(acts, Release{})
 }
 
 func (m *Machine) faultChanged(now time.Time, fault bool) []Action {
@@ -151,7 +186,7 @@ func (m *Machine) faultChanged(now time.Time, fault bool) []Action {
 	case fault && m.state == Master:
 		return m.resign(now, Fault, ReasonFault)
 	case fault && m.state == Backup:
-		m.masterDownAt = time.Time{}
+		m.stopMasterDown()
 		return m.enter(Fault, ReasonFault)
 	case !fault && m.state == Fault:
 		return m.elect(now, ReasonFaultCleared)
@@ -168,7 +203,7 @@ func (m *Machine) maintenanceChanged(now time.Time, on bool) []Action {
 	case on && m.state == Master:
 		return m.resign(now, Backup, ReasonMaintenance)
 	case on && m.state == Backup:
-		m.masterDownAt = time.Time{} // never take over
+		m.stopMasterDown() // never take over
 	case !on && m.state == Backup:
 		m.armMasterDown(now, m.MasterDownInterval())
 	}
@@ -176,27 +211,33 @@ func (m *Machine) maintenanceChanged(now time.Time, on bool) []Action {
 }
 
 // becomeMaster is "Transition to the {Master} state" with its entry steps:
-// send an advert, announce the addresses, set Adver_Timer.
+// announce the addresses, send an advert, set Adver_Timer. The addresses
+// come first (TakeOver), so that they are in place and announced before
+// the advert that makes the old Master release them, and before the
+// transition is reported to hooks and logs; a hand-over hold still
+// pending from our own resignation ends, as we keep the addresses.
 func (m *Machine) becomeMaster(now time.Time, reason string) []Action {
 	from := m.state
 	m.forced = false
 	m.state = Master
 	m.mai = m.cfg.AdvertInterval
-	m.masterDownAt = time.Time{}
+	m.stopMasterDown()
+	m.releaseAt = time.Time{}
 	m.adverAt = now.Add(m.cfg.AdvertInterval)
-	return []Action{Transition{From: from, To: Master, Reason: reason}, SendAdvert{Priority: m.prio}, TakeOver{}}
+	return []Action{TakeOver{}, Transition{From: from, To: Master, Reason: reason}, SendAdvert{Priority: m.prio}}
 }
 
 // resign leaves Master for to (Backup or Fault) gracefully: one priority 0
-// advert so a Backup takes over after Skew_Time, then release the addresses.
+// advert so a Backup takes over after Skew_Time, then release the addresses
+// after the hand-over hold (handOver).
 func (m *Machine) resign(now time.Time, to State, reason string) []Action {
 	m.adverAt = time.Time{}
 	m.state = to
-	m.masterDownAt = time.Time{}
+	m.stopMasterDown()
 	if to == Backup {
 		m.armMasterDown(now, m.MasterDownInterval())
 	}
-	return []Action{Transition{From: Master, To: to, Reason: reason}, SendAdvert{Priority: 0}, Release{}}
+	return m.handOver(now, []Action{Transition{From: Master, To: to, Reason: reason}, SendAdvert{Priority: 0}})
 }
 
 // enter changes state without entry actions, stopping the Adver_Timer.
@@ -213,11 +254,17 @@ func (m *Machine) enter(to State, reason string) []Action {
 // armMasterDown (re)starts the Master_Down_Timer. In maintenance it stays
 // stopped: the router must never take over.
 func (m *Machine) armMasterDown(now time.Time, d time.Duration) {
-	if m.maint {
-		m.masterDownAt = time.Time{}
-		return
+	m.stopMasterDown()
+	if !m.maint {
+		m.masterDownAt = now.Add(d)
 	}
-	m.masterDownAt = now.Add(d)
+}
+
+// stopMasterDown stops the Master_Down_Timer, and with it any deferred
+// takeover's wait.
+func (m *Machine) stopMasterDown() {
+	m.masterDownAt = time.Time{}
+	m.endWait()
 }
 
 func (m *Machine) intervalChanged(now time.Time, d time.Duration) []Action {

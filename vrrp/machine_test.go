@@ -22,7 +22,10 @@ func at(d time.Duration) time.Time { return t0.Add(d) }
 
 func newM(t *testing.T, mod func(*MachineConfig)) *Machine {
 	t.Helper()
-	cfg := MachineConfig{VRID: 51, Priority: 100, AdvertInterval: time.Second, Preempt: true, PrimaryAddr: self4}
+	// HandOverHold -1: the scripted tests check RFC 5798 as written, where
+	// a resigning Master releases its addresses with its priority 0 advert;
+	// machine_timing_test.go checks the hold.
+	cfg := MachineConfig{VRID: 51, Priority: 100, AdvertInterval: time.Second, Preempt: true, PrimaryAddr: self4, HandOverHold: -1}
 	if mod != nil {
 		mod(&cfg)
 	}

@@ -36,7 +36,7 @@ func TestExitStatusOfVrrpctlManPage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
-			if got := run(context.Background(), append([]string{"-s", sock}, tt.args...), &out, &errb); got != tt.code {
+			if got := exitCode(context.Background(), append([]string{"-s", sock}, tt.args...), &out, &errb); got != tt.code {
 				t.Errorf("exit status %d, want %d; stderr:\n%s", got, tt.code, errb.String())
 			}
 			if out.String() != tt.wantOut {
@@ -59,7 +59,7 @@ func TestManPageVrrpctl8ListsEveryFlag(t *testing.T) {
 	var usage bytes.Buffer
 	for _, args := range [][]string{{"-h"}, {"status", "-h"}, {"maintenance", "-h"}, {"reload", "-h"},
 		{"balancer", "-h"}, {"events", "-h"}, {"import-keepalived", "-h"}} {
-		if code := run(context.Background(), args, io.Discard, &usage); code != 0 {
+		if code := exitCode(context.Background(), args, io.Discard, &usage); code != 0 {
 			t.Fatalf("%v: exit %d", args, code)
 		}
 	}

@@ -39,7 +39,7 @@ func TestImportKeepalivedExitStatus(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
-			code := run(t.Context(), []string{"import-keepalived", writeConf(t, tc.conf)}, &out, &errb)
+			code := exitCode(t.Context(), []string{"import-keepalived", writeConf(t, tc.conf)}, &out, &errb)
 			if code != tc.code {
 				t.Fatalf("exit %d, want %d; stderr:\n%s", code, tc.code, errb.String())
 			}
@@ -52,7 +52,7 @@ func TestImportKeepalivedExitStatus(t *testing.T) {
 		})
 	}
 	var out, errb bytes.Buffer
-	if code := run(t.Context(), []string{"import-keepalived"}, &out, &errb); code != 2 {
+	if code := exitCode(t.Context(), []string{"import-keepalived"}, &out, &errb); code != 2 {
 		t.Errorf("no file: exit %d, want 2", code)
 	}
 }
@@ -68,18 +68,18 @@ func TestImportKeepalivedOutputFile(t *testing.T) {
 	}
 	var out, errb bytes.Buffer
 	bad := writeConf(t, "vrrp_instance X {\n interface eth0\n}\n")
-	if code := run(t.Context(), []string{"import-keepalived", "-o", dst, bad}, &out, &errb); code != 1 {
+	if code := exitCode(t.Context(), []string{"import-keepalived", "-o", dst, bad}, &out, &errb); code != 1 {
 		t.Fatalf("refused import: exit %d", code)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if code := run(ctx, []string{"import-keepalived", "-o", dst, writeConf(t, wholeConf)}, &out, &errb); code != 1 {
+	if code := exitCode(ctx, []string{"import-keepalived", "-o", dst, writeConf(t, wholeConf)}, &out, &errb); code != 1 {
 		t.Fatalf("interrupted import: exit %d", code)
 	}
 	if b, _ := os.ReadFile(dst); string(b) != old {
 		t.Fatalf("a failed import changed %s:\n%s", dst, b)
 	}
-	if code := run(t.Context(), []string{"import-keepalived", "-o", dst, writeConf(t, wholeConf)}, &out, &errb); code != 0 {
+	if code := exitCode(t.Context(), []string{"import-keepalived", "-o", dst, writeConf(t, wholeConf)}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	b, err := os.ReadFile(dst)
@@ -104,7 +104,7 @@ func TestImportKeepalivedInterruptedMidway(t *testing.T) {
 	conf := writeConf(t, "vrrp_script chk {\n script \"killall -0 haproxy\"\n}\n"+wholeConf)
 	dst := filepath.Join(t.TempDir(), "vrrpd.yaml")
 	var out, errb bytes.Buffer
-	if code := run(ctx, []string{"import-keepalived", "-o", dst, conf}, &out, &errb); code != 1 {
+	if code := exitCode(ctx, []string{"import-keepalived", "-o", dst, conf}, &out, &errb); code != 1 {
 		t.Fatalf("exit %d, want 1; stderr:\n%s", code, errb.String())
 	}
 	if _, err := os.Stat(dst); !os.IsNotExist(err) || out.Len() > 0 {

@@ -4,14 +4,22 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/netip"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/hachat/hachat/internal/cli"
 	"github.com/hachat/hachat/internal/control"
-	"github.com/hachat/hachat/vrrp"
+	"github.com/hachat/hachat/vrrp/router"
 )
+
+// exitCode runs vrrpctl as main does: what run returns is reported on
+// stderr and becomes the exit status.
+func exitCode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return cli.Report(stderr, "vrrpctl", run(ctx, args, stdout, stderr))
+}
 
 type handler struct{ last control.Request }
 
@@ -19,7 +27,7 @@ func (h *handler) Handle(_ context.Context, r control.Request) control.Response 
 	h.last = r
 	switch r.Command {
 	case control.CmdStatus:
-		return control.Response{OK: true, Instances: []vrrp.Status{{Name: "front", Interface: "eth0", VRID: 51, State: "BACKUP", Priority: 100, BasePriority: 100,
+		return control.Response{OK: true, Instances: []router.Status{{Name: "front", Interface: "eth0", VRID: 51, State: "BACKUP", Priority: 100, BasePriority: 100,
 			VIPs: []netip.Prefix{netip.MustParsePrefix("198.18.1.100/24")}, Maintenance: true}}, BalancerTable: "IP Virtual Server table\n"}
 	case control.CmdMaintenance:
 		if r.Instance != "front" {
@@ -30,8 +38,8 @@ func (h *handler) Handle(_ context.Context, r control.Request) control.Response 
 	return control.Response{Error: "unknown command"}
 }
 
-func (h *handler) Subscribe() (<-chan vrrp.InstanceEvent, func()) {
-	return make(chan vrrp.InstanceEvent), func() {}
+func (h *handler) Subscribe() (<-chan router.InstanceEvent, func()) {
+	return make(chan router.InstanceEvent), func() {}
 }
 
 func TestVrrpctl(t *testing.T) {
@@ -60,7 +68,7 @@ func TestVrrpctl(t *testing.T) {
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			var out, errb bytes.Buffer
-			code := run(ctx, append([]string{"-s", sock}, tc.args...), &out, &errb)
+			code := exitCode(ctx, append([]string{"-s", sock}, tc.args...), &out, &errb)
 			if code != tc.code {
 				t.Errorf("exit %d, want %d (stderr %s)", code, tc.code, errb.String())
 			}
@@ -75,10 +83,10 @@ func TestVrrpctl(t *testing.T) {
 		})
 	}
 	var out bytes.Buffer
-	if code := run(ctx, []string{"-s", sock, "status", "--json"}, &out, &bytes.Buffer{}); code != 0 {
+	if code := exitCode(ctx, []string{"-s", sock, "status", "--json"}, &out, &bytes.Buffer{}); code != 0 {
 		t.Fatal("status --json failed")
 	}
-	var st []vrrp.Status
+	var st []router.Status
 	if err := json.Unmarshal(out.Bytes(), &st); err != nil || len(st) != 1 || st[0].Name != "front" {
 		t.Errorf("status --json: %v %+v", err, st)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/hachat/hachat/internal/buildinfo"
+	"github.com/hachat/hachat/internal/cli"
 	"github.com/hachat/hachat/packaging/manpage"
 )
 
@@ -32,7 +33,7 @@ func TestExitStatusOfVrrpdManPage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
-			if got := run(context.Background(), tt.args, &out, &errb, runOptions{}); got != tt.code {
+			if got := cli.Report(&errb, "vrrpd", run(context.Background(), tt.args, &out, &errb)); got != tt.code {
 				t.Errorf("exit status %d, want %d; stderr:\n%s", got, tt.code, errb.String())
 			}
 			if out.String() != tt.wantOut {
@@ -53,7 +54,7 @@ func TestManPageVrrpd8ListsEveryFlag(t *testing.T) {
 		t.Fatal(err)
 	}
 	var errb bytes.Buffer
-	if code := run(context.Background(), []string{"-h"}, io.Discard, &errb, runOptions{}); code != 0 {
+	if code := cli.ExitCode(run(context.Background(), []string{"-h"}, io.Discard, &errb)); code != 0 {
 		t.Fatalf("-h: exit %d", code)
 	}
 	if diff := manpage.Compare(manpage.Flags(md), manpage.UsageFlags(errb.String())); diff != "" {

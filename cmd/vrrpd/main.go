@@ -1,6 +1,7 @@
 // Command vrrpd is a VRRPv3 router (RFC 5798, RFC 9568) with a built-in L4
 // balancer: a keepalived replacement with a strict YAML configuration, a
-// control socket (vrrpctl), Prometheus metrics and structured logs.
+// control socket (vrrpctl), Prometheus metrics and structured logs. The
+// daemon itself is package internal/vrrpd; this is its command line.
 //
 //	vrrpd -f /etc/vrrpd/vrrpd.yaml      run
 //	vrrpd -t -f /etc/vrrpd/vrrpd.yaml   check the configuration and exit
@@ -18,28 +19,17 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
-	"github.com/coreos/go-systemd/v22/daemon"
 	"github.com/hachat/hachat/internal/buildinfo"
 	"github.com/hachat/hachat/internal/cli"
 	"github.com/hachat/hachat/internal/config"
-	"github.com/hachat/hachat/internal/control"
-	"github.com/hachat/hachat/vrrp"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"golang.org/x/sys/unix"
+	"github.com/hachat/hachat/internal/vrrpd"
 )
 
 const defaultConfig = "/etc/vrrpd/vrrpd.yaml"
@@ -47,18 +37,14 @@ const defaultConfig = "/etc/vrrpd/vrrpd.yaml"
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, runOptions{}))
+	code := cli.Report(os.Stderr, "vrrpd", run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	stop()
+	os.Exit(code)
 }
 
-// runOptions lets tests replace the kernel and the balancer.
-type runOptions struct {
-	kernel      Kernel
-	newBalancer NewBalancerFunc
-	hup         <-chan os.Signal  // nil: SIGHUP
-	ready       func(sock string) // called once serving
-}
-
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, o runOptions) int {
+// run parses the command line (exit statuses of vrrpd(8)), checks or loads
+// the configuration and serves it until ctx is done.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("vrrpd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var path string
@@ -67,22 +53,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, o runOpti
 	test := fs.Bool("t", false, "check the configuration and exit: 0 if valid, 1 with every error otherwise")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	showVersion := fs.Bool("version", false, "print the version and exit")
-	// Exit status (vrrpd(8)): 0 for -h, 2 for a bad command line.
 	if err := fs.Parse(args); err != nil {
-		return cli.ExitCode(cli.FlagError(err))
+		return cli.FlagError(err)
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "vrrpd: unexpected argument %q\n", fs.Arg(0))
-		return 2
+		return cli.Usage(fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 	}
 	if *showVersion {
 		fmt.Fprintln(stdout, buildinfo.String("vrrpd"))
-		return 0
+		return nil
 	}
 	cfg, err := config.Load(path)
 	if err != nil {
+		// Every error of the file, each with its line, as -t promises.
 		fmt.Fprintln(stderr, err)
-		return 1
+		return cli.Exit(1)
 	}
 	if *test {
 		for _, w := range cfg.Warnings(config.InterfaceExists) {
@@ -90,169 +75,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, o runOpti
 		}
 		fmt.Fprintf(stdout, "%s: configuration OK (%d instances, %d sync groups, %d virtual servers)\n",
 			path, len(cfg.Instances), len(cfg.SyncGroups), len(cfg.VirtualServers))
-		return 0
+		return nil
 	}
 	log, err := cli.NewLogger(stderr, cfg.Global.LogLevel, *logFormat)
 	if err != nil {
-		fmt.Fprintln(stderr, "vrrpd: -log-format:", err)
-		return 2
+		return cli.Usage(fmt.Errorf("-log-format: %w", err))
 	}
-	if err := serve(ctx, path, cfg, log, o); err != nil {
+	if err := vrrpd.Serve(ctx, path, cfg, log, vrrpd.Options{}); err != nil {
 		log.Error("vrrpd failed", "err", err)
-		return 1
+		return cli.Exit(1)
 	}
-	return 0
-}
-
-func serve(ctx context.Context, path string, cfg *config.Config, log *slog.Logger, o runOptions) error {
-	k := o.kernel
-	if k == nil {
-		k = newLinuxKernel()
-	}
-	// Background goroutines outlive ctx (the signal) until the instances
-	// have handed over.
-	bg, cancelBG := context.WithCancel(context.Background())
-	defer cancelBG()
-
-	if prio := *cfg.Global.RealtimePriority; prio > 0 {
-		go keepRealtime(bg, prio, log)
-	}
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildinfo.Collector("vrrpd"))
-	node := NewNode(bg, k, log, o.newBalancer)
-	if o.newBalancer == nil {
-		node.newBalancer = node.ipvsBalancer
-	}
-	node.onBalancer = func(b Balancer) {
-		for _, c := range b.Collectors() {
-			if err := reg.Register(c); err != nil {
-				log.Warn("register balancer metrics", "err", err)
-			}
-		}
-	}
-	reg.MustRegister(vrrp.NewCollector(node))
-	for _, c := range []struct {
-		name, help string
-		v          func() uint64
-	}{
-		{"vrrpd_notify_runs_total", "Notify commands run.", node.notifier.Runs.Load},
-		{"vrrpd_notify_failures_total", "Notify commands that failed or timed out.", node.notifier.Failed.Load},
-		{"vrrpd_notify_dropped_total", "Transitions whose notify commands were skipped because the queue was full.", node.notifier.Dropped.Load},
-		{"vrrpd_alert_mails_sent_total", "E-mail alerts the SMTP server accepted.", node.alerts.mail.Sent.Load},
-		{"vrrpd_alert_mails_failed_total", "E-mail alerts that could not be delivered.", node.alerts.mail.Failed.Load},
-		{"vrrpd_alert_mails_dropped_total", "E-mail alerts dropped because the queue was full.", node.alerts.mail.Dropped.Load},
-	} {
-		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: c.name, Help: c.help}, func() float64 { return float64(c.v()) }))
-	}
-	for _, fam := range []string{"ipv4", "ipv6"} {
-		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vrrpd_accept_mode_dropped_packets_total",
-			Help:        "Packets to virtual addresses refused because their instance has accept off (RFC 5798 Accept_Mode).",
-			ConstLabels: prometheus.Labels{"family": fam}}, func() float64 { return float64(node.AcceptDropped(fam)) }))
-	}
-
-	l, err := control.Listen(cfg.Global.ControlSocket)
-	if err != nil {
-		return err
-	}
-	defer os.Remove(cfg.Global.ControlSocket)
-	if err := node.Apply(cfg); err != nil {
-		if errors.Is(err, ErrBalancerRefused) {
-			l.Close()
-			cancelBG()
-			node.Wait()
-			return err
-		}
-		// Instances that could not start are reported; the others run.
-		log.Error("some instances did not start", "err", err)
-	}
-
-	d := &daemonState{node: node, path: path, cfg: cfg, log: log}
-	go control.Serve(bg, l, d)
-
-	var metricsSrv *http.Server
-	if cfg.Global.MetricsListen != "" {
-		ml, err := net.Listen("tcp", cfg.Global.MetricsListen)
-		if err != nil {
-			node.Shutdown()
-			return fmt.Errorf("metrics: %w", err)
-		}
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-		metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-		go metricsSrv.Serve(ml)
-		log.Info("metrics listening", "addr", ml.Addr().String())
-	}
-
-	hup := o.hup
-	if hup == nil {
-		c := make(chan os.Signal, 1)
-		signal.Notify(c, syscall.SIGHUP)
-		defer signal.Stop(c)
-		hup = c
-	}
-	daemon.SdNotify(false, daemon.SdNotifyReady)
-	log.Info("vrrpd running", "config", path, "instances", len(cfg.Instances), "control_socket", cfg.Global.ControlSocket)
-	if o.ready != nil {
-		o.ready(cfg.Global.ControlSocket)
-	}
-	for {
-		select {
-		case <-hup:
-			daemon.SdNotify(false, reloadingMessage())
-			if err := d.reload(); err != nil {
-				log.Error("reload", "err", err)
-			}
-			daemon.SdNotify(false, daemon.SdNotifyReady)
-		case <-ctx.Done():
-			daemon.SdNotify(false, daemon.SdNotifyStopping)
-			log.Info("stopping: handing over and removing virtual addresses")
-			node.Shutdown()
-			if metricsSrv != nil {
-				sctx, cancel := context.WithTimeout(context.Background(), time.Second)
-				metricsSrv.Shutdown(sctx)
-				cancel()
-			}
-			cancelBG()
-			node.Wait()
-			log.Info("stopped")
-			return nil
-		}
-	}
-}
-
-// errRestartNeeded marks settings a reload cannot change.
-var errRestartNeeded = errors.New("needs a restart to change")
-
-// keepRealtime keeps every thread of the daemon at SCHED_RR prio, catching
-// the threads the Go runtime starts later, until ctx is done.
-func keepRealtime(ctx context.Context, prio int, log *slog.Logger) {
-	// The runtime starts most of its threads in the first moments: look
-	// often then, every second after.
-	waits := []time.Duration{10 * time.Millisecond, 50 * time.Millisecond, 200 * time.Millisecond, 500 * time.Millisecond}
-	for i := 0; ; i++ {
-		if _, err := vrrp.SetProcessRealtime(prio); err != nil {
-			log.Warn("realtime priority unavailable; set global.realtime_priority: 0 to silence", "err", err)
-			return
-		}
-		wait := time.Second
-		if i < len(waits) {
-			wait = waits[i]
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait):
-		}
-	}
-}
-
-// reloadingMessage is RELOADING=1 with the MONOTONIC_USEC that systemd's
-// Type=notify-reload wants alongside it (sd_notify(3)).
-func reloadingMessage() string {
-	var ts unix.Timespec
-	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
-		return daemon.SdNotifyReloading
-	}
-	return fmt.Sprintf("%s\nMONOTONIC_USEC=%d", daemon.SdNotifyReloading, ts.Nano()/1000)
+	return nil
 }

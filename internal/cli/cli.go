@@ -1,7 +1,9 @@
 // Package cli holds what the project's commands share on their command lines:
 // the exit-status contract of every man page (0 on success and for -h, 1 when
-// the work failed, 2 for a bad command line), repeatable list flags, and the
-// daemons' loggers.
+// the work failed, 2 for a bad command line, a command's own statuses through
+// Exit), repeatable list flags, and the daemons' loggers. Every command has
+// run(ctx, args, stdout, stderr) error, and main is
+// os.Exit(cli.Report(os.Stderr, name, run(...))).
 package cli
 
 import (
@@ -35,25 +37,49 @@ func FlagError(err error) error {
 	return UsageError{Err: err, Printed: true}
 }
 
+// Reported is a failure the command has already described on stderr in its
+// own words (every error of a configuration, a daemon's last log line, the
+// losses of a conversion): main prints nothing more and exits with Code.
+type Reported struct{ Code int }
+
+func (r Reported) Error() string { return fmt.Sprintf("exit status %d", r.Code) }
+
+// Exit is the error for an exit status the command has reported itself:
+// nil for 0, Reported otherwise.
+func Exit(code int) error {
+	if code == 0 {
+		return nil
+	}
+	return Reported{Code: code}
+}
+
 // ExitCode is the exit status for what a command's run returned: 0 on
-// success and for -h, 2 for a bad command line, 1 for anything else.
+// success and for -h, 2 for a bad command line, a Reported's own code, 1 for
+// anything else.
 func ExitCode(err error) int {
 	var u UsageError
+	var r Reported
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.As(err, &u):
 		return 2
+	case errors.As(err, &r):
+		return r.Code
 	}
 	return 1
 }
 
 // Report prints err on w as "name: err" unless it needs no words (success,
-// -h, a usage error the flag package printed), and returns the exit status.
+// -h, a usage error the flag package printed, a failure the command
+// reported), and returns the exit status.
 func Report(w io.Writer, name string, err error) int {
 	code := ExitCode(err)
 	var u UsageError
-	if code == 1 || (code == 2 && errors.As(err, &u) && !u.Printed) {
+	var r Reported
+	switch {
+	case errors.As(err, &r):
+	case code == 1 || (code == 2 && errors.As(err, &u) && !u.Printed):
 		fmt.Fprintf(w, "%s: %v\n", name, err)
 	}
 	return code

@@ -23,6 +23,9 @@ func TestExitCode(t *testing.T) {
 		{"bad flag", FlagError(errors.New("flag provided but not defined: -x")), 2},
 		{"bad argument", Usage(errors.New("unexpected argument")), 2},
 		{"failure", errors.New("listen: address in use"), 1},
+		{"reported failure", Exit(1), 1},
+		{"reported status 3", fmt.Errorf("import: %w", Exit(3)), 3},
+		{"exit 0", Exit(0), 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := ExitCode(tt.err); got != tt.want {
@@ -44,6 +47,8 @@ func TestReportPrintsOnce(t *testing.T) {
 		{FlagError(errors.New("bad flag")), ""},
 		{Usage(errors.New("unexpected argument")), "x: unexpected argument\n"},
 		{errors.New("boom"), "x: boom\n"},
+		{Exit(1), ""},
+		{Exit(3), ""},
 	} {
 		var b bytes.Buffer
 		Report(&b, "x", tt.err)

@@ -181,8 +181,39 @@ func (vs *VirtualServer) Key() string {
 	return fmt.Sprintf("%s %v", vs.Protocol, vs.Address)
 }
 
+// vsCheck is one virtual server under validation: where its errors go,
+// its path in the file, what the data plane and its address family allow,
+// and the instances it may name.
+type vsCheck struct {
+	v         *validator
+	p         string
+	nft       bool // the nftables data plane
+	hasAddr   bool // an address:port service, not a fwmark
+	is6       bool
+	instances map[string]Instance
+}
+
+// vsSteps validate a virtual server one concern at a time, in the order
+// their errors are reported.
+var vsSteps = []func(vs *VirtualServer, vc vsCheck){
+	(*VirtualServer).validateKey,
+	(*VirtualServer).validateScheduling,
+	(*VirtualServer).validateFailover,
+	(*VirtualServer).validateRealServers,
+}
+
 func (vs *VirtualServer) validate(v *validator, p, dataplane string, instances map[string]Instance) {
-	hasAddr := vs.Address.IsValid()
+	vc := vsCheck{v: v, p: p, nft: dataplane == "nftables", hasAddr: vs.Address.IsValid(),
+		is6: vs.Address.Addr().Is6(), instances: instances}
+	for _, step := range vsSteps {
+		step(vs, vc)
+	}
+}
+
+// validateKey checks what the service matches: address:port and protocol,
+// or a fwmark.
+func (vs *VirtualServer) validateKey(vc vsCheck) {
+	v, p, hasAddr := vc.v, vc.p, vc.hasAddr
 	switch {
 	case hasAddr && vs.FWMark != 0:
 		v.errorf(p+".fwmark", "give either address or fwmark, not both")
@@ -191,7 +222,6 @@ func (vs *VirtualServer) validate(v *validator, p, dataplane string, instances m
 	case hasAddr && vs.Address.Port() == 0:
 		v.errorf(p+".address", "%v needs a port", vs.Address)
 	}
-	is6 := vs.Address.Addr().Is6()
 	switch vs.Protocol {
 	case "tcp", "udp", "sctp":
 	case "":
@@ -204,7 +234,12 @@ func (vs *VirtualServer) validate(v *validator, p, dataplane string, instances m
 	if vs.FWMark != 0 && vs.Protocol != "" {
 		v.errorf(p+".protocol", "a fwmark service matches on the mark only: leave protocol out")
 	}
-	nft := dataplane == "nftables"
+}
+
+// validateScheduling checks the scheduler, the forwarding method and
+// persistence against what the data plane can do.
+func (vs *VirtualServer) validateScheduling(vc vsCheck) {
+	v, p, nft, hasAddr, is6 := vc.v, vc.p, vc.nft, vc.hasAddr, vc.is6
 	switch {
 	case !slices.Contains(IPVSSchedulers, vs.Scheduler):
 		v.errorf(p+".scheduler", "unknown scheduler %q: want one of %v", vs.Scheduler, IPVSSchedulers)
@@ -231,6 +266,12 @@ func (vs *VirtualServer) validate(v *validator, p, dataplane string, instances m
 			v.errorf(p+".persistence", "the nftables data plane has no persistence table: use scheduler sh (a client stays on one server while the set of servers is unchanged) or dataplane ipvs")
 		}
 	}
+}
+
+// validateFailover checks quorum, hysteresis, the sorry server, the VRRP
+// instance and the drain timeout.
+func (vs *VirtualServer) validateFailover(vc vsCheck) {
+	v, p, nft, hasAddr, is6, instances := vc.v, vc.p, vc.nft, vc.hasAddr, vc.is6, vc.instances
 	if vs.Quorum < 0 {
 		v.errorf(p+".quorum", "must not be negative")
 	}
@@ -252,59 +293,71 @@ func (vs *VirtualServer) validate(v *validator, p, dataplane string, instances m
 	if vs.DrainTimeout < 0 {
 		v.errorf(p+".drain_timeout", "must not be negative")
 	}
+}
+
+// validateRealServers checks the service's check and its real servers.
+func (vs *VirtualServer) validateRealServers(vc vsCheck) {
+	v, p := vc.v, vc.p
 	vs.Check.validate(v, p+".check")
 	if len(vs.RealServers) == 0 {
 		v.errorf(p+".real_servers", "missing: at least one real server")
 	}
 	seen := map[netip.AddrPort]bool{}
 	for j := range vs.RealServers {
-		rs := &vs.RealServers[j]
-		q := fmt.Sprintf("%s.real_servers[%d]", p, j)
-		switch {
-		case !rs.Address.IsValid():
-			v.errorf(q+".address", "missing: the real server's address:port")
-		case rs.Address.Port() == 0 && vs.FWMark == 0:
-			v.errorf(q+".address", "%v needs a port", rs.Address)
-		case hasAddr && rs.Address.Addr().Is6() != is6:
-			v.errorf(q+".address", "%v is not of the virtual address's family", rs.Address)
-		case seen[rs.Address]:
-			v.errorf(q+".address", "%v is listed twice", rs.Address)
-		}
-		seen[rs.Address] = true
-		if w := *rs.Weight; w < 0 || w > MaxWeight {
-			v.errorf(q+".weight", "%d is out of range 0-%d", w, MaxWeight)
-		}
-		if rs.UpperThreshold < 0 || rs.LowerThreshold < 0 {
-			v.errorf(q+".upper_threshold", "thresholds must not be negative")
-		} else if rs.UpperThreshold > 0 && rs.LowerThreshold > rs.UpperThreshold {
-			v.errorf(q+".lower_threshold", "%d is above the upper threshold %d", rs.LowerThreshold, rs.UpperThreshold)
-		}
-		if nft && (rs.UpperThreshold > 0 || rs.LowerThreshold > 0) {
-			v.errorf(q+".upper_threshold", "the nftables data plane has no connection thresholds: remove them or use dataplane ipvs")
-		}
-		checkForwarding(v, q+".forwarding", rs.Forwarding, nft)
-		if nft && rs.Forwarding != vs.Forwarding {
-			v.errorf(q+".forwarding", "the nftables data plane needs one forwarding method per service (%s here)", vs.Forwarding)
-		}
-		rs.Check.validate(v, q+".check")
+		vs.validateRealServer(vc, j, seen)
+	}
+}
+
+// validateRealServer checks real server j; seen holds the addresses of the
+// ones before it.
+func (vs *VirtualServer) validateRealServer(vc vsCheck, j int, seen map[netip.AddrPort]bool) {
+	rs := &vs.RealServers[j]
+	v, p, nft, hasAddr, is6 := vc.v, vc.p, vc.nft, vc.hasAddr, vc.is6
+	q := fmt.Sprintf("%s.real_servers[%d]", p, j)
+	switch {
+	case !rs.Address.IsValid():
+		v.errorf(q+".address", "missing: the real server's address:port")
+	case rs.Address.Port() == 0 && vs.FWMark == 0:
+		v.errorf(q+".address", "%v needs a port", rs.Address)
+	case hasAddr && rs.Address.Addr().Is6() != is6:
+		v.errorf(q+".address", "%v is not of the virtual address's family", rs.Address)
+	case seen[rs.Address]:
+		v.errorf(q+".address", "%v is listed twice", rs.Address)
+	}
+	seen[rs.Address] = true
+	if w := *rs.Weight; w < 0 || w > MaxWeight {
+		v.errorf(q+".weight", "%d is out of range 0-%d", w, MaxWeight)
+	}
+	if rs.UpperThreshold < 0 || rs.LowerThreshold < 0 {
+		v.errorf(q+".upper_threshold", "thresholds must not be negative")
+	} else if rs.UpperThreshold > 0 && rs.LowerThreshold > rs.UpperThreshold {
+		v.errorf(q+".lower_threshold", "%d is above the upper threshold %d", rs.LowerThreshold, rs.UpperThreshold)
+	}
+	if nft && (rs.UpperThreshold > 0 || rs.LowerThreshold > 0) {
+		v.errorf(q+".upper_threshold", "the nftables data plane has no connection thresholds: remove them or use dataplane ipvs")
+	}
+	checkForwarding(v, q+".forwarding", rs.Forwarding, nft)
+	if nft && rs.Forwarding != vs.Forwarding {
+		v.errorf(q+".forwarding", "the nftables data plane needs one forwarding method per service (%s here)", vs.Forwarding)
+	}
+	rs.Check.validate(v, q+".check")
+	for k := range rs.Checks {
+		rs.Checks[k].validate(v, fmt.Sprintf("%s.checks[%d]", q, k))
+	}
+	if all := vs.EffectiveChecks(rs); len(all) > 1 {
+		first := all[0]
 		for k := range rs.Checks {
-			rs.Checks[k].validate(v, fmt.Sprintf("%s.checks[%d]", q, k))
-		}
-		if all := vs.EffectiveChecks(rs); len(all) > 1 {
-			first := all[0]
-			for k := range rs.Checks {
-				ch := &rs.Checks[k]
-				if ch.Interval != first.Interval || ch.RetryInterval != first.RetryInterval || ch.Rise != first.Rise || ch.Fall != first.Fall {
-					v.errorf(fmt.Sprintf("%s.checks[%d]", q, k), "the checks of one real server probe together: give them the interval, retry_interval, rise and fall of the first (%v, %v, %d, %d)",
-						first.Interval, first.RetryInterval, first.Rise, first.Fall)
-				}
+			ch := &rs.Checks[k]
+			if ch.Interval != first.Interval || ch.RetryInterval != first.RetryInterval || ch.Rise != first.Rise || ch.Fall != first.Fall {
+				v.errorf(fmt.Sprintf("%s.checks[%d]", q, k), "the checks of one real server probe together: give them the interval, retry_interval, rise and fall of the first (%v, %v, %d, %d)",
+					first.Interval, first.RetryInterval, first.Rise, first.Fall)
 			}
 		}
-		if rs.Address.Port() == 0 {
-			for k, ch := range vs.EffectiveChecks(rs) {
-				if ch.Port == 0 && ch.Type != "exec" && ch.Type != "icmp" {
-					v.errorf(fmt.Sprintf("%s.checks[%d].port", q, k), "missing: the real server has no port (fwmark service), so the %s check needs one", ch.Type)
-				}
+	}
+	if rs.Address.Port() == 0 {
+		for k, ch := range vs.EffectiveChecks(rs) {
+			if ch.Port == 0 && ch.Type != "exec" && ch.Type != "icmp" {
+				v.errorf(fmt.Sprintf("%s.checks[%d].port", q, k), "missing: the real server has no port (fwmark service), so the %s check needs one", ch.Type)
 			}
 		}
 	}
@@ -353,7 +406,7 @@ func (ch *Check) validate(v *validator, p string) {
 		v.errorf(p+".interval", "%v is too short: at least 10ms", ch.Interval)
 	}
 	// A timeout above the interval is allowed, as in keepalived: the next
-	// probe waits for the running one (ipvs/health counts it as deferred).
+	// probe waits for the running one (package health counts it as deferred).
 	if ch.Timeout <= 0 {
 		v.errorf(p+".timeout", "%v must be positive", ch.Timeout)
 	}

@@ -116,7 +116,35 @@ func (c *Config) applyDefaults() {
 	c.applyBalancerDefaults()
 }
 
+// configCheck carries what the steps of Config.validate learn for the ones
+// after them: the names of the scripts and of the instances.
+type configCheck struct {
+	v       *validator
+	scripts map[string]bool
+	names   map[string]bool // instances
+}
+
+// configSteps validate a configuration one section at a time, in the order
+// their errors are reported: instances track scripts, sync groups and
+// virtual servers name instances.
+var configSteps = []func(c *Config, cc *configCheck){
+	(*Config).validateGlobal,
+	(*Config).validateScripts,
+	(*Config).validateInstances,
+	(*Config).validateSyncGroups,
+	func(c *Config, cc *configCheck) { c.validateBalancer(cc.v) },
+}
+
 func (c *Config) validate(v *validator) {
+	cc := &configCheck{v: v, scripts: map[string]bool{}, names: map[string]bool{}}
+	for _, step := range configSteps {
+		step(c, cc)
+	}
+}
+
+// validateGlobal checks the global section.
+func (c *Config) validateGlobal(cc *configCheck) {
+	v := cc.v
 	g := c.Global
 	switch g.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -145,8 +173,11 @@ func (c *Config) validate(v *validator) {
 	if g.Alerts != nil {
 		g.Alerts.validate(v)
 	}
+}
 
-	scripts := map[string]bool{}
+// validateScripts checks the scripts and collects their names.
+func (c *Config) validateScripts(cc *configCheck) {
+	v, scripts := cc.v, cc.scripts
 	for i, s := range c.Scripts {
 		p := fmt.Sprintf("scripts[%d]", i)
 		switch {
@@ -158,8 +189,13 @@ func (c *Config) validate(v *validator) {
 		scripts[s.Name] = true
 		s.validate(v, p)
 	}
+}
 
-	names := map[string]bool{}
+// validateInstances checks each instance, collects their names and checks
+// what must be unique across them: VRIDs per interface and family, virtual
+// addresses, virtual MAC interfaces.
+func (c *Config) validateInstances(cc *configCheck) {
+	v, scripts, names := cc.v, cc.scripts, cc.names
 	type vridKey struct {
 		ifname string
 		is6    bool
@@ -197,7 +233,12 @@ func (c *Config) validate(v *validator) {
 			vips[a.Addr()] = in.Name
 		}
 	}
+}
 
+// validateSyncGroups checks the sync groups: each names instances, and an
+// instance is in one group at most.
+func (c *Config) validateSyncGroups(cc *configCheck) {
+	v, names := cc.v, cc.names
 	member := map[string]string{}
 	groups := map[string]bool{}
 	for i, sg := range c.SyncGroups {
@@ -224,7 +265,6 @@ func (c *Config) validate(v *validator) {
 		}
 		sg.Notify.validate(v, p+".notify")
 	}
-	c.validateBalancer(v)
 }
 
 func (s *Script) validate(v *validator, p string) {
@@ -252,7 +292,37 @@ func (s *Script) validate(v *validator, p string) {
 	}
 }
 
+// instanceCheck is one instance under validation: where its errors go, its
+// path in the file, and the names of the scripts it may track.
+type instanceCheck struct {
+	v       *validator
+	p       string
+	scripts map[string]bool
+}
+
+// instanceSteps validate an instance one concern at a time, in the order
+// their errors are reported.
+var instanceSteps = []func(in *Instance, ic instanceCheck){
+	(*Instance).validateIdentity,
+	(*Instance).validateTimers,
+	(*Instance).validateAddresses,
+	(*Instance).validateWire,
+	(*Instance).validateVMAC,
+	(*Instance).validateGratuitous,
+	(*Instance).validateTrackers,
+	func(in *Instance, ic instanceCheck) { in.Notify.validate(ic.v, ic.p+".notify") },
+}
+
 func (in *Instance) validate(v *validator, p string, scripts map[string]bool) {
+	ic := instanceCheck{v: v, p: p, scripts: scripts}
+	for _, step := range instanceSteps {
+		step(in, ic)
+	}
+}
+
+// validateIdentity checks the interface, the VRID and the priority.
+func (in *Instance) validateIdentity(ic instanceCheck) {
+	v, p := ic.v, ic.p
 	if in.Interface == "" {
 		v.errorf(p+".interface", "missing: the interface the instance runs on")
 	} else if len(in.Interface) > 15 {
@@ -264,6 +334,12 @@ func (in *Instance) validate(v *validator, p string, scripts map[string]bool) {
 	if in.Priority < 1 || in.Priority > 255 {
 		v.errorf(p+".priority", "%d is out of range 1-255 (255 means address owner)", in.Priority)
 	}
+}
+
+// validateTimers checks the protocol version with its advert interval, and
+// the preempt delay.
+func (in *Instance) validateTimers(ic instanceCheck) {
+	v, p := ic.v, ic.p
 	switch in.Version {
 	case 3:
 		if in.AdvertInterval < 10*time.Millisecond || in.AdvertInterval > 40950*time.Millisecond || in.AdvertInterval%(10*time.Millisecond) != 0 {
@@ -284,6 +360,12 @@ func (in *Instance) validate(v *validator, p string, scripts map[string]bool) {
 	} else if in.PreemptDelay > 0 && in.Preempt != nil && !*in.Preempt {
 		v.errorf(p+".preempt_delay", "set, but preempt is false: remove one of them")
 	}
+}
+
+// validateAddresses checks the virtual addresses, one family, and the
+// unicast peers.
+func (in *Instance) validateAddresses(ic instanceCheck) {
+	v, p := ic.v, ic.p
 	if len(in.VirtualAddresses) == 0 {
 		v.errorf(p+".virtual_addresses", "missing: at least one virtual address")
 	}
@@ -321,6 +403,13 @@ func (in *Instance) validate(v *validator, p string, scripts map[string]bool) {
 		}
 		seen[a] = true
 	}
+}
+
+// validateWire checks what the adverts carry: checksum, VRRPv2
+// compatibility, authentication.
+func (in *Instance) validateWire(ic instanceCheck) {
+	v, p := ic.v, ic.p
+	is6 := in.IPv6()
 	switch in.Checksum {
 	case "", ChecksumStrict, ChecksumLenient:
 	default:
@@ -347,13 +436,22 @@ func (in *Instance) validate(v *validator, p string, scripts map[string]bool) {
 	if in.ChecksumMessageOnly && is6 {
 		v.errorf(p+".checksum_message_only", "applies to IPv4 only: the IPv6 checksum always covers the pseudo-header")
 	}
+}
+
+// validateVMAC checks the virtual MAC interface.
+func (in *Instance) validateVMAC(ic instanceCheck) {
+	v, p := ic.v, ic.p
 	if in.VMACInterface != "" && !in.VMAC {
 		v.errorf(p+".vmac_interface", "set, but vmac is false: remove it or set vmac: true")
 	}
 	if name := in.VMACName(); in.VMAC && (len(name) > 15 || strings.ContainsAny(name, "/ \t") || name == in.Interface) {
 		v.errorf(p+".vmac_interface", "%q is not a usable interface name (at most 15 characters, no '/' or spaces, not the instance's interface)", name)
 	}
+}
 
+// validateGratuitous checks the gratuitous ARP / unsolicited NA bursts.
+func (in *Instance) validateGratuitous(ic instanceCheck) {
+	v, p := ic.v, ic.p
 	g := in.Gratuitous
 	gp := p + ".gratuitous"
 	if g.Repeat < 1 || g.Repeat > 100 {
@@ -371,7 +469,11 @@ func (in *Instance) validate(v *validator, p string, scripts map[string]bool) {
 	if g.RefreshRepeat < 1 || g.RefreshRepeat > 100 {
 		v.errorf(gp+".refresh_repeat", "%d is out of range 1-100", g.RefreshRepeat)
 	}
+}
 
+// validateTrackers checks the tracked interfaces, scripts and files.
+func (in *Instance) validateTrackers(ic instanceCheck) {
+	v, p, scripts := ic.v, ic.p, ic.scripts
 	for j, t := range in.TrackInterfaces {
 		q := fmt.Sprintf("%s.track_interfaces[%d]", p, j)
 		if t.Name == "" {
@@ -402,7 +504,6 @@ func (in *Instance) validate(v *validator, p string, scripts map[string]bool) {
 			v.errorf(q+".interval", "%v is too short: at least 10ms", t.Interval)
 		}
 	}
-	in.Notify.validate(v, p+".notify")
 }
 
 func (n *Notify) validate(v *validator, p string) {

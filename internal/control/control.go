@@ -17,7 +17,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/hachat/hachat/vrrp"
+	"github.com/hachat/hachat/vrrp/router"
 )
 
 // Commands.
@@ -46,7 +46,7 @@ type Response struct {
 	Message   string          `json:"message,omitempty"`
 	RouterID  string          `json:"router_id,omitempty"`
 	Config    string          `json:"config,omitempty"`
-	Instances []vrrp.Status   `json:"instances,omitempty"`
+	Instances []router.Status `json:"instances,omitempty"`
 	Balancer  json.RawMessage `json:"balancer,omitempty"`
 	// BalancerTable is the balancer status as an ipvsadm-like table.
 	BalancerTable string `json:"balancer_table,omitempty"`
@@ -57,7 +57,7 @@ type Handler interface {
 	Handle(ctx context.Context, req Request) Response
 	// Subscribe returns the event stream for "events" and a function that
 	// ends it.
-	Subscribe() (<-chan vrrp.InstanceEvent, func())
+	Subscribe() (<-chan router.InstanceEvent, func())
 }
 
 // ErrInUse means another daemon answers on the socket.
@@ -139,7 +139,7 @@ func serveConn(ctx context.Context, c net.Conn, h Handler) {
 		defer cancel()
 		// The first line confirms the subscription: a client may act once
 		// it has it and be sure to see the consequences.
-		if enc.Encode(vrrp.InstanceEvent{Time: time.Now(), Kind: EventSubscribed}) != nil {
+		if enc.Encode(router.InstanceEvent{Time: time.Now(), Kind: EventSubscribed}) != nil {
 			return
 		}
 		// The client ends the stream by closing; notice it.
@@ -187,7 +187,7 @@ func Do(path string, req Request) (Response, error) {
 
 // Events streams events to f until f returns false, ctx ends or the daemon
 // goes away.
-func Events(ctx context.Context, path string, f func(ev vrrp.InstanceEvent, raw []byte) bool) error {
+func Events(ctx context.Context, path string, f func(ev router.InstanceEvent, raw []byte) bool) error {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "unix", path)
 	if err != nil {
@@ -201,7 +201,7 @@ func Events(ctx context.Context, path string, f func(ev vrrp.InstanceEvent, raw 
 	}
 	sc := bufio.NewScanner(c)
 	for sc.Scan() {
-		var ev vrrp.InstanceEvent
+		var ev router.InstanceEvent
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
 			return fmt.Errorf("control: bad event: %w", err)
 		}

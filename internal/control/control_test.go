@@ -13,10 +13,11 @@ import (
 	"time"
 
 	"github.com/hachat/hachat/vrrp"
+	"github.com/hachat/hachat/vrrp/router"
 )
 
 type fakeHandler struct {
-	events chan vrrp.InstanceEvent
+	events chan router.InstanceEvent
 	got    chan Request
 }
 
@@ -25,11 +26,11 @@ func (f *fakeHandler) Handle(_ context.Context, r Request) Response {
 	if r.Command == "fail" {
 		return Response{Error: "nope"}
 	}
-	return Response{OK: true, Instances: []vrrp.Status{{Name: "vi", State: "MASTER", VRID: 51, Priority: 90, BasePriority: 100,
+	return Response{OK: true, Instances: []router.Status{{Name: "vi", State: "MASTER", VRID: 51, Priority: 90, BasePriority: 100,
 		VIPs: []netip.Prefix{netip.MustParsePrefix("198.18.1.100/24")}, Drops: map[vrrp.DropReason]uint64{vrrp.DropTTL: 2}}}}
 }
 
-func (f *fakeHandler) Subscribe() (<-chan vrrp.InstanceEvent, func()) { return f.events, func() {} }
+func (f *fakeHandler) Subscribe() (<-chan router.InstanceEvent, func()) { return f.events, func() {} }
 
 func serveFake(t *testing.T) (string, *fakeHandler) {
 	t.Helper()
@@ -38,7 +39,7 @@ func serveFake(t *testing.T) (string, *fakeHandler) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &fakeHandler{events: make(chan vrrp.InstanceEvent, 4), got: make(chan Request, 4)}
+	h := &fakeHandler{events: make(chan router.InstanceEvent, 4), got: make(chan Request, 4)}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { Serve(ctx, l, h); close(done) }()
@@ -72,10 +73,10 @@ func TestRoundTrip(t *testing.T) {
 
 func TestEvents(t *testing.T) {
 	path, h := serveFake(t)
-	h.events <- vrrp.InstanceEvent{Instance: "vi", Kind: "transition", To: "MASTER"}
-	h.events <- vrrp.InstanceEvent{Instance: "vi", Kind: "priority"}
+	h.events <- router.InstanceEvent{Instance: "vi", Kind: "transition", To: "MASTER"}
+	h.events <- router.InstanceEvent{Instance: "vi", Kind: "priority"}
 	var got []string
-	err := Events(context.Background(), path, func(ev vrrp.InstanceEvent, _ []byte) bool {
+	err := Events(context.Background(), path, func(ev router.InstanceEvent, _ []byte) bool {
 		got = append(got, ev.Kind)
 		return len(got) < 3
 	})

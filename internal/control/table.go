@@ -10,7 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/hachat/hachat/vrrp"
+	"github.com/hachat/hachat/vrrp/router"
 )
 
 // FormatStatus writes the instances as the table of `vrrpctl status`.
@@ -55,7 +55,7 @@ func dash(s string) string {
 	return s
 }
 
-func notes(s vrrp.Status) string {
+func notes(s router.Status) string {
 	var n []string
 	switch {
 	case s.Version == 2:
@@ -107,4 +107,21 @@ func joinAddrs(a []netip.Addr) string {
 		s[i] = x.String()
 	}
 	return strings.Join(s, ",")
+}
+
+// FormatEvent is one line of `vrrpctl events`.
+func FormatEvent(ev router.InstanceEvent) string {
+	if ev.Kind == EventSubscribed {
+		return ev.Time.Format(time.RFC3339Nano) + " following vrrpd's events"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s %s", ev.Time.Format(time.RFC3339Nano), ev.Instance, ev.Kind)
+	if ev.Kind == "transition" {
+		fmt.Fprintf(&b, " %s -> %s (%s)", ev.From, ev.To, ev.Reason)
+	}
+	fmt.Fprintf(&b, " priority %d", ev.Priority)
+	if ev.Detail != "" {
+		fmt.Fprintf(&b, " %s", ev.Detail)
+	}
+	return b.String()
 }

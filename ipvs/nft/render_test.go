@@ -3,12 +3,10 @@ package nft
 import (
 	"errors"
 	"net/netip"
-	"slices"
 	"testing"
 
 	"github.com/google/nftables/expr"
 
-	"github.com/hachat/hachat/internal/config"
 	"github.com/hachat/hachat/ipvs/table"
 )
 
@@ -113,21 +111,6 @@ func TestSupports(t *testing.T) {
 		if err := supports(s); !errors.Is(err, table.ErrUnsupported) {
 			t.Errorf("%s: err = %v, want ErrUnsupported", name, err)
 		}
-	}
-}
-
-// TestConfigAgrees keeps the config validator's view of this data plane
-// in step with what it does.
-func TestConfigAgrees(t *testing.T) {
-	if !slices.Equal(config.NFTablesSchedulers, Schedulers) {
-		t.Errorf("config.NFTablesSchedulers %v, nft.Schedulers %v", config.NFTablesSchedulers, Schedulers)
-	}
-	var fw []string
-	for _, f := range Forwarding {
-		fw = append(fw, string(f))
-	}
-	if !slices.Equal(config.NFTablesForwarding, fw) {
-		t.Errorf("config.NFTablesForwarding %v, nft.Forwarding %v", config.NFTablesForwarding, fw)
 	}
 }
 

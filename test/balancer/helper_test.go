@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hachat/hachat/internal/config"
+	"github.com/hachat/hachat/internal/vrrpd"
 	"github.com/hachat/hachat/ipvs"
 	"github.com/hachat/hachat/test/cpusoak"
 )
@@ -46,7 +47,7 @@ func runBalancer(path string) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	b, err := ipvs.NewBalancer(cfg, ipvs.Options{Logger: log, DataPlane: "nftables", ReconcileInterval: 200 * time.Millisecond})
+	b, err := ipvs.NewBalancer(vrrpd.BalancerConfig(cfg), ipvs.Options{Logger: log, DataPlane: "nftables", ReconcileInterval: 200 * time.Millisecond})
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-// Package vrrptest holds the integration tests of vrrpd (RFC 5798, VRRPv3):
+// Package vrrp (test/vrrp) holds the integration tests of vrrpd (RFC 5798, VRRPv3):
 // two routers and a client in network namespaces (test/netns), the VIP's
 // reachability measured from the client by a 5 ms TCP probe (test/probe), and
 // VIP ownership read by netlink inside each router's namespace.
@@ -13,4 +13,4 @@
 //
 // Timing is never asserted here (a 2-core shared machine makes that flaky):
 // outages are logged, and test/failoverbench measures them.
-package vrrptest
+package vrrp

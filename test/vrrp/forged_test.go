@@ -1,4 +1,4 @@
-package vrrptest
+package vrrp
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 
 	"github.com/hachat/hachat/test/vrrp/vrrplab"
 	"github.com/hachat/hachat/vrrp"
+	"github.com/hachat/hachat/vrrp/host"
+	"github.com/hachat/hachat/vrrp/router"
 )
 
 // TestRFC5798_5_2_8_ForgedMessageOnlyAdvertsRefused replays issue #13's
@@ -26,7 +28,7 @@ func TestRFC5798_5_2_8_ForgedMessageOnlyAdvertsRefused(t *testing.T) {
 		b, err := adv.Marshal(src, vrrp.MulticastGroup4, form)
 		e.must(err)
 		e.must(e.topo.LB2.Do(func() error {
-			c, err := vrrp.ListenConn(e.topo.Ifname, false)
+			c, err := host.ListenConn(e.topo.Ifname, false)
 			if err != nil {
 				return err
 			}
@@ -39,7 +41,7 @@ func TestRFC5798_5_2_8_ForgedMessageOnlyAdvertsRefused(t *testing.T) {
 			return nil
 		}))
 	}
-	waitStatus := func(what string, ok func(vrrp.Status) bool) vrrp.Status {
+	waitStatus := func(what string, ok func(router.Status) bool) router.Status {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(e.ctx, eventTimeout)
 		defer cancel()
@@ -57,12 +59,12 @@ func TestRFC5798_5_2_8_ForgedMessageOnlyAdvertsRefused(t *testing.T) {
 	}
 
 	send(vrrp.ChecksumMessageOnly, 5)
-	st := waitStatus("five refused adverts", func(s vrrp.Status) bool { return s.Drops[vrrp.DropChecksumForm] == 5 })
+	st := waitStatus("five refused adverts", func(s router.Status) bool { return s.Drops[vrrp.DropChecksumForm] == 5 })
 	if st.State != "MASTER" || st.AdvertsReceived != 0 {
 		t.Errorf("after the forged adverts: %s with %d adverts accepted, want MASTER with none", st.State, st.AdvertsReceived)
 	}
 	e.holders("lb1")
 
 	send(vrrp.ChecksumPseudoHeader, 1)
-	waitStatus("the pseudo-header advert accepted", func(s vrrp.Status) bool { return s.AdvertsReceived == 1 })
+	waitStatus("the pseudo-header advert accepted", func(s router.Status) bool { return s.AdvertsReceived == 1 })
 }

@@ -1,4 +1,4 @@
-package vrrptest
+package vrrp
 
 import (
 	"testing"

@@ -1,4 +1,4 @@
-package vrrptest
+package vrrp
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/hachat/hachat/test/probe"
 	"github.com/hachat/hachat/test/vrrp/vrrplab"
 	"github.com/hachat/hachat/vrrp"
+	"github.com/hachat/hachat/vrrp/router"
 )
 
 // advert is the Advertisement_Interval of every scenario: short enough that
@@ -188,7 +189,7 @@ func (e *env) logGap(what string, from, to time.Time) probe.Gap {
 
 // vrrpdState returns the state of the only instance of the vrrpd on h, read
 // from its control socket; the test fails if there is not exactly one.
-func (e *env) vrrpdState(h *netns.Host) vrrp.Status {
+func (e *env) vrrpdState(h *netns.Host) router.Status {
 	e.t.Helper()
 	st, err := vrrplab.VrrpdStatus(h)
 	e.must(err)

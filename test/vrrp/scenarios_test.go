@@ -1,4 +1,4 @@
-package vrrptest
+package vrrp
 
 import (
 	"fmt"
@@ -9,7 +9,7 @@ import (
 
 	"github.com/hachat/hachat/test/netns"
 	"github.com/hachat/hachat/test/vrrp/vrrplab"
-	"github.com/hachat/hachat/vrrp"
+	"github.com/hachat/hachat/vrrp/router"
 )
 
 // masterDown is RFC 5798 section 6.1's Master_Down_Interval for the backup
@@ -236,7 +236,7 @@ func vmacFailoverXmit(t *testing.T, impl1, impl2 vrrplab.Impl, v6, xmit bool) {
 			t.Errorf("a VRRP socket failed:\n%s", r.Log())
 		}
 	}
-	vmac := vrrp.VirtualMAC(vrrplab.VRID, v6).String()
+	vmac := router.VirtualMAC(vrrplab.VRID, v6).String()
 	ifname := fmt.Sprintf("vrrp.%d", vrrplab.VRID)
 	neigh := func() string {
 		out, err := e.topo.Client.Run(e.ctx, "ip", "neigh", "show", e.topo.VIP.Addr().String(), "dev", e.topo.Ifname)

@@ -19,6 +19,7 @@ import (
 	cipvs "github.com/cloudflare/ipvs"
 
 	"github.com/hachat/hachat/internal/config"
+	"github.com/hachat/hachat/internal/vrrpd"
 	"github.com/hachat/hachat/ipvs"
 	"github.com/hachat/hachat/ipvs/kernel"
 	"github.com/hachat/hachat/ipvs/syncd"
@@ -85,16 +86,17 @@ const instances = `instances:
     virtual_addresses: [198.18.1.100/24]
 `
 
-func parse(t *testing.T, y string) *config.Config {
+// parse reads a vrrpd.yaml and translates it for the balancer as vrrpd does.
+func parse(t *testing.T, y string) *ipvs.Config {
 	t.Helper()
 	c, err := config.Parse("guest.yaml", []byte(instances+y))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c
+	return vrrpd.BalancerConfig(c)
 }
 
-func newBalancer(t *testing.T, cfg *config.Config, c cipvs.Client, sync ipvs.SyncDaemon) *ipvs.Balancer {
+func newBalancer(t *testing.T, cfg *ipvs.Config, c cipvs.Client, sync ipvs.SyncDaemon) *ipvs.Balancer {
 	t.Helper()
 	b, err := ipvs.NewBalancer(cfg, ipvs.Options{Plane: kernel.New(c), Sync: sync})
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 
 	"github.com/hachat/hachat/internal/control"
 	"github.com/hachat/hachat/test/netns"
-	"github.com/hachat/hachat/vrrp"
+	"github.com/hachat/hachat/vrrp/router"
 )
 
 // Vrrpd runs our daemon, cmd/vrrpd.
@@ -106,7 +106,7 @@ func exitStatus(err error) (syscall.WaitStatus, bool) {
 
 // VrrpdStatus asks the vrrpd on h, over its control socket, for the state of
 // its instances (what "vrrpctl status --json" prints).
-func VrrpdStatus(h *netns.Host) ([]vrrp.Status, error) {
+func VrrpdStatus(h *netns.Host) ([]router.Status, error) {
 	_, _, sock := Vrrpd{}.ConfigPaths(h)
 	resp, err := control.Do(sock, control.Request{Command: control.CmdStatus})
 	if err != nil {

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package router
+
+func newLoopTimer(prio int) (loopTimer, error) { return newGoTimer(), nil }
