@@ -50,6 +50,10 @@ type Options struct {
 	// OnRealServer, when set, hears every real server going up or down,
 	// from the health monitor's goroutine: it must not block.
 	OnRealServer func(RealServerChange)
+	// OnQuorum, when set, hears every virtual service gaining or losing its
+	// quorum (quorum_hooks.go), outside the balancer's lock: it must not
+	// block.
+	OnQuorum func(QuorumChange)
 }
 
 // RealServerChange is one real server's health verdict changing.
@@ -71,6 +75,7 @@ type Balancer struct {
 	monitor  *health.Monitor
 	kick     chan struct{}
 	onRS     func(RealServerChange)
+	onQuorum func(QuorumChange)
 	metrics  *metrics
 	roleMu   sync.Mutex // serializes applyRoles
 
@@ -98,6 +103,7 @@ func NewBalancer(cfg *Config, opts Options) (*Balancer, error) {
 		interval: opts.ReconcileInterval,
 		kick:     make(chan struct{}, 1),
 		onRS:     opts.OnRealServer,
+		onQuorum: opts.OnQuorum,
 		up:       map[string]bool{},
 		quorum:   map[table.ServiceKey]quorum.State{},
 		retiring: map[table.ServiceKey]time.Duration{},
@@ -398,6 +404,8 @@ func (b *Balancer) reconcile(now time.Time, want table.Desired, syncWant *syncd.
 // desired computes the target state from config and health, and the sync
 // daemon from the VRRP role.
 func (b *Balancer) desired() (table.Desired, *syncd.Daemon) {
+	var changes []QuorumChange
+	defer b.reportQuorum(&changes) // after the unlock below
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	want := table.Desired{
@@ -409,6 +417,7 @@ func (b *Balancer) desired() (table.Desired, *syncd.Daemon) {
 		svc, dec := s.desired(up, b.quorum[s.svc.ServiceKey])
 		if dec.Changed && b.quorum[s.svc.ServiceKey] != quorum.Unknown {
 			b.log.Info("virtual server quorum", "service", s.name, "quorum", dec.Quorum.String(), "up_weight", dec.UpWeight)
+			changes = append(changes, s.quorumChange(dec.Quorum))
 		}
 		b.quorum[s.svc.ServiceKey] = dec.Quorum
 		want.Services = append(want.Services, svc)

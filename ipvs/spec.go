@@ -59,6 +59,11 @@ type VirtualService struct {
 	// while its connections end before it is deleted.
 	DrainTimeout time.Duration
 	RealServers  []RealServer
+	// QuorumUp and QuorumDown are the commands of keepalived's quorum_up
+	// and quorum_down, passed to Options.OnQuorum with each quorum change;
+	// Omega lists QuorumDown in ShutdownQuorumCommands (quorum_hooks.go).
+	QuorumUp, QuorumDown []string
+	Omega                bool
 }
 
 // RealServer is one backend of a VirtualService.
@@ -126,6 +131,10 @@ type vsSpec struct {
 	sorry    *netip.AddrPort
 	sorryFwd table.Forwarding
 	reals    []rsSpec
+	// quorumUp and quorumDown run on quorum changes; omega also runs
+	// quorumDown at shutdown (quorum_hooks.go).
+	quorumUp, quorumDown []string
+	omega                bool
 }
 
 // rsSpec is one real server with its check.
@@ -151,6 +160,7 @@ func specs(cfg *Config) []vsSpec {
 			hyster:   vs.Hysteresis,
 			sorry:    vs.Sorry,
 			sorryFwd: vs.SorryForwarding,
+			quorumUp: vs.QuorumUp, quorumDown: vs.QuorumDown, omega: vs.Omega,
 		}
 		s.svc.Scheduler = vs.Scheduler
 		if vs.FWMark != 0 {

@@ -16,7 +16,7 @@ import (
 //
 //	go test -run '^$' -bench Register -cpuprofile /tmp/reg.prof ./chatd/store/
 //
-// "memory" is the in-memory SQLite database chatd/bench -mode clients uses, "file" a WAL file database.
+// "memory" is the in-memory SQLite database cmd/chatbench -mode clients uses, "file" a WAL file database.
 func BenchmarkRegister(b *testing.B) {
 	dsns := []struct {
 		name string

@@ -12,7 +12,7 @@ import (
 // time: parsing was a third of the CPU of BenchmarkRegister. A *sql.Stmt keeps the parsed statement
 // per connection and only resets it between runs. Measured (27 Nov 2026, 2 shared vCPUs, load 13-17):
 // BenchmarkRegister on in-memory SQLite 2,600-3,400 -> 5,600-10,100 registrations/s, on a WAL file
-// 1.2-1.5x; chatd/bench -mode clients 210 -> 187 µs of server CPU per registration.
+// 1.2-1.5x; cmd/chatbench -mode clients 210 -> 187 µs of server CPU per registration.
 //
 // MySQL/MariaDB does not use it (dialect.prepare): with interpolateParams a statement is already one
 // round trip, parsing is the server's CPU, and BenchmarkRegister/mariadb was no faster prepared

@@ -12,7 +12,7 @@ import (
 	"strings"
 
 	"github.com/hachat/hachat/internal/config"
-	"github.com/hachat/hachat/internal/kaimport"
+	"github.com/hachat/hachat/internal/keepalivedconf"
 )
 
 // Exit statuses of import-keepalived, a contract for migration scripts
@@ -53,7 +53,7 @@ func importKeepalived(ctx context.Context, args []string, stdout, stderr io.Writ
 		return importUsage
 	}
 	src := fs.Arg(0)
-	r, err := kaimport.Import(ctx, src, kaimport.Options{ConfigID: *configID, LookPath: lookPath})
+	r, err := keepalivedconf.Import(ctx, src, keepalivedconf.Options{ConfigID: *configID, LookPath: lookPath})
 	if err != nil {
 		fmt.Fprintln(stderr, "vrrpctl: refused:", err)
 		return importRefused

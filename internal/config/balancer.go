@@ -275,6 +275,7 @@ func (vs *VirtualServer) validateFailover(vc vsCheck) {
 	if vs.Quorum < 0 {
 		v.errorf(p+".quorum", "must not be negative")
 	}
+	vs.validateQuorumCommands(v, p)
 	if vs.Hysteresis < 0 || (vs.Hysteresis > 0 && vs.Hysteresis >= vs.Quorum) {
 		v.errorf(p+".hysteresis", "%d must be between 0 and quorum-1 (%d)", vs.Hysteresis, vs.Quorum-1)
 	}

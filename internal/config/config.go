@@ -90,6 +90,15 @@ type Instance struct {
 	VMAC bool `yaml:"vmac"`
 	// VMACInterface names the macvlan; default "vrrp.<vrid>".
 	VMACInterface string `yaml:"vmac_interface"`
+	// VMACXmitBase sends the adverts of a vmac instance from the interface
+	// itself, with its own MAC (keepalived's vmac_xmit_base), instead of
+	// from the virtual router MAC (RFC 5798 §7.3, the default).
+	VMACXmitBase bool `yaml:"vmac_xmit_base"`
+	// DeviceAddresses, VirtualRoutes and VirtualRules follow the Master
+	// like the virtual addresses (routes.go).
+	DeviceAddresses []DeviceAddress `yaml:"device_addresses"`
+	VirtualRoutes   []Route         `yaml:"virtual_routes"`
+	VirtualRules    []Rule          `yaml:"virtual_rules"`
 	// UnicastSource and UnicastPeers switch the instance from multicast to
 	// unicast adverts; adverts from any other source are dropped.
 	UnicastSource netip.Addr   `yaml:"unicast_source"`
@@ -236,6 +245,12 @@ type VirtualServer struct {
 	RealServers []RealServer `yaml:"real_servers"`
 	// SMTPAlert is the default of its real servers' smtp_alert.
 	SMTPAlert *bool `yaml:"smtp_alert"`
+	// QuorumUp and QuorumDown are commands run when the service gains or
+	// loses its quorum (keepalived's quorum_up, quorum_down); Omega also
+	// runs quorum_down when vrrpd stops while the quorum is held.
+	QuorumUp   []string `yaml:"quorum_up"`
+	QuorumDown []string `yaml:"quorum_down"`
+	Omega      bool     `yaml:"omega"`
 }
 
 // Persistence keeps a client on one real server.

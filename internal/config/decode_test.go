@@ -17,7 +17,7 @@ import (
 // library does, on every configuration the repository ships or generates.
 func TestDecodeMatchesLibrary(t *testing.T) {
 	files, _ := filepath.Glob("../../cmd/vrrpd/testdata/*.yaml")
-	more, _ := filepath.Glob("../kaimport/testdata/*.yaml")
+	more, _ := filepath.Glob("../keepalivedconf/testdata/*.yaml")
 	files = append(append(files, more...), "../../packaging/etc/vrrpd.yaml")
 	inline := map[string][]byte{
 		"many instances": manyInstances(50),

@@ -226,7 +226,7 @@ func (c *Config) validateInstances(cc *configCheck) {
 			}
 			vmacs[in.VMACName()] = in.Name
 		}
-		for j, a := range in.VirtualAddresses {
+		for j, a := range in.AllVirtualAddresses() {
 			if other, dup := vips[a.Addr()]; dup {
 				v.errorf(fmt.Sprintf("%s.virtual_addresses[%d]", p, j), "%v is already a virtual address of instance %q", a.Addr(), other)
 			}
@@ -311,6 +311,7 @@ var instanceSteps = []func(in *Instance, ic instanceCheck){
 	(*Instance).validateGratuitous,
 	(*Instance).validateTrackers,
 	func(in *Instance, ic instanceCheck) { in.Notify.validate(ic.v, ic.p+".notify") },
+	func(in *Instance, ic instanceCheck) { in.validateFollowers(ic.v, ic.p) },
 }
 
 func (in *Instance) validate(v *validator, p string, scripts map[string]bool) {
@@ -369,8 +370,8 @@ func (in *Instance) validateAddresses(ic instanceCheck) {
 	if len(in.VirtualAddresses) == 0 {
 		v.errorf(p+".virtual_addresses", "missing: at least one virtual address")
 	}
-	if len(in.VirtualAddresses) > 255 {
-		v.errorf(p+".virtual_addresses", "%d addresses: an advert carries at most 255", len(in.VirtualAddresses))
+	if n := len(in.AllVirtualAddresses()); n > 255 {
+		v.errorf(p+".virtual_addresses", "%d addresses (with device_addresses): an advert carries at most 255", n)
 	}
 	is6 := in.IPv6()
 	for j, a := range in.VirtualAddresses {
@@ -443,6 +444,9 @@ func (in *Instance) validateVMAC(ic instanceCheck) {
 	v, p := ic.v, ic.p
 	if in.VMACInterface != "" && !in.VMAC {
 		v.errorf(p+".vmac_interface", "set, but vmac is false: remove it or set vmac: true")
+	}
+	if in.VMACXmitBase && !in.VMAC {
+		v.errorf(p+".vmac_xmit_base", "set, but vmac is false: there is no virtual MAC to send from")
 	}
 	if name := in.VMACName(); in.VMAC && (len(name) > 15 || strings.ContainsAny(name, "/ \t") || name == in.Interface) {
 		v.errorf(p+".vmac_interface", "%q is not a usable interface name (at most 15 characters, no '/' or spaces, not the instance's interface)", name)

@@ -54,6 +54,12 @@ func (c *Config) Warnings(exists func(name string) bool) []*Warning {
 		for j, t := range in.TrackInterfaces {
 			warn(fmt.Sprintf("%s.track_interfaces[%d].name", p, j), t.Name, "tracked as down until it appears")
 		}
+		for j, d := range in.DeviceAddresses {
+			warn(fmt.Sprintf("%s.device_addresses[%d].interface", p, j), d.Interface, "the address cannot be added until it appears")
+		}
+		for j, r := range in.VirtualRoutes {
+			warn(fmt.Sprintf("%s.virtual_routes[%d].interface", p, j), r.Interface, "the route cannot be added until it appears")
+		}
 	}
 	if s := c.LVSSync; s != nil {
 		warn("lvs_sync.interface", s.Interface, "the sync daemon cannot start until it appears")

@@ -41,6 +41,9 @@ func virtualService(vs *config.VirtualServer) ipvs.VirtualService {
 		SorryForwarding: table.Forwarding(vs.Forwarding),
 		Instance:        vs.Instance,
 		DrainTimeout:    vs.DrainTimeout,
+		QuorumUp:        vs.QuorumUp,
+		QuorumDown:      vs.QuorumDown,
+		Omega:           vs.Omega,
 	}
 	if p := vs.Persistence; p != nil {
 		s.Persistence = p.Timeout

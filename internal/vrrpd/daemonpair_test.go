@@ -20,6 +20,8 @@ import (
 	"github.com/hachat/hachat/internal/control"
 	"github.com/hachat/hachat/vrrp"
 	"github.com/hachat/hachat/vrrp/router"
+	"github.com/hachat/hachat/vrrp/vroute"
+	"github.com/hachat/hachat/vrrp/vroute/vroutetest"
 	"github.com/hachat/hachat/vrrp/vrrptest"
 )
 
@@ -46,6 +48,10 @@ type fakeKernel struct {
 	mu    sync.Mutex
 	conns []*vrrptest.FakeConn
 	acc   fakeAccept
+	// routes holds the virtual routes and rules.
+	routes vroutetest.Fake
+	// vmacSend lists the interfaces DialVMAC was asked for.
+	vmacSend []string
 }
 
 // fakeAccept records what the node refuses.
@@ -91,6 +97,16 @@ func (k *fakeKernel) Listen(ifname string, ipv6 bool) (vrrp.Conn, error) {
 func (k *fakeKernel) ListenVMAC(string, bool, net.HardwareAddr) (vrrp.Conn, error) {
 	return vrrptest.NewFakeLink().Conn(), nil
 }
+
+// DialVMAC sends on the fake segment, as the macvlan sends through its
+// parent; it records the interface.
+func (k *fakeKernel) DialVMAC(ifname string, ipv6 bool) (vrrp.Conn, error) {
+	k.mu.Lock()
+	k.vmacSend = append(k.vmacSend, ifname)
+	k.mu.Unlock()
+	return k.link.Conn(k.src), nil
+}
+func (k *fakeKernel) Routes() vroute.Kernel               { return &k.routes }
 func (k *fakeKernel) AcceptFilter() (AcceptFilter, error) { return &k.acc, nil }
 func (k *fakeKernel) Addrs() router.AddrManager           { return k.addrs }
 func (k *fakeKernel) Announcer() router.Announcer         { return k.ann }

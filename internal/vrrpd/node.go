@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -38,7 +39,13 @@ type NewBalancerFunc func(cfg *ipvs.Config, log *slog.Logger) (Balancer, error)
 // ipvsBalancer builds the real balancer, telling n's alerts about real
 // servers going up or down.
 func (n *Node) ipvsBalancer(cfg *ipvs.Config, log *slog.Logger) (Balancer, error) {
-	return ipvs.NewBalancer(cfg, ipvs.Options{Logger: log, OnRealServer: n.alerts.realServer})
+	return ipvs.NewBalancer(cfg, n.balancerOptions(log))
+}
+
+// balancerOptions connects the balancer's events to the node: real servers
+// going up or down to the e-mail alerts, quorum changes to their commands.
+func (n *Node) balancerOptions(log *slog.Logger) ipvs.Options {
+	return ipvs.Options{Logger: log, OnRealServer: n.alerts.realServer, OnQuorum: n.quorum.changed}
 }
 
 // Node is the running daemon: the instances of the current configuration,
@@ -52,6 +59,8 @@ type Node struct {
 	scripts     *health.Monitor
 	notifier    *router.Notifier
 	alerts      *alerter // e-mail alerts (smtp_alert)
+	quorum      *quorumRunner
+	routeErrors atomic.Uint64 // virtual routes and rules refused (followers.go)
 	bus         *router.Bus
 	newBalancer NewBalancerFunc
 	onBalancer  func(Balancer) // called once when a balancer starts (metrics)
@@ -94,6 +103,7 @@ type runInst struct {
 	subs   []trackSub
 	dm     demuxKey
 	vdm    *demuxKey // the virtual MAC interface's receive socket, if any
+	vsend  io.Closer // the virtual MAC interface's send socket, if any
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -112,6 +122,7 @@ func NewNode(ctx context.Context, k Kernel, log *slog.Logger, nb NewBalancerFunc
 		hub:         router.NewTrackHub(),
 		notifier:    router.NewNotifier(config.DefaultNotifyTimeout, log),
 		alerts:      newAlerter(),
+		quorum:      newQuorumRunner(log),
 		bus:         router.NewBus(),
 		newBalancer: nb,
 		insts:       map[string]*runInst{},
@@ -123,6 +134,7 @@ func NewNode(ctx context.Context, k Kernel, log *slog.Logger, nb NewBalancerFunc
 	n.scripts = router.NewScriptMonitor(n.hub)
 	n.goRun(func() { n.scripts.Run(ctx) })
 	n.goRun(func() { n.notifier.Run(ctx) })
+	n.goRun(func() { n.quorum.run(ctx) })
 	n.alerts.mail.OnFailure(func(a mailalert.Alert, err error) {
 		log.Warn("e-mail alert not delivered", "subject", a.Subject, "err", err)
 	})
@@ -153,6 +165,7 @@ func (n *Node) stop(l []*runInst) {
 	}
 	for _, ri := range l {
 		<-ri.done
+		closeSender(ri.vsend)
 		n.hub.Unsubscribe(ri.in)
 		if g := n.groups[ri.group]; g != nil {
 			g.Leave(ri.in)
@@ -234,24 +247,31 @@ func (n *Node) start(cfg *config.Config, ic config.Instance, group string, subs 
 	if ic.VMAC {
 		onRole = n.vmacRole(addrIface, roles.set)
 	}
-	in, err := router.NewInstance(instanceConfig(ic, addrIface, src), router.InstanceDeps{
-		Sender:           dm.d,
-		Pending:          dm.d.Pending,
-		Addrs:            n.k.Addrs(),
-		Announcer:        n.k.Announcer(),
-		OnEvent:          n.onEvent,
-		Logger:           n.log,
-		RealtimePriority: *cfg.Global.RealtimePriority,
-		OnRole:           onRole,
-	})
+	sender, vsend, err := n.advertSender(ic, addrIface, dm)
 	if err != nil {
 		cancel()
 		release()
 		return err
 	}
-	if err := register(in, dm, vdm); err != nil {
+	addrs, ann := withDeviceAddresses(ic, addrIface, n.k.Addrs(), n.k.Announcer())
+	in, err := router.NewInstance(instanceConfig(ic, addrIface, src), router.InstanceDeps{
+		Sender:           sender,
+		Pending:          dm.d.Pending,
+		Addrs:            addrs,
+		Announcer:        ann,
+		OnAddresses:      n.routesHook(name, routeSet(ic)),
+		OnEvent:          n.onEvent,
+		Logger:           n.log,
+		RealtimePriority: *cfg.Global.RealtimePriority,
+		OnRole:           onRole,
+	})
+	if err == nil {
+		err = register(in, dm, vdm)
+	}
+	if err != nil {
 		cancel()
 		release()
+		closeSender(vsend)
 		return err
 	}
 	if group != "" {
@@ -260,7 +280,7 @@ func (n *Node) start(cfg *config.Config, ic config.Instance, group string, subs 
 	for _, s := range subs {
 		n.hub.Subscribe(s.key, in, s.weight, s.file)
 	}
-	ri := &runInst{in: in, cfg: ic, group: group, subs: subs, dm: key, vdm: vkey, cancel: cancel, done: make(chan struct{})}
+	ri := &runInst{in: in, cfg: ic, group: group, subs: subs, dm: key, vdm: vkey, vsend: vsend, cancel: cancel, done: make(chan struct{})}
 	n.insts[name] = ri
 	go func() {
 		defer close(ri.done)
@@ -298,7 +318,7 @@ func instanceConfig(ic config.Instance, addrIface string, src netip.Addr) router
 			Version: uint8(ic.Version), VRID: uint8(ic.VRID), Priority: uint8(ic.Priority), AdvertInterval: ic.AdvertInterval,
 			Preempt: *ic.Preempt, PreemptDelay: ic.PreemptDelay, Accept: *ic.Accept, PrimaryAddr: src,
 		},
-		VIPs:            ic.VirtualAddresses,
+		VIPs:            ic.AllVirtualAddresses(),
 		Peers:           ic.UnicastPeers,
 		Checksum:        form,
 		ChecksumLenient: ic.Checksum == config.ChecksumLenient,
@@ -428,6 +448,7 @@ func (n *Node) Shutdown() {
 		delete(n.insts, name)
 	}
 	n.stop(l)
+	n.omega()
 	if n.accept != nil {
 		if err := n.accept.Close(); err != nil {
 			n.log.Warn("accept mode: remove the rules", "err", err)

@@ -89,6 +89,7 @@ func (n *Node) Apply(cfg *config.Config) error {
 		errs = append(errs, err)
 	}
 	n.notifier.SetTimeout(cfg.Global.NotifyTimeout)
+	n.quorum.setTimeout(cfg.Global.NotifyTimeout)
 	n.cfg = cfg
 	if len(errs) > 0 && !n.retry {
 		n.retry = true
@@ -313,7 +314,7 @@ func refusedAddrs(cfg *config.Config) []netip.Addr {
 		if *ic.Accept || ic.Priority == 255 {
 			continue
 		}
-		for _, p := range ic.VirtualAddresses {
+		for _, p := range ic.AllVirtualAddresses() {
 			out = append(out, p.Addr())
 		}
 	}

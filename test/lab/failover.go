@@ -63,6 +63,8 @@ type ScenarioRun struct {
 	Problems  []string `json:"problems,omitempty"`
 	Findings  []string `json:"findings,omitempty"`
 	DB        *DBTrial `json:"db,omitempty"` // the database trial's own figures (galera.go)
+	// Sync is the connection-sync evidence of a takeover on the VMs (vmctl.go).
+	Sync *SyncEvidence `json:"sync,omitempty"`
 }
 
 // scenarioSpec says what a trial does and what it must show.
@@ -118,6 +120,10 @@ func RunFailovers(ctx context.Context, t *Topology, p FailoverPlan, progress fun
 				runs = append(runs, r)
 				progress(fmt.Sprintf("failover %-24s rep %d: outage %.3f s (longest %.3f s), VIP moved after %.3f s, sessions kept %d/%d, missing %d, availability %.4f; problems %q; findings %q",
 					name, rep, r.DowntimeS, r.LongestS, r.VIPMovedS, r.Kept, r.Sessions, r.Chat.Missing, r.Availability, r.Problems, r.Findings))
+				if s := r.Sync; s != nil {
+					progress(fmt.Sprintf("  sync: %s knew %d of the trial's established chat connections at the takeover (+%d stale); daemons before: lb1 %q, lb2 %q",
+						r.NewHolder, s.KnownAtTakeover, s.StaleAtTakeover, s.Daemons["lb1"], s.Daemons["lb2"]))
+				}
 			}
 			if err != nil {
 				return runs, fmt.Errorf("%s (rep %d): %w", name, rep, err)
@@ -159,6 +165,7 @@ func runScenario(ctx context.Context, t *Topology, p FailoverPlan, name string, 
 	if err := t.WaitSettled(ctx, spec.before, 60*time.Second); err != nil {
 		return nil, fmt.Errorf("precondition, both chat servers healthy: %w", err)
 	}
+	ev := t.syncEvidence(ctx, spec.newHolder)
 	start := time.Now()
 	pctx, stopProbe := context.WithCancel(ctx)
 	prober := &Prober{Host: t.Client(), Addr: vipChat, Interval: p.ProbeInterval, Timeout: p.ProbeTimeout}
@@ -183,6 +190,9 @@ func runScenario(ctx context.Context, t *Topology, p FailoverPlan, name string, 
 				watchErr = t.waitVIP(wctx, spec.newHolder)
 				if watchErr == nil {
 					movedAt = time.Now()
+					if ev != nil {
+						ev.atTakeover(wctx, t, spec.newHolder)
+					}
 				}
 			}()
 		}
@@ -205,7 +215,7 @@ func runScenario(ctx context.Context, t *Topology, p FailoverPlan, name string, 
 	if err != nil {
 		return nil, fmt.Errorf("chat load: %w", err)
 	}
-	r := &ScenarioRun{Scenario: name, Rep: rep, Chat: res, Samples: prober.Samples(), NewHolder: spec.newHolder}
+	r := &ScenarioRun{Scenario: name, Rep: rep, Chat: res, Samples: prober.Samples(), NewHolder: spec.newHolder, Sync: ev}
 	if hookAt.IsZero() {
 		return r, fmt.Errorf("the fault was never injected (hook did not run: %s)", res.Hook.Error)
 	}
@@ -248,6 +258,9 @@ func runScenario(ctx context.Context, t *Topology, p FailoverPlan, name string, 
 	}
 	r.Kept = max(0, r.Sessions-res.Affected)
 	r.Problems, r.Findings = judge(r, spec, res)
+	if ev != nil && r.Kept < r.Sessions {
+		r.Findings = append(r.Findings, ev.finding(spec.newHolder))
+	}
 	t.noteDBTrial(r)
 	return r, nil
 }

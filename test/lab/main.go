@@ -32,7 +32,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -94,7 +93,21 @@ func fullPlan() Plan {
 	}
 }
 
-func run(ctx context.Context, args []string, logw io.Writer) error {
+// options are the command line, parsed.
+type options struct {
+	plan              Plan
+	out, bin, compare string
+	compareReps       int
+	compareCeil       int // -compare-ceilings: ceiling searches direct and via the VIP, interleaved
+	skip1, skip2      bool
+	seriesSet         bool // -series given: the VM planes keep its points up to 200/s even when quick
+	machineCPU        MachineCPU
+	planes            []string
+	syncRefresh       time.Duration
+	db                string
+}
+
+func parseArgs(args []string, logw io.Writer) (*options, error) {
 	fs := flag.NewFlagSet("lab", flag.ContinueOnError)
 	fs.SetOutput(logw)
 	quick := fs.Bool("quick", false, "reduced run for CI (< 5 minutes): 1000:100 and 2000:200 once, short ceiling, each failover once")
@@ -111,149 +124,68 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 	compareReps := fs.Int("compare-reps", 5, "repetitions of -compare-paths")
 	compareCeil := fs.Int("compare-ceilings", 0, "before the experiments, run the ceiling search `N` times against app1 directly and against the VIP, interleaved, into ceilings.md (ratio VIP/direct; use with -machine-cpu)")
 	ceilStart := fs.Float64("ceiling-start", 0, "first rate of the ceiling searches in `conn/s` (default 250, quick 400)")
-	dataplane := fs.String("dataplane", "", "`ipvs-vm`: lb1 and lb2 as QEMU VMs with Debian's kernel and vrrpd on kernel IPVS, TAP NICs on the lab's bridge (slow: TCG); keepalived-vm: the same VMs running Debian's keepalived (VRRP + LVS), the paper's software; default: namespaces, vrrpd's dataplane auto")
+	dataplane := fs.String("dataplane", "", "the balancers, as a `list` run in turn into one report: nft (namespaces, vrrpd on nftables), ipvs-vm (QEMU VMs on Debian's kernel, vrrpd on kernel IPVS; slow: TCG), keepalived-vm (the same VMs running Debian's keepalived with LVS, the paper's software); VM planes run a reduced Table 1; default: namespaces, vrrpd's dataplane auto")
+	syncRefresh := fs.Duration("lvs-sync-refresh", time.Second, "on the VMs, the IPVS sync daemon re-sends a connection with traffic at most this often (sync_threshold \"3 0\", sync_refresh_period); 0 keeps the kernel's every-50-packets rule (test/lab/lvssync.go)")
 	db := fs.String("db", defaultDB(), "database `tier`: galera (three MariaDB Galera nodes and the trial \"database writer killed\"; "+
 		"the default when galera-4 is installed) or mariadb (one server, the paper's setup)")
 	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	o := &options{out: *out, bin: *bin, compare: *compare, compareReps: *compareReps, compareCeil: *compareCeil, skip1: *skip1, skip2: *skip2,
+		syncRefresh: *syncRefresh, db: *db, plan: fullPlan()}
+	if *quick {
+		o.plan = quickPlan()
+	}
+	if *reps > 0 {
+		o.plan.Table1.Reps = *reps
+	}
+	if *series != "" {
+		pts, err := chatload.ParseSeries(*series)
+		if err != nil {
+			return nil, err
+		}
+		o.plan.Table1.Points, o.seriesSet = pts, true
+	}
+	if *foReps > 0 {
+		o.plan.Failover.Reps = *foReps
+	}
+	if *noCeil {
+		o.plan.Table1.CeilMax = 0
+	}
+	if *ceilStart > 0 {
+		o.plan.Table1.CeilStart = *ceilStart
+	}
+	var err error
+	if o.machineCPU, err = parseMachineCPU(*machineCPU); err != nil {
+		return nil, err
+	}
+	if o.planes, err = parsePlanes(*dataplane); err != nil {
+		return nil, err
+	}
+	return o, dbKindOK(*db)
+}
+
+func run(ctx context.Context, args []string, logw io.Writer) error {
+	o, err := parseArgs(args, logw)
+	if err != nil {
 		return err
 	}
 	if os.Geteuid() != 0 {
 		return errors.New("needs root (network namespaces, nftables, MariaDB): run sudo make lab")
 	}
-	if err := dbKindOK(*db); err != nil {
-		return err
-	}
-	plan := fullPlan()
-	if *quick {
-		plan = quickPlan()
-	}
-	if *reps > 0 {
-		plan.Table1.Reps = *reps
-	}
-	if *series != "" {
-		pts, err := chatload.ParseSeries(*series)
-		if err != nil {
-			return err
-		}
-		plan.Table1.Points = pts
-	}
-	if *foReps > 0 {
-		plan.Failover.Reps = *foReps
-	}
-	if *noCeil {
-		plan.Table1.CeilMax = 0
-	}
-	if *ceilStart > 0 {
-		plan.Table1.CeilStart = *ceilStart
-	}
-	mcpu, cerr := parseMachineCPU(*machineCPU)
-	if cerr != nil {
-		return cerr
-	}
-	if *dataplane != "" && *dataplane != dataplaneVM && *dataplane != dataplaneKeepalivedVM {
-		return fmt.Errorf("-dataplane %q: want %s or %s (or nothing)", *dataplane, dataplaneVM, dataplaneKeepalivedVM)
-	}
-
-	started := time.Now()
-	dir := filepath.Join(*out, started.UTC().Format("20060102T150405Z"))
-	if err := os.MkdirAll(filepath.Join(dir, "plots"), 0o755); err != nil {
-		return err
-	}
-	progress := func(s string) { fmt.Fprintf(logw, "%s %s\n", time.Now().Format("15:04:05"), s) }
-	progress("results in " + dir)
-
-	binDir := *bin
-	if binDir == "" {
-		tmp, err := os.MkdirTemp("", "lab-bin")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(tmp)
-		progress("building vrrpd, vrrpctl, chatd")
-		if err := buildBinaries(ctx, tmp); err != nil {
-			return err
-		}
-		binDir = tmp
-	}
-
-	rep := &Report{Started: started, Plan: plan, Machine: machineInfo(), KernelIPVS: KernelHasIPVS(), Dir: dir, DB: *db}
-	topo := &Topology{Bin: binDir, log: logw, MachineCPU: mcpu, DBKind: *db, Dataplane: *dataplane}
-	// The deferred teardown runs on success, on error and after Ctrl-C
-	// (ctx cancelled: every step returns, then this runs).
-	defer func() {
-		progress("tearing down: stopping daemons, removing namespaces " + labName(topo) + "-*")
-		if err := topo.Close(); err != nil {
-			fmt.Fprintf(logw, "lab: teardown: %v\n", err)
-		}
-	}()
-
-	err := func() error {
-		progress("bringing up the topology")
-		if err := Up(ctx, topo, filepath.Join(dir, "logs")); err != nil {
-			return fmt.Errorf("bring-up: %w", err)
-		}
-		rep.Namespaces = topo.Lab.Name()
-		dp, err := topo.DataPlane(ctx, "lb1")
-		if err != nil {
-			return err
-		}
-		rep.DataPlane = dp
-		if *compare != "" {
-			pts, err := chatload.ParseSeries(*compare)
-			if err != nil || len(pts) != 1 {
-				return fmt.Errorf("-compare-paths %q: want one conns:rate (%v)", *compare, err)
-			}
-			if _, err := ComparePaths(ctx, topo, pts[0], *compareReps, plan.Table1.Pause, dir, progress); err != nil {
-				return err
-			}
-		}
-		if *compareCeil > 0 {
-			if _, err := CompareCeilings(ctx, topo, plan.Table1, *compareCeil, dir, progress); err != nil {
-				return err
-			}
-		}
-		progress(fmt.Sprintf("up: lb1 holds the VIP %s, chat answers on %s, data plane %s (kernel IPVS: %v)", vipAddr, vipChat, dp, rep.KernelIPVS))
-		if !*skip1 {
-			t1, err := RunTable1(ctx, topo, plan.Table1, progress)
-			rep.Table1 = t1
-			if err != nil {
-				return err
-			}
-		}
-		if !*skip2 {
-			runs, err := RunFailovers(ctx, topo, plan.Failover, progress)
-			rep.Failovers = runs
-			if err != nil {
-				return err
-			}
-		}
-		return nil
-	}()
-	if err != nil {
-		rep.Error = err.Error()
-	}
-	if ctx.Err() != nil {
-		rep.Error = "interrupted: " + rep.Error
-	}
-	rep.Finished = time.Now()
-	rep.Machine.LoadAvgEnd = loadAvg()
-	rep.CPU = topo.CPUReport()
-	rep.Problems = rep.judge()
-	if werr := rep.Write(); werr != nil {
-		err = errors.Join(err, werr)
-	}
-	progress("report: " + filepath.Join(dir, "report.md"))
+	lr, err := newLabRun(ctx, o, logw)
 	if err != nil {
 		return err
 	}
-	if len(rep.Problems) > 0 {
-		for _, p := range rep.Problems {
-			fmt.Fprintln(logw, "lab: FAIL:", p)
+	defer lr.close()
+	var planes []*PlaneRun
+	for i, p := range o.planes {
+		planes = append(planes, lr.runPlane(ctx, i, p))
+		if ctx.Err() != nil {
+			break
 		}
-		return fmt.Errorf("%w: %d problems (see %s)", errMisbehaved, len(rep.Problems), filepath.Join(dir, "report.md"))
 	}
-	progress("all checks passed")
-	return nil
+	return lr.finish(ctx, planes)
 }
 
 func labName(t *Topology) string {

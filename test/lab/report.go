@@ -72,7 +72,10 @@ type Report struct {
 	Findings   []string       `json:"findings,omitempty"`
 	CPU        *CPUReport     `json:"cpu_budgets,omitempty"`
 	Plots      []string       `json:"plots,omitempty"`
-	Dir        string         `json:"-"`
+	// Planes holds every data plane of a -dataplane list (planes.go); the
+	// fields above are the first one's.
+	Planes []*PlaneRun `json:"planes,omitempty"`
+	Dir    string      `json:"-"`
 }
 
 // judge collects every problem of the run; any makes the lab fail.
@@ -104,7 +107,7 @@ func (r *Report) judge() []string {
 			r.Findings = append(r.Findings, fmt.Sprintf("%s (rep %d): %s", f.Scenario, f.Rep, p))
 		}
 	}
-	return ps
+	return append(ps, r.judgePlanes()...)
 }
 
 // Write puts report.md, results.json and the plots in r.Dir.
@@ -190,7 +193,7 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 	f("## Where\n\n| | |\n|---|---|\n")
 	f("| machine | %d CPUs (%s); load average (1, 5, 15 min) at start %s, at end %s |\n", m.CPUs, m.CPUModel, m.LoadAvg, orUnknown(m.LoadAvgEnd))
 	f("| kernel | %s (IPVS in the kernel: %v) |\n", m.Kernel, yesNo(r.KernelIPVS))
-	f("| balancer data plane | **%s** (vrrpd `dataplane: auto`: IPVS where the kernel has it, nftables otherwise) |\n", orUnknown(r.DataPlane))
+	f("| balancer data plane | **%s** %s |\n", orUnknown(r.DataPlane), r.planesNote())
 	f("| software | %s, commit %s |\n", m.Go, orUnknown(m.Commit))
 	f("%s", r.CPU.row())
 	f("| namespaces | %s-{client,lb1,lb2,app1,app2,db,sw} (removed at exit) |\n\n", orUnknown(r.Namespaces))
@@ -201,9 +204,11 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 		"means the client talks to app1 directly. The machine is shared and small: every figure below is as "+
 		"noisy as the load averages above suggest.\n\n", vipAddr)
 
+	r.writePlanes(w)
 	r.writeTable1(w)
 	r.writeFailovers(w)
 	r.writeDBTrials(w)
+	r.writeOtherPlanes(w)
 	if len(r.Plots) > 0 {
 		f("## Plots\n\n")
 		for _, p := range r.Plots {

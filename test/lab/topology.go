@@ -79,6 +79,9 @@ type Topology struct {
 	Dataplane string
 	vms       map[string]*netns.Proc
 	vmctl     map[string]*vmCtl
+	// SyncRefresh is the VMs' sync_refresh_period (lvssync.go); 0 keeps
+	// the kernel's defaults.
+	SyncRefresh time.Duration
 }
 
 // Client is the host the load and the probes run from.
@@ -149,6 +152,13 @@ func Up(ctx context.Context, t *Topology, logDir string) error {
 		}
 	}
 
+	// Balancer VMs boot while the database and the chat servers start: a
+	// TCG boot takes 10-30 s, and nothing reaches the VIP before both are up.
+	if t.vmMode() {
+		if err := t.startVMBalancers(ctx); err != nil {
+			return err
+		}
+	}
 	if err := ensureMariaDB(ctx, t.log); err != nil {
 		return err
 	}
@@ -173,9 +183,6 @@ func Up(ctx context.Context, t *Topology, logDir string) error {
 		}
 	}
 	if t.vmMode() {
-		if err := t.startVMBalancers(ctx); err != nil {
-			return err
-		}
 		return t.waitVMService(ctx, 3*time.Minute)
 	}
 	for _, lb := range []string{"lb1", "lb2"} {
@@ -290,7 +297,7 @@ func (t *Topology) writeVrrpdConfig(lb string) error {
 	cfg := fmt.Sprintf(`global:
   router_id: %[1]s
   control_socket: %[2]s
-  dataplane: auto
+  dataplane: %[11]s
   log_level: info
 instances:
   - name: chat
@@ -309,7 +316,7 @@ virtual_servers:
     real_servers:
       - {address: %[9]s}
       - {address: %[10]s}
-`, lb, t.vrrpdSocket(lb), vrid, lbPriority[lb], vipFront, vipBack, vipChat, httpPort, app1Chat, app2Chat)
+`, lb, t.vrrpdSocket(lb), vrid, lbPriority[lb], vipFront, vipBack, vipChat, httpPort, app1Chat, app2Chat, t.vrrpdDataplane())
 	return os.WriteFile(t.vrrpdConfig(lb), []byte(cfg), 0o644)
 }
 

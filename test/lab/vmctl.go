@@ -186,3 +186,98 @@ func (c *vmCtl) close() {
 		c.conn = nil
 	}
 }
+
+// SyncEvidence is what the kernel's connection-sync daemons did around a
+// takeover on the VMs, the evidence for why sessions survived it or not:
+// which daemons ran on each director before the fault (`ipvsadm -L
+// --daemon`), and how many of the trial's established chat connections the
+// new master's IPVS table held when it took the VIP. A session the new
+// master does not know dies at its first packet (IPVS schedules only a
+// SYN).
+type SyncEvidence struct {
+	Daemons map[string]string `json:"sync_daemons_before"`
+	// KnownAtTakeover counts established entries for the chat service in
+	// the new master's table right after it took the VIP, leaving out
+	// those it held before the trial (earlier trials' sessions, which a
+	// director that was not on their path still lists as established
+	// until they time out); -1 when the query failed.
+	KnownAtTakeover int `json:"established_known_at_takeover"`
+	// StaleAtTakeover counts the left-out entries.
+	StaleAtTakeover int `json:"stale_entries_at_takeover"`
+	before          map[string]bool
+}
+
+// vmSyncDaemons is `ipvsadm -L --daemon` in lb's guest, one line.
+func (t *Topology) vmSyncDaemons(ctx context.Context, lb string) string {
+	out, err := t.vmctl[lb].do(ctx, "sh ipvsadm -L --daemon")
+	if err != nil {
+		return "unknown: " + err.Error()
+	}
+	out = strings.Join(strings.Fields(out), " ")
+	if out == "" {
+		return "none"
+	}
+	return out
+}
+
+// vmEstablished lists the clients (address:port) of the established chat
+// connections in lb's IPVS connection table.
+func (t *Topology) vmEstablished(ctx context.Context, lb string) (map[string]bool, error) {
+	out, err := t.vmctl[lb].do(ctx, "sh ipvsadm -Lnc")
+	if err != nil {
+		return nil, err
+	}
+	return established(out, vipChat), nil
+}
+
+// established reads `ipvsadm -Lnc` output ("pro expire state source
+// virtual destination") and returns the sources of the ESTABLISHED entries
+// to virtual.
+func established(out, virtual string) map[string]bool {
+	m := map[string]bool{}
+	for _, l := range strings.Split(out, "\n") {
+		f := strings.Fields(l)
+		if len(f) >= 6 && f[2] == "ESTABLISHED" && f[4] == virtual {
+			m[f[3]] = true
+		}
+	}
+	return m
+}
+
+// syncEvidence starts a trial's evidence on the VMs when the trial moves
+// the VIP: the sync daemons each director runs, and the entries the new
+// holder lists before the trial's sessions open.
+func (t *Topology) syncEvidence(ctx context.Context, newHolder string) *SyncEvidence {
+	if !t.vmMode() || newHolder == "" {
+		return nil
+	}
+	ev := &SyncEvidence{Daemons: map[string]string{}, KnownAtTakeover: -1}
+	for _, lb := range []string{"lb1", "lb2"} {
+		ev.Daemons[lb] = t.vmSyncDaemons(ctx, lb)
+	}
+	ev.before, _ = t.vmEstablished(ctx, newHolder)
+	return ev
+}
+
+// atTakeover counts what the new holder knows once it holds the VIP.
+func (ev *SyncEvidence) atTakeover(ctx context.Context, t *Topology, holder string) {
+	now, err := t.vmEstablished(ctx, holder)
+	if err != nil {
+		return
+	}
+	ev.KnownAtTakeover = 0
+	for c := range now {
+		if ev.before[c] {
+			ev.StaleAtTakeover++
+		} else {
+			ev.KnownAtTakeover++
+		}
+	}
+}
+
+// finding explains sessions broken at a takeover on the VMs with what the
+// sync daemons showed.
+func (ev *SyncEvidence) finding(holder string) string {
+	return fmt.Sprintf("sync evidence: %s listed %d of the trial's connections right after the takeover; sync daemons before the fault: lb1 %q, lb2 %q (each VM's TAP capture is in the plane's logs)",
+		holder, ev.KnownAtTakeover, ev.Daemons["lb1"], ev.Daemons["lb2"])
+}

@@ -68,6 +68,9 @@ ip link set eth0 name lan0
 ip link set lan0 up
 for a in %[2]s; do ip addr add "$a" dev lan0; done
 echo 1 > /proc/sys/net/ipv4/ip_forward
+# The sync daemon's re-send rule (lvssync.go): %[7]s
+echo "3 %[8]d" > /proc/sys/net/ipv4/vs/sync_threshold
+echo %[9]d > /proc/sys/net/ipv4/vs/sync_refresh_period
 echo "LABVM: %[3]s up at $(cut -d' ' -f1 /proc/uptime)s, kernel $(uname -r)"
 %[5]s &
 pid=$!
@@ -83,6 +86,7 @@ while read -r id cmd <&3; do
   running) if kill -0 $pid 2>/dev/null; then echo yes >&3; else echo no >&3; fi ;;
   status) %[6]s >&3; rc=$? ;;
   vip) ip -o addr show dev lan0 | grep -c " %[4]s/" >&3 ;;
+  "sh "*) eval "${cmd#sh }" >&3 2>&1; rc=$? ;;
   *) rc=127 ;;
   esac
   echo "$id END $rc" >&3
@@ -120,9 +124,13 @@ func (t *Topology) startVMBalancers(ctx context.Context) error {
 		if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 			return err
 		}
-		initrd := filepath.Join(t.Lab.Dir(), lb+"-initrd.gz")
+		// The image (about 33 MB) goes with the run's temporary directory,
+		// not the results: its inputs are in the logs.
+		initrd := filepath.Join(t.sockDir, lb+"-initrd.gz")
 		run, status := t.vmDaemon()
-		init := fmt.Sprintf(vmInit, strings.Join(ipvsvm.GuestModules, " "), strings.Join(hostAddrs[lb], " "), lb, vipAddr, run, status)
+		period, refresh, why := t.syncResend()
+		init := fmt.Sprintf(vmInit, strings.Join(ipvsvm.GuestModules, " "), strings.Join(hostAddrs[lb], " "), lb, vipAddr, run, status,
+			why, period, refresh)
 		pl := ipvsvm.Payload{Init: []byte(init), Tools: []string{"ip", "ipvsadm"},
 			Files: map[string]string{"/vrrpd": vrrpd, "/vrrpctl": filepath.Join(t.Bin, "vrrpctl"), "/vrrpd.yaml": cfgPath}}
 		if t.Dataplane == dataplaneKeepalivedVM {
@@ -143,6 +151,9 @@ func (t *Topology) startVMBalancers(ctx context.Context) error {
 			if out, err := t.Switch.Run(ctx, argv...); err != nil {
 				return fmt.Errorf("%s: %w %s", lb, err, out)
 			}
+		}
+		if err := t.captureTAP(lb); err != nil {
+			return err
 		}
 		ctl := filepath.Join(t.sockDir, lb+".ctl")
 		p, err := t.Switch.Start(context.Background(), "qemu-"+lb, "qemu-system-x86_64", "-m", "256", "-nographic", "-no-reboot",

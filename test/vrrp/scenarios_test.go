@@ -1,6 +1,7 @@
 package vrrp
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -188,7 +189,7 @@ func TestVMACFailover(t *testing.T) {
 	// macvlan carries the same MAC, and the kernel hands such a frame to the
 	// macvlan, not to the interface vrrpd's socket is on. keepalived (150)
 	// starting beside a vrrpd Master (100) must still make it step down.
-	for _, names := range [][2]string{{"keepalived", "vrrpd"}, {"vrrpd", "keepalived"}} {
+	for _, names := range [][2]string{{"keepalived", "vrrpd"}, {"vrrpd", "keepalived"}, {"vrrpd", "vrrpd"}} {
 		t.Run(names[0]+"-"+names[1]+"-xmit-vmac", func(t *testing.T) {
 			vmacFailoverXmit(t, impls[names[0]](t), impls[names[1]](t), false, true)
 		})
@@ -196,14 +197,15 @@ func TestVMACFailover(t *testing.T) {
 	// IPv6: 00:00:5e:00:02:33.
 	t.Run("vrrpd-vrrpd-ipv6", func(t *testing.T) { vmacFailover(t, vrrpd(t), vrrpd(t), true) })
 	t.Run("keepalived-vrrpd-ipv6-xmit-vmac", func(t *testing.T) { vmacFailoverXmit(t, keepalived(t), vrrpd(t), true, true) })
+	t.Run("vrrpd-vrrpd-ipv6-xmit-vmac", func(t *testing.T) { vmacFailoverXmit(t, vrrpd(t), vrrpd(t), true, true) })
 }
 
 func vmacFailover(t *testing.T, impl1, impl2 vrrplab.Impl, v6 bool) {
 	vmacFailoverXmit(t, impl1, impl2, v6, false)
 }
 
-// vmacFailoverXmit is vmacFailover; xmit makes keepalived send from the
-// virtual MAC.
+// vmacFailoverXmit is vmacFailover; xmit makes both send from the virtual
+// MAC (RFC 5798 §7.3), which the client sees as the adverts' source.
 func vmacFailoverXmit(t *testing.T, impl1, impl2 vrrplab.Impl, v6, xmit bool) {
 	e := setupFamily(t, impl1, impl2, true, v6)
 	e.must(e.pair.UseVMAC())
@@ -237,6 +239,21 @@ func vmacFailoverXmit(t *testing.T, impl1, impl2 vrrplab.Impl, v6, xmit bool) {
 		}
 	}
 	vmac := router.VirtualMAC(vrrplab.VRID, v6).String()
+	// RFC 5798 §7.3: the Master's adverts come from the virtual MAC, as
+	// keepalived's use_vmac sends them; with vmac_xmit_base from the
+	// interface's own MAC.
+	cctx, ccancel := context.WithTimeout(e.ctx, 10*time.Second)
+	srcs, err := advertSources(cctx, e.topo.Client, e.topo.Ifname, v6, 3)
+	ccancel()
+	e.must(err)
+	for _, m := range srcs {
+		switch {
+		case xmit && m.String() != vmac:
+			t.Errorf("advert from %v, want the virtual MAC %s (RFC 5798 §7.3)", m, vmac)
+		case !xmit && m.String() == vmac:
+			t.Errorf("advert from the virtual MAC, want the interface's own (vmac_xmit_base)")
+		}
+	}
 	ifname := fmt.Sprintf("vrrp.%d", vrrplab.VRID)
 	neigh := func() string {
 		out, err := e.topo.Client.Run(e.ctx, "ip", "neigh", "show", e.topo.VIP.Addr().String(), "dev", e.topo.Ifname)

@@ -70,6 +70,11 @@ type InstanceDeps struct {
 	// removed, so that a data plane that serves only on the Master (the
 	// balancer) is ready before the first packet and stops after the last.
 	OnRole func(master bool)
+	// OnAddresses, when set, is called on the loop with true after the
+	// virtual addresses are added, and with false before they are removed
+	// (also at start-up and exit, for what a previous run left), so that
+	// routes naming a virtual address follow it (vrrp/vroute).
+	OnAddresses func(held bool)
 }
 
 // InstanceEvent is one entry of the structured event stream.

@@ -128,6 +128,9 @@ func (in *Instance) takeOver(now time.Time) {
 	} else {
 		in.emit(now, InstanceEvent{Kind: "vip_added", Detail: fmt.Sprint(in.cfg.VIPs)})
 	}
+	if in.deps.OnAddresses != nil {
+		in.deps.OnAddresses(true)
+	}
 	in.ann.start(now)
 	in.fireAnnouncements(now)
 }
@@ -176,6 +179,9 @@ func (in *Instance) releaseVIPs(now time.Time) {
 // removeVIPs deletes our virtual addresses. At start-up only those present
 // are touched, and quietly unless something was found.
 func (in *Instance) removeVIPs(now time.Time, startup bool) {
+	if in.deps.OnAddresses != nil {
+		in.deps.OnAddresses(false)
+	}
 	have, err := in.deps.Addrs.Addrs(in.cfg.Interface)
 	if err != nil {
 		in.stats.AddrErrors.Add(1)

@@ -17,14 +17,18 @@ type Spec struct {
 	Advert   time.Duration // Advertisement_Interval, a multiple of 10 ms
 	Preempt  bool
 	VIP      netip.Prefix
-	// VMAC puts the VIP on a macvlan with the virtual router MAC
-	// (vrrpd's vmac, keepalived's use_vmac with vmac_xmit_base).
+	// VMAC puts the VIP on a macvlan with the virtual router MAC (vrrpd's
+	// vmac, keepalived's use_vmac), adverts sent from the interface itself
+	// (vmac_xmit_base in both) unless VMACXmit.
 	VMAC bool
-	// VMACXmit makes keepalived send its adverts from the virtual MAC
-	// interface (use_vmac without vmac_xmit_base), as RFC 5798 §7.3 has a
-	// Master do: the source MAC of its adverts is then the virtual MAC that
-	// the other router's own macvlan carries too.
+	// VMACXmit makes both send their adverts from the virtual MAC (their
+	// default without vmac_xmit_base), as RFC 5798 §7.3 has a Master do:
+	// the source MAC of its adverts is then the virtual MAC that the other
+	// router's own macvlan carries too.
 	VMACXmit bool
+	// VrrpdExtra is YAML appended to vrrpd's instance (fields indented by
+	// four spaces); keepalived ignores it.
+	VrrpdExtra string
 	// Version is the VRRP version (2 or 3); 0 means 3.
 	Version int
 	// V2Compat is vrrpd's v2_compat (RFC 5798 §8.4.2); keepalived ignores it.

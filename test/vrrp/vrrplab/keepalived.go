@@ -49,8 +49,8 @@ func KeepalivedConfig(s Spec) string {
 		fmt.Fprintf(&b, "    authentication {\n        auth_type PASS\n        auth_pass %s\n    }\n", s.AuthPass)
 	}
 	if s.VMAC {
-		// The VIP goes on the macvlan (vrrp.<VRID>); adverts by eth0, as
-		// vrrpd, unless VMACXmit asks for them from the virtual MAC.
+		// The VIP goes on the macvlan (vrrp.<VRID>); adverts by eth0
+		// unless VMACXmit asks for them from the virtual MAC.
 		fmt.Fprintf(&b, "    use_vmac\n")
 		if !s.VMACXmit {
 			fmt.Fprintf(&b, "    vmac_xmit_base\n")

@@ -42,6 +42,9 @@ func VrrpdConfig(s Spec, sock string, rt *int) string {
 	fmt.Fprintf(&b, "    advert_interval: %s\n    preempt: %t\n    virtual_addresses:\n      - %s\n", s.Advert, s.Preempt, s.VIP)
 	if s.VMAC {
 		fmt.Fprintf(&b, "    vmac: true\n")
+		if !s.VMACXmit {
+			fmt.Fprintf(&b, "    vmac_xmit_base: true\n")
+		}
 	}
 	if s.Version != 0 {
 		fmt.Fprintf(&b, "    version: %d\n", s.Version)
@@ -52,6 +55,7 @@ func VrrpdConfig(s Spec, sock string, rt *int) string {
 	if s.AuthPass != "" {
 		fmt.Fprintf(&b, "    authentication: {type: pass, password: %q}\n", s.AuthPass)
 	}
+	b.WriteString(s.VrrpdExtra)
 	return b.String()
 }
 

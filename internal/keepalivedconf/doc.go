@@ -1,4 +1,4 @@
-// Package kaimport turns a keepalived.conf (keepalived 2.x syntax, the parts a
+// Package keepalivedconf turns a keepalived.conf (keepalived 2.x syntax, the parts a
 // VRRP + LVS deployment uses; keepalived.conf(5) is the specification) into a
 // vrrpd configuration, and sorts every line it did not carry over as it was
 // into one of three kinds, so a migration never drops a setting silently:
@@ -20,4 +20,4 @@
 // matches nothing is an error); and applies conditional @ID lines for a
 // given config id, as keepalived -i does. Time and memory are linear in the
 // input, and Import stops when its context is done.
-package kaimport
+package keepalivedconf

@@ -1,4 +1,4 @@
-package kaimport
+package keepalivedconf
 
 import (
 	"context"
@@ -47,10 +47,22 @@ func TestRules(t *testing.T) {
 		{"VRRP instance/version 2 sub-second advert_int refused", vi + " advert_int 0.5\n}\n", "refused", []string{"whole-second"}},
 		{"VRRP instance/IPv6 runs as VRRPv3", "vrrp_instance V6 {\n interface eth0\n virtual_router_id 7\n virtual_ipaddress {\n  2001:2::1/64\n }\n}\n", "whole", []string{"version: 3"}},
 		{"VRRP instance/virtual_ipaddress label", strings.Replace(vi, "198.18.1.100/24\n", "198.18.1.100/24\n  198.18.1.100/24 label eth0:1\n", 1) + "}\n", "whole", []string{"END:virtual_addresses:\n      - 198.18.1.100/24\n"}},
-		{"VRRP instance/virtual_ipaddress dev elsewhere", strings.Replace(vi, "198.18.1.100/24\n", "198.18.1.100/24 dev eth1\n", 1) + "}\n", "lossy", []string{"not eth1"}},
+		{"VRRP instance/virtual_ipaddress dev elsewhere", strings.Replace(vi, "198.18.1.100/24\n", "198.18.1.100/24\n  198.18.2.17 dev eth1\n", 1) + "}\n", "whole", []string{"device_addresses:\n      - address: 198.18.2.17/32\n        interface: eth1"}},
+		{"VRRP instance/virtual_routes", vi + " virtual_routes {\n  src 198.18.1.100 198.18.9.0/24 via 198.18.1.254 dev eth1\n  198.18.13.0/24 via 198.18.1.252 or 198.18.1.253 dev eth1\n  blackhole 198.18.14.1/32\n  0.0.0.0/0 gw 198.18.0.1 table 100\n  198.18.11.0/24 dev eth2 scope link no_track\n }\n}\n", "whole",
+			[]string{"- to: 198.18.9.0/24\n        via: 198.18.1.254\n        interface: eth1\n        source: 198.18.1.100", "nexthops:\n          - via: 198.18.1.252\n          - via: 198.18.1.253\n        interface: eth1", "- to: 198.18.14.1/32\n        type: blackhole", "- to: 0.0.0.0/0\n        via: 198.18.0.1\n        table: 100", "scope: link"}},
+		{"VRRP instance/virtual_routes or without via", vi + " virtual_routes {\n  198.18.9.0/24 or 198.18.1.254\n }\n}\n", "refused", []string{"give the first with via"}},
+		{"VRRP instance/virtual_routes inet6 default", "vrrp_instance V6 {\n interface eth0\n virtual_router_id 7\n virtual_ipaddress {\n  2001:db8::1/64\n }\n virtual_routes {\n  inet6 default via 2001:db8::fe\n }\n}\n", "whole", []string{"- to: \"::/0\"\n        via: 2001:db8::fe"}},
+		{"VRRP instance/interfaces of addresses and routes tracked", strings.Replace(vi, "198.18.1.100/24\n", "198.18.1.100/24\n  198.18.2.17 dev eth1\n  198.18.3.17 dev eth3 no_track\n", 1) + " virtual_routes {\n  198.18.9.0/24 dev eth2\n  198.18.10.0/24 dev eth4 no_track\n }\n virtual_rules {\n  from 198.18.1.0/24 table 2 priority 9 oif eth5\n }\n}\n", "whole",
+			[]string{"track_interfaces:\n      - name: eth1\n      - name: eth2\n      - name: eth5\n"}},
+		{"VRRP instance/virtual_routes unknown option", vi + " virtual_routes {\n  198.18.9.0/24 via 198.18.1.254 mtu 1400\n }\n}\n", "refused", []string{"route option \"mtu\""}},
+		{"VRRP instance/virtual_rules", vi + " virtual_rules {\n  from 198.18.1.0/24 table 2 priority 100\n  to 198.18.3.0/24 lookup main no_track\n }\n}\n", "whole", []string{"- from: 198.18.1.0/24\n        table: 2\n        priority: 100", "- to: 198.18.3.0/24\n        table: 254"}},
+		{"VRRP instance/virtual_rules bad address", vi + " virtual_rules {\n  to 192.168.200./24 table 2\n }\n}\n", "refused", []string{"not an address"}},
+		{"VRRP instance/virtual_rules table name", vi + " virtual_rules {\n  from 198.18.1.0/24 table vpn\n }\n}\n", "refused", []string{"table's number"}},
 		{"VRRP instance/authentication PASS", vi + " authentication {\n  auth_type PASS\n  auth_pass 1111\n }\n}\n", "whole", []string{"authentication:\n      type: pass\n      password: \"1111\""}},
 		{"VRRP instance/authentication PASS truncated to 8", vi + " authentication {\n  auth_type PASS\n  auth_pass 123456789\n }\n}\n", "whole", []string{"password: \"12345678\""}},
-		{"VRRP instance/authentication AH", vi + " authentication {\n  auth_type AH\n  auth_pass 1111\n }\n}\n", "lossy", []string{"auth_type AH"}},
+		{"VRRP instance/authentication AH", vi + " authentication {\n  auth_type AH\n  auth_pass 1111\n }\n}\n", "refused", []string{"RFC 3768 removed it"}},
+		{"VRRP instance/authentication AH ignored by VRRPv3", "global_defs {\n vrrp_version 3\n}\n" + vi + " authentication {\n  auth_type AH\n }\n}\n", "whole", nil},
+		{"STATIC ROUTES/static_routes refused", "static_routes {\n 198.18.5.0/24 via 198.18.1.1 dev eth0\n}\n" + vi + "}\n", "refused", []string{"host's own network configuration"}},
 		{"VRRP instance/authentication ignored by VRRPv3", "global_defs {\n vrrp_version 3\n}\n" + vi + " authentication {\n  auth_type PASS\n  auth_pass 1111\n }\n}\n", "whole", nil},
 		{"VRRP instance/authentication without auth_pass", vi + " authentication {\n  auth_type PASS\n }\n}\n", "whole", nil},
 		{"VRRP instance/state MASTER", vi + " state MASTER\n}\n", "whole", nil},
@@ -87,7 +99,9 @@ func TestRules(t *testing.T) {
 		{"LVS/real server mail alerts without smtp_server", "global_defs {\n notification_email {\n  ops@example.com\n }\n}\nvirtual_server 198.18.2.1 80 {\n real_server 198.18.3.1 80 {\n  TCP_CHECK {\n  }\n }\n}\n", "whole", nil},
 		{"LVS/real server mail alerts by default", "global_defs {\n notification_email {\n  ops@example.com\n }\n smtp_server 198.18.0.1\n}\nvirtual_server 198.18.2.1 80 {\n real_server 198.18.3.1 80 {\n  TCP_CHECK {\n  }\n }\n}\n", "whole", []string{"smtp_server: 198.18.0.1:25\n    to:\n      - ops@example.com"}},
 		{"LVS/real server mail alerts off", "global_defs {\n notification_email {\n  ops@example.com\n }\n smtp_server 198.18.0.1\n smtp_alert_checker false\n}\nvirtual_server 198.18.2.1 80 {\n real_server 198.18.3.1 80 {\n  TCP_CHECK {\n  }\n }\n}\n", "whole", []string{"smtp_alert: false"}},
-		{"LVS/quorum_up", "virtual_server 198.18.2.1 80 {\n quorum_up /bin/true\n real_server 198.18.3.1 80 {\n }\n}\n", "lossy", []string{"quorum_up"}},
+		{"LVS/quorum_up", "virtual_server 198.18.2.1 80 {\n quorum_up /bin/true\n real_server 198.18.3.1 80 {\n }\n}\n", "whole", []string{"quorum_up:\n      - /bin/true"}},
+		{"LVS/omega runs quorum_down", "virtual_server 198.18.2.1 80 {\n omega\n quorum_down \"/bin/echo down\"\n real_server 198.18.3.1 80 {\n }\n}\n", "whole", []string{"quorum_down:\n      - /bin/echo\n      - down\n    omega: true"}},
+		{"LVS/omega without quorum_down", "virtual_server 198.18.2.1 80 {\n omega\n real_server 198.18.3.1 80 {\n }\n}\n", "whole", nil},
 		{"Conditional configuration/@ID not matching", "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 7\n@other priority 50\n virtual_ipaddress {\n  198.18.1.100/24\n }\n}\n", "whole", []string{"vrid: 7\n    version: 2\n    advert"}},
 		{"Conditional configuration/@^ID", "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 7\n@^other priority 50\n virtual_ipaddress {\n  198.18.1.100/24\n }\n}\n", "whole", []string{"priority: 50"}},
 		{"TOP LEVEL/net_namespace", "net_namespace blue\n" + vi + "}\n", "lossy", []string{"namespace"}},

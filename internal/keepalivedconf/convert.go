@@ -1,4 +1,4 @@
-package kaimport
+package keepalivedconf
 
 import (
 	"context"
@@ -71,11 +71,11 @@ func ImportFile(path string) (*Result, error) {
 func Import(ctx context.Context, path string, o Options) (*Result, error) {
 	lx := &lexer{ctx: ctx, configID: o.ConfigID}
 	if err := lx.lexFile(path, 0); err != nil {
-		return nil, fmt.Errorf("kaimport: %w", err)
+		return nil, fmt.Errorf("keepalivedconf: %w", err)
 	}
 	stmts, err := parseContext(ctx, lx.out)
 	if err != nil {
-		return nil, fmt.Errorf("kaimport: %w", err)
+		return nil, fmt.Errorf("keepalivedconf: %w", err)
 	}
 	lx.out = nil
 	return ConvertContext(ctx, stmts, o)
@@ -176,7 +176,10 @@ func ConvertContext(ctx context.Context, stmts []*Stmt, o Options) (*Result, err
 		case "virtual_server":
 			c.virtualServer(s)
 		case "static_ipaddress", "static_routes", "static_rules":
-			c.loss(s, "static addresses, routes and rules belong to the system's network configuration (ifupdown, systemd-networkd): move them there")
+			// keepalived.conf(5): these "are NOT moved by vrrpd, they stay on
+			// the machine", and a machine that has its addresses and routes
+			// "doesn't need this section".
+			c.refuse(s, "%s are the host's own network configuration, not VRRP state: keepalived adds them at start and never moves them (keepalived.conf(5)), and vrrpd leaves the host's network to the system; move the block to /etc/network/interfaces (up ip route/rule/addr lines) or systemd-networkd ([Route], [RoutingPolicyRule], [Address]), delete it here, and import again", s.Key())
 		case "net_namespace":
 			c.loss(s, "vrrpd does not enter a network namespace itself: start it inside the namespace (systemd NetworkNamespacePath=/run/netns/%s, or ip netns exec)", strings.Join(s.Args(), " "))
 		case "bfd_instance":

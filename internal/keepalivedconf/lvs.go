@@ -1,4 +1,4 @@
-package kaimport
+package keepalivedconf
 
 import (
 	"fmt"
@@ -194,6 +194,7 @@ func (c *converter) virtualServerBody(s *Stmt, entries []vsEntry) (config.Virtua
 		fwmarkOnly = fwmarkOnly && e.fwmark != 0
 	}
 	var rsStmts []*Stmt
+	var omega *Stmt
 	for _, k := range s.Children {
 		a := k.Args()
 		switch k.Key() {
@@ -239,12 +240,25 @@ func (c *converter) virtualServerBody(s *Stmt, entries []vsEntry) (config.Virtua
 			c.alerts = append(c.alerts, k)
 		case "ha_suspend":
 			c.info(k, "vrrpd checks real servers on backups too, so a backup that takes over already knows which are up; the checks' verdicts are the same")
-		case "omega", "quorum_up", "quorum_down", "ops", "sorry_server_inhibit", "sorry_server_lvs_method":
+		case "quorum_up":
+			vs.QuorumUp = c.command(k)
+		case "quorum_down":
+			vs.QuorumDown = c.command(k)
+		case "omega":
+			omega = k
+		case "ops", "sorry_server_inhibit", "sorry_server_lvs_method":
 			c.loss(k, "virtual_server option not carried over")
 		default:
 			if !c.generic(k, &d) {
 				c.loss(k, "virtual_server option not carried over")
 			}
+		}
+	}
+	if omega != nil {
+		if len(vs.QuorumDown) > 0 {
+			vs.Omega = true
+		} else {
+			c.info(omega, "omega without quorum_down: keepalived has no quorum notifier to run at shutdown either")
 		}
 	}
 	for _, k := range rsStmts {

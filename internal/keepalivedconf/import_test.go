@@ -1,4 +1,4 @@
-package kaimport
+package keepalivedconf
 
 import (
 	"context"
@@ -95,9 +95,7 @@ func TestNotesNameLineAndReason(t *testing.T) {
     interface eth0
     virtual_router_id 5
     priority 100
-    authentication {
-        auth_type AH
-    }
+    mcast_src_ip 10.0.0.2
     frobnicate yes
     virtual_ipaddress {
         10.0.0.1/24
@@ -109,8 +107,8 @@ func TestNotesNameLineAndReason(t *testing.T) {
 		got = append(got, n.String())
 	}
 	want := []string{
-		"keepalived.conf:6: auth_type AH: auth_type AH (IPsec AH, RFC 2338) is not supported: RFC 3768 removed it and keepalived deprecates it; a keepalived peer that keeps it drops vrrpd's adverts, so switch the keepalived side to auth_type PASS or none before a mixed cluster runs",
-		"keepalived.conf:8: frobnicate yes: vrrp_instance option not carried over",
+		"keepalived.conf:5: mcast_src_ip 10.0.0.2: multicast adverts leave from the interface's primary address; use unicast_source with unicast peers to pin the source",
+		"keepalived.conf:6: frobnicate yes: vrrp_instance option not carried over",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("notes (-want +got):\n%s", diff)
@@ -199,9 +197,8 @@ vrrp_instance C { interface eth0
 	}
 }
 
-// TestVMAC: use_vmac carries over, with its interface name, for IPv4 and
-// IPv6; without vmac_xmit_base a note says adverts leave by the interface
-// itself.
+// TestVMAC: use_vmac carries over, with its interface name and
+// vmac_xmit_base, for IPv4 and IPv6.
 func TestVMAC(t *testing.T) {
 	r := importString(t, `
 vrrp_instance A { interface eth0
@@ -223,17 +220,13 @@ vrrp_instance C { interface eth0
 `)
 	var got []string
 	for _, in := range r.Config.Instances {
-		got = append(got, fmt.Sprintf("%v %q", in.VMAC, in.VMACInterface))
+		got = append(got, fmt.Sprintf("%v %q xmit_base=%v", in.VMAC, in.VMACInterface, in.VMACXmitBase))
 	}
-	if want := []string{`true "vrrp.a"`, `true ""`, `true ""`}; !slices.Equal(got, want) {
+	if want := []string{`true "vrrp.a" xmit_base=true`, `true "" xmit_base=false`, `true "" xmit_base=false`}; !slices.Equal(got, want) {
 		t.Errorf("vmac of A, B, C = %q, want %q", got, want)
 	}
-	var lines []int
-	for _, n := range r.Notes {
-		lines = append(lines, n.Line)
-	}
-	if want := []int{10, 15}; !slices.Equal(lines, want) { // B and C
-		t.Errorf("notes on lines %v, want %v: %v", lines, want, r.Notes)
+	if len(r.Notes) != 0 {
+		t.Errorf("notes %v, want none: vrrpd sends from the virtual MAC as keepalived does, or from the interface with vmac_xmit_base", r.Notes)
 	}
 }
 

@@ -3,14 +3,14 @@
 // latency between two nodes on one MariaDB. Servers run as child processes
 // (this binary re-executed), so their memory is measured alone.
 //
-//	go run ./chatd/bench -mode clients -n 50000
-//	go run ./chatd/bench -mode fanout -members 500 -senders 4 -duration 10s
-//	go run ./chatd/bench -mode fanout -members 500 -rate 200 -duration 10s
-//	go run ./chatd/bench -mode crossnode -rate 1000 -duration 10s   (root, MariaDB)
-//	go run ./chatd/bench -mode historystorm -n 100 -reps 5 -duration 5s -pairs 5 -compare
-//	go run ./chatd/bench -mode nonreading -n 300 -memory 268435456 -duration 20s
-//	go run ./chatd/bench -mode loginstorm -n 40 -attacker-ips 1 -duration 20s
-//	go run ./chatd/bench -mode crossnode -db galera -rate 1000      (root, MariaDB and galera-4)
+//	go run ./cmd/chatbench -mode clients -n 50000
+//	go run ./cmd/chatbench -mode fanout -members 500 -senders 4 -duration 10s
+//	go run ./cmd/chatbench -mode fanout -members 500 -rate 200 -duration 10s
+//	go run ./cmd/chatbench -mode crossnode -rate 1000 -duration 10s   (root, MariaDB)
+//	go run ./cmd/chatbench -mode historystorm -n 100 -reps 5 -duration 5s -pairs 5 -compare
+//	go run ./cmd/chatbench -mode nonreading -n 300 -memory 268435456 -duration 20s
+//	go run ./cmd/chatbench -mode loginstorm -n 40 -attacker-ips 1 -duration 20s
+//	go run ./cmd/chatbench -mode crossnode -db galera -rate 1000      (root, MariaDB and galera-4)
 package main
 
 import (

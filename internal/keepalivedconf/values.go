@@ -1,4 +1,4 @@
-package kaimport
+package keepalivedconf
 
 import (
 	"math"
