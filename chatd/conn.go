@@ -187,14 +187,6 @@ func (c *Client) sendMsg(m irc.Message) {
 	c.send(b)
 }
 
-func (c *Client) sendReplyMsg(m irc.Message) {
-	b, err := m.Bytes()
-	if err != nil {
-		return
-	}
-	c.sendReply(b)
-}
-
 // close tells the client why with ERROR (RFC 2812 §3.7.4) and closes the
 // connection once the queue is flushed. The first reason wins.
 func (c *Client) close(reason, metric string) {

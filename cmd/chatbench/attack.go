@@ -81,22 +81,6 @@ func startBystander(addr string, rate float64) (*bystander, error) {
 	return b, nil
 }
 
-// window records the bystander's latencies for d and returns them.
-func (b *bystander) window(d time.Duration, during func()) *hdrhistogram.Histogram {
-	b.rc.mu.Lock()
-	b.rc.hist.Reset()
-	b.rc.mu.Unlock()
-	b.rc.on.Store(true)
-	if during != nil {
-		during()
-	} else {
-		time.Sleep(d)
-	}
-	b.rc.on.Store(false)
-	h, _ := merge([]*receiver{b.rc})
-	return h
-}
-
 func pct(h *hdrhistogram.Histogram) string {
 	return fmt.Sprintf("p50 %s, p99 %s, max %s (%d samples)", ms(h.ValueAtQuantile(50)), ms(h.ValueAtQuantile(99)), ms(h.Max()), h.TotalCount())
 }
