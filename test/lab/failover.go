@@ -219,9 +219,32 @@ func runScenario(ctx context.Context, t *Topology, p FailoverPlan, name string, 
 	if hookAt.IsZero() {
 		return r, fmt.Errorf("the fault was never injected (hook did not run: %s)", res.Hook.Error)
 	}
+	r.score(p, hookAt.Sub(start), name)
+	switch {
+	case spec.newHolder == "":
+	case movedAt.IsZero():
+		r.VIPMovedS = -1
+	default:
+		r.VIPMovedS = movedAt.Sub(hookAt).Seconds()
+	}
+	if res.Steady != nil {
+		r.Sessions = res.Steady.Clients
+	}
+	r.Kept = max(0, r.Sessions-res.Affected)
+	r.Problems, r.Findings = judge(r, spec, res)
+	if ev != nil && r.Kept < r.Sessions {
+		r.Findings = append(r.Findings, ev.finding(spec.newHolder))
+	}
+	t.noteDBTrial(r)
+	return r, nil
+}
+
+// score finds the trial's outages from what the prober saw, hookAt after
+// the start: the message window begins Cue before the fault.
+func (r *ScenarioRun) score(p FailoverPlan, hookAt time.Duration, name string) {
 	// The message window: the cue falls Cue after the first scheduled message.
-	r.HookAtS = hookAt.Sub(start).Seconds()
-	w0 := hookAt.Sub(start) - p.Cue
+	r.HookAtS = hookAt.Seconds()
+	w0 := hookAt - p.Cue
 	w1 := w0 + p.Duration
 	// Outages are found over everything probed from the window's start
 	// (the drain after it tells whether the service came back), and
@@ -246,23 +269,6 @@ func runScenario(ctx context.Context, t *Topology, p FailoverPlan, name string, 
 	if ps := paperScenarios[name]; ps.UptimeS > 0 {
 		r.PaperStyle = Availability(time.Duration(ps.UptimeS*float64(time.Second)), down)
 	}
-	switch {
-	case spec.newHolder == "":
-	case movedAt.IsZero():
-		r.VIPMovedS = -1
-	default:
-		r.VIPMovedS = movedAt.Sub(hookAt).Seconds()
-	}
-	if res.Steady != nil {
-		r.Sessions = res.Steady.Clients
-	}
-	r.Kept = max(0, r.Sessions-res.Affected)
-	r.Problems, r.Findings = judge(r, spec, res)
-	if ev != nil && r.Kept < r.Sessions {
-		r.Findings = append(r.Findings, ev.finding(spec.newHolder))
-	}
-	t.noteDBTrial(r)
-	return r, nil
 }
 
 // judge sorts what a trial shows into problems, which fail the lab (the

@@ -132,24 +132,8 @@ func Up(ctx context.Context, t *Topology, logDir string) error {
 	if err := t.setupBudgets(); err != nil {
 		return err
 	}
-	// The load generator needs ports and quick reuse; the chat servers a
-	// listen backlog that a 500/s storm does not overflow.
-	sysctls := map[string][][2]string{
-		"client": {{"net.ipv4.ip_local_port_range", "1024 65000"}, {"net.ipv4.tcp_tw_reuse", "1"}},
-		"app1":   {{"net.core.somaxconn", "4096"}, {"net.ipv4.tcp_max_syn_backlog", "4096"}},
-		"app2":   {{"net.core.somaxconn", "4096"}, {"net.ipv4.tcp_max_syn_backlog", "4096"}},
-	}
-	for name, kvs := range sysctls {
-		for _, kv := range kvs {
-			if err := t.Hosts[name].Sysctl(kv[0], kv[1]); err != nil {
-				return err
-			}
-		}
-	}
-	for _, app := range []string{"app1", "app2"} {
-		if out, err := t.Hosts[app].Run(ctx, "ip", "route", "add", "default", "via", vipBack.Addr().String()); err != nil {
-			return fmt.Errorf("%s: default route via the balancer: %w %s", app, err, out)
-		}
+	if err := t.tuneHosts(ctx); err != nil {
+		return err
 	}
 
 	// Balancer VMs boot while the database and the chat servers start: a
@@ -185,6 +169,39 @@ func Up(ctx context.Context, t *Topology, logDir string) error {
 	if t.vmMode() {
 		return t.waitVMService(ctx, 3*time.Minute)
 	}
+	if err := t.startVrrpdPair(ctx); err != nil {
+		return err
+	}
+	return t.WaitService(ctx, "lb1", 30*time.Second)
+}
+
+// tuneHosts gives the namespaces their sysctls and the chat servers their
+// route back through the balancer.
+func (t *Topology) tuneHosts(ctx context.Context) error {
+	// The load generator needs ports and quick reuse; the chat servers a
+	// listen backlog that a 500/s storm does not overflow.
+	sysctls := map[string][][2]string{
+		"client": {{"net.ipv4.ip_local_port_range", "1024 65000"}, {"net.ipv4.tcp_tw_reuse", "1"}},
+		"app1":   {{"net.core.somaxconn", "4096"}, {"net.ipv4.tcp_max_syn_backlog", "4096"}},
+		"app2":   {{"net.core.somaxconn", "4096"}, {"net.ipv4.tcp_max_syn_backlog", "4096"}},
+	}
+	for name, kvs := range sysctls {
+		for _, kv := range kvs {
+			if err := t.Hosts[name].Sysctl(kv[0], kv[1]); err != nil {
+				return err
+			}
+		}
+	}
+	for _, app := range []string{"app1", "app2"} {
+		if out, err := t.Hosts[app].Run(ctx, "ip", "route", "add", "default", "via", vipBack.Addr().String()); err != nil {
+			return fmt.Errorf("%s: default route via the balancer: %w %s", app, err, out)
+		}
+	}
+	return nil
+}
+
+// startVrrpdPair checks and starts vrrpd on the namespace balancers.
+func (t *Topology) startVrrpdPair(ctx context.Context) error {
 	for _, lb := range []string{"lb1", "lb2"} {
 		if err := t.writeVrrpdConfig(lb); err != nil {
 			return err
@@ -198,7 +215,7 @@ func Up(ctx context.Context, t *Topology, logDir string) error {
 			return err
 		}
 	}
-	return t.WaitService(ctx, "lb1", 30*time.Second)
+	return nil
 }
 
 // startMariaDB starts the paper's single database server.
