@@ -27,19 +27,29 @@ func ListenConn(ifname string, ipv6Family bool) (vrrp.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vrrp: listen on %s: %w", ifname, err)
 	}
-	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
+	lc := boundTo(ifname, false)
+	if ipv6Family {
+		return listen6(lc, ifi)
+	}
+	return listen4(lc, ifi)
+}
+
+// boundTo is a ListenConfig whose sockets are bound to the interface
+// (SO_BINDTODEVICE) and, with freebind, may send from an address the
+// interface does not hold (IPV6_FREEBIND).
+func boundTo(ifname string, freebind bool) net.ListenConfig {
+	return net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
 		var serr error
 		if err := c.Control(func(fd uintptr) {
 			serr = unix.SetsockoptString(int(fd), unix.SOL_SOCKET, unix.SO_BINDTODEVICE, ifname)
+			if serr == nil && freebind {
+				serr = unix.SetsockoptInt(int(fd), unix.SOL_IPV6, unix.IPV6_FREEBIND, 1)
+			}
 		}); err != nil {
 			return err
 		}
 		return serr
 	}}
-	if ipv6Family {
-		return listen6(lc, ifi)
-	}
-	return listen4(lc, ifi)
 }
 
 type conn4 struct {

@@ -6,13 +6,11 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"syscall"
 
 	"github.com/hachat/hachat/vrrp"
 	"golang.org/x/net/bpf"
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
-	"golang.org/x/sys/unix"
 )
 
 // Sending from the virtual router MAC.
@@ -36,18 +34,7 @@ func DialVMAC(ifname string, ipv6Family bool) (vrrp.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vrrp: send socket on %s: %w", ifname, err)
 	}
-	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
-		var serr error
-		if err := c.Control(func(fd uintptr) {
-			serr = unix.SetsockoptString(int(fd), unix.SOL_SOCKET, unix.SO_BINDTODEVICE, ifname)
-			if serr == nil && ipv6Family {
-				serr = unix.SetsockoptInt(int(fd), unix.SOL_IPV6, unix.IPV6_FREEBIND, 1)
-			}
-		}); err != nil {
-			return err
-		}
-		return serr
-	}}
+	lc := boundTo(ifname, ipv6Family)
 	if ipv6Family {
 		return dialVMAC6(lc, ifi)
 	}
