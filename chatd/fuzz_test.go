@@ -34,38 +34,39 @@ func FuzzServerLines(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	f.Fuzz(func(t *testing.T, script string) {
-		fuzzOnce.Do(func() {
-			cfg := testConfig("fuzz")
-			cfg.Limits.HistoryMax = 20
-			fuzzNode = startNodeNoCleanup(cfg)
-		})
-		n := fuzzNode
-		srvEnd, cliEnd := net.Pipe()
-		defer cliEnd.Close()
-		n.ServeConn(srvEnd)
-		c := &tclient{t: t, name: "fz", conn: cliEnd, r: bufio.NewReader(cliEnd)}
-		c.register(uniqueNick())
-		lines := strings.ReplaceAll(script, "\r", "")
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			_ = cliEnd.SetWriteDeadline(time.Now().Add(testTimeout))
-			_, _ = cliEnd.Write([]byte(lines + "\r\nPING :fuzz-end\r\n"))
-		}()
-		for {
-			m, err := c.next()
-			if err != nil {
-				break // disconnected: allowed, as long as nothing panicked
-			}
-			if m.Command == "PONG" && m.Param(1) == "fuzz-end" {
-				break
-			}
-		}
-		cliEnd.Close()
-		<-done
-		if v := counterValue(t, n.m.panics); v != 0 {
-			t.Fatalf("%v handler panics", v)
-		}
+	f.Fuzz(func(t *testing.T, script string) { fuzzScript(t, script) })
+}
+
+// fuzzScript plays script on a fresh connection to the shared fuzz node,
+// registered with caps, and fails if any handler panicked. The server may
+// close the connection: that is allowed.
+func fuzzScript(t *testing.T, script string, caps ...string) {
+	fuzzOnce.Do(func() {
+		cfg := testConfig("fuzz")
+		cfg.Limits.HistoryMax = 20
+		fuzzNode = startNodeNoCleanup(cfg)
 	})
+	n := fuzzNode
+	srvEnd, cliEnd := net.Pipe()
+	defer cliEnd.Close()
+	n.ServeConn(srvEnd)
+	c := &tclient{t: t, name: "fz", conn: cliEnd, r: bufio.NewReader(cliEnd)}
+	c.register(uniqueNick(), caps...)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = cliEnd.SetWriteDeadline(time.Now().Add(testTimeout))
+		_, _ = cliEnd.Write([]byte(strings.ReplaceAll(script, "\r", "") + "\r\nPING :fuzz-end\r\n"))
+	}()
+	for {
+		m, err := c.next()
+		if err != nil || (m.Command == "PONG" && m.Param(1) == "fuzz-end") {
+			break
+		}
+	}
+	cliEnd.Close()
+	<-done
+	if v := counterValue(t, n.m.panics); v != 0 {
+		t.Fatalf("%v handler panics", v)
+	}
 }

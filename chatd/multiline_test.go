@@ -4,11 +4,8 @@ package chatd
 // rule per test.
 
 import (
-	"bufio"
-	"net"
 	"strings"
 	"testing"
-	"time"
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
@@ -342,36 +339,7 @@ func FuzzMultilineSession(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	f.Fuzz(func(t *testing.T, script string) {
-		fuzzOnce.Do(func() {
-			cfg := testConfig("fuzz")
-			cfg.Limits.HistoryMax = 20
-			fuzzNode = startNodeNoCleanup(cfg)
-		})
-		n := fuzzNode
-		srvEnd, cliEnd := net.Pipe()
-		defer cliEnd.Close()
-		n.ServeConn(srvEnd)
-		c := &tclient{t: t, name: "fz", conn: cliEnd, r: bufio.NewReader(cliEnd)}
-		c.register(uniqueNick(), multilineCaps...)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			_ = cliEnd.SetWriteDeadline(time.Now().Add(testTimeout))
-			_, _ = cliEnd.Write([]byte(strings.ReplaceAll(script, "\r", "") + "\r\nPING :fuzz-end\r\n"))
-		}()
-		for {
-			m, err := c.next()
-			if err != nil || (m.Command == "PONG" && m.Param(1) == "fuzz-end") {
-				break
-			}
-		}
-		cliEnd.Close()
-		<-done
-		if v := counterValue(t, n.m.panics); v != 0 {
-			t.Fatalf("%v handler panics", v)
-		}
-	})
+	f.Fuzz(func(t *testing.T, script string) { fuzzScript(t, script, multilineCaps...) })
 }
 
 // A batch at both limits at once is accepted and delivered whole.
